@@ -1,0 +1,64 @@
+# synthequity — `make demo` and `make test` work on a fresh machine (Python 3.11, Node 20):
+# each installs what is missing into .venv and node_modules first, and is safe to re-run.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+# ape-vyper finds the pip-installed vyper and ape-foundry finds npm's anvil through PATH.
+export PATH := $(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
+export PYTHONDONTWRITEBYTECODE := 1
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+
+.PHONY: help install demo test test-fast lint format bench compile clean
+
+help:
+	@echo "make demo    local chain + deploy + oracle keeper replaying TSLA + report"
+	@echo "make test    the whole suite (HYPOTHESIS_PROFILE=nightly for the deep run)"
+	@echo "make lint    ruff + mamushi (Vyper formatting)"
+	@echo "make bench   receipt gas of the SPEC.md §10 operations"
+
+$(PY_STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@test -x node_modules/.bin/anvil
+	@touch $@
+
+install: $(PY_STAMP) $(NODE_STAMP)
+
+# Ape does not see edits to modules it does not compile alone (snake_case .vy files), so
+# every entry point rebuilds; it takes a few seconds.
+compile: install
+	ape compile --force
+
+demo: compile
+	python -m synthequity.demo
+
+test: compile
+	ape test tests -p no:cacheprovider --durations=15 -q
+
+test-fast: compile
+	HYPOTHESIS_PROFILE=dev ape test tests -p no:cacheprovider -q -m "not integration"
+
+lint: install
+	ruff check synthequity scripts tests
+	ruff format --check synthequity scripts tests
+	mamushi --check -l 100 contracts interfaces
+
+format: install
+	ruff check --fix synthequity scripts tests
+	ruff format synthequity scripts tests
+	mamushi -l 100 contracts interfaces
+
+bench: compile
+	ape run bench
+
+clean:
+	rm -rf .build .cache .devchain reports deployments/ethereum-local.json

@@ -1,0 +1,337 @@
+# pragma version 0.4.3
+"""
+@title equity_feed
+@custom:contract-name equity_feed
+@notice The state of one equity's push price feed: a Chainlink-compatible round history
+        (AggregatorV3 semantics), the market status of each round, and the jump guard.
+        SPEC.md §2.
+
+        Storage is packed for the reporter's gas bill (target: `push_price` <= 45k receipt
+        gas): the latest round lives in one word (`_head`), and the round history is a ring
+        of `HISTORY` words that the constructor pre-fills with a marker, so that every push
+        rewrites a non-zero word (5k gas) instead of creating one (22.1k gas).
+
+        Word layout (bits): [0, 64) round id | [64, 160) answer | [160, 224) observed_at |
+        [224, 232) status | [232] suspect (head only) | [255] warm marker (always set, so
+        that no push ever writes a zero word).
+
+        Timestamps: `startedAt` and `updatedAt` are both the time the reporter observed the
+        price at its source (`observed_at`), never later than the block that carried it, so
+        that "a price newer than T" means "observed after T".
+"""
+
+from snekmate.auth import access_control
+from contracts.auth import roles
+
+uses: access_control
+
+UNKNOWN: constant(uint8) = 0
+CLOSED: constant(uint8) = 1
+OPEN: constant(uint8) = 2
+HALTED: constant(uint8) = 3
+
+HISTORY: constant(uint256) = 128
+MAX_ANSWER: constant(uint256) = 2**96 - 1
+MIN_JUMP_BPS: constant(uint256) = 100
+MAX_JUMP_BPS: constant(uint256) = 10_000
+BPS: constant(uint256) = 10_000
+
+MASK64: constant(uint256) = 2**64 - 1
+MASK96: constant(uint256) = 2**96 - 1
+MASK160: constant(uint256) = 2**160 - 1
+SHIFT_ANSWER: constant(uint256) = 64
+SHIFT_TIME: constant(uint256) = 160
+SHIFT_STATUS: constant(uint256) = 224
+SHIFT_SUSPECT: constant(uint256) = 232
+WARM: constant(uint256) = 1 << 255
+
+
+# @dev Price decimals (Chainlink convention: 8).
+decimals: public(immutable(uint8))
+# @dev E.g. "TSLA / USD".
+description: public(immutable(String[64]))
+
+
+# @dev The latest round, packed (see the layout above).
+_head: uint256
+# @dev Ring of the last `HISTORY` rounds, indexed by `round_id % HISTORY`.
+_rounds: HashMap[uint256, uint256]
+# @dev While suspect: the reporter that pushed the unconfirmed price [0, 160) and the last
+#      trusted answer before the jump (the anchor) [160, 256).
+_suspect_info: uint256
+# @dev A move larger than this (in bps of the last answer) makes the feed suspect.
+max_jump_bps: public(uint256)
+
+
+# @dev A reporter pushed a new round.
+event PricePushed:
+    reporter: indexed(address)
+    round_id: indexed(uint80)
+    answer: int256
+    observed_at: uint256
+    status: uint8
+
+
+# @dev A push moved the price beyond `max_jump_bps`: consumers treat the feed as HALTED.
+event FeedSuspect:
+    round_id: indexed(uint80)
+    reporter: indexed(address)
+    answer: int256
+    anchor: int256
+
+
+# @dev The suspect state ended: "confirmed" by a second reporter, "reverted" to the anchor,
+#      or cleared by a risk "admin".
+event FeedCleared:
+    round_id: indexed(uint80)
+    by: indexed(address)
+    reason: String[16]
+
+
+# @dev The jump threshold changed.
+event MaxJumpSet:
+    old_bps: uint256
+    new_bps: uint256
+
+
+@deploy
+def __init__(decimals_: uint8, description_: String[64], max_jump_bps_: uint256):
+    """
+    @dev Pre-fills the head and the round ring so that pushes rewrite warm words.
+    @param decimals_ Price decimals, at most 18.
+    @param description_ Pair name, e.g. "TSLA / USD".
+    @param max_jump_bps_ Jump threshold in bps, within [100, 10_000].
+    """
+    assert decimals_ <= 18, "oracle: decimals > 18"
+    assert max_jump_bps_ >= MIN_JUMP_BPS and max_jump_bps_ <= MAX_JUMP_BPS, "oracle: jump bounds"
+    decimals = decimals_
+    description = description_
+    self.max_jump_bps = max_jump_bps_
+    self._head = WARM
+    for i: uint256 in range(HISTORY):
+        self._rounds[i] = WARM
+
+
+@external
+@view
+def version() -> uint256:
+    """
+    @notice The implementation version (Chainlink's `version()`).
+    @return uint256 Always 1 for this implementation.
+    """
+    return 1
+
+
+@external
+@view
+def latestRoundData() -> (uint80, int256, uint256, uint256, uint80):
+    """
+    @notice The latest round, with Chainlink's semantics.
+    @dev Reverts with "oracle: no data" before the first push.
+    @return (roundId, answer, startedAt, updatedAt, answeredInRound)
+    """
+    return self._unpack_round(self._head)
+
+
+@external
+@view
+def latestRound() -> uint256:
+    """
+    @notice The latest round id, 0 before the first push (Chainlink's `latestRound()`).
+    @return uint256 Round id.
+    """
+    return self._head & MASK64
+
+
+@external
+@view
+def getRoundData(_roundId: uint80) -> (uint80, int256, uint256, uint256, uint80):
+    """
+    @notice A past round, with Chainlink's semantics.
+    @dev Reverts with "oracle: no data" for round 0 or a round not yet pushed, and with
+         "oracle: round evicted" for a round older than the last `HISTORY` (128).
+    @param _roundId The round id.
+    @return (roundId, answer, startedAt, updatedAt, answeredInRound)
+    """
+    return self._unpack_round(self._round_word(_roundId))
+
+
+@external
+@view
+def round_status(round_id: uint80) -> uint8:
+    """
+    @notice The market status reported with a past round.
+    @param round_id The round id.
+    @return uint8 0 UNKNOWN, 1 CLOSED, 2 OPEN, 3 HALTED.
+    """
+    return convert((self._round_word(round_id) >> SHIFT_STATUS) & 255, uint8)
+
+
+@external
+@view
+def market_status() -> uint8:
+    """
+    @notice The status consumers must act on: the reported status, or HALTED while the
+            feed is suspect; UNKNOWN before the first push.
+    @return uint8 0 UNKNOWN, 1 CLOSED, 2 OPEN, 3 HALTED.
+    """
+    head: uint256 = self._head
+    if head & MASK64 == 0:
+        return UNKNOWN
+    if (head >> SHIFT_SUSPECT) & 1 == 1:
+        return HALTED
+    return convert((head >> SHIFT_STATUS) & 255, uint8)
+
+
+@external
+@view
+def reported_status() -> uint8:
+    """
+    @notice The status the reporter sent with the latest round, ignoring the suspect state.
+    @return uint8 0 UNKNOWN, 1 CLOSED, 2 OPEN, 3 HALTED.
+    """
+    return convert((self._head >> SHIFT_STATUS) & 255, uint8)
+
+
+@external
+@view
+def suspect() -> bool:
+    """
+    @notice Whether the latest price jumped beyond `max_jump_bps` and awaits confirmation.
+    @return bool True while suspect.
+    """
+    return (self._head >> SHIFT_SUSPECT) & 1 == 1
+
+
+@external
+def push_price(answer: int256, observed_at: uint256, status: uint8):
+    """
+    @notice Pushes a new round. Reporters only.
+    @dev A move beyond `max_jump_bps` from the last answer is stored but makes the feed
+         suspect (consumers see HALTED) until a different reporter confirms a price within
+         `max_jump_bps` of it, a push returns within `max_jump_bps` of the last trusted
+         price, or a risk admin clears it.
+    @param answer The price, `decimals` decimals, > 0.
+    @param observed_at When the price was observed at its source (unix seconds); not in the
+           future and newer than the latest round.
+    @param status 0 UNKNOWN, 1 CLOSED, 2 OPEN, 3 HALTED.
+    """
+    assert access_control.hasRole[roles.REPORTER_ROLE][msg.sender], "oracle: not reporter"
+    assert answer > 0, "oracle: answer <= 0"
+    price: uint256 = convert(answer, uint256)
+    assert price <= MAX_ANSWER, "oracle: answer too large"
+    assert observed_at <= block.timestamp, "oracle: future timestamp"
+    assert status <= HALTED, "oracle: bad status"
+
+    head: uint256 = self._head
+    last_round: uint256 = head & MASK64
+    assert observed_at > (head >> SHIFT_TIME) & MASK64, "oracle: not newer"
+    round_id: uint256 = last_round + 1
+    suspect: bool = (head >> SHIFT_SUSPECT) & 1 == 1
+
+    if last_round != 0:
+        last_price: uint256 = (head >> SHIFT_ANSWER) & MASK96
+        jump_bps: uint256 = self.max_jump_bps
+        if not suspect:
+            if self._is_jump(price, last_price, jump_bps):
+                suspect = True
+                self._suspect_info = convert(msg.sender, uint256) | (last_price << 160)
+                log FeedSuspect(
+                    round_id=convert(round_id, uint80),
+                    reporter=msg.sender,
+                    answer=answer,
+                    anchor=convert(last_price, int256),
+                )
+        else:
+            info: uint256 = self._suspect_info
+            anchor: uint256 = info >> 160
+            if convert(info & MASK160, address) != msg.sender and not self._is_jump(
+                price, last_price, jump_bps
+            ):
+                suspect = False
+                log FeedCleared(
+                    round_id=convert(round_id, uint80), by=msg.sender, reason="confirmed"
+                )
+            elif not self._is_jump(price, anchor, jump_bps):
+                suspect = False
+                log FeedCleared(
+                    round_id=convert(round_id, uint80), by=msg.sender, reason="reverted"
+                )
+            else:
+                # Still unconfirmed: this reporter's price is now the one to confirm.
+                self._suspect_info = convert(msg.sender, uint256) | (anchor << 160)
+    word: uint256 = (
+        round_id
+        | (price << SHIFT_ANSWER)
+        | (observed_at << SHIFT_TIME)
+        | (convert(status, uint256) << SHIFT_STATUS)
+    )
+    self._rounds[round_id % HISTORY] = word | WARM
+    self._head = word | WARM | (convert(suspect, uint256) << SHIFT_SUSPECT)
+    log PricePushed(
+        reporter=msg.sender,
+        round_id=convert(round_id, uint80),
+        answer=answer,
+        observed_at=observed_at,
+        status=status,
+    )
+
+
+@external
+def clear_suspect():
+    """
+    @notice Accepts the latest (suspect) price as valid. RISK_ADMIN only.
+    """
+    access_control._check_role(roles.RISK_ADMIN_ROLE, msg.sender)
+    head: uint256 = self._head
+    assert (head >> SHIFT_SUSPECT) & 1 == 1, "oracle: not suspect"
+    self._head = head & ~(1 << SHIFT_SUSPECT)
+    log FeedCleared(round_id=convert(head & MASK64, uint80), by=msg.sender, reason="admin")
+
+
+@external
+def set_max_jump_bps(new_bps: uint256):
+    """
+    @notice Sets the jump threshold. RISK_ADMIN only, within [100, 10_000] bps.
+    @param new_bps The new threshold in bps of the last answer.
+    """
+    access_control._check_role(roles.RISK_ADMIN_ROLE, msg.sender)
+    assert new_bps >= MIN_JUMP_BPS and new_bps <= MAX_JUMP_BPS, "oracle: jump bounds"
+    log MaxJumpSet(old_bps=self.max_jump_bps, new_bps=new_bps)
+    self.max_jump_bps = new_bps
+
+
+@internal
+@pure
+def _is_jump(price: uint256, reference: uint256, jump_bps: uint256) -> bool:
+    """
+    @dev True when |price - reference| > jump_bps of reference (exact, no rounding).
+    """
+    diff: uint256 = price - reference if price > reference else reference - price
+    return diff * BPS > reference * jump_bps
+
+
+@internal
+@view
+def _round_word(round_id: uint80) -> uint256:
+    """
+    @dev The stored word of a past round; reverts when it is not (or no longer) stored.
+    """
+    rid: uint256 = convert(round_id, uint256)
+    assert rid != 0 and rid <= self._head & MASK64, "oracle: no data"
+    word: uint256 = self._rounds[rid % HISTORY]
+    assert word & MASK64 == rid, "oracle: round evicted"
+    return word
+
+
+@internal
+@pure
+def _unpack_round(word: uint256) -> (uint80, int256, uint256, uint256, uint80):
+    """
+    @dev A packed word as Chainlink's 5-tuple (startedAt == updatedAt == observed_at).
+    """
+    rid: uint80 = convert(word & MASK64, uint80)
+    assert rid != 0, "oracle: no data"
+    answer: int256 = convert((word >> SHIFT_ANSWER) & MASK96, int256)
+    t: uint256 = (word >> SHIFT_TIME) & MASK64
+    return rid, answer, t, t, rid

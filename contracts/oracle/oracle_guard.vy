@@ -1,0 +1,129 @@
+# pragma version 0.4.3
+"""
+@title oracle_guard
+@custom:contract-name oracle_guard
+@notice The one place where a consumer (vault, perp market) decides whether the oracle's
+        price is usable for risk, and normalizes it to 1e18. SPEC.md §2, §5.
+        - usable for risk: status OPEN, feed not suspect (the oracle reports a suspect feed
+          as HALTED), answer > 0 and `block.timestamp - updatedAt <= max_age_open`;
+        - mark: the last answer whatever the status (a CLOSED market's last close is a valid
+          mark for views, never for a trade or a liquidation).
+        Reads only `latestRoundData()`, `decimals()` and `market_status()`, so any
+        Chainlink-compatible feed with a market status can replace `EquityOracle`.
+"""
+
+from interfaces import IEquityOracle
+
+UNKNOWN: constant(uint8) = 0
+CLOSED: constant(uint8) = 1
+OPEN: constant(uint8) = 2
+HALTED: constant(uint8) = 3
+
+MIN_MAX_AGE: constant(uint256) = 10
+MAX_MAX_AGE: constant(uint256) = 3_600
+
+
+struct Price:
+    wad: uint256
+    round_id: uint80
+    updated_at: uint256
+    status: uint8
+
+
+# @dev The feed this consumer reads.
+oracle: public(IEquityOracle)
+# @dev Oldest OPEN price (seconds) usable for risk.
+max_age_open: public(uint256)
+# @dev 10 ** (18 - decimals): feed units -> 1e18.
+_wad_per_unit: uint256
+
+
+# @dev The freshness bound changed.
+event MaxAgeOpenSet:
+    old_seconds: uint256
+    new_seconds: uint256
+
+
+@deploy
+def __init__(oracle_: IEquityOracle, max_age_open_: uint256):
+    """
+    @param oracle_ The feed (AggregatorV3 + `market_status`).
+    @param max_age_open_ Freshness bound in seconds, within [10, 3_600].
+    """
+    decimals_: uint8 = staticcall oracle_.decimals()
+    assert decimals_ <= 18, "guard: decimals > 18"
+    self.oracle = oracle_
+    self._wad_per_unit = 10**convert(18 - decimals_, uint256)
+    self._set_max_age_open(max_age_open_)
+
+
+@internal
+@view
+def _latest() -> Price:
+    """
+    @dev The latest round, normalized to 1e18, with the status consumers must act on.
+    """
+    round_id: uint80 = 0
+    answer: int256 = 0
+    started_at: uint256 = 0
+    updated_at: uint256 = 0
+    answered_in: uint80 = 0
+    round_id, answer, started_at, updated_at, answered_in = staticcall self.oracle.latestRoundData()
+    assert answer > 0, "guard: bad price"
+    return Price(
+        wad=convert(answer, uint256) * self._wad_per_unit,
+        round_id=round_id,
+        updated_at=updated_at,
+        status=staticcall self.oracle.market_status(),
+    )
+
+
+@internal
+@view
+def _is_usable(p: Price) -> bool:
+    """
+    @dev Whether a price may open, grow or liquidate a position.
+    """
+    return p.status == OPEN and block.timestamp <= p.updated_at + self.max_age_open
+
+
+@internal
+@view
+def _check_usable(p: Price):
+    """
+    @dev Reverts with the reason a user needs ("market closed", "market halted",
+         "stale price") when `p` is not usable for risk.
+    """
+    assert p.status != CLOSED, "market closed"
+    assert p.status == OPEN, "market halted"
+    assert block.timestamp <= p.updated_at + self.max_age_open, "stale price"
+
+
+@internal
+@view
+def _price_for_risk() -> uint256:
+    """
+    @dev The 1e18 price, or a revert with the reason it is not usable.
+    """
+    p: Price = self._latest()
+    self._check_usable(p)
+    return p.wad
+
+
+@internal
+@view
+def _mark_wad() -> uint256:
+    """
+    @dev The last price in 1e18 whatever the status (views and valuation only).
+    """
+    return self._latest().wad
+
+
+@internal
+def _set_max_age_open(new_seconds: uint256):
+    """
+    @dev Bounded setter; the caller checks the role.
+    """
+    assert new_seconds >= MIN_MAX_AGE and new_seconds <= MAX_MAX_AGE, "guard: max age bounds"
+    log MaxAgeOpenSet(old_seconds=self.max_age_open, new_seconds=new_seconds)
+    self.max_age_open = new_seconds

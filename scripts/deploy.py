@@ -1,0 +1,38 @@
+"""`ape run deploy --network <any>`: deploy the protocol and record it in
+deployments/<network>.json. Idempotent: what is already deployed (code present, same code
+hash) is verified and skipped."""
+
+import click
+from ape.cli import ConnectedProviderCommand, account_option
+
+from synthequity.deploy import DeployConfig, deploy_all, resolve_address
+
+
+@click.command(cls=ConnectedProviderCommand)
+@account_option()
+@click.option(
+    "--symbols",
+    default="TSLA",
+    show_default=True,
+    help="Comma-separated equities to deploy, e.g. TSLA,AAPL,NVDA.",
+)
+@click.option(
+    "--admin",
+    default=None,
+    help="DEFAULT_ADMIN address or account alias (default: the deploying account).",
+)
+@click.option(
+    "--reporter",
+    "reporters",
+    multiple=True,
+    help="REPORTER address or alias (TEST::1 on a local chain), repeatable.",
+)
+@click.option("--max-jump-bps", default=2_500, show_default=True, type=int)
+def cli(network, account, symbols, admin, reporters, max_jump_bps):
+    cfg = DeployConfig(
+        symbols=[s.strip().upper() for s in symbols.split(",") if s.strip()],
+        admin=resolve_address(admin) if admin else account.address,
+        reporters=[resolve_address(r) for r in reporters],
+        max_jump_bps=max_jump_bps,
+    )
+    deploy_all(account, cfg, network)

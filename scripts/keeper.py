@@ -1,0 +1,52 @@
+"""`ape run keeper <job>`: the protocol's keepers.
+
+    ape run keeper oracle --network ethereum:local:foundry --account TEST::1 \
+        --source csv:data/tsla_daily.csv --start 2022-11-21 --end 2022-11-29
+"""
+
+import click
+from ape.cli import ConnectedProviderCommand, account_option
+
+from synthequity.keepers.oracle.cli import run_oracle_keeper
+
+
+@click.group()
+def cli():
+    """synthequity keepers."""
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@account_option()
+@click.option("--symbol", default="TSLA", show_default=True, help="Market in deployments/.")
+@click.option(
+    "--oracle", "oracle_address", default=None, help="Oracle address (overrides --symbol)."
+)
+@click.option("--source", required=True, help="csv:PATH | gbm:SEED[:S0[:SIGMA]] | http:URL")
+@click.option("--confirm-source", default=None, help="Second source that must agree on a jump.")
+@click.option(
+    "--start", default=None, help="Replay from (ISO date/time, UTC); default: chain time."
+)
+@click.option("--end", default=None, help="Replay until (ISO date/time, UTC).")
+@click.option("--step", default=60, show_default=True, help="Replay: virtual seconds per tick.")
+@click.option(
+    "--speed",
+    default=0.0,
+    show_default=True,
+    help="Replay: virtual seconds per wall second (0: as fast as possible).",
+)
+@click.option("--deviation-bps", type=int, default=None, help="Push on this move (default 50).")
+@click.option(
+    "--heartbeat",
+    "heartbeat_open_s",
+    type=int,
+    default=None,
+    help="Push at least this often while OPEN, seconds (default 60).",
+)
+@click.option("--dry-run", is_flag=True, help="Decide and log, send nothing.")
+@click.option(
+    "--log-format", type=click.Choice(["json", "plain"]), default="json", show_default=True
+)
+@click.option("--summary/--no-summary", default=True, help="Print the pushes at exit.")
+def oracle(network, account, **options):
+    """Push an equity's price and market status into its EquityOracle."""
+    run_oracle_keeper(network, account, **options)

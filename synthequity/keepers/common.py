@@ -1,0 +1,108 @@
+"""What every keeper process shares: stop on SIGINT/SIGTERM, retry with exponential backoff,
+counters for the operator."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import TypeVar
+
+from synthequity.logs import event
+
+T = TypeVar("T")
+log = logging.getLogger("synthequity.keeper")
+
+
+class StopFlag:
+    """Set by SIGINT/SIGTERM; loops check it between jobs so that a job in flight finishes."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def install(self) -> StopFlag:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        event(log, "shutdown requested", signal=signal.Signals(signum).name)
+        self._event.set()
+
+    def set(self) -> None:
+        self._event.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._event.is_set()
+
+    def sleep(self, seconds: float) -> bool:
+        """Sleep unless stopped first; True when the sleep was interrupted by a stop."""
+        return self._event.wait(max(seconds, 0.0))
+
+
+def transient_errors() -> tuple[type[BaseException], ...]:
+    """Errors worth retrying: the RPC is down, slow or restarting — not a revert."""
+    errors: list[type[BaseException]] = [ConnectionError, TimeoutError]
+    try:
+        import requests
+
+        errors.append(requests.exceptions.RequestException)
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        from ape.exceptions import ProviderNotConnectedError, RPCTimeoutError
+
+        errors += [ProviderNotConnectedError, RPCTimeoutError]
+    except ImportError:  # pragma: no cover
+        pass
+    return tuple(errors)
+
+
+def with_retries(
+    fn: Callable[[], T],
+    *,
+    what: str,
+    attempts: int = 6,
+    base_delay_s: float = 0.5,
+    max_delay_s: float = 30.0,
+    on_retry: Callable[[], None] | None = None,
+    stop: StopFlag | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """Call `fn`, retrying transient errors with exponential backoff (0.5, 1, 2, ... s)."""
+    retryable = transient_errors()
+    delay = base_delay_s
+    for attempt in range(1, attempts + 1):
+        try:
+            return fn()
+        except retryable as exc:
+            if attempt == attempts or (stop is not None and stop.stopped):
+                raise
+            event(
+                log,
+                "rpc error, retrying",
+                logging.WARNING,
+                what=what,
+                attempt=attempt,
+                delay_s=delay,
+                error=f"{type(exc).__name__}: {exc}",
+            )
+            (stop.sleep if stop is not None else sleep)(delay)
+            if on_retry is not None:
+                with contextlib.suppress(*retryable):
+                    on_retry()
+            delay = min(delay * 2, max_delay_s)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+class Metrics(Counter[str]):
+    """Named counters a keeper reports in its logs and at exit."""
+
+    def as_fields(self) -> dict[str, int]:
+        return dict(sorted(self.items()))

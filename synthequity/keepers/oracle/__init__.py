@@ -1,0 +1,1 @@
+"""The oracle keeper: pushes an equity's price and market status into `EquityOracle`."""

@@ -1,0 +1,83 @@
+"""Wiring for `ape run keeper oracle`: settings, source, mode (live or replay), summary."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.console import Console
+
+from synthequity import deployments, logs
+from synthequity.keepers.common import StopFlag
+from synthequity.keepers.oracle.runner import (
+    ApeFeedIO,
+    OracleKeeper,
+    live_schedule,
+    replay_schedule,
+)
+from synthequity.keepers.oracle.settings import OracleKeeperSettings
+from synthequity.keepers.oracle.sources import CsvReplaySource, parse_source
+from synthequity.market_hours import nyse, to_ts, utc
+from synthequity.reports.oracle import summarize, summary_table
+
+console = Console(stderr=True, width=140)
+
+
+def run_oracle_keeper(network: Any, account: Any, **opt: Any) -> OracleKeeper:
+    from ape import chain, project
+    from ape.logging import logger as ape_logger
+
+    logs.configure(json_lines=opt["log_format"] == "json")
+    ape_logger.set_level("WARNING")  # our structured logs say what each transaction did
+    overrides = {k: opt[k] for k in ("deviation_bps", "heartbeat_open_s") if opt.get(k)}
+    settings = OracleKeeperSettings(**overrides)
+    calendar = nyse()
+    source = parse_source(opt["source"], calendar)
+    confirm = parse_source(opt["confirm_source"], calendar) if opt.get("confirm_source") else None
+
+    address = opt.get("oracle_address") or deployments.address_of(
+        deployments.load(deployments.network_key(network)), opt["symbol"], "oracle"
+    )
+    oracle = project.EquityOracle.at(address)
+    replay = isinstance(source, CsvReplaySource) or opt.get("start") is not None
+    if replay and not network.is_local:
+        raise SystemExit("a replay moves the chain's clock: it needs a local chain (anvil)")
+
+    keeper = OracleKeeper(
+        io=ApeFeedIO(oracle, account),
+        source=source,
+        policy=settings.policy(),
+        confirm_source=confirm,
+        warp=replay,
+        dry_run=opt["dry_run"],
+        rpc_attempts=settings.rpc_attempts,
+        stop=StopFlag().install(),
+    )
+    started = time.time()
+    if replay:
+        start = to_ts(opt["start"]) if opt.get("start") else chain.blocks.head.timestamp
+        if isinstance(source, CsvReplaySource):
+            default_end = to_ts(source.last_day()) + 86_400
+        else:
+            default_end = start + 7 * 86_400
+        end = to_ts(opt["end"]) if opt.get("end") else default_end
+        head = chain.blocks.head.timestamp
+        if head > start + 60 and not opt["dry_run"]:
+            raise SystemExit(
+                f"the chain's clock ({utc(head):%Y-%m-%d %H:%M}) is past the replay start "
+                f"({utc(start):%Y-%m-%d %H:%M}); start anvil with --timestamp {start}"
+            )
+        keeper.run(replay_schedule(calendar, start, end, opt["step"]), speed=opt["speed"])
+    else:
+        keeper.run(live_schedule(settings.poll_interval_s), live=True)
+    if opt.get("summary", True):
+        verb = "decided (dry run)" if opt["dry_run"] else "made"
+        console.print(
+            summary_table(
+                summarize(keeper.pushes),
+                title=f"{oracle.description()}: {len(keeper.pushes)} pushes {verb} "
+                f"in {time.time() - started:.1f} s",
+            )
+        )
+        console.print(keeper.metrics.as_fields())
+    return keeper

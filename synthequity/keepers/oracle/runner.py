@@ -1,0 +1,298 @@
+"""The oracle keeper's thin I/O shell: read the feed, ask `logic.decide`, push, log.
+
+Two ways to drive time:
+- live: tick every `poll_interval_s` of wall time; the chain's clock is the real one;
+- replay (local chains only): ticks follow a virtual clock through the exchange calendar
+  (`replay_schedule`), and before each push the chain's next block is set to the virtual
+  time (`warp`), so that a week of 2022 replays in seconds with every staleness check
+  behaving as it would have.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from synthequity.constants import MarketStatus
+from synthequity.keepers.common import Metrics, StopFlag, with_retries
+from synthequity.keepers.oracle.logic import (
+    Action,
+    Decision,
+    FeedState,
+    Observation,
+    PushPolicy,
+    decide,
+    to_feed_units,
+)
+from synthequity.keepers.oracle.sources import PriceSource, SourceError
+from synthequity.logs import event
+from synthequity.market_hours import MarketCalendar
+
+log = logging.getLogger("synthequity.keeper.oracle")
+
+
+class FeedIO(Protocol):
+    """What the keeper needs from a chain."""
+
+    def read(self) -> FeedState | None: ...
+    def next_block_time(self) -> int: ...
+    def warp_to(self, ts: int) -> None: ...
+    def push(self, obs: Observation) -> Any: ...
+    def reconnect(self) -> None: ...
+
+
+class ApeFeedIO:
+    """`FeedIO` over an Ape contract instance and a signing account."""
+
+    def __init__(self, oracle: Any, account: Any):
+        from ape import chain
+
+        self.oracle = oracle
+        self.account = account
+        self.chain = chain
+
+    def read(self) -> FeedState | None:
+        if self.oracle.latestRound() == 0:
+            return None  # no round yet (latestRoundData would revert "oracle: no data")
+        rid, answer, _, updated_at, _ = self.oracle.latestRoundData()
+        return FeedState(
+            round_id=rid,
+            answer=answer,
+            updated_at=updated_at,
+            status=MarketStatus(self.oracle.reported_status()),
+            suspect=self.oracle.suspect(),
+            max_jump_bps=self.oracle.max_jump_bps(),
+        )
+
+    def next_block_time(self) -> int:
+        return int(self.chain.pending_timestamp)
+
+    def warp_to(self, ts: int) -> None:
+        head = self.chain.blocks.head.timestamp
+        if ts > head:
+            self.chain.pending_timestamp = ts
+
+    def push(self, obs: Observation) -> Any:
+        return self.oracle.push_price(
+            obs.answer, obs.observed_at, int(obs.status), sender=self.account
+        )
+
+    def reconnect(self) -> None:
+        provider = self.chain.provider
+        provider.disconnect()
+        provider.connect()
+
+
+@dataclass
+class PushRecord:
+    round_id: int | None
+    answer: int
+    observed_at: int
+    status: MarketStatus
+    reason: str
+    gas_used: int | None
+    tx_hash: str | None
+
+
+@dataclass
+class OracleKeeper:
+    io: FeedIO
+    source: PriceSource
+    policy: PushPolicy = field(default_factory=PushPolicy)
+    confirm_source: PriceSource | None = None
+    warp: bool = False
+    dry_run: bool = False
+    rpc_attempts: int = 6
+    stop: StopFlag = field(default_factory=StopFlag)
+    metrics: Metrics = field(default_factory=Metrics)
+    pushes: list[PushRecord] = field(default_factory=list)
+
+    def _observe(self, source: PriceSource, now: int) -> Observation | None:
+        try:
+            quote = source.quote(now)
+        except SourceError as exc:
+            self.metrics["source_errors"] += 1
+            event(log, "source error", logging.WARNING, source=source.name, error=str(exc))
+            return None
+        if quote is None:
+            return None
+        return Observation(to_feed_units(quote.price), quote.observed_at, quote.status)
+
+    def tick(self, now: int) -> Decision:
+        """One decision at (wall or virtual) time `now`; pushes unless dry-running."""
+        self.metrics["ticks"] += 1
+        obs = self._observe(self.source, now)
+        if obs is None:
+            self.metrics["skipped"] += 1
+            return Decision(Action.SKIP, "no quote")
+        confirmation = self._observe(self.confirm_source, now) if self.confirm_source else None
+        feed = with_retries(
+            self.io.read,
+            what="read feed",
+            attempts=self.rpc_attempts,
+            on_retry=self.io.reconnect,
+            stop=self.stop,
+        )
+        chain_now = (
+            max(self.io.next_block_time(), obs.observed_at)
+            if self.warp
+            else (
+                with_retries(
+                    self.io.next_block_time,
+                    what="chain time",
+                    attempts=self.rpc_attempts,
+                    on_retry=self.io.reconnect,
+                    stop=self.stop,
+                )
+            )
+        )
+        decision = decide(obs, feed, chain_now, self.policy, confirmation)
+        if decision.action is Action.REFUSE:
+            self.metrics["refused"] += 1
+            event(
+                log,
+                "push refused",
+                logging.ERROR,
+                reason=decision.reason,
+                price=obs.answer,
+                chain_price=feed.answer if feed else None,
+            )
+            return decision
+        if decision.action is Action.SKIP:
+            self.metrics["skipped"] += 1
+            return decision
+        assert decision.observation is not None
+        self._push(decision, feed)
+        return decision
+
+    def _push(self, decision: Decision, feed: FeedState | None) -> None:
+        obs = decision.observation
+        assert obs is not None
+        fields = dict(
+            reason=decision.reason,
+            price=obs.answer,
+            observed_at=obs.observed_at,
+            status=obs.status.name,
+            dry_run=self.dry_run,
+        )
+        if self.dry_run:
+            self.metrics["would_push"] += 1
+            event(log, "push (dry run)", **fields)
+            self.pushes.append(
+                PushRecord(
+                    None, obs.answer, obs.observed_at, obs.status, decision.reason, None, None
+                )
+            )
+            return
+        if self.warp:
+            self.io.warp_to(obs.observed_at)
+        from ape.exceptions import ContractLogicError
+
+        try:
+            receipt = with_retries(
+                lambda: self.io.push(obs),
+                what="push",
+                attempts=self.rpc_attempts,
+                on_retry=self.io.reconnect,
+                stop=self.stop,
+            )
+        except ContractLogicError as exc:
+            # Another reporter landed a newer round first: nothing lost, next tick re-reads.
+            self.metrics["raced" if "not newer" in str(exc) else "failed"] += 1
+            event(log, "push reverted", logging.WARNING, error=str(exc), **fields)
+            return
+        self.metrics["pushed"] += 1
+        round_id = (feed.round_id + 1) if feed else 1
+        self.pushes.append(
+            PushRecord(
+                round_id,
+                obs.answer,
+                obs.observed_at,
+                obs.status,
+                decision.reason,
+                receipt.gas_used,
+                receipt.txn_hash,
+            )
+        )
+        event(
+            log,
+            "pushed",
+            logging.DEBUG if self.warp else logging.INFO,
+            round_id=round_id,
+            gas=receipt.gas_used,
+            **fields,
+        )
+
+    def run(self, schedule: Iterable[int], speed: float = 0.0, live: bool = False) -> Metrics:
+        """Tick at each time of `schedule` until it ends or a stop signal arrives.
+
+        Replay: `speed` virtual seconds per wall second (0 = as fast as possible).
+        Live: the schedule yields wall times; sleeps until each.
+        """
+        prev: int | None = None
+        day, day_start = None, 0
+        for t in schedule:
+            if self.stop.stopped:
+                break
+            if not live and (d := utc_day(t)) != day:
+                if day is not None:
+                    self._log_day(day, day_start)
+                day, day_start = d, len(self.pushes)
+            if live:
+                if self.stop.sleep(t - time.time()):
+                    break
+            elif speed > 0 and prev is not None and self.stop.sleep(min((t - prev) / speed, 5.0)):
+                break
+            prev = t
+            self.tick(t)
+        if day is not None:
+            self._log_day(day, day_start)
+        event(log, "keeper stopped", **self.metrics.as_fields())
+        return self.metrics
+
+    def _log_day(self, day: str, first: int) -> None:
+        """Replay progress: one line per replayed day."""
+        done = self.pushes[first:]
+        event(
+            log,
+            "replayed day",
+            day=day,
+            pushes=len(done),
+            last_price=done[-1].answer / 10**8 if done else None,
+            last_status=done[-1].status.name if done else None,
+        )
+
+
+def utc_day(ts: int) -> str:
+    return time.strftime("%Y-%m-%d %a", time.gmtime(ts))
+
+
+def replay_schedule(calendar: MarketCalendar, start: int, end: int, step_s: int) -> Iterator[int]:
+    """Virtual tick times from `start` to `end`: every `step_s` seconds while a session is
+    open, plus each session's close (the CLOSED push), skipping the hours in between."""
+    t = start
+    while t < end:
+        i = calendar.session_index_at(t)
+        if i is not None:
+            close = calendar.closes[i]
+            while t < min(close, end):
+                yield t
+                t += step_s
+            if close < end:
+                yield close
+            t = close + 1
+        else:
+            if t == start:
+                yield t  # the status at the start of the window
+            t = calendar.next_open(t)
+
+
+def live_schedule(poll_interval_s: float) -> Iterator[int]:
+    """Wall-clock ticks, forever."""
+    nxt = time.time()
+    while True:
+        yield int(nxt)
+        nxt = max(nxt + poll_interval_s, time.time())

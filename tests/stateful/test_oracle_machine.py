@@ -1,0 +1,187 @@
+"""EquityOracle against its reference model (synthequity.model.oracle), in a direct titanoboa
+harness: random reporters, prices with jumps and broken prints, bad inputs, statuses, time,
+admin actions. After every step the contract and the model must agree on everything a
+consumer can read."""
+
+from __future__ import annotations
+
+import boa
+import pytest
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from synthequity.constants import ORACLE_HISTORY, MarketStatus
+from synthequity.model.oracle import FeedModel, PushRejected
+
+ORACLE = boa.load_partial("contracts/oracle/EquityOracle.vy")  # compiled once per session
+
+
+@pytest.fixture(scope="module")
+def deployment():
+    """Deployed once per module; every hypothesis example runs inside a boa anchor."""
+    admin = boa.env.generate_address("admin")
+    reporters = [boa.env.generate_address(f"reporter{i}") for i in range(3)]
+    with boa.env.prank(admin):
+        oracle = ORACLE.deploy(admin, 8, "TSLA / USD", 2_500)
+        for r in reporters:
+            oracle.grantRole(oracle.REPORTER_ROLE(), r)
+        oracle.grantRole(oracle.RISK_ADMIN_ROLE(), admin)
+    return oracle, admin, reporters, boa.env.generate_address("outsider")
+
+
+class OracleMachine(RuleBasedStateMachine):
+    deployed: tuple = ()  # (oracle, admin, reporters, outsider)
+
+    @initialize()
+    def deploy(self):
+        self.oracle, self.admin, self.reporters, self.outsider = self.deployed
+        # Every example starts from the deployed state and leaves nothing behind.
+        self._anchor = boa.env.anchor()
+        self._anchor.__enter__()
+        self.model = FeedModel(max_jump_bps=2_500)
+
+    def teardown(self):
+        if hasattr(self, "_anchor"):
+            self._anchor.__exit__(None, None, None)
+
+    # ---- helpers --------------------------------------------------------------------
+    def _now(self) -> int:
+        return boa.env.evm.patch.timestamp
+
+    def _last_answer(self) -> int:
+        return self.model.latest.answer if self.model.latest else 250 * 10**8
+
+    def _push(self, who, answer, observed_at, status, is_reporter=True):
+        try:
+            probe = FeedModel(**{**self.model.__dict__, "rounds": list(self.model.rounds)})
+            probe.push(who, answer, observed_at, status, self._now(), is_reporter)
+        except PushRejected as rejected:
+            with boa.reverts(rejected.reason), boa.env.prank(who):
+                self.oracle.push_price(answer, observed_at, status)
+            return
+        with boa.env.prank(who):
+            self.oracle.push_price(answer, observed_at, status)
+        self.model.push(who, answer, observed_at, status, self._now(), is_reporter)
+
+    # ---- rules ----------------------------------------------------------------------
+    @rule(seconds=st.integers(1, 4 * 86_400))
+    def time_passes(self, seconds):
+        boa.env.time_travel(seconds=seconds)
+
+    @rule(
+        reporter=st.integers(0, 2),
+        move_bps=st.integers(-3_000, 3_000),
+        age=st.integers(0, 50),
+        status=st.sampled_from(list(MarketStatus)),
+    )
+    def push_move(self, reporter, move_bps, age, status):
+        answer = max(1, self._last_answer() * (10_000 + move_bps) // 10_000)
+        boa.env.time_travel(seconds=1)
+        self._push(self.reporters[reporter], answer, self._now() - age, int(status))
+
+    @rule(reporter=st.integers(0, 2), up=st.booleans(), nudge=st.integers(-1, 1))
+    def push_at_threshold(self, reporter, up, nudge):
+        """Exactly at the jump threshold, and one unit either side of it."""
+        last = self._last_answer()
+        edge = last * self.model.max_jump_bps // 10_000
+        answer = last + edge + nudge if up else last - edge - nudge
+        boa.env.time_travel(seconds=1)
+        self._push(self.reporters[reporter], max(answer, 1), self._now(), int(MarketStatus.OPEN))
+
+    @rule(reporter=st.integers(0, 2), factor=st.sampled_from([1_000, 10, 3, 1]))
+    def push_broken_print(self, reporter, factor):
+        """sKRW-like: a source prints a multiple of the price (or the price itself)."""
+        boa.env.time_travel(seconds=1)
+        answer = self._last_answer() * factor
+        self._push(self.reporters[reporter], answer, self._now(), int(MarketStatus.OPEN))
+
+    @rule(
+        answer=st.one_of(
+            st.integers(-(2**255), 0), st.integers(2**96 - 2, 2**255 - 1), st.integers(1, 10**12)
+        ),
+        ahead=st.integers(-2, 2),
+        status=st.integers(0, 255),
+        who=st.sampled_from(["reporter", "outsider"]),
+    )
+    def push_anything(self, answer, ahead, status, who):
+        """Any input at all: the contract reverts exactly when the model says so."""
+        latest_t = self.model.latest.observed_at if self.model.latest else 0
+        observed = (
+            max(0, min(self._now() + ahead, latest_t + ahead))
+            if ahead < 1
+            else (self._now() + ahead)
+        )
+        sender = self.reporters[0] if who == "reporter" else self.outsider
+        self._push(sender, answer, observed, status, is_reporter=who == "reporter")
+
+    @rule()
+    def admin_clears(self):
+        try:
+            self.model.clear()
+        except PushRejected as rejected:
+            with boa.reverts(rejected.reason), boa.env.prank(self.admin):
+                self.oracle.clear_suspect()
+            return
+        with boa.env.prank(self.admin):
+            self.oracle.clear_suspect()
+
+    @rule(bps=st.integers(0, 12_000))
+    def admin_sets_jump(self, bps):
+        if not 100 <= bps <= 10_000:
+            with boa.reverts("oracle: jump bounds"), boa.env.prank(self.admin):
+                self.oracle.set_max_jump_bps(bps)
+            return
+        with boa.env.prank(self.admin):
+            self.oracle.set_max_jump_bps(bps)
+        self.model.max_jump_bps = bps
+
+    # ---- invariants -----------------------------------------------------------------
+    @invariant()
+    def latest_round_matches(self):
+        latest = self.model.latest
+        if latest is None:
+            with boa.reverts("oracle: no data"):
+                self.oracle.latestRoundData()
+        else:
+            t = latest.observed_at
+            assert self.oracle.latestRoundData() == (
+                latest.round_id,
+                latest.answer,
+                t,
+                t,
+                latest.round_id,
+            )
+        assert self.oracle.market_status() == self.model.market_status()
+        assert self.oracle.suspect() == self.model.suspect
+
+    @precondition(lambda self: self.model.latest is not None)
+    @rule(data=st.data())
+    def history_matches(self, data):
+        n = len(self.model.rounds)
+        edges = [1, max(1, n - ORACLE_HISTORY), max(1, n - ORACLE_HISTORY + 1), n, n + 1]
+        for rid in (data.draw(st.sampled_from(edges)), data.draw(st.integers(0, n + 1))):
+            try:
+                r = self.model.round(rid)
+            except PushRejected as rejected:
+                with boa.reverts(rejected.reason):
+                    self.oracle.getRoundData(rid)
+                continue
+            assert self.oracle.getRoundData(rid) == (
+                r.round_id,
+                r.answer,
+                r.observed_at,
+                r.observed_at,
+                r.round_id,
+            )
+            assert self.oracle.round_status(rid) == r.status
+
+
+def test_oracle_matches_model(deployment):
+    run_state_machine_as_test(type("Machine", (OracleMachine,), {"deployed": deployment}))
