@@ -5,7 +5,6 @@ from decimal import Decimal
 
 import click
 from ape.cli import ConnectedProviderCommand
-from rich.console import Console
 
 from synthequity import deployments
 from synthequity.keepers.oracle.sources import load_daily_bars
@@ -15,8 +14,9 @@ from synthequity.reports.oracle import (
     summarize,
     summary_table,
 )
+from synthequity.ui import make_console
 
-console = Console(width=140)
+console = make_console()
 
 
 @click.group()

@@ -6,13 +6,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eth_utils import keccak
-from rich.console import Console
 from rich.table import Table
 
 from synthequity import deployments
 from synthequity.constants import DEFAULT_MAX_JUMP_BPS, ORACLE_DECIMALS
+from synthequity.ui import make_console
 
-console = Console(stderr=True)
+console = make_console(stderr=True)
 
 
 @dataclass

@@ -4,10 +4,14 @@ parameters). Written by `ape run deploy`, read by keepers and user commands."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
-DEPLOYMENTS_DIR = Path("deployments")
+
+def deployments_dir() -> Path:
+    """`deployments/`, or `$SYNTHEQUITY_DEPLOYMENTS_DIR` (tests keep the work tree clean)."""
+    return Path(os.environ.get("SYNTHEQUITY_DEPLOYMENTS_DIR", "deployments"))
 
 
 def network_key(network: Any) -> str:
@@ -16,7 +20,7 @@ def network_key(network: Any) -> str:
 
 
 def path_for(key: str, root: Path | None = None) -> Path:
-    return (root or DEPLOYMENTS_DIR) / f"{key}.json"
+    return (root or deployments_dir()) / f"{key}.json"
 
 
 def load(key: str, root: Path | None = None) -> dict[str, Any]:

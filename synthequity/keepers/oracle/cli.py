@@ -5,8 +5,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from rich.console import Console
-
 from synthequity import deployments, logs
 from synthequity.keepers.common import StopFlag
 from synthequity.keepers.oracle.runner import (
@@ -19,8 +17,9 @@ from synthequity.keepers.oracle.settings import OracleKeeperSettings
 from synthequity.keepers.oracle.sources import CsvReplaySource, parse_source
 from synthequity.market_hours import nyse, to_ts, utc
 from synthequity.reports.oracle import summarize, summary_table
+from synthequity.ui import make_console
 
-console = Console(stderr=True, width=140)
+console = make_console(stderr=True)
 
 
 def run_oracle_keeper(network: Any, account: Any, **opt: Any) -> OracleKeeper:

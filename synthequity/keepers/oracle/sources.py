@@ -85,13 +85,18 @@ def intraday_price(bar: DailyBar, fraction: float) -> Decimal:
     return anchors[i] + (anchors[i + 1] - anchors[i]) * w
 
 
-class CsvReplaySource:
-    """Replays daily bars on the exchange calendar: `quote(t)` is the price at replay time t."""
+class BarReplaySource:
+    """Replays daily bars on the exchange calendar: `quote(t)` is the price at replay time t
+    (the intraday path while a session is open, the last close while the market is closed)."""
 
-    def __init__(self, path: str | Path, calendar: MarketCalendar | None = None):
-        self.path = Path(path)
-        self.name = f"csv:{self.path.name}"
-        self.bars = load_daily_bars(self.path)
+    def __init__(
+        self,
+        bars: dict[dt.date, DailyBar],
+        calendar: MarketCalendar | None = None,
+        name: str = "bars",
+    ):
+        self.name = name
+        self.bars = bars
         self.calendar = calendar or nyse()
 
     def quote(self, now: int) -> Quote | None:
@@ -115,6 +120,14 @@ class CsvReplaySource:
 
     def last_day(self) -> dt.date:
         return max(self.bars)
+
+
+class CsvReplaySource(BarReplaySource):
+    """`BarReplaySource` over a `date,open,high,low,close` file such as data/tsla_daily.csv."""
+
+    def __init__(self, path: str | Path, calendar: MarketCalendar | None = None):
+        self.path = Path(path)
+        super().__init__(load_daily_bars(self.path), calendar, f"csv:{self.path.name}")
 
 
 class GbmSource:
@@ -208,15 +221,18 @@ class HttpJsonSource:
                 payload = json.loads(resp.read())
         except (OSError, ValueError) as exc:
             raise SourceError(f"{self.url}: {exc}") from exc
-        price = Decimal(str(_dig(payload, self.price_path)))
-        observed_at = _parse_time(_dig(payload, self.time_path))
-        if self.status_path:
-            raw = _dig(payload, self.status_path)
-            status = _STATUS_NAMES[raw.upper()] if isinstance(raw, str) else MarketStatus(raw)
-        else:
-            status = self.calendar.status_at(observed_at)
-        if price <= 0:
-            raise SourceError(f"{self.url}: non-positive price {price}")
+        try:
+            price = Decimal(str(_dig(payload, self.price_path)))
+            observed_at = _parse_time(_dig(payload, self.time_path))
+            if not price.is_finite() or price <= 0:
+                raise SourceError(f"{self.url}: non-positive price {price}")
+            if self.status_path:
+                raw = _dig(payload, self.status_path)
+                status = _STATUS_NAMES[raw.upper()] if isinstance(raw, str) else MarketStatus(raw)
+            else:
+                status = self.calendar.status_at(observed_at)
+        except (ArithmeticError, KeyError, ValueError) as exc:  # incl. OutsideCalendar
+            raise SourceError(f"{self.url}: {exc}") from exc
         return Quote(price, observed_at, status, self.name)
 
 

@@ -1,0 +1,21 @@
+"""`ape run bench`: receipt gas of the SPEC.md §10 operations on a local chain."""
+
+import click
+from ape.cli import ConnectedProviderCommand
+
+from synthequity.bench import run
+from synthequity.ui import make_console
+
+
+@click.command(cls=ConnectedProviderCommand)
+def cli(network):
+    from ape import accounts, chain, project
+    from ape.logging import logger
+
+    logger.set_level("WARNING")
+    if not network.is_local:
+        raise SystemExit("the bench deploys fresh contracts: run it on a local network")
+    table, over = run(accounts, project, chain)
+    make_console().print(table)
+    if over:
+        raise SystemExit(f"above target: {', '.join(over)}")

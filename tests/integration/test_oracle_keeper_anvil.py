@@ -1,0 +1,194 @@
+"""The oracle keeper against a real node (anvil) and a local HTTP price endpoint: a replayed
+Friday session, the weekend close, and Monday's reopen; a gap beyond the guard; and the real
+`ape run keeper oracle` / `ape run deploy` commands as subprocesses."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+from decimal import Decimal
+
+import ape
+import pytest
+
+from synthequity.constants import MarketStatus
+from synthequity.keepers.oracle.runner import ApeFeedIO, OracleKeeper, replay_schedule
+from synthequity.keepers.oracle.sources import BarReplaySource, DailyBar, HttpJsonSource
+from synthequity.testing.http_source import PriceServer
+
+pytestmark = pytest.mark.integration
+
+NETWORK = "ethereum:local:foundry"
+
+
+def bars(friday: dt.date, monday: dt.date, monday_open: str = "182") -> dict:
+    return {
+        friday: DailyBar(friday, Decimal("180"), Decimal("184"), Decimal("178"), Decimal("183.2")),
+        monday: DailyBar(
+            monday, Decimal(monday_open), Decimal("190"), Decimal("120"), Decimal("186.5")
+        ),
+    }
+
+
+def replay_over_http(
+    oracle, reporter, calendar, prices: BarReplaySource, start, end, step, confirm=None
+):
+    """Run the in-process keeper with an HTTP source that serves `prices` at virtual time."""
+    with PriceServer() as server:
+        source = HttpJsonSource(server.url + "#price=quote.price&time=quote.ts", calendar=calendar)
+        keeper = OracleKeeper(
+            io=ApeFeedIO(oracle, reporter), source=source, warp=True, confirm_source=confirm
+        )
+
+        def ticks():
+            for t in replay_schedule(calendar, start, end, step):
+                q = prices.quote(t)
+                server.payload = {"quote": {"price": str(q.price), "ts": q.observed_at}}
+                yield t
+
+        keeper.run(ticks())
+        assert server.requests == keeper.metrics["ticks"]
+    return keeper
+
+
+@pytest.fixture(scope="module")
+def guard(project, oracle, admin):
+    return project.GuardConsumer.deploy(oracle, 120, sender=admin)
+
+
+def test_replayed_session_with_close_and_reopen(
+    oracle, reporter, guard, calendar, weekend_gap, chain
+):
+    friday, monday = weekend_gap
+    f_open, f_close = calendar.session(friday)
+    m_open, _m_close = calendar.session(monday)
+    prices = BarReplaySource(bars(friday, monday), calendar)
+
+    keeper = replay_over_http(oracle, reporter, calendar, prices, f_open, m_open + 3_600, 600)
+
+    rounds = [oracle.getRoundData(r) for r in range(1, oracle.latestRound() + 1)]
+    statuses = [oracle.round_status(r) for r in range(1, oracle.latestRound() + 1)]
+    times = [r[3] for r in rounds]
+    # Friday: an OPEN print every 10 minutes, then the CLOSED push at the close
+    friday_open = [
+        t for t, s in zip(times, statuses, strict=True) if s == MarketStatus.OPEN and t < f_close
+    ]
+    assert friday_open[0] == f_open and len(friday_open) == (f_close - f_open) // 600
+    close_round = statuses.index(MarketStatus.CLOSED) + 1
+    assert oracle.getRoundData(close_round)[1:4] == (18_320_000_000, f_close, f_close)
+    # nothing during the weekend; the reopen prints Monday's open
+    assert not [t for t in times if f_close < t < m_open]
+    reopen = times.index(m_open) + 1
+    assert oracle.getRoundData(reopen)[1] == 18_200_000_000
+    assert statuses[reopen - 1] == MarketStatus.OPEN
+    assert not oracle.suspect()
+    assert keeper.metrics["pushed"] == len(rounds) and keeper.metrics.get("refused", 0) == 0
+    assert max(p.gas_used for p in keeper.pushes) <= 45_000
+    # a consumer can trade Monday, within the freshness bound
+    assert guard.price_for_risk() > 0
+
+
+def test_weekend_reads_closed_to_consumers(oracle, reporter, guard, calendar, weekend_gap, chain):
+    friday, monday = weekend_gap
+    _f_open, f_close = calendar.session(friday)
+    prices = BarReplaySource(bars(friday, monday), calendar)
+    replay_over_http(oracle, reporter, calendar, prices, f_close - 1_800, f_close + 86_400, 600)
+    assert oracle.market_status() == MarketStatus.CLOSED
+    assert guard.mark_price() == 18_320 * 10**16
+    with ape.reverts("market closed"):
+        guard.price_for_risk()
+
+
+def test_gap_beyond_the_guard_is_refused_until_a_second_source_agrees(
+    oracle, reporter, guard, calendar, weekend_gap, chain
+):
+    friday, monday = weekend_gap
+    _f_open, f_close = calendar.session(friday)
+    m_open, _ = calendar.session(monday)
+    prices = BarReplaySource(bars(friday, monday, monday_open="120"), calendar)  # -34.5% gap
+    keeper = replay_over_http(oracle, reporter, calendar, prices, f_close - 600, m_open + 1, 600)
+    assert keeper.metrics["refused"] >= 1
+    assert oracle.latestRoundData()[1] == 18_320_000_000  # Friday's close still stands
+    assert oracle.market_status() == MarketStatus.CLOSED  # so consumers cannot trade on it
+    # with a second source agreeing, the keeper pushes the gap; one reporter alone leaves the
+    # feed suspect (HALTED to consumers) until a second reporter confirms
+    agreeing = BarReplaySource(bars(friday, monday, monday_open="120.5"), calendar)
+    replay_over_http(
+        oracle, reporter, calendar, prices, m_open + 60, m_open + 61, 600, confirm=agreeing
+    )
+    assert oracle.latestRoundData()[1] == 12_000_000_000
+    assert oracle.market_status() == MarketStatus.HALTED
+    with ape.reverts("market halted"):
+        guard.price_for_risk()
+
+
+def _ape_run(*args: str, deployments_dir) -> subprocess.CompletedProcess:
+    env = {**os.environ, "SYNTHEQUITY_DEPLOYMENTS_DIR": str(deployments_dir)}
+    return subprocess.run(
+        ["ape", "run", *args, "--network", NETWORK],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+
+
+def test_keeper_cli_replays_and_dry_runs(oracle, calendar, weekend_gap, tmp_path, chain):
+    friday, monday = weekend_gap
+    f_open, _ = calendar.session(friday)
+    m_open, _ = calendar.session(monday)
+    start = dt.datetime.fromtimestamp(f_open - 600, dt.UTC).isoformat(timespec="seconds")
+    end = dt.datetime.fromtimestamp(m_open + 1_800, dt.UTC).isoformat(timespec="seconds")
+    common = [
+        "keeper",
+        "oracle",
+        "--account",
+        "TEST::1",
+        "--oracle",
+        oracle.address,
+        "--source",
+        "gbm:11",
+        "--start",
+        start,
+        "--end",
+        end,
+        "--step",
+        "1800",
+        "--log-format",
+        "json",
+        "--no-summary",
+    ]
+
+    dry = _ape_run(*common, "--dry-run", deployments_dir=tmp_path)
+    assert dry.returncode == 0, dry.stderr[-2_000:]
+    assert oracle.latestRound() == 0
+    events = [json.loads(line) for line in dry.stderr.splitlines() if line.startswith("{")]
+    assert any(e["event"] == "push (dry run)" for e in events)
+
+    real = _ape_run(*common, deployments_dir=tmp_path)
+    assert real.returncode == 0, real.stderr[-2_000:]
+    events = [json.loads(line) for line in real.stderr.splitlines() if line.startswith("{")]
+    stopped = [e for e in events if e["event"] == "keeper stopped"][-1]
+    assert stopped["pushed"] == oracle.latestRound() > 0
+    statuses = {oracle.round_status(r) for r in range(1, oracle.latestRound() + 1)}
+    assert statuses == {MarketStatus.CLOSED, MarketStatus.OPEN}
+
+
+def test_deploy_cli_is_idempotent(tmp_path, project):
+    first = _ape_run(
+        "deploy", "--account", "TEST::0", "--reporter", "TEST::1", deployments_dir=tmp_path
+    )
+    assert first.returncode == 0, first.stderr[-2_000:]
+    record = json.loads((tmp_path / "ethereum-local.json").read_text())
+    address = record["markets"]["TSLA"]["oracle"]["address"]
+    second = _ape_run(
+        "deploy", "--account", "TEST::0", "--reporter", "TEST::1", deployments_dir=tmp_path
+    )
+    assert second.returncode == 0, second.stderr[-2_000:]
+    assert "verified, skipped" in second.stderr + second.stdout
+    again = json.loads((tmp_path / "ethereum-local.json").read_text())
+    assert again["markets"]["TSLA"]["oracle"]["address"] == address
+    feed = project.EquityOracle.at(address)
+    assert feed.hasRole(feed.REPORTER_ROLE(), again["markets"]["TSLA"]["oracle"]["reporters"][0])

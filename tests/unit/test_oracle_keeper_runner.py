@@ -1,0 +1,216 @@
+"""The oracle keeper loop against an in-memory chain backed by the oracle's reference model:
+replay schedule, dry run, refused jumps, RPC retries, races, and stopping."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pytest
+from ape.exceptions import ContractLogicError
+
+from synthequity.constants import MarketStatus
+from synthequity.keepers.common import StopFlag, with_retries
+from synthequity.keepers.oracle.logic import FeedState, Observation
+from synthequity.keepers.oracle.runner import OracleKeeper, replay_schedule
+from synthequity.keepers.oracle.sources import CsvReplaySource, Quote
+from synthequity.market_hours import nyse, to_ts
+from synthequity.model.oracle import FeedModel, PushRejected
+
+
+@dataclass
+class Receipt:
+    gas_used: int = 39_000
+    txn_hash: str = "0x00"
+
+
+class ModelChain:
+    """FeedIO over FeedModel: the contract's rules, no node."""
+
+    def __init__(self, head_time: int, fail_reads: int = 0):
+        self.model = FeedModel()
+        self.head_time = head_time
+        self.fail_reads = fail_reads
+        self.reconnects = 0
+        self.sent = 0
+
+    def read(self) -> FeedState | None:
+        if self.fail_reads:
+            self.fail_reads -= 1
+            raise ConnectionError("connection refused")
+        r = self.model.latest
+        if r is None:
+            return None
+        return FeedState(
+            r.round_id,
+            r.answer,
+            r.observed_at,
+            r.status,
+            self.model.suspect,
+            self.model.max_jump_bps,
+        )
+
+    def next_block_time(self) -> int:
+        return self.head_time + 1
+
+    def warp_to(self, ts: int) -> None:
+        self.head_time = max(self.head_time, ts - 1)
+
+    def push(self, obs: Observation) -> Receipt:
+        self.head_time += 1
+        self.sent += 1
+        try:
+            self.model.push("keeper", obs.answer, obs.observed_at, int(obs.status), self.head_time)
+        except PushRejected as exc:
+            raise ContractLogicError(exc.reason) from None
+        return Receipt()
+
+    def reconnect(self) -> None:
+        self.reconnects += 1
+
+
+@pytest.fixture(scope="module")
+def calendar():
+    return nyse()
+
+
+def test_replay_schedule_follows_sessions(calendar):
+    start, end = to_ts("2022-11-23T12:00:00"), to_ts("2022-11-26T00:00:00")
+    ticks = list(replay_schedule(calendar, start, end, 1_800))
+    days = [dt.datetime.fromtimestamp(t, dt.UTC) for t in ticks]
+    assert days[0] == dt.datetime(2022, 11, 23, 12, tzinfo=dt.UTC)  # status at the start
+    assert days[1] == dt.datetime(2022, 11, 23, 14, 30, tzinfo=dt.UTC)  # Wed open
+    assert dt.datetime(2022, 11, 23, 21, tzinfo=dt.UTC) in days  # Wed close
+    assert not [d for d in days if d.day == 24]  # Thanksgiving: no tick
+    assert days[-1] == dt.datetime(2022, 11, 25, 18, tzinfo=dt.UTC)  # Fri early close
+    assert ticks == sorted(set(ticks))
+
+
+def test_replay_of_thanksgiving_week_pushes_what_the_calendar_says(calendar):
+    start, end = to_ts("2022-11-21"), to_ts("2022-11-29")
+    chain = ModelChain(start)
+    keeper = OracleKeeper(
+        io=chain, source=CsvReplaySource("data/tsla_daily.csv", calendar), warp=True
+    )
+    keeper.run(replay_schedule(calendar, start, end, 300))
+    per_day: dict[dt.date, list] = {}
+    for p in keeper.pushes:
+        per_day.setdefault(dt.datetime.fromtimestamp(p.observed_at, dt.UTC).date(), []).append(p)
+    counts = {d.isoformat(): len(v) for d, v in per_day.items()}
+    # the start (Sunday evening NY, CLOSED), 78 OPEN prints + the close on full days,
+    # 42 + 1 on Friday's half day, nothing on Thanksgiving or the weekend
+    assert counts == {
+        "2022-11-21": 1 + 79,
+        "2022-11-22": 79,
+        "2022-11-23": 79,
+        "2022-11-25": 43,
+        "2022-11-28": 79,
+    }
+    closes = [p for p in keeper.pushes if p.reason == "status OPEN -> CLOSED"]
+    assert [p.answer for p in closes] == [
+        16_787_000_000,
+        16_991_000_000,
+        18_320_000_000,
+        18_286_000_000,
+        18_292_000_000,
+    ]
+    assert chain.model.latest.status is MarketStatus.CLOSED
+    assert keeper.metrics["pushed"] == len(chain.model.rounds) == 360
+
+
+class ScriptedSource:
+    name = "scripted"
+
+    def __init__(self, prices: list[str], status=MarketStatus.OPEN):
+        self.prices = [Decimal(p) for p in prices]
+        self.status = status
+
+    def quote(self, now: int) -> Quote | None:
+        return Quote(self.prices.pop(0), now, self.status, self.name) if self.prices else None
+
+
+def test_dry_run_sends_nothing():
+    chain = ModelChain(1_700_000_000)
+    keeper = OracleKeeper(io=chain, source=ScriptedSource(["250", "260"]), dry_run=True)
+    keeper.run([1_700_000_001, 1_700_000_100], live=False)
+    assert chain.sent == 0 and keeper.metrics["would_push"] == 2
+
+
+def test_unconfirmed_jump_is_refused_and_confirmed_one_is_pushed():
+    chain = ModelChain(1_700_000_000)
+    keeper = OracleKeeper(io=chain, source=ScriptedSource(["250", "170", "170"]))
+    keeper.run([1_700_000_001, 1_700_000_010, 1_700_000_020])
+    assert keeper.metrics["refused"] == 2 and len(chain.model.rounds) == 1
+    confirmed = OracleKeeper(
+        io=chain, source=ScriptedSource(["170"]), confirm_source=ScriptedSource(["170.5"])
+    )
+    confirmed.run([1_700_000_030])
+    assert chain.model.latest.answer == 170 * 10**8
+    assert chain.model.suspect  # one reporter's jump awaits a second reporter on chain
+
+
+def test_rpc_errors_are_retried_with_reconnects():
+    chain = ModelChain(1_700_000_000, fail_reads=2)
+    keeper = OracleKeeper(io=chain, source=ScriptedSource(["250"]))
+    keeper.stop.sleep = lambda s: False  # no real waiting in the test
+    keeper.run([1_700_000_001])
+    assert chain.reconnects == 2 and len(chain.model.rounds) == 1
+
+
+def test_rpc_down_for_good_raises_after_the_attempts():
+    chain = ModelChain(1_700_000_000, fail_reads=100)
+    keeper = OracleKeeper(io=chain, source=ScriptedSource(["250"]), rpc_attempts=3)
+    keeper.stop.sleep = lambda s: False
+    with pytest.raises(ConnectionError):
+        keeper.run([1_700_000_001])
+    assert chain.reconnects == 2
+
+
+def test_a_push_raced_by_another_reporter_is_counted_not_fatal():
+    chain = ModelChain(1_700_000_000)
+    keeper = OracleKeeper(io=chain, source=ScriptedSource(["250", "253"]))
+    keeper.run([1_700_000_001])
+    chain.head_time = 1_700_000_500
+    chain.model.push("other", 252 * 10**8, 1_700_000_500, 2, 1_700_000_500)  # lands first
+    real_read = chain.read
+    chain.read = lambda: FeedState(1, 250 * 10**8, 1_700_000_001, MarketStatus.OPEN, False, 2_500)
+    keeper.run([1_700_000_450])  # observed before the other reporter's round
+    chain.read = real_read
+    assert keeper.metrics["raced"] == 1 and len(chain.model.rounds) == 2
+
+
+def test_stop_flag_ends_the_loop_between_ticks():
+    chain = ModelChain(1_700_000_000)
+    stop = StopFlag()
+    keeper = OracleKeeper(io=chain, source=ScriptedSource(["250"] * 10), stop=stop)
+    ticks = iter(range(1_700_000_001, 1_700_000_011))
+
+    def schedule():
+        for i, t in enumerate(ticks):
+            if i == 3:
+                stop.set()  # as SIGTERM would
+            yield t
+
+    keeper.run(schedule())
+    assert keeper.metrics["ticks"] == 3
+
+
+def test_with_retries_backs_off_exponentially_and_lets_reverts_through():
+    delays: list[float] = []
+    calls = iter([ConnectionError(), TimeoutError(), 7])
+
+    def flaky():
+        v = next(calls)
+        if isinstance(v, Exception):
+            raise v
+        return v
+
+    assert with_retries(flaky, what="x", sleep=delays.append) == 7
+    assert delays == [0.5, 1.0]
+
+    def reverts():
+        raise ContractLogicError("oracle: not newer")
+
+    with pytest.raises(ContractLogicError):
+        with_retries(reverts, what="x", sleep=delays.append)
