@@ -3,7 +3,7 @@
 import click
 from ape.cli import ConnectedProviderCommand
 
-from synthequity.bench import run
+from synthequity.bench import Actors, run
 from synthequity.ui import make_console
 
 
@@ -15,7 +15,8 @@ def cli(network):
     logger.set_level("WARNING")
     if not network.is_local:
         raise SystemExit("the bench deploys fresh contracts: run it on a local network")
-    table, over = run(accounts, project, chain)
+    test = accounts.test_accounts
+    table, over = run(Actors(admin=test[0], reporter=test[1]), project, chain)
     make_console().print(table)
     if over:
         raise SystemExit(f"above target: {', '.join(over)}")

@@ -14,6 +14,14 @@ from synthequity.constants import MarketStatus
 
 
 @dataclass(frozen=True)
+class Actors:
+    """Funded accounts the bench acts with (a local node's test accounts)."""
+
+    admin: Any
+    reporter: Any
+
+
+@dataclass(frozen=True)
 class Target:
     operation: str
     target: int
@@ -35,10 +43,10 @@ TARGETS = [
 
 
 def bench_oracle(
-    accounts: Any, project: Any, chain: Any, samples: int = 20
+    actors: Actors, project: Any, chain: Any, samples: int = 20
 ) -> dict[str, list[int]]:
     """push_price in steady state (every round rewrites a warm ring slot)."""
-    admin, reporter = accounts.test_accounts[0], accounts.test_accounts[1]
+    admin, reporter = actors.admin, actors.reporter
     oracle = project.EquityOracle.deploy(admin, 8, "TSLA / USD", 2_500, sender=admin)
     oracle.grantRole(oracle.REPORTER_ROLE(), reporter, sender=admin)
     gas = []
@@ -56,10 +64,10 @@ def bench_oracle(
 BENCHES: list[Callable[..., dict[str, list[int]]]] = [bench_oracle]
 
 
-def run(accounts: Any, project: Any, chain: Any) -> tuple[Table, list[str]]:
+def run(actors: Actors, project: Any, chain: Any) -> tuple[Table, list[str]]:
     measured: dict[str, list[int]] = {}
     for bench in BENCHES:
-        measured.update(bench(accounts, project, chain))
+        measured.update(bench(actors, project, chain))
     table = Table(title="receipt gas (21k base included) vs SPEC.md §10")
     for col in ("operation", "median", "max", "target", "floor", "verdict"):
         table.add_column(col, justify="left" if col in ("operation", "verdict") else "right")
