@@ -26,8 +26,10 @@ $(PY_STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $@
 
+# `npm install --no-save` rather than `npm ci`: npm 11 records anvil's platform packages only
+# for the platform that wrote the lock, and `npm ci` then refuses the lock everywhere.
 $(NODE_STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm install --no-save --no-audit --no-fund --loglevel=error
 	@test -x node_modules/.bin/anvil
 	@touch $@
 
