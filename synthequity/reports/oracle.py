@@ -74,11 +74,23 @@ def summarize(pushes: Iterable[PushLike]) -> list[DaySummary]:
     return list(days.values())
 
 
-def summary_table(days: list[DaySummary], closes: dict[dt.date, Decimal] | None = None,
-                  title: str = "oracle pushes") -> Table:
+def summary_table(
+    days: list[DaySummary],
+    closes: dict[dt.date, Decimal] | None = None,
+    title: str = "oracle pushes",
+) -> Table:
     table = Table(title=title)
-    for col in ("day (NY)", "pushes", "OPEN prints", "first", "last OPEN", "pushed close",
-                "file close", "status changes", "max gas"):
+    for col in (
+        "day (NY)",
+        "pushes",
+        "OPEN prints",
+        "first",
+        "last OPEN",
+        "pushed close",
+        "file close",
+        "status changes",
+        "max gas",
+    ):
         table.add_column(col, justify="left" if col in ("day (NY)", "status changes") else "right")
     for s in days:
         close = (closes or {}).get(s.day)
@@ -86,9 +98,15 @@ def summary_table(days: list[DaySummary], closes: dict[dt.date, Decimal] | None 
         if close is not None and s.closing_price is not None:
             mark = " [green]=[/]" if close == s.closing_price else " [red]≠[/]"
         table.add_row(
-            s.day.strftime("%a %Y-%m-%d"), str(s.pushes), str(s.open_prints),
-            _fmt(s.first_price), _fmt(s.last_open_price), _fmt(s.closing_price) + mark,
-            _fmt(close), " ".join(s.statuses), f"{s.max_gas:,}" if s.max_gas else "-",
+            s.day.strftime("%a %Y-%m-%d"),
+            str(s.pushes),
+            str(s.open_prints),
+            _fmt(s.first_price),
+            _fmt(s.last_open_price),
+            _fmt(s.closing_price) + mark,
+            _fmt(close),
+            " ".join(s.statuses),
+            f"{s.max_gas:,}" if s.max_gas else "-",
         )
     return table
 
@@ -99,8 +117,11 @@ def _fmt(x: Decimal | None) -> str:
 
 def closes_mismatched(days: list[DaySummary], closes: dict[dt.date, Decimal]) -> list[dt.date]:
     """Days whose pushed close differs from the file's close (should be none)."""
-    return [s.day for s in days
-            if s.closing_price is not None and closes.get(s.day) not in (None, s.closing_price)]
+    return [
+        s.day
+        for s in days
+        if s.closing_price is not None and closes.get(s.day) not in (None, s.closing_price)
+    ]
 
 
 def pushes_from_chain(oracle: object, start_block: int = 0) -> list[Push]:
