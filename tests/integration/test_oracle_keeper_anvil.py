@@ -53,7 +53,7 @@ def replay_over_http(
     return keeper
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def guard(project, oracle, admin):
     return project.GuardConsumer.deploy(oracle, 120, sender=admin)
 
