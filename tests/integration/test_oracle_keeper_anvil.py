@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import signal
 import subprocess
 from decimal import Decimal
 
@@ -192,3 +193,46 @@ def test_deploy_cli_is_idempotent(tmp_path, project):
     assert again["markets"]["TSLA"]["oracle"]["address"] == address
     feed = project.EquityOracle.at(address)
     assert feed.hasRole(feed.REPORTER_ROLE(), again["markets"]["TSLA"]["oracle"]["reporters"][0])
+
+
+def test_live_keeper_stops_cleanly_on_sigterm(oracle, tmp_path):
+    env = {**os.environ, "SYNTHEQUITY_DEPLOYMENTS_DIR": str(tmp_path)}
+    proc = subprocess.Popen(
+        [
+            "ape",
+            "run",
+            "keeper",
+            "oracle",
+            "--network",
+            NETWORK,
+            "--account",
+            "TEST::1",
+            "--oracle",
+            oracle.address,
+            "--source",
+            "gbm:5",
+            "--log-format",
+            "json",
+            "--no-summary",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    lines = []
+    try:
+        for line in proc.stderr:  # wait for the first push, then ask it to stop
+            lines.append(line)
+            if '"event": "pushed"' in line:
+                proc.send_signal(signal.SIGTERM)
+                break
+        _, out = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    lines += out.splitlines()
+    events = [json.loads(x)["event"] for x in lines if x.startswith("{")]
+    assert proc.returncode == 0
+    assert events.count("pushed") >= 1
+    assert "shutdown requested" in events and events[-1] == "keeper stopped"
+    assert oracle.latestRound() >= 1
