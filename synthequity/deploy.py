@@ -10,6 +10,7 @@ from rich.table import Table
 
 from synthequity import deployments
 from synthequity.constants import DEFAULT_MAX_JUMP_BPS, ORACLE_DECIMALS
+from synthequity.model.vault import VaultParams
 from synthequity.ui import make_console
 
 console = make_console(stderr=True)
@@ -106,3 +107,49 @@ def deploy_all(account: Any, cfg: DeployConfig, network: Any) -> dict[str, Any]:
     console.print(table)
     console.print(f"written {path}")
     return data
+
+
+# ---- vault stack ------------------------------------------------------------------------
+
+
+@dataclass
+class Core:
+    """What every market of one collateral token shares."""
+
+    insurance: Any
+    factory: Any
+
+
+def declare(account: Any, container: Any) -> str:
+    """Deploy `container` as an ERC-5202 blueprint; its address."""
+    receipt = account.declare(container)
+    return receipt.contract_address
+
+
+def deploy_core(account: Any, collateral: Any, admin: str | None = None) -> Core:
+    from ape import project
+
+    admin = admin or account.address
+    insurance = project.InsuranceFund.deploy(admin, collateral, sender=account)
+    factory = project.SynthFactory.deploy(
+        admin, declare(account, project.SynthVault), declare(account, project.SynthToken),
+        sender=account,
+    )
+    return Core(insurance, factory)
+
+
+def deploy_vault(account: Any, core: Core, collateral: Any, oracle: Any, symbol: str,
+                 name: str, params: VaultParams | None = None, max_age_open: int = 120,
+                 admin: str | None = None) -> Any:
+    """Deploy an equity's vault + synth through the factory and register it with the fund
+    (`account` must be DEFAULT_ADMIN of both)."""
+    from ape import project
+
+    params = params or VaultParams()
+    receipt = core.factory.deploy_vault(
+        name, symbol, collateral, core.insurance, oracle, max_age_open, params.as_tuple(),
+        admin or account.address, sender=account,
+    )
+    vault = project.SynthVault.at(receipt.return_value or core.factory.vaults(symbol))
+    core.insurance.grantRole(core.insurance.MARKET_ROLE(), vault, sender=account)
+    return vault

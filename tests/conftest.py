@@ -135,8 +135,68 @@ def push(oracle, reporter, chain):
 
     def _push(price, status=MarketStatus.OPEN, age=0, sender=None):
         now = chain.pending_timestamp
+        last = oracle.latestRoundData()[3] if oracle.latestRound() else 0
+        if now - age <= last:  # two pushes within one second: move the clock on
+            now = last + 1 + age
+            chain.pending_timestamp = now
         return oracle.push_price(
             round(price * 10**8), now - age, int(status), sender=sender or reporter
         )
 
     return _push
+
+
+@pytest.fixture
+def move_to(push, oracle):
+    """Walk the OPEN price to `price` in steps of at most 20% (under the 25% jump guard)."""
+
+    def _move(price):
+        last = oracle.latestRoundData()[1] / 10**8 if oracle.latestRound() else price
+        while abs(price / last - 1) > 0.2:
+            last = last * (1.2 if price > last else 0.8)
+            push(last)
+        return push(price)
+
+    return _move
+
+
+# ---- vault ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def core(admin, stablecoin):
+    """Insurance fund + factory (blueprints) for the collateral token."""
+    from synthequity.deploy import deploy_core
+
+    return deploy_core(admin, stablecoin)
+
+
+@pytest.fixture(scope="session")
+def vault(admin, core, stablecoin, oracle, risk_admin, guardian):
+    from synthequity.deploy import deploy_vault
+
+    v = deploy_vault(admin, core, stablecoin, oracle, "sTSLA", "Synthetic Tesla")
+    v.grantRole(v.RISK_ADMIN_ROLE(), risk_admin, sender=admin)
+    v.grantRole(v.GUARDIAN_ROLE(), guardian, sender=admin)
+    return v
+
+
+@pytest.fixture(scope="session")
+def synth(project, vault):
+    return project.SynthToken.at(vault.SYNTH())
+
+
+@pytest.fixture(scope="session")
+def usd(stablecoin):
+    """Whole dollars -> collateral units of the parametrized stablecoin."""
+    scale = 10 ** stablecoin.decimals()
+    return lambda dollars: int(dollars * scale)
+
+
+@pytest.fixture(scope="session")
+def funded(stablecoin, vault, usd, borrower, liquidator, trader, outsider):
+    """Borrower-side actors hold 1M USD of collateral and have approved the vault."""
+    for who in (borrower, liquidator, trader, outsider):
+        stablecoin.faucet(who, usd(1_000_000), sender=who)
+        stablecoin.approve(vault, 2**256 - 1, sender=who)
+    return True

@@ -27,15 +27,13 @@ struct Price:
     wad: uint256
     round_id: uint80
     updated_at: uint256
+    max_age: uint256
     status: uint8
 
 
-# @dev The feed this consumer reads.
-oracle: public(IEquityOracle)
-# @dev Oldest OPEN price (seconds) usable for risk.
-max_age_open: public(uint256)
-# @dev 10 ** (18 - decimals): feed units -> 1e18.
-_wad_per_unit: uint256
+# @dev One word, read once per check: oracle [0, 160) | max_age_open [160, 192) |
+#      18 - decimals [192, 200).
+_cfg: uint256
 
 
 # @dev The freshness bound changed.
@@ -52,9 +50,28 @@ def __init__(oracle_: IEquityOracle, max_age_open_: uint256):
     """
     decimals_: uint8 = staticcall oracle_.decimals()
     assert decimals_ <= 18, "guard: decimals > 18"
-    self.oracle = oracle_
-    self._wad_per_unit = 10**convert(18 - decimals_, uint256)
+    self._cfg = convert(oracle_.address, uint256) | (convert(18 - decimals_, uint256) << 192)
     self._set_max_age_open(max_age_open_)
+
+
+@external
+@view
+def oracle() -> IEquityOracle:
+    """
+    @notice The feed this consumer reads.
+    @return IEquityOracle The oracle.
+    """
+    return IEquityOracle(convert(self._cfg & (2**160 - 1), address))
+
+
+@external
+@view
+def max_age_open() -> uint256:
+    """
+    @notice Oldest OPEN price (seconds) usable for risk.
+    @return uint256 Seconds.
+    """
+    return (self._cfg >> 160) & (2**32 - 1)
 
 
 @internal
@@ -68,13 +85,16 @@ def _latest() -> Price:
     started_at: uint256 = 0
     updated_at: uint256 = 0
     answered_in: uint80 = 0
-    round_id, answer, started_at, updated_at, answered_in = staticcall self.oracle.latestRoundData()
+    cfg: uint256 = self._cfg
+    feed: IEquityOracle = IEquityOracle(convert(cfg & (2**160 - 1), address))
+    round_id, answer, started_at, updated_at, answered_in = staticcall feed.latestRoundData()
     assert answer > 0, "guard: bad price"
     return Price(
-        wad=convert(answer, uint256) * self._wad_per_unit,
+        wad=convert(answer, uint256) * 10 ** (cfg >> 192),
         round_id=round_id,
         updated_at=updated_at,
-        status=staticcall self.oracle.market_status(),
+        max_age=(cfg >> 160) & (2**32 - 1),
+        status=staticcall feed.market_status(),
     )
 
 
@@ -84,7 +104,7 @@ def _is_usable(p: Price) -> bool:
     """
     @dev Whether a price may open, grow or liquidate a position.
     """
-    return p.status == OPEN and block.timestamp <= p.updated_at + self.max_age_open
+    return p.status == OPEN and block.timestamp <= p.updated_at + p.max_age
 
 
 @internal
@@ -96,7 +116,7 @@ def _check_usable(p: Price):
     """
     assert p.status != CLOSED, "market closed"
     assert p.status == OPEN, "market halted"
-    assert block.timestamp <= p.updated_at + self.max_age_open, "stale price"
+    assert block.timestamp <= p.updated_at + p.max_age, "stale price"
 
 
 @internal
@@ -125,5 +145,6 @@ def _set_max_age_open(new_seconds: uint256):
     @dev Bounded setter; the caller checks the role.
     """
     assert new_seconds >= MIN_MAX_AGE and new_seconds <= MAX_MAX_AGE, "guard: max age bounds"
-    log MaxAgeOpenSet(old_seconds=self.max_age_open, new_seconds=new_seconds)
-    self.max_age_open = new_seconds
+    cfg: uint256 = self._cfg
+    log MaxAgeOpenSet(old_seconds=(cfg >> 160) & (2**32 - 1), new_seconds=new_seconds)
+    self._cfg = (cfg & ~((2**32 - 1) << 160)) | (new_seconds << 160)

@@ -1,0 +1,579 @@
+# pragma version 0.4.3
+"""
+@title synth_vault
+@custom:contract-name synth_vault
+@notice The vault's state and rules (SPEC.md §3, §5, §7): positions of (collateral, debt) per
+        account, a stability-fee rate index, minting against the minimum collateral ratio,
+        burning, and partial liquidation back to the MCR with bad debt reported, never silent.
+
+        Units: collateral in the collateral token's own units (6 or 18 decimals); debt and
+        synth amounts in 1e18 = one share; prices and USD values in 1e18 (`_wad`); the
+        stability-fee index in 1e27 (`_ray`).
+
+        Debt and fees: each position records its debt and the rate index it was recorded at.
+        Touching a position brings its debt up to the current index (rounded up: owed to the
+        protocol) and mints the difference to the insurance fund, so that
+        `synth.totalSupply() == Σ recorded debt + system_debt` holds exactly, to the wei.
+
+        Rounding: what is owed to the protocol rounds up (debt, repay needed to restore the
+        MCR), what is paid out rounds down (collateral seized, protocol share).
+"""
+
+from ethereum.ercs import IERC20
+from ethereum.ercs import IERC20Detailed
+from interfaces import IEquityOracle
+from interfaces import IInsuranceFund
+from interfaces import ISynthToken
+from snekmate.utils import pausable
+from contracts.oracle import oracle_guard
+
+uses: pausable
+initializes: oracle_guard
+
+
+WAD: constant(uint256) = 10**18
+RAY: constant(uint256) = 10**27
+BPS: constant(uint256) = 10_000
+YEAR: constant(uint256) = 365 * 86_400
+MASK64: constant(uint256) = 2**64 - 1
+MASK96: constant(uint256) = 2**96 - 1
+MASK128: constant(uint256) = 2**128 - 1
+MAX_FEE_BPS: constant(uint256) = 2_000
+MAX_MCR_BPS: constant(uint256) = 30_000
+MAX_PENALTY_BPS: constant(uint256) = 2_000
+MIN_DEBT_MAX_WAD: constant(uint256) = 1_000_000 * 10**18
+MAX_BATCH: constant(uint256) = 500
+
+
+# @dev The synth this vault mints (deployed by this vault from a blueprint).
+SYNTH: public(immutable(ISynthToken))
+# @dev The collateral token (a USD stablecoin, assumed worth $1).
+COLLATERAL: public(immutable(IERC20))
+# @dev Receives penalties' protocol share and stability fees; covers bad debt first.
+INSURANCE: public(immutable(IInsuranceFund))
+# @dev 10 ** (18 - collateral decimals): collateral units -> USD wad.
+_USD_PER_UNIT: immutable(uint256)
+
+
+# @dev Per account: collateral [0, 128) | recorded debt [128, 256).
+_pos: HashMap[address, uint256]
+# @dev Per account: the rate index its debt was recorded at.
+_snap: HashMap[address, uint256]
+# @dev rate index (ray) [0, 128) | last accrual time [128, 192) | fee per second (ray) [192, 256).
+_rate_word: uint256
+# @dev mcr_bps [0,16) | liquidation_ratio_bps [16,32) | penalty_bps [32,48) |
+#      protocol_share_bps [48,64) | min_debt_usd (wad) [64,160).
+_params: uint256
+# @dev Stability fee, bps per year (its per-second form lives in `_rate_word`).
+stability_fee_bps: public(uint256)
+# @dev Cap on the synth's total supply.
+debt_ceiling: public(uint256)
+# @dev Σ collateral of all positions (collateral units).
+total_collateral: public(uint256)
+# @dev Bad debt taken over by the system (synth units), still part of the supply.
+system_debt: public(uint256)
+# @dev Collateral the insurance fund paid in against `system_debt`.
+system_collateral: public(uint256)
+
+
+# @dev Collateral added to `account`'s position.
+event Deposit:
+    account: indexed(address)
+    amount: uint256
+
+
+# @dev Collateral taken out of `account`'s position.
+event Withdraw:
+    account: indexed(address)
+    amount: uint256
+
+
+# @dev Synth minted against `account`'s position; `debt` is the debt after.
+event Mint:
+    account: indexed(address)
+    amount: uint256
+    debt: uint256
+
+
+# @dev Synth burned to repay `account`'s debt; `debt` is the debt after.
+event Burn:
+    account: indexed(address)
+    amount: uint256
+    debt: uint256
+
+
+# @dev A liquidation: `repaid` synth burned from the liquidator, `seized` collateral paid to
+#      the liquidator, `protocol_fee` collateral to the insurance fund.
+event Liquidate:
+    liquidator: indexed(address)
+    account: indexed(address)
+    repaid: uint256
+    seized: uint256
+    protocol_fee: uint256
+    debt: uint256
+    collateral: uint256
+
+
+# @dev A position under water left `bad_debt` synth unbacked; the insurance fund paid
+#      `covered` collateral against it (the rest is `uncovered_usd`, in wad USD).
+event BadDebt:
+    account: indexed(address)
+    bad_debt: uint256
+    covered: uint256
+    uncovered_usd: uint256
+
+
+# @dev A risk parameter changed.
+event ParameterSet:
+    name: String[32]
+    old_value: uint256
+    new_value: uint256
+
+
+struct RiskParams:
+    mcr_bps: uint256
+    liquidation_ratio_bps: uint256
+    liquidation_penalty_bps: uint256
+    protocol_share_bps: uint256
+    min_debt_usd: uint256
+    stability_fee_bps: uint256
+    debt_ceiling: uint256
+
+
+@deploy
+def __init__(
+    synth_blueprint: address,
+    name_: String[25],
+    symbol_: String[5],
+    collateral: IERC20,
+    insurance: IInsuranceFund,
+    oracle: IEquityOracle,
+    max_age_open: uint256,
+    params: RiskParams,
+):
+    """
+    @dev Deploys the synth from its blueprint; this vault is its only minter.
+    """
+    decimals_: uint8 = staticcall IERC20Detailed(collateral.address).decimals()
+    assert decimals_ <= 18, "vault: decimals > 18"
+    COLLATERAL = collateral
+    INSURANCE = insurance
+    _USD_PER_UNIT = 10 ** convert(18 - decimals_, uint256)
+    SYNTH = ISynthToken(create_from_blueprint(synth_blueprint, name_, symbol_))
+    oracle_guard.__init__(oracle, max_age_open)
+    self._rate_word = RAY | (block.timestamp << 128)
+    self._set_params(params)
+
+
+# ---- views ---------------------------------------------------------------------------
+
+
+@internal
+@view
+def _mcr_bps(p: uint256) -> uint256:
+    return p & 65535
+
+
+@internal
+@view
+def _lr_bps(p: uint256) -> uint256:
+    return (p >> 16) & 65535
+
+
+@internal
+@view
+def _penalty_bps(p: uint256) -> uint256:
+    return (p >> 32) & 65535
+
+
+@internal
+@view
+def _share_bps(p: uint256) -> uint256:
+    return (p >> 48) & 65535
+
+
+@internal
+@view
+def _min_debt_wad(p: uint256) -> uint256:
+    return (p >> 64) & MASK96
+
+
+@internal
+@view
+def _rate_at(word: uint256, t: uint256) -> uint256:
+    """
+    @dev The index at time `t` (>= last accrual): compounding per accrual, linear within one,
+         rounded up.
+    """
+    rate: uint256 = word & MASK128
+    dt: uint256 = t - ((word >> 128) & MASK64)
+    fee_per_s: uint256 = word >> 192
+    if dt == 0 or fee_per_s == 0:
+        return rate
+    return rate + (rate * fee_per_s * dt + RAY - 1) // RAY
+
+
+@internal
+@view
+def _debt_at(account: address, debt: uint256, rate: uint256) -> uint256:
+    """
+    @dev Recorded debt brought to `rate` (rounded up).
+    """
+    if debt == 0:
+        return 0
+    snap: uint256 = self._snap[account]
+    if snap == rate:
+        return debt
+    return (debt * rate + snap - 1) // snap
+
+
+@internal
+@view
+def _current(account: address) -> (uint256, uint256):
+    """
+    @dev (collateral, debt with fees accrued to now), without writing.
+    """
+    word: uint256 = self._pos[account]
+    rate: uint256 = self._rate_at(self._rate_word, block.timestamp)
+    return word & MASK128, self._debt_at(account, word >> 128, rate)
+
+
+@internal
+@view
+def _usd(collateral: uint256) -> uint256:
+    return collateral * _USD_PER_UNIT
+
+
+@internal
+@view
+def _is_below(collateral: uint256, debt: uint256, price_wad: uint256, ratio_bps: uint256) -> bool:
+    """
+    @dev collateral value / (debt x price) < ratio, compared exactly (no rounding).
+    """
+    return self._usd(collateral) * BPS * WAD < debt * price_wad * ratio_bps
+
+
+@internal
+@view
+def _liquidatable_at(account: address, price_wad: uint256) -> bool:
+    coll: uint256 = 0
+    debt: uint256 = 0
+    coll, debt = self._current(account)
+    return debt != 0 and self._is_below(coll, debt, price_wad, self._lr_bps(self._params))
+
+
+@internal
+@view
+def _usable_price() -> (uint256, bool):
+    p: oracle_guard.Price = oracle_guard._latest()
+    return p.wad, oracle_guard._is_usable(p)
+
+
+# ---- state changes -------------------------------------------------------------------
+
+
+@internal
+def _accrue() -> uint256:
+    """
+    @dev Brings the global index to now; returns it.
+    """
+    word: uint256 = self._rate_word
+    if (word >> 128) & MASK64 == block.timestamp:
+        return word & MASK128
+    rate: uint256 = self._rate_at(word, block.timestamp)
+    self._rate_word = rate | (block.timestamp << 128) | ((word >> 192) << 192)
+    return rate
+
+
+@internal
+def _touch(account: address, rate: uint256) -> (uint256, uint256):
+    """
+    @dev (collateral, debt) of `account` with its fee accrued and minted to the insurance
+         fund. The caller stores the position back with `_store`.
+    """
+    word: uint256 = self._pos[account]
+    debt: uint256 = word >> 128
+    current: uint256 = self._debt_at(account, debt, rate)
+    if current != debt:
+        extcall SYNTH.mint(INSURANCE.address, current - debt)
+    return word & MASK128, current
+
+
+@internal
+def _store(account: address, collateral: uint256, debt: uint256, rate: uint256):
+    assert collateral <= MASK128 and debt <= MASK128, "vault: overflow"
+    self._pos[account] = collateral | (debt << 128)
+    if debt != 0 and self._snap[account] != rate:
+        self._snap[account] = rate
+
+
+@internal
+def _pull(amount: uint256):
+    """
+    @dev Collateral in from `msg.sender`; a token that returns false reverts.
+    """
+    assert extcall COLLATERAL.transferFrom(
+        msg.sender, self, amount, default_return_value=True
+    ), "vault: transfer in failed"
+
+
+@internal
+def _push(to: address, amount: uint256):
+    if amount != 0:
+        assert extcall COLLATERAL.transfer(to, amount, default_return_value=True), "vault: transfer out failed"
+
+
+@internal
+def _check_min_debt(debt: uint256, price_wad: uint256, min_debt_wad: uint256):
+    assert debt == 0 or debt * price_wad >= min_debt_wad * WAD, "vault: debt below minimum"
+
+
+@internal
+def _deposit(amount: uint256):
+    assert amount != 0, "vault: zero amount"
+    word: uint256 = self._pos[msg.sender]
+    assert (word & MASK128) + amount <= MASK128, "vault: overflow"
+    self._pos[msg.sender] = word + amount
+    self.total_collateral += amount
+    self._pull(amount)
+    log Deposit(account=msg.sender, amount=amount)
+
+
+@internal
+def _mint(amount: uint256):
+    assert amount != 0, "vault: zero amount"
+    pausable._require_not_paused()
+    price: uint256 = oracle_guard._price_for_risk()
+    rate: uint256 = self._accrue()
+    coll: uint256 = 0
+    debt: uint256 = 0
+    coll, debt = self._touch(msg.sender, rate)
+    debt += amount
+    params: uint256 = self._params
+    assert not self._is_below(coll, debt, price, self._mcr_bps(params)), "vault: below MCR"
+    self._check_min_debt(debt, price, self._min_debt_wad(params))
+    assert staticcall SYNTH.totalSupply() + amount <= self.debt_ceiling, "vault: debt ceiling"
+    self._store(msg.sender, coll, debt, rate)
+    extcall SYNTH.mint(msg.sender, amount)
+    log Mint(account=msg.sender, amount=amount, debt=debt)
+
+
+@internal
+def _withdraw(amount: uint256):
+    assert amount != 0, "vault: zero amount"
+    rate: uint256 = self._accrue()
+    coll: uint256 = 0
+    debt: uint256 = 0
+    coll, debt = self._touch(msg.sender, rate)
+    assert amount <= coll, "vault: exceeds collateral"
+    coll -= amount
+    if debt != 0:
+        # Unencumbered collateral (no debt) needs no price; anything else is risk.
+        pausable._require_not_paused()
+        price: uint256 = oracle_guard._price_for_risk()
+        assert not self._is_below(coll, debt, price, self._mcr_bps(self._params)), "vault: below MCR"
+    self._store(msg.sender, coll, debt, rate)
+    self.total_collateral -= amount
+    self._push(msg.sender, amount)
+    log Withdraw(account=msg.sender, amount=amount)
+
+
+@internal
+def _burn(amount: uint256) -> uint256:
+    """
+    @dev Repays up to the debt; always allowed (reduces risk). Partial repayment may not leave
+         dust (valued at the last price, even while the market is closed).
+    """
+    assert amount != 0, "vault: zero amount"
+    rate: uint256 = self._accrue()
+    coll: uint256 = 0
+    debt: uint256 = 0
+    coll, debt = self._touch(msg.sender, rate)
+    assert amount <= debt, "vault: exceeds debt"
+    debt -= amount
+    if debt != 0:
+        self._check_min_debt(debt, oracle_guard._mark_wad(), self._min_debt_wad(self._params))
+    self._store(msg.sender, coll, debt, rate)
+    extcall SYNTH.burn(msg.sender, amount)
+    log Burn(account=msg.sender, amount=amount, debt=debt)
+    return debt
+
+
+@internal
+def _close():
+    """
+    @dev Repays all debt from the caller's synth and returns all collateral. Always allowed.
+    """
+    rate: uint256 = self._accrue()
+    coll: uint256 = 0
+    debt: uint256 = 0
+    coll, debt = self._touch(msg.sender, rate)
+    assert coll != 0 or debt != 0, "vault: no position"
+    self._pos[msg.sender] = 0
+    self.total_collateral -= coll
+    if debt != 0:
+        extcall SYNTH.burn(msg.sender, debt)
+        log Burn(account=msg.sender, amount=debt, debt=0)
+    if coll != 0:
+        self._push(msg.sender, coll)
+        log Withdraw(account=msg.sender, amount=coll)
+
+
+@internal
+def _liquidate(account: address, max_repay: uint256) -> uint256:
+    """
+    @dev SPEC.md §3: repay only what restores the MCR; full when the rest would be dust;
+         under water, all collateral goes and the rest of the debt is bad debt.
+    """
+    price: uint256 = oracle_guard._price_for_risk()
+    rate: uint256 = self._accrue()
+    coll: uint256 = 0
+    debt: uint256 = 0
+    coll, debt = self._touch(account, rate)
+    params: uint256 = self._params
+    assert debt != 0 and self._is_below(coll, debt, price, self._lr_bps(params)), "vault: not liquidatable"
+    penalty: uint256 = self._penalty_bps(params)
+    coll_usd: uint256 = self._usd(coll)
+
+    repay: uint256 = 0
+    seized: uint256 = 0
+    fee: uint256 = 0
+    bad: uint256 = 0
+    if coll_usd * BPS * WAD < debt * price * (BPS + penalty):
+        # Under water: the collateral buys back what it covers at the penalty price.
+        repay = coll_usd * WAD * BPS // (price * (BPS + penalty))
+        seized = coll
+        bad = debt - repay
+    else:
+        mcr: uint256 = self._mcr_bps(params)
+        need: uint256 = mcr * debt * price - coll_usd * BPS * WAD
+        repay = (need + price * (mcr - BPS - penalty) - 1) // (price * (mcr - BPS - penalty))
+        repay = min(repay, debt)
+        if repay < debt and (debt - repay) * price < self._min_debt_wad(params) * WAD:
+            repay = debt  # the rest would be dust
+        if repay > max_repay:
+            repay = max_repay
+            assert (debt - repay) * price >= self._min_debt_wad(params) * WAD, "vault: leaves dust"
+        seized_usd: uint256 = repay * price * (BPS + penalty) // (WAD * BPS)
+        seized = min(seized_usd // _USD_PER_UNIT, coll)
+        fee = min(
+            repay * price * penalty * self._share_bps(params) // (WAD * BPS * BPS) // _USD_PER_UNIT,
+            seized,
+        )
+    assert repay <= max_repay, "vault: max_repay too small"
+    assert repay != 0 or bad != 0, "vault: nothing to repay"
+
+    coll -= seized
+    debt -= repay + bad
+    self._store(account, coll, debt, rate)
+    self.total_collateral -= seized
+    if repay != 0:
+        extcall SYNTH.burn(msg.sender, repay)
+    self._push(msg.sender, seized - fee)
+    self._push(INSURANCE.address, fee)
+    if bad != 0:
+        self._take_bad_debt(account, bad, price)
+    log Liquidate(
+        liquidator=msg.sender,
+        account=account,
+        repaid=repay,
+        seized=seized - fee,
+        protocol_fee=fee,
+        debt=debt,
+        collateral=coll,
+    )
+    return repay
+
+
+@internal
+def _take_bad_debt(account: address, bad: uint256, price_wad: uint256):
+    """
+    @dev The system takes over `bad` synth of debt; the insurance fund buys the gap in
+         collateral; what it cannot pay stays visible as uncovered USD.
+    """
+    gap_usd: uint256 = (bad * price_wad + WAD - 1) // WAD
+    gap: uint256 = (gap_usd + _USD_PER_UNIT - 1) // _USD_PER_UNIT
+    covered: uint256 = extcall INSURANCE.cover(gap)
+    self.system_debt += bad
+    self.system_collateral += covered
+    uncovered: uint256 = 0
+    if covered < gap:
+        uncovered = gap_usd - min(gap_usd, covered * _USD_PER_UNIT)
+    log BadDebt(account=account, bad_debt=bad, covered=covered, uncovered_usd=uncovered)
+
+
+@internal
+def _set_params(p: RiskParams):
+    """
+    @dev Hard bounds: LR > 100% + penalty (a liquidation at the threshold can pay its
+         penalty), MCR > LR, penalty and fee < 20%, min debt <= 1M USD.
+    """
+    assert p.liquidation_penalty_bps >= 100 and p.liquidation_penalty_bps <= MAX_PENALTY_BPS, "vault: penalty bounds"
+    assert p.liquidation_ratio_bps > BPS + p.liquidation_penalty_bps, "vault: ratio bounds"
+    assert p.mcr_bps > p.liquidation_ratio_bps and p.mcr_bps <= MAX_MCR_BPS, "vault: mcr bounds"
+    assert p.protocol_share_bps <= BPS, "vault: share bounds"
+    assert p.min_debt_usd >= WAD and p.min_debt_usd <= MIN_DEBT_MAX_WAD, "vault: min debt bounds"
+    assert p.stability_fee_bps <= MAX_FEE_BPS, "vault: fee bounds"
+    old: uint256 = self._params
+    new: uint256 = (
+        p.mcr_bps
+        | (p.liquidation_ratio_bps << 16)
+        | (p.liquidation_penalty_bps << 32)
+        | (p.protocol_share_bps << 48)
+        | (p.min_debt_usd << 64)
+    )
+    if old != new:
+        self._log_change("mcr_bps", self._mcr_bps(old), p.mcr_bps)
+        self._log_change("liquidation_ratio_bps", self._lr_bps(old), p.liquidation_ratio_bps)
+        self._log_change("liquidation_penalty_bps", self._penalty_bps(old), p.liquidation_penalty_bps)
+        self._log_change("protocol_share_bps", self._share_bps(old), p.protocol_share_bps)
+        self._log_change("min_debt_usd", self._min_debt_wad(old), p.min_debt_usd)
+        self._params = new
+    if p.stability_fee_bps != self.stability_fee_bps:
+        self._accrue()  # fees up to now at the old rate
+        self._log_change("stability_fee_bps", self.stability_fee_bps, p.stability_fee_bps)
+        self.stability_fee_bps = p.stability_fee_bps
+        fee_per_s: uint256 = p.stability_fee_bps * RAY // (BPS * YEAR)
+        self._rate_word = (self._rate_word & (2**192 - 1)) | (fee_per_s << 192)
+    if p.debt_ceiling != self.debt_ceiling:
+        self._log_change("debt_ceiling", self.debt_ceiling, p.debt_ceiling)
+        self.debt_ceiling = p.debt_ceiling
+
+
+@internal
+def _lower_debt_ceiling(new_ceiling: uint256):
+    assert new_ceiling < self.debt_ceiling, "vault: not lower"
+    self._log_change("debt_ceiling", self.debt_ceiling, new_ceiling)
+    self.debt_ceiling = new_ceiling
+
+
+@internal
+@view
+def _risk_params() -> RiskParams:
+    p: uint256 = self._params
+    return RiskParams(
+        mcr_bps=self._mcr_bps(p),
+        liquidation_ratio_bps=self._lr_bps(p),
+        liquidation_penalty_bps=self._penalty_bps(p),
+        protocol_share_bps=self._share_bps(p),
+        min_debt_usd=self._min_debt_wad(p),
+        stability_fee_bps=self.stability_fee_bps,
+        debt_ceiling=self.debt_ceiling,
+    )
+
+
+@internal
+@view
+def _max_mintable(account: address) -> uint256:
+    coll: uint256 = 0
+    debt: uint256 = 0
+    coll, debt = self._current(account)
+    price: uint256 = oracle_guard._mark_wad()
+    limit: uint256 = self._usd(coll) * BPS * WAD // (price * self._mcr_bps(self._params))
+    return limit - debt if limit > debt else 0
+
+
+@internal
+def _log_change(name: String[32], old: uint256, new: uint256):
+    if old != new:
+        log ParameterSet(name=name, old_value=old, new_value=new)

@@ -1,0 +1,281 @@
+"""Reference model of `SynthVault` (SPEC.md §3, §5, §7): positions, stability-fee index,
+minimum collateral ratio, dust, partial liquidation, bad debt.
+
+Exact integer arithmetic with the rounding SPEC.md §1 asks for: owed to the protocol rounds
+up (debt growth, repayment that restores the MCR), paid out rounds down (seized collateral,
+protocol fee). Used by the property and state-machine tests (contract == model) and by the
+liquidation keeper to size jobs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+WAD = 10**18
+RAY = 10**27
+BPS = 10_000
+YEAR = 365 * 86_400
+
+
+class VaultRevert(Exception):
+    """The contract would revert with `reason`."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+@dataclass(frozen=True)
+class VaultParams:
+    mcr_bps: int = 15_000
+    liquidation_ratio_bps: int = 12_500
+    liquidation_penalty_bps: int = 1_000
+    protocol_share_bps: int = 2_000
+    min_debt_usd: int = 100 * WAD
+    stability_fee_bps: int = 100
+    debt_ceiling: int = 10**9 * WAD
+
+    def as_tuple(self) -> tuple[int, ...]:
+        return (self.mcr_bps, self.liquidation_ratio_bps, self.liquidation_penalty_bps,
+                self.protocol_share_bps, self.min_debt_usd, self.stability_fee_bps,
+                self.debt_ceiling)
+
+    @property
+    def fee_per_second_ray(self) -> int:
+        return self.stability_fee_bps * RAY // (BPS * YEAR)
+
+
+def rate_at(rate: int, last: int, now: int, fee_per_second_ray: int) -> int:
+    """Index at `now`: compounding per accrual, linear within one, rounded up."""
+    dt = now - last
+    if dt == 0 or fee_per_second_ray == 0:
+        return rate
+    return rate + ceil_div(rate * fee_per_second_ray * dt, RAY)
+
+
+def debt_at(debt: int, snapshot: int, rate: int) -> int:
+    """Recorded debt brought to `rate` (rounded up)."""
+    if debt == 0 or snapshot == rate:
+        return debt
+    return ceil_div(debt * rate, snapshot)
+
+
+def is_below(collateral_usd: int, debt: int, price_wad: int, ratio_bps: int) -> bool:
+    """collateral value / (debt x price) < ratio, exactly."""
+    return collateral_usd * BPS * WAD < debt * price_wad * ratio_bps
+
+
+def dust(debt: int, price_wad: int, p: VaultParams) -> bool:
+    return 0 < debt and debt * price_wad < p.min_debt_usd * WAD
+
+
+@dataclass(frozen=True)
+class Liquidation:
+    repay: int  # synth burned from the liquidator
+    seized: int  # collateral taken from the position (liquidator's part + fee)
+    fee: int  # protocol share, collateral units, to the insurance fund
+    bad_debt: int  # synth left unbacked (under water)
+
+    @property
+    def to_liquidator(self) -> int:
+        return self.seized - self.fee
+
+
+def liquidation(collateral: int, debt: int, price_wad: int, p: VaultParams, usd_per_unit: int,
+                max_repay: int) -> Liquidation:
+    """What `liquidate(account, max_repay)` does to a position (debt already accrued)."""
+    coll_usd = collateral * usd_per_unit
+    if debt == 0 or not is_below(coll_usd, debt, price_wad, p.liquidation_ratio_bps):
+        raise VaultRevert("vault: not liquidatable")
+    pen = p.liquidation_penalty_bps
+    if coll_usd * BPS * WAD < debt * price_wad * (BPS + pen):
+        # under water: the collateral buys back what it covers at the penalty price
+        repay = coll_usd * WAD * BPS // (price_wad * (BPS + pen))
+        if repay > max_repay:
+            raise VaultRevert("vault: max_repay too small")
+        if repay == 0 and debt == 0:
+            raise VaultRevert("vault: nothing to repay")
+        return Liquidation(repay, collateral, 0, debt - repay)
+    # repay R so that (C - R P (1+pen)) / ((D - R) P) = MCR
+    need = p.mcr_bps * debt * price_wad - coll_usd * BPS * WAD
+    repay = min(ceil_div(need, price_wad * (p.mcr_bps - BPS - pen)), debt)
+    if dust(debt - repay, price_wad, p):
+        repay = debt
+    if repay > max_repay:
+        repay = max_repay
+        if dust(debt - repay, price_wad, p) or (debt - repay) * price_wad < p.min_debt_usd * WAD:
+            raise VaultRevert("vault: leaves dust")
+    if repay == 0:
+        raise VaultRevert("vault: nothing to repay")
+    seized = min(repay * price_wad * (BPS + pen) // (WAD * BPS) // usd_per_unit, collateral)
+    fee = min(repay * price_wad * pen * p.protocol_share_bps // (WAD * BPS * BPS) // usd_per_unit,
+              seized)
+    return Liquidation(repay, seized, fee, 0)
+
+
+@dataclass
+class Position:
+    collateral: int = 0
+    debt: int = 0  # recorded
+    snapshot: int = RAY
+
+
+@dataclass
+class VaultModel:
+    """The whole vault: what every view and balance should read after each action."""
+
+    usd_per_unit: int
+    params: VaultParams = field(default_factory=VaultParams)
+    rate: int = RAY
+    last: int = 0
+    positions: dict[str, Position] = field(default_factory=dict)
+    synth: dict[str, int] = field(default_factory=dict)  # synth balances
+    total_collateral: int = 0
+    system_debt: int = 0
+    system_collateral: int = 0
+    insurance_collateral: int = 0  # IF's stablecoin balance
+    paused: bool = False
+
+    # ---- helpers ----------------------------------------------------------------
+    @property
+    def total_supply(self) -> int:
+        return sum(self.synth.values())
+
+    def pos(self, who: str) -> Position:
+        return self.positions.setdefault(who, Position())
+
+    def rate_now(self, now: int) -> int:
+        return rate_at(self.rate, self.last, now, self.params.fee_per_second_ray)
+
+    def view(self, who: str, now: int) -> tuple[int, int]:
+        p = self.positions.get(who, Position())
+        return p.collateral, debt_at(p.debt, p.snapshot, self.rate_now(now))
+
+    def _accrue(self, now: int) -> int:
+        self.rate, self.last = self.rate_now(now), now
+        return self.rate
+
+    def _touch(self, who: str, now: int) -> Position:
+        rate = self._accrue(now)
+        p = self.pos(who)
+        current = debt_at(p.debt, p.snapshot, rate)
+        if current != p.debt:
+            self.synth["insurance"] = self.synth.get("insurance", 0) + current - p.debt
+        p.debt = current
+        if p.debt:
+            p.snapshot = rate
+        return p
+
+    def _move_synth(self, who: str, delta: int) -> None:
+        bal = self.synth.get(who, 0) + delta
+        if bal < 0:
+            raise VaultRevert("erc20: burn amount exceeds balance")
+        self.synth[who] = bal
+
+    @staticmethod
+    def _risk_price(price: int, usable: bool, closed: bool) -> int:
+        if not usable:
+            raise VaultRevert("market closed" if closed else "market halted")
+        return price
+
+    def is_liquidatable(self, who: str, price: int, usable: bool, now: int) -> bool:
+        coll, debt = self.view(who, now)
+        return usable and debt > 0 and is_below(coll * self.usd_per_unit, debt, price,
+                                                self.params.liquidation_ratio_bps)
+
+    # ---- actions (validate first, then mutate: a revert changes nothing) ------------
+    def deposit(self, who: str, amount: int, now: int) -> None:
+        if amount == 0:
+            raise VaultRevert("vault: zero amount")
+        self.pos(who).collateral += amount
+        self.total_collateral += amount
+
+    def mint(self, who: str, amount: int, price: int, usable: bool, closed: bool,
+             now: int) -> None:
+        if amount == 0:
+            raise VaultRevert("vault: zero amount")
+        if self.paused:
+            raise VaultRevert("pausable: contract is paused")
+        price = self._risk_price(price, usable, closed)
+        coll, debt = self.view(who, now)
+        debt += amount
+        if is_below(coll * self.usd_per_unit, debt, price, self.params.mcr_bps):
+            raise VaultRevert("vault: below MCR")
+        if dust(debt, price, self.params):
+            raise VaultRevert("vault: debt below minimum")
+        fees = debt - amount - self.pos(who).debt
+        if self.total_supply + fees + amount > self.params.debt_ceiling:
+            raise VaultRevert("vault: debt ceiling")
+        p = self._touch(who, now)
+        p.debt += amount
+        p.snapshot = self.rate
+        self._move_synth(who, amount)
+
+    def withdraw(self, who: str, amount: int, price: int, usable: bool, closed: bool,
+                 now: int) -> None:
+        if amount == 0:
+            raise VaultRevert("vault: zero amount")
+        coll, debt = self.view(who, now)
+        if amount > coll:
+            raise VaultRevert("vault: exceeds collateral")
+        if debt:
+            if self.paused:
+                raise VaultRevert("pausable: contract is paused")
+            price = self._risk_price(price, usable, closed)
+            if is_below((coll - amount) * self.usd_per_unit, debt, price, self.params.mcr_bps):
+                raise VaultRevert("vault: below MCR")
+        p = self._touch(who, now)
+        p.collateral -= amount
+        self.total_collateral -= amount
+
+    def burn(self, who: str, amount: int, mark: int, now: int) -> None:
+        if amount == 0:
+            raise VaultRevert("vault: zero amount")
+        _, debt = self.view(who, now)
+        if amount > debt:
+            raise VaultRevert("vault: exceeds debt")
+        if dust(debt - amount, mark, self.params):
+            raise VaultRevert("vault: debt below minimum")
+        if self.synth.get(who, 0) < amount:
+            raise VaultRevert("erc20: burn amount exceeds balance")
+        p = self._touch(who, now)
+        p.debt -= amount
+        self._move_synth(who, -amount)
+
+    def close(self, who: str, now: int) -> tuple[int, int]:
+        coll, debt = self.view(who, now)
+        if coll == 0 and debt == 0:
+            raise VaultRevert("vault: no position")
+        if self.synth.get(who, 0) < debt:
+            raise VaultRevert("erc20: burn amount exceeds balance")
+        self._touch(who, now)
+        self.positions[who] = Position()
+        self.total_collateral -= coll
+        self._move_synth(who, -debt)
+        return coll, debt
+
+    def liquidate(self, liquidator: str, who: str, max_repay: int, price: int, usable: bool,
+                  closed: bool, now: int) -> Liquidation:
+        price = self._risk_price(price, usable, closed)
+        coll, debt = self.view(who, now)
+        liq = liquidation(coll, debt, price, self.params, self.usd_per_unit, max_repay)
+        if self.synth.get(liquidator, 0) < liq.repay:
+            raise VaultRevert("erc20: burn amount exceeds balance")
+        p = self._touch(who, now)
+        p.collateral -= liq.seized
+        p.debt -= liq.repay + liq.bad_debt
+        self.total_collateral -= liq.seized
+        self._move_synth(liquidator, -liq.repay)
+        self.insurance_collateral += liq.fee
+        if liq.bad_debt:
+            gap_usd = ceil_div(liq.bad_debt * price, WAD)
+            gap = ceil_div(gap_usd, self.usd_per_unit)
+            covered = min(gap, self.insurance_collateral)
+            self.insurance_collateral -= covered
+            self.system_debt += liq.bad_debt
+            self.system_collateral += covered
+        return liq
