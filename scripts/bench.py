@@ -16,7 +16,7 @@ def cli(network):
     if not network.is_local:
         raise SystemExit("the bench deploys fresh contracts: run it on a local network")
     test = accounts.test_accounts
-    table, over = run(Actors(admin=test[0], reporter=test[1]), project, chain)
+    table, over = run(Actors(test[0], test[1], test[7], test[6], test[8]), project, chain)
     make_console().print(table)
     if over:
         raise SystemExit(f"above target: {', '.join(over)}")

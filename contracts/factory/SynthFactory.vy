@@ -19,7 +19,6 @@ initializes: roles[access_control := access_control]
 
 exports: (access_control.__interface__, roles.RISK_ADMIN_ROLE)
 
-
 MAX_MARKETS: constant(uint256) = 64
 
 # @dev Blueprint (ERC-5202) of SynthVault.

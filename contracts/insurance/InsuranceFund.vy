@@ -25,7 +25,6 @@ exports: (
     roles.GUARDIAN_ROLE,
 )
 
-
 MARKET_ROLE: public(constant(bytes32)) = keccak256("MARKET")
 
 # @dev The collateral token the fund holds and pays out.
@@ -61,6 +60,8 @@ def cover(amount: uint256) -> uint256:
     assert access_control.hasRole[MARKET_ROLE][msg.sender], "insurance: not a market"
     paid: uint256 = min(amount, staticcall IERC20(asset).balanceOf(self))
     if paid != 0:
-        assert extcall IERC20(asset).transfer(msg.sender, paid, default_return_value=True), "insurance: transfer"
+        assert extcall IERC20(asset).transfer(
+            msg.sender, paid, default_return_value=True
+        ), "insurance: transfer"
     log Covered(market=msg.sender, requested=amount, paid=paid)
     return paid

@@ -11,7 +11,6 @@ from ethereum.ercs import IERC20
 
 implements: IERC20
 
-
 name: public(String[16])
 symbol: public(String[8])
 decimals: public(uint8)

@@ -90,7 +90,7 @@ def _latest() -> Price:
     round_id, answer, started_at, updated_at, answered_in = staticcall feed.latestRoundData()
     assert answer > 0, "guard: bad price"
     return Price(
-        wad=convert(answer, uint256) * 10 ** (cfg >> 192),
+        wad=convert(answer, uint256) * 10**(cfg >> 192),
         round_id=round_id,
         updated_at=updated_at,
         max_age=(cfg >> 160) & (2**32 - 1),

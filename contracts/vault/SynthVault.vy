@@ -35,8 +35,6 @@ exports: (
     synth_vault.COLLATERAL,
     synth_vault.INSURANCE,
     synth_vault.stability_fee_bps,
-    synth_vault.debt_ceiling,
-    synth_vault.total_collateral,
     synth_vault.system_debt,
     synth_vault.system_collateral,
     synth_vault.oracle_guard.oracle,
@@ -177,7 +175,11 @@ def collateral_ratio(account: address) -> uint256:
     coll, debt = synth_vault._current(account)
     if debt == 0:
         return max_value(uint256)
-    return synth_vault._usd(coll) * 10**18 * 10**18 // (debt * synth_vault.oracle_guard._mark_wad())
+    return (
+        synth_vault._usd(coll)
+        * 10**18
+        * 10**18 // (debt * synth_vault.oracle_guard._mark_wad())
+    )
 
 
 @external
@@ -224,10 +226,20 @@ def risk_params() -> synth_vault.RiskParams:
 
 @external
 @view
+def debt_ceiling() -> uint256:
+    """
+    @notice Cap on the synth's total supply.
+    @return uint256 Synth units.
+    """
+    return synth_vault._params >> 160
+
+
+@external
+@view
 def rate_index() -> uint256:
     """
-    @notice The stability-fee index now (1e27 at deployment; debt grows with it).
-    @return uint256 Index, ray.
+    @notice The stability-fee index now (1e18 at deployment; debt grows with it).
+    @return uint256 Index, wad.
     """
     return synth_vault._rate_at(synth_vault._rate_word, block.timestamp)
 

@@ -8,7 +8,7 @@
 
         Units: collateral in the collateral token's own units (6 or 18 decimals); debt and
         synth amounts in 1e18 = one share; prices and USD values in 1e18 (`_wad`); the
-        stability-fee index in 1e27 (`_ray`).
+        stability-fee index in 1e18.
 
         Debt and fees: each position records its debt and the rate index it was recorded at.
         Touching a position brings its debt up to the current index (rounded up: owed to the
@@ -30,14 +30,15 @@ from contracts.oracle import oracle_guard
 uses: pausable
 initializes: oracle_guard
 
-
 WAD: constant(uint256) = 10**18
-RAY: constant(uint256) = 10**27
 BPS: constant(uint256) = 10_000
 YEAR: constant(uint256) = 365 * 86_400
 MASK64: constant(uint256) = 2**64 - 1
 MASK96: constant(uint256) = 2**96 - 1
+MASK72: constant(uint256) = 2**72 - 1
+MASK88: constant(uint256) = 2**88 - 1
 MASK128: constant(uint256) = 2**128 - 1
+MASK160: constant(uint256) = 2**160 - 1
 MAX_FEE_BPS: constant(uint256) = 2_000
 MAX_MCR_BPS: constant(uint256) = 30_000
 MAX_PENALTY_BPS: constant(uint256) = 2_000
@@ -55,21 +56,17 @@ INSURANCE: public(immutable(IInsuranceFund))
 _USD_PER_UNIT: immutable(uint256)
 
 
-# @dev Per account: collateral [0, 128) | recorded debt [128, 256).
+# @dev Per account, one word: collateral [0, 96) | recorded debt [96, 184) |
+#      the rate index the debt was recorded at [184, 256).
 _pos: HashMap[address, uint256]
-# @dev Per account: the rate index its debt was recorded at.
-_snap: HashMap[address, uint256]
-# @dev rate index (ray) [0, 128) | last accrual time [128, 192) | fee per second (ray) [192, 256).
+# @dev rate index (wad) [0, 128) | last accrual time [128, 192) | fee per second (wad)
+#      [192, 256).
 _rate_word: uint256
 # @dev mcr_bps [0,16) | liquidation_ratio_bps [16,32) | penalty_bps [32,48) |
-#      protocol_share_bps [48,64) | min_debt_usd (wad) [64,160).
+#      protocol_share_bps [48,64) | min_debt_usd (wad) [64,160) | debt_ceiling [160,256).
 _params: uint256
 # @dev Stability fee, bps per year (its per-second form lives in `_rate_word`).
 stability_fee_bps: public(uint256)
-# @dev Cap on the synth's total supply.
-debt_ceiling: public(uint256)
-# @dev Σ collateral of all positions (collateral units).
-total_collateral: public(uint256)
 # @dev Bad debt taken over by the system (synth units), still part of the supply.
 system_debt: public(uint256)
 # @dev Collateral the insurance fund paid in against `system_debt`.
@@ -158,10 +155,10 @@ def __init__(
     assert decimals_ <= 18, "vault: decimals > 18"
     COLLATERAL = collateral
     INSURANCE = insurance
-    _USD_PER_UNIT = 10 ** convert(18 - decimals_, uint256)
+    _USD_PER_UNIT = 10**convert(18 - decimals_, uint256)
     SYNTH = ISynthToken(create_from_blueprint(synth_blueprint, name_, symbol_))
     oracle_guard.__init__(oracle, max_age_open)
-    self._rate_word = RAY | (block.timestamp << 128)
+    self._rate_word = WAD | (block.timestamp << 128)
     self._set_params(params)
 
 
@@ -210,19 +207,18 @@ def _rate_at(word: uint256, t: uint256) -> uint256:
     fee_per_s: uint256 = word >> 192
     if dt == 0 or fee_per_s == 0:
         return rate
-    return rate + (rate * fee_per_s * dt + RAY - 1) // RAY
+    return rate + (rate * fee_per_s * dt + WAD - 1) // WAD
 
 
 @internal
-@view
-def _debt_at(account: address, debt: uint256, rate: uint256) -> uint256:
+@pure
+def _debt_at(word: uint256, rate: uint256) -> uint256:
     """
-    @dev Recorded debt brought to `rate` (rounded up).
+    @dev A position word's recorded debt brought to `rate` (rounded up).
     """
-    if debt == 0:
-        return 0
-    snap: uint256 = self._snap[account]
-    if snap == rate:
+    debt: uint256 = (word >> 96) & MASK88
+    snap: uint256 = word >> 184
+    if debt == 0 or snap == rate:
         return debt
     return (debt * rate + snap - 1) // snap
 
@@ -235,7 +231,7 @@ def _current(account: address) -> (uint256, uint256):
     """
     word: uint256 = self._pos[account]
     rate: uint256 = self._rate_at(self._rate_word, block.timestamp)
-    return word & MASK128, self._debt_at(account, word >> 128, rate)
+    return word & MASK96, self._debt_at(word, rate)
 
 
 @internal
@@ -292,19 +288,20 @@ def _touch(account: address, rate: uint256) -> (uint256, uint256):
          fund. The caller stores the position back with `_store`.
     """
     word: uint256 = self._pos[account]
-    debt: uint256 = word >> 128
-    current: uint256 = self._debt_at(account, debt, rate)
+    debt: uint256 = (word >> 96) & MASK88
+    current: uint256 = self._debt_at(word, rate)
     if current != debt:
         extcall SYNTH.mint(INSURANCE.address, current - debt)
-    return word & MASK128, current
+    return word & MASK96, current
 
 
 @internal
 def _store(account: address, collateral: uint256, debt: uint256, rate: uint256):
-    assert collateral <= MASK128 and debt <= MASK128, "vault: overflow"
-    self._pos[account] = collateral | (debt << 128)
-    if debt != 0 and self._snap[account] != rate:
-        self._snap[account] = rate
+    assert collateral <= MASK96 and debt <= MASK88 and rate <= MASK72, "vault: overflow"
+    if debt == 0:
+        self._pos[account] = collateral
+    else:
+        self._pos[account] = collateral | (debt << 96) | (rate << 184)
 
 
 @internal
@@ -320,7 +317,9 @@ def _pull(amount: uint256):
 @internal
 def _push(to: address, amount: uint256):
     if amount != 0:
-        assert extcall COLLATERAL.transfer(to, amount, default_return_value=True), "vault: transfer out failed"
+        assert extcall COLLATERAL.transfer(
+            to, amount, default_return_value=True
+        ), "vault: transfer out failed"
 
 
 @internal
@@ -332,9 +331,8 @@ def _check_min_debt(debt: uint256, price_wad: uint256, min_debt_wad: uint256):
 def _deposit(amount: uint256):
     assert amount != 0, "vault: zero amount"
     word: uint256 = self._pos[msg.sender]
-    assert (word & MASK128) + amount <= MASK128, "vault: overflow"
+    assert (word & MASK96) + amount <= MASK96, "vault: overflow"
     self._pos[msg.sender] = word + amount
-    self.total_collateral += amount
     self._pull(amount)
     log Deposit(account=msg.sender, amount=amount)
 
@@ -352,7 +350,7 @@ def _mint(amount: uint256):
     params: uint256 = self._params
     assert not self._is_below(coll, debt, price, self._mcr_bps(params)), "vault: below MCR"
     self._check_min_debt(debt, price, self._min_debt_wad(params))
-    assert staticcall SYNTH.totalSupply() + amount <= self.debt_ceiling, "vault: debt ceiling"
+    assert staticcall SYNTH.totalSupply() + amount <= params >> 160, "vault: debt ceiling"
     self._store(msg.sender, coll, debt, rate)
     extcall SYNTH.mint(msg.sender, amount)
     log Mint(account=msg.sender, amount=amount, debt=debt)
@@ -371,9 +369,10 @@ def _withdraw(amount: uint256):
         # Unencumbered collateral (no debt) needs no price; anything else is risk.
         pausable._require_not_paused()
         price: uint256 = oracle_guard._price_for_risk()
-        assert not self._is_below(coll, debt, price, self._mcr_bps(self._params)), "vault: below MCR"
+        assert not self._is_below(
+            coll, debt, price, self._mcr_bps(self._params)
+        ), "vault: below MCR"
     self._store(msg.sender, coll, debt, rate)
-    self.total_collateral -= amount
     self._push(msg.sender, amount)
     log Withdraw(account=msg.sender, amount=amount)
 
@@ -410,7 +409,6 @@ def _close():
     coll, debt = self._touch(msg.sender, rate)
     assert coll != 0 or debt != 0, "vault: no position"
     self._pos[msg.sender] = 0
-    self.total_collateral -= coll
     if debt != 0:
         extcall SYNTH.burn(msg.sender, debt)
         log Burn(account=msg.sender, amount=debt, debt=0)
@@ -431,7 +429,9 @@ def _liquidate(account: address, max_repay: uint256) -> uint256:
     debt: uint256 = 0
     coll, debt = self._touch(account, rate)
     params: uint256 = self._params
-    assert debt != 0 and self._is_below(coll, debt, price, self._lr_bps(params)), "vault: not liquidatable"
+    assert debt != 0 and self._is_below(
+        coll, debt, price, self._lr_bps(params)
+    ), "vault: not liquidatable"
     penalty: uint256 = self._penalty_bps(params)
     coll_usd: uint256 = self._usd(coll)
 
@@ -466,7 +466,6 @@ def _liquidate(account: address, max_repay: uint256) -> uint256:
     coll -= seized
     debt -= repay + bad
     self._store(account, coll, debt, rate)
-    self.total_collateral -= seized
     if repay != 0:
         extcall SYNTH.burn(msg.sender, repay)
     self._push(msg.sender, seized - fee)
@@ -508,12 +507,15 @@ def _set_params(p: RiskParams):
     @dev Hard bounds: LR > 100% + penalty (a liquidation at the threshold can pay its
          penalty), MCR > LR, penalty and fee < 20%, min debt <= 1M USD.
     """
-    assert p.liquidation_penalty_bps >= 100 and p.liquidation_penalty_bps <= MAX_PENALTY_BPS, "vault: penalty bounds"
+    assert (
+        p.liquidation_penalty_bps >= 100 and p.liquidation_penalty_bps <= MAX_PENALTY_BPS
+    ), "vault: penalty bounds"
     assert p.liquidation_ratio_bps > BPS + p.liquidation_penalty_bps, "vault: ratio bounds"
     assert p.mcr_bps > p.liquidation_ratio_bps and p.mcr_bps <= MAX_MCR_BPS, "vault: mcr bounds"
     assert p.protocol_share_bps <= BPS, "vault: share bounds"
     assert p.min_debt_usd >= WAD and p.min_debt_usd <= MIN_DEBT_MAX_WAD, "vault: min debt bounds"
     assert p.stability_fee_bps <= MAX_FEE_BPS, "vault: fee bounds"
+    assert p.debt_ceiling <= MASK96, "vault: ceiling bounds"
     old: uint256 = self._params
     new: uint256 = (
         p.mcr_bps
@@ -521,30 +523,32 @@ def _set_params(p: RiskParams):
         | (p.liquidation_penalty_bps << 32)
         | (p.protocol_share_bps << 48)
         | (p.min_debt_usd << 64)
+        | (p.debt_ceiling << 160)
     )
     if old != new:
         self._log_change("mcr_bps", self._mcr_bps(old), p.mcr_bps)
         self._log_change("liquidation_ratio_bps", self._lr_bps(old), p.liquidation_ratio_bps)
-        self._log_change("liquidation_penalty_bps", self._penalty_bps(old), p.liquidation_penalty_bps)
+        self._log_change(
+            "liquidation_penalty_bps", self._penalty_bps(old), p.liquidation_penalty_bps
+        )
         self._log_change("protocol_share_bps", self._share_bps(old), p.protocol_share_bps)
         self._log_change("min_debt_usd", self._min_debt_wad(old), p.min_debt_usd)
+        self._log_change("debt_ceiling", old >> 160, p.debt_ceiling)
         self._params = new
     if p.stability_fee_bps != self.stability_fee_bps:
         self._accrue()  # fees up to now at the old rate
         self._log_change("stability_fee_bps", self.stability_fee_bps, p.stability_fee_bps)
         self.stability_fee_bps = p.stability_fee_bps
-        fee_per_s: uint256 = p.stability_fee_bps * RAY // (BPS * YEAR)
+        fee_per_s: uint256 = p.stability_fee_bps * WAD // (BPS * YEAR)
         self._rate_word = (self._rate_word & (2**192 - 1)) | (fee_per_s << 192)
-    if p.debt_ceiling != self.debt_ceiling:
-        self._log_change("debt_ceiling", self.debt_ceiling, p.debt_ceiling)
-        self.debt_ceiling = p.debt_ceiling
 
 
 @internal
 def _lower_debt_ceiling(new_ceiling: uint256):
-    assert new_ceiling < self.debt_ceiling, "vault: not lower"
-    self._log_change("debt_ceiling", self.debt_ceiling, new_ceiling)
-    self.debt_ceiling = new_ceiling
+    p: uint256 = self._params
+    assert new_ceiling < p >> 160, "vault: not lower"
+    self._log_change("debt_ceiling", p >> 160, new_ceiling)
+    self._params = (p & MASK160) | (new_ceiling << 160)
 
 
 @internal
@@ -558,7 +562,7 @@ def _risk_params() -> RiskParams:
         protocol_share_bps=self._share_bps(p),
         min_debt_usd=self._min_debt_wad(p),
         stability_fee_bps=self.stability_fee_bps,
-        debt_ceiling=self.debt_ceiling,
+        debt_ceiling=p >> 160,
     )
 
 

@@ -1,4 +1,4 @@
-"""Reference model of `SynthVault` (SPEC.md §3, §5, §7): positions, stability-fee index,
+"""Reference model of `SynthVault` (SPEC.md §3, §5, §7): positions, stability-fee index (wad),
 minimum collateral ratio, dust, partial liquidation, bad debt.
 
 Exact integer arithmetic with the rounding SPEC.md §1 asks for: owed to the protocol rounds
@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 WAD = 10**18
-RAY = 10**27
 BPS = 10_000
 YEAR = 365 * 86_400
 
@@ -40,21 +39,28 @@ class VaultParams:
     debt_ceiling: int = 10**9 * WAD
 
     def as_tuple(self) -> tuple[int, ...]:
-        return (self.mcr_bps, self.liquidation_ratio_bps, self.liquidation_penalty_bps,
-                self.protocol_share_bps, self.min_debt_usd, self.stability_fee_bps,
-                self.debt_ceiling)
+        return (
+            self.mcr_bps,
+            self.liquidation_ratio_bps,
+            self.liquidation_penalty_bps,
+            self.protocol_share_bps,
+            self.min_debt_usd,
+            self.stability_fee_bps,
+            self.debt_ceiling,
+        )
 
     @property
-    def fee_per_second_ray(self) -> int:
-        return self.stability_fee_bps * RAY // (BPS * YEAR)
+    def fee_per_second(self) -> int:
+        """Stability fee per second, wad."""
+        return self.stability_fee_bps * WAD // (BPS * YEAR)
 
 
-def rate_at(rate: int, last: int, now: int, fee_per_second_ray: int) -> int:
-    """Index at `now`: compounding per accrual, linear within one, rounded up."""
+def rate_at(rate: int, last: int, now: int, fee_per_second: int) -> int:
+    """Index (wad) at `now`: compounding per accrual, linear within one, rounded up."""
     dt = now - last
-    if dt == 0 or fee_per_second_ray == 0:
+    if dt == 0 or fee_per_second == 0:
         return rate
-    return rate + ceil_div(rate * fee_per_second_ray * dt, RAY)
+    return rate + ceil_div(rate * fee_per_second * dt, WAD)
 
 
 def debt_at(debt: int, snapshot: int, rate: int) -> int:
@@ -70,7 +76,7 @@ def is_below(collateral_usd: int, debt: int, price_wad: int, ratio_bps: int) -> 
 
 
 def dust(debt: int, price_wad: int, p: VaultParams) -> bool:
-    return 0 < debt and debt * price_wad < p.min_debt_usd * WAD
+    return debt > 0 and debt * price_wad < p.min_debt_usd * WAD
 
 
 @dataclass(frozen=True)
@@ -85,8 +91,9 @@ class Liquidation:
         return self.seized - self.fee
 
 
-def liquidation(collateral: int, debt: int, price_wad: int, p: VaultParams, usd_per_unit: int,
-                max_repay: int) -> Liquidation:
+def liquidation(
+    collateral: int, debt: int, price_wad: int, p: VaultParams, usd_per_unit: int, max_repay: int
+) -> Liquidation:
     """What `liquidate(account, max_repay)` does to a position (debt already accrued)."""
     coll_usd = collateral * usd_per_unit
     if debt == 0 or not is_below(coll_usd, debt, price_wad, p.liquidation_ratio_bps):
@@ -112,8 +119,9 @@ def liquidation(collateral: int, debt: int, price_wad: int, p: VaultParams, usd_
     if repay == 0:
         raise VaultRevert("vault: nothing to repay")
     seized = min(repay * price_wad * (BPS + pen) // (WAD * BPS) // usd_per_unit, collateral)
-    fee = min(repay * price_wad * pen * p.protocol_share_bps // (WAD * BPS * BPS) // usd_per_unit,
-              seized)
+    fee = min(
+        repay * price_wad * pen * p.protocol_share_bps // (WAD * BPS * BPS) // usd_per_unit, seized
+    )
     return Liquidation(repay, seized, fee, 0)
 
 
@@ -121,7 +129,7 @@ def liquidation(collateral: int, debt: int, price_wad: int, p: VaultParams, usd_
 class Position:
     collateral: int = 0
     debt: int = 0  # recorded
-    snapshot: int = RAY
+    snapshot: int = WAD
 
 
 @dataclass
@@ -130,11 +138,10 @@ class VaultModel:
 
     usd_per_unit: int
     params: VaultParams = field(default_factory=VaultParams)
-    rate: int = RAY
+    rate: int = WAD
     last: int = 0
     positions: dict[str, Position] = field(default_factory=dict)
     synth: dict[str, int] = field(default_factory=dict)  # synth balances
-    total_collateral: int = 0
     system_debt: int = 0
     system_collateral: int = 0
     insurance_collateral: int = 0  # IF's stablecoin balance
@@ -149,7 +156,7 @@ class VaultModel:
         return self.positions.setdefault(who, Position())
 
     def rate_now(self, now: int) -> int:
-        return rate_at(self.rate, self.last, now, self.params.fee_per_second_ray)
+        return rate_at(self.rate, self.last, now, self.params.fee_per_second)
 
     def view(self, who: str, now: int) -> tuple[int, int]:
         p = self.positions.get(who, Position())
@@ -184,18 +191,19 @@ class VaultModel:
 
     def is_liquidatable(self, who: str, price: int, usable: bool, now: int) -> bool:
         coll, debt = self.view(who, now)
-        return usable and debt > 0 and is_below(coll * self.usd_per_unit, debt, price,
-                                                self.params.liquidation_ratio_bps)
+        return (
+            usable
+            and debt > 0
+            and is_below(coll * self.usd_per_unit, debt, price, self.params.liquidation_ratio_bps)
+        )
 
     # ---- actions (validate first, then mutate: a revert changes nothing) ------------
     def deposit(self, who: str, amount: int, now: int) -> None:
         if amount == 0:
             raise VaultRevert("vault: zero amount")
         self.pos(who).collateral += amount
-        self.total_collateral += amount
 
-    def mint(self, who: str, amount: int, price: int, usable: bool, closed: bool,
-             now: int) -> None:
+    def mint(self, who: str, amount: int, price: int, usable: bool, closed: bool, now: int) -> None:
         if amount == 0:
             raise VaultRevert("vault: zero amount")
         if self.paused:
@@ -215,8 +223,9 @@ class VaultModel:
         p.snapshot = self.rate
         self._move_synth(who, amount)
 
-    def withdraw(self, who: str, amount: int, price: int, usable: bool, closed: bool,
-                 now: int) -> None:
+    def withdraw(
+        self, who: str, amount: int, price: int, usable: bool, closed: bool, now: int
+    ) -> None:
         if amount == 0:
             raise VaultRevert("vault: zero amount")
         coll, debt = self.view(who, now)
@@ -230,7 +239,6 @@ class VaultModel:
                 raise VaultRevert("vault: below MCR")
         p = self._touch(who, now)
         p.collateral -= amount
-        self.total_collateral -= amount
 
     def burn(self, who: str, amount: int, mark: int, now: int) -> None:
         if amount == 0:
@@ -254,12 +262,19 @@ class VaultModel:
             raise VaultRevert("erc20: burn amount exceeds balance")
         self._touch(who, now)
         self.positions[who] = Position()
-        self.total_collateral -= coll
         self._move_synth(who, -debt)
         return coll, debt
 
-    def liquidate(self, liquidator: str, who: str, max_repay: int, price: int, usable: bool,
-                  closed: bool, now: int) -> Liquidation:
+    def liquidate(
+        self,
+        liquidator: str,
+        who: str,
+        max_repay: int,
+        price: int,
+        usable: bool,
+        closed: bool,
+        now: int,
+    ) -> Liquidation:
         price = self._risk_price(price, usable, closed)
         coll, debt = self.view(who, now)
         liq = liquidation(coll, debt, price, self.params, self.usd_per_unit, max_repay)
@@ -268,7 +283,6 @@ class VaultModel:
         p = self._touch(who, now)
         p.collateral -= liq.seized
         p.debt -= liq.repay + liq.bad_debt
-        self.total_collateral -= liq.seized
         self._move_synth(liquidator, -liq.repay)
         self.insurance_collateral += liq.fee
         if liq.bad_debt:

@@ -3,8 +3,12 @@
 from synthequity import bench
 
 
-def test_bench_measures_push_price_within_target(admin, reporter, project, chain):
-    table, over = bench.run(bench.Actors(admin, reporter), project, chain)
+def test_bench_measures_every_built_operation(
+    admin, reporter, borrower, liquidator, trader, project, chain
+):
+    table, over = bench.run(
+        bench.Actors(admin, reporter, borrower, liquidator, trader), project, chain
+    )
     assert "oracle push_price" not in over
     rows = table.columns[0]._cells
     assert rows == [t.operation for t in bench.TARGETS]

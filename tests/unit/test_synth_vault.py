@@ -5,7 +5,7 @@ import ape
 import pytest
 
 from synthequity.constants import MarketStatus
-from synthequity.model.vault import RAY, WAD, VaultParams, liquidation
+from synthequity.model.vault import WAD, VaultParams, liquidation, rate_at
 
 TSLA = 200  # USD
 
@@ -32,7 +32,7 @@ def test_deployed_through_the_factory(vault, synth, core, stablecoin, oracle, ad
     assert synth.vault() == vault.address
     assert vault.COLLATERAL() == stablecoin.address and vault.oracle() == oracle.address
     assert vault.risk_params() == VaultParams(stability_fee_bps=0).as_tuple()
-    assert vault.rate_index() >= RAY
+    assert vault.rate_index() >= WAD
     assert vault.hasRole(vault.DEFAULT_ADMIN_ROLE(), admin)
 
 
@@ -46,14 +46,16 @@ def test_factory_refuses_a_taken_symbol_and_non_admins(core, stablecoin, oracle,
 
 @pytest.mark.parametrize(
     "change, reason",
-    [(dict(liquidation_penalty_bps=99), "vault: penalty bounds"),
-     (dict(liquidation_penalty_bps=2_001), "vault: penalty bounds"),
-     (dict(liquidation_ratio_bps=11_000), "vault: ratio bounds"),
-     (dict(mcr_bps=12_500), "vault: mcr bounds"),
-     (dict(mcr_bps=30_001), "vault: mcr bounds"),
-     (dict(protocol_share_bps=10_001), "vault: share bounds"),
-     (dict(min_debt_usd=WAD - 1), "vault: min debt bounds"),
-     (dict(stability_fee_bps=2_001), "vault: fee bounds")],
+    [
+        (dict(liquidation_penalty_bps=99), "vault: penalty bounds"),
+        (dict(liquidation_penalty_bps=2_001), "vault: penalty bounds"),
+        (dict(liquidation_ratio_bps=11_000), "vault: ratio bounds"),
+        (dict(mcr_bps=12_500), "vault: mcr bounds"),
+        (dict(mcr_bps=30_001), "vault: mcr bounds"),
+        (dict(protocol_share_bps=10_001), "vault: share bounds"),
+        (dict(min_debt_usd=WAD - 1), "vault: min debt bounds"),
+        (dict(stability_fee_bps=2_001), "vault: fee bounds"),
+    ],
 )
 def test_risk_params_have_hard_bounds(vault, risk_admin, change, reason):
     bad = VaultParams(**{**VaultParams().__dict__, **change})
@@ -67,7 +69,9 @@ def test_set_risk_params_emits_each_change(vault, risk_admin, outsider, guardian
         vault.set_risk_params(new.as_tuple(), sender=guardian)
     tx = vault.set_risk_params(new.as_tuple(), sender=risk_admin)
     assert [(e.name, e.old_value, e.new_value) for e in tx.events.filter(vault.ParameterSet)] == [
-        ("mcr_bps", 15_000, 16_000), ("stability_fee_bps", 0, 200)]
+        ("mcr_bps", 15_000, 16_000),
+        ("stability_fee_bps", 0, 200),
+    ]
     assert vault.risk_params() == new.as_tuple()
 
 
@@ -77,11 +81,13 @@ def test_set_risk_params_emits_each_change(vault, risk_admin, outsider, guardian
 def test_deposit_moves_collateral_and_emits(vault, stablecoin, borrower, usd):
     before = stablecoin.balanceOf(borrower)
     tx = vault.deposit(usd(1_500), sender=borrower)
-    assert tx.events == [stablecoin.Transfer(borrower, vault, usd(1_500)),
-                         vault.Deposit(account=borrower, amount=usd(1_500))]
+    assert tx.events == [
+        stablecoin.Transfer(borrower, vault, usd(1_500)),
+        vault.Deposit(account=borrower, amount=usd(1_500)),
+    ]
     assert vault.position(borrower) == (usd(1_500), 0)
     assert stablecoin.balanceOf(borrower) == before - usd(1_500)
-    assert vault.total_collateral() == usd(1_500)
+    assert stablecoin.balanceOf(vault) == usd(1_500)
     assert vault.collateral_ratio(borrower) == 2**256 - 1
 
 
@@ -139,8 +145,9 @@ def test_mint_needs_a_fresh_price(vault, borrower, usd, chain):
         vault.mint(shares(1), sender=borrower)
 
 
-def test_pause_blocks_mint_and_debt_withdrawals_but_never_repaying(vault, synth, guardian,
-                                                                    risk_admin, borrower, usd):
+def test_pause_blocks_mint_and_debt_withdrawals_but_never_repaying(
+    vault, synth, guardian, risk_admin, borrower, usd
+):
     vault.open(usd(3_000), shares(5), sender=borrower)
     with ape.reverts("access_control: account is missing role"):
         vault.pause(sender=borrower)
@@ -205,8 +212,9 @@ def test_burn_more_than_held_reverts(vault, synth, borrower, outsider, usd):
         vault.burn(shares(2), sender=borrower)
 
 
-def test_open_and_close_round_trip_returns_what_was_put_in(vault, stablecoin, synth, borrower,
-                                                           usd, push):
+def test_open_and_close_round_trip_returns_what_was_put_in(
+    vault, stablecoin, synth, borrower, usd, push
+):
     before = stablecoin.balanceOf(borrower)
     vault.open(usd(2_000), shares(6), sender=borrower)
     push(TSLA, status=MarketStatus.HALTED)  # closing works whatever the market does
@@ -223,13 +231,18 @@ def test_open_and_close_round_trip_returns_what_was_put_in(vault, stablecoin, sy
 # ---- stability fee ---------------------------------------------------------------------------
 
 
-def test_stability_fee_accrues_and_is_minted_to_the_insurance_fund(vault, synth, core, borrower,
-                                                                    usd, chain, push, risk_admin):
+def test_stability_fee_accrues_and_is_minted_to_the_insurance_fund(
+    vault, synth, core, borrower, usd, chain, push, risk_admin
+):
     vault.set_risk_params(VaultParams().as_tuple(), sender=risk_admin)  # 1% a year
-    vault.open(usd(4_000), shares(10), sender=borrower)
+    opened = vault.open(usd(4_000), shares(10), sender=borrower)
+    r0 = vault.rate_index()  # the index the debt was recorded at
     chain.mine(1, timestamp=chain.pending_timestamp + 365 * 86_400)
     _, debt = vault.position(borrower)
-    assert shares(10.1) <= debt <= shares(10.1) + 10**6  # 1% a year, compounding per accrual
+    assert abs(debt - shares(10.1)) <= shares(10.1) // 10**8  # 1% a year (one accrual)
+    r1 = rate_at(r0, opened.timestamp, chain.blocks.head.timestamp, VaultParams().fee_per_second)
+    assert vault.rate_index() == r1
+    assert debt == -(-shares(10) * r1 // r0)  # the model, rounded up
     push(TSLA)
     vault.deposit(usd(1), sender=borrower)  # deposit does not touch debt
     assert synth.balanceOf(core.insurance) == 0
@@ -243,8 +256,9 @@ def test_stability_fee_accrues_and_is_minted_to_the_insurance_fund(vault, synth,
 # ---- liquidation -----------------------------------------------------------------------------
 
 
-def test_partial_liquidation_back_to_mcr_worked_example(vault, synth, stablecoin, core, borrower,
-                                                        liquidator, usd, push, move_to):
+def test_partial_liquidation_back_to_mcr_worked_example(
+    vault, synth, stablecoin, core, borrower, liquidator, usd, push, move_to
+):
     """$1,600 against 5 TSLA minted at $200 (160%); TSLA to $250: CR = 1600/1250 = 128% ...
     to $260: 1600/1300 = 123% < 125%. Repay R so that (1600 - 1.1*260 R) / ((5 - R) 260) = 1.5:
     R = (1.5*1300 - 1600) / (260 * 0.4) = 350 / 104 = 3.3653846... shares."""
@@ -270,12 +284,16 @@ def test_partial_liquidation_back_to_mcr_worked_example(vault, synth, stablecoin
     assert 15 * 10**17 <= vault.collateral_ratio(borrower) < 15 * 10**17 + 10**12
     assert not vault.is_liquidatable(borrower)
     model = liquidation(usd(1_600), shares(5), 260 * WAD, VaultParams(), to_unit, shares(100))
-    assert (model.repay, model.seized, model.fee) == (ev.repaid, ev.seized + ev.protocol_fee,
-                                                      ev.protocol_fee)
+    assert (model.repay, model.seized, model.fee) == (
+        ev.repaid,
+        ev.seized + ev.protocol_fee,
+        ev.protocol_fee,
+    )
 
 
-def test_liquidation_is_full_when_the_rest_would_be_dust(vault, synth, borrower, liquidator,
-                                                         usd, push, move_to):
+def test_liquidation_is_full_when_the_rest_would_be_dust(
+    vault, synth, borrower, liquidator, usd, push, move_to
+):
     vault.open(usd(200), shares(0.6), sender=borrower)  # $120 debt, 166%
     vault.open(usd(100_000), shares(10), sender=liquidator)
     move_to(270)  # 200 / 162 = 123%
@@ -285,8 +303,9 @@ def test_liquidation_is_full_when_the_rest_would_be_dust(vault, synth, borrower,
     assert vault.position(borrower)[0] > 0  # what is left stays the borrower's
 
 
-def test_liquidation_under_water_reports_bad_debt(vault, synth, stablecoin, core, borrower,
-                                                  liquidator, usd, push, reporter2):
+def test_liquidation_under_water_reports_bad_debt(
+    vault, synth, stablecoin, core, borrower, liquidator, usd, push, reporter2
+):
     vault.open(usd(1_500), shares(5), sender=borrower)
     vault.open(usd(100_000), shares(10), sender=liquidator)
     stablecoin.faucet(core.insurance, usd(50), sender=liquidator)  # a small fund
@@ -295,7 +314,8 @@ def test_liquidation_under_water_reports_bad_debt(vault, synth, stablecoin, core
     tx = vault.liquidate(borrower, shares(100), sender=liquidator)
     repaid = tx.return_value
     assert repaid == usd(1_500) * (WAD // 10 ** stablecoin.decimals()) * WAD * 10_000 // (
-        310 * WAD * 11_000)
+        310 * WAD * 11_000
+    )
     bad = shares(5) - repaid
     ev = tx.events.filter(vault.BadDebt)[0]
     gap_usd = -(-bad * 310 // 1)  # bad x price, USD wad
@@ -310,8 +330,9 @@ def test_liquidation_under_water_reports_bad_debt(vault, synth, stablecoin, core
     "status, reason",
     [(MarketStatus.CLOSED, "market closed"), (MarketStatus.HALTED, "market halted")],
 )
-def test_no_liquidation_while_closed_or_halted(vault, borrower, liquidator, usd, push, status,
-                                               reason, move_to):
+def test_no_liquidation_while_closed_or_halted(
+    vault, borrower, liquidator, usd, push, status, reason, move_to
+):
     vault.open(usd(1_600), shares(5), sender=borrower)
     vault.open(usd(100_000), shares(10), sender=liquidator)
     move_to(260)
@@ -331,8 +352,9 @@ def test_healthy_position_is_not_liquidatable(vault, borrower, liquidator, usd):
         vault.liquidate(liquidator, shares(10), sender=liquidator)  # no position at all
 
 
-def test_max_repay_limits_a_liquidation_but_may_not_leave_dust(vault, borrower, liquidator,
-                                                                usd, move_to):
+def test_max_repay_limits_a_liquidation_but_may_not_leave_dust(
+    vault, borrower, liquidator, usd, move_to
+):
     vault.open(usd(1_600), shares(5), sender=borrower)
     vault.open(usd(100_000), shares(10), sender=liquidator)
     move_to(260)
@@ -343,8 +365,9 @@ def test_max_repay_limits_a_liquidation_but_may_not_leave_dust(vault, borrower, 
     assert vault.is_liquidatable(borrower)  # only partly repaired: another round is allowed
 
 
-def test_max_repay_below_a_full_liquidation_may_not_leave_dust(vault, borrower, liquidator, usd,
-                                                                move_to):
+def test_max_repay_below_a_full_liquidation_may_not_leave_dust(
+    vault, borrower, liquidator, usd, move_to
+):
     vault.open(usd(200), shares(0.6), sender=borrower)  # full liquidation: the rest is dust
     vault.open(usd(100_000), shares(10), sender=liquidator)
     move_to(270)
@@ -388,23 +411,46 @@ def test_permit_sets_an_allowance_by_signature(synth, vault, borrower, outsider,
     deadline = chain.pending_timestamp + 3_600
     typed = {
         "types": {
-            "EIP712Domain": [{"name": "name", "type": "string"},
-                             {"name": "version", "type": "string"},
-                             {"name": "chainId", "type": "uint256"},
-                             {"name": "verifyingContract", "type": "address"}],
-            "Permit": [{"name": "owner", "type": "address"}, {"name": "spender", "type": "address"},
-                       {"name": "value", "type": "uint256"}, {"name": "nonce", "type": "uint256"},
-                       {"name": "deadline", "type": "uint256"}],
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            "Permit": [
+                {"name": "owner", "type": "address"},
+                {"name": "spender", "type": "address"},
+                {"name": "value", "type": "uint256"},
+                {"name": "nonce", "type": "uint256"},
+                {"name": "deadline", "type": "uint256"},
+            ],
         },
         "primaryType": "Permit",
-        "domain": {"name": "Synthetic Tesla", "version": "1", "chainId": chain.chain_id,
-                   "verifyingContract": synth.address},
-        "message": {"owner": borrower.address, "spender": outsider.address, "value": shares(1),
-                    "nonce": 0, "deadline": deadline},
+        "domain": {
+            "name": "Synthetic Tesla",
+            "version": "1",
+            "chainId": chain.chain_id,
+            "verifyingContract": synth.address,
+        },
+        "message": {
+            "owner": borrower.address,
+            "spender": outsider.address,
+            "value": shares(1),
+            "nonce": 0,
+            "deadline": deadline,
+        },
     }
     sig = Account.sign_message(encode_typed_data(full_message=typed), borrower.private_key)
-    synth.permit(borrower, outsider, shares(1), deadline, sig.v, sig.r.to_bytes(32, "big"),
-                 sig.s.to_bytes(32, "big"), sender=outsider)
+    synth.permit(
+        borrower,
+        outsider,
+        shares(1),
+        deadline,
+        sig.v,
+        sig.r.to_bytes(32, "big"),
+        sig.s.to_bytes(32, "big"),
+        sender=outsider,
+    )
     assert synth.allowance(borrower, outsider) == shares(1)
     synth.transferFrom(borrower, outsider, shares(1), sender=outsider)
     assert synth.balanceOf(outsider) == shares(1)
