@@ -1,0 +1,69 @@
+"""The vault stack deployed straight into titanoboa (no Ape, no node) for the property and
+state-machine tests: ~1,000s of transactions per second instead of ~40."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import boa
+
+from synthequity.model.vault import VaultParams
+
+SRC = {
+    "oracle": "contracts/oracle/EquityOracle.vy",
+    "stablecoin": "contracts/mocks/MockStablecoin.vy",
+    "hostile": "contracts/mocks/HostileToken.vy",
+    "insurance": "contracts/insurance/InsuranceFund.vy",
+    "factory": "contracts/factory/SynthFactory.vy",
+    "vault": "contracts/vault/SynthVault.vy",
+    "synth": "contracts/tokens/SynthToken.vy",
+}
+
+
+@cache
+def deployer(name: str) -> Any:
+    """Compiled once per process."""
+    return boa.load_partial(SRC[name])
+
+
+@dataclass
+class VaultStack:
+    admin: str
+    reporter: str
+    oracle: Any
+    collateral: Any
+    insurance: Any
+    factory: Any
+    vault: Any
+    synth: Any
+
+    @property
+    def usd_per_unit(self) -> int:
+        return 10 ** (18 - self.collateral.decimals())
+
+
+def deploy_vault_stack(decimals: int = 6, params: VaultParams | None = None,
+                       collateral: Any | None = None, max_age_open: int = 120) -> VaultStack:
+    admin = boa.env.generate_address("admin")
+    reporter = boa.env.generate_address("reporter")
+    with boa.env.prank(admin):
+        oracle = deployer("oracle").deploy(admin, 8, "TSLA / USD", 2_500)
+        oracle.grantRole(oracle.REPORTER_ROLE(), reporter)
+        oracle.grantRole(oracle.RISK_ADMIN_ROLE(), admin)
+        token = collateral or deployer("stablecoin").deploy("Mock USD", "mUSD", decimals)
+        insurance = deployer("insurance").deploy(admin, token)
+        factory = deployer("factory").deploy(
+            admin, deployer("vault").deploy_as_blueprint(), deployer("synth").deploy_as_blueprint()
+        )
+        address = factory.deploy_vault(
+            "Synthetic Tesla", "sTSLA", token, insurance, oracle, max_age_open,
+            (params or VaultParams()).as_tuple(), admin,
+        )
+        vault = deployer("vault").at(address)
+        insurance.grantRole(insurance.MARKET_ROLE(), vault)
+        vault.grantRole(vault.RISK_ADMIN_ROLE(), admin)
+        vault.grantRole(vault.GUARDIAN_ROLE(), admin)
+    synth = deployer("synth").at(vault.SYNTH())
+    return VaultStack(admin, reporter, oracle, token, insurance, factory, vault, synth)
