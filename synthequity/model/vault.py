@@ -184,15 +184,17 @@ class VaultModel:
         self.synth[who] = bal
 
     @staticmethod
-    def _risk_price(price: int, usable: bool, closed: bool) -> int:
-        if not usable:
-            raise VaultRevert("market closed" if closed else "market halted")
+    def _risk_price(price: int, risk_error: str | None) -> int:
+        """`risk_error`: why the oracle's price is not usable for risk ("market closed",
+        "market halted", "stale price"), or None when it is."""
+        if risk_error:
+            raise VaultRevert(risk_error)
         return price
 
-    def is_liquidatable(self, who: str, price: int, usable: bool, now: int) -> bool:
+    def is_liquidatable(self, who: str, price: int, risk_error: str | None, now: int) -> bool:
         coll, debt = self.view(who, now)
         return (
-            usable
+            risk_error is None
             and debt > 0
             and is_below(coll * self.usd_per_unit, debt, price, self.params.liquidation_ratio_bps)
         )
@@ -203,12 +205,12 @@ class VaultModel:
             raise VaultRevert("vault: zero amount")
         self.pos(who).collateral += amount
 
-    def mint(self, who: str, amount: int, price: int, usable: bool, closed: bool, now: int) -> None:
+    def mint(self, who: str, amount: int, price: int, risk_error: str | None, now: int) -> None:
         if amount == 0:
             raise VaultRevert("vault: zero amount")
         if self.paused:
             raise VaultRevert("pausable: contract is paused")
-        price = self._risk_price(price, usable, closed)
+        price = self._risk_price(price, risk_error)
         coll, debt = self.view(who, now)
         debt += amount
         if is_below(coll * self.usd_per_unit, debt, price, self.params.mcr_bps):
@@ -223,9 +225,7 @@ class VaultModel:
         p.snapshot = self.rate
         self._move_synth(who, amount)
 
-    def withdraw(
-        self, who: str, amount: int, price: int, usable: bool, closed: bool, now: int
-    ) -> None:
+    def withdraw(self, who: str, amount: int, price: int, risk_error: str | None, now: int) -> None:
         if amount == 0:
             raise VaultRevert("vault: zero amount")
         coll, debt = self.view(who, now)
@@ -234,7 +234,7 @@ class VaultModel:
         if debt:
             if self.paused:
                 raise VaultRevert("pausable: contract is paused")
-            price = self._risk_price(price, usable, closed)
+            price = self._risk_price(price, risk_error)
             if is_below((coll - amount) * self.usd_per_unit, debt, price, self.params.mcr_bps):
                 raise VaultRevert("vault: below MCR")
         p = self._touch(who, now)
@@ -271,11 +271,10 @@ class VaultModel:
         who: str,
         max_repay: int,
         price: int,
-        usable: bool,
-        closed: bool,
+        risk_error: str | None,
         now: int,
     ) -> Liquidation:
-        price = self._risk_price(price, usable, closed)
+        price = self._risk_price(price, risk_error)
         coll, debt = self.view(who, now)
         liq = liquidation(coll, debt, price, self.params, self.usd_per_unit, max_repay)
         if self.synth.get(liquidator, 0) < liq.repay:

@@ -44,8 +44,12 @@ class VaultStack:
         return 10 ** (18 - self.collateral.decimals())
 
 
-def deploy_vault_stack(decimals: int = 6, params: VaultParams | None = None,
-                       collateral: Any | None = None, max_age_open: int = 120) -> VaultStack:
+def deploy_vault_stack(
+    decimals: int = 6,
+    params: VaultParams | None = None,
+    collateral: Any | None = None,
+    max_age_open: int = 120,
+) -> VaultStack:
     admin = boa.env.generate_address("admin")
     reporter = boa.env.generate_address("reporter")
     with boa.env.prank(admin):
@@ -58,8 +62,14 @@ def deploy_vault_stack(decimals: int = 6, params: VaultParams | None = None,
             admin, deployer("vault").deploy_as_blueprint(), deployer("synth").deploy_as_blueprint()
         )
         address = factory.deploy_vault(
-            "Synthetic Tesla", "sTSLA", token, insurance, oracle, max_age_open,
-            (params or VaultParams()).as_tuple(), admin,
+            "Synthetic Tesla",
+            "sTSLA",
+            token,
+            insurance,
+            oracle,
+            max_age_open,
+            (params or VaultParams()).as_tuple(),
+            admin,
         )
         vault = deployer("vault").at(address)
         insurance.grantRole(insurance.MARKET_ROLE(), vault)
