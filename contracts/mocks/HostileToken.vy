@@ -56,6 +56,20 @@ def arm(target: address, data: Bytes[1024]):
 
 
 @external
+def execute(target: address, data: Bytes[1024]) -> Bytes[256]:
+    """
+    @notice Act as a user: the token itself holds the position it attacks from, so that a
+            re-entrant call comes from the position's owner.
+    """
+    return raw_call(target, data, max_outsize=256)
+
+
+@external
+def self_approve(spender: address, amount: uint256):
+    self.allowance[self][spender] = amount
+
+
+@external
 def set_return_false(flag: bool):
     self.return_false = flag
 

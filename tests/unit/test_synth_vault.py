@@ -454,3 +454,44 @@ def test_permit_sets_an_allowance_by_signature(synth, vault, borrower, outsider,
     assert synth.allowance(borrower, outsider) == shares(1)
     synth.transferFrom(borrower, outsider, shares(1), sender=outsider)
     assert synth.balanceOf(outsider) == shares(1)
+
+
+# ---- events of the admin paths and the insurance fund -------------------------------------------
+
+
+def test_admin_paths_emit_events(vault, guardian, risk_admin, core, stablecoin, oracle, admin):
+    assert vault.pause(sender=guardian).events == [vault.Paused(account=guardian)]
+    assert vault.unpause(sender=risk_admin).events == [vault.Unpaused(account=risk_admin)]
+    tx = vault.set_max_age_open(60, sender=risk_admin)
+    assert tx.events == [vault.MaxAgeOpenSet(old_seconds=120, new_seconds=60)]
+    tx = vault.lower_debt_ceiling(5, sender=guardian)
+    assert [(e.name, e.new_value) for e in tx.events] == [("debt_ceiling", 5)]
+    tx = core.factory.deploy_vault(
+        "Synthetic Apple",
+        "sAAPL",
+        stablecoin,
+        core.insurance,
+        oracle,
+        120,
+        VaultParams().as_tuple(),
+        admin,
+        sender=admin,
+    )
+    ev = tx.events.filter(core.factory.VaultDeployed)[0]
+    assert (ev.symbol, ev.vault, ev.oracle) == ("sAAPL", core.factory.vaults("sAAPL"), oracle)
+    assert core.factory.market_count() == 2 and core.factory.symbols(1) == "sAAPL"
+
+
+def test_insurance_fund_pays_only_registered_markets(core, stablecoin, outsider, usd, admin):
+    import ape
+
+    with ape.reverts("insurance: not a market"):
+        core.insurance.cover(1, sender=outsider)
+    stablecoin.faucet(core.insurance, usd(10), sender=outsider)
+    core.insurance.grantRole(core.insurance.MARKET_ROLE(), outsider, sender=admin)
+    tx = core.insurance.cover(usd(25), sender=outsider)
+    assert tx.return_value == usd(10)
+    assert tx.events.filter(core.insurance.Covered) == [
+        core.insurance.Covered(market=outsider, requested=usd(25), paid=usd(10))
+    ]
+    assert stablecoin.balanceOf(core.insurance) == 0
