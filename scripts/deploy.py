@@ -28,11 +28,18 @@ from synthequity.deploy import DeployConfig, deploy_all, resolve_address
     help="REPORTER address or alias (TEST::1 on a local chain), repeatable.",
 )
 @click.option("--max-jump-bps", default=2_500, show_default=True, type=int)
-def cli(network, account, symbols, admin, reporters, max_jump_bps):
+@click.option(
+    "--collateral",
+    default=None,
+    envvar="SYNTHEQUITY_COLLATERAL",
+    help="USD stablecoin address (required on public networks; a mock on local).",
+)
+def cli(network, account, symbols, admin, reporters, max_jump_bps, collateral):
     cfg = DeployConfig(
         symbols=[s.strip().upper() for s in symbols.split(",") if s.strip()],
         admin=resolve_address(admin) if admin else account.address,
         reporters=[resolve_address(r) for r in reporters],
         max_jump_bps=max_jump_bps,
+        collateral=collateral,
     )
     deploy_all(account, cfg, network)

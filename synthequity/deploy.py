@@ -22,6 +22,21 @@ class DeployConfig:
     admin: str | None = None
     reporters: list[str] = field(default_factory=list)
     max_jump_bps: int = DEFAULT_MAX_JUMP_BPS
+    collateral: str | None = None  # the USD stablecoin; a mock is deployed on local chains
+    vault_params: VaultParams = field(default_factory=VaultParams)
+    max_age_open: int = 120
+
+
+RISK_PARAM_NAMES = (
+    "mcr_bps",
+    "liquidation_ratio_bps",
+    "liquidation_penalty_bps",
+    "protocol_share_bps",
+    "min_debt_usd",
+    "stability_fee_bps",
+    "debt_ceiling",
+)
+SYNTH_NAMES = {"TSLA": "Synthetic Tesla", "AAPL": "Synthetic Apple", "NVDA": "Synthetic Nvidia"}
 
 
 def resolve_address(who: str) -> str:
@@ -57,27 +72,47 @@ def _existing(entry: dict[str, Any], name: str) -> str | None:
     return rec["address"]
 
 
-def deploy_oracle(account: Any, symbol: str, cfg: DeployConfig, entry: dict[str, Any]) -> Any:
-    from ape import chain, project
+def _record(entry: dict[str, Any], name: str, address: str, **params: Any) -> None:
+    from ape import chain
 
-    if addr := _existing(entry, "oracle"):
-        console.print(f"[dim]{symbol} oracle already at {addr}: verified, skipped[/]")
-        oracle = project.EquityOracle.at(addr)
-    else:
-        oracle = project.EquityOracle.deploy(
+    entry[name] = {
+        "address": str(address),
+        "block": chain.blocks.head.number,
+        "code_hash": code_hash(str(address)),
+        **({"params": params} if params else {}),
+    }
+
+
+def _ensure(
+    entry: dict[str, Any], name: str, container: Any, deploy: Any, label: str = "", **params: Any
+) -> Any:
+    """Verify-and-reuse what `entry` records, or deploy it and record it."""
+    if addr := _existing(entry, name):
+        console.print(f"[dim]{label or name} already at {addr}: verified, skipped[/]")
+        return container.at(addr)
+    contract = deploy()
+    _record(entry, name, contract.address, **params)
+    return contract
+
+
+def deploy_oracle(account: Any, symbol: str, cfg: DeployConfig, entry: dict[str, Any]) -> Any:
+    from ape import project
+
+    oracle = _ensure(
+        entry,
+        "oracle",
+        project.EquityOracle,
+        lambda: project.EquityOracle.deploy(
             cfg.admin or account.address,
             ORACLE_DECIMALS,
             f"{symbol} / USD",
             cfg.max_jump_bps,
             sender=account,
-        )
-        receipt = oracle.creation_metadata.receipt if oracle.creation_metadata else None
-        entry["oracle"] = {
-            "address": oracle.address,
-            "block": receipt.block_number if receipt else chain.blocks.head.number,
-            "code_hash": code_hash(oracle.address),
-            "params": {"decimals": ORACLE_DECIMALS, "max_jump_bps": cfg.max_jump_bps},
-        }
+        ),
+        label=f"{symbol} oracle",
+        decimals=ORACLE_DECIMALS,
+        max_jump_bps=cfg.max_jump_bps,
+    )
     role = oracle.REPORTER_ROLE()
     for reporter in cfg.reporters:
         if not oracle.hasRole(role, reporter):
@@ -89,18 +124,82 @@ def deploy_oracle(account: Any, symbol: str, cfg: DeployConfig, entry: dict[str,
 
 
 def deploy_all(account: Any, cfg: DeployConfig, network: Any) -> dict[str, Any]:
-    from ape import chain
+    """Collateral (a mock on local chains), insurance fund, factory, then per equity its
+    oracle and vault (+ synth). Re-running verifies and skips what exists."""
+    from ape import chain, project
 
     key = deployments.network_key(network)
     data = deployments.load(key)
     data.update(network=key, chain_id=chain.chain_id)
+    shared = data.setdefault("core", {})
+    admin = cfg.admin or account.address
+
+    if cfg.collateral:
+        shared["collateral"] = {
+            "address": cfg.collateral,
+            "block": None,
+            "code_hash": code_hash(cfg.collateral),
+        }
+        collateral = project.MockStablecoin.at(cfg.collateral)  # ERC-20 reads only
+    elif network.is_local:
+        collateral = _ensure(
+            shared,
+            "collateral",
+            project.MockStablecoin,
+            lambda: project.MockStablecoin.deploy("Mock USD", "mUSD", 6, sender=account),
+        )
+    else:
+        raise SystemExit(
+            "--collateral ADDRESS (the USD stablecoin) is required on a public network"
+        )
+
+    def core() -> Core:
+        return deploy_core(account, collateral, admin)
+
+    if _existing(shared, "insurance") and _existing(shared, "factory"):
+        console.print("[dim]insurance fund and factory already deployed: verified, skipped[/]")
+        stack = Core(
+            project.InsuranceFund.at(shared["insurance"]["address"]),
+            project.SynthFactory.at(shared["factory"]["address"]),
+        )
+    else:
+        stack = core()
+        _record(shared, "insurance", stack.insurance.address)
+        _record(shared, "factory", stack.factory.address)
+
     for symbol in cfg.symbols:
-        deploy_oracle(account, symbol, cfg, deployments.market_entry(data, symbol))
+        entry = deployments.market_entry(data, symbol)
+        oracle = deploy_oracle(account, symbol, cfg, entry)
+        synth_symbol = f"s{symbol}"[:5]
+        existing = str(stack.factory.vaults(synth_symbol))
+        if int(existing, 16):
+            _existing(entry, "vault")  # raises if the recorded code changed
+            console.print(f"[dim]{synth_symbol} vault already at {existing}: verified, skipped[/]")
+            vault = project.SynthVault.at(existing)
+        else:
+            name = SYNTH_NAMES.get(symbol, f"Synthetic {symbol}")[:25]
+            vault = deploy_vault(
+                account,
+                stack,
+                collateral,
+                oracle,
+                synth_symbol,
+                name,
+                cfg.vault_params,
+                cfg.max_age_open,
+                admin,
+            )
+        if entry.get("vault", {}).get("address") != vault.address:
+            params = dict(zip(RISK_PARAM_NAMES, vault.risk_params(), strict=True))
+            _record(entry, "vault", vault.address, **params)
+            _record(entry, "synth", vault.SYNTH())
     path = deployments.save(key, data)
 
     table = Table(title=f"synthequity on {key} (chain {chain.chain_id})")
     for col in ("market", "contract", "address", "block"):
         table.add_column(col)
+    for name, rec in sorted(shared.items()):
+        table.add_row("(shared)", name, rec["address"], str(rec["block"]))
     for symbol, contracts in sorted(data["markets"].items()):
         for name, rec in sorted(contracts.items()):
             table.add_row(symbol, name, rec["address"], str(rec["block"]))

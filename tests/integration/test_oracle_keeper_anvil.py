@@ -178,21 +178,27 @@ def test_keeper_cli_replays_and_dry_runs(oracle, calendar, weekend_gap, tmp_path
 
 
 def test_deploy_cli_is_idempotent(tmp_path, project):
-    first = _ape_run(
-        "deploy", "--account", "TEST::0", "--reporter", "TEST::1", deployments_dir=tmp_path
-    )
+    args = ("deploy", "--account", "TEST::0", "--reporter", "TEST::1", "--symbols", "TSLA,AAPL")
+    first = _ape_run(*args, deployments_dir=tmp_path)
     assert first.returncode == 0, first.stderr[-2_000:]
     record = json.loads((tmp_path / "ethereum-local.json").read_text())
-    address = record["markets"]["TSLA"]["oracle"]["address"]
-    second = _ape_run(
-        "deploy", "--account", "TEST::0", "--reporter", "TEST::1", deployments_dir=tmp_path
-    )
+    second = _ape_run(*args, deployments_dir=tmp_path)
     assert second.returncode == 0, second.stderr[-2_000:]
-    assert "verified, skipped" in second.stderr + second.stdout
+    out = second.stderr + second.stdout
+    assert "TSLA oracle already at" in out and "sAAPL vault already at" in out
     again = json.loads((tmp_path / "ethereum-local.json").read_text())
-    assert again["markets"]["TSLA"]["oracle"]["address"] == address
-    feed = project.EquityOracle.at(address)
-    assert feed.hasRole(feed.REPORTER_ROLE(), again["markets"]["TSLA"]["oracle"]["reporters"][0])
+    assert again == record  # nothing redeployed, nothing rewritten
+    tsla = record["markets"]["TSLA"]
+    feed = project.EquityOracle.at(tsla["oracle"]["address"])
+    assert feed.hasRole(feed.REPORTER_ROLE(), tsla["oracle"]["reporters"][0])
+    vault = project.SynthVault.at(tsla["vault"]["address"])
+    assert vault.oracle() == feed.address
+    assert vault.SYNTH() == tsla["synth"]["address"]
+    assert vault.COLLATERAL() == record["core"]["collateral"]["address"]
+    factory = project.SynthFactory.at(record["core"]["factory"]["address"])
+    assert factory.vaults("sAAPL") == record["markets"]["AAPL"]["vault"]["address"]
+    insurance = project.InsuranceFund.at(record["core"]["insurance"]["address"])
+    assert insurance.hasRole(insurance.MARKET_ROLE(), vault)
 
 
 def test_live_keeper_stops_cleanly_on_sigterm(oracle, tmp_path):
