@@ -6,6 +6,7 @@ user would type, in order."""
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -23,7 +24,9 @@ WINDOW = ("2022-11-21", "2022-11-29")
 def step(title: str, cmd: list[str]) -> None:
     print(f"\n==> {title}\n$ {' '.join(cmd)}", flush=True)
     t0 = time.time()
-    subprocess.run(cmd, check=True)
+    # the demo's chain is thrown away at the end: keep its records out of deployments/
+    env = {**os.environ, "SYNTHEQUITY_DEPLOYMENTS_DIR": ".devchain/deployments"}
+    subprocess.run(cmd, check=True, env=env)
     print(f"    ({time.time() - t0:.1f} s)", flush=True)
 
 

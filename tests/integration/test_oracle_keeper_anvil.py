@@ -242,3 +242,22 @@ def test_live_keeper_stops_cleanly_on_sigterm(oracle, tmp_path):
     assert events.count("pushed") >= 1
     assert "shutdown requested" in events and events[-1] == "keeper stopped"
     assert oracle.latestRound() >= 1
+
+
+def test_deploy_cli_discards_records_of_another_chain(tmp_path):
+    stale = {
+        "network": "ethereum-local",
+        "genesis": "0x" + "ab" * 32,
+        "markets": {
+            "TSLA": {"oracle": {"address": "0x" + "11" * 20, "block": 1, "code_hash": "0x00"}}
+        },
+    }
+    (tmp_path / "ethereum-local.json").write_text(json.dumps(stale))
+    run = _ape_run("deploy", "--account", "TEST::0", deployments_dir=tmp_path)
+    assert run.returncode == 0, run.stderr[-2_000:]
+    assert "previous records discarded" in run.stderr + run.stdout
+    record = json.loads((tmp_path / "ethereum-local.json").read_text())
+    assert (
+        record["markets"]["TSLA"]["oracle"]["address"]
+        != stale["markets"]["TSLA"]["oracle"]["address"]
+    )
