@@ -132,8 +132,10 @@ def deploy_all(account: Any, cfg: DeployConfig, network: Any) -> dict[str, Any]:
     data = deployments.load(key)
     genesis = chain.blocks[0].hash.hex()
     if data.get("genesis") not in (None, genesis):
-        console.print(f"[yellow]{key}: a different chain than the one recorded (restarted "
-                      "local node?): previous records discarded[/]")
+        console.print(
+            f"[yellow]{key}: a different chain than the one recorded (restarted "
+            "local node?): previous records discarded[/]"
+        )
         data = {"network": key, "markets": {}}
     data.update(network=key, chain_id=chain.chain_id, genesis=genesis)
     shared = data.setdefault("core", {})
