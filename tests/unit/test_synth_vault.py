@@ -495,3 +495,16 @@ def test_insurance_fund_pays_only_registered_markets(core, stablecoin, outsider,
         core.insurance.Covered(market=outsider, requested=usd(25), paid=usd(10))
     ]
     assert stablecoin.balanceOf(core.insurance) == 0
+
+
+def test_pause_never_blocks_closing_or_liquidating(
+    vault, guardian, borrower, liquidator, trader, usd, move_to
+):
+    vault.open(usd(1_600), shares(5), sender=borrower)
+    vault.open(usd(100_000), shares(10), sender=liquidator)
+    vault.open(usd(1_000), shares(2), sender=trader)
+    vault.pause(sender=guardian)
+    vault.close(sender=trader)  # a borrower can always get out
+    assert vault.position(trader) == (0, 0)
+    move_to(260)
+    assert vault.liquidate(borrower, shares(100), sender=liquidator).return_value > 0
