@@ -1,0 +1,346 @@
+# pragma version 0.4.3
+# pragma nonreentrancy on
+"""
+@title LiquidityPool
+@custom:contract-name LiquidityPool
+@notice The counterparty of a perp market's skew (SPEC.md §4): an ERC-4626 vault of the
+        collateral token whose share price follows the pool's NAV — its balance plus what it
+        is up (or minus what it is down) on the traders' open positions, funding included, as
+        the market computes in O(1) from its aggregates.
+        - First-depositor inflation is unprofitable: virtual shares (10^6) and one virtual
+          asset (OpenZeppelin's offset), so a donation mostly enriches everyone but the donor.
+        - LPs enter and leave only while the market trades (fresh OPEN price), and never take
+          the pool below what the open interest needs (`required_nav`).
+        snekmate's `erc4626` does the transfers, share mint/burn and events; the conversions
+        here use the NAV instead of the token balance.
+"""
+
+from ethereum.ercs import IERC20
+from interfaces import IPoolMarket
+from snekmate.auth import access_control
+from snekmate.extensions import erc4626
+from snekmate.utils import math
+from contracts.auth import roles
+
+initializes: access_control
+initializes: roles[access_control := access_control]
+initializes: erc4626
+
+exports: (
+    access_control.__interface__,
+    erc4626.erc20.IERC20,
+    erc4626.erc20.permit,
+    erc4626.erc20.nonces,
+    erc4626.erc20.DOMAIN_SEPARATOR,
+    erc4626.name,
+    erc4626.symbol,
+    erc4626.decimals,
+    erc4626.asset,
+)
+
+VIRTUAL_SHARES: constant(uint256) = 10**6  # decimals offset 6
+VIRTUAL_ASSETS: constant(uint256) = 1
+
+# @dev The market this pool backs (set once).
+market: public(IPoolMarket)
+
+
+# @dev The pool was attached to its market.
+event MarketSet:
+    market: indexed(address)
+
+
+# @dev The market paid a trader's realized profit (or a keeper) out of the pool.
+event Paid:
+    to: indexed(address)
+    amount: uint256
+
+
+@deploy
+def __init__(admin: address, asset_: IERC20, name_: String[25], symbol_: String[5]):
+    """
+    @param admin DEFAULT_ADMIN (attaches the market).
+    @param asset_ The collateral token.
+    @param name_ Share name, e.g. "synthequity TSLA LP".
+    @param symbol_ Share symbol, e.g. "sqLP".
+    """
+    access_control.__init__()
+    roles._hand_admin_to(admin)
+    erc4626.__init__(name_, symbol_, asset_, 6, name_, "1")
+
+
+# ---- ERC-4626 views ------------------------------------------------------------------------
+
+
+@external
+@view
+def totalAssets() -> uint256:
+    """
+    @notice The pool's NAV: balance + what it is up on open positions (never below 0).
+    @return uint256 Collateral units.
+    """
+    return self._nav()
+
+
+@external
+@view
+def convertToShares(assets: uint256) -> uint256:
+    """
+    @notice Shares for `assets` at the NAV (rounded down).
+    @param assets Collateral units.
+    @return uint256 Shares.
+    """
+    return self._to_shares(assets, self._nav(), False)
+
+
+@external
+@view
+def convertToAssets(shares: uint256) -> uint256:
+    """
+    @notice Assets for `shares` at the NAV (rounded down).
+    @param shares Shares.
+    @return uint256 Collateral units.
+    """
+    return self._to_assets(shares, self._nav(), False)
+
+
+@external
+@view
+def maxDeposit(receiver: address) -> uint256:
+    """
+    @notice Unlimited while the market trades, 0 otherwise.
+    @param receiver Ignored.
+    @return uint256 Collateral units.
+    """
+    return max_value(uint256) if self._lp_open() else 0
+
+
+@external
+@view
+def maxMint(receiver: address) -> uint256:
+    """
+    @notice Unlimited while the market trades, 0 otherwise.
+    @param receiver Ignored.
+    @return uint256 Shares.
+    """
+    return max_value(uint256) if self._lp_open() else 0
+
+
+@external
+@view
+def maxWithdraw(owner: address) -> uint256:
+    """
+    @notice What `owner` can take out now: its share of the NAV, within the free liquidity.
+    @param owner LP.
+    @return uint256 Collateral units.
+    """
+    if not self._lp_open():
+        return 0
+    nav: uint256 = self._nav()
+    return min(self._to_assets(erc4626.erc20.balanceOf[owner], nav, False), self._free(nav))
+
+
+@external
+@view
+def maxRedeem(owner: address) -> uint256:
+    """
+    @notice Shares `owner` can redeem now.
+    @param owner LP.
+    @return uint256 Shares.
+    """
+    if not self._lp_open():
+        return 0
+    nav: uint256 = self._nav()
+    return min(erc4626.erc20.balanceOf[owner], self._to_shares(self._free(nav), nav, False))
+
+
+@external
+@view
+def previewDeposit(assets: uint256) -> uint256:
+    """
+    @notice Shares a deposit of `assets` mints (rounded down).
+    @param assets Collateral units.
+    @return uint256 Shares.
+    """
+    return self._to_shares(assets, self._nav(), False)
+
+
+@external
+@view
+def previewMint(shares: uint256) -> uint256:
+    """
+    @notice Assets minting `shares` costs (rounded up).
+    @param shares Shares.
+    @return uint256 Collateral units.
+    """
+    return self._to_assets(shares, self._nav(), True)
+
+
+@external
+@view
+def previewWithdraw(assets: uint256) -> uint256:
+    """
+    @notice Shares withdrawing `assets` burns (rounded up).
+    @param assets Collateral units.
+    @return uint256 Shares.
+    """
+    return self._to_shares(assets, self._nav(), True)
+
+
+@external
+@view
+def previewRedeem(shares: uint256) -> uint256:
+    """
+    @notice Assets redeeming `shares` pays (rounded down).
+    @param shares Shares.
+    @return uint256 Collateral units.
+    """
+    return self._to_assets(shares, self._nav(), False)
+
+
+# ---- ERC-4626 actions -------------------------------------------------------------------------
+
+
+@external
+def deposit(assets: uint256, receiver: address) -> uint256:
+    """
+    @notice Deposits `assets`, mints shares at the NAV to `receiver`. Market must trade.
+    @param assets Collateral units.
+    @param receiver Share receiver.
+    @return uint256 Shares minted.
+    """
+    assert self._lp_open(), "pool: market closed"
+    shares: uint256 = self._to_shares(assets, self._nav(), False)
+    assert shares != 0, "pool: zero shares"
+    erc4626._deposit(msg.sender, receiver, assets, shares)
+    return shares
+
+
+@external
+def mint(shares: uint256, receiver: address) -> uint256:
+    """
+    @notice Mints exactly `shares` to `receiver` for the assets they cost. Market must trade.
+    @param shares Shares.
+    @param receiver Share receiver.
+    @return uint256 Assets paid.
+    """
+    assert self._lp_open(), "pool: market closed"
+    assert shares != 0, "pool: zero shares"
+    assets: uint256 = self._to_assets(shares, self._nav(), True)
+    erc4626._deposit(msg.sender, receiver, assets, shares)
+    return assets
+
+
+@external
+def withdraw(assets: uint256, receiver: address, owner: address) -> uint256:
+    """
+    @notice Pays `assets` to `receiver`, burning `owner`'s shares (allowance when not the
+            caller). Market must trade; the pool stays above what open interest needs.
+    @param assets Collateral units.
+    @param receiver Asset receiver.
+    @param owner Share owner.
+    @return uint256 Shares burned.
+    """
+    assert self._lp_open(), "pool: market closed"
+    nav: uint256 = self._nav()
+    assert assets <= self._free(nav), "pool: needed by open interest"
+    shares: uint256 = self._to_shares(assets, nav, True)
+    erc4626._withdraw(msg.sender, receiver, owner, assets, shares)
+    return shares
+
+
+@external
+def redeem(shares: uint256, receiver: address, owner: address) -> uint256:
+    """
+    @notice Burns `shares` of `owner` and pays their assets to `receiver`. Market must trade;
+            the pool stays above what open interest needs.
+    @param shares Shares.
+    @param receiver Asset receiver.
+    @param owner Share owner.
+    @return uint256 Assets paid.
+    """
+    assert self._lp_open(), "pool: market closed"
+    nav: uint256 = self._nav()
+    assets: uint256 = self._to_assets(shares, nav, False)
+    assert assets <= self._free(nav), "pool: needed by open interest"
+    erc4626._withdraw(msg.sender, receiver, owner, assets, shares)
+    return assets
+
+
+# ---- the market -------------------------------------------------------------------------------
+
+
+@external
+def pay(to: address, amount: uint256):
+    """
+    @notice Pays `amount` out of the pool (a trader's realized profit, a shortfall). Market only.
+    @param to Receiver.
+    @param amount Collateral units.
+    """
+    assert msg.sender == self.market.address, "pool: only market"
+    assert extcall IERC20(erc4626.asset).transfer(
+        to, amount, default_return_value=True
+    ), "pool: transfer"
+    log Paid(to=to, amount=amount)
+
+
+@external
+def set_market(market_: IPoolMarket):
+    """
+    @notice Attaches the pool to its market, once. DEFAULT_ADMIN only.
+    @param market_ The perp market.
+    """
+    access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
+    assert self.market.address == empty(address), "pool: market set"
+    assert market_.address != empty(address), "pool: zero market"
+    self.market = market_
+    log MarketSet(market=market_.address)
+
+
+# ---- internal -----------------------------------------------------------------------------------
+
+
+@internal
+@view
+def _nav() -> uint256:
+    bal: int256 = convert(staticcall IERC20(erc4626.asset).balanceOf(self), int256)
+    if self.market.address != empty(address):
+        bal += staticcall self.market.pool_pnl()
+    return convert(max(bal, 0), uint256)
+
+
+@internal
+@view
+def _free(nav: uint256) -> uint256:
+    """
+    @dev NAV above what the open interest needs, capped by the tokens actually held.
+    """
+    need: uint256 = 0
+    if self.market.address != empty(address):
+        need = staticcall self.market.required_nav()
+    free: uint256 = nav - need if nav > need else 0
+    return min(free, staticcall IERC20(erc4626.asset).balanceOf(self))
+
+
+@internal
+@view
+def _lp_open() -> bool:
+    if self.market.address == empty(address):
+        return True  # bootstrapping: no positions can exist yet
+    return staticcall self.market.lp_open()
+
+
+@internal
+@view
+def _to_shares(assets: uint256, nav: uint256, roundup: bool) -> uint256:
+    return math._mul_div(
+        assets, erc4626.erc20.totalSupply + VIRTUAL_SHARES, nav + VIRTUAL_ASSETS, roundup
+    )
+
+
+@internal
+@view
+def _to_assets(shares: uint256, nav: uint256, roundup: bool) -> uint256:
+    return math._mul_div(
+        shares, nav + VIRTUAL_ASSETS, erc4626.erc20.totalSupply + VIRTUAL_SHARES, roundup
+    )
