@@ -276,3 +276,39 @@ def deploy_vault(
     vault = project.SynthVault.at(receipt.return_value or core.factory.vaults(symbol))
     core.insurance.grantRole(core.insurance.MARKET_ROLE(), vault, sender=account)
     return vault
+
+
+def deploy_perp(
+    account: Any,
+    core: Core,
+    collateral: Any,
+    oracle: Any,
+    symbol: str,
+    params: Any = None,
+    max_age_open: int = 120,
+    admin: str | None = None,
+) -> tuple[Any, Any]:
+    """A perp market and its liquidity pool, wired: the pool attached to the market, the
+    market registered with the insurance fund (`account` must be DEFAULT_ADMIN of both)."""
+    from ape import project
+
+    from synthequity.model.perp import MarketParams
+
+    admin = admin or account.address
+    params = params or MarketParams()
+    pool = project.LiquidityPool.deploy(
+        account.address, collateral, f"synthequity {symbol} LP", "sqLP", sender=account
+    )
+    market = project.PerpMarket.deploy(
+        admin,
+        collateral,
+        pool,
+        core.insurance,
+        oracle,
+        max_age_open,
+        params.as_tuple(),
+        sender=account,
+    )
+    pool.set_market(market, sender=account)
+    core.insurance.grantRole(core.insurance.MARKET_ROLE(), market, sender=account)
+    return pool, market

@@ -200,3 +200,17 @@ def funded(stablecoin, vault, usd, borrower, liquidator, trader, outsider):
         stablecoin.faucet(who, usd(1_000_000), sender=who)
         stablecoin.approve(vault, 2**256 - 1, sender=who)
     return True
+
+
+# ---- perp market --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def perp(admin, core, stablecoin, oracle, risk_admin, guardian):
+    """(pool, market) for TSLA on the parametrized collateral."""
+    from synthequity.deploy import deploy_perp
+
+    pool, market = deploy_perp(admin, core, stablecoin, oracle, "TSLA")
+    market.grantRole(market.RISK_ADMIN_ROLE(), risk_admin, sender=admin)
+    market.grantRole(market.GUARDIAN_ROLE(), guardian, sender=admin)
+    return pool, market

@@ -217,3 +217,27 @@ def net_funding_owed_by_traders(agg: Aggregates, index: int) -> int:
 def pool_nav(pool_assets: int, agg: Aggregates, price: int, index: int) -> int:
     """Assets - what traders are up + what traders owe in funding."""
     return pool_assets - net_trader_pnl(agg, price) + net_funding_owed_by_traders(agg, index)
+
+
+@dataclass(frozen=True)
+class MarketParams:
+    """`PerpMarket`'s parameters around the math (SPEC.md §4 defaults)."""
+
+    math: PerpParams = PerpParams()
+    order_max_age: int = 120  # seconds
+    order_keeper_fee: int = WAD  # 1 USD, escrowed from margin at commit
+    max_oi_long_usd: int = 50_000_000 * WAD
+    max_oi_short_usd: int = 50_000_000 * WAD
+    max_skew_to_pool_bps: int = 5_000  # each side's OI <= 50% of the pool's NAV
+
+    def as_tuple(self) -> tuple:
+        import dataclasses
+
+        return (
+            dataclasses.astuple(self.math),
+            self.order_max_age,
+            self.order_keeper_fee,
+            self.max_oi_long_usd,
+            self.max_oi_short_usd,
+            self.max_skew_to_pool_bps,
+        )

@@ -1,0 +1,253 @@
+# pragma version 0.4.3
+# pragma nonreentrancy on
+"""
+@title PerpMarket
+@custom:contract-name PerpMarket
+@notice A perpetual futures market on one equity (SPEC.md §4): isolated margin, two-step
+        orders (commit, then a keeper executes at the first price published after the commit),
+        skew-priced fills, funding velocity, liquidation back to the initial margin, and a
+        `LiquidityPool` as counterparty. Logic in `perp_market`; this contract wires roles.
+"""
+
+from ethereum.ercs import IERC20
+from interfaces import IEquityOracle
+from interfaces import IInsuranceFund
+from interfaces import ILiquidityPool
+from snekmate.auth import access_control
+from snekmate.utils import pausable
+from contracts.auth import roles
+from contracts.perp import perp_market
+from contracts.perp import perp_math
+
+initializes: access_control
+initializes: roles[access_control := access_control]
+initializes: pausable
+initializes: perp_market[pausable := pausable]
+
+exports: (
+    access_control.__interface__,
+    roles.RISK_ADMIN_ROLE,
+    roles.GUARDIAN_ROLE,
+    pausable.paused,
+    perp_market.COLLATERAL,
+    perp_market.POOL,
+    perp_market.INSURANCE,
+    perp_market.skew,
+    perp_market.oi_long,
+    perp_market.oi_short,
+    perp_market.funding_rate,
+    perp_market.funding_index,
+    perp_market.funding_updated_at,
+    perp_market.pool_shortfall,
+    perp_market.oracle_guard.oracle,
+    perp_market.oracle_guard.max_age_open,
+)
+
+
+@deploy
+def __init__(
+    admin: address,
+    collateral: IERC20,
+    pool: ILiquidityPool,
+    insurance: IInsuranceFund,
+    oracle: IEquityOracle,
+    max_age_open: uint256,
+    params: perp_market.MarketParams,
+):
+    """
+    @param admin DEFAULT_ADMIN.
+    @param collateral The USD stablecoin.
+    @param pool The LiquidityPool (attach this market to it with `set_market`).
+    @param insurance The insurance fund (grant this market MARKET_ROLE).
+    @param oracle The equity's oracle.
+    @param max_age_open Freshness bound, seconds.
+    @param params Market parameters, within hard bounds.
+    """
+    access_control.__init__()
+    roles._hand_admin_to(admin)
+    pausable.__init__()
+    perp_market.__init__(collateral, pool, insurance, oracle, max_age_open, params)
+
+
+@external
+def deposit_margin(amount: uint256):
+    """
+    @notice Adds margin. Always allowed.
+    @param amount Collateral units.
+    """
+    perp_market._deposit_margin(amount)
+
+
+@external
+def withdraw_margin(amount: uint256):
+    """
+    @notice Takes margin out, never unrealized profit, keeping the initial margin.
+    @param amount Collateral units.
+    """
+    perp_market._withdraw_margin(amount)
+
+
+@external
+def commit_order(size_delta: int256, acceptable_price: uint256):
+    """
+    @notice Commits an order (one at a time), escrowing the keeper fee. Market must trade.
+    @param size_delta Signed shares (+ buy, - sell).
+    @param acceptable_price Worst fill price accepted (1e18 USD).
+    """
+    perp_market._commit(size_delta, acceptable_price)
+
+
+@external
+def execute_order(account: address):
+    """
+    @notice Fills `account`'s order at the latest price if it is newer than the commit.
+    @param account The trader.
+    """
+    perp_market._execute(account)
+
+
+@external
+def cancel_order(account: address):
+    """
+    @notice Removes an expired order; the caller gets the keeper fee.
+    @param account The trader.
+    """
+    perp_market._cancel_order(account)
+
+
+@external
+def liquidate(account: address):
+    """
+    @notice Liquidates `account` below maintenance margin (partially where possible).
+    @param account The trader.
+    """
+    perp_market._liquidate(account)
+
+
+@external
+@view
+def position(account: address) -> perp_market.Position:
+    """
+    @notice (size, entry price, margin, funding entry) — margin in USD wad.
+    @param account The trader.
+    @return Position The position.
+    """
+    return perp_market._positions[account]
+
+
+@external
+@view
+def pending_order(account: address) -> perp_market.Order:
+    """
+    @notice The pending order (committed_at 0 when none).
+    @param account The trader.
+    @return Order The order.
+    """
+    return perp_market._orders[account]
+
+
+@external
+@view
+def equity(account: address) -> int256:
+    """
+    @notice Margin + PnL - funding at the last price (USD wad).
+    @param account The trader.
+    @return int256 Equity.
+    """
+    price: int256 = perp_market._price()
+    return perp_market._equity(perp_market._positions[account], price, perp_market._index_at(price))
+
+
+@external
+@view
+def is_liquidatable(account: address) -> bool:
+    """
+    @notice True when `liquidate(account)` would succeed now.
+    @param account The trader.
+    @return bool Liquidatable.
+    """
+    p: perp_market.oracle_guard.Price = perp_market.oracle_guard._latest()
+    if not perp_market.oracle_guard._is_usable(p):
+        return False
+    price: int256 = convert(p.wad, int256)
+    return perp_market._liquidatable(
+        perp_market._positions[account], price, perp_market._index_at(price)
+    )
+
+
+@external
+@view
+def liquidatable(accounts: DynArray[address, 500]) -> DynArray[bool, 500]:
+    """
+    @notice `is_liquidatable` for up to 500 accounts.
+    @param accounts Traders.
+    @return DynArray[bool, 500] Flags.
+    """
+    out: DynArray[bool, 500] = []
+    p: perp_market.oracle_guard.Price = perp_market.oracle_guard._latest()
+    usable: bool = perp_market.oracle_guard._is_usable(p)
+    price: int256 = convert(p.wad, int256)
+    index: int256 = perp_market._index_at(price)
+    for a: address in accounts:
+        out.append(usable and perp_market._liquidatable(perp_market._positions[a], price, index))
+    return out
+
+
+@external
+@view
+def pool_pnl() -> int256:
+    """
+    @notice What the pool is up on open positions (collateral units), from the aggregates.
+    @return int256 Signed collateral units.
+    """
+    price: int256 = perp_market._price()
+    return perp_market._pool_pnl(price, perp_market._index_at(price))
+
+
+@external
+@view
+def pool_nav() -> uint256:
+    """
+    @notice The pool's NAV (its `totalAssets()`).
+    @return uint256 Collateral units.
+    """
+    return staticcall perp_market.POOL.totalAssets()
+
+
+@external
+@view
+def required_nav() -> uint256:
+    """
+    @notice NAV the open interest needs under `max_skew_to_pool_bps` (collateral units).
+    @return uint256 Collateral units.
+    """
+    return perp_market._required_nav(perp_market._price())
+
+
+@external
+@view
+def lp_open() -> bool:
+    """
+    @notice LPs may enter and leave now (fresh OPEN price).
+    @return bool Open.
+    """
+    return perp_market.oracle_guard._is_usable(perp_market.oracle_guard._latest())
+
+
+@external
+def pause():
+    """
+    @notice Stops new orders. Margin deposits, executions of reducing orders, liquidations
+            keep working. GUARDIAN only.
+    """
+    access_control._check_role(roles.GUARDIAN_ROLE, msg.sender)
+    pausable._pause()
+
+
+@external
+def unpause():
+    """
+    @notice Lifts the pause. RISK_ADMIN only.
+    """
+    access_control._check_role(roles.RISK_ADMIN_ROLE, msg.sender)
+    pausable._unpause()

@@ -1,0 +1,237 @@
+"""PerpMarket (SPEC.md §4, §5) — first slice: margin, two-step orders at the first price after
+the commit, skew-priced fills and fees against the model, slippage/expiry cancellations,
+Mango (no withdrawal of paper profit), liquidation back to the IMR, market hours, and NAV from
+aggregates. 6- and 18-decimal collateral."""
+
+import ape
+import pytest
+
+from synthequity.constants import MarketStatus
+from synthequity.model import perp as m
+
+WAD = m.WAD
+P = m.PerpParams()
+
+
+@pytest.fixture(autouse=True)
+def _setup(perp, stablecoin, usd, lp, trader, outsider, keeper, push):
+    pool, market = perp
+    for who in (lp, trader, outsider):
+        stablecoin.faucet(who, usd(10_000_000), sender=who)
+        stablecoin.approve(pool, 2**256 - 1, sender=who)
+        stablecoin.approve(market, 2**256 - 1, sender=who)
+    push(200)
+    pool.deposit(usd(5_000_000), lp, sender=lp)
+
+
+def shares(n):
+    return int(n * WAD)
+
+
+def after(tx):
+    """Make the next block (and so the next price) strictly newer than `tx`."""
+    from ape import chain
+
+    chain.pending_timestamp = max(chain.pending_timestamp, tx.timestamp + 1)
+
+
+def commit_and_fill(market, trader, keeper, push, size, price=200, acceptable=None):
+    acceptable = acceptable if acceptable is not None else (2**255 if size > 0 else 0)
+    after(market.commit_order(size, acceptable, sender=trader))
+    push(price)  # the first price published after the commit
+    return market.execute_order(trader, sender=keeper)
+
+
+def test_margin_in_and_out_with_events(perp, stablecoin, trader, usd):
+    _, market = perp
+    tx = market.deposit_margin(usd(1_000), sender=trader)
+    assert market.MarginDeposited(account=trader, amount=usd(1_000)) in tx.events
+    assert market.position(trader).margin == 1_000 * WAD
+    tx = market.withdraw_margin(usd(400), sender=trader)
+    assert market.MarginWithdrawn(account=trader, amount=usd(400)) in tx.events
+    assert market.position(trader).margin == 600 * WAD
+    with ape.reverts("perp: exceeds withdrawable"):
+        market.withdraw_margin(usd(600) + 1, sender=trader)
+    with ape.reverts("perp: zero amount"):
+        market.deposit_margin(0, sender=trader)
+
+
+def test_order_fills_at_the_model_price_with_the_model_fee(perp, trader, keeper, push, usd):
+    _, market = perp
+    market.deposit_margin(usd(10_000), sender=trader)
+    tx = commit_and_fill(market, trader, keeper, push, shares(100), price=201)
+    fill = m.fill_price(201 * WAD, 0, shares(100), P)
+    fee = m.order_fee(0, shares(100), fill, P)
+    ev = tx.events.filter(market.OrderFilled)[0]
+    assert (ev.fill_price, ev.fee, ev.size) == (fill, fee, shares(100))
+    pos = market.position(trader)
+    assert (pos.size, pos.entry_price) == (shares(100), fill)
+    assert pos.margin == 10_000 * WAD - WAD - fee  # minus the keeper fee escrowed at commit
+    assert market.skew() == market.oi_long() == shares(100) and market.oi_short() == 0
+    assert market.pending_order(trader).committed_at == 0
+
+
+def test_a_commit_never_fills_at_the_price_it_saw(perp, trader, keeper, push, usd):
+    """Synthetix front-running: the order waits for a price published after the commit."""
+    _, market = perp
+    market.deposit_margin(usd(10_000), sender=trader)
+    tx = market.commit_order(shares(10), 2**255, sender=trader)
+    with ape.reverts("perp: no newer price"):
+        market.execute_order(trader, sender=keeper)
+    after(tx)
+    push(210)
+    market.execute_order(trader, sender=keeper)
+    assert market.position(trader).entry_price == m.fill_price(210 * WAD, 0, shares(10), P)
+
+
+def test_one_pending_order_and_margin_for_the_keeper_fee(perp, trader, outsider, push, usd):
+    _, market = perp
+    with ape.reverts("perp: margin below keeper fee"):
+        market.commit_order(shares(1), 2**255, sender=outsider)
+    market.deposit_margin(usd(1_000), sender=trader)
+    market.commit_order(shares(1), 2**255, sender=trader)
+    with ape.reverts("perp: order pending"):
+        market.commit_order(shares(1), 2**255, sender=trader)
+    with ape.reverts("perp: zero size"):
+        market.commit_order(0, 0, sender=outsider)
+
+
+def test_slippage_cancels_and_pays_the_keeper(perp, stablecoin, trader, keeper, push, usd):
+    _, market = perp
+    market.deposit_margin(usd(1_000), sender=trader)
+    before = stablecoin.balanceOf(keeper)
+    tx = commit_and_fill(market, trader, keeper, push, shares(1), price=205, acceptable=202 * WAD)
+    assert tx.events.filter(market.OrderCancelled)[0].reason == "price"
+    assert stablecoin.balanceOf(keeper) - before == usd(1)
+    assert market.position(trader).size == 0 and market.pending_order(trader).committed_at == 0
+
+
+def test_expired_orders_are_cancelled_not_filled(perp, trader, keeper, outsider, push, usd, chain):
+    _, market = perp
+    market.deposit_margin(usd(1_000), sender=trader)
+    market.commit_order(shares(1), 2**255, sender=trader)
+    with ape.reverts("perp: order live"):
+        market.cancel_order(trader, sender=outsider)
+    chain.mine(1, timestamp=chain.pending_timestamp + 121)
+    push(200)
+    tx = market.execute_order(trader, sender=keeper)
+    assert tx.events.filter(market.OrderCancelled)[0].reason == "expired"
+    assert market.position(trader).size == 0
+
+
+def test_orders_need_an_open_market(perp, trader, keeper, push, usd):
+    _, market = perp
+    market.deposit_margin(usd(1_000), sender=trader)
+    market.commit_order(shares(1), 2**255, sender=trader)
+    push(200, status=MarketStatus.CLOSED)
+    with ape.reverts("market closed"):
+        market.execute_order(trader, sender=keeper)
+    with ape.reverts("market closed"):
+        market.withdraw_margin(1, sender=trader)
+    push(200, status=MarketStatus.HALTED)
+    with ape.reverts("market halted"):
+        market.commit_order(shares(1), 2**255, sender=keeper)
+    market.deposit_margin(usd(1), sender=trader)  # margin in: always
+
+
+def test_paper_profit_is_never_withdrawable(perp, trader, keeper, push, usd):
+    """Mango: the price doubles, the position shows a large profit, none of it leaves."""
+    _, market = perp
+    market.deposit_margin(usd(2_000), sender=trader)
+    commit_and_fill(market, trader, keeper, push, shares(40))  # $8,000 at ~4x
+    push(240)
+    assert market.equity(trader) > 3_000 * WAD
+    margin = market.position(trader).margin
+    required = m.requirement(shares(40), 240 * WAD, P.initial_margin_bps)
+    with ape.reverts("perp: exceeds withdrawable"):
+        market.withdraw_margin(usd(300), sender=trader)
+    assert margin - required < 300 * WAD
+
+
+def test_closing_a_winner_is_paid_by_the_pool(perp, stablecoin, trader, keeper, push, usd):
+    pool, market = perp
+    market.deposit_margin(usd(5_000), sender=trader)
+    commit_and_fill(market, trader, keeper, push, shares(50))
+    pool_before = stablecoin.balanceOf(pool)
+    commit_and_fill(market, trader, keeper, push, -shares(50), price=220)
+    pos = market.position(trader)
+    assert pos.size == 0 and market.skew() == 0 and market.oi_long() == 0
+    gain = pos.margin - (5_000 - 2) * WAD  # two keeper fees
+    assert gain > 900 * WAD  # ~$1,000 less fees and premium
+    assert pool_before - stablecoin.balanceOf(pool) > usd(900)
+    assert market.pool_pnl() == 0  # nothing open: nothing unrealized
+
+
+def test_liquidation_restores_the_imr(
+    perp, stablecoin, core, trader, keeper, liquidator, push, usd
+):
+    _, market = perp
+    market.deposit_margin(usd(4_200), sender=trader)
+    commit_and_fill(market, trader, keeper, push, shares(100))  # ~$20,000 at ~5x
+    push(182)
+    assert not market.is_liquidatable(trader)
+    push(176)
+    assert market.is_liquidatable(trader) and market.liquidatable([trader, keeper]) == [True, False]
+    pos = market.position(trader)
+    eq = market.equity(trader)
+    before = stablecoin.balanceOf(liquidator)
+    tx = market.liquidate(trader, sender=liquidator)
+    ev = tx.events.filter(market.PositionLiquidated)[0]
+    index = market.funding_index()  # accrued by the liquidation itself, at its block
+    want = m.liquidation_size(
+        m.Position(pos.size, pos.entry_price, pos.margin, pos.funding_entry), 176 * WAD, index, P
+    )
+    assert ev.closed == want and 0 < ev.closed < shares(100)
+    assert ev.reward == m.keeper_reward(shares(100), 176 * WAD, P)
+    assert stablecoin.balanceOf(liquidator) - before == ev.reward // (
+        WAD // 10 ** stablecoin.decimals()
+    )
+    left = market.position(trader)
+    assert left.size == shares(100) - ev.closed
+    need = m.requirement(left.size, 176 * WAD, P.initial_margin_bps)
+    assert market.equity(trader) >= need - WAD // 10**6
+    assert not market.is_liquidatable(trader)
+    assert eq > 0
+
+
+def test_no_liquidation_while_closed(perp, trader, keeper, liquidator, push, usd):
+    _, market = perp
+    market.deposit_margin(usd(4_200), sender=trader)
+    commit_and_fill(market, trader, keeper, push, shares(100))
+    push(170, status=MarketStatus.CLOSED)
+    assert not market.is_liquidatable(trader)
+    with ape.reverts("market closed"):
+        market.liquidate(trader, sender=liquidator)
+
+
+def test_pool_nav_from_aggregates_matches_positions(
+    perp, stablecoin, trader, outsider, keeper, push, usd
+):
+    """GMX v1: the pool's NAV reads aggregates; they must equal the sum over positions."""
+    pool, market = perp
+    market.deposit_margin(usd(50_000), sender=trader)
+    market.deposit_margin(usd(50_000), sender=outsider)
+    commit_and_fill(market, trader, keeper, push, shares(300))
+    after(market.commit_order(-shares(120), 0, sender=outsider))
+    push(203)
+    market.execute_order(outsider, sender=keeper)
+    push(196)
+    price = 196 * WAD
+    from ape import chain
+
+    accrued = m.accrue_funding(
+        m.FundingState(market.funding_rate(), market.funding_index(), market.funding_updated_at()),
+        market.skew(),
+        price,
+        chain.blocks.head.timestamp,
+        P,
+    )
+    index = accrued.index  # what the view accrues to its block
+    per_position = 0
+    for who in (trader, outsider):
+        pos = market.position(who)
+        per_position += -m.pnl(m.Position(pos.size, pos.entry_price, 0, 0), price)
+        per_position += m.funding_owed(pos.size, index, pos.funding_entry)
+    unit = WAD // 10 ** stablecoin.decimals()
+    assert abs(market.pool_pnl() - per_position // unit) <= 2
+    assert pool.totalAssets() == stablecoin.balanceOf(pool) + market.pool_pnl()
