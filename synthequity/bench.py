@@ -41,6 +41,8 @@ TARGETS = [
     Target("perp deposit margin", 60_000, "44k"),
     Target("perp commit order", 75_000, "~65k"),
     Target("perp execute (open)", 140_000, "~87k"),
+    Target("perp execute (modify)", 140_000, "-"),
+    Target("perp execute (close)", 140_000, "-"),
     Target("perp liquidate", 110_000, "58k"),
 ]
 
@@ -124,7 +126,82 @@ def bench_vault(actors: Actors, project: Any, chain: Any, samples: int = 5) -> d
     }
 
 
-BENCHES: list[Callable[..., dict[str, list[int]]]] = [bench_oracle, bench_vault]
+def bench_perp(actors: Actors, project: Any, chain: Any, samples: int = 5) -> dict[str, list[int]]:
+    """Perp operations on warm storage: margin deposits, commits, executions that open,
+    modify and close, and partial liquidations."""
+    from synthequity.deploy import deploy_core, deploy_perp
+
+    admin, reporter, trader, keeper = (
+        actors.admin,
+        actors.reporter,
+        actors.borrower,
+        actors.liquidator,
+    )
+    victim = actors.victim
+    usdc = project.MockStablecoin.deploy("Mock USD", "mUSD", 6, sender=admin)
+    oracle = project.EquityOracle.deploy(admin, 8, "TSLA / USD", 2_500, sender=admin)
+    oracle.grantRole(oracle.REPORTER_ROLE(), reporter, sender=admin)
+    core = deploy_core(admin, usdc)
+    pool, market = deploy_perp(admin, core, usdc, oracle, "TSLA")
+    t = chain.pending_timestamp
+
+    def price(p: float) -> None:
+        nonlocal t
+        t += 12
+        chain.pending_timestamp = t
+        oracle.push_price(int(p * 10**8), t, MarketStatus.OPEN, sender=reporter)
+
+    for who in (admin, trader, victim, keeper):
+        usdc.faucet(who, 10**14, sender=who)
+        usdc.approve(pool, 2**256 - 1, sender=who)
+        usdc.approve(market, 2**256 - 1, sender=who)
+    price(200)
+    pool.deposit(10**13, admin, sender=admin)  # $10M of liquidity
+    out: dict[str, list[int]] = {
+        k: []
+        for k in (
+            "perp deposit margin",
+            "perp commit order",
+            "perp execute (open)",
+            "perp execute (modify)",
+            "perp execute (close)",
+            "perp liquidate",
+        )
+    }
+
+    def fill(who: Any, size: int, key: str) -> None:
+        out["perp commit order"].append(
+            market.commit_order(size, 2**255 if size > 0 else 0, sender=who).gas_used
+        )
+        price(200)
+        out[key].append(market.execute_order(who, sender=keeper).gas_used)
+
+    market.deposit_margin(10**9, sender=trader)
+    fill(trader, 10**18, "perp execute (open)")
+    fill(trader, -(10**18), "perp execute (close)")  # warm the account's storage once
+    for _ in range(samples):
+        out["perp deposit margin"].append(market.deposit_margin(10**8, sender=trader).gas_used)
+        fill(trader, 10 * 10**18, "perp execute (open)")
+        fill(trader, 5 * 10**18, "perp execute (modify)")
+        fill(trader, -15 * 10**18, "perp execute (close)")
+    market.deposit_margin(42 * 10**8, sender=victim)
+    for _ in range(samples):  # ~5x long, pushed just under maintenance, partially liquidated
+        price(200)
+        size = (market.equity(victim) * 5 // 200) // 10**16 * 10**16
+        fill(victim, size, "perp execute (modify)")
+        price(184)
+        price(176)
+        if market.is_liquidatable(victim):
+            out["perp liquidate"].append(market.liquidate(victim, sender=keeper).gas_used)
+        price(200)
+        pos = market.position(victim)
+        if pos.size:
+            fill(victim, -pos.size, "perp execute (close)")
+        market.deposit_margin(42 * 10**8, sender=victim)
+    return out
+
+
+BENCHES: list[Callable[..., dict[str, list[int]]]] = [bench_oracle, bench_vault, bench_perp]
 
 
 def run(actors: Actors, project: Any, chain: Any) -> tuple[Table, list[str]]:

@@ -235,6 +235,28 @@ def lp_open() -> bool:
 
 
 @external
+@view
+def params() -> perp_market.MarketParams:
+    """
+    @notice The market's parameters.
+    @return MarketParams Math (skew scale, fees, margins, penalty, keeper reward, funding),
+            order max age, order keeper fee, OI caps, max skew to pool.
+    """
+    return perp_market._params
+
+
+@external
+def set_params(params: perp_market.MarketParams):
+    """
+    @notice Sets every parameter within hard bounds (MMR < IMR, penalty < MMR, fees < 10%,
+            skew scale > 0, order age in [10, 3,600] s). RISK_ADMIN only.
+    @param params The new parameters.
+    """
+    access_control._check_role(roles.RISK_ADMIN_ROLE, msg.sender)
+    perp_market._set_params(params)
+
+
+@external
 def pause():
     """
     @notice Stops new orders. Margin deposits, executions of reducing orders, liquidations

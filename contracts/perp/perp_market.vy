@@ -104,6 +104,11 @@ event OrderCommitted:
     committed_at: uint256
 
 
+# @dev Parameters changed (the whole set; see `params()`).
+event MarketParamsSet:
+    by: indexed(address)
+
+
 # @dev An order was filled by `keeper`.
 event OrderFilled:
     account: indexed(address)
@@ -567,5 +572,7 @@ def _set_params(params: MarketParams):
     assert m.max_funding_rate > 0 and m.max_funding_velocity > 0, "perp: funding bounds"
     assert m.min_keeper_fee <= m.max_keeper_fee, "perp: keeper bounds"
     assert params.order_max_age >= 10 and params.order_max_age <= 3_600, "perp: order age"
-    assert params.max_skew_to_pool_bps > 0, "perp: pool cap"
+    assert params.max_skew_to_pool_bps > 0 and params.max_skew_to_pool_bps <= BPS, "perp: pool cap"
+    assert params.order_keeper_fee >= 0 and params.order_keeper_fee <= 10 * WAD, "perp: keeper fee"
     self._params = params
+    log MarketParamsSet(by=msg.sender)

@@ -235,3 +235,104 @@ def test_pool_nav_from_aggregates_matches_positions(
     unit = WAD // 10 ** stablecoin.decimals()
     assert abs(market.pool_pnl() - per_position // unit) <= 2
     assert pool.totalAssets() == stablecoin.balanceOf(pool) + market.pool_pnl()
+
+
+def test_commit_emits_and_escrows_the_keeper_fee(perp, trader, usd):
+    _, market = perp
+    market.deposit_margin(usd(100), sender=trader)
+    tx = market.commit_order(shares(2), 250 * WAD, sender=trader)
+    ev = tx.events.filter(market.OrderCommitted)[0]
+    assert (ev.account, ev.size_delta, ev.acceptable_price) == (trader, shares(2), 250 * WAD)
+    order = market.pending_order(trader)
+    assert (order.size_delta, order.keeper_fee, order.committed_at) == (
+        shares(2),
+        WAD,
+        tx.timestamp,
+    )
+    assert market.position(trader).margin == 99 * WAD
+
+
+def test_funding_over_three_days_of_constant_skew_on_chain(
+    perp, trader, keeper, push, usd, chain, risk_admin
+):
+    """The model's worked example, on the contract: a skew of 10% of the scale held for 3 days
+    at $200 moves the index by $2.70 per share and the rate to 0.9%/day. (Scale 100,000
+    shares here, so that the 10,000-share skew fits the $5M pool's cap.)"""
+    import dataclasses
+
+    _, market = perp
+    params = dataclasses.replace(P, skew_scale=100_000 * WAD)
+    market.set_params(m.MarketParams(math=params).as_tuple(), sender=risk_admin)
+    market.deposit_margin(usd(1_000_000), sender=trader)
+    commit_and_fill(market, trader, keeper, push, shares(10_000), price=200)
+    assert market.skew() == shares(10_000) and market.funding_rate() == 0
+    start_index, start = market.funding_index(), market.funding_updated_at()
+    chain.pending_timestamp = start + 3 * 86_400
+    push(200)
+    after(market.commit_order(shares(1), 2**255, sender=trader))
+    push(200)
+    market.execute_order(trader, sender=keeper)  # accrues funding (skew 10,000 until now)
+    now = market.funding_updated_at()
+    expected = m.accrue_funding(
+        m.FundingState(0, start_index, start), shares(10_000), 200 * WAD, now, params
+    )
+    assert market.funding_index() == expected.index and market.funding_rate() == expected.rate
+    assert abs(expected.index - start_index - int(2.7 * WAD)) < WAD // 1_000  # ~$2.70
+    assert abs(expected.rate - 9 * WAD // 1_000) < WAD // 100_000  # ~0.9%/day
+
+
+def test_open_interest_caps_cancel_instead_of_reverting(
+    perp, trader, keeper, push, usd, risk_admin
+):
+    _, market = perp
+    capped = m.MarketParams(max_oi_long_usd=10_000 * WAD)
+    tx = market.set_params(capped.as_tuple(), sender=risk_admin)
+    assert market.MarketParamsSet(by=risk_admin) in tx.events
+    market.deposit_margin(usd(10_000), sender=trader)
+    tx = commit_and_fill(market, trader, keeper, push, shares(60))  # $12,000 > $10,000
+    assert tx.events.filter(market.OrderCancelled)[0].reason == "open interest"
+    tx = commit_and_fill(market, trader, keeper, push, shares(40))
+    assert market.position(trader).size == shares(40)
+
+
+def test_growing_beyond_5x_cancels_for_margin(perp, trader, keeper, push, usd):
+    _, market = perp
+    market.deposit_margin(usd(1_000), sender=trader)
+    tx = commit_and_fill(market, trader, keeper, push, shares(30))  # $6,000 on ~$999: 6x
+    assert tx.events.filter(market.OrderCancelled)[0].reason == "margin"
+    assert market.position(trader).size == 0
+
+
+@pytest.mark.parametrize(
+    "change, reason",
+    [
+        (dict(maintenance_margin_bps=2_000), "perp: margin bounds"),
+        (dict(liquidation_penalty_bps=1_000), "perp: penalty bounds"),
+        (dict(taker_fee_bps=1_000), "perp: fee bounds"),
+        (dict(skew_scale=0), "perp: skew scale"),
+        (dict(max_funding_rate=0), "perp: funding bounds"),
+    ],
+)
+def test_params_have_hard_bounds(perp, risk_admin, guardian, change, reason):
+    import dataclasses
+
+    _, market = perp
+    bad = m.MarketParams(math=dataclasses.replace(P, **change))
+    with ape.reverts(reason):
+        market.set_params(bad.as_tuple(), sender=risk_admin)
+    with ape.reverts("access_control: account is missing role"):
+        market.set_params(m.MarketParams().as_tuple(), sender=guardian)
+
+
+def test_pause_stops_new_orders_only(perp, trader, keeper, push, usd, guardian, risk_admin):
+    _, market = perp
+    market.deposit_margin(usd(5_000), sender=trader)
+    commit_and_fill(market, trader, keeper, push, shares(10))
+    assert market.pause(sender=guardian).events == [market.Paused(account=guardian)]
+    with ape.reverts("pausable: contract is paused"):
+        market.commit_order(shares(1), 2**255, sender=trader)
+    market.deposit_margin(usd(1), sender=trader)
+    market.withdraw_margin(usd(1), sender=trader)
+    with ape.reverts("access_control: account is missing role"):
+        market.unpause(sender=guardian)
+    market.unpause(sender=risk_admin)
