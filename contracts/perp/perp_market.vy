@@ -31,6 +31,12 @@ initializes: oracle_guard
 
 WAD: constant(int256) = 10**18
 BPS: constant(int256) = 10_000
+MASK16: constant(uint256) = 2**16 - 1
+MASK63: constant(uint256) = 2**63 - 1
+MASK64: constant(uint256) = 2**64 - 1
+MASK128: constant(uint256) = 2**128 - 1
+LIVE: constant(uint256) = 1 << 255
+MICRO: constant(int256) = 10**12  # keeper fees are stored in micro-USD
 
 
 struct Position:
@@ -65,24 +71,35 @@ INSURANCE: public(immutable(IInsuranceFund))
 # @dev 10 ** (18 - collateral decimals).
 _USD_PER_UNIT: immutable(int256)
 
-# @dev Each trader's position.
-_positions: HashMap[address, Position]
-# @dev Each trader's pending order (one at a time).
-_orders: HashMap[address, Order]
-# @dev Σ size (the skew), Σ |long|, Σ |short|, Σ size x entry, Σ size x funding entry.
-skew: public(int256)
-oi_long: public(int256)
-oi_short: public(int256)
-_sum_size_entry: int256
-_sum_size_funding: int256
-# @dev Funding: rate per day, cumulative index per share, last update.
-funding_rate: public(int256)
-funding_index: public(int256)
-funding_updated_at: public(uint256)
+# Storage is packed for gas (SPEC.md §10): two words per position, two per order (never
+# zeroed: a filled order only loses its `live` bit, so the next commit rewrites warm words),
+# two for the aggregates, one for funding, four for the parameters. Accessors below.
+# @dev Per trader: size int128 [0,128) | entry price [128,256).
+_pos_a: HashMap[address, uint256]
+# @dev Per trader: margin int128 [0,128) | funding entry int128 [128,256).
+_pos_b: HashMap[address, uint256]
+# @dev Per trader: size delta int128 [0,128) | committed_at [128,192) | keeper fee in
+#      micro-USD [192,255) | live [255].
+_ord_a: HashMap[address, uint256]
+# @dev Per trader: acceptable price.
+_ord_b: HashMap[address, uint256]
+# @dev skew int128 [0,128) | long open interest [128,256) (short OI = long OI - skew).
+_agg_a: uint256
+# @dev Σ size x entry int128 [0,128) | Σ size x funding entry int128 [128,256).
+_agg_b: uint256
+# @dev funding rate int64 [0,64) | index int128 [64,192) | updated_at [192,256).
+_fund: uint256
+# @dev skew_scale [0,128) | taker, maker, imr, mmr, penalty, keeper share, order max age,
+#      max skew to pool: 16 bits each [128,256).
+_par_a: uint256
+# @dev min keeper fee [0,128) | max keeper fee [128,256).
+_par_b: uint256
+# @dev max funding velocity [0,64) | max funding rate [64,128) | order keeper fee [128,192).
+_par_c: uint256
+# @dev max long OI (USD) [0,128) | max short OI (USD) [128,256).
+_par_d: uint256
 # @dev Shortfalls the insurance fund could not cover, paid by the pool (USD wad).
 pool_shortfall: public(int256)
-# @dev Parameters.
-_params: MarketParams
 
 
 # @dev Margin moved in or out.
@@ -155,7 +172,149 @@ def __init__(
     _USD_PER_UNIT = convert(10**convert(18 - decimals_, uint256), int256)
     oracle_guard.__init__(oracle, max_age_open)
     self._set_params(params)
-    self.funding_updated_at = block.timestamp
+    self._put_funding(0, 0, block.timestamp)
+
+
+# ---- packed storage -------------------------------------------------------------------------
+
+
+@internal
+@pure
+def _u128(x: int256) -> uint256:
+    """
+    @dev Signed value -> its two's complement in 128 bits.
+    """
+    assert x >= -(2**127) and x < 2**127, "perp: overflow"
+    return convert(convert(x, bytes32), uint256) & MASK128
+
+
+@internal
+@pure
+def _i128(w: uint256) -> int256:
+    v: uint256 = w & MASK128
+    if v >= 2**127:
+        return convert(v, int256) - 2**128
+    return convert(v, int256)
+
+
+@internal
+@view
+def _get_pos(account: address) -> Position:
+    a: uint256 = self._pos_a[account]
+    b: uint256 = self._pos_b[account]
+    return Position(
+        size=self._i128(a),
+        entry_price=convert(a >> 128, int256),
+        margin=self._i128(b),
+        funding_entry=self._i128(b >> 128),
+    )
+
+
+@internal
+def _put_pos(account: address, pos: Position):
+    assert pos.entry_price >= 0, "perp: overflow"
+    self._pos_a[account] = self._u128(pos.size) | (self._u128(pos.entry_price) << 128)
+    self._pos_b[account] = self._u128(pos.margin) | (self._u128(pos.funding_entry) << 128)
+
+
+@internal
+@view
+def _get_order(account: address) -> Order:
+    a: uint256 = self._ord_a[account]
+    if a & LIVE == 0:
+        return empty(Order)
+    return Order(
+        size_delta=self._i128(a),
+        acceptable_price=self._ord_b[account],
+        committed_at=(a >> 128) & MASK64,
+        keeper_fee=convert((a >> 192) & MASK63, int256) * MICRO,
+    )
+
+
+@internal
+def _put_order(account: address, order: Order):
+    assert order.committed_at <= MASK64, "perp: overflow"
+    self._ord_a[account] = (
+        self._u128(order.size_delta)
+        | (order.committed_at << 128)
+        | (convert(order.keeper_fee // MICRO, uint256) << 192)
+        | LIVE
+    )
+    if self._ord_b[account] != order.acceptable_price:
+        self._ord_b[account] = order.acceptable_price
+
+
+@internal
+def _clear_order(account: address):
+    self._ord_a[account] = self._ord_a[account] & ~LIVE  # stays non-zero: cheap next commit
+
+
+@internal
+@view
+def _skew() -> int256:
+    return self._i128(self._agg_a)
+
+
+@internal
+@view
+def _oi() -> (int256, int256):
+    a: uint256 = self._agg_a
+    long_oi: int256 = convert(a >> 128, int256)
+    return long_oi, long_oi - self._i128(a)
+
+
+@internal
+@view
+def _funding() -> (int256, int256, uint256):
+    f: uint256 = self._fund
+    rate: int256 = convert(f & MASK64, int256)
+    if rate >= 2**63:
+        rate -= 2**64
+    return rate, self._i128(f >> 64), f >> 192
+
+
+@internal
+def _put_funding(rate: int256, index: int256, updated_at: uint256):
+    assert rate >= -(2**63) and rate < 2**63, "perp: overflow"
+    r: uint256 = convert(convert(rate, bytes32), uint256) & MASK64
+    self._fund = r | (self._u128(index) << 64) | (updated_at << 192)
+
+
+@internal
+@view
+def _math() -> perp_math.MathParams:
+    a: uint256 = self._par_a
+    b: uint256 = self._par_b
+    c: uint256 = self._par_c
+    return perp_math.MathParams(
+        skew_scale=convert(a & MASK128, int256),
+        taker_fee_bps=convert((a >> 128) & MASK16, int256),
+        maker_fee_bps=convert((a >> 144) & MASK16, int256),
+        initial_margin_bps=convert((a >> 160) & MASK16, int256),
+        maintenance_margin_bps=convert((a >> 176) & MASK16, int256),
+        liquidation_penalty_bps=convert((a >> 192) & MASK16, int256),
+        keeper_reward_share_bps=convert((a >> 208) & MASK16, int256),
+        min_keeper_fee=convert(b & MASK128, int256),
+        max_keeper_fee=convert(b >> 128, int256),
+        max_funding_velocity=convert(c & MASK64, int256),
+        max_funding_rate=convert((c >> 64) & MASK64, int256),
+    )
+
+
+@internal
+@view
+def _market_params() -> MarketParams:
+    a: uint256 = self._par_a
+    c: uint256 = self._par_c
+    d: uint256 = self._par_d
+    return MarketParams(
+        math=self._math(),
+        order_max_age=(a >> 224) & MASK16,
+        order_keeper_fee=convert((c >> 128) & MASK64, int256),
+        max_oi_long_usd=convert(d & MASK128, int256),
+        max_oi_short_usd=convert(d >> 128, int256),
+        max_skew_to_pool_bps=convert(a >> 240, int256),
+    )
 
 
 # ---- views ------------------------------------------------------------------------------
@@ -175,13 +334,10 @@ def _index_at(price: int256) -> int256:
     """
     rate: int256 = 0
     index: int256 = 0
+    updated: uint256 = 0
+    rate, index, updated = self._funding()
     rate, index = perp_math._accrue_funding(
-        self.funding_rate,
-        self.funding_index,
-        convert(block.timestamp - self.funding_updated_at, int256),
-        self.skew,
-        price,
-        self._params.math,
+        rate, index, convert(block.timestamp - updated, int256), self._skew(), price, self._math()
     )
     return index
 
@@ -201,7 +357,7 @@ def _equity(pos: Position, price: int256, index: int256) -> int256:
 def _liquidatable(pos: Position, price: int256, index: int256) -> bool:
     if pos.size == 0:
         return False
-    p: perp_math.MathParams = self._params.math
+    p: perp_math.MathParams = self._math()
     return self._equity(pos, price, index) < perp_math._requirement(
         pos.size, price, p.maintenance_margin_bps
     ) + perp_math._keeper_reward(pos.size, price, p)
@@ -212,10 +368,12 @@ def _liquidatable(pos: Position, price: int256, index: int256) -> bool:
 def _pool_pnl(price: int256, index: int256) -> int256:
     """
     @dev What the pool is up on open positions, in collateral units: −(traders' PnL) +
-         funding the traders owe, from the aggregates; minus shortfalls it absorbed.
+         funding the traders owe, from the aggregates.
     """
-    trader_pnl: int256 = self.skew * price // WAD - self._sum_size_entry
-    funding_owed: int256 = self.skew * index // WAD - self._sum_size_funding
+    skew: int256 = self._skew()
+    b: uint256 = self._agg_b
+    trader_pnl: int256 = skew * price // WAD - self._i128(b)
+    funding_owed: int256 = skew * index // WAD - self._i128(b >> 128)
     return (funding_owed - trader_pnl) // _USD_PER_UNIT
 
 
@@ -225,12 +383,12 @@ def _required_nav(price: int256) -> uint256:
     """
     @dev The NAV the larger side of open interest needs under `max_skew_to_pool_bps`.
     """
-    oi: int256 = max(self.oi_long, self.oi_short) * price // WAD
-    need: int256 = oi * BPS // self._params.max_skew_to_pool_bps
+    long_oi: int256 = 0
+    short_oi: int256 = 0
+    long_oi, short_oi = self._oi()
+    oi: int256 = max(long_oi, short_oi) * price // WAD
+    need: int256 = oi * BPS // convert(self._par_a >> 240, int256)
     return convert(need // _USD_PER_UNIT, uint256)
-
-
-# ---- state changes ------------------------------------------------------------------------
 
 
 @internal
@@ -240,17 +398,14 @@ def _accrue(price: int256) -> int256:
     """
     rate: int256 = 0
     index: int256 = 0
+    updated: uint256 = 0
+    rate, index, updated = self._funding()
+    if updated == block.timestamp:
+        return index
     rate, index = perp_math._accrue_funding(
-        self.funding_rate,
-        self.funding_index,
-        convert(block.timestamp - self.funding_updated_at, int256),
-        self.skew,
-        price,
-        self._params.math,
+        rate, index, convert(block.timestamp - updated, int256), self._skew(), price, self._math()
     )
-    self.funding_rate = rate
-    self.funding_index = index
-    self.funding_updated_at = block.timestamp
+    self._put_funding(rate, index, block.timestamp)
     return index
 
 
@@ -259,21 +414,24 @@ def _set_position(account: address, new: Position):
     """
     @dev The only writer of positions: every aggregate the pool's NAV depends on changes here.
     """
-    old: Position = self._positions[account]
-    self.skew += new.size - old.size
-    if old.size > 0:
-        self.oi_long -= old.size
-    elif old.size < 0:
-        self.oi_short += old.size
-    if new.size > 0:
-        self.oi_long += new.size
-    elif new.size < 0:
-        self.oi_short -= new.size
-    self._sum_size_entry += new.size * new.entry_price // WAD - old.size * old.entry_price // WAD
-    self._sum_size_funding += (
-        new.size * new.funding_entry // WAD - old.size * old.funding_entry // WAD
+    old: Position = self._get_pos(account)
+    long_oi: int256 = 0
+    short_oi: int256 = 0
+    long_oi, short_oi = self._oi()
+    skew: int256 = self._skew() + new.size - old.size
+    long_oi += max(new.size, 0) - max(old.size, 0)
+    self._agg_a = self._u128(skew) | (convert(long_oi, uint256) << 128)
+    b: uint256 = self._agg_b
+    sum_entry: int256 = (
+        self._i128(b) + new.size * new.entry_price // WAD - old.size * old.entry_price // WAD
     )
-    self._positions[account] = new
+    sum_funding: int256 = (
+        self._i128(b >> 128)
+        + new.size * new.funding_entry // WAD
+        - old.size * old.funding_entry // WAD
+    )
+    self._agg_b = self._u128(sum_entry) | (self._u128(sum_funding) << 128)
+    self._put_pos(account, new)
 
 
 @internal
@@ -311,9 +469,9 @@ def _deposit_margin(amount: uint256):
     assert extcall COLLATERAL.transferFrom(
         msg.sender, self, amount, default_return_value=True
     ), "perp: transfer in"
-    pos: Position = self._positions[msg.sender]
+    pos: Position = self._get_pos(msg.sender)
     pos.margin += convert(amount, int256) * _USD_PER_UNIT
-    self._positions[msg.sender] = pos  # margin only: no aggregate changes
+    self._put_pos(msg.sender, pos)  # margin only: no aggregate changes
     log MarginDeposited(account=msg.sender, amount=amount)
 
 
@@ -325,7 +483,7 @@ def _withdraw_margin(amount: uint256):
     """
     assert amount != 0, "perp: zero amount"
     price: int256 = convert(oracle_guard._price_for_risk(), int256)
-    pos: Position = self._positions[msg.sender]
+    pos: Position = self._get_pos(msg.sender)
     index: int256 = self._index_at(price)
     upnl: int256 = perp_math._pnl(pos.size, pos.entry_price, price) - perp_math._funding_owed(
         pos.size, index, pos.funding_entry
@@ -333,11 +491,11 @@ def _withdraw_margin(amount: uint256):
     free: int256 = (
         pos.margin
         + min(0, upnl)
-        - perp_math._requirement(pos.size, price, self._params.math.initial_margin_bps)
+        - perp_math._requirement(pos.size, price, self._math().initial_margin_bps)
     )
     assert convert(amount, int256) * _USD_PER_UNIT <= free, "perp: exceeds withdrawable"
     pos.margin -= convert(amount, int256) * _USD_PER_UNIT
-    self._positions[msg.sender] = pos
+    self._put_pos(msg.sender, pos)
     assert extcall COLLATERAL.transfer(
         msg.sender, amount, default_return_value=True
     ), "perp: transfer out"
@@ -349,17 +507,20 @@ def _commit(size_delta: int256, acceptable_price: uint256):
     pausable._require_not_paused()
     assert size_delta != 0, "perp: zero size"
     oracle_guard._price_for_risk()  # orders only while the market trades
-    assert self._orders[msg.sender].committed_at == 0, "perp: order pending"
-    fee: int256 = self._params.order_keeper_fee
-    pos: Position = self._positions[msg.sender]
+    assert self._ord_a[msg.sender] & LIVE == 0, "perp: order pending"
+    fee: int256 = self._market_params().order_keeper_fee
+    pos: Position = self._get_pos(msg.sender)
     assert pos.margin >= fee, "perp: margin below keeper fee"
     pos.margin -= fee
-    self._positions[msg.sender] = pos
-    self._orders[msg.sender] = Order(
-        size_delta=size_delta,
-        acceptable_price=acceptable_price,
-        committed_at=block.timestamp,
-        keeper_fee=fee,
+    self._put_pos(msg.sender, pos)
+    self._put_order(
+        msg.sender,
+        Order(
+            size_delta=size_delta,
+            acceptable_price=acceptable_price,
+            committed_at=block.timestamp,
+            keeper_fee=fee,
+        ),
     )
     log OrderCommitted(
         account=msg.sender,
@@ -380,7 +541,7 @@ def _pay_keeper(order: Order):
 
 @internal
 def _cancel(account: address, order: Order, reason: String[16]):
-    self._orders[account] = empty(Order)
+    self._clear_order(account)
     self._pay_keeper(order)
     log OrderCancelled(account=account, by=msg.sender, reason=reason)
 
@@ -392,17 +553,17 @@ def _execute(account: address):
          within `order_max_age`; a fill the trader would not accept, a cap or the margin
          cancels instead (the keeper is paid either way).
     """
-    order: Order = self._orders[account]
+    order: Order = self._get_order(account)
     assert order.committed_at != 0, "perp: no order"
     latest: oracle_guard.Price = oracle_guard._latest()
     oracle_guard._check_usable(latest)
     assert latest.updated_at > order.committed_at, "perp: no newer price"
-    if latest.updated_at > order.committed_at + self._params.order_max_age:
+    if latest.updated_at > order.committed_at + self._market_params().order_max_age:
         self._cancel(account, order, "expired")
         return
     price: int256 = convert(latest.wad, int256)
-    p: perp_math.MathParams = self._params.math
-    fill: int256 = perp_math._fill_price(price, self.skew, order.size_delta, p)
+    p: perp_math.MathParams = self._math()
+    fill: int256 = perp_math._fill_price(price, self._skew(), order.size_delta, p)
     fill_u: uint256 = convert(max(fill, 0), uint256)  # any uint256 bound is a valid input
     if (order.size_delta > 0 and fill_u > order.acceptable_price) or (
         order.size_delta < 0 and fill_u < order.acceptable_price
@@ -411,10 +572,10 @@ def _execute(account: address):
         return
 
     index: int256 = self._accrue(price)
-    pos: Position = self._positions[account]
+    pos: Position = self._get_pos(account)
     settled: int256 = 0
     pos, settled = self._realize(pos, fill, index)
-    fee: int256 = perp_math._order_fee(self.skew, order.size_delta, fill, p)
+    fee: int256 = perp_math._order_fee(self._skew(), order.size_delta, fill, p)
     pos.margin -= fee
     new_size: int256 = pos.size + order.size_delta
     grows: bool = abs(new_size) > abs(pos.size) or (new_size > 0) != (pos.size > 0)
@@ -426,14 +587,14 @@ def _execute(account: address):
         ) < perp_math._requirement(new_size, price, p.initial_margin_bps):
             self._cancel(account, order, "margin")
             return
-        if not self._within_caps(new_size - pos.size + self.skew, pos.size, new_size, price):
+        if not self._within_caps(pos.size, new_size, price):
             self._cancel(account, order, "open interest")
             return
     if pos.margin < 0:
         self._cancel(account, order, "liquidatable")
         return
     pos.size = new_size
-    self._orders[account] = empty(Order)
+    self._clear_order(account)
     self._set_position(account, pos)
     self._settle_with_pool(settled - fee)
     self._pay_keeper(order)
@@ -449,10 +610,13 @@ def _execute(account: address):
 
 @internal
 @view
-def _within_caps(new_skew: int256, old_size: int256, new_size: int256, price: int256) -> bool:
-    long_oi: int256 = self.oi_long - max(old_size, 0) + max(new_size, 0)
-    short_oi: int256 = self.oi_short + min(old_size, 0) - min(new_size, 0)
-    params: MarketParams = self._params
+def _within_caps(old_size: int256, new_size: int256, price: int256) -> bool:
+    long_oi: int256 = 0
+    short_oi: int256 = 0
+    long_oi, short_oi = self._oi()
+    long_oi += max(new_size, 0) - max(old_size, 0)
+    short_oi += min(old_size, 0) - min(new_size, 0)
+    params: MarketParams = self._market_params()
     # the pool's NAV computed here: asking the pool would call back into this market
     nav: int256 = (
         convert(staticcall COLLATERAL.balanceOf(POOL.address), int256)
@@ -469,9 +633,11 @@ def _within_caps(new_skew: int256, old_size: int256, new_size: int256, price: in
 
 @internal
 def _cancel_order(account: address):
-    order: Order = self._orders[account]
+    order: Order = self._get_order(account)
     assert order.committed_at != 0, "perp: no order"
-    assert block.timestamp > order.committed_at + self._params.order_max_age, "perp: order live"
+    assert (
+        block.timestamp > order.committed_at + self._market_params().order_max_age
+    ), "perp: order live"
     self._cancel(account, order, "expired")
 
 
@@ -485,9 +651,9 @@ def _liquidate(account: address):
     """
     price: int256 = convert(oracle_guard._price_for_risk(), int256)
     index: int256 = self._accrue(price)
-    pos: Position = self._positions[account]
+    pos: Position = self._get_pos(account)
     assert self._liquidatable(pos, price, index), "perp: not liquidatable"
-    p: perp_math.MathParams = self._params.math
+    p: perp_math.MathParams = self._math()
     closed: int256 = perp_math._liquidation_size(
         pos.size, self._equity(pos, price, index), price, p
     )
@@ -509,9 +675,6 @@ def _liquidate(account: address):
     penalty_paid: int256 = min(penalty, available - reward_paid)
     pos.margin = available - reward_paid - penalty_paid
     pos.size -= closed
-    if pos.size == 0:
-        pos.entry_price = 0
-        pos.funding_entry = 0
     self._set_position(account, pos)
 
     self._push_wad(msg.sender, reward_paid)
@@ -574,5 +737,34 @@ def _set_params(params: MarketParams):
     assert params.order_max_age >= 10 and params.order_max_age <= 3_600, "perp: order age"
     assert params.max_skew_to_pool_bps > 0 and params.max_skew_to_pool_bps <= BPS, "perp: pool cap"
     assert params.order_keeper_fee >= 0 and params.order_keeper_fee <= 10 * WAD, "perp: keeper fee"
-    self._params = params
+    assert params.order_keeper_fee % MICRO == 0, "perp: keeper fee"
+    assert m.skew_scale < 2**127 and m.max_keeper_fee < 2**127, "perp: overflow"
+    assert m.max_funding_velocity < 2**63 and m.max_funding_rate < 2**63, "perp: overflow"
+    assert params.max_oi_long_usd >= 0 and params.max_oi_long_usd < 2**127, "perp: overflow"
+    assert params.max_oi_short_usd >= 0 and params.max_oi_short_usd < 2**127, "perp: overflow"
+    assert m.taker_fee_bps >= 0 and m.maker_fee_bps >= 0, "perp: fee bounds"
+    assert (
+        m.keeper_reward_share_bps >= 0 and m.keeper_reward_share_bps <= BPS
+    ), "perp: keeper bounds"
+    assert m.min_keeper_fee >= 0 and m.liquidation_penalty_bps >= 0, "perp: keeper bounds"
+    self._par_a = (
+        convert(m.skew_scale, uint256)
+        | (convert(m.taker_fee_bps, uint256) << 128)
+        | (convert(m.maker_fee_bps, uint256) << 144)
+        | (convert(m.initial_margin_bps, uint256) << 160)
+        | (convert(m.maintenance_margin_bps, uint256) << 176)
+        | (convert(m.liquidation_penalty_bps, uint256) << 192)
+        | (convert(m.keeper_reward_share_bps, uint256) << 208)
+        | (params.order_max_age << 224)
+        | (convert(params.max_skew_to_pool_bps, uint256) << 240)
+    )
+    self._par_b = convert(m.min_keeper_fee, uint256) | (convert(m.max_keeper_fee, uint256) << 128)
+    self._par_c = (
+        convert(m.max_funding_velocity, uint256)
+        | (convert(m.max_funding_rate, uint256) << 64)
+        | (convert(params.order_keeper_fee, uint256) << 128)
+    )
+    self._par_d = convert(params.max_oi_long_usd, uint256) | (
+        convert(params.max_oi_short_usd, uint256) << 128
+    )
     log MarketParamsSet(by=msg.sender)

@@ -67,7 +67,7 @@ def test_order_fills_at_the_model_price_with_the_model_fee(perp, trader, keeper,
     pos = market.position(trader)
     assert (pos.size, pos.entry_price) == (shares(100), fill)
     assert pos.margin == 10_000 * WAD - WAD - fee  # minus the keeper fee escrowed at commit
-    assert market.skew() == market.oi_long() == shares(100) and market.oi_short() == 0
+    assert market.skew() == shares(100) and tuple(market.open_interest()) == (shares(100), 0)
     assert market.pending_order(trader).committed_at == 0
 
 
@@ -155,7 +155,7 @@ def test_closing_a_winner_is_paid_by_the_pool(perp, stablecoin, trader, keeper, 
     pool_before = stablecoin.balanceOf(pool)
     commit_and_fill(market, trader, keeper, push, -shares(50), price=220)
     pos = market.position(trader)
-    assert pos.size == 0 and market.skew() == 0 and market.oi_long() == 0
+    assert pos.size == 0 and market.skew() == 0 and market.open_interest()[0] == 0
     gain = pos.margin - (5_000 - 2) * WAD  # two keeper fees
     assert gain > 900 * WAD  # ~$1,000 less fees and premium
     assert pool_before - stablecoin.balanceOf(pool) > usd(900)
@@ -177,7 +177,7 @@ def test_liquidation_restores_the_imr(
     before = stablecoin.balanceOf(liquidator)
     tx = market.liquidate(trader, sender=liquidator)
     ev = tx.events.filter(market.PositionLiquidated)[0]
-    index = market.funding_index()  # accrued by the liquidation itself, at its block
+    index = market.funding_state()[1]  # accrued by the liquidation itself, at its block
     want = m.liquidation_size(
         m.Position(pos.size, pos.entry_price, pos.margin, pos.funding_entry), 176 * WAD, index, P
     )
@@ -220,7 +220,7 @@ def test_pool_nav_from_aggregates_matches_positions(
     from ape import chain
 
     accrued = m.accrue_funding(
-        m.FundingState(market.funding_rate(), market.funding_index(), market.funding_updated_at()),
+        m.FundingState(market.funding_rate(), market.funding_state()[1], market.funding_state()[2]),
         market.skew(),
         price,
         chain.blocks.head.timestamp,
@@ -266,17 +266,17 @@ def test_funding_over_three_days_of_constant_skew_on_chain(
     market.deposit_margin(usd(1_000_000), sender=trader)
     commit_and_fill(market, trader, keeper, push, shares(10_000), price=200)
     assert market.skew() == shares(10_000) and market.funding_rate() == 0
-    start_index, start = market.funding_index(), market.funding_updated_at()
+    start_index, start = market.funding_state()[1], market.funding_state()[2]
     chain.pending_timestamp = start + 3 * 86_400
     push(200)
     after(market.commit_order(shares(1), 2**255, sender=trader))
     push(200)
     market.execute_order(trader, sender=keeper)  # accrues funding (skew 10,000 until now)
-    now = market.funding_updated_at()
+    now = market.funding_state()[2]
     expected = m.accrue_funding(
         m.FundingState(0, start_index, start), shares(10_000), 200 * WAD, now, params
     )
-    assert market.funding_index() == expected.index and market.funding_rate() == expected.rate
+    assert market.funding_state()[1] == expected.index and market.funding_rate() == expected.rate
     assert abs(expected.index - start_index - int(2.7 * WAD)) < WAD // 1_000  # ~$2.70
     assert abs(expected.rate - 9 * WAD // 1_000) < WAD // 100_000  # ~0.9%/day
 
