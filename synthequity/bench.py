@@ -185,14 +185,15 @@ def bench_perp(actors: Actors, project: Any, chain: Any, samples: int = 5) -> di
         fill(trader, 5 * 10**18, "perp execute (modify)")
         fill(trader, -15 * 10**18, "perp execute (close)")
     market.deposit_margin(42 * 10**8, sender=victim)
-    for _ in range(samples):  # ~5x long, pushed just under maintenance, partially liquidated
+    for _ in range(samples):  # ~4.5x long; the price falls 15%: a partial liquidation
         price(200)
-        size = (market.equity(victim) * 5 // 200) // 10**16 * 10**16
-        fill(victim, size, "perp execute (modify)")
-        price(184)
-        price(176)
+        size = (market.equity(victim) * 45 // 2_000) // 10**16 * 10**16
+        fill(victim, size, "perp execute (open)")
+        price(185)
+        price(170)
         if market.is_liquidatable(victim):
             out["perp liquidate"].append(market.liquidate(victim, sender=keeper).gas_used)
+        price(185)
         price(200)
         pos = market.position(victim)
         if pos.size:
