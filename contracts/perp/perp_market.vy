@@ -435,18 +435,29 @@ def _set_position(account: address, new: Position):
 
 
 @internal
-def _settle_with_pool(trader_delta_wad: int256):
+@view
+def _settlement_units(trader_delta_wad: int256) -> (int256, int256):
     """
-    @dev Moves a realized trader gain out of the pool (rounded down) or a loss into it
-         (rounded up).
+    @dev The token units a realized trader gain (> 0, rounded down) or loss (< 0, rounded
+         up) moves, and the sub-unit dust the trader's margin must give up so that every
+         margin stays backed by tokens the market holds.
     """
-    if trader_delta_wad > 0:
-        extcall POOL.pay(self, convert(trader_delta_wad // _USD_PER_UNIT, uint256))
-    elif trader_delta_wad < 0:
-        units: int256 = (-trader_delta_wad + _USD_PER_UNIT - 1) // _USD_PER_UNIT
-        assert extcall COLLATERAL.transfer(
-            POOL.address, convert(units, uint256), default_return_value=True
-        ), "perp: transfer"
+    if trader_delta_wad >= 0:
+        units: int256 = trader_delta_wad // _USD_PER_UNIT
+        return units, trader_delta_wad - units * _USD_PER_UNIT
+    loss_units: int256 = (-trader_delta_wad + _USD_PER_UNIT - 1) // _USD_PER_UNIT
+    return -loss_units, loss_units * _USD_PER_UNIT + trader_delta_wad
+
+
+@internal
+def _settle_with_pool(units: int256):
+    """
+    @dev Moves `units` of collateral from the pool (> 0) or to it (< 0).
+    """
+    if units > 0:
+        extcall POOL.pay(self, convert(units, uint256))
+    elif units < 0:
+        self._send_units(POOL.address, convert(-units, uint256))
 
 
 @internal
@@ -496,9 +507,7 @@ def _withdraw_margin(amount: uint256):
     assert convert(amount, int256) * _USD_PER_UNIT <= free, "perp: exceeds withdrawable"
     pos.margin -= convert(amount, int256) * _USD_PER_UNIT
     self._put_pos(msg.sender, pos)
-    assert extcall COLLATERAL.transfer(
-        msg.sender, amount, default_return_value=True
-    ), "perp: transfer out"
+    self._send_units(msg.sender, amount)
     log MarginWithdrawn(account=msg.sender, amount=amount)
 
 
@@ -534,9 +543,7 @@ def _commit(size_delta: int256, acceptable_price: uint256):
 def _pay_keeper(order: Order):
     units: int256 = order.keeper_fee // _USD_PER_UNIT
     if units > 0:
-        assert extcall COLLATERAL.transfer(
-            msg.sender, convert(units, uint256), default_return_value=True
-        ), "perp: transfer out"
+        self._send_units(msg.sender, convert(units, uint256))
 
 
 @internal
@@ -590,13 +597,17 @@ def _execute(account: address):
         if not self._within_caps(pos.size, new_size, price):
             self._cancel(account, order, "open interest")
             return
+    units: int256 = 0
+    dust: int256 = 0
+    units, dust = self._settlement_units(settled - fee)
+    pos.margin -= dust
     if pos.margin < 0:
         self._cancel(account, order, "liquidatable")
         return
     pos.size = new_size
     self._clear_order(account)
     self._set_position(account, pos)
-    self._settle_with_pool(settled - fee)
+    self._settle_with_pool(units)
     self._pay_keeper(order)
     log OrderFilled(
         account=account,
@@ -665,7 +676,11 @@ def _liquidate(account: address):
 
     bad_debt: int256 = 0
     if delta > 0:
-        extcall POOL.pay(self, convert(delta // _USD_PER_UNIT, uint256))
+        units: int256 = 0
+        dust: int256 = 0
+        units, dust = self._settlement_units(delta)
+        pos.margin -= dust
+        self._settle_with_pool(units)
     elif delta < 0:
         to_pool: int256 = min(-delta, margin_before)
         bad_debt = -delta - to_pool
@@ -714,12 +729,18 @@ def _cover(reward_gap: int256, bad_debt: int256):
 
 
 @internal
+def _send_units(to: address, units: uint256):
+    """
+    @dev Every collateral payment out of the market goes through here.
+    """
+    assert extcall COLLATERAL.transfer(to, units, default_return_value=True), "perp: transfer"
+
+
+@internal
 def _push_wad(to: address, amount_wad: int256):
     units: int256 = amount_wad // _USD_PER_UNIT
     if units > 0:
-        assert extcall COLLATERAL.transfer(
-            to, convert(units, uint256), default_return_value=True
-        ), "perp: transfer out"
+        self._send_units(to, convert(units, uint256))
 
 
 @internal
