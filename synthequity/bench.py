@@ -66,22 +66,16 @@ def bench_oracle(
     return {"oracle push_price": gas}
 
 
-def bench_vault(actors: Actors, project: Any, chain: Any, samples: int = 5) -> dict[str, list[int]]:
-    """Vault operations on a warm position (the borrower already has collateral, debt and a
-    synth balance; the first-ever deposit or mint of an account also pays for new storage)."""
-    from synthequity.deploy import deploy_core, deploy_vault
+def _fresh_market(actors: Actors, project: Any, chain: Any) -> tuple[Any, Any, Any, Any]:
+    """A 6-decimal mock USD, a TSLA oracle, the insurance fund and factory, and `price(usd)`,
+    which pushes an OPEN price in the next block, 12 s after the previous one."""
+    from synthequity.deploy import deploy_core
 
-    admin, reporter, borrower, liq = (
-        actors.admin,
-        actors.reporter,
-        actors.borrower,
-        actors.liquidator,
-    )
+    admin, reporter = actors.admin, actors.reporter
     usdc = project.MockStablecoin.deploy("Mock USD", "mUSD", 6, sender=admin)
     oracle = project.EquityOracle.deploy(admin, 8, "TSLA / USD", 2_500, sender=admin)
     oracle.grantRole(oracle.REPORTER_ROLE(), reporter, sender=admin)
     core = deploy_core(admin, usdc)
-    vault = deploy_vault(admin, core, usdc, oracle, "sTSLA", "Synthetic Tesla")
     t = chain.pending_timestamp
 
     def price(p: float) -> None:
@@ -89,6 +83,18 @@ def bench_vault(actors: Actors, project: Any, chain: Any, samples: int = 5) -> d
         t += 12
         chain.pending_timestamp = t
         oracle.push_price(int(p * 10**8), t, MarketStatus.OPEN, sender=reporter)
+
+    return usdc, oracle, core, price
+
+
+def bench_vault(actors: Actors, project: Any, chain: Any, samples: int = 5) -> dict[str, list[int]]:
+    """Vault operations on a warm position (the borrower already has collateral, debt and a
+    synth balance; the first-ever deposit or mint of an account also pays for new storage)."""
+    from synthequity.deploy import deploy_vault
+
+    admin, borrower, liq = actors.admin, actors.borrower, actors.liquidator
+    usdc, oracle, core, price = _fresh_market(actors, project, chain)
+    vault = deploy_vault(admin, core, usdc, oracle, "sTSLA", "Synthetic Tesla")
 
     for who in (borrower, liq):
         usdc.faucet(who, 10**14, sender=who)
@@ -129,27 +135,12 @@ def bench_vault(actors: Actors, project: Any, chain: Any, samples: int = 5) -> d
 def bench_perp(actors: Actors, project: Any, chain: Any, samples: int = 5) -> dict[str, list[int]]:
     """Perp operations on warm storage: margin deposits, commits, executions that open,
     modify and close, and partial liquidations."""
-    from synthequity.deploy import deploy_core, deploy_perp
+    from synthequity.deploy import deploy_perp
 
-    admin, reporter, trader, keeper = (
-        actors.admin,
-        actors.reporter,
-        actors.borrower,
-        actors.liquidator,
-    )
+    admin, trader, keeper = actors.admin, actors.borrower, actors.liquidator
     victim = actors.victim
-    usdc = project.MockStablecoin.deploy("Mock USD", "mUSD", 6, sender=admin)
-    oracle = project.EquityOracle.deploy(admin, 8, "TSLA / USD", 2_500, sender=admin)
-    oracle.grantRole(oracle.REPORTER_ROLE(), reporter, sender=admin)
-    core = deploy_core(admin, usdc)
+    usdc, oracle, core, price = _fresh_market(actors, project, chain)
     pool, market = deploy_perp(admin, core, usdc, oracle, "TSLA")
-    t = chain.pending_timestamp
-
-    def price(p: float) -> None:
-        nonlocal t
-        t += 12
-        chain.pending_timestamp = t
-        oracle.push_price(int(p * 10**8), t, MarketStatus.OPEN, sender=reporter)
 
     for who in (admin, trader, victim, keeper):
         usdc.faucet(who, 10**14, sender=who)
