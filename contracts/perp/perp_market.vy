@@ -541,9 +541,7 @@ def _commit(size_delta: int256, acceptable_price: uint256):
 
 @internal
 def _pay_keeper(order: Order):
-    units: int256 = order.keeper_fee // _USD_PER_UNIT
-    if units > 0:
-        self._send_units(msg.sender, convert(units, uint256))
+    self._push_wad(msg.sender, order.keeper_fee)
 
 
 @internal
@@ -594,7 +592,7 @@ def _execute(account: address):
         ) < perp_math._requirement(new_size, price, p.initial_margin_bps):
             self._cancel(account, order, "margin")
             return
-        if not self._within_caps(pos.size, new_size, price):
+        if not self._within_caps(pos.size, new_size, price, index):
             self._cancel(account, order, "open interest")
             return
     units: int256 = 0
@@ -621,7 +619,7 @@ def _execute(account: address):
 
 @internal
 @view
-def _within_caps(old_size: int256, new_size: int256, price: int256) -> bool:
+def _within_caps(old_size: int256, new_size: int256, price: int256, index: int256) -> bool:
     long_oi: int256 = 0
     short_oi: int256 = 0
     long_oi, short_oi = self._oi()
@@ -631,7 +629,7 @@ def _within_caps(old_size: int256, new_size: int256, price: int256) -> bool:
     # the pool's NAV computed here: asking the pool would call back into this market
     nav: int256 = (
         convert(staticcall COLLATERAL.balanceOf(POOL.address), int256)
-        + self._pool_pnl(price, self._index_at(price))
+        + self._pool_pnl(price, index)  # funding already accrued to now by the caller
     ) * _USD_PER_UNIT
     pool_cap: int256 = nav * params.max_skew_to_pool_bps // BPS
     long_usd: int256 = long_oi * price // WAD

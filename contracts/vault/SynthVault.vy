@@ -193,7 +193,9 @@ def is_liquidatable(account: address) -> bool:
     price: uint256 = 0
     usable: bool = False
     price, usable = synth_vault._usable_price()
-    return usable and synth_vault._liquidatable_at(account, price)
+    return usable and synth_vault._liquidatable_at(
+        account, price, synth_vault._rate_now(), synth_vault._lr_bps(synth_vault._params)
+    )
 
 
 @external
@@ -208,8 +210,14 @@ def liquidatable(accounts: DynArray[address, 500]) -> DynArray[bool, 500]:
     usable: bool = False
     price, usable = synth_vault._usable_price()
     out: DynArray[bool, 500] = []
+    if not usable:
+        for a: address in accounts:
+            out.append(False)
+        return out
+    rate: uint256 = synth_vault._rate_now()
+    lr_bps: uint256 = synth_vault._lr_bps(synth_vault._params)
     for a: address in accounts:
-        out.append(usable and synth_vault._liquidatable_at(a, price))
+        out.append(synth_vault._liquidatable_at(a, price, rate, lr_bps))
     return out
 
 
@@ -241,7 +249,7 @@ def rate_index() -> uint256:
     @notice The stability-fee index now (1e18 at deployment; debt grows with it).
     @return uint256 Index, wad.
     """
-    return synth_vault._rate_at(synth_vault._rate_word, block.timestamp)
+    return synth_vault._rate_now()
 
 
 @external

@@ -230,8 +230,13 @@ def _current(account: address) -> (uint256, uint256):
     @dev (collateral, debt with fees accrued to now), without writing.
     """
     word: uint256 = self._pos[account]
-    rate: uint256 = self._rate_at(self._rate_word, block.timestamp)
-    return word & MASK96, self._debt_at(word, rate)
+    return word & MASK96, self._debt_at(word, self._rate_now())
+
+
+@internal
+@view
+def _rate_now() -> uint256:
+    return self._rate_at(self._rate_word, block.timestamp)
 
 
 @internal
@@ -251,11 +256,13 @@ def _is_below(collateral: uint256, debt: uint256, price_wad: uint256, ratio_bps:
 
 @internal
 @view
-def _liquidatable_at(account: address, price_wad: uint256) -> bool:
-    coll: uint256 = 0
-    debt: uint256 = 0
-    coll, debt = self._current(account)
-    return debt != 0 and self._is_below(coll, debt, price_wad, self._lr_bps(self._params))
+def _liquidatable_at(account: address, price_wad: uint256, rate: uint256, lr_bps: uint256) -> bool:
+    """
+    @dev `rate` (the index now) and `lr_bps` are read once by the caller, not per account.
+    """
+    word: uint256 = self._pos[account]
+    debt: uint256 = self._debt_at(word, rate)
+    return debt != 0 and self._is_below(word & MASK96, debt, price_wad, lr_bps)
 
 
 @internal
