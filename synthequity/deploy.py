@@ -237,10 +237,14 @@ def deploy_core(account: Any, collateral: Any, admin: str | None = None) -> Core
 
     admin = admin or account.address
     insurance = project.InsuranceFund.deploy(admin, collateral, sender=account)
+    codec = project.PerpParamsCodec.deploy(sender=account)
     factory = project.SynthFactory.deploy(
         admin,
         declare(account, project.SynthVault),
         declare(account, project.SynthToken),
+        declare(account, project.PerpMarket),
+        declare(account, project.LiquidityPool),
+        codec,
         sender=account,
     )
     return Core(insurance, factory)
@@ -288,27 +292,27 @@ def deploy_perp(
     max_age_open: int = 120,
     admin: str | None = None,
 ) -> tuple[Any, Any]:
-    """A perp market and its liquidity pool, wired: the pool attached to the market, the
-    market registered with the insurance fund (`account` must be DEFAULT_ADMIN of both)."""
+    """An equity's perp market and its liquidity pool through the factory (which attaches the
+    pool and hands it to `admin`), then the market registered with the insurance fund
+    (`account` must be DEFAULT_ADMIN of the factory and of the fund)."""
     from ape import project
 
     from synthequity.model.perp import MarketParams
 
-    admin = admin or account.address
     params = params or MarketParams()
-    pool = project.LiquidityPool.deploy(
-        account.address, collateral, f"synthequity {symbol} LP", "sqLP", sender=account
-    )
-    market = project.PerpMarket.deploy(
-        admin,
+    core.factory.deploy_perp(
+        symbol,
+        f"synthequity {symbol} LP"[:25],
+        "sqLP",
         collateral,
-        pool,
         core.insurance,
         oracle,
         max_age_open,
         params.as_tuple(),
+        admin or account.address,
         sender=account,
     )
-    pool.set_market(market, sender=account)
+    market = project.PerpMarket.at(core.factory.perps(symbol))
+    pool = project.LiquidityPool.at(core.factory.pool_of(market))
     core.insurance.grantRole(core.insurance.MARKET_ROLE(), market, sender=account)
     return pool, market

@@ -138,7 +138,9 @@ def push(oracle, reporter, chain):
         last = oracle.latestRoundData()[3] if oracle.latestRound() else 0
         if now - age <= last:  # two pushes within one second: move the clock on
             now = last + 1 + age
-            chain.pending_timestamp = now
+        # Pin the block: the push lands at exactly `now`, so `age` is exact at the head (anvil's
+        # eth_call runs at the head's timestamp; an unpinned block may land a second later).
+        chain.pending_timestamp = now
         return oracle.push_price(
             round(price * 10**8), now - age, int(status), sender=sender or reporter
         )

@@ -3,21 +3,30 @@
 """
 @title SynthFactory
 @custom:contract-name SynthFactory
-@notice Deploys one `SynthVault` (which deploys its `SynthToken`) per equity from blueprints,
-        so that sTSLA, sAAPL and sNVDA run the same audited code with their own oracle and
-        parameters, and keeps the registry (symbol -> vault) that keepers and UIs read.
+@notice Deploys, from blueprints, one `SynthVault` (which deploys its `SynthToken`) and one
+        `PerpMarket` with its `LiquidityPool` per equity, so that sTSLA, sAAPL and sNVDA and
+        their perps run the same audited code with their own oracle and parameters; keeps the
+        registries (symbol -> vault, symbol -> perp market) that keepers and UIs read.
 """
 
 from interfaces import IEquityOracle
 from interfaces import IInsuranceFund
 from snekmate.auth import access_control
 from contracts.auth import roles
+from contracts.perp import perp_params
 from contracts.vault import synth_vault
 
 initializes: access_control
 initializes: roles[access_control := access_control]
 
 exports: (access_control.__interface__, roles.RISK_ADMIN_ROLE)
+
+
+interface PoolAdmin:
+    def set_market(market_: address): nonpayable
+    def grantRole(role: bytes32, account: address): nonpayable
+    def renounceRole(role: bytes32, account: address): nonpayable
+
 
 MAX_MARKETS: constant(uint256) = 64
 
@@ -26,11 +35,24 @@ vault_blueprint: public(immutable(address))
 # @dev Blueprint (ERC-5202) of SynthToken.
 synth_blueprint: public(immutable(address))
 
+# @dev Blueprint (ERC-5202) of PerpMarket.
+perp_blueprint: public(immutable(address))
+# @dev Blueprint (ERC-5202) of LiquidityPool.
+pool_blueprint: public(immutable(address))
+# @dev The stateless `PerpParamsCodec` every perp market checks its parameters with.
+params_codec: public(immutable(address))
+
 # @dev Synth symbol (e.g. "sTSLA") -> its vault.
 vaults: public(HashMap[String[5], address])
 # @dev Every synth symbol, in deployment order.
 symbols: public(DynArray[String[5], MAX_MARKETS])
-# @dev True for every vault this factory deployed.
+# @dev Underlying symbol (e.g. "TSLA") -> its perp market.
+perps: public(HashMap[String[5], address])
+# @dev Perp market -> its liquidity pool.
+pool_of: public(HashMap[address, address])
+# @dev Every perp symbol, in deployment order.
+perp_symbols: public(DynArray[String[5], MAX_MARKETS])
+# @dev True for every vault and perp market this factory deployed.
 is_market: public(HashMap[address, bool])
 
 
@@ -42,17 +64,39 @@ event VaultDeployed:
     admin: address
 
 
+# @dev A perp market and its pool were deployed.
+event PerpDeployed:
+    symbol: String[5]
+    market: indexed(address)
+    pool: indexed(address)
+    oracle: address
+    admin: address
+
+
 @deploy
-def __init__(admin: address, vault_blueprint_: address, synth_blueprint_: address):
+def __init__(
+    admin: address,
+    vault_blueprint_: address,
+    synth_blueprint_: address,
+    perp_blueprint_: address,
+    pool_blueprint_: address,
+    params_codec_: address,
+):
     """
     @param admin DEFAULT_ADMIN (the only account that deploys markets).
     @param vault_blueprint_ SynthVault blueprint.
     @param synth_blueprint_ SynthToken blueprint.
+    @param perp_blueprint_ PerpMarket blueprint.
+    @param pool_blueprint_ LiquidityPool blueprint.
+    @param params_codec_ The deployed PerpParamsCodec.
     """
     access_control.__init__()
     roles._hand_admin_to(admin)
     vault_blueprint = vault_blueprint_
     synth_blueprint = synth_blueprint_
+    perp_blueprint = perp_blueprint_
+    pool_blueprint = pool_blueprint_
+    params_codec = params_codec_
 
 
 @external
@@ -102,6 +146,60 @@ def deploy_vault(
 
 
 @external
+def deploy_perp(
+    symbol_: String[5],
+    lp_name: String[25],
+    lp_symbol: String[5],
+    collateral: address,
+    insurance: address,
+    oracle: address,
+    max_age_open: uint256,
+    params: perp_params.MarketParams,
+    admin: address,
+) -> (address, address):
+    """
+    @notice Deploys the perp market of one equity and its liquidity pool, attaches the pool
+            to the market and hands the pool's admin to `admin`. DEFAULT_ADMIN only.
+    @dev Grant the market MARKET_ROLE on `insurance` afterwards.
+    @param symbol_ Underlying symbol, e.g. "TSLA" (unique).
+    @param lp_name LP share name, e.g. "synthequity TSLA LP".
+    @param lp_symbol LP share symbol, e.g. "sqLP".
+    @param collateral The USD stablecoin.
+    @param insurance The insurance fund.
+    @param oracle The equity's oracle.
+    @param max_age_open Freshness bound, seconds.
+    @param params Market parameters (checked by the codec).
+    @param admin DEFAULT_ADMIN of the market and the pool.
+    @return (address, address) The market and the pool.
+    """
+    access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
+    assert len(symbol_) != 0, "factory: empty symbol"
+    assert self.perps[symbol_] == empty(address), "factory: symbol taken"
+    assert admin != empty(address), "roles: zero admin"
+    pool: address = create_from_blueprint(pool_blueprint, self, collateral, lp_name, lp_symbol)
+    market: address = create_from_blueprint(
+        perp_blueprint,
+        admin,
+        collateral,
+        pool,
+        insurance,
+        oracle,
+        max_age_open,
+        params_codec,
+        params,
+    )
+    extcall PoolAdmin(pool).set_market(market)
+    extcall PoolAdmin(pool).grantRole(access_control.DEFAULT_ADMIN_ROLE, admin)
+    extcall PoolAdmin(pool).renounceRole(access_control.DEFAULT_ADMIN_ROLE, self)
+    self.perps[symbol_] = market
+    self.pool_of[market] = pool
+    self.perp_symbols.append(symbol_)
+    self.is_market[market] = True
+    log PerpDeployed(symbol=symbol_, market=market, pool=pool, oracle=oracle, admin=admin)
+    return market, pool
+
+
+@external
 @view
 def market_count() -> uint256:
     """
@@ -109,3 +207,13 @@ def market_count() -> uint256:
     @return uint256 Count.
     """
     return len(self.symbols)
+
+
+@external
+@view
+def perp_count() -> uint256:
+    """
+    @notice How many perp markets this factory deployed.
+    @return uint256 Count.
+    """
+    return len(self.perp_symbols)

@@ -1,6 +1,5 @@
 # pragma version 0.4.3
 # pragma nonreentrancy on
-#pragma optimize codesize
 """
 @title PerpMarket
 @custom:contract-name PerpMarket
@@ -8,8 +7,8 @@
         orders (commit, then a keeper executes at the first price published after the commit),
         skew-priced fills, funding velocity, liquidation back to the initial margin, and a
         `LiquidityPool` as counterparty. Logic in `perp_market`; this contract wires roles.
-@dev Optimized for size: with every view the market needs, the gas-optimized build is ~230
-     bytes over EIP-170's 24,576 (`#pragma`, unspaced, so that ape-vyper reads it).
+@dev Deployed from a blueprint by `SynthFactory.deploy_perp`: the parameter checks live in
+     `PerpParamsCodec` so that the initcode (~23.9k bytes) fits EIP-170 as a blueprint.
 """
 
 from ethereum.ercs import IERC20
@@ -21,6 +20,7 @@ from snekmate.utils import pausable
 from contracts.auth import roles
 from contracts.perp import perp_market
 from contracts.perp import perp_math
+from contracts.perp import perp_params
 
 initializes: access_control
 initializes: roles[access_control := access_control]
@@ -35,6 +35,7 @@ exports: (
     perp_market.COLLATERAL,
     perp_market.POOL,
     perp_market.INSURANCE,
+    perp_market.PARAMS_CODEC,
     perp_market.pool_shortfall,
     perp_market.oracle_guard.oracle,
     perp_market.oracle_guard.max_age_open,
@@ -49,7 +50,8 @@ def __init__(
     insurance: IInsuranceFund,
     oracle: IEquityOracle,
     max_age_open: uint256,
-    params: perp_market.MarketParams,
+    codec: perp_market.ParamsCodec,
+    params: perp_params.MarketParams,
 ):
     """
     @param admin DEFAULT_ADMIN.
@@ -58,12 +60,13 @@ def __init__(
     @param insurance The insurance fund (grant this market MARKET_ROLE).
     @param oracle The equity's oracle.
     @param max_age_open Freshness bound, seconds.
+    @param codec The `PerpParamsCodec` that checks and packs parameters.
     @param params Market parameters, within hard bounds.
     """
     access_control.__init__()
     roles._hand_admin_to(admin)
     pausable.__init__()
-    perp_market.__init__(collateral, pool, insurance, oracle, max_age_open, params)
+    perp_market.__init__(collateral, pool, insurance, oracle, max_age_open, codec, params)
 
 
 @external
@@ -277,7 +280,7 @@ def lp_open() -> bool:
 
 @external
 @view
-def params() -> perp_market.MarketParams:
+def params() -> perp_params.MarketParams:
     """
     @notice The market's parameters.
     @return MarketParams Math (skew scale, fees, margins, penalty, keeper reward, funding),
@@ -287,7 +290,7 @@ def params() -> perp_market.MarketParams:
 
 
 @external
-def set_params(params: perp_market.MarketParams):
+def set_params(params: perp_params.MarketParams):
     """
     @notice Sets every parameter within hard bounds (MMR < IMR, penalty < MMR, fees < 10%,
             skew scale > 0, order age in [10, 3,600] s). RISK_ADMIN only.

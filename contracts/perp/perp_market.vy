@@ -25,13 +25,13 @@ from interfaces import ILiquidityPool
 from snekmate.utils import pausable
 from contracts.oracle import oracle_guard
 from contracts.perp import perp_math
+from contracts.perp import perp_params
 
 uses: pausable
 initializes: oracle_guard
 
 WAD: constant(int256) = 10**18
 BPS: constant(int256) = 10_000
-MASK16: constant(uint256) = 2**16 - 1
 MASK63: constant(uint256) = 2**63 - 1
 MASK64: constant(uint256) = 2**64 - 1
 MASK128: constant(uint256) = 2**128 - 1
@@ -53,13 +53,8 @@ struct Order:
     keeper_fee: int256
 
 
-struct MarketParams:
-    math: perp_math.MathParams
-    order_max_age: uint256
-    order_keeper_fee: int256
-    max_oi_long_usd: int256
-    max_oi_short_usd: int256
-    max_skew_to_pool_bps: int256
+interface ParamsCodec:
+    def pack(params: perp_params.MarketParams) -> uint256[4]: pure
 
 
 # @dev The collateral token.
@@ -68,6 +63,8 @@ COLLATERAL: public(immutable(IERC20))
 POOL: public(immutable(ILiquidityPool))
 # @dev Receives liquidation penalties; covers shortfalls first.
 INSURANCE: public(immutable(IInsuranceFund))
+# @dev Checks and packs parameters (`PerpParamsCodec`).
+PARAMS_CODEC: public(immutable(ParamsCodec))
 # @dev 10 ** (18 - collateral decimals).
 _USD_PER_UNIT: immutable(int256)
 
@@ -162,13 +159,15 @@ def __init__(
     insurance: IInsuranceFund,
     oracle: IEquityOracle,
     max_age_open: uint256,
-    params: MarketParams,
+    codec: ParamsCodec,
+    params: perp_params.MarketParams,
 ):
     decimals_: uint8 = staticcall IERC20Detailed(collateral.address).decimals()
     assert decimals_ <= 18, "perp: decimals > 18"
     COLLATERAL = collateral
     POOL = pool
     INSURANCE = insurance
+    PARAMS_CODEC = codec
     _USD_PER_UNIT = convert(10**convert(18 - decimals_, uint256), int256)
     oracle_guard.__init__(oracle, max_age_open)
     self._set_params(params)
@@ -283,38 +282,13 @@ def _put_funding(rate: int256, index: int256, updated_at: uint256):
 @internal
 @view
 def _math() -> perp_math.MathParams:
-    a: uint256 = self._par_a
-    b: uint256 = self._par_b
-    c: uint256 = self._par_c
-    return perp_math.MathParams(
-        skew_scale=convert(a & MASK128, int256),
-        taker_fee_bps=convert((a >> 128) & MASK16, int256),
-        maker_fee_bps=convert((a >> 144) & MASK16, int256),
-        initial_margin_bps=convert((a >> 160) & MASK16, int256),
-        maintenance_margin_bps=convert((a >> 176) & MASK16, int256),
-        liquidation_penalty_bps=convert((a >> 192) & MASK16, int256),
-        keeper_reward_share_bps=convert((a >> 208) & MASK16, int256),
-        min_keeper_fee=convert(b & MASK128, int256),
-        max_keeper_fee=convert(b >> 128, int256),
-        max_funding_velocity=convert(c & MASK64, int256),
-        max_funding_rate=convert((c >> 64) & MASK64, int256),
-    )
+    return perp_params._unpack_math(self._par_a, self._par_b, self._par_c)
 
 
 @internal
 @view
-def _market_params() -> MarketParams:
-    a: uint256 = self._par_a
-    c: uint256 = self._par_c
-    d: uint256 = self._par_d
-    return MarketParams(
-        math=self._math(),
-        order_max_age=(a >> 224) & MASK16,
-        order_keeper_fee=convert((c >> 128) & MASK64, int256),
-        max_oi_long_usd=convert(d & MASK128, int256),
-        max_oi_short_usd=convert(d >> 128, int256),
-        max_skew_to_pool_bps=convert(a >> 240, int256),
-    )
+def _market_params() -> perp_params.MarketParams:
+    return perp_params._unpack([self._par_a, self._par_b, self._par_c, self._par_d])
 
 
 # ---- views ------------------------------------------------------------------------------
@@ -625,7 +599,7 @@ def _within_caps(old_size: int256, new_size: int256, price: int256, index: int25
     long_oi, short_oi = self._oi()
     long_oi += max(new_size, 0) - max(old_size, 0)
     short_oi += min(old_size, 0) - min(new_size, 0)
-    params: MarketParams = self._market_params()
+    params: perp_params.MarketParams = self._market_params()
     # the pool's NAV computed here: asking the pool would call back into this market
     nav: int256 = (
         convert(staticcall COLLATERAL.balanceOf(POOL.address), int256)
@@ -742,48 +716,10 @@ def _push_wad(to: address, amount_wad: int256):
 
 
 @internal
-def _set_params(params: MarketParams):
-    m: perp_math.MathParams = params.math
-    assert m.skew_scale > 0, "perp: skew scale"
-    assert (
-        m.maintenance_margin_bps > 0 and m.maintenance_margin_bps < m.initial_margin_bps
-    ), "perp: margin bounds"
-    assert m.initial_margin_bps <= BPS, "perp: margin bounds"
-    assert m.liquidation_penalty_bps < m.maintenance_margin_bps, "perp: penalty bounds"
-    assert m.taker_fee_bps < 1_000 and m.maker_fee_bps <= m.taker_fee_bps, "perp: fee bounds"
-    assert m.max_funding_rate > 0 and m.max_funding_velocity > 0, "perp: funding bounds"
-    assert m.min_keeper_fee <= m.max_keeper_fee, "perp: keeper bounds"
-    assert params.order_max_age >= 10 and params.order_max_age <= 3_600, "perp: order age"
-    assert params.max_skew_to_pool_bps > 0 and params.max_skew_to_pool_bps <= BPS, "perp: pool cap"
-    assert params.order_keeper_fee >= 0 and params.order_keeper_fee <= 10 * WAD, "perp: keeper fee"
-    assert params.order_keeper_fee % MICRO == 0, "perp: keeper fee"
-    assert m.skew_scale < 2**127 and m.max_keeper_fee < 2**127, "perp: overflow"
-    assert m.max_funding_velocity < 2**63 and m.max_funding_rate < 2**63, "perp: overflow"
-    assert params.max_oi_long_usd >= 0 and params.max_oi_long_usd < 2**127, "perp: overflow"
-    assert params.max_oi_short_usd >= 0 and params.max_oi_short_usd < 2**127, "perp: overflow"
-    assert m.taker_fee_bps >= 0 and m.maker_fee_bps >= 0, "perp: fee bounds"
-    assert (
-        m.keeper_reward_share_bps >= 0 and m.keeper_reward_share_bps <= BPS
-    ), "perp: keeper bounds"
-    assert m.min_keeper_fee >= 0 and m.liquidation_penalty_bps >= 0, "perp: keeper bounds"
-    self._par_a = (
-        convert(m.skew_scale, uint256)
-        | (convert(m.taker_fee_bps, uint256) << 128)
-        | (convert(m.maker_fee_bps, uint256) << 144)
-        | (convert(m.initial_margin_bps, uint256) << 160)
-        | (convert(m.maintenance_margin_bps, uint256) << 176)
-        | (convert(m.liquidation_penalty_bps, uint256) << 192)
-        | (convert(m.keeper_reward_share_bps, uint256) << 208)
-        | (params.order_max_age << 224)
-        | (convert(params.max_skew_to_pool_bps, uint256) << 240)
-    )
-    self._par_b = convert(m.min_keeper_fee, uint256) | (convert(m.max_keeper_fee, uint256) << 128)
-    self._par_c = (
-        convert(m.max_funding_velocity, uint256)
-        | (convert(m.max_funding_rate, uint256) << 64)
-        | (convert(params.order_keeper_fee, uint256) << 128)
-    )
-    self._par_d = convert(params.max_oi_long_usd, uint256) | (
-        convert(params.max_oi_short_usd, uint256) << 128
-    )
+def _set_params(params: perp_params.MarketParams):
+    words: uint256[4] = staticcall PARAMS_CODEC.pack(params)
+    self._par_a = words[0]
+    self._par_b = words[1]
+    self._par_c = words[2]
+    self._par_d = words[3]
     log MarketParamsSet(by=msg.sender)

@@ -19,6 +19,9 @@ SRC = {
     "factory": "contracts/factory/SynthFactory.vy",
     "vault": "contracts/vault/SynthVault.vy",
     "synth": "contracts/tokens/SynthToken.vy",
+    "perp": "contracts/perp/PerpMarket.vy",
+    "pool": "contracts/perp/LiquidityPool.vy",
+    "codec": "contracts/perp/PerpParamsCodec.vy",
 }
 
 
@@ -44,6 +47,19 @@ class VaultStack:
         return 10 ** (18 - self.collateral.decimals())
 
 
+def deploy_factory(admin: str) -> Any:
+    """The factory with every blueprint, deployed by (and administered by) `admin`; call it
+    under `boa.env.prank(admin)`."""
+    return deployer("factory").deploy(
+        admin,
+        deployer("vault").deploy_as_blueprint(),
+        deployer("synth").deploy_as_blueprint(),
+        deployer("perp").deploy_as_blueprint(),
+        deployer("pool").deploy_as_blueprint(),
+        deployer("codec").deploy(),
+    )
+
+
 def deploy_vault_stack(
     decimals: int = 6,
     params: VaultParams | None = None,
@@ -58,9 +74,7 @@ def deploy_vault_stack(
         oracle.grantRole(oracle.RISK_ADMIN_ROLE(), admin)
         token = collateral or deployer("stablecoin").deploy("Mock USD", "mUSD", decimals)
         insurance = deployer("insurance").deploy(admin, token)
-        factory = deployer("factory").deploy(
-            admin, deployer("vault").deploy_as_blueprint(), deployer("synth").deploy_as_blueprint()
-        )
+        factory = deploy_factory(admin)
         address = factory.deploy_vault(
             "Synthetic Tesla",
             "sTSLA",

@@ -24,7 +24,7 @@ from hypothesis.stateful import (
 )
 
 from synthequity.model import perp as m
-from synthequity.testing.boa_stack import deployer
+from synthequity.testing.boa_stack import deploy_factory, deployer
 
 WAD = m.WAD
 P = m.PerpParams()
@@ -42,18 +42,12 @@ def perp_stack():
         oracle.grantRole(oracle.REPORTER_ROLE(), reporter)
         usdc = deployer("stablecoin").deploy("Mock USD", "mUSD", 6)
         insurance = deployer("insurance").deploy(admin, usdc)
-        pool = boa.load("contracts/perp/LiquidityPool.vy", admin, usdc, "LP", "sqLP")
-        market = boa.load(
-            "contracts/perp/PerpMarket.vy",
-            admin,
-            usdc,
-            pool,
-            insurance,
-            oracle,
-            120,
-            m.MarketParams().as_tuple(),
+        factory = deploy_factory(admin)
+        factory.deploy_perp(
+            "TSLA", "LP", "sqLP", usdc, insurance, oracle, 120, m.MarketParams().as_tuple(), admin
         )
-        pool.set_market(market)
+        market = deployer("perp").at(factory.perps("TSLA"))
+        pool = deployer("pool").at(factory.pool_of(market))
         insurance.grantRole(insurance.MARKET_ROLE(), market)
     with boa.env.prank(reporter):
         oracle.push_price(200 * 10**8, boa.env.evm.patch.timestamp, 2)

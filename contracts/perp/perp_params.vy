@@ -1,0 +1,122 @@
+# pragma version 0.4.3
+"""
+@title perp_params
+@custom:contract-name perp_params
+@notice The perpetual market's parameters (SPEC.md §4): their hard bounds and their packing
+        into four storage words. The checks run in `PerpParamsCodec` (a stateless contract
+        every market calls from its constructor and from `set_params`), so that the market's
+        own code stays under EIP-170 and can be deployed from a blueprint; unpacking is pure
+        and runs inside the market.
+"""
+
+from contracts.perp import perp_math
+
+BPS: constant(int256) = 10_000
+WAD: constant(int256) = 10**18
+MICRO: constant(int256) = 10**12  # keeper fees are whole micro-USD
+MASK16: constant(uint256) = 2**16 - 1
+MASK64: constant(uint256) = 2**64 - 1
+MASK128: constant(uint256) = 2**128 - 1
+
+
+struct MarketParams:
+    math: perp_math.MathParams
+    order_max_age: uint256
+    order_keeper_fee: int256
+    max_oi_long_usd: int256
+    max_oi_short_usd: int256
+    max_skew_to_pool_bps: int256
+
+
+@internal
+@pure
+def _pack(params: MarketParams) -> uint256[4]:
+    """
+    @dev Checks every bound (reverting with the reason) and packs:
+         [0] skew_scale [0,128) | taker, maker, imr, mmr, penalty, keeper share, order max
+             age, max skew to pool: 16 bits each [128,256);
+         [1] min keeper fee [0,128) | max keeper fee [128,256);
+         [2] max funding velocity [0,64) | max funding rate [64,128) | order keeper fee
+             [128,192);
+         [3] max long OI (USD) [0,128) | max short OI (USD) [128,256).
+    """
+    m: perp_math.MathParams = params.math
+    assert m.skew_scale > 0, "perp: skew scale"
+    assert (
+        m.maintenance_margin_bps > 0 and m.maintenance_margin_bps < m.initial_margin_bps
+    ), "perp: margin bounds"
+    assert m.initial_margin_bps <= BPS, "perp: margin bounds"
+    assert m.liquidation_penalty_bps < m.maintenance_margin_bps, "perp: penalty bounds"
+    assert m.taker_fee_bps < 1_000 and m.maker_fee_bps <= m.taker_fee_bps, "perp: fee bounds"
+    assert m.max_funding_rate > 0 and m.max_funding_velocity > 0, "perp: funding bounds"
+    assert m.min_keeper_fee <= m.max_keeper_fee, "perp: keeper bounds"
+    assert params.order_max_age >= 10 and params.order_max_age <= 3_600, "perp: order age"
+    assert params.max_skew_to_pool_bps > 0 and params.max_skew_to_pool_bps <= BPS, "perp: pool cap"
+    assert params.order_keeper_fee >= 0 and params.order_keeper_fee <= 10 * WAD, "perp: keeper fee"
+    assert params.order_keeper_fee % MICRO == 0, "perp: keeper fee"
+    assert m.skew_scale < 2**127 and m.max_keeper_fee < 2**127, "perp: overflow"
+    assert m.max_funding_velocity < 2**63 and m.max_funding_rate < 2**63, "perp: overflow"
+    assert params.max_oi_long_usd >= 0 and params.max_oi_long_usd < 2**127, "perp: overflow"
+    assert params.max_oi_short_usd >= 0 and params.max_oi_short_usd < 2**127, "perp: overflow"
+    assert m.taker_fee_bps >= 0 and m.maker_fee_bps >= 0, "perp: fee bounds"
+    assert (
+        m.keeper_reward_share_bps >= 0 and m.keeper_reward_share_bps <= BPS
+    ), "perp: keeper bounds"
+    assert m.min_keeper_fee >= 0 and m.liquidation_penalty_bps >= 0, "perp: keeper bounds"
+    return [
+        convert(m.skew_scale, uint256)
+        | (convert(m.taker_fee_bps, uint256) << 128)
+        | (convert(m.maker_fee_bps, uint256) << 144)
+        | (convert(m.initial_margin_bps, uint256) << 160)
+        | (convert(m.maintenance_margin_bps, uint256) << 176)
+        | (convert(m.liquidation_penalty_bps, uint256) << 192)
+        | (convert(m.keeper_reward_share_bps, uint256) << 208)
+        | (params.order_max_age << 224)
+        | (convert(params.max_skew_to_pool_bps, uint256) << 240),
+        convert(m.min_keeper_fee, uint256) | (convert(m.max_keeper_fee, uint256) << 128),
+        convert(m.max_funding_velocity, uint256)
+        | (convert(m.max_funding_rate, uint256) << 64)
+        | (convert(params.order_keeper_fee, uint256) << 128),
+        convert(params.max_oi_long_usd, uint256)
+        | (convert(params.max_oi_short_usd, uint256) << 128),
+    ]
+
+
+@internal
+@pure
+def _unpack_math(a: uint256, b: uint256, c: uint256) -> perp_math.MathParams:
+    """
+    @dev The math parameters out of words 0, 1 and 2.
+    """
+    return perp_math.MathParams(
+        skew_scale=convert(a & MASK128, int256),
+        taker_fee_bps=convert((a >> 128) & MASK16, int256),
+        maker_fee_bps=convert((a >> 144) & MASK16, int256),
+        initial_margin_bps=convert((a >> 160) & MASK16, int256),
+        maintenance_margin_bps=convert((a >> 176) & MASK16, int256),
+        liquidation_penalty_bps=convert((a >> 192) & MASK16, int256),
+        keeper_reward_share_bps=convert((a >> 208) & MASK16, int256),
+        min_keeper_fee=convert(b & MASK128, int256),
+        max_keeper_fee=convert(b >> 128, int256),
+        max_funding_velocity=convert(c & MASK64, int256),
+        max_funding_rate=convert((c >> 64) & MASK64, int256),
+    )
+
+
+@internal
+@pure
+def _unpack(words: uint256[4]) -> MarketParams:
+    """
+    @dev The inverse of `_pack`.
+    """
+    a: uint256 = words[0]
+    c: uint256 = words[2]
+    d: uint256 = words[3]
+    return MarketParams(
+        math=self._unpack_math(a, words[1], c),
+        order_max_age=(a >> 224) & MASK16,
+        order_keeper_fee=convert((c >> 128) & MASK64, int256),
+        max_oi_long_usd=convert(d & MASK128, int256),
+        max_oi_short_usd=convert(d >> 128, int256),
+        max_skew_to_pool_bps=convert(a >> 240, int256),
+    )
