@@ -9,31 +9,12 @@ import boa
 import pytest
 from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
+from machine_base import BoaBackend
 
 from synthequity.model.vault import VaultParams
 from synthequity.testing.boa_stack import deploy_vault_stack
 
-from vault_machine import Backend, VaultMachine, depth
-
-
-class BoaBackend(Backend):
-    def send(self, contract, fn, *args, sender):
-        try:
-            with boa.env.prank(sender):
-                return getattr(contract, fn)(*args)
-        except boa.BoaError as exc:
-            raise Backend.Reverted(_reason(exc)) from None
-
-    def now(self):
-        return boa.env.evm.patch.timestamp
-
-    def advance(self, seconds):
-        boa.env.time_travel(seconds=seconds)
-
-
-def _reason(exc) -> str:
-    frame = exc.stack_trace.last_frame
-    return getattr(frame, "pretty_vm_reason", None) or str(getattr(frame, "vm_error", exc))
+from vault_machine import VaultMachine, depth
 
 
 @pytest.fixture(scope="module", params=[6, 18], ids=["usdc6", "usd18"])

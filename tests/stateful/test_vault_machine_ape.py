@@ -6,48 +6,11 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from ape.exceptions import ContractLogicError
 from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
+from machine_base import ApeBackend
 
-from vault_machine import Backend, VaultMachine
-
-
-class ApeBackend(Backend):
-    """Every transaction is mined one second after the previous one, at a time the machine
-    knows (`now()`); views read the last mined block (`view_time()`)."""
-
-    fees = (0,)  # view calls see the last block, not the next: keep debt time-independent
-
-    def __init__(self, chain):
-        self.chain = chain
-        self.t = chain.pending_timestamp + 1
-        self._snapshot = None
-
-    def send(self, contract, fn, *args, sender):
-        self.chain.pending_timestamp = self.t
-        try:
-            receipt = getattr(contract, fn)(*args, sender=sender)
-        except ContractLogicError as exc:
-            raise Backend.Reverted(exc.revert_message) from None
-        self.t = receipt.timestamp + 1
-        return receipt.return_value
-
-    def now(self):
-        return self.t
-
-    def view_time(self):
-        return self.chain.blocks.head.timestamp
-
-    def advance(self, seconds):
-        self.t += seconds
-
-    def begin(self):
-        self._snapshot = self.chain.snapshot()
-        self.t = self.chain.pending_timestamp + 1
-
-    def end(self):
-        self.chain.restore(self._snapshot)
+from vault_machine import VaultMachine
 
 
 @pytest.fixture

@@ -7,56 +7,13 @@ the real deploy path) — see `Backend`."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from machine_base import CLOSED, HALTED, MAX_AGE, OPEN, Backend, depth  # noqa: F401
 
 from synthequity.model.vault import WAD, VaultModel, VaultParams, VaultRevert
-
-OPEN, CLOSED, HALTED = 2, 1, 3
-MAX_AGE = 120
-DEPTH = {  # (examples, max steps per example, steps the run must reach) by profile
-    "dev": (10, 30, 0),
-    "ci": (100, 60, 5_000),
-    "nightly": (4_000, 100, 200_000),
-}
-
-
-def depth() -> tuple[int, int, int]:
-    return DEPTH[os.environ.get("HYPOTHESIS_PROFILE", "ci")]
-
-
-class Backend:
-    """How the machine talks to a chain: `send(contract, fn, *args, sender)` returns the
-    result or raises `Reverted(reason)`; `now()`; `advance(seconds)`; `address(actor)`."""
-
-    class Reverted(Exception):
-        def __init__(self, reason: str):
-            super().__init__(reason)
-            self.reason = reason
-
-    def send(self, contract: Any, fn: str, *args: Any, sender: Any) -> Any:
-        raise NotImplementedError
-
-    def now(self) -> int:
-        raise NotImplementedError
-
-    def advance(self, seconds: int) -> None:
-        raise NotImplementedError
-
-    def view_time(self) -> int:
-        """block.timestamp seen by view calls."""
-        return self.now()
-
-    fees: tuple[int, ...] = (0, 100, 2_000)  # stability fees an example may run with
-
-    def begin(self) -> None:
-        """Start of an example (snapshot where the backend does not isolate examples)."""
-
-    def end(self) -> None:
-        """End of an example (revert to the snapshot)."""
 
 
 class VaultMachine(RuleBasedStateMachine):

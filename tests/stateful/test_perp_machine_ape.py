@@ -1,0 +1,68 @@
+"""The same perp state machine, short, through Ape on anvil: the market and its pool deployed
+by the factory from blueprints (`synthequity.deploy.deploy_perp`, as `ape run deploy` does),
+real transactions, views at the head block."""
+
+from __future__ import annotations
+
+from collections import Counter
+from types import SimpleNamespace
+
+import pytest
+from hypothesis import settings
+from hypothesis.stateful import run_state_machine_as_test
+from machine_base import ApeBackend
+from perp_machine import PerpMachine
+
+
+@pytest.fixture
+def ape_perp_machine(
+    chain,
+    perp,
+    core,
+    oracle,
+    stablecoin,
+    reporter,
+    trader,
+    borrower,
+    outsider,
+    keeper,
+    lp,
+    liquidator,
+):
+    pool, market = perp
+    # the round-tripper is the liquidator's account acting as a trader
+    actors = {
+        "t0": trader,
+        "t1": borrower,
+        "t2": outsider,
+        "keeper": keeper,
+        "lp": lp,
+        "tripper": liquidator,
+    }
+    scale = 10 ** stablecoin.decimals()
+    for who in actors.values():
+        stablecoin.faucet(who, 10_000_000 * scale, sender=who)
+        stablecoin.approve(pool, 2**256 - 1, sender=who)
+        stablecoin.approve(market, 2**256 - 1, sender=who)
+    stack = SimpleNamespace(
+        oracle=oracle,
+        collateral=stablecoin,
+        insurance=core.insurance,
+        market=market,
+        pool=pool,
+        reporter=reporter,
+    )
+    return type(
+        "ApePerpMachine",
+        (PerpMachine,),
+        {"backend": ApeBackend(chain), "stack": stack, "actors": actors, "seen": Counter()},
+    )
+
+
+def test_perp_machine_on_anvil(ape_perp_machine):
+    ape_perp_machine.steps = 0
+    run_state_machine_as_test(
+        ape_perp_machine,
+        settings=settings(max_examples=3, stateful_step_count=10, deadline=None),
+    )
+    assert ape_perp_machine.steps >= 10
