@@ -1,0 +1,1 @@
+"""Perp market keepers: order execution and liquidation (SPEC.md §9)."""
