@@ -10,6 +10,7 @@ from rich.table import Table
 
 from synthequity import deployments
 from synthequity.constants import DEFAULT_MAX_JUMP_BPS, ORACLE_DECIMALS
+from synthequity.model.perp import MarketParams
 from synthequity.model.vault import VaultParams
 from synthequity.ui import make_console
 
@@ -24,6 +25,7 @@ class DeployConfig:
     max_jump_bps: int = DEFAULT_MAX_JUMP_BPS
     collateral: str | None = None  # the USD stablecoin; a mock is deployed on local chains
     vault_params: VaultParams = field(default_factory=VaultParams)
+    perp_params: MarketParams = field(default_factory=MarketParams)
     max_age_open: int = 120
 
 
@@ -125,7 +127,8 @@ def deploy_oracle(account: Any, symbol: str, cfg: DeployConfig, entry: dict[str,
 
 def deploy_all(account: Any, cfg: DeployConfig, network: Any) -> dict[str, Any]:
     """Collateral (a mock on local chains), insurance fund, factory, then per equity its
-    oracle and vault (+ synth). Re-running verifies and skips what exists."""
+    oracle, vault (+ synth) and perp market (+ pool). Re-running verifies and skips what
+    exists."""
     from ape import chain, project
 
     key = deployments.network_key(network)
@@ -200,6 +203,18 @@ def deploy_all(account: Any, cfg: DeployConfig, network: Any) -> dict[str, Any]:
             params = dict(zip(RISK_PARAM_NAMES, vault.risk_params(), strict=True))
             _record(entry, "vault", vault.address, **params)
             _record(entry, "synth", vault.SYNTH())
+        existing = str(stack.factory.perps(symbol))
+        if int(existing, 16):
+            _existing(entry, "perp")
+            console.print(f"[dim]{symbol} perp already at {existing}: verified, skipped[/]")
+            market = project.PerpMarket.at(existing)
+        else:
+            _, market = deploy_perp(
+                account, stack, collateral, oracle, symbol, cfg.perp_params, cfg.max_age_open, admin
+            )
+        if entry.get("perp", {}).get("address") != market.address:
+            _record(entry, "perp", market.address)
+            _record(entry, "pool", market.POOL())
     path = deployments.save(key, data)
 
     table = Table(title=f"synthequity on {key} (chain {chain.chain_id})")
@@ -296,8 +311,6 @@ def deploy_perp(
     pool and hands it to `admin`), then the market registered with the insurance fund
     (`account` must be DEFAULT_ADMIN of the factory and of the fund)."""
     from ape import project
-
-    from synthequity.model.perp import MarketParams
 
     params = params or MarketParams()
     core.factory.deploy_perp(

@@ -186,6 +186,7 @@ def test_deploy_cli_is_idempotent(tmp_path, project):
     assert second.returncode == 0, second.stderr[-2_000:]
     out = second.stderr + second.stdout
     assert "TSLA oracle already at" in out and "sAAPL vault already at" in out
+    assert "AAPL perp already at" in out
     again = json.loads((tmp_path / "ethereum-local.json").read_text())
     assert again == record  # nothing redeployed, nothing rewritten
     tsla = record["markets"]["TSLA"]
@@ -199,6 +200,10 @@ def test_deploy_cli_is_idempotent(tmp_path, project):
     assert factory.vaults("sAAPL") == record["markets"]["AAPL"]["vault"]["address"]
     insurance = project.InsuranceFund.at(record["core"]["insurance"]["address"])
     assert insurance.hasRole(insurance.MARKET_ROLE(), vault)
+    market = project.PerpMarket.at(tsla["perp"]["address"])
+    assert factory.perps("TSLA") == market.address and market.POOL() == tsla["pool"]["address"]
+    assert market.oracle() == feed.address
+    assert insurance.hasRole(insurance.MARKET_ROLE(), market)
 
 
 def test_live_keeper_stops_cleanly_on_sigterm(oracle, tmp_path):
