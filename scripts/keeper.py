@@ -2,12 +2,15 @@
 
     ape run keeper oracle --network ethereum:local:foundry --account TEST::1 \
         --source csv:data/tsla_daily.csv --start 2022-11-21 --end 2022-11-29
+    ape run keeper orders --network ethereum:local:foundry --account TEST::5
+    ape run keeper liquidate --network ethereum:local:foundry --account TEST::6
 """
 
 import click
 from ape.cli import ConnectedProviderCommand, account_option
 
 from synthequity.keepers.oracle.cli import run_oracle_keeper
+from synthequity.keepers.perp.cli import run_perp_keeper
 
 
 @click.group()
@@ -50,3 +53,62 @@ def cli():
 def oracle(network, account, **options):
     """Push an equity's price and market status into its EquityOracle."""
     run_oracle_keeper(network, account, **options)
+
+
+def perp_options(fn):
+    """Options shared by the perp market's keepers."""
+    for opt in reversed(
+        [
+            account_option(),
+            click.option("--symbol", default="TSLA", show_default=True, help="Market."),
+            click.option("--market", "market_address", default=None, help="PerpMarket address."),
+            click.option(
+                "--from-block",
+                type=int,
+                default=None,
+                help="Index accounts from this block (default: the market's deploy block).",
+            ),
+            click.option("--poll", default=0.5, show_default=True, help="Seconds between ticks."),
+            click.option("--max-ticks", type=int, default=None, help="Stop after N ticks."),
+            click.option(
+                "--max-fee-gwei", type=float, default=None, help="Send nothing above this fee."
+            ),
+            click.option(
+                "--min-profit-usd",
+                type=float,
+                default=0.0,
+                show_default=True,
+                help="Skip jobs whose reward minus gas is below this.",
+            ),
+            click.option(
+                "--native-usd",
+                type=float,
+                default=3_000.0,
+                show_default=True,
+                help="USD price of the gas token, for the profitability check.",
+            ),
+            click.option("--dry-run", is_flag=True, help="Decide and log, send nothing."),
+            click.option(
+                "--log-format",
+                type=click.Choice(["json", "plain"]),
+                default="json",
+                show_default=True,
+            ),
+        ]
+    ):
+        fn = opt(fn)
+    return fn
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@perp_options
+def orders(network, account, **options):
+    """Execute committed perp orders once a newer price lands; cancel expired ones."""
+    run_perp_keeper(network, account, jobs="orders", **options)
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@perp_options
+def liquidate(network, account, **options):
+    """Liquidate perp positions below maintenance margin, riskiest first."""
+    run_perp_keeper(network, account, jobs="liquidate", **options)

@@ -41,7 +41,8 @@ class AccountIndex:
     def pages(self, head: int, page_size: int) -> list[tuple[int, int]]:
         """Inclusive block ranges from `next_block` to `head`."""
         return [
-            (lo, min(lo + page_size - 1, head)) for lo in range(self.next_block, head + 1, page_size)
+            (lo, min(lo + page_size - 1, head))
+            for lo in range(self.next_block, head + 1, page_size)
         ]
 
     def apply(self, logs: Iterable[tuple[LogRef, str]], through_block: int) -> int:
@@ -77,7 +78,10 @@ class OrderJob:
 
 
 def order_jobs(
-    orders: Iterable[PendingOrder], price_updated_at: int, price_usable: bool, now: int,
+    orders: Iterable[PendingOrder],
+    price_updated_at: int,
+    price_usable: bool,
+    now: int,
     max_age: int,
 ) -> list[OrderJob]:
     """An order is executed once a usable price newer than its commit has landed within

@@ -1,0 +1,129 @@
+"""The perp keeper against anvil (SPEC.md §9): orders executed in the block after the price
+that made them executable; every position a fall made liquidatable liquidated in the next
+block, riskiest first; a second keeper racing on the same account logs a race, no double
+liquidation; accounts found from events from the market's deploy block."""
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from synthequity.keepers.perp.logic import AccountIndex
+from synthequity.keepers.perp.runner import ApeMarketIO, KeeperConfig, PerpKeeper
+from synthequity.model import perp as m
+
+WAD = m.WAD
+
+
+@pytest.fixture
+def setup(perp, stablecoin, usd, lp, trader, borrower, outsider, push, chain):
+    pool, market = perp
+    for who in (lp, trader, borrower, outsider):
+        stablecoin.faucet(who, usd(10_000_000), sender=who)
+        stablecoin.approve(pool, 2**256 - 1, sender=who)
+        stablecoin.approve(market, 2**256 - 1, sender=who)
+    push(200)
+    pool.deposit(usd(5_000_000), lp, sender=lp)
+    return market
+
+
+def make_keeper(market, account, start=0):
+    return PerpKeeper(
+        io=ApeMarketIO(market, account, native_usd=1),  # gas priced ~0: every job pays
+        index=AccountIndex(start_block=start),
+        config=KeeperConfig(page_size=50),
+    )
+
+
+def test_orders_then_liquidations_in_the_next_block(
+    setup, usd, trader, borrower, outsider, keeper, push, chain
+):
+    market = setup
+    start = chain.blocks.head.number
+    bot = make_keeper(market, keeper, start)
+    sizes = {trader: 45 * WAD // 10, borrower: 44 * WAD // 10, outsider: WAD}  # ~4.5x, 4.4x, 1x
+    for who, shares in sizes.items():
+        market.deposit_margin(usd(200), sender=who)
+        market.commit_order(shares, 2**255, sender=who)
+    bot.tick()
+    assert all(market.pending_order(w).committed_at for w in sizes)  # no newer price yet
+    price_tx = push(200)
+    bot.tick()
+    for who, shares in sizes.items():
+        assert market.position(who).size == shares
+        assert market.pending_order(who).committed_at == 0
+    fills = [
+        lg for lg in market.OrderFilled.range(price_tx.block_number, chain.blocks.head.number + 1)
+    ]
+    assert {lg.block_number for lg in fills} <= {price_tx.block_number + i for i in (1, 2, 3)}
+    assert fills[0].block_number == price_tx.block_number + 1  # the block after the price
+    assert bot.metrics["accounts tracked"] == 3
+
+    fall = push(172)  # -14%: the two leveraged longs fall under maintenance, the 1x does not
+    flagged = [w for w in sizes if market.is_liquidatable(w)]
+    assert set(flagged) == {trader, borrower}
+    bot.tick()
+    liqs = list(market.PositionLiquidated.range(fall.block_number, chain.blocks.head.number + 1))
+    assert [lg.account for lg in liqs] == [trader, borrower]  # riskiest (highest leverage) first
+    assert liqs[0].block_number == fall.block_number + 1
+    assert not any(market.is_liquidatable(w) for w in sizes)
+    assert bot.metrics["jobs succeeded"] == 5 and bot.metrics["raced"] == 0
+
+
+def test_two_keepers_race_without_double_liquidation(
+    setup, usd, trader, keeper, liquidator, push, chain
+):
+    market = setup
+    start = chain.blocks.head.number
+    market.deposit_margin(usd(200), sender=trader)
+    market.commit_order(45 * WAD // 10, 2**255, sender=trader)
+    push(200)
+    market.execute_order(trader, sender=keeper)
+    push(172)
+    first, second = make_keeper(market, keeper, start), make_keeper(market, liquidator, start)
+    second.tick()  # second indexes and sees the account flagged...
+    job = market.position(trader)
+    first.tick()  # ...first liquidates it (already done by second? then first races)
+    done = list(market.PositionLiquidated.range(start, chain.blocks.head.number + 1))
+    assert len(done) == 1
+    # the loser of a race: a job for an account that is no longer liquidatable
+    loser = first if done[0].keeper == second.io.account.address else second
+    loser._run("liquidate", trader, 3 * WAD, job)
+    assert loser.metrics["raced"] == 1 and loser.metrics["errors"] == 0
+    assert len(list(market.PositionLiquidated.range(start, chain.blocks.head.number + 1))) == 1
+
+
+def test_keeper_cli_indexes_from_the_deployment_and_checks(tmp_path, project):
+    """`ape run deploy` then `ape run keeper liquidate` / `orders` as an operator runs them."""
+    env = {**os.environ, "SYNTHEQUITY_DEPLOYMENTS_DIR": str(tmp_path)}
+
+    def ape_run(*args):
+        return subprocess.run(
+            ["ape", "run", *args, "--network", "ethereum:local:foundry"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+
+    deployed = ape_run("deploy", "--account", "TEST::0", "--reporter", "TEST::1")
+    assert deployed.returncode == 0, deployed.stderr[-2_000:]
+    record = json.loads((tmp_path / "ethereum-local.json").read_text())
+    market = project.PerpMarket.at(record["markets"]["TSLA"]["perp"]["address"])
+    for job in ("liquidate", "orders"):
+        out = ape_run(
+            "keeper",
+            job,
+            "--account",
+            "TEST::5",
+            "--max-ticks",
+            "2",
+            "--poll",
+            "0.1",
+            "--dry-run",
+            "--log-format",
+            "plain",
+        )
+        assert out.returncode == 0, out.stderr[-2_000:]
+        assert f"{job} keeper on {market.address}" in out.stderr + out.stdout
