@@ -1,0 +1,1 @@
+"""Vault liquidation keeper decisions (SPEC.md §9)."""

@@ -1,0 +1,28 @@
+"""Vault keeper decisions (pure): riskiest first, the model's repay, refused beyond the
+keeper's sTSLA inventory."""
+
+from synthequity.keepers.vault.logic import vault_jobs
+from synthequity.model import vault as v
+
+WAD = v.WAD
+P = v.VaultParams()
+UPU = 10**12  # 6-decimal collateral
+
+
+def test_jobs_riskiest_first_with_the_models_repay_within_inventory():
+    price = 260 * WAD
+    positions = {
+        "healthy": (3_000 * 10**6, 5 * WAD),  # 3000 / 1300 = 231%
+        "low": (1_600 * 10**6, 5 * WAD),  # 123% < 125%
+        "lower": (1_550 * 10**6, 5 * WAD),  # 119%
+    }
+    jobs, refused = vault_jobs(positions, price, P, UPU, inventory=100 * WAD)
+    assert [j.account for j in jobs] == ["lower", "low"] and refused == []
+    for job in jobs:
+        collateral, debt = positions[job.account]
+        assert job.repay == v.liquidation(collateral, debt, price, P, UPU, debt).repay
+        assert job.profit_usd > 0  # the penalty is the keeper's margin
+    # inventory for the riskiest only: the other is refused, not sent to revert
+    jobs, refused = vault_jobs(positions, price, P, UPU, inventory=jobs[0].repay)
+    assert [j.account for j in jobs] == ["lower"] and refused == ["low"]
+    assert vault_jobs(positions, price, P, UPU, inventory=0) == ([], ["lower", "low"])
