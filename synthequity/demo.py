@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -39,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     Path(".devchain").mkdir(exist_ok=True)
+    # a new chain every run (anvil's genesis is the same each time): old records are stale
+    shutil.rmtree(".devchain/deployments", ignore_errors=True)
     t0 = time.time()
     print(f"==> local chain (anvil) with its clock at {args.start} 00:00 UTC", flush=True)
     with Anvil(port=args.port, timestamp=to_ts(args.start), log=Path(".devchain/anvil.log")):
