@@ -491,7 +491,7 @@ def _commit(size_delta: int256, acceptable_price: uint256):
     assert size_delta != 0, "perp: zero size"
     oracle_guard._price_for_risk()  # orders only while the market trades
     assert self._ord_a[msg.sender] & LIVE == 0, "perp: order pending"
-    fee: int256 = self._market_params().order_keeper_fee
+    fee: int256 = perp_params._order_keeper_fee(self._par_c)  # one word, not all four
     pos: Position = self._get_pos(msg.sender)
     assert pos.margin >= fee, "perp: margin below keeper fee"
     pos.margin -= fee
@@ -537,7 +537,7 @@ def _execute(account: address):
     latest: oracle_guard.Price = oracle_guard._latest()
     oracle_guard._check_usable(latest)
     assert latest.updated_at > order.committed_at, "perp: no newer price"
-    if latest.updated_at > order.committed_at + self._market_params().order_max_age:
+    if latest.updated_at > order.committed_at + perp_params._order_max_age(self._par_a):
         self._cancel(account, order, "expired")
         return
     price: int256 = convert(latest.wad, int256)
@@ -619,7 +619,7 @@ def _cancel_order(account: address):
     order: Order = self._get_order(account)
     assert order.committed_at != 0, "perp: no order"
     assert (
-        block.timestamp > order.committed_at + self._market_params().order_max_age
+        block.timestamp > order.committed_at + perp_params._order_max_age(self._par_a)
     ), "perp: order live"
     self._cancel(account, order, "expired")
 

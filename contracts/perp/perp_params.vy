@@ -105,6 +105,24 @@ def _unpack_math(a: uint256, b: uint256, c: uint256) -> perp_math.MathParams:
 
 @internal
 @pure
+def _order_max_age(a: uint256) -> uint256:
+    """
+    @dev Seconds an order may wait for its price, from word 0.
+    """
+    return (a >> 224) & MASK16
+
+
+@internal
+@pure
+def _order_keeper_fee(c: uint256) -> int256:
+    """
+    @dev The keeper fee escrowed per order (USD wad), from word 2.
+    """
+    return convert((c >> 128) & MASK64, int256)
+
+
+@internal
+@pure
 def _unpack(words: uint256[4]) -> MarketParams:
     """
     @dev The inverse of `_pack`.
@@ -114,8 +132,8 @@ def _unpack(words: uint256[4]) -> MarketParams:
     d: uint256 = words[3]
     return MarketParams(
         math=self._unpack_math(a, words[1], c),
-        order_max_age=(a >> 224) & MASK16,
-        order_keeper_fee=convert((c >> 128) & MASK64, int256),
+        order_max_age=self._order_max_age(a),
+        order_keeper_fee=self._order_keeper_fee(c),
         max_oi_long_usd=convert(d & MASK128, int256),
         max_oi_short_usd=convert(d >> 128, int256),
         max_skew_to_pool_bps=convert(a >> 240, int256),
