@@ -134,7 +134,8 @@ def push(oracle, reporter, chain):
     """Push `price` (USD, float or int) observed `age` seconds before the next block."""
 
     def _push(price, status=MarketStatus.OPEN, age=0, sender=None):
-        now = chain.pending_timestamp
+        # strictly after the head: a price pushed after a transaction is newer than it
+        now = max(chain.pending_timestamp, chain.blocks.head.timestamp + 1)
         last = oracle.latestRoundData()[3] if oracle.latestRound() else 0
         if now - age <= last:  # two pushes within one second: move the clock on
             now = last + 1 + age
