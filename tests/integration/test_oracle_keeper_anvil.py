@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import ape
 import pytest
+from ape_cli import NETWORK, ape_run
 
 from synthequity.constants import MarketStatus
 from synthequity.keepers.oracle.runner import ApeFeedIO, OracleKeeper, replay_schedule
@@ -20,8 +21,6 @@ from synthequity.keepers.oracle.sources import BarReplaySource, DailyBar, HttpJs
 from synthequity.testing.http_source import PriceServer
 
 pytestmark = pytest.mark.integration
-
-NETWORK = "ethereum:local:foundry"
 
 
 def bars(friday: dt.date, monday: dt.date, monday_open: str = "182") -> dict:
@@ -125,17 +124,6 @@ def test_gap_beyond_the_guard_is_refused_until_a_second_source_agrees(
         guard.price_for_risk()
 
 
-def _ape_run(*args: str, deployments_dir) -> subprocess.CompletedProcess:
-    env = {**os.environ, "SYNTHEQUITY_DEPLOYMENTS_DIR": str(deployments_dir)}
-    return subprocess.run(
-        ["ape", "run", *args, "--network", NETWORK],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
-
-
 def test_keeper_cli_replays_and_dry_runs(oracle, calendar, weekend_gap, tmp_path, chain):
     friday, monday = weekend_gap
     f_open, _ = calendar.session(friday)
@@ -162,13 +150,13 @@ def test_keeper_cli_replays_and_dry_runs(oracle, calendar, weekend_gap, tmp_path
         "--no-summary",
     ]
 
-    dry = _ape_run(*common, "--dry-run", deployments_dir=tmp_path)
+    dry = ape_run(*common, "--dry-run", deployments_dir=tmp_path)
     assert dry.returncode == 0, dry.stderr[-2_000:]
     assert oracle.latestRound() == 0
     events = [json.loads(line) for line in dry.stderr.splitlines() if line.startswith("{")]
     assert any(e["event"] == "push (dry run)" for e in events)
 
-    real = _ape_run(*common, deployments_dir=tmp_path)
+    real = ape_run(*common, deployments_dir=tmp_path)
     assert real.returncode == 0, real.stderr[-2_000:]
     events = [json.loads(line) for line in real.stderr.splitlines() if line.startswith("{")]
     stopped = [e for e in events if e["event"] == "keeper stopped"][-1]
@@ -179,10 +167,10 @@ def test_keeper_cli_replays_and_dry_runs(oracle, calendar, weekend_gap, tmp_path
 
 def test_deploy_cli_is_idempotent(tmp_path, project):
     args = ("deploy", "--account", "TEST::0", "--reporter", "TEST::1", "--symbols", "TSLA,AAPL")
-    first = _ape_run(*args, deployments_dir=tmp_path)
+    first = ape_run(*args, deployments_dir=tmp_path)
     assert first.returncode == 0, first.stderr[-2_000:]
     record = json.loads((tmp_path / "ethereum-local.json").read_text())
-    second = _ape_run(*args, deployments_dir=tmp_path)
+    second = ape_run(*args, deployments_dir=tmp_path)
     assert second.returncode == 0, second.stderr[-2_000:]
     out = second.stderr + second.stdout
     assert "TSLA oracle already at" in out and "sAAPL vault already at" in out
@@ -258,7 +246,7 @@ def test_deploy_cli_discards_records_of_another_chain(tmp_path):
         },
     }
     (tmp_path / "ethereum-local.json").write_text(json.dumps(stale))
-    run = _ape_run("deploy", "--account", "TEST::0", deployments_dir=tmp_path)
+    run = ape_run("deploy", "--account", "TEST::0", deployments_dir=tmp_path)
     assert run.returncode == 0, run.stderr[-2_000:]
     assert "previous records discarded" in run.stderr + run.stdout
     record = json.loads((tmp_path / "ethereum-local.json").read_text())

@@ -4,10 +4,9 @@ block, riskiest first; a second keeper racing on the same account logs a race, n
 liquidation; accounts found from events from the market's deploy block."""
 
 import json
-import os
-import subprocess
 
 import pytest
+from ape_cli import ape_run
 
 from synthequity.keepers.perp.logic import AccountIndex
 from synthequity.keepers.perp.runner import ApeMarketIO, KeeperConfig, PerpKeeper
@@ -96,18 +95,9 @@ def test_two_keepers_race_without_double_liquidation(
 
 def test_keeper_cli_indexes_from_the_deployment_and_checks(tmp_path, project):
     """`ape run deploy` then `ape run keeper liquidate` / `orders` as an operator runs them."""
-    env = {**os.environ, "SYNTHEQUITY_DEPLOYMENTS_DIR": str(tmp_path)}
-
-    def ape_run(*args):
-        return subprocess.run(
-            ["ape", "run", *args, "--network", "ethereum:local:foundry"],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=300,
-        )
-
-    deployed = ape_run("deploy", "--account", "TEST::0", "--reporter", "TEST::1")
+    deployed = ape_run(
+        "deploy", "--account", "TEST::0", "--reporter", "TEST::1", deployments_dir=tmp_path
+    )
     assert deployed.returncode == 0, deployed.stderr[-2_000:]
     record = json.loads((tmp_path / "ethereum-local.json").read_text())
     market = project.PerpMarket.at(record["markets"]["TSLA"]["perp"]["address"])
@@ -124,6 +114,7 @@ def test_keeper_cli_indexes_from_the_deployment_and_checks(tmp_path, project):
             "--dry-run",
             "--log-format",
             "plain",
+            deployments_dir=tmp_path,
         )
         assert out.returncode == 0, out.stderr[-2_000:]
         assert f"{job} keeper on {market.address}" in out.stderr + out.stdout

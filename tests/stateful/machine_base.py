@@ -4,10 +4,14 @@ and the depth each hypothesis profile runs."""
 from __future__ import annotations
 
 import os
+import time
+from collections import Counter
 from typing import Any
 
 import boa
 from ape.exceptions import ContractLogicError
+from hypothesis import settings
+from hypothesis.stateful import run_state_machine_as_test
 
 OPEN, CLOSED, HALTED = 2, 1, 3
 MAX_AGE = 120
@@ -20,6 +24,29 @@ DEPTH = {  # (examples, max steps per example, steps the run must reach) by prof
 
 def depth() -> tuple[int, int, int]:
     return DEPTH[os.environ.get("HYPOTHESIS_PROFILE", "ci")]
+
+
+def run_machine(
+    base: type, backend: Any, stack: Any, actors: dict[str, Any], *, examples: int, steps: int
+) -> type:
+    """Bind the machine `base` to a chain, run it, print its depth and speed; returns the run's
+    class (`steps` counted, `seen` where the machine counts outcomes)."""
+    machine = type(
+        base.__name__,
+        (base,),
+        {"backend": backend, "stack": stack, "actors": actors, "steps": 0, "seen": Counter()},
+    )
+    t0 = time.perf_counter()
+    run_state_machine_as_test(
+        machine,
+        settings=settings(max_examples=examples, stateful_step_count=steps, deadline=None),
+    )
+    elapsed = time.perf_counter() - t0
+    print(
+        f"\n{base.__name__}: {machine.steps} steps in {elapsed:.1f} s "
+        f"({machine.steps / elapsed:.0f} steps/s); {dict(machine.seen)}"
+    )
+    return machine
 
 
 class Backend:

@@ -5,15 +5,11 @@ compared with the position-by-position recomputation to the wei)."""
 
 from __future__ import annotations
 
-import time
-from collections import Counter
 from types import SimpleNamespace
 
 import boa
 import pytest
-from hypothesis import settings
-from hypothesis.stateful import run_state_machine_as_test
-from machine_base import BoaBackend, depth
+from machine_base import BoaBackend, depth, run_machine
 from perp_machine import PerpMachine, machine_params
 
 from synthequity.testing.boa_stack import deploy_factory, deployer
@@ -56,20 +52,8 @@ def boa_perp(request):
 def test_perp_market_matches_model(boa_perp):
     stack, actors = boa_perp
     examples, steps, required = depth()
-    machine = type(
-        "Machine",
-        (PerpMachine,),
-        {"backend": BoaBackend(), "stack": stack, "actors": actors, "seen": Counter()},
-    )
-    machine.steps = 0
-    t0 = time.perf_counter()
-    run_state_machine_as_test(
-        machine, settings=settings(max_examples=examples // 2, stateful_step_count=steps)
-    )
-    elapsed = time.perf_counter() - t0
-    print(
-        f"\nperp machine: {machine.steps} steps in {elapsed:.1f} s "
-        f"({machine.steps / elapsed:.0f} steps/s); {dict(machine.seen)}"
+    machine = run_machine(
+        PerpMachine, BoaBackend(), stack, actors, examples=examples // 2, steps=steps
     )
     assert machine.steps >= required // 2  # per decimals variant; ci: 5,000 in all
     covered = ("execute: filled", "execute: price", "liquidated partially", "closed out")

@@ -4,13 +4,10 @@ real transactions, views at the head block."""
 
 from __future__ import annotations
 
-from collections import Counter
 from types import SimpleNamespace
 
 import pytest
-from hypothesis import settings
-from hypothesis.stateful import run_state_machine_as_test
-from machine_base import ApeBackend
+from machine_base import ApeBackend, run_machine
 from perp_machine import PerpMachine
 
 
@@ -52,17 +49,9 @@ def ape_perp_machine(
         pool=pool,
         reporter=reporter,
     )
-    return type(
-        "ApePerpMachine",
-        (PerpMachine,),
-        {"backend": ApeBackend(chain), "stack": stack, "actors": actors, "seen": Counter()},
-    )
+    return ApeBackend(chain), stack, actors
 
 
 def test_perp_machine_on_anvil(ape_perp_machine):
-    ape_perp_machine.steps = 0
-    run_state_machine_as_test(
-        ape_perp_machine,
-        settings=settings(max_examples=3, stateful_step_count=10, deadline=None),
-    )
-    assert ape_perp_machine.steps >= 10
+    machine = run_machine(PerpMachine, *ape_perp_machine, examples=3, steps=10)
+    assert machine.steps >= 10

@@ -3,13 +3,9 @@
 
 from __future__ import annotations
 
-import time
-
 import boa
 import pytest
-from hypothesis import settings
-from hypothesis.stateful import run_state_machine_as_test
-from machine_base import BoaBackend
+from machine_base import BoaBackend, run_machine
 
 from synthequity.model.vault import VaultParams
 from synthequity.testing.boa_stack import deploy_vault_stack
@@ -31,23 +27,5 @@ def boa_vault(request):
 def test_vault_matches_model(boa_vault):
     stack, actors = boa_vault
     examples, steps, required = depth()
-    machine = type(
-        "Machine",
-        (VaultMachine,),
-        {
-            "backend": BoaBackend(),
-            "stack": stack,
-            "actors": actors,
-        },
-    )
-    machine.steps = 0
-    t0 = time.perf_counter()
-    run_state_machine_as_test(
-        machine, settings=settings(max_examples=examples, stateful_step_count=steps)
-    )
-    elapsed = time.perf_counter() - t0
-    print(
-        f"\nvault machine: {machine.steps} steps in {elapsed:.1f} s "
-        f"({machine.steps / elapsed:.0f} steps/s)"
-    )
+    machine = run_machine(VaultMachine, BoaBackend(), stack, actors, examples=examples, steps=steps)
     assert machine.steps >= required  # ci: 5,000; nightly: 200,000

@@ -6,9 +6,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from hypothesis import settings
-from hypothesis.stateful import run_state_machine_as_test
-from machine_base import ApeBackend
+from machine_base import ApeBackend, run_machine
 
 from vault_machine import VaultMachine
 
@@ -41,20 +39,9 @@ def ape_machine(
         reporter=reporter,
     )
     actors = {"b0": borrower, "b1": trader, "b2": outsider, "liq": liquidator}
-    return type(
-        "ApeMachine",
-        (VaultMachine,),
-        {
-            "backend": ApeBackend(chain),
-            "stack": stack,
-            "actors": actors,
-            "steps": 0,
-        },
-    )
+    return ApeBackend(chain), stack, actors
 
 
 def test_vault_machine_on_anvil(ape_machine):
-    run_state_machine_as_test(
-        ape_machine, settings=settings(max_examples=4, stateful_step_count=12, deadline=None)
-    )
-    assert ape_machine.steps >= 12
+    machine = run_machine(VaultMachine, *ape_machine, examples=4, steps=12)
+    assert machine.steps >= 12

@@ -223,12 +223,10 @@ class ApeMarketIO:
     """`MarketIO` over Ape contract instances and a signing account."""
 
     def __init__(self, market: Any, account: Any, native_usd: int = 3_000 * 10**18):
-        from ape import chain
+        from ape import chain, project
 
         self.market, self.account, self.chain = market, account, chain
         self.native_usd = native_usd
-        from ape import project
-
         self.oracle = project.EquityOracle.at(market.oracle())
         self._params: tuple[m.PerpParams, int] | None = None
 
