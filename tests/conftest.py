@@ -130,6 +130,19 @@ def oracle(project, admin, reporter, reporter2, risk_admin):
 
 
 @pytest.fixture
+def next_block_time(chain):
+    """Pin the next block's timestamp and return it, so that a test's timestamps are exact (an
+    unpinned block lands whenever the wall clock says, which may be a second later)."""
+
+    def _pin():
+        now = max(chain.pending_timestamp, chain.blocks.head.timestamp + 1)
+        chain.pending_timestamp = now
+        return now
+
+    return _pin
+
+
+@pytest.fixture
 def push(oracle, reporter, chain):
     """Push `price` (USD, float or int) observed `age` seconds before the next block."""
 

@@ -103,9 +103,12 @@ def test_push_accepts_the_largest_answer(oracle, reporter, chain):
     assert oracle.latestRoundData()[1] == 2**96 - 1
 
 
-def test_push_rejects_future_timestamp(oracle, reporter, chain):
+def test_push_rejects_future_timestamp(oracle, reporter, next_block_time):
+    now = next_block_time()  # the push lands at `now`: one second later is in its future
     with ape.reverts("oracle: future timestamp"):
-        oracle.push_price(PRICE, chain.pending_timestamp + 1, 2, sender=reporter)
+        oracle.push_price(PRICE, now + 1, 2, sender=reporter)
+    oracle.push_price(PRICE, now, 2, sender=reporter)  # and `now` itself is accepted
+    assert oracle.latestRoundData()[3] == now
 
 
 def test_push_rejects_timestamp_not_newer(oracle, reporter, push, chain):
