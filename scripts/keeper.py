@@ -3,14 +3,16 @@
     ape run keeper oracle --network ethereum:local:foundry --account TEST::1 \
         --source csv:data/tsla_daily.csv --start 2022-11-21 --end 2022-11-29
     ape run keeper orders --network ethereum:local:foundry --account TEST::5
-    ape run keeper liquidate --network ethereum:local:foundry --account TEST::6
+    ape run keeper liquidate --network ethereum:local:foundry --account TEST::6 [--book vault]
+    ape run keeper inventory --network ethereum:local:foundry --account TEST::6 \
+        --collateral 5000 --mint 10
 """
 
 import click
 from ape.cli import ConnectedProviderCommand, account_option
 
+from synthequity.keepers.cli import run_inventory_cli, run_keeper_cli
 from synthequity.keepers.oracle.cli import run_oracle_keeper
-from synthequity.keepers.perp.cli import run_perp_keeper
 
 
 @click.group()
@@ -55,18 +57,19 @@ def oracle(network, account, **options):
     run_oracle_keeper(network, account, **options)
 
 
-def perp_options(fn):
-    """Options shared by the perp market's keepers."""
+def keeper_options(fn):
+    """Options shared by the order and liquidation keepers."""
     for opt in reversed(
         [
             account_option(),
             click.option("--symbol", default="TSLA", show_default=True, help="Market."),
             click.option("--market", "market_address", default=None, help="PerpMarket address."),
+            click.option("--vault", "vault_address", default=None, help="SynthVault address."),
             click.option(
                 "--from-block",
                 type=int,
                 default=None,
-                help="Index accounts from this block (default: the market's deploy block).",
+                help="Index accounts from this block (default: the contract's deploy block).",
             ),
             click.option("--poll", default=0.5, show_default=True, help="Seconds between ticks."),
             click.option("--max-ticks", type=int, default=None, help="Stop after N ticks."),
@@ -101,14 +104,34 @@ def perp_options(fn):
 
 
 @cli.command(cls=ConnectedProviderCommand)
-@perp_options
+@keeper_options
 def orders(network, account, **options):
     """Execute committed perp orders once a newer price lands; cancel expired ones."""
-    run_perp_keeper(network, account, jobs="orders", **options)
+    run_keeper_cli(network, account, jobs="orders", **options)
 
 
 @cli.command(cls=ConnectedProviderCommand)
-@perp_options
+@keeper_options
+@click.option(
+    "--book",
+    type=click.Choice(["all", "perp", "vault"]),
+    default="all",
+    show_default=True,
+    help="Perp positions below maintenance, vault positions below the liquidation ratio, or both.",
+)
 def liquidate(network, account, **options):
-    """Liquidate perp positions below maintenance margin, riskiest first."""
-    run_perp_keeper(network, account, jobs="liquidate", **options)
+    """Liquidate perp and vault positions, riskiest first (vault: within the sTSLA inventory)."""
+    run_keeper_cli(network, account, jobs="liquidate", **options)
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@account_option()
+@click.option("--symbol", default="TSLA", show_default=True, help="Which vault's synth.")
+@click.option("--collateral", default="0", help="Collateral to deposit, USD (human units).")
+@click.option("--mint", default="0", help="Synth to mint, shares (human units).")
+@click.option(
+    "--min-cr", default=200.0, show_default=True, help="Refuse to leave the keeper below this CR %."
+)
+def inventory(network, account, **options):
+    """Show, or mint more of, the synth inventory a vault liquidation burns."""
+    run_inventory_cli(network, account, **options)

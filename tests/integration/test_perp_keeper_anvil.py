@@ -3,13 +3,11 @@ that made them executable; every position a fall made liquidatable liquidated in
 block, riskiest first; a second keeper racing on the same account logs a race, no double
 liquidation; accounts found from events from the market's deploy block."""
 
-import json
-
 import pytest
-from ape_cli import ape_run
 
-from synthequity.keepers.perp.logic import AccountIndex
-from synthequity.keepers.perp.runner import ApeMarketIO, KeeperConfig, PerpKeeper
+from synthequity.keepers.jobs import AccountIndex
+from synthequity.keepers.perp.runner import ApeMarketIO, PerpKeeper
+from synthequity.keepers.shell import KeeperConfig
 from synthequity.model import perp as m
 
 WAD = m.WAD
@@ -88,33 +86,6 @@ def test_two_keepers_race_without_double_liquidation(
     assert len(done) == 1
     # the loser of a race: a job for an account that is no longer liquidatable
     loser = first if done[0].keeper == second.io.account.address else second
-    loser._run("liquidate", trader, 3 * WAD, job)
+    loser.send_job("liquidate", (trader,), 3 * WAD, job)
     assert loser.metrics["raced"] == 1 and loser.metrics["errors"] == 0
     assert len(list(market.PositionLiquidated.range(start, chain.blocks.head.number + 1))) == 1
-
-
-def test_keeper_cli_indexes_from_the_deployment_and_checks(tmp_path, project):
-    """`ape run deploy` then `ape run keeper liquidate` / `orders` as an operator runs them."""
-    deployed = ape_run(
-        "deploy", "--account", "TEST::0", "--reporter", "TEST::1", deployments_dir=tmp_path
-    )
-    assert deployed.returncode == 0, deployed.stderr[-2_000:]
-    record = json.loads((tmp_path / "ethereum-local.json").read_text())
-    market = project.PerpMarket.at(record["markets"]["TSLA"]["perp"]["address"])
-    for job in ("liquidate", "orders"):
-        out = ape_run(
-            "keeper",
-            job,
-            "--account",
-            "TEST::5",
-            "--max-ticks",
-            "2",
-            "--poll",
-            "0.1",
-            "--dry-run",
-            "--log-format",
-            "plain",
-            deployments_dir=tmp_path,
-        )
-        assert out.returncode == 0, out.stderr[-2_000:]
-        assert f"{job} keeper on {market.address}" in out.stderr + out.stdout

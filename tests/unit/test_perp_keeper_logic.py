@@ -3,16 +3,8 @@ account discovery paging and ordering."""
 
 import dataclasses
 
-from synthequity.keepers.perp.logic import (
-    AccountIndex,
-    GasQuote,
-    LogRef,
-    PendingOrder,
-    chunks,
-    liquidation_jobs,
-    order_jobs,
-    worth_it,
-)
+from synthequity.keepers.jobs import AccountIndex, GasQuote, LogRef, chunks, worth_it
+from synthequity.keepers.perp.logic import PendingOrder, liquidation_jobs, order_jobs
 from synthequity.model import perp as m
 
 WAD = m.WAD

@@ -5,58 +5,11 @@ for its gas. The runner feeds them what it read and sends what they return."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from synthequity.model import perp as m
 
 WAD = m.WAD
-
-
-# ---- account discovery -------------------------------------------------------------------
-
-
-@dataclass(frozen=True, order=True)
-class LogRef:
-    """Where a log sits in the chain: logs are applied in (block, tx, log) order."""
-
-    block: int
-    tx_index: int
-    log_index: int
-
-
-@dataclass
-class AccountIndex:
-    """Every trader the market has seen, rebuilt from `MarginDeposited` logs paged over block
-    ranges (a position needs margin first, so no trader escapes it). `next_block` is where the
-    next page starts; a local file may cache it, the chain is the truth."""
-
-    start_block: int
-    next_block: int = -1
-    accounts: dict[str, LogRef] = field(default_factory=dict)  # first seen
-
-    def __post_init__(self) -> None:
-        if self.next_block < 0:
-            self.next_block = self.start_block
-
-    def pages(self, head: int, page_size: int) -> list[tuple[int, int]]:
-        """Inclusive block ranges from `next_block` to `head`."""
-        return [
-            (lo, min(lo + page_size - 1, head))
-            for lo in range(self.next_block, head + 1, page_size)
-        ]
-
-    def apply(self, logs: Iterable[tuple[LogRef, str]], through_block: int) -> int:
-        """Add the accounts of one page's logs (any order: sorted here); returns how many new."""
-        new = 0
-        for ref, account in sorted(logs):
-            if account not in self.accounts:
-                self.accounts[account] = ref
-                new += 1
-        self.next_block = max(self.next_block, through_block + 1)
-        return new
-
-    def ordered(self) -> list[str]:
-        return [a for a, _ in sorted(self.accounts.items(), key=lambda kv: kv[1])]
 
 
 # ---- orders --------------------------------------------------------------------------------
@@ -132,23 +85,3 @@ def liquidation_jobs(
             )
         )
     return sorted(jobs, key=lambda j: (j.health, j.account))
-
-
-@dataclass(frozen=True)
-class GasQuote:
-    gas_units: int  # estimated for the call
-    fee_per_gas_wei: int  # base fee + priority fee the keeper will pay
-    native_usd: int  # price of the gas token, USD wad
-
-    def cost_usd(self) -> int:
-        return self.gas_units * self.fee_per_gas_wei * self.native_usd // 10**18
-
-
-def worth_it(reward_usd: int, quote: GasQuote, min_profit_usd: int = 0) -> bool:
-    """A job is sent when its reward covers its gas at the current fee, plus a margin."""
-    return reward_usd - quote.cost_usd() >= min_profit_usd
-
-
-def chunks(items: list[str], size: int) -> list[list[str]]:
-    """Batches for the contracts' batch views (at most 500 accounts per call)."""
-    return [items[i : i + size] for i in range(0, len(items), size)]

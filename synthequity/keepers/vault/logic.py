@@ -7,7 +7,7 @@ fund in full is refused — never sent to revert. Pure functions over plain data
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from synthequity.model import vault as v
 
@@ -16,8 +16,13 @@ from synthequity.model import vault as v
 class VaultJob:
     account: str
     cr_bps: int  # collateral ratio now: lowest first
-    repay: int  # sTSLA the keeper burns
+    repay: int  # sTSLA the keeper expects to burn (the model's amount at the read block)
+    max_repay: int  # what it lets the vault burn: `repay` plus slack for fees accrued meanwhile
     profit_usd: int  # collateral received minus the synth's value, USD wad
+
+
+SLACK_BPS = 10  # debt accrues between the read and the block the job lands in: 0.1% covers
+# a 1%/year fee over ~3.6 days, and a repay is never more than the position needs anyway
 
 
 def vault_jobs(
@@ -37,14 +42,14 @@ def vault_jobs(
             continue  # healthy, or nothing a liquidation can do
         cr = collateral * usd_per_unit * 10_000 * v.WAD // max(debt * price_wad, 1)
         received = liq.to_liquidator * usd_per_unit
-        candidates.append(
-            VaultJob(account, cr, liq.repay, received - liq.repay * price_wad // v.WAD)
-        )
+        profit = received - liq.repay * price_wad // v.WAD
+        candidates.append(VaultJob(account, cr, liq.repay, liq.repay, profit))
     jobs, refused, left = [], [], inventory
     for job in sorted(candidates, key=lambda j: (j.cr_bps, j.account)):
-        if job.repay <= left:
-            jobs.append(job)
-            left -= job.repay
-        else:
+        if job.repay > left:
             refused.append(job.account)
+            continue
+        budget = min(job.repay + job.repay * SLACK_BPS // 10_000 + 1, left)
+        jobs.append(replace(job, max_repay=budget))
+        left -= budget
     return jobs, refused

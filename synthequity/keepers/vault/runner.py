@@ -1,0 +1,72 @@
+"""The vault liquidation keeper: one `tick()` per new block pages `Deposit` logs into the
+account index, checks every tracked position through `liquidatable(accounts)` (500 per call),
+reads the flagged positions and the keeper's sTSLA inventory, and liquidates riskiest first
+what the inventory can fund (`logic.vault_jobs`); the rest is refused and logged, never sent
+to revert. Simulation, profitability, races and retries live in the shared shell."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from synthequity.keepers.jobs import LogRef
+from synthequity.keepers.shell import ApeChainIO, ChainKeeper
+from synthequity.keepers.vault.logic import vault_jobs
+from synthequity.logs import event
+from synthequity.model import vault as v
+
+
+@dataclass
+class VaultKeeper(ChainKeeper):
+    name: str = "vault"
+
+    def work(self) -> None:
+        if not self.config.liquidations:
+            return
+        flagged = self.check()
+        if not flagged:
+            return
+        price = self._rpc(self.io.price, "price")
+        positions = self._rpc(lambda: self.io.positions(flagged), "positions")
+        inventory = self._rpc(self.io.inventory, "inventory")
+        jobs, refused = vault_jobs(
+            positions, price, self.io.params(), self.io.usd_per_unit, inventory
+        )
+        for account in refused:
+            self.metrics["refused: no inventory"] += 1
+            event(self.log, "refused: sTSLA inventory too small", account=account, held=inventory)
+        for job in jobs:
+            self.send_job("liquidate", (job.account, job.max_repay), job.profit_usd, job)
+
+
+class ApeVaultIO(ApeChainIO):
+    """The vault's reads over Ape."""
+
+    RACED = ("not liquidatable",)
+
+    def __init__(self, vault: Any, account: Any, native_usd: int = 3_000 * 10**18):
+        from ape import project
+
+        super().__init__(vault, account, native_usd)
+        self.vault = vault
+        self.oracle = project.EquityOracle.at(vault.oracle())
+        self.synth = project.SynthToken.at(vault.SYNTH())
+        # any ERC-20's `decimals()`: the mock's ABI is the standard one
+        decimals = project.MockStablecoin.at(vault.COLLATERAL()).decimals()
+        self.usd_per_unit = 10 ** (18 - decimals)
+
+    def account_logs(self, lo: int, hi: int) -> list[tuple[LogRef, str]]:
+        return self.logs(self.vault.Deposit, lo, hi)
+
+    def price(self) -> int:
+        answer = self.oracle.latestRoundData()[1]
+        return answer * 10 ** (18 - self.oracle.decimals())
+
+    def positions(self, accounts: list[str]) -> dict[str, tuple[int, int]]:
+        return {a: tuple(self.vault.position(a)) for a in accounts}  # debt accrued to the head
+
+    def inventory(self) -> int:
+        return int(self.synth.balanceOf(self.account))
+
+    def params(self) -> v.VaultParams:
+        return v.VaultParams(*self.vault.risk_params())  # read each time: RISK_ADMIN may move it
