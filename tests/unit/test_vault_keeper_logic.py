@@ -26,3 +26,19 @@ def test_jobs_riskiest_first_with_the_models_repay_within_inventory():
     jobs, refused = vault_jobs(positions, price, P, UPU, inventory=jobs[0].repay)
     assert [j.account for j in jobs] == ["lower"] and refused == ["low"]
     assert vault_jobs(positions, price, P, UPU, inventory=0) == ([], ["lower", "low"])
+
+
+def test_max_repay_leaves_slack_for_fees_accrued_before_the_job_lands_within_the_inventory():
+    price = 260 * WAD
+    positions = {"low": (1_600 * 10**6, 5 * WAD), "lower": (1_550 * 10**6, 5 * WAD)}
+    jobs, _ = vault_jobs(positions, price, P, UPU, inventory=100 * WAD)
+    for job in jobs:
+        assert job.repay < job.max_repay <= job.repay + job.repay // 1_000 + 1
+    # the debt a block later (1%/year for 12 s) still fits the budget
+    collateral, debt = positions["lower"]
+    later = v.debt_at(debt, v.WAD, v.rate_at(v.WAD, 0, 12, P.fee_per_second))
+    assert v.liquidation(collateral, later, price, P, UPU, later).repay <= jobs[0].max_repay
+    # a budget never exceeds what is left of the inventory
+    exact = jobs[0].repay
+    jobs, refused = vault_jobs(positions, price, P, UPU, inventory=exact)
+    assert jobs[0].max_repay == exact and refused == ["low"]
