@@ -7,6 +7,7 @@ import click
 from ape.cli import ConnectedProviderCommand
 
 from synthequity import deployments
+from synthequity.contracts import at
 from synthequity.keepers.oracle.sources import load_daily_bars
 from synthequity.reports.oracle import (
     closes_mismatched,
@@ -32,7 +33,7 @@ def oracle(network, symbol, csv_path):
     from ape import project
 
     entry = deployments.load(deployments.network_key(network))["markets"][symbol.upper()]
-    feed = project.EquityOracle.at(entry["oracle"]["address"])
+    feed = at(project.EquityOracle, entry["oracle"]["address"])
     pushes = pushes_from_chain(feed, entry["oracle"]["block"])
     if not pushes:
         raise SystemExit("no pushes on chain yet")

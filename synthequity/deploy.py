@@ -10,6 +10,7 @@ from rich.table import Table
 
 from synthequity import deployments
 from synthequity.constants import DEFAULT_MAX_JUMP_BPS, ORACLE_DECIMALS
+from synthequity.contracts import at
 from synthequity.model.perp import MarketParams
 from synthequity.model.vault import VaultParams
 from synthequity.ui import make_console
@@ -150,7 +151,7 @@ def deploy_all(account: Any, cfg: DeployConfig, network: Any) -> dict[str, Any]:
             "block": None,
             "code_hash": code_hash(cfg.collateral),
         }
-        collateral = project.MockStablecoin.at(cfg.collateral)  # ERC-20 reads only
+        collateral = at(project.MockStablecoin, cfg.collateral)  # ERC-20 reads only
     elif network.is_local:
         collateral = _ensure(
             shared,
@@ -169,8 +170,8 @@ def deploy_all(account: Any, cfg: DeployConfig, network: Any) -> dict[str, Any]:
     if _existing(shared, "insurance") and _existing(shared, "factory"):
         console.print("[dim]insurance fund and factory already deployed: verified, skipped[/]")
         stack = Core(
-            project.InsuranceFund.at(shared["insurance"]["address"]),
-            project.SynthFactory.at(shared["factory"]["address"]),
+            at(project.InsuranceFund, shared["insurance"]["address"]),
+            at(project.SynthFactory, shared["factory"]["address"]),
         )
     else:
         stack = core()
@@ -185,7 +186,7 @@ def deploy_all(account: Any, cfg: DeployConfig, network: Any) -> dict[str, Any]:
         if int(existing, 16):
             _existing(entry, "vault")  # raises if the recorded code changed
             console.print(f"[dim]{synth_symbol} vault already at {existing}: verified, skipped[/]")
-            vault = project.SynthVault.at(existing)
+            vault = at(project.SynthVault, existing)
         else:
             name = SYNTH_NAMES.get(symbol, f"Synthetic {symbol}")[:25]
             vault = deploy_vault(
@@ -207,7 +208,7 @@ def deploy_all(account: Any, cfg: DeployConfig, network: Any) -> dict[str, Any]:
         if int(existing, 16):
             _existing(entry, "perp")
             console.print(f"[dim]{symbol} perp already at {existing}: verified, skipped[/]")
-            market = project.PerpMarket.at(existing)
+            market = at(project.PerpMarket, existing)
         else:
             _, market = deploy_perp(
                 account, stack, collateral, oracle, symbol, cfg.perp_params, cfg.max_age_open, admin
@@ -292,7 +293,7 @@ def deploy_vault(
         admin or account.address,
         sender=account,
     )
-    vault = project.SynthVault.at(receipt.return_value or core.factory.vaults(symbol))
+    vault = at(project.SynthVault, receipt.return_value or core.factory.vaults(symbol))
     core.insurance.grantRole(core.insurance.MARKET_ROLE(), vault, sender=account)
     return vault
 
@@ -325,7 +326,7 @@ def deploy_perp(
         admin or account.address,
         sender=account,
     )
-    market = project.PerpMarket.at(core.factory.perps(symbol))
-    pool = project.LiquidityPool.at(core.factory.pool_of(market))
+    market = at(project.PerpMarket, core.factory.perps(symbol))
+    pool = at(project.LiquidityPool, core.factory.pool_of(market))
     core.insurance.grantRole(core.insurance.MARKET_ROLE(), market, sender=account)
     return pool, market

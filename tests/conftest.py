@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from synthequity.constants import MarketStatus
+from synthequity.contracts import at
 
 settings.register_profile(
     "ci",
@@ -199,7 +200,7 @@ def vault(admin, core, stablecoin, oracle, risk_admin, guardian):
 
 @pytest.fixture(scope="session")
 def synth(project, vault):
-    return project.SynthToken.at(vault.SYNTH())
+    return at(project.SynthToken, vault.SYNTH())
 
 
 @pytest.fixture(scope="session")

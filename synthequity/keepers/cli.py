@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from synthequity import deployments, logs
+from synthequity.contracts import at
 from synthequity.keepers.common import StopFlag
 from synthequity.keepers.jobs import AccountIndex
 from synthequity.keepers.perp.runner import ApeMarketIO, PerpKeeper
@@ -43,7 +44,7 @@ def build_keepers(network: Any, account: Any, *, jobs: str, **opt: Any) -> list[
         address = opt.get("market_address") or deployments.address_of(record, symbol, "perp")
         keepers.append(
             PerpKeeper(
-                io=ApeMarketIO(project.PerpMarket.at(address), account, native_usd),
+                io=ApeMarketIO(at(project.PerpMarket, address), account, native_usd),
                 index=AccountIndex(_start_block(record, symbol, "perp", opt.get("from_block"))),
                 config=KeeperConfig(
                     orders=jobs == "orders", liquidations=jobs == "liquidate", **config
@@ -55,7 +56,7 @@ def build_keepers(network: Any, account: Any, *, jobs: str, **opt: Any) -> list[
         address = opt.get("vault_address") or deployments.address_of(record, symbol, "vault")
         keepers.append(
             VaultKeeper(
-                io=ApeVaultIO(project.SynthVault.at(address), account, native_usd),
+                io=ApeVaultIO(at(project.SynthVault, address), account, native_usd),
                 index=AccountIndex(_start_block(record, symbol, "vault", opt.get("from_block"))),
                 config=KeeperConfig(orders=False, **config),
                 stop=stop,
@@ -86,9 +87,9 @@ def run_inventory_cli(network: Any, account: Any, **opt: Any) -> None:
     from ape import project
 
     record = deployments.load(deployments.network_key(network))
-    vault = project.SynthVault.at(deployments.address_of(record, opt["symbol"], "vault"))
+    vault = at(project.SynthVault, deployments.address_of(record, opt["symbol"], "vault"))
     io = ApeVaultIO(vault, account)
-    synth, collateral = io.synth, project.MockStablecoin.at(vault.COLLATERAL())
+    synth, collateral = io.synth, at(project.MockStablecoin, vault.COLLATERAL())
     add = int(Decimal(str(opt["collateral"])) * 10**18) // io.usd_per_unit
     mint = int(Decimal(str(opt["mint"])) * 10**18)
     if add or mint:

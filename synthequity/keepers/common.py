@@ -3,7 +3,6 @@ counters for the operator."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import signal
 import threading
@@ -64,6 +63,34 @@ def transient_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
+# What a dead or restarting node looks like once Ape has wrapped it (e.g. `BlockNotFoundError:
+# Missing latest block. Reason: ... Connection refused`): the original error is not always chained.
+_DOWN = (
+    "connection refused",
+    "max retries exceeded",
+    "failed to establish a new connection",
+    "remote end closed connection",
+    "connection aborted",
+    "connection reset",
+    "read timed out",
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True when `exc`, anything it was raised from, or its message says the node is
+    unreachable — never for a revert, which retrying cannot fix."""
+    retryable = transient_errors()
+    seen: BaseException | None = exc
+    for _ in range(8):  # the cause chain, bounded
+        if seen is None:
+            break
+        if isinstance(seen, retryable):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    text = str(exc).lower()
+    return any(marker in text for marker in _DOWN)
+
+
 def with_retries(
     fn: Callable[[], T],
     *,
@@ -76,13 +103,12 @@ def with_retries(
     sleep: Callable[[float], None] = time.sleep,
 ) -> T:
     """Call `fn`, retrying transient errors with exponential backoff (0.5, 1, 2, ... s)."""
-    retryable = transient_errors()
     delay = base_delay_s
     for attempt in range(1, attempts + 1):
         try:
             return fn()
-        except retryable as exc:
-            if attempt == attempts or (stop is not None and stop.stopped):
+        except Exception as exc:
+            if not is_transient(exc) or attempt == attempts or (stop is not None and stop.stopped):
                 raise
             event(
                 log,
@@ -95,8 +121,11 @@ def with_retries(
             )
             (stop.sleep if stop is not None else sleep)(delay)
             if on_retry is not None:
-                with contextlib.suppress(*retryable):
+                try:
                     on_retry()
+                except Exception as down:  # still down: back off again
+                    if not is_transient(down):
+                        raise
             delay = min(delay * 2, max_delay_s)
     raise AssertionError("unreachable")  # pragma: no cover
 

@@ -68,9 +68,13 @@ class ChainKeeper:
             fn,
             what=what,
             attempts=self.config.rpc_attempts,
-            on_retry=self.io.reconnect,
+            on_retry=self._reconnect,
             stop=self.stop,
         )
+
+    def _reconnect(self) -> None:
+        self.metrics["rpc retries"] += 1
+        self.io.reconnect()
 
     # ---- one block ------------------------------------------------------------------------
     def tick(self) -> None:

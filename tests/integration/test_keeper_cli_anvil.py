@@ -6,6 +6,8 @@ import json
 
 from ape_cli import ape_run
 
+from synthequity.contracts import at
+
 
 def keeper_cmd(job, *extra, tmp_path):
     return ape_run(
@@ -26,7 +28,7 @@ def test_keeper_commands_after_deploy(tmp_path, project, accounts, chain):
     record = json.loads((tmp_path / "ethereum-local.json").read_text())
     tsla = record["markets"]["TSLA"]
     market, vault = tsla["perp"]["address"], tsla["vault"]["address"]
-    synth = project.SynthToken.at(tsla["synth"]["address"])
+    synth = at(project.SynthToken, tsla["synth"]["address"])
     operator = accounts[5]
 
     loop = ("--max-ticks", "2", "--poll", "0.1", "--dry-run", "--log-format", "plain")
@@ -50,8 +52,8 @@ def test_keeper_commands_after_deploy(tmp_path, project, accounts, chain):
     assert synth.balanceOf(operator) == before  # nothing sent
 
     # a price, collateral in the operator's wallet: mint 5 sTSLA at 500%
-    oracle = project.EquityOracle.at(tsla["oracle"]["address"])
-    collateral = project.MockStablecoin.at(record["core"]["collateral"]["address"])
+    oracle = at(project.EquityOracle, tsla["oracle"]["address"])
+    collateral = at(project.MockStablecoin, record["core"]["collateral"]["address"])
     collateral.faucet(operator, 5_000 * 10 ** collateral.decimals(), sender=operator)
     oracle.push_price(200 * 10**8, chain.blocks.head.timestamp, 2, sender=accounts[1])
     minted = keeper_cmd("inventory", "--collateral", "5000", "--mint", "5", tmp_path=tmp_path)

@@ -16,6 +16,7 @@ import pytest
 from ape_cli import NETWORK, ape_run
 
 from synthequity.constants import MarketStatus
+from synthequity.contracts import at
 from synthequity.keepers.oracle.runner import ApeFeedIO, OracleKeeper, replay_schedule
 from synthequity.keepers.oracle.sources import BarReplaySource, DailyBar, HttpJsonSource
 from synthequity.testing.http_source import PriceServer
@@ -178,17 +179,17 @@ def test_deploy_cli_is_idempotent(tmp_path, project):
     again = json.loads((tmp_path / "ethereum-local.json").read_text())
     assert again == record  # nothing redeployed, nothing rewritten
     tsla = record["markets"]["TSLA"]
-    feed = project.EquityOracle.at(tsla["oracle"]["address"])
+    feed = at(project.EquityOracle, tsla["oracle"]["address"])
     assert feed.hasRole(feed.REPORTER_ROLE(), tsla["oracle"]["reporters"][0])
-    vault = project.SynthVault.at(tsla["vault"]["address"])
+    vault = at(project.SynthVault, tsla["vault"]["address"])
     assert vault.oracle() == feed.address
     assert vault.SYNTH() == tsla["synth"]["address"]
     assert vault.COLLATERAL() == record["core"]["collateral"]["address"]
-    factory = project.SynthFactory.at(record["core"]["factory"]["address"])
+    factory = at(project.SynthFactory, record["core"]["factory"]["address"])
     assert factory.vaults("sAAPL") == record["markets"]["AAPL"]["vault"]["address"]
-    insurance = project.InsuranceFund.at(record["core"]["insurance"]["address"])
+    insurance = at(project.InsuranceFund, record["core"]["insurance"]["address"])
     assert insurance.hasRole(insurance.MARKET_ROLE(), vault)
-    market = project.PerpMarket.at(tsla["perp"]["address"])
+    market = at(project.PerpMarket, tsla["perp"]["address"])
     assert factory.perps("TSLA") == market.address and market.POOL() == tsla["pool"]["address"]
     assert market.oracle() == feed.address
     assert insurance.hasRole(insurance.MARKET_ROLE(), market)

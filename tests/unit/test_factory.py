@@ -6,6 +6,7 @@ import dataclasses
 import ape
 import pytest
 
+from synthequity.contracts import at
 from synthequity.model import perp as m
 
 EIP170 = 24_576
@@ -38,8 +39,8 @@ def test_perp_and_pool_from_blueprints_registered_and_wired(
 ):
     count = core.factory.perp_count()
     tx = markets("AAPL", admin_=risk_admin)
-    market = project.PerpMarket.at(core.factory.perps("AAPL"))
-    pool = project.LiquidityPool.at(core.factory.pool_of(market))
+    market = at(project.PerpMarket, core.factory.perps("AAPL"))
+    pool = at(project.LiquidityPool, core.factory.pool_of(market))
     assert tx.events.filter(core.factory.PerpDeployed) == [
         core.factory.PerpDeployed(
             symbol="AAPL", market=market, pool=pool, oracle=oracle, admin=risk_admin
@@ -76,7 +77,7 @@ def test_deploy_perp_reverts(core, markets, outsider):
 
 
 def test_codec_round_trip_and_bounds(core, project):
-    codec = project.PerpParamsCodec.at(core.factory.params_codec())
+    codec = at(project.PerpParamsCodec, core.factory.params_codec())
     params = m.MarketParams(
         math=dataclasses.replace(m.PerpParams(), skew_scale=123 * m.WAD, taker_fee_bps=999),
         order_max_age=3_600,

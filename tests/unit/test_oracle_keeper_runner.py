@@ -11,7 +11,7 @@ import pytest
 from ape.exceptions import ContractLogicError
 
 from synthequity.constants import MarketStatus
-from synthequity.keepers.common import StopFlag, with_retries
+from synthequity.keepers.common import StopFlag, is_transient, with_retries
 from synthequity.keepers.oracle.logic import FeedState, Observation
 from synthequity.keepers.oracle.runner import OracleKeeper, replay_schedule
 from synthequity.keepers.oracle.sources import CsvReplaySource, Quote
@@ -214,3 +214,29 @@ def test_with_retries_backs_off_exponentially_and_lets_reverts_through():
 
     with pytest.raises(ContractLogicError):
         with_retries(reverts, what="x", sleep=delays.append)
+
+
+def test_a_dead_node_is_transient_however_ape_wraps_it():
+    from ape.exceptions import BlockNotFoundError
+
+    wrapped = BlockNotFoundError(
+        "latest", reason="HTTPConnectionPool(...): Max retries exceeded (Connection refused)"
+    )
+    try:  # chained, with a message of its own
+        try:
+            raise ConnectionRefusedError(111, "refused")
+        except ConnectionRefusedError as inner:
+            raise RuntimeError("call failed") from inner
+    except RuntimeError as chained:
+        assert is_transient(chained)
+    assert is_transient(wrapped)
+    assert not is_transient(ContractLogicError("vault: not liquidatable"))
+    calls = iter([wrapped, 3])
+
+    def dead_then_back():
+        v = next(calls)
+        if isinstance(v, Exception):
+            raise v
+        return v
+
+    assert with_retries(dead_then_back, what="x", sleep=lambda _s: None) == 3

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from synthequity import deployments, logs
+from synthequity.contracts import at
 from synthequity.keepers.common import StopFlag
 from synthequity.keepers.oracle.runner import (
     ApeFeedIO,
@@ -37,7 +38,7 @@ def run_oracle_keeper(network: Any, account: Any, **opt: Any) -> OracleKeeper:
     address = opt.get("oracle_address") or deployments.address_of(
         deployments.load(deployments.network_key(network)), opt["symbol"], "oracle"
     )
-    oracle = project.EquityOracle.at(address)
+    oracle = at(project.EquityOracle, address)
     replay = isinstance(source, CsvReplaySource) or opt.get("start") is not None
     if replay and not network.is_local:
         raise SystemExit("a replay moves the chain's clock: it needs a local chain (anvil)")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from synthequity.contracts import at
 from synthequity.keepers.jobs import LogRef
 from synthequity.keepers.perp.logic import PendingOrder, liquidation_jobs, order_jobs
 from synthequity.keepers.shell import ApeChainIO, ChainKeeper
@@ -61,7 +62,7 @@ class ApeMarketIO(ApeChainIO):
 
         super().__init__(market, account, native_usd)
         self.market = market
-        self.oracle = project.EquityOracle.at(market.oracle())
+        self.oracle = at(project.EquityOracle, market.oracle())
         self._params: tuple[m.PerpParams, int] | None = None
 
     def account_logs(self, lo: int, hi: int) -> list[tuple[LogRef, str]]:

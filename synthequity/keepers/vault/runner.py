@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from synthequity.contracts import at
 from synthequity.keepers.jobs import LogRef
 from synthequity.keepers.shell import ApeChainIO, ChainKeeper
 from synthequity.keepers.vault.logic import vault_jobs
@@ -49,10 +50,10 @@ class ApeVaultIO(ApeChainIO):
 
         super().__init__(vault, account, native_usd)
         self.vault = vault
-        self.oracle = project.EquityOracle.at(vault.oracle())
-        self.synth = project.SynthToken.at(vault.SYNTH())
+        self.oracle = at(project.EquityOracle, vault.oracle())
+        self.synth = at(project.SynthToken, vault.SYNTH())
         # any ERC-20's `decimals()`: the mock's ABI is the standard one
-        decimals = project.MockStablecoin.at(vault.COLLATERAL()).decimals()
+        decimals = at(project.MockStablecoin, vault.COLLATERAL()).decimals()
         self.usd_per_unit = 10 ** (18 - decimals)
 
     def account_logs(self, lo: int, hi: int) -> list[tuple[LogRef, str]]:

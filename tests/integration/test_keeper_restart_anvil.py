@@ -1,0 +1,151 @@
+"""anvil killed mid-run and restarted from its dumped state (SPEC.md §9): the keeper's RPC
+calls fail, it backs off and retries, the node comes back on the same address, and the keeper
+finishes the block's work — the orders a newer price made due are executed and the positions a
+fall made liquidatable are liquidated — without losing a job or sending one twice.
+
+This runs on its own anvil (not the suite's): killing the suite's node would take every
+snapshot the other tests restore with it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+import requests
+
+from synthequity.keepers.jobs import AccountIndex
+from synthequity.keepers.perp.runner import ApeMarketIO, PerpKeeper
+from synthequity.keepers.shell import KeeperConfig
+from synthequity.model import perp as m
+
+WAD = m.WAD
+MNEMONIC = "test test test test test test test test test test test junk"
+
+
+class Anvil:
+    """A node of our own: start, SIGKILL, dump and reload state."""
+
+    def __init__(self) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.uri = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        cmd = ["anvil", "--port", str(self.port), "--mnemonic", MNEMONIC, "--accounts", "12"]
+        cmd += ["--chain-id", "31338"]  # its own: Ape keys caches and snapshots by chain id
+        cmd += ["--block-base-fee-per-gas", "0", "--gas-price", "0", "--silent"]
+        # its own process group: npm's `anvil` is a node wrapper around the real binary, and a
+        # crash must take both down
+        self.proc = subprocess.Popen(
+            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
+        for _ in range(100):
+            try:
+                self.rpc("eth_blockNumber")
+                return
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError("anvil did not start")
+
+    def rpc(self, method: str, *params):
+        body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}
+        return requests.post(self.uri, json=body, timeout=30).json()["result"]
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGKILL)  # a crash, not a clean shutdown
+        self.proc.wait()
+        with pytest.raises(requests.ConnectionError):
+            self.rpc("eth_blockNumber")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait()
+
+
+@pytest.fixture
+def side_chain(networks):
+    node = Anvil()
+    node.start()
+    try:
+        with networks.ethereum.local.use_provider(
+            "foundry", provider_settings={"host": node.uri}, disconnect_after=True
+        ):
+            yield node
+    finally:
+        node.stop()
+
+
+def test_keeper_survives_anvil_kill_and_restart(side_chain, project, accounts, chain):
+    deployer, reporter, lp, keeper = accounts[11], accounts[1], accounts[9], accounts[5]
+    traders = [accounts[i] for i in (6, 7, 8)]
+    from synthequity.deploy import deploy_core, deploy_perp
+
+    usdc = project.MockStablecoin.deploy("USD Coin", "USDC", 6, sender=deployer)
+    oracle = project.EquityOracle.deploy(deployer, 8, "TSLA / USD", 2_500, sender=deployer)
+    oracle.grantRole(oracle.REPORTER_ROLE(), reporter, sender=deployer)
+    core = deploy_core(deployer, usdc)
+    pool, market = deploy_perp(deployer, core, usdc, oracle, "TSLA")
+    start = market.creation_metadata.block if market.creation_metadata else 0
+
+    def push(price):
+        t = chain.blocks.head.timestamp + 1
+        chain.pending_timestamp = t
+        return oracle.push_price(round(price * 10**8), t, 2, sender=reporter)
+
+    for who in (lp, *traders):
+        usdc.faucet(who, 10_000_000 * 10**6, sender=who)
+        usdc.approve(pool, 2**256 - 1, sender=who)
+        usdc.approve(market, 2**256 - 1, sender=who)
+    push(200)
+    pool.deposit(5_000_000 * 10**6, lp, sender=lp)
+    bot = PerpKeeper(
+        io=ApeMarketIO(market, keeper, native_usd=1),
+        index=AccountIndex(start_block=start),
+        config=KeeperConfig(page_size=100, rpc_attempts=8),
+    )
+    # round 1: three leveraged longs committed; the keeper indexes them; a newer price lands
+    for who in traders:
+        market.deposit_margin(200 * 10**6, sender=who)
+        market.commit_order(45 * WAD // 10, 2**255, sender=who)
+    bot.tick()
+    push(200)
+    state = side_chain.rpc("anvil_dumpState")
+    head = chain.blocks.head.number
+
+    # the node dies before the keeper acts; an operator brings it back ~2 s later
+    side_chain.kill()
+
+    def restart():
+        time.sleep(2)
+        side_chain.start()
+        assert side_chain.rpc("anvil_loadState", state) is True
+
+    t = threading.Thread(target=restart)
+    t.start()
+    t0 = time.monotonic()
+    bot.tick()  # retries with backoff until the node answers, then does the block's work
+    t.join()
+    assert time.monotonic() - t0 >= 2
+    assert chain.blocks.head.number > head  # the restored chain, moving on
+    for who in traders:
+        assert market.position(who).size == 45 * WAD // 10  # every order executed once
+        assert market.pending_order(who).committed_at == 0
+    assert bot.metrics["jobs succeeded"] == 3 and bot.metrics["errors"] == 0
+    assert bot.metrics["rpc retries"] >= 1  # it did see the node down
+
+    # round 2, on the restarted node: a fall, and the keeper liquidates all three
+    push(172)
+    bot.tick()
+    assert not any(market.is_liquidatable(w) for w in traders)
+    liqs = list(market.PositionLiquidated.range(head, chain.blocks.head.number + 1))
+    assert sorted(lg.account for lg in liqs) == sorted(w.address for w in traders)
+    assert bot.metrics["jobs succeeded"] == 6 and bot.metrics["raced"] == 0
