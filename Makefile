@@ -12,13 +12,14 @@ export PYTHONDONTWRITEBYTECODE := 1
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: help install demo test test-fast lint format bench compile clean
+.PHONY: help install demo test test-fast lint format bench bench-keepers compile clean
 
 help:
 	@echo "make demo    local chain + deploy + oracle keeper replaying TSLA + report"
 	@echo "make test    the whole suite (HYPOTHESIS_PROFILE=nightly for the deep run)"
 	@echo "make lint    ruff + mamushi (Vyper formatting)"
 	@echo "make bench   receipt gas of the SPEC.md §10 operations"
+	@echo "make bench-keepers  the liquidation keeper against 10,000 positions (ACCOUNTS=N)"
 
 $(PY_STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -65,6 +66,12 @@ format: install
 
 bench: compile
 	ape run bench
+
+# A fresh anvil of our own (no --steps-tracing: bulk transactions run several times faster).
+ACCOUNTS ?= 10000
+bench-keepers: compile
+	python -m synthequity.devchain -- ape run bench_keepers --accounts $(ACCOUNTS) \
+		--network ethereum:local:foundry
 
 clean:
 	rm -rf .build .cache .devchain reports deployments/ethereum-local.json

@@ -24,6 +24,12 @@ class Raced(Exception):
     """The simulation (or the receipt) says the job is already done by someone else."""
 
 
+@dataclass(frozen=True)
+class Landed:
+    block_number: int
+    tx_hash: str
+
+
 class ChainIO(Protocol):
     """What every keeper needs from a chain."""
 
@@ -32,9 +38,22 @@ class ChainIO(Protocol):
     def account_logs(self, lo: int, hi: int) -> list[tuple[LogRef, str]]: ...
     def flags(self, accounts: list[str]) -> list[bool]: ...
     def simulate(self, fn: str, *args: Any) -> int: ...  # gas, or raises Raced
-    def send(self, fn: str, *args: Any, gas: int) -> Any: ...  # receipt, or raises Raced
+    # one outcome per call, in order: a receipt, a Raced, or the error
+    def send_many(self, calls: list[tuple[str, tuple[Any, ...], int]]) -> list[Any]: ...
     def quote(self, gas: int) -> GasQuote: ...
     def reconnect(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Job:
+    fn: str  # the contract function: liquidate, execute_order, cancel_order
+    args: tuple[Any, ...]  # the account first
+    reward_usd: int  # what the job pays the keeper, USD wad
+    detail: object = None  # the logic's job, for the logs
+
+    @property
+    def account(self) -> str:
+        return str(self.args[0])
 
 
 @dataclass
@@ -133,21 +152,65 @@ class ChainKeeper:
         return round(self.metrics["accounts checked"] / max(self.checked_s, 1e-9))
 
     def send_job(self, fn: str, args: tuple[Any, ...], reward_usd: int, job: object) -> bool:
-        """Simulate, price, send one job; True when it landed (ours)."""
-        account = args[0]
-        try:
-            gas = self._rpc(lambda: self.io.simulate(fn, *args), "simulate")
-        except Raced as exc:
-            return self._raced(fn, account, exc)
-        quote = self._rpc(lambda: self.io.quote(gas), "gas price")
-        if not worth_it(reward_usd, quote, self.config.min_profit_usd):
+        """One job; True when it landed (ours)."""
+        return self.send_jobs([Job(fn, args, reward_usd, job)]) == 1
+
+    def send_jobs(self, jobs: list[Job]) -> int:
+        """Simulate and price every job, then send the ones worth sending back to back (nonces
+        from the chain's pending count, no wait between them: they can share a block), then
+        collect the receipts. Returns how many landed."""
+        ready: list[tuple[Job, int, GasQuote]] = []
+        for j in jobs:
+            try:
+                gas = self._rpc(lambda j=j: self.io.simulate(j.fn, *j.args), "simulate")
+            except Raced as exc:
+                self._raced(j.fn, j.account, exc)
+                continue
+            quote = self._rpc(lambda gas=gas: self.io.quote(gas), "gas price")
+            if self._worth_sending(j, quote):
+                ready.append((j, gas, quote))
+        if not ready:
+            return 0
+        self.metrics["jobs sent"] += len(ready)
+        outcomes = self.io.send_many([(j.fn, j.args, gas) for j, gas, _ in ready])
+        landed = 0
+        for (j, _, quote), outcome in zip(ready, outcomes, strict=True):
+            if isinstance(outcome, Raced):  # mined after someone else's: done all the same
+                self._raced(j.fn, j.account, outcome)
+            elif isinstance(outcome, Exception):
+                self.metrics["jobs failed"] += 1
+                event(
+                    self.log,
+                    "job failed",
+                    logging.ERROR,
+                    fn=j.fn,
+                    account=j.account,
+                    error=f"{type(outcome).__name__}: {outcome}",
+                )
+            else:
+                landed += 1
+                self.metrics["jobs succeeded"] += 1
+                profit = j.reward_usd - quote.cost_usd()
+                self.metrics["profit usd (1e-6)"] += profit // 10**12
+                event(
+                    self.log,
+                    "job done",
+                    fn=j.fn,
+                    account=j.account,
+                    block=getattr(outcome, "block_number", None),
+                    profit_usd=profit / 1e18,
+                )
+        return landed
+
+    def _worth_sending(self, j: Job, quote: GasQuote) -> bool:
+        if not worth_it(j.reward_usd, quote, self.config.min_profit_usd):
             self.metrics["skipped unprofitable"] += 1
             event(
                 self.log,
                 "skipped: unprofitable",
-                fn=fn,
-                account=account,
-                reward_usd=reward_usd / 1e18,
+                fn=j.fn,
+                account=j.account,
+                reward_usd=j.reward_usd / 1e18,
                 gas_usd=quote.cost_usd() / 1e18,
             )
             return False
@@ -157,31 +220,15 @@ class ChainKeeper:
             event(
                 self.log,
                 "skipped: gas above cap",
-                fn=fn,
-                account=account,
+                fn=j.fn,
+                account=j.account,
                 fee_gwei=quote.fee_per_gas_wei / 1e9,
             )
             return False
         if self.config.dry_run:
             self.metrics["would send"] += 1
-            event(self.log, "dry run: would send", fn=fn, account=account, job=str(job))
+            event(self.log, "dry run: would send", fn=j.fn, account=j.account, job=str(j.detail))
             return False
-        self.metrics["jobs sent"] += 1
-        try:
-            receipt = self.io.send(fn, *args, gas=gas)
-        except Raced as exc:  # mined after someone else's: the job is done all the same
-            return self._raced(fn, account, exc)
-        self.metrics["jobs succeeded"] += 1
-        profit = reward_usd - quote.cost_usd()
-        self.metrics["profit usd (1e-6)"] += profit // 10**12
-        event(
-            self.log,
-            "job done",
-            fn=fn,
-            account=account,
-            block=getattr(receipt, "block_number", None),
-            profit_usd=profit / 1e18,
-        )
         return True
 
     def _raced(self, fn: str, account: str, exc: Exception) -> bool:
@@ -253,24 +300,42 @@ class ApeChainIO:
     def flags(self, accounts: list[str]) -> list[bool]:
         return list(self.contract.liquidatable(accounts))
 
-    def _call(self, send: bool, fn: str, *args: Any, gas: int = 0) -> Any:
+    def simulate(self, fn: str, *args: Any) -> int:
         from ape.exceptions import ContractLogicError
 
-        method = getattr(self.contract, fn)
         try:
-            if send:  # the nonce is read from the chain for every transaction (Ape's default)
-                return method(*args, sender=self.account, gas=gas * 13 // 10)
-            return int(method.estimate_gas_cost(*args, sender=self.account))
+            return int(getattr(self.contract, fn).estimate_gas_cost(*args, sender=self.account))
         except ContractLogicError as exc:
             if any(r in (exc.revert_message or "") for r in self.RACED):
                 raise Raced(exc.revert_message) from None
             raise
 
-    def simulate(self, fn: str, *args: Any) -> int:
-        return self._call(False, fn, *args)
-
-    def send(self, fn: str, *args: Any, gas: int) -> Any:
-        return self._call(True, fn, *args, gas=gas)
+    def send_many(self, calls: list[tuple[str, tuple[Any, ...], int]]) -> list[Any]:
+        """Sign and send every call back to back, nonces counted up from the chain's pending
+        count (read afresh for every batch: a failure never leaves a stale nonce), then wait
+        for each receipt. A reverted one is simulated again to tell a race from a failure."""
+        web3 = self.chain.provider.web3
+        nonce = web3.eth.get_transaction_count(self.account.address, "pending")
+        hashes = []
+        for fn, args, gas in calls:
+            tx = getattr(self.contract, fn).as_transaction(
+                *args, sender=self.account, gas=gas * 13 // 10, nonce=nonce
+            )
+            signed = self.account.sign_transaction(tx)
+            hashes.append(web3.eth.send_raw_transaction(signed.serialize_transaction()))
+            nonce += 1
+        outcomes: list[Any] = []
+        for (fn, args, _), tx_hash in zip(calls, hashes, strict=True):
+            receipt = web3.eth.wait_for_transaction_receipt(tx_hash, timeout=300)
+            if receipt["status"] == 1:
+                outcomes.append(Landed(int(receipt["blockNumber"]), tx_hash.hex()))
+                continue
+            try:
+                self.simulate(fn, *args)
+                outcomes.append(RuntimeError(f"{fn} reverted in block {receipt['blockNumber']}"))
+            except Exception as exc:  # Raced, or the reason it reverts now
+                outcomes.append(exc)
+        return outcomes
 
     def quote(self, gas: int) -> GasQuote:
         block = self.chain.blocks.head

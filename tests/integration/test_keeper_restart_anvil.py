@@ -8,76 +8,35 @@ snapshot the other tests restore with it."""
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
-import subprocess
 import threading
 import time
 
 import pytest
-import requests
 
+from synthequity.devchain import Anvil, rpc
 from synthequity.keepers.jobs import AccountIndex
 from synthequity.keepers.perp.runner import ApeMarketIO, PerpKeeper
 from synthequity.keepers.shell import KeeperConfig
 from synthequity.model import perp as m
 
 WAD = m.WAD
-MNEMONIC = "test test test test test test test test test test test junk"
 
 
-class Anvil:
-    """A node of our own: start, SIGKILL, dump and reload state."""
-
-    def __init__(self) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.uri = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        cmd = ["anvil", "--port", str(self.port), "--mnemonic", MNEMONIC, "--accounts", "12"]
-        cmd += ["--chain-id", "31338"]  # its own: Ape keys caches and snapshots by chain id
-        cmd += ["--block-base-fee-per-gas", "0", "--gas-price", "0", "--silent"]
-        # its own process group: npm's `anvil` is a node wrapper around the real binary, and a
-        # crash must take both down
-        self.proc = subprocess.Popen(
-            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-        )
-        for _ in range(100):
-            try:
-                self.rpc("eth_blockNumber")
-                return
-            except requests.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError("anvil did not start")
-
-    def rpc(self, method: str, *params):
-        body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}
-        return requests.post(self.uri, json=body, timeout=30).json()["result"]
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        os.killpg(self.proc.pid, signal.SIGKILL)  # a crash, not a clean shutdown
-        self.proc.wait()
-        with pytest.raises(requests.ConnectionError):
-            self.rpc("eth_blockNumber")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait()
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 @pytest.fixture
 def side_chain(networks):
-    node = Anvil()
+    # its own chain id: Ape keys caches and snapshots by chain id
+    node = Anvil(port=free_port(), chain_id=31338)
     node.start()
     try:
         with networks.ethereum.local.use_provider(
-            "foundry", provider_settings={"host": node.uri}, disconnect_after=True
+            "foundry", provider_settings={"host": node.url}, disconnect_after=True
         ):
             yield node
     finally:
@@ -118,16 +77,18 @@ def test_keeper_survives_anvil_kill_and_restart(side_chain, project, accounts, c
         market.commit_order(45 * WAD // 10, 2**255, sender=who)
     bot.tick()
     push(200)
-    state = side_chain.rpc("anvil_dumpState")
+    state = side_chain.dump_state()
     head = chain.blocks.head.number
 
     # the node dies before the keeper acts; an operator brings it back ~2 s later
     side_chain.kill()
+    with pytest.raises(OSError):
+        rpc(side_chain.url, "eth_blockNumber")
 
     def restart():
         time.sleep(2)
         side_chain.start()
-        assert side_chain.rpc("anvil_loadState", state) is True
+        side_chain.load_state(state)
 
     t = threading.Thread(target=restart)
     t.start()

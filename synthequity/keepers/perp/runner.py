@@ -1,7 +1,8 @@
 """The perp keeper: one `tick()` per new block pages the new logs into the account index,
 executes or cancels the orders a newer price made due, then checks every tracked account
 through the batch view `liquidatable(accounts)` (500 per call) and liquidates the flagged ones
-riskiest first. Simulation, profitability, races and retries live in the shared shell."""
+riskiest first — all the block's jobs sent back to back, so they can share the next block.
+Simulation, profitability, races and retries live in the shared shell."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 from synthequity.contracts import at
 from synthequity.keepers.jobs import LogRef
 from synthequity.keepers.perp.logic import PendingOrder, liquidation_jobs, order_jobs
-from synthequity.keepers.shell import ApeChainIO, ChainKeeper
+from synthequity.keepers.shell import ApeChainIO, ChainKeeper, Job
 from synthequity.model import perp as m
 
 
@@ -38,8 +39,8 @@ class PerpKeeper(ChainKeeper):
         pending = [self._rpc(lambda a=a: self.io.pending(a), "order") for a in self.committed]
         live = [o for o in pending if o.committed_at]
         self.committed = {o.account for o in live}
-        for job in order_jobs(live, updated_at, usable, self.io.now(), max_age):
-            self.send_job(job.action + "_order", (job.account,), job.keeper_fee, job)
+        jobs = order_jobs(live, updated_at, usable, self.io.now(), max_age)
+        self.send_jobs([Job(j.action + "_order", (j.account,), j.keeper_fee, j) for j in jobs])
 
     def _liquidations(self) -> None:
         flagged = self.check()
@@ -48,8 +49,8 @@ class PerpKeeper(ChainKeeper):
         price, _, _ = self._rpc(self.io.price, "price")
         params, _ = self.io.params()
         positions = self._rpc(lambda: self.io.positions(flagged), "positions")
-        for job in liquidation_jobs(positions, price, self.io.index_now(price), params):
-            self.send_job("liquidate", (job.account,), job.reward, job)
+        jobs = liquidation_jobs(positions, price, self.io.index_now(price), params)
+        self.send_jobs([Job("liquidate", (j.account,), j.reward, j) for j in jobs])
 
 
 class ApeMarketIO(ApeChainIO):

@@ -11,7 +11,7 @@ from typing import Any
 
 from synthequity.contracts import at
 from synthequity.keepers.jobs import LogRef
-from synthequity.keepers.shell import ApeChainIO, ChainKeeper
+from synthequity.keepers.shell import ApeChainIO, ChainKeeper, Job
 from synthequity.keepers.vault.logic import vault_jobs
 from synthequity.logs import event
 from synthequity.model import vault as v
@@ -36,8 +36,7 @@ class VaultKeeper(ChainKeeper):
         for account in refused:
             self.metrics["refused: no inventory"] += 1
             event(self.log, "refused: sTSLA inventory too small", account=account, held=inventory)
-        for job in jobs:
-            self.send_job("liquidate", (job.account, job.max_repay), job.profit_usd, job)
+        self.send_jobs([Job("liquidate", (j.account, j.max_repay), j.profit_usd, j) for j in jobs])
 
 
 class ApeVaultIO(ApeChainIO):

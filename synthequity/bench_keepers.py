@@ -1,0 +1,288 @@
+"""The keepers at scale (SPEC.md §9): N accounts with open perp positions on a local anvil, a
+price fall, and the liquidation keeper finding and liquidating every position the fall made
+liquidatable. Measures accounts checked per second through the batch view and blocks from the
+price to each liquidation; checks the keeper's findings against the reference model evaluated
+position by position (an independent computation, not the contract's view).
+
+Populating N accounts through Ape would take N x 5 transactions at ~40 tx/s; instead the bench
+impersonates N fresh addresses on anvil and sends their transactions as JSON-RPC batches (gas
+price 0 on the local node, so they need no ether)."""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from eth_utils import keccak, to_checksum_address
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from synthequity.constants import MarketStatus
+from synthequity.keepers.jobs import AccountIndex
+from synthequity.keepers.perp.runner import ApeMarketIO, PerpKeeper
+from synthequity.keepers.shell import BATCH, KeeperConfig
+from synthequity.model import perp as m
+from synthequity.ui import make_console
+
+WAD = m.WAD
+RPC_BATCH = 500  # JSON-RPC calls per HTTP request
+console = make_console()
+
+
+@dataclass
+class ScaleResult:
+    accounts: int
+    tracked: int
+    flagged_by_keeper: int
+    liquidatable_by_model: int
+    check_seconds: float  # one full pass of the batch view over every account
+    accounts_per_s: int
+    liquidations: int
+    first_block_after_price: int
+    last_block_after_price: int
+    block_time: int
+    liquidation_seconds: float
+    setup_seconds: float
+    missed: list[str] = field(default_factory=list)
+
+    def rows(self) -> list[tuple[str, str]]:
+        return [
+            ("accounts with open positions", f"{self.accounts:,}"),
+            ("accounts the keeper indexed from logs", f"{self.tracked:,}"),
+            ("liquidatable after the fall (model)", f"{self.liquidatable_by_model:,}"),
+            ("flagged by the keeper's batch check", f"{self.flagged_by_keeper:,}"),
+            ("one full check of every account", f"{self.check_seconds:.3f} s"),
+            ("accounts checked per second", f"{self.accounts_per_s:,}"),
+            ("liquidations sent and mined", f"{self.liquidations:,}"),
+            ("block time (interval mining)", f"{self.block_time} s"),
+            ("blocks from price to first liquidation", str(self.first_block_after_price)),
+            ("blocks from price to last liquidation", str(self.last_block_after_price)),
+            ("time to liquidate them all", f"{self.liquidation_seconds:.1f} s"),
+            ("setup (deploy + populate)", f"{self.setup_seconds:.1f} s"),
+        ]
+
+
+class Rpc:
+    """Raw JSON-RPC to the local node, in batches."""
+
+    def __init__(self, uri: str):
+        self.uri = uri
+        self.session = requests.Session()
+
+    def call(self, method: str, *params: Any) -> Any:
+        return self.batch([(method, list(params))])[0]
+
+    def batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
+        body = [
+            {"jsonrpc": "2.0", "id": i, "method": method, "params": params}
+            for i, (method, params) in enumerate(calls)
+        ]
+        out = sorted(
+            self.session.post(self.uri, json=body, timeout=300).json(), key=lambda r: r["id"]
+        )
+        errors = [r["error"] for r in out if "error" in r]
+        if errors:
+            raise RuntimeError(f"{len(errors)} of {len(calls)} calls failed, first: {errors[0]}")
+        return [r["result"] for r in out]
+
+
+def addresses(n: int, seed: int) -> list[str]:
+    """N fresh, deterministic addresses nobody holds a key for (impersonated on anvil)."""
+    return [
+        to_checksum_address(keccak(f"synthequity-bench-{seed}-{i}".encode())[-20:])
+        for i in range(n)
+    ]
+
+
+def send_all(rpc: Rpc, txs: list[dict[str, Any]], what: str, progress: Progress) -> None:
+    """One transaction per sender per wave (nonces never race). Each wave of 500 is mined
+    before the next is sent: anvil's automine slows down sharply with a large pending pool,
+    and may leave a burst's tail pending (mined out with `evm_mine`)."""
+    task = progress.add_task(what, total=len(txs))
+    for i in range(0, len(txs), RPC_BATCH):
+        chunk = txs[i : i + RPC_BATCH]
+        hashes = rpc.batch([("eth_sendTransaction", [tx]) for tx in chunk])
+        deadline = time.monotonic() + 120
+        while True:
+            receipts = rpc.batch([("eth_getTransactionReceipt", [h]) for h in hashes])
+            if all(r is not None for r in receipts):
+                break
+            if time.monotonic() > deadline:
+                pool = rpc.call("txpool_status")
+                raise RuntimeError(f"{what}: transactions not mined after 120 s; pool {pool}")
+            # anvil's automine can leave the tail of a burst in its pool until the next
+            # transaction arrives: mine it out
+            rpc.call("evm_mine")
+        failed = [r for r in receipts if int(r["status"], 16) != 1]
+        if failed:
+            raise RuntimeError(f"{what}: {len(failed)} transactions reverted, first: {failed[0]}")
+        progress.advance(task, len(chunk))
+
+
+def run_scale(
+    project: Any,
+    chain: Any,
+    actors: dict[str, Any],
+    n: int = 10_000,
+    seed: int = 1,
+    fall: float = 0.15,
+    block_time: int = 2,
+) -> ScaleResult:
+    from synthequity.deploy import deploy_core, deploy_perp
+
+    t_setup = time.perf_counter()
+    admin, reporter, lp, keeper = (actors[k] for k in ("admin", "reporter", "lp", "keeper"))
+    rpc = Rpc(chain.provider.http_uri)
+    usdc = project.MockStablecoin.deploy("Mock USD", "mUSD", 6, sender=admin)
+    oracle = project.EquityOracle.deploy(admin, 8, "TSLA / USD", 2_500, sender=admin)
+    oracle.grantRole(oracle.REPORTER_ROLE(), reporter, sender=admin)
+    core = deploy_core(admin, usdc)
+    pool, market = deploy_perp(admin, core, usdc, oracle, "TSLA")
+    start_block = chain.blocks.head.number
+
+    def push(price: float) -> Any:
+        t = max(chain.pending_timestamp, chain.blocks.head.timestamp + 1)
+        chain.pending_timestamp = t
+        return oracle.push_price(round(price * 10**8), t, MarketStatus.OPEN, sender=reporter)
+
+    push(200)
+    usdc.faucet(lp, 50_000_000 * 10**6, sender=lp)
+    usdc.approve(pool, 2**256 - 1, sender=lp)
+    pool.deposit(50_000_000 * 10**6, lp, sender=lp)
+
+    rng = random.Random(seed)
+    who = addresses(n, seed)
+    margin = 200 * 10**6
+    sizes = {a: int(rng.uniform(1.0, 4.6) * WAD) for a in who}  # 1x .. 4.6x at $200
+    enc = {
+        "faucet": lambda a: usdc.faucet.encode_input(a, margin),
+        "approve": lambda a: usdc.approve.encode_input(market.address, 2**256 - 1),
+        "deposit": lambda a: market.deposit_margin.encode_input(margin),
+        "commit": lambda a: market.commit_order.encode_input(sizes[a], 2**255),
+        "execute": lambda a: market.execute_order.encode_input(a),
+    }
+    target = {"faucet": usdc.address, "approve": usdc.address}
+    rpc.call("anvil_autoImpersonateAccount", True)
+    try:
+        with Progress(
+            TextColumn("{task.description:<28}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
+            for step in ("faucet", "approve", "deposit", "commit"):
+                txs = [
+                    {
+                        "from": a,
+                        "to": target.get(step, market.address),
+                        "data": _hex(enc[step](a)),
+                        "gas": hex(400_000),
+                        "gasPrice": "0x0",
+                    }
+                    for a in who
+                ]
+                send_all(rpc, txs, f"{step} x {n:,}", progress)
+                if step == "commit":
+                    push(200)  # a price newer than every commit: the orders can fill
+            txs = [
+                {
+                    "from": a,
+                    "to": market.address,
+                    "data": _hex(enc["execute"](a)),
+                    "gas": hex(600_000),
+                    "gasPrice": "0x0",
+                }
+                for a in who
+            ]
+            send_all(rpc, txs, f"execute x {n:,}", progress)
+    finally:
+        rpc.call("anvil_autoImpersonateAccount", False)
+    setup_s = time.perf_counter() - t_setup
+
+    bot = PerpKeeper(
+        io=ApeMarketIO(market, keeper, native_usd=1),
+        index=AccountIndex(start_block=start_block),
+        config=KeeperConfig(orders=False, page_size=5_000),
+    )
+    bot._sync(chain.blocks.head.number)
+    tracked = len(bot.index.accounts)
+    # from here on, blocks every `block_time` seconds as on a real chain (not one per
+    # transaction): how many blocks the liquidations take is then a real measure
+    rpc.call("evm_setAutomine", False)
+    rpc.call("evm_setIntervalMining", block_time)
+    price_block = _mined(rpc, push(200 * (1 - fall)).txn_hash)
+    # the independent answer: the model, position by position, at the pushed price
+    price_wad = round(200 * (1 - fall) * 10**8) * 10**10
+    params, _ = bot.io.params()
+    index = bot.io.index_now(price_wad)
+    positions = _positions(rpc, market, who)
+    expected = {a for a, p in positions.items() if m.is_liquidatable(p, price_wad, index, params)}
+    t0 = time.perf_counter()
+    flagged = bot.check()
+    check_s = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    with console.status(f"liquidating {len(flagged):,} positions"):
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:  # the keeper's loop, until nothing is left
+            bot.tick()  # one per new block
+            if not bot.check():
+                break
+            time.sleep(0.2)
+    liq_s = time.perf_counter() - t1
+    rpc.call("evm_setIntervalMining", 0)
+    rpc.call("evm_setAutomine", True)
+    liqs = list(market.PositionLiquidated.range(price_block, chain.blocks.head.number + 1))
+    blocks = [lg.block_number - price_block for lg in liqs]
+    return ScaleResult(
+        accounts=n,
+        tracked=tracked,
+        flagged_by_keeper=len(flagged),
+        liquidatable_by_model=len(expected),
+        check_seconds=check_s,
+        accounts_per_s=round(tracked / max(check_s, 1e-9)),
+        liquidations=len(liqs),
+        first_block_after_price=min(blocks, default=0),
+        last_block_after_price=max(blocks, default=0),
+        block_time=block_time,
+        liquidation_seconds=liq_s,
+        setup_seconds=setup_s,
+        missed=sorted(expected - {str(lg.account) for lg in liqs}),
+    )
+
+
+def _mined(rpc: Rpc, tx_hash: Any) -> int:
+    """The block a transaction landed in (Ape does not wait for it once automine is off)."""
+    h = tx_hash if isinstance(tx_hash, str) else "0x" + bytes(tx_hash).hex()
+    while (receipt := rpc.call("eth_getTransactionReceipt", h)) is None:
+        time.sleep(0.1)
+    return int(receipt["blockNumber"], 16)
+
+
+def _hex(data: Any) -> str:
+    return data if isinstance(data, str) else "0x" + bytes(data).hex()
+
+
+def _positions(rpc: Rpc, market: Any, who: list[str]) -> dict[str, m.Position]:
+    """Every position through batched `eth_call`s, decoded with the market's ABI."""
+    from eth_abi import decode
+
+    out: dict[str, m.Position] = {}
+    for i in range(0, len(who), RPC_BATCH):
+        chunk = who[i : i + RPC_BATCH]
+        calls = [
+            (
+                "eth_call",
+                [{"to": market.address, "data": _hex(market.position.encode_input(a))}, "latest"],
+            )
+            for a in chunk
+        ]
+        for a, raw in zip(chunk, rpc.batch(calls), strict=True):
+            size, entry, margin_, funding = decode(["int256"] * 4, bytes.fromhex(raw[2:]))
+            out[a] = m.Position(size, entry, margin_, funding)
+    return out
+
+
+assert BATCH == 500  # the keeper's batch size, which the bench reports against
