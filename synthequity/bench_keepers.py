@@ -43,6 +43,7 @@ class ScaleResult:
     first_block_after_price: int
     last_block_after_price: int
     block_time: int
+    seconds_per_block: float  # measured: interval mining plus any block the tooling mines
     liquidation_seconds: float
     setup_seconds: float
     missed: list[str] = field(default_factory=list)
@@ -56,7 +57,7 @@ class ScaleResult:
             ("one full check of every account", f"{self.check_seconds:.3f} s"),
             ("accounts checked per second", f"{self.accounts_per_s:,}"),
             ("liquidations sent and mined", f"{self.liquidations:,}"),
-            ("block time (interval mining)", f"{self.block_time} s"),
+            ("seconds per block while liquidating", f"{self.seconds_per_block:.2f} s"),
             ("blocks from price to first liquidation", str(self.first_block_after_price)),
             ("blocks from price to last liquidation", str(self.last_block_after_price)),
             ("time to liquidate them all", f"{self.liquidation_seconds:.1f} s"),
@@ -115,6 +116,7 @@ def send_all(rpc: Rpc, txs: list[dict[str, Any]], what: str, progress: Progress)
             # anvil's automine can leave the tail of a burst in its pool until the next
             # transaction arrives: mine it out
             rpc.call("evm_mine")
+            time.sleep(0.02)
         failed = [r for r in receipts if int(r["status"], 16) != 1]
         if failed:
             raise RuntimeError(f"{what}: {len(failed)} transactions reverted, first: {failed[0]}")
@@ -142,10 +144,15 @@ def run_scale(
     pool, market = deploy_perp(admin, core, usdc, oracle, "TSLA")
     start_block = chain.blocks.head.number
 
-    def push(price: float) -> Any:
-        t = max(chain.pending_timestamp, chain.blocks.head.timestamp + 1)
-        chain.pending_timestamp = t
-        return oracle.push_price(round(price * 10**8), t, MarketStatus.OPEN, sender=reporter)
+    def push(price: float, flush: bool = True) -> int:
+        """An OPEN price observed one second after the head, in the next block; the block."""
+        head = rpc.call("eth_getBlockByNumber", "latest", False)
+        t = int(head["timestamp"], 16) + 1
+        rpc.call("evm_setNextBlockTimestamp", t)
+        data = oracle.push_price.encode_input(round(price * 10**8), t, MarketStatus.OPEN)
+        tx = {"from": reporter.address, "to": oracle.address, "data": _hex(data)}
+        tx_hash = rpc.call("eth_sendTransaction", {**tx, "gas": hex(200_000), "gasPrice": "0x0"})
+        return _mined(rpc, tx_hash, flush)
 
     push(200)
     usdc.faucet(lp, 50_000_000 * 10**6, sender=lp)
@@ -209,37 +216,46 @@ def run_scale(
     )
     bot._sync(chain.blocks.head.number)
     tracked = len(bot.index.accounts)
-    # from here on, blocks every `block_time` seconds as on a real chain (not one per
-    # transaction): how many blocks the liquidations take is then a real measure
-    rpc.call("evm_setAutomine", False)
-    rpc.call("evm_setIntervalMining", block_time)
-    price_block = _mined(rpc, push(200 * (1 - fall)).txn_hash)
-    # the independent answer: the model, position by position, at the pushed price
+    # the independent answer, read before the fall (no position changes until the keeper
+    # acts): the model, position by position, at the price about to be pushed
     price_wad = round(200 * (1 - fall) * 10**8) * 10**10
     params, _ = bot.io.params()
     index = bot.io.index_now(price_wad)
     positions = _positions(rpc, market, who)
     expected = {a for a, p in positions.items() if m.is_liquidatable(p, price_wad, index, params)}
-    t0 = time.perf_counter()
-    flagged = bot.check()
-    check_s = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    with console.status(f"liquidating {len(flagged):,} positions"):
-        deadline = time.monotonic() + 600
+    # from here on, blocks every `block_time` seconds as on a real chain (not one per
+    # transaction): how many blocks the liquidations take is then a real measure
+    rpc.call("evm_setAutomine", False)
+    rpc.call("evm_setIntervalMining", block_time)
+    try:
+        price_block = push(200 * (1 - fall), flush=False)  # mined by the interval, like any tx
+        t1 = time.perf_counter()
+        console.print(f"liquidating (blocks every {block_time} s)")
+        flagged_first, check_s = -1, 0.0
+        deadline = time.monotonic() + 900
         while time.monotonic() < deadline:  # the keeper's loop, until nothing is left
             bot.tick()  # one per new block
+            if flagged_first < 0:  # the first tick's full check of every account
+                flagged_first, check_s = len(bot.last_flagged), bot.checked_s
+            blocks = chain.blocks.head.number - price_block
+            console.print(
+                f"  {time.perf_counter() - t1:6.1f} s  block {blocks:>4} after the price:"
+                f" {bot.metrics['jobs succeeded']:,} liquidated,"
+                f" {bot.metrics['raced']} raced, {bot.metrics['jobs failed']} failed"
+            )
             if not bot.check():
                 break
             time.sleep(0.2)
-    liq_s = time.perf_counter() - t1
-    rpc.call("evm_setIntervalMining", 0)
-    rpc.call("evm_setAutomine", True)
+        liq_s = time.perf_counter() - t1
+    finally:
+        rpc.call("evm_setIntervalMining", 0)
+        rpc.call("evm_setAutomine", True)
     liqs = list(market.PositionLiquidated.range(price_block, chain.blocks.head.number + 1))
     blocks = [lg.block_number - price_block for lg in liqs]
     return ScaleResult(
         accounts=n,
         tracked=tracked,
-        flagged_by_keeper=len(flagged),
+        flagged_by_keeper=flagged_first,
         liquidatable_by_model=len(expected),
         check_seconds=check_s,
         accounts_per_s=round(tracked / max(check_s, 1e-9)),
@@ -247,17 +263,21 @@ def run_scale(
         first_block_after_price=min(blocks, default=0),
         last_block_after_price=max(blocks, default=0),
         block_time=block_time,
+        seconds_per_block=liq_s / max(chain.blocks.head.number - price_block, 1),
         liquidation_seconds=liq_s,
         setup_seconds=setup_s,
         missed=sorted(expected - {str(lg.account) for lg in liqs}),
     )
 
 
-def _mined(rpc: Rpc, tx_hash: Any) -> int:
-    """The block a transaction landed in (Ape does not wait for it once automine is off)."""
-    h = tx_hash if isinstance(tx_hash, str) else "0x" + bytes(tx_hash).hex()
-    while (receipt := rpc.call("eth_getTransactionReceipt", h)) is None:
-        time.sleep(0.1)
+def _mined(rpc: Rpc, tx_hash: str, flush: bool = True) -> int:
+    """The block a transaction landed in; `flush` mines it out of a stuck automine pool."""
+    while (receipt := rpc.call("eth_getTransactionReceipt", tx_hash)) is None:
+        if flush:
+            rpc.call("evm_mine")
+        time.sleep(0.05)
+    if int(receipt["status"], 16) != 1:
+        raise RuntimeError(f"{tx_hash} reverted")
     return int(receipt["blockNumber"], 16)
 
 

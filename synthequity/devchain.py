@@ -56,8 +56,10 @@ class Anvil:
         accounts: int = 12,
         log: Path | None = None,
         chain_id: int | None = None,
+        prune_history: int | None = None,
     ):
         self.chain_id = chain_id
+        self.prune_history = prune_history
         self.port = port
         self.timestamp = timestamp
         self.state = state
@@ -95,6 +97,12 @@ class Anvil:
             cmd += ["--timestamp", str(self.timestamp)]
         if self.chain_id is not None:
             cmd += ["--chain-id", str(self.chain_id)]
+        if self.prune_history is not None:
+            # only the last N states, in memory: a long run (thousands of blocks over thousands
+            # of accounts) otherwise keeps a full state copy per block, in memory and then on
+            # disk under ~/.foundry/anvil/tmp — tens of gigabytes at 10,000 accounts. N > 0:
+            # a call at "latest" must survive the next block landing meanwhile.
+            cmd += ["--prune-history", str(self.prune_history)]
         if self.state is not None:
             cmd += ["--state", str(self.state)]  # load at start, dump at exit
         return cmd
@@ -161,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     cmd = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not cmd:
         ap.error("no command given")
-    with Anvil(port=args.port) as node:  # ape-foundry connects to the node at this host
+    with Anvil(port=args.port, prune_history=64) as node:  # ape-foundry connects to it
         return subprocess.run(cmd, env={**os.environ, "APE_FOUNDRY_HOST": node.url}).returncode
 
 

@@ -38,8 +38,9 @@ class ChainIO(Protocol):
     def account_logs(self, lo: int, hi: int) -> list[tuple[LogRef, str]]: ...
     def flags(self, accounts: list[str]) -> list[bool]: ...
     def simulate(self, fn: str, *args: Any) -> int: ...  # gas, or raises Raced
-    # one outcome per call, in order: a receipt, a Raced, or the error
-    def send_many(self, calls: list[tuple[str, tuple[Any, ...], int]]) -> list[Any]: ...
+    def start_batch(self) -> None: ...  # nonce from the chain's pending count
+    def send_nowait(self, fn: str, args: tuple[Any, ...], gas: int) -> Any: ...  # a handle
+    def outcome(self, fn: str, args: tuple[Any, ...], handle: Any) -> Any: ...  # Landed|error
     def quote(self, gas: int) -> GasQuote: ...
     def reconnect(self) -> None: ...
 
@@ -77,6 +78,7 @@ class ChainKeeper:
     name: str = "keeper"
     last_head: int = -1
     checked_s: float = 0.0  # wall time spent in batch health checks
+    last_flagged: list[str] = field(default_factory=list)  # the last check's answer
 
     @property
     def log(self) -> logging.Logger:
@@ -137,6 +139,7 @@ class ChainKeeper:
             flagged += [a for a, f in zip(batch, flags, strict=True) if f]
         elapsed = time.perf_counter() - t0
         self.checked_s += elapsed
+        self.last_flagged = flagged
         self.metrics["accounts checked"] += len(accounts)
         event(
             self.log,
@@ -156,10 +159,12 @@ class ChainKeeper:
         return self.send_jobs([Job(fn, args, reward_usd, job)]) == 1
 
     def send_jobs(self, jobs: list[Job]) -> int:
-        """Simulate and price every job, then send the ones worth sending back to back (nonces
-        from the chain's pending count, no wait between them: they can share a block), then
+        """Each job in order (riskiest first): simulate, price, and if worth it send at once
+        without waiting (nonces counted up from the chain's pending count, read afresh for
+        every batch), so the first lands while the rest are still being simulated; then
         collect the receipts. Returns how many landed."""
-        ready: list[tuple[Job, int, GasQuote]] = []
+        in_flight: list[tuple[Job, GasQuote, Any]] = []
+        self.io.start_batch()
         for j in jobs:
             try:
                 gas = self._rpc(lambda j=j: self.io.simulate(j.fn, *j.args), "simulate")
@@ -168,13 +173,11 @@ class ChainKeeper:
                 continue
             quote = self._rpc(lambda gas=gas: self.io.quote(gas), "gas price")
             if self._worth_sending(j, quote):
-                ready.append((j, gas, quote))
-        if not ready:
-            return 0
-        self.metrics["jobs sent"] += len(ready)
-        outcomes = self.io.send_many([(j.fn, j.args, gas) for j, gas, _ in ready])
+                in_flight.append((j, quote, self.io.send_nowait(j.fn, j.args, gas)))
+                self.metrics["jobs sent"] += 1
         landed = 0
-        for (j, _, quote), outcome in zip(ready, outcomes, strict=True):
+        for j, quote, handle in in_flight:
+            outcome = self.io.outcome(j.fn, j.args, handle)
             if isinstance(outcome, Raced):  # mined after someone else's: done all the same
                 self._raced(j.fn, j.account, outcome)
             elif isinstance(outcome, Exception):
@@ -284,6 +287,7 @@ class ApeChainIO:
 
         self.contract, self.account, self.chain = contract, account, chain
         self.native_usd = native_usd
+        self._nonce = 0
 
     def head(self) -> int:
         return int(self.chain.blocks.head.number)
@@ -300,6 +304,25 @@ class ApeChainIO:
     def flags(self, accounts: list[str]) -> list[bool]:
         return list(self.contract.liquidatable(accounts))
 
+    def call_many(self, fn: str, args: list[tuple[Any, ...]], chunk: int = 250) -> list[Any]:
+        """One view for many argument tuples, as JSON-RPC batches of `eth_call`s (a keeper
+        reading 1,000 flagged positions one call at a time would lose blocks to it); each
+        result is the decoded output tuple (a struct output: a nested tuple)."""
+        from eth_abi import decode
+
+        method = getattr(self.contract, fn)
+        types = [o.canonical_type for o in method.abis[0].outputs]
+        web3 = self.chain.provider.web3
+        out: list[Any] = []
+        for i in range(0, len(args), chunk):
+            with web3.batch_requests() as batch:
+                for a in args[i : i + chunk]:
+                    data = method.encode_input(*a)
+                    batch.add(web3.eth.call({"to": self.contract.address, "data": data}))
+                raw = batch.execute()
+            out += [decode(types, bytes(r)) for r in raw]
+        return out
+
     def simulate(self, fn: str, *args: Any) -> int:
         from ape.exceptions import ContractLogicError
 
@@ -310,32 +333,33 @@ class ApeChainIO:
                 raise Raced(exc.revert_message) from None
             raise
 
-    def send_many(self, calls: list[tuple[str, tuple[Any, ...], int]]) -> list[Any]:
-        """Sign and send every call back to back, nonces counted up from the chain's pending
-        count (read afresh for every batch: a failure never leaves a stale nonce), then wait
-        for each receipt. A reverted one is simulated again to tell a race from a failure."""
-        web3 = self.chain.provider.web3
-        nonce = web3.eth.get_transaction_count(self.account.address, "pending")
-        hashes = []
-        for fn, args, gas in calls:
-            tx = getattr(self.contract, fn).as_transaction(
-                *args, sender=self.account, gas=gas * 13 // 10, nonce=nonce
-            )
-            signed = self.account.sign_transaction(tx)
-            hashes.append(web3.eth.send_raw_transaction(signed.serialize_transaction()))
-            nonce += 1
-        outcomes: list[Any] = []
-        for (fn, args, _), tx_hash in zip(calls, hashes, strict=True):
-            receipt = web3.eth.wait_for_transaction_receipt(tx_hash, timeout=300)
-            if receipt["status"] == 1:
-                outcomes.append(Landed(int(receipt["blockNumber"]), tx_hash.hex()))
-                continue
-            try:
-                self.simulate(fn, *args)
-                outcomes.append(RuntimeError(f"{fn} reverted in block {receipt['blockNumber']}"))
-            except Exception as exc:  # Raced, or the reason it reverts now
-                outcomes.append(exc)
-        return outcomes
+    def start_batch(self) -> None:
+        """Nonces for this block's jobs count up from the chain's pending count (read afresh
+        for every batch: a failed or replaced transaction never leaves a stale nonce)."""
+        self._nonce = self.chain.provider.web3.eth.get_transaction_count(
+            self.account.address, "pending"
+        )
+
+    def send_nowait(self, fn: str, args: tuple[Any, ...], gas: int) -> Any:
+        tx = getattr(self.contract, fn).as_transaction(
+            *args, sender=self.account, gas=gas * 13 // 10, nonce=self._nonce
+        )
+        signed = self.account.sign_transaction(tx)
+        tx_hash = self.chain.provider.web3.eth.send_raw_transaction(signed.serialize_transaction())
+        self._nonce += 1
+        return tx_hash
+
+    def outcome(self, fn: str, args: tuple[Any, ...], handle: Any) -> Any:
+        """The receipt's verdict; a reverted one is simulated again to tell a race from a
+        failure."""
+        receipt = self.chain.provider.web3.eth.wait_for_transaction_receipt(handle, timeout=300)
+        if receipt["status"] == 1:
+            return Landed(int(receipt["blockNumber"]), handle.hex())
+        try:
+            self.simulate(fn, *args)
+        except Exception as exc:  # Raced, or the reason it reverts now
+            return exc
+        return RuntimeError(f"{fn} reverted in block {receipt['blockNumber']}")
 
     def quote(self, gas: int) -> GasQuote:
         block = self.chain.blocks.head

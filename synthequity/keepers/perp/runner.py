@@ -82,11 +82,8 @@ class ApeMarketIO(ApeChainIO):
         return answer * scale, updated_at, bool(self.market.lp_open())
 
     def positions(self, accounts: list[str]) -> dict[str, m.Position]:
-        out = {}
-        for a in accounts:
-            p = self.market.position(a)
-            out[a] = m.Position(p.size, p.entry_price, p.margin, p.funding_entry)
-        return out
+        rows = self.call_many("position", [(a,) for a in accounts])
+        return {a: m.Position(*_flat(row)) for a, row in zip(accounts, rows, strict=True)}
 
     def index_now(self, price: int) -> int:
         rate, index, updated = self.market.funding_state()
@@ -101,3 +98,10 @@ class ApeMarketIO(ApeChainIO):
             p = self.market.params()
             self._params = (m.PerpParams(*p[0]), p[1])
         return self._params
+
+
+def _flat(row: Any) -> tuple[int, ...]:
+    """A decoded struct return: Ape gives a one-element tuple holding the struct's fields."""
+    while len(row) == 1 and isinstance(row[0], (tuple, list)):
+        row = row[0]
+    return tuple(int(x) for x in row)

@@ -63,7 +63,8 @@ class ApeVaultIO(ApeChainIO):
         return answer * 10 ** (18 - self.oracle.decimals())
 
     def positions(self, accounts: list[str]) -> dict[str, tuple[int, int]]:
-        return {a: tuple(self.vault.position(a)) for a in accounts}  # debt accrued to the head
+        rows = self.call_many("position", [(a,) for a in accounts])  # debt accrued to the head
+        return {a: (int(r[0]), int(r[1])) for a, r in zip(accounts, rows, strict=True)}
 
     def inventory(self) -> int:
         return int(self.synth.balanceOf(self.account))
