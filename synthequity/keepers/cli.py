@@ -39,30 +39,44 @@ def build_keepers(network: Any, account: Any, *, jobs: str, **opt: Any) -> list[
         max_fee_gwei=opt.get("max_fee_gwei"),
     )
     book = opt.get("book", "perp")
-    keepers: list[ChainKeeper] = []
+    wanted = []  # (record name, keeper, chain shell, contract type, --market/--vault, config)
     if jobs == "orders" or book in ("perp", "all"):
-        address = opt.get("market_address") or deployments.address_of(record, symbol, "perp")
-        keepers.append(
-            PerpKeeper(
-                io=ApeMarketIO(at(project.PerpMarket, address), account, native_usd),
-                index=AccountIndex(_start_block(record, symbol, "perp", opt.get("from_block"))),
-                config=KeeperConfig(
-                    orders=jobs == "orders", liquidations=jobs == "liquidate", **config
-                ),
-                stop=stop,
+        perp_cfg = KeeperConfig(
+            orders=jobs == "orders", liquidations=jobs == "liquidate", **config
+        )
+        wanted.append(
+            (
+                "perp",
+                PerpKeeper,
+                ApeMarketIO,
+                project.PerpMarket,
+                opt.get("market_address"),
+                perp_cfg,
             )
         )
     if jobs == "liquidate" and book in ("vault", "all"):
-        address = opt.get("vault_address") or deployments.address_of(record, symbol, "vault")
-        keepers.append(
-            VaultKeeper(
-                io=ApeVaultIO(at(project.SynthVault, address), account, native_usd),
-                index=AccountIndex(_start_block(record, symbol, "vault", opt.get("from_block"))),
-                config=KeeperConfig(orders=False, **config),
-                stop=stop,
+        vault_cfg = KeeperConfig(orders=False, **config)
+        wanted.append(
+            (
+                "vault",
+                VaultKeeper,
+                ApeVaultIO,
+                project.SynthVault,
+                opt.get("vault_address"),
+                vault_cfg,
             )
         )
-    return keepers
+    return [
+        keeper(
+            io=io(
+                at(kind, given or deployments.address_of(record, symbol, name)), account, native_usd
+            ),
+            index=AccountIndex(_start_block(record, symbol, name, opt.get("from_block"))),
+            config=cfg,
+            stop=stop,
+        )
+        for name, keeper, io, kind, given, cfg in wanted
+    ]
 
 
 def run_keeper_cli(network: Any, account: Any, *, jobs: str, **opt: Any) -> list[ChainKeeper]:

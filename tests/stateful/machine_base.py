@@ -17,7 +17,11 @@ OPEN, CLOSED, HALTED = 2, 1, 3
 MAX_AGE = 120
 DEPTH = {  # (examples, max steps per example, steps the run must reach) by profile
     "dev": (10, 30, 0),
-    "ci": (100, 60, 5_000),
+    "ci": (
+        125,
+        60,
+        5_000,
+    ),  # ~49 steps an example: 5,000 with margin (boa starts at wall-clock time, so runs vary)
     "nightly": (4_000, 100, 200_000),
 }
 
