@@ -41,9 +41,7 @@ def build_keepers(network: Any, account: Any, *, jobs: str, **opt: Any) -> list[
     book = opt.get("book", "perp")
     wanted = []  # (record name, keeper, chain shell, contract type, --market/--vault, config)
     if jobs == "orders" or book in ("perp", "all"):
-        perp_cfg = KeeperConfig(
-            orders=jobs == "orders", liquidations=jobs == "liquidate", **config
-        )
+        perp_cfg = KeeperConfig(orders=jobs == "orders", liquidations=jobs == "liquidate", **config)
         wanted.append(
             (
                 "perp",
