@@ -14,7 +14,12 @@ from synthequity.ui import make_console
 @click.option("--accounts", "n", default=10_000, show_default=True, help="Open positions.")
 @click.option("--seed", default=1, show_default=True, help="Leverage draw.")
 @click.option("--fall", default=0.15, show_default=True, help="Price fall, fraction.")
-@click.option("--block-time", default=2, show_default=True, help="Seconds per block after setup.")
+@click.option(
+    "--block-time",
+    default=2,
+    show_default=True,
+    help="Seconds per block after setup (0: automine).",
+)
 def cli(network, n, seed, fall, block_time):
     from ape import accounts, chain, project
     from ape.logging import logger

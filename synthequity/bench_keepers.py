@@ -11,6 +11,7 @@ price 0 on the local node, so they need no ether)."""
 from __future__ import annotations
 
 import random
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -225,10 +226,19 @@ def run_scale(
     expected = {a for a, p in positions.items() if m.is_liquidatable(p, price_wad, index, params)}
     # from here on, blocks every `block_time` seconds as on a real chain (not one per
     # transaction): how many blocks the liquidations take is then a real measure
-    rpc.call("evm_setAutomine", False)
-    rpc.call("evm_setIntervalMining", block_time)
+    # (`block_time` 0: automine, one transaction per block)
+    if block_time:
+        rpc.call("evm_setAutomine", False)
+        rpc.call("evm_setIntervalMining", block_time)
+    stop_heartbeat = threading.Event()
+    beat = threading.Thread(
+        target=_heartbeat,
+        args=(rpc, oracle, reporter.address, 200 * (1 - fall), stop_heartbeat),
+        daemon=True,
+    )
     try:
-        price_block = push(200 * (1 - fall), flush=False)  # mined by the interval, like any tx
+        price_block = push(200 * (1 - fall), flush=not block_time)
+        beat.start()
         t1 = time.perf_counter()
         console.print(f"liquidating (blocks every {block_time} s)")
         flagged_first, check_s = -1, 0.0
@@ -248,8 +258,10 @@ def run_scale(
             time.sleep(0.2)
         liq_s = time.perf_counter() - t1
     finally:
-        rpc.call("evm_setIntervalMining", 0)
-        rpc.call("evm_setAutomine", True)
+        stop_heartbeat.set()
+        if block_time:
+            rpc.call("evm_setIntervalMining", 0)
+            rpc.call("evm_setAutomine", True)
     liqs = list(market.PositionLiquidated.range(price_block, chain.blocks.head.number + 1))
     blocks = [lg.block_number - price_block for lg in liqs]
     return ScaleResult(
@@ -268,6 +280,20 @@ def run_scale(
         setup_seconds=setup_s,
         missed=sorted(expected - {str(lg.account) for lg in liqs}),
     )
+
+
+def _heartbeat(rpc: Rpc, oracle: Any, reporter: str, price: float, stop: threading.Event) -> None:
+    """The oracle keeper's heartbeat, standing in for it: the same price every 30 s, observed
+    at the head's timestamp, so the price never goes stale while the keeper works through
+    thousands of jobs (a market's risk checks refuse a price older than 120 s)."""
+    beat = Rpc(rpc.uri)
+    while not stop.wait(30):
+        head = beat.call("eth_getBlockByNumber", "latest", False)
+        data = oracle.push_price.encode_input(
+            round(price * 10**8), int(head["timestamp"], 16), MarketStatus.OPEN
+        )
+        tx = {"from": reporter, "to": oracle.address, "data": _hex(data), "gas": hex(200_000)}
+        beat.call("eth_sendTransaction", {**tx, "gasPrice": "0x0"})
 
 
 def _mined(rpc: Rpc, tx_hash: str, flush: bool = True) -> int:
