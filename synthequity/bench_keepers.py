@@ -226,7 +226,12 @@ def run_scale(
     expected = {a for a, p in positions.items() if m.is_liquidatable(p, price_wad, index, params)}
     # from here on, blocks every `block_time` seconds as on a real chain (not one per
     # transaction): how many blocks the liquidations take is then a real measure
-    # (`block_time` 0: automine, one transaction per block)
+    # (`block_time` 0: automine, one transaction per block, on a clock held still: the
+    # populate phase mined thousands of blocks a second apart, so the chain's clock runs far
+    # ahead of the wall clock and every further block would add a second, ageing the price
+    # past the market's 120 s within 120 liquidations)
+    if not block_time:
+        rpc.call("anvil_setBlockTimestampInterval", 0)
     if block_time:
         rpc.call("evm_setAutomine", False)
         rpc.call("evm_setIntervalMining", block_time)
@@ -259,6 +264,8 @@ def run_scale(
         liq_s = time.perf_counter() - t1
     finally:
         stop_heartbeat.set()
+        if not block_time:
+            rpc.call("anvil_removeBlockTimestampInterval")
         if block_time:
             rpc.call("evm_setIntervalMining", 0)
             rpc.call("evm_setAutomine", True)
