@@ -66,7 +66,7 @@ def bench_oracle(
     return {"oracle push_price": gas}
 
 
-def _fresh_market(actors: Actors, project: Any, chain: Any) -> tuple[Any, Any, Any, Any]:
+def fresh_market(actors: Actors, project: Any, chain: Any) -> tuple[Any, Any, Any, Any]:
     """A 6-decimal mock USD, a TSLA oracle, the insurance fund and factory, and `price(usd)`,
     which pushes an OPEN price in the next block, 12 s after the previous one."""
     from synthequity.deploy import deploy_core
@@ -93,7 +93,7 @@ def bench_vault(actors: Actors, project: Any, chain: Any, samples: int = 5) -> d
     from synthequity.deploy import deploy_vault
 
     admin, borrower, liq = actors.admin, actors.borrower, actors.liquidator
-    usdc, oracle, core, price = _fresh_market(actors, project, chain)
+    usdc, oracle, core, price = fresh_market(actors, project, chain)
     vault = deploy_vault(admin, core, usdc, oracle, "sTSLA", "Synthetic Tesla")
 
     for who in (borrower, liq):
@@ -141,7 +141,7 @@ def bench_perp(actors: Actors, project: Any, chain: Any, samples: int = 5) -> di
 
     admin, trader, keeper = actors.admin, actors.borrower, actors.liquidator
     victim = actors.victim
-    usdc, oracle, core, price = _fresh_market(actors, project, chain)
+    usdc, oracle, core, price = fresh_market(actors, project, chain)
     pool, market = deploy_perp(admin, core, usdc, oracle, "TSLA")
 
     for who in (admin, trader, victim, keeper):

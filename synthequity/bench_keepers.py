@@ -23,7 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from synthequity.constants import MarketStatus
 from synthequity.keepers.jobs import AccountIndex
 from synthequity.keepers.perp.runner import ApeMarketIO, PerpKeeper
-from synthequity.keepers.shell import BATCH, KeeperConfig
+from synthequity.keepers.shell import KeeperConfig
 from synthequity.model import perp as m
 from synthequity.ui import make_console
 
@@ -43,7 +43,6 @@ class ScaleResult:
     liquidations: int
     first_block_after_price: int
     last_block_after_price: int
-    block_time: int
     seconds_per_block: float  # measured: interval mining plus any block the tooling mines
     liquidation_seconds: float
     setup_seconds: float
@@ -106,21 +105,7 @@ def send_all(rpc: Rpc, txs: list[dict[str, Any]], what: str, progress: Progress)
     for i in range(0, len(txs), RPC_BATCH):
         chunk = txs[i : i + RPC_BATCH]
         hashes = rpc.batch([("eth_sendTransaction", [tx]) for tx in chunk])
-        deadline = time.monotonic() + 120
-        while True:
-            receipts = rpc.batch([("eth_getTransactionReceipt", [h]) for h in hashes])
-            if all(r is not None for r in receipts):
-                break
-            if time.monotonic() > deadline:
-                pool = rpc.call("txpool_status")
-                raise RuntimeError(f"{what}: transactions not mined after 120 s; pool {pool}")
-            # anvil's automine can leave the tail of a burst in its pool until the next
-            # transaction arrives: mine it out
-            rpc.call("evm_mine")
-            time.sleep(0.02)
-        failed = [r for r in receipts if int(r["status"], 16) != 1]
-        if failed:
-            raise RuntimeError(f"{what}: {len(failed)} transactions reverted, first: {failed[0]}")
+        _mined(rpc, hashes, flush=True, what=what)
         progress.advance(task, len(chunk))
 
 
@@ -133,27 +118,22 @@ def run_scale(
     fall: float = 0.15,
     block_time: int = 2,
 ) -> ScaleResult:
-    from synthequity.deploy import deploy_core, deploy_perp
+    from synthequity.bench import Actors, fresh_market
+    from synthequity.deploy import deploy_perp
 
     t_setup = time.perf_counter()
     admin, reporter, lp, keeper = (actors[k] for k in ("admin", "reporter", "lp", "keeper"))
     rpc = Rpc(chain.provider.http_uri)
-    usdc = project.MockStablecoin.deploy("Mock USD", "mUSD", 6, sender=admin)
-    oracle = project.EquityOracle.deploy(admin, 8, "TSLA / USD", 2_500, sender=admin)
-    oracle.grantRole(oracle.REPORTER_ROLE(), reporter, sender=admin)
-    core = deploy_core(admin, usdc)
+    usdc, oracle, core, _ = fresh_market(Actors(admin, reporter), project, chain)
     pool, market = deploy_perp(admin, core, usdc, oracle, "TSLA")
     start_block = chain.blocks.head.number
 
     def push(price: float, flush: bool = True) -> int:
         """An OPEN price observed one second after the head, in the next block; the block."""
-        head = rpc.call("eth_getBlockByNumber", "latest", False)
-        t = int(head["timestamp"], 16) + 1
+        t = _head_time(rpc) + 1
         rpc.call("evm_setNextBlockTimestamp", t)
-        data = oracle.push_price.encode_input(round(price * 10**8), t, MarketStatus.OPEN)
-        tx = {"from": reporter.address, "to": oracle.address, "data": _hex(data)}
-        tx_hash = rpc.call("eth_sendTransaction", {**tx, "gas": hex(200_000), "gasPrice": "0x0"})
-        return _mined(rpc, tx_hash, flush)
+        tx_hash = _send_price(rpc, oracle, reporter.address, price, t)
+        return int(_mined(rpc, [tx_hash], flush)[0]["blockNumber"], 16)
 
     push(200)
     usdc.faucet(lp, 50_000_000 * 10**6, sender=lp)
@@ -172,6 +152,7 @@ def run_scale(
         "execute": lambda a: market.execute_order.encode_input(a),
     }
     target = {"faucet": usdc.address, "approve": usdc.address}
+    gas = {"execute": 600_000}
     rpc.call("anvil_autoImpersonateAccount", True)
     try:
         with Progress(
@@ -181,31 +162,20 @@ def run_scale(
             TimeElapsedColumn(),
             console=console,
         ) as progress:
-            for step in ("faucet", "approve", "deposit", "commit"):
+            for step in enc:
+                if step == "execute":
+                    push(200)  # a price newer than every commit: the orders can fill
                 txs = [
                     {
                         "from": a,
                         "to": target.get(step, market.address),
                         "data": _hex(enc[step](a)),
-                        "gas": hex(400_000),
+                        "gas": hex(gas.get(step, 400_000)),
                         "gasPrice": "0x0",
                     }
                     for a in who
                 ]
                 send_all(rpc, txs, f"{step} x {n:,}", progress)
-                if step == "commit":
-                    push(200)  # a price newer than every commit: the orders can fill
-            txs = [
-                {
-                    "from": a,
-                    "to": market.address,
-                    "data": _hex(enc["execute"](a)),
-                    "gas": hex(600_000),
-                    "gasPrice": "0x0",
-                }
-                for a in who
-            ]
-            send_all(rpc, txs, f"execute x {n:,}", progress)
     finally:
         rpc.call("anvil_autoImpersonateAccount", False)
     setup_s = time.perf_counter() - t_setup
@@ -222,7 +192,7 @@ def run_scale(
     price_wad = round(200 * (1 - fall) * 10**8) * 10**10
     params, _ = bot.io.params()
     index = bot.io.index_now(price_wad)
-    positions = _positions(rpc, market, who)
+    positions = bot.io.positions(who)  # batched reads; the judgment below is the model's
     expected = {a for a, p in positions.items() if m.is_liquidatable(p, price_wad, index, params)}
     # from here on, blocks every `block_time` seconds as on a real chain (not one per
     # transaction): how many blocks the liquidations take is then a real measure
@@ -230,11 +200,11 @@ def run_scale(
     # populate phase mined thousands of blocks a second apart, so the chain's clock runs far
     # ahead of the wall clock and every further block would add a second, ageing the price
     # past the market's 120 s within 120 liquidations)
-    if not block_time:
-        rpc.call("anvil_setBlockTimestampInterval", 0)
     if block_time:
         rpc.call("evm_setAutomine", False)
         rpc.call("evm_setIntervalMining", block_time)
+    else:
+        rpc.call("anvil_setBlockTimestampInterval", 0)
     stop_heartbeat = threading.Event()
     beat = threading.Thread(
         target=_heartbeat,
@@ -264,11 +234,11 @@ def run_scale(
         liq_s = time.perf_counter() - t1
     finally:
         stop_heartbeat.set()
-        if not block_time:
-            rpc.call("anvil_removeBlockTimestampInterval")
         if block_time:
             rpc.call("evm_setIntervalMining", 0)
             rpc.call("evm_setAutomine", True)
+        else:
+            rpc.call("anvil_removeBlockTimestampInterval")
     liqs = list(market.PositionLiquidated.range(price_block, chain.blocks.head.number + 1))
     blocks = [lg.block_number - price_block for lg in liqs]
     return ScaleResult(
@@ -281,7 +251,6 @@ def run_scale(
         liquidations=len(liqs),
         first_block_after_price=min(blocks, default=0),
         last_block_after_price=max(blocks, default=0),
-        block_time=block_time,
         seconds_per_block=liq_s / max(chain.blocks.head.number - price_block, 1),
         liquidation_seconds=liq_s,
         setup_seconds=setup_s,
@@ -293,49 +262,42 @@ def _heartbeat(rpc: Rpc, oracle: Any, reporter: str, price: float, stop: threadi
     """The oracle keeper's heartbeat, standing in for it: the same price every 30 s, observed
     at the head's timestamp, so the price never goes stale while the keeper works through
     thousands of jobs (a market's risk checks refuse a price older than 120 s)."""
-    beat = Rpc(rpc.uri)
+    beat = Rpc(rpc.uri)  # its own session: requests sessions are not shared across threads
     while not stop.wait(30):
-        head = beat.call("eth_getBlockByNumber", "latest", False)
-        data = oracle.push_price.encode_input(
-            round(price * 10**8), int(head["timestamp"], 16), MarketStatus.OPEN
-        )
-        tx = {"from": reporter, "to": oracle.address, "data": _hex(data), "gas": hex(200_000)}
-        beat.call("eth_sendTransaction", {**tx, "gasPrice": "0x0"})
+        _send_price(beat, oracle, reporter, price, _head_time(beat))
 
 
-def _mined(rpc: Rpc, tx_hash: str, flush: bool = True) -> int:
-    """The block a transaction landed in; `flush` mines it out of a stuck automine pool."""
-    while (receipt := rpc.call("eth_getTransactionReceipt", tx_hash)) is None:
+def _mined(rpc: Rpc, hashes: list[str], flush: bool, what: str = "price") -> list[dict]:
+    """The receipts of `hashes` once all are mined and successful. `flush`: anvil's automine
+    can leave the tail of a burst in its pool until the next transaction arrives — mine it
+    out (with interval mining, leave the interval to it)."""
+    deadline = time.monotonic() + 120
+    while True:
+        receipts = rpc.batch([("eth_getTransactionReceipt", [h]) for h in hashes])
+        if all(r is not None for r in receipts):
+            break
+        if time.monotonic() > deadline:
+            pool = rpc.call("txpool_status")
+            raise RuntimeError(f"{what}: transactions not mined after 120 s; pool {pool}")
         if flush:
             rpc.call("evm_mine")
-        time.sleep(0.05)
-    if int(receipt["status"], 16) != 1:
-        raise RuntimeError(f"{tx_hash} reverted")
-    return int(receipt["blockNumber"], 16)
+        time.sleep(0.02)
+    failed = [r for r in receipts if int(r["status"], 16) != 1]
+    if failed:
+        raise RuntimeError(f"{what}: {len(failed)} transactions reverted, first: {failed[0]}")
+    return receipts
+
+
+def _head_time(rpc: Rpc) -> int:
+    return int(rpc.call("eth_getBlockByNumber", "latest", False)["timestamp"], 16)
+
+
+def _send_price(rpc: Rpc, oracle: Any, reporter: str, price: float, observed_at: int) -> str:
+    """`push_price(price, observed_at, OPEN)` from the reporter (unlocked on anvil)."""
+    data = oracle.push_price.encode_input(round(price * 10**8), observed_at, MarketStatus.OPEN)
+    tx = {"from": reporter, "to": oracle.address, "data": _hex(data), "gas": hex(200_000)}
+    return rpc.call("eth_sendTransaction", {**tx, "gasPrice": "0x0"})
 
 
 def _hex(data: Any) -> str:
     return data if isinstance(data, str) else "0x" + bytes(data).hex()
-
-
-def _positions(rpc: Rpc, market: Any, who: list[str]) -> dict[str, m.Position]:
-    """Every position through batched `eth_call`s, decoded with the market's ABI."""
-    from eth_abi import decode
-
-    out: dict[str, m.Position] = {}
-    for i in range(0, len(who), RPC_BATCH):
-        chunk = who[i : i + RPC_BATCH]
-        calls = [
-            (
-                "eth_call",
-                [{"to": market.address, "data": _hex(market.position.encode_input(a))}, "latest"],
-            )
-            for a in chunk
-        ]
-        for a, raw in zip(chunk, rpc.batch(calls), strict=True):
-            size, entry, margin_, funding = decode(["int256"] * 4, bytes.fromhex(raw[2:]))
-            out[a] = m.Position(size, entry, margin_, funding)
-    return out
-
-
-assert BATCH == 500  # the keeper's batch size, which the bench reports against

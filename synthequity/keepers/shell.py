@@ -8,6 +8,7 @@ over the same chain, one tick per new block, until SIGINT/SIGTERM."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
@@ -154,24 +155,23 @@ class ChainKeeper:
     def checks_per_s(self) -> int:
         return round(self.metrics["accounts checked"] / max(self.checked_s, 1e-9))
 
-    def send_job(self, fn: str, args: tuple[Any, ...], reward_usd: int, job: object) -> bool:
-        """One job; True when it landed (ours)."""
-        return self.send_jobs([Job(fn, args, reward_usd, job)]) == 1
-
     def send_jobs(self, jobs: list[Job]) -> int:
         """Each job in order (riskiest first): simulate, price, and if worth it send at once
         without waiting (nonces counted up from the chain's pending count, read afresh for
         every batch), so the first lands while the rest are still being simulated; then
-        collect the receipts. Returns how many landed."""
+        collect the receipts. The fee is read once per batch. Returns how many landed."""
+        if not jobs:
+            return 0
         in_flight: list[tuple[Job, GasQuote, Any]] = []
         self.io.start_batch()
+        fee = self._rpc(lambda: self.io.quote(0), "gas price")  # this block's fee per gas
         for j in jobs:
             try:
                 gas = self._rpc(lambda j=j: self.io.simulate(j.fn, *j.args), "simulate")
             except Raced as exc:
                 self._raced(j.fn, j.account, exc)
                 continue
-            quote = self._rpc(lambda gas=gas: self.io.quote(gas), "gas price")
+            quote = dataclasses.replace(fee, gas_units=gas)
             if self._worth_sending(j, quote):
                 in_flight.append((j, quote, self.io.send_nowait(j.fn, j.args, gas)))
                 self.metrics["jobs sent"] += 1
@@ -234,10 +234,9 @@ class ChainKeeper:
             return False
         return True
 
-    def _raced(self, fn: str, account: str, exc: Exception) -> bool:
+    def _raced(self, fn: str, account: str, exc: Exception) -> None:
         self.metrics["raced"] += 1
         event(self.log, "raced", fn=fn, account=account, reason=str(exc))
-        return False
 
     def summary(self) -> dict[str, int]:
         fields = self.metrics.as_fields()

@@ -46,12 +46,10 @@ def side_chain(networks):
 def test_keeper_survives_anvil_kill_and_restart(side_chain, project, accounts, chain):
     deployer, reporter, lp, keeper = accounts[11], accounts[1], accounts[9], accounts[5]
     traders = [accounts[i] for i in (6, 7, 8)]
-    from synthequity.deploy import deploy_core, deploy_perp
+    from synthequity.bench import Actors, fresh_market
+    from synthequity.deploy import deploy_perp
 
-    usdc = project.MockStablecoin.deploy("USD Coin", "USDC", 6, sender=deployer)
-    oracle = project.EquityOracle.deploy(deployer, 8, "TSLA / USD", 2_500, sender=deployer)
-    oracle.grantRole(oracle.REPORTER_ROLE(), reporter, sender=deployer)
-    core = deploy_core(deployer, usdc)
+    usdc, oracle, core, _ = fresh_market(Actors(deployer, reporter), project, chain)
     pool, market = deploy_perp(deployer, core, usdc, oracle, "TSLA")
     start = market.creation_metadata.block if market.creation_metadata else 0
 

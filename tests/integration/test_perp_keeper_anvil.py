@@ -7,7 +7,7 @@ import pytest
 
 from synthequity.keepers.jobs import AccountIndex
 from synthequity.keepers.perp.runner import ApeMarketIO, PerpKeeper
-from synthequity.keepers.shell import KeeperConfig
+from synthequity.keepers.shell import Job, KeeperConfig
 from synthequity.model import perp as m
 
 WAD = m.WAD
@@ -86,6 +86,6 @@ def test_two_keepers_race_without_double_liquidation(
     assert len(done) == 1
     # the loser of a race: a job for an account that is no longer liquidatable
     loser = first if done[0].keeper == second.io.account.address else second
-    loser.send_job("liquidate", (trader,), 3 * WAD, job)
+    loser.send_jobs([Job("liquidate", (trader,), 3 * WAD, job)])
     assert loser.metrics["raced"] == 1 and loser.metrics["errors"] == 0
     assert len(list(market.PositionLiquidated.range(start, chain.blocks.head.number + 1))) == 1

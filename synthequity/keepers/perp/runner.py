@@ -36,7 +36,7 @@ class PerpKeeper(ChainKeeper):
             return
         _, updated_at, usable = self._rpc(self.io.price, "price")
         _, max_age = self.io.params()
-        pending = [self._rpc(lambda a=a: self.io.pending(a), "order") for a in self.committed]
+        pending = self._rpc(lambda: self.io.pending(sorted(self.committed)), "orders")
         live = [o for o in pending if o.committed_at]
         self.committed = {o.account for o in live}
         jobs = order_jobs(live, updated_at, usable, self.io.now(), max_age)
@@ -72,9 +72,13 @@ class ApeMarketIO(ApeChainIO):
     def order_logs(self, lo: int, hi: int) -> list[tuple[LogRef, str]]:
         return self.logs(self.market.OrderCommitted, lo, hi)
 
-    def pending(self, account: str) -> PendingOrder:
-        o = self.market.pending_order(account)
-        return PendingOrder(account, o.size_delta, o.committed_at, o.keeper_fee)
+    def pending(self, accounts: list[str]) -> list[PendingOrder]:
+        rows = self.call_many("pending_order", [(a,) for a in accounts])
+        out = []
+        for a, row in zip(accounts, rows, strict=True):
+            size_delta, _acceptable, committed_at, keeper_fee = _flat(row)
+            out.append(PendingOrder(a, size_delta, committed_at, keeper_fee))
+        return out
 
     def price(self) -> tuple[int, int, bool]:
         _, answer, _, updated_at, _ = self.oracle.latestRoundData()
