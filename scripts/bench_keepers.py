@@ -7,6 +7,7 @@ from ape.cli import ConnectedProviderCommand
 from rich.table import Table
 
 from synthequity.bench_keepers import run_scale
+from synthequity.logs import configure
 from synthequity.ui import make_console
 
 
@@ -25,6 +26,7 @@ def cli(network, n, seed, fall, block_time):
     from ape.logging import logger
 
     logger.set_level("WARNING")
+    configure(json_lines=False, level="WARNING")  # the keeper's warnings, with their fields
     if not network.is_local:
         raise SystemExit("the keeper bench impersonates accounts: run it on a local anvil")
     test = accounts.test_accounts

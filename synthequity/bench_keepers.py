@@ -10,10 +10,12 @@ price 0 on the local node, so they need no ether)."""
 
 from __future__ import annotations
 
+import atexit
 import random
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -21,6 +23,7 @@ from eth_utils import keccak, to_checksum_address
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from synthequity.constants import MarketStatus
+from synthequity.devchain import restart_from_state
 from synthequity.keepers.jobs import AccountIndex
 from synthequity.keepers.perp.runner import ApeMarketIO, PerpKeeper
 from synthequity.keepers.shell import KeeperConfig
@@ -178,6 +181,17 @@ def run_scale(
                 send_all(rpc, txs, f"{step} x {n:,}", progress)
     finally:
         rpc.call("anvil_autoImpersonateAccount", False)
+    node = restart_from_state(rpc.uri, Path(".devchain/bench-state.json"))
+    if node is None:
+        console.print(
+            "[yellow]not our node (run through `make bench-keepers`): not restarted; above "
+            "~2,000 accounts anvil 1.7.1 may stop including transactions[/]"
+        )
+    else:
+        atexit.register(node.stop)  # when the bench's process ends
+        console.print("node restarted from its state (anvil's miner stalls after populating)")
+        rpc = Rpc(rpc.uri)
+        rpc.call("evm_mine")  # a first block on the new node: its clock and head agree
     setup_s = time.perf_counter() - t_setup
 
     bot = PerpKeeper(
@@ -194,26 +208,33 @@ def run_scale(
     index = bot.io.index_now(price_wad)
     positions = bot.io.positions(who)  # batched reads; the judgment below is the model's
     expected = {a for a, p in positions.items() if m.is_liquidatable(p, price_wad, index, params)}
-    # from here on, blocks every `block_time` seconds as on a real chain (not one per
-    # transaction): how many blocks the liquidations take is then a real measure
-    # (`block_time` 0: automine, one transaction per block, on a clock held still: the
-    # populate phase mined thousands of blocks a second apart, so the chain's clock runs far
-    # ahead of the wall clock and every further block would add a second, ageing the price
-    # past the market's 120 s within 120 liquidations)
+    # from here on, a block every `block_time` seconds as on a real chain (not one per
+    # transaction), mined by our own clock thread with `evm_mine` (anvil's interval miner
+    # stalled here at 10,000 accounts: empty blocks ten a second, the price left pending),
+    # each block `block_time` seconds after the last on the chain's clock: how many blocks the
+    # liquidations take is then a real measure. `block_time` 0: automine, one transaction per
+    # block, on a clock held still (the populate phase mined thousands of blocks a second
+    # apart, so the chain clock runs far ahead of the wall clock and every further block would
+    # add a second, ageing the price past the market's 120 s within 120 liquidations).
+    stop_threads = threading.Event()
+    threads = [
+        threading.Thread(
+            target=_heartbeat,
+            args=(rpc, oracle, reporter.address, 200 * (1 - fall), stop_threads),
+            daemon=True,
+        )
+    ]
     if block_time:
-        rpc.call("evm_setAutomine", False)
-        rpc.call("evm_setIntervalMining", block_time)
-    else:
-        rpc.call("anvil_setBlockTimestampInterval", 0)
-    stop_heartbeat = threading.Event()
-    beat = threading.Thread(
-        target=_heartbeat,
-        args=(rpc, oracle, reporter.address, 200 * (1 - fall), stop_heartbeat),
-        daemon=True,
-    )
+        threads.append(
+            threading.Thread(target=_miner, args=(rpc, block_time, stop_threads), daemon=True)
+        )
     try:
-        price_block = push(200 * (1 - fall), flush=not block_time)
-        beat.start()
+        price_block = push(200 * (1 - fall), flush=False)  # automine; then a block per block_time
+        rpc.call("anvil_setBlockTimestampInterval", block_time)
+        if block_time:
+            rpc.call("evm_setAutomine", False)
+        for t in threads:
+            t.start()
         t1 = time.perf_counter()
         console.print(f"liquidating (blocks every {block_time} s)")
         flagged_first, check_s = -1, 0.0
@@ -233,12 +254,13 @@ def run_scale(
             time.sleep(0.2)
         liq_s = time.perf_counter() - t1
     finally:
-        stop_heartbeat.set()
+        stop_threads.set()
+        for t in threads:
+            if t.is_alive():
+                t.join()
+        rpc.call("anvil_removeBlockTimestampInterval")
         if block_time:
-            rpc.call("evm_setIntervalMining", 0)
             rpc.call("evm_setAutomine", True)
-        else:
-            rpc.call("anvil_removeBlockTimestampInterval")
     liqs = list(market.PositionLiquidated.range(price_block, chain.blocks.head.number + 1))
     blocks = [lg.block_number - price_block for lg in liqs]
     return ScaleResult(
@@ -265,6 +287,13 @@ def _heartbeat(rpc: Rpc, oracle: Any, reporter: str, price: float, stop: threadi
     beat = Rpc(rpc.uri)  # its own session: requests sessions are not shared across threads
     while not stop.wait(30):
         _send_price(beat, oracle, reporter, price, _head_time(beat))
+
+
+def _miner(rpc: Rpc, block_time: int, stop: threading.Event) -> None:
+    """A block every `block_time` seconds of wall time, whatever is pending."""
+    node = Rpc(rpc.uri)
+    while not stop.wait(block_time):
+        node.call("evm_mine")
 
 
 def _mined(rpc: Rpc, hashes: list[str], flush: bool, what: str = "price") -> list[dict]:

@@ -11,6 +11,7 @@ and stops the node after it. Unlike the node ape-foundry starts itself, this one
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import shutil
@@ -57,7 +58,9 @@ class Anvil:
         log: Path | None = None,
         chain_id: int | None = None,
         prune_history: int | None = None,
+        load_state: Path | None = None,
     ):
+        self.load_state_file = load_state  # a JSON state to start from (`anvil_dumpState`)
         self.chain_id = chain_id
         self.prune_history = prune_history
         self.port = port
@@ -105,6 +108,8 @@ class Anvil:
             cmd += ["--prune-history", str(self.prune_history)]
         if self.state is not None:
             cmd += ["--state", str(self.state)]  # load at start, dump at exit
+        if self.load_state_file is not None:
+            cmd += ["--load-state", str(self.load_state_file)]
         return cmd
 
     def start(self, timeout_s: float = 30.0) -> Anvil:
@@ -161,16 +166,50 @@ class Anvil:
         self.stop()
 
 
+def restart_from_state(url: str, path: Path) -> Anvil | None:
+    """Replace the node `main` started with a fresh process started from its own state; the
+    new node (the caller stops it), or None when the node is not ours to restart.
+
+    Why: after a few thousand transactions from distinct impersonated senders, anvil 1.7.1's
+    miner stops including transactions (it mines empty blocks, dozens a second, while the pool
+    holds ready ones; reproduced with plain transfers). A node restarted from its dumped state
+    mines normally."""
+    pgid = os.environ.get("SYNTHEQUITY_DEVCHAIN_PGID")
+    if not pgid:
+        return None
+    dumped = str(rpc(url, "anvil_dumpState", timeout=300))
+    raw = bytes.fromhex(dumped.removeprefix("0x"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw)
+    os.killpg(int(pgid), signal.SIGTERM)
+    port = int(url.rsplit(":", 1)[1])
+    deadline = time.monotonic() + 30
+    while port_in_use(port) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    prune = int(os.environ.get("SYNTHEQUITY_DEVCHAIN_PRUNE", "0")) or None
+    return Anvil(port=port, prune_history=prune, load_state=path).start(timeout_s=120)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Run a command against a fresh local anvil.")
     ap.add_argument("--port", type=int, default=DEFAULT_PORT)
+    ap.add_argument(
+        "--prune-history", type=int, default=64, help="states kept in memory (0: keep all)"
+    )
     ap.add_argument("command", nargs=argparse.REMAINDER, help="-- then the command")
     args = ap.parse_args(argv)
     cmd = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not cmd:
         ap.error("no command given")
-    with Anvil(port=args.port, prune_history=64) as node:  # ape-foundry connects to it
-        return subprocess.run(cmd, env={**os.environ, "APE_FOUNDRY_HOST": node.url}).returncode
+    with Anvil(port=args.port, prune_history=args.prune_history or None) as node:
+        assert node.proc is not None
+        env = {
+            **os.environ,
+            "APE_FOUNDRY_HOST": node.url,  # ape-foundry connects to it
+            "SYNTHEQUITY_DEVCHAIN_PGID": str(node.proc.pid),  # see restart_from_state
+            "SYNTHEQUITY_DEVCHAIN_PRUNE": str(args.prune_history),
+        }
+        return subprocess.run(cmd, env=env).returncode
 
 
 if __name__ == "__main__":

@@ -14,15 +14,24 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from eth_utils import to_hex
+
 from synthequity.keepers.common import Metrics, StopFlag, with_retries
 from synthequity.keepers.jobs import AccountIndex, GasQuote, LogRef, chunks, worth_it
 from synthequity.logs import event
 
 BATCH = 500  # the contracts' batch views take at most 500 accounts
+SEND_CHUNK = 100  # jobs simulated, then sent, per round trip: the riskiest land first
+
+Call = tuple[str, tuple[Any, ...]]  # a contract function and its arguments
 
 
 class Raced(Exception):
     """The simulation (or the receipt) says the job is already done by someone else."""
+
+
+class Reverted(Exception):
+    """The simulation reverts for another reason: the job is not sent."""
 
 
 @dataclass(frozen=True)
@@ -38,10 +47,12 @@ class ChainIO(Protocol):
     def now(self) -> int: ...
     def account_logs(self, lo: int, hi: int) -> list[tuple[LogRef, str]]: ...
     def flags(self, accounts: list[str]) -> list[bool]: ...
-    def simulate(self, fn: str, *args: Any) -> int: ...  # gas, or raises Raced
+    # per call: its gas, or a Raced / Reverted instance (one round trip for the lot)
+    def simulate_many(self, calls: list[Call]) -> list[int | Exception]: ...
     def start_batch(self) -> None: ...  # nonce from the chain's pending count
-    def send_nowait(self, fn: str, args: tuple[Any, ...], gas: int) -> Any: ...  # a handle
-    def outcome(self, fn: str, args: tuple[Any, ...], handle: Any) -> Any: ...  # Landed|error
+    # signed and sent without waiting: a handle per call, or the error that stopped it
+    def send_many(self, calls: list[Call], gas: list[int]) -> list[Any]: ...
+    def outcomes(self, calls: list[Call], handles: list[Any]) -> list[Any]: ...  # Landed|error
     def quote(self, gas: int) -> GasQuote: ...
     def reconnect(self) -> None: ...
 
@@ -156,40 +167,60 @@ class ChainKeeper:
         return round(self.metrics["accounts checked"] / max(self.checked_s, 1e-9))
 
     def send_jobs(self, jobs: list[Job]) -> int:
-        """Each job in order (riskiest first): simulate, price, and if worth it send at once
-        without waiting (nonces counted up from the chain's pending count, read afresh for
-        every batch), so the first lands while the rest are still being simulated; then
-        collect the receipts. The fee is read once per batch. Returns how many landed."""
+        """The jobs in order (riskiest first), SEND_CHUNK at a time: simulated in one JSON-RPC
+        batch, priced, the ones worth it signed and sent in one batch without waiting (nonces
+        counted up from the chain's pending count, read afresh for every block's jobs), so the
+        first chunk lands while the next is simulated; then every receipt is collected. The fee
+        is read once per block. Returns how many landed."""
         if not jobs:
             return 0
-        in_flight: list[tuple[Job, GasQuote, Any]] = []
         self.io.start_batch()
         fee = self._rpc(lambda: self.io.quote(0), "gas price")  # this block's fee per gas
-        for j in jobs:
-            try:
-                gas = self._rpc(lambda j=j: self.io.simulate(j.fn, *j.args), "simulate")
-            except Raced as exc:
-                self._raced(j.fn, j.account, exc)
+        in_flight: list[tuple[Job, GasQuote, Any]] = []
+        for part in chunks(jobs, SEND_CHUNK):
+            calls = [(j.fn, j.args) for j in part]
+            sims = self._rpc(lambda c=calls: self.io.simulate_many(c), "simulate")
+            ready: list[tuple[Job, GasQuote]] = []
+            for j, sim in zip(part, sims, strict=True):
+                if isinstance(sim, Raced):
+                    self._raced(j.fn, j.account, sim)
+                elif isinstance(sim, Exception):
+                    self.metrics["simulation reverted"] += 1
+                    event(
+                        self.log,
+                        "simulation reverted",
+                        logging.WARNING,
+                        fn=j.fn,
+                        account=j.account,
+                        reason=str(sim),
+                    )
+                else:
+                    quote = dataclasses.replace(fee, gas_units=sim)
+                    if self._worth_sending(j, quote):
+                        ready.append((j, quote))
+            if not ready:
                 continue
-            quote = dataclasses.replace(fee, gas_units=gas)
-            if self._worth_sending(j, quote):
-                in_flight.append((j, quote, self.io.send_nowait(j.fn, j.args, gas)))
-                self.metrics["jobs sent"] += 1
+            handles = self.io.send_many(
+                [(j.fn, j.args) for j, _ in ready], [q.gas_units for _, q in ready]
+            )
+            for (j, quote), handle in zip(ready, handles, strict=True):
+                if isinstance(handle, Exception):
+                    self._failed(j, handle)
+                    self.io.start_batch()  # the nonce it held was not used: count afresh
+                else:
+                    in_flight.append((j, quote, handle))
+                    self.metrics["jobs sent"] += 1
+        if not in_flight:
+            return 0
+        results = self.io.outcomes(
+            [(j.fn, j.args) for j, _, _ in in_flight], [h for _, _, h in in_flight]
+        )
         landed = 0
-        for j, quote, handle in in_flight:
-            outcome = self.io.outcome(j.fn, j.args, handle)
+        for (j, quote, _), outcome in zip(in_flight, results, strict=True):
             if isinstance(outcome, Raced):  # mined after someone else's: done all the same
                 self._raced(j.fn, j.account, outcome)
             elif isinstance(outcome, Exception):
-                self.metrics["jobs failed"] += 1
-                event(
-                    self.log,
-                    "job failed",
-                    logging.ERROR,
-                    fn=j.fn,
-                    account=j.account,
-                    error=f"{type(outcome).__name__}: {outcome}",
-                )
+                self._failed(j, outcome)
             else:
                 landed += 1
                 self.metrics["jobs succeeded"] += 1
@@ -204,6 +235,17 @@ class ChainKeeper:
                     profit_usd=profit / 1e18,
                 )
         return landed
+
+    def _failed(self, j: Job, error: Exception) -> None:
+        self.metrics["jobs failed"] += 1
+        event(
+            self.log,
+            "job failed",
+            logging.ERROR,
+            fn=j.fn,
+            account=j.account,
+            error=f"{type(error).__name__}: {error}",
+        )
 
     def _worth_sending(self, j: Job, quote: GasQuote) -> bool:
         if not worth_it(j.reward_usd, quote, self.config.min_profit_usd):
@@ -287,6 +329,8 @@ class ApeChainIO:
         self.contract, self.account, self.chain = contract, account, chain
         self.native_usd = native_usd
         self._nonce = 0
+        self._fee = (0, 0)  # base fee and tip of the last quote, wei per gas
+        self._chain: int | None = None
 
     def head(self) -> int:
         return int(self.chain.blocks.head.number)
@@ -322,15 +366,36 @@ class ApeChainIO:
             out += [decode(types, bytes(r)) for r in raw]
         return out
 
-    def simulate(self, fn: str, *args: Any) -> int:
-        from ape.exceptions import ContractLogicError
+    def _rpc_batch(self, requests: list[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
+        """Raw JSON-RPC requests in batches of 250; each answer keeps its own `result` or
+        `error` (one reverting call must not fail the rest)."""
+        provider = self.chain.provider.web3.provider
+        out: list[dict[str, Any]] = []
+        for i in range(0, len(requests), 250):
+            answer = provider.make_batch_request(requests[i : i + 250])
+            if not isinstance(answer, list):  # the node refused the whole batch
+                raise ConnectionError(f"batch refused: {answer.get('error', answer)}")
+            out += answer
+        return out
 
-        try:
-            return int(getattr(self.contract, fn).estimate_gas_cost(*args, sender=self.account))
-        except ContractLogicError as exc:
-            if any(r in (exc.revert_message or "") for r in self.RACED):
-                raise Raced(exc.revert_message) from None
-            raise
+    def _tx_fields(self, fn: str, args: tuple[Any, ...]) -> dict[str, str]:
+        data = getattr(self.contract, fn).encode_input(*args)
+        return {"from": self.account.address, "to": self.contract.address, "data": to_hex(data)}
+
+    def simulate_many(self, calls: list[Call]) -> list[int | Exception]:
+        """`eth_estimateGas` for every call in one round trip: its gas, or Raced when the
+        revert says someone else did it first, or Reverted with the reason."""
+        answers = self._rpc_batch(
+            [("eth_estimateGas", [self._tx_fields(fn, args), "latest"]) for fn, args in calls]
+        )
+        out: list[int | Exception] = []
+        for answer in answers:
+            if "error" not in answer:
+                out.append(int(answer["result"], 16))
+                continue
+            reason = str(answer["error"].get("message", answer["error"]))
+            out.append(Raced(reason) if any(r in reason for r in self.RACED) else Reverted(reason))
+        return out
 
     def start_batch(self) -> None:
         """Nonces for this block's jobs count up from the chain's pending count (read afresh
@@ -339,31 +404,75 @@ class ApeChainIO:
             self.account.address, "pending"
         )
 
-    def send_nowait(self, fn: str, args: tuple[Any, ...], gas: int) -> Any:
-        tx = getattr(self.contract, fn).as_transaction(
-            *args, sender=self.account, gas=gas * 13 // 10, nonce=self._nonce
-        )
-        signed = self.account.sign_transaction(tx)
-        tx_hash = self.chain.provider.web3.eth.send_raw_transaction(signed.serialize_transaction())
-        self._nonce += 1
-        return tx_hash
+    def send_many(self, calls: list[Call], gas: list[int]) -> list[Any]:
+        """Sign each call (EIP-1559 at twice the base fee plus the tip, 30% over its
+        estimated gas) and send them all in one round trip; the hash, or the node's error."""
+        ecosystem = self.chain.provider.network.ecosystem
+        base, tip = self._fee
+        raw: list[str] = []
+        for (fn, args), units in zip(calls, gas, strict=True):
+            fields = self._tx_fields(fn, args)
+            tx = ecosystem.create_transaction(
+                chain_id=self._chain_id(),
+                sender=fields["from"],
+                receiver=fields["to"],
+                data=fields["data"],
+                value=0,
+                nonce=self._nonce,
+                gas_limit=units * 13 // 10,
+                max_fee=2 * base + tip,
+                max_priority_fee=tip,
+                type=2,
+            )
+            signed = self.account.sign_transaction(tx)
+            raw.append(to_hex(signed.serialize_transaction()))
+            self._nonce += 1
+        answers = self._rpc_batch([("eth_sendRawTransaction", [r]) for r in raw])
+        return [
+            a["result"] if "error" not in a else RuntimeError(a["error"].get("message"))
+            for a in answers
+        ]
 
-    def outcome(self, fn: str, args: tuple[Any, ...], handle: Any) -> Any:
-        """The receipt's verdict; a reverted one is simulated again to tell a race from a
-        failure."""
-        receipt = self.chain.provider.web3.eth.wait_for_transaction_receipt(handle, timeout=300)
-        if receipt["status"] == 1:
-            return Landed(int(receipt["blockNumber"]), handle.hex())
-        try:
-            self.simulate(fn, *args)
-        except Exception as exc:  # Raced, or the reason it reverts now
-            return exc
-        return RuntimeError(f"{fn} reverted in block {receipt['blockNumber']}")
+    def outcomes(self, calls: list[Call], handles: list[Any]) -> list[Any]:
+        """Every receipt (polled in batches until mined, up to 5 minutes); a reverted one is
+        simulated again to tell a race from a failure."""
+        receipts: dict[str, dict[str, Any]] = {}
+        deadline = time.monotonic() + 300
+        while len(receipts) < len(handles) and time.monotonic() < deadline:
+            waiting = [h for h in handles if h not in receipts]
+            answers = self._rpc_batch([("eth_getTransactionReceipt", [h]) for h in waiting])
+            receipts |= {
+                h: a["result"] for h, a in zip(waiting, answers, strict=True) if a.get("result")
+            }
+            if len(receipts) < len(handles):
+                time.sleep(0.2)
+        out: list[Any] = []
+        for call, h in zip(calls, handles, strict=True):
+            receipt = receipts.get(h)
+            if receipt is None:
+                out.append(TimeoutError(f"{h} not mined in 300 s"))
+            elif int(receipt["status"], 16) == 1:
+                out.append(Landed(int(receipt["blockNumber"], 16), h))
+            else:
+                again = self.simulate_many([call])[0]
+                block = int(receipt["blockNumber"], 16)
+                out.append(
+                    again
+                    if isinstance(again, Exception)
+                    else RuntimeError(f"{call[0]} reverted in block {block}")
+                )
+        return out
+
+    def _chain_id(self) -> int:
+        if self._chain is None:
+            self._chain = int(self.chain.provider.chain_id)
+        return self._chain
 
     def quote(self, gas: int) -> GasQuote:
         block = self.chain.blocks.head
         base = int(getattr(block, "base_fee", 0) or 0)
         tip = int(self.chain.provider.priority_fee)
+        self._fee = (base, tip)
         return GasQuote(gas, base + tip, self.native_usd)
 
     def reconnect(self) -> None:

@@ -1,5 +1,5 @@
 """The scale bench's path on a small book (the 10,000-account run is `make bench-keepers`):
-positions opened by impersonated accounts in JSON-RPC batches, a fall, interval mining, and
+positions opened by impersonated accounts in JSON-RPC batches, a fall, a block every 2 s, and
 the keeper finding and liquidating exactly the positions the model says are liquidatable —
 several per block, not one."""
 
