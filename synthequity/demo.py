@@ -1,7 +1,7 @@
 """`make demo`: a local chain whose clock starts at the replay window, the protocol deployed
-with `ape run deploy`, the oracle keeper replaying real TSLA prices with `ape run keeper
-oracle`, and a report read back from the chain with `ape run report oracle` — the commands a
-user would type, in order."""
+with `ape run deploy`, then `ape run simulate`: the 2022 drawdown replayed by the oracle
+keeper with seeded LPs, borrowers and traders and the order and liquidation keepers, ending
+with reports/<run>/report.md and its headline numbers — the commands a user would type."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from synthequity.devchain import DEFAULT_PORT, Anvil
 from synthequity.market_hours import to_ts
 
 NETWORK = "ethereum:local:foundry"
-CSV = "data/tsla_daily.csv"
-# Thanksgiving week 2022: a US holiday (Thu), an early close (Fri 13:00), a weekend.
-WINDOW = ("2022-11-21", "2022-11-29")
+# The last leg of the 2022 drawdown (TSLA -54%), with Thanksgiving (a holiday and an early
+# close), weekends and nights CLOSED.
+WINDOW = ("2022-09-01", "2022-12-31")
 
 
 def step(title: str, cmd: list[str]) -> None:
@@ -35,7 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--start", default=WINDOW[0])
     ap.add_argument("--end", default=WINDOW[1])
-    ap.add_argument("--step", default="300", help="virtual seconds between keeper ticks")
+    ap.add_argument("--agents", type=int, default=24)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--prints-every", type=int, default=120, help="minutes between prints")
+    ap.add_argument("--compare-gap-policy", type=float, default=None, help="MMR %% while CLOSED")
     ap.add_argument("--port", type=int, default=DEFAULT_PORT)
     args = ap.parse_args(argv)
 
@@ -60,32 +63,28 @@ def main(argv: list[str] | None = None) -> int:
             ],
         )
         step(
-            f"oracle keeper replays {CSV} from {args.start} to {args.end}",
+            f"market replay {args.start} .. {args.end}: oracle, agents, order and liquidation "
+            "keepers",
             [
                 "ape",
                 "run",
-                "keeper",
-                "oracle",
+                "simulate",
                 "--network",
                 NETWORK,
-                "--account",
-                "TEST::1",
-                "--source",
-                f"csv:{CSV}",
-                "--start",
-                args.start,
-                "--end",
-                args.end,
-                "--step",
-                args.step,
-                "--log-format",
-                "plain",
-                "--no-summary",
+                "--window",
+                f"{args.start}:{args.end}",
+                "--agents",
+                str(args.agents),
+                "--seed",
+                str(args.seed),
+                "--prints-every",
+                str(args.prints_every),
+                *(
+                    ["--compare-gap-policy", str(args.compare_gap_policy)]
+                    if args.compare_gap_policy
+                    else []
+                ),
             ],
-        )
-        step(
-            "report, read back from the chain",
-            ["ape", "run", "report", "oracle", "--network", NETWORK, "--csv", CSV],
         )
     print(f"\ndemo finished in {time.time() - t0:.0f} s", flush=True)
     return 0

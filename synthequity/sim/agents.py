@@ -1,0 +1,177 @@
+"""The simulation's agents: who they are (drawn from a seed) and what each does at a tick,
+as pure functions over plain data — the chain driver (`sim.run`) only reads the views they
+need and sends what they return.
+
+- LPs deposit into the pool at the start and stay.
+- Borrowers open a vault position near a target collateral ratio (160-200%). Careful ones
+  top their collateral up when their ratio falls under 160%; careless ones never do (the
+  liquidation keeper's customers when TSLA rallies).
+- Traders go long or short at 1-5x on a margin of their own, hold for a few days, close and
+  sometimes walk away with their margin; their orders carry a 1% slippage bound.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from enum import StrEnum
+
+WAD = 10**18
+
+
+class Kind(StrEnum):
+    LP = "lp"
+    BORROWER = "borrower"
+    TRADER = "trader"
+
+
+@dataclass(frozen=True)
+class Agent:
+    name: str
+    kind: Kind
+    cash_usd: int  # what the agent is given at the start, whole USD
+    target_cr_bps: int = 0  # borrowers
+    careful: bool = False  # borrowers: top up under 160%
+    side: int = 0  # traders: +1 long, -1 short
+    leverage_x100: int = 0  # traders: 100..500
+    hold_ticks: int = 0  # traders: mean holding time
+
+
+def make_agents(n: int, seed: int) -> list[Agent]:
+    """`n` agents (at least one of each kind): ~15% LPs, ~35% borrowers, the rest traders."""
+    if n < 3:
+        raise ValueError("the simulation needs at least 3 agents (an LP, a borrower, a trader)")
+    rng = random.Random(seed)
+    n_lp = max(1, round(n * 0.15))
+    n_borrow = max(1, round(n * 0.35))
+    n_trade = n - n_lp - n_borrow
+    out = [Agent(f"lp{i}", Kind.LP, rng.randrange(300_000, 600_000, 1_000)) for i in range(n_lp)]
+    out += [
+        Agent(
+            f"borrower{i}",
+            Kind.BORROWER,
+            rng.randrange(5_000, 50_000, 100),
+            target_cr_bps=rng.randrange(16_000, 20_001, 100),
+            careful=rng.random() < 0.5,
+        )
+        for i in range(n_borrow)
+    ]
+    out += [
+        Agent(
+            f"trader{i}",
+            Kind.TRADER,
+            rng.randrange(2_000, 20_000, 100),
+            side=1 if i % 2 == 0 else -1,
+            leverage_x100=rng.randrange(100, 501, 25),
+            hold_ticks=rng.randrange(5, 40),
+        )
+        for i in range(max(n_trade, 1))
+    ]
+    return out
+
+
+# ---- decisions --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Action:
+    """One call for the driver: `fn` on the agent's market (vault, perp, pool) with `args`."""
+
+    target: str  # "vault" | "perp" | "pool"
+    fn: str
+    args: tuple[int, ...]
+    why: str
+
+
+@dataclass(frozen=True)
+class BorrowerView:
+    price_wad: int  # USD per share
+    cash_units: int  # collateral token units in the wallet
+    usd_per_unit: int  # wad USD per token unit (1e12 for a 6-decimal stablecoin)
+    collateral_units: int
+    debt_wad: int  # synth shares owed
+    synth_wad: int  # synth shares held
+
+
+def borrower_step(a: Agent, v: BorrowerView, rng: random.Random) -> Action | None:
+    if v.debt_wad == 0 and v.collateral_units == 0:
+        put = v.cash_units * 8 // 10
+        debt = put * v.usd_per_unit * 10_000 * WAD // (a.target_cr_bps * v.price_wad)
+        if debt * v.price_wad // WAD < 150 * WAD:  # under the vault's minimum debt ($100)
+            return None
+        return Action("vault", "open", (put, debt), f"open at {a.target_cr_bps / 100:.0f}% CR")
+    if v.debt_wad == 0:
+        return None
+    cr_bps = v.collateral_units * v.usd_per_unit * 10_000 * WAD // (v.debt_wad * v.price_wad)
+    if a.careful and cr_bps < 16_000:
+        # back to the target: the collateral that takes, capped by the wallet
+        need = v.debt_wad * v.price_wad * a.target_cr_bps // (10_000 * WAD * v.usd_per_unit)
+        add = min(max(need - v.collateral_units, 0), v.cash_units)
+        if add > 0:
+            return Action("vault", "deposit", (add,), f"top up at {cr_bps / 100:.0f}% CR")
+    if rng.random() < 0.002 and v.synth_wad >= v.debt_wad:
+        return Action("vault", "close", (), "repay everything and leave")
+    return None
+
+
+@dataclass(frozen=True)
+class TraderView:
+    price_wad: int
+    cash_units: int
+    usd_per_unit: int
+    margin_wad: int  # deposited margin (realized PnL included)
+    size_wad: int  # signed shares
+    pending: bool  # an order is waiting for the keeper
+
+
+def slippage_bound(price_wad: int, size_delta: int, bps: int = 100) -> int:
+    """The worst fill price a trader accepts: 1% above the price for a buy, below for a
+    sell."""
+    return (
+        price_wad * (10_000 + bps) // 10_000
+        if size_delta > 0
+        else price_wad * (10_000 - bps) // 10_000
+    )
+
+
+def trader_step(a: Agent, v: TraderView, rng: random.Random) -> Action | None:
+    if v.pending:
+        return None
+    if v.size_wad == 0:
+        if v.margin_wad == 0:
+            if v.cash_units == 0 or rng.random() > 0.3:
+                return None
+            put = v.cash_units * 9 // 10
+            return Action("perp", "deposit_margin", (put,), "fund the account")
+        if rng.random() < 0.01:
+            units = v.margin_wad // v.usd_per_unit
+            return Action("perp", "withdraw_margin", (units,), "walk away with the margin")
+        if rng.random() > 0.25:
+            return None
+        # a little under the stated leverage: the order fee and the fill's premium come first
+        size = v.margin_wad * a.leverage_x100 * 95 // (100 * 100) * WAD // v.price_wad
+        delta = a.side * size
+        if size == 0:
+            return None
+        return Action(
+            "perp",
+            "commit_order",
+            (delta, slippage_bound(v.price_wad, delta)),
+            f"{'long' if a.side > 0 else 'short'} {a.leverage_x100 / 100:.2f}x",
+        )
+    if rng.random() < 1 / max(a.hold_ticks, 1):
+        delta = -v.size_wad
+        return Action("perp", "commit_order", (delta, slippage_bound(v.price_wad, delta)), "close")
+    return None
+
+
+@dataclass(frozen=True)
+class LpView:
+    cash_units: int
+    shares: int
+
+
+def lp_step(a: Agent, v: LpView) -> Action | None:
+    if v.shares == 0 and v.cash_units > 0:
+        return Action("pool", "deposit", (v.cash_units,), "provide liquidity")
+    return None

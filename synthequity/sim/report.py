@@ -1,0 +1,153 @@
+"""The simulation's report: `report.md`, its PNG charts and `samples.csv`, written to
+`reports/<run>/`; and the headline table printed at the end of `ape run simulate`."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+from pathlib import Path
+
+from rich.table import Table
+
+from synthequity.sim.run import SimResult
+
+
+def _dates(ts: list[int]) -> list[dt.datetime]:
+    return [dt.datetime.fromtimestamp(t, dt.UTC) for t in ts]
+
+
+def charts(r: SimResult, out: Path, tag: str = "") -> list[str]:
+    """Five PNGs; their file names."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    x = _dates([s.t for s in r.samples])
+    files: list[str] = []
+
+    def save(fig: object, name: str) -> None:
+        path = out / f"{name}{tag}.png"
+        fig.tight_layout()  # type: ignore[attr-defined]
+        fig.savefig(path, dpi=110)  # type: ignore[attr-defined]
+        plt.close(fig)  # type: ignore[arg-type]
+        files.append(path.name)
+
+    fig, ax = plt.subplots(figsize=(9, 4))
+    ax.plot(x, [s.price for s in r.samples], color="tab:blue", label="TSLA (oracle)")
+    ax.set_ylabel("USD")
+    ax2 = ax.twinx()
+    ax2.plot(x, [s.funding_rate_day * 100 for s in r.samples], color="tab:orange", lw=0.8)
+    ax2.set_ylabel("funding rate, % per day", color="tab:orange")
+    ax.set_title("price and funding rate")
+    save(fig, "price_funding")
+
+    fig, ax = plt.subplots(figsize=(9, 4))
+    ax.plot(x, [s.oi_long_usd for s in r.samples], label="long", color="tab:green")
+    ax.plot(x, [s.oi_short_usd for s in r.samples], label="short", color="tab:red")
+    ax.set_ylabel("USD notional")
+    ax.set_title("open interest by side")
+    ax.legend()
+    save(fig, "open_interest")
+
+    fig, ax = plt.subplots(figsize=(9, 4))
+    ax.plot(x, [s.pool_nav_usd for s in r.samples], label="pool NAV", color="tab:purple")
+    ax.set_ylabel("pool NAV, USD")
+    ax2 = ax.twinx()
+    ax2.plot(x, [s.insurance_usd for s in r.samples], color="tab:gray", label="insurance fund")
+    ax2.set_ylabel("insurance fund, USD", color="tab:gray")
+    ax.set_title("pool NAV and insurance fund")
+    save(fig, "pool_insurance")
+
+    fig, ax = plt.subplots(figsize=(9, 4))
+    for book, color in (("perp", "tab:red"), ("vault", "tab:blue")):
+        ev = sorted(q.t for q in r.liquidations if q.book == book)
+        if ev:
+            ax.step(_dates(ev), range(1, len(ev) + 1), where="post", color=color, label=book)
+    ax.set_ylabel("liquidations (cumulative)")
+    ax2 = ax.twinx()
+    bad = sorted((q.t, q.bad_debt_usd) for q in r.liquidations)
+    if bad:
+        total, ys = 0.0, []
+        for _, b in bad:
+            total += b
+            ys.append(total)
+        ax2.step(_dates([t for t, _ in bad]), ys, where="post", color="black", lw=0.8)
+    ax2.set_ylim(bottom=0)
+    ax2.set_ylabel("bad debt, USD (cumulative)")
+    ax.set_title("liquidations and bad debt")
+    if r.liquidations:
+        ax.legend(loc="upper left")
+    save(fig, "liquidations")
+
+    fig, ax = plt.subplots(figsize=(9, 4))
+    if r.vault_crs:
+        ax.hist(r.vault_crs, bins=20, color="tab:blue")
+    ax.axvline(150, color="tab:orange", ls="--", label="MCR 150%")
+    ax.axvline(125, color="tab:red", ls="--", label="liquidation 125%")
+    ax.set_xlabel("collateral ratio at the end, %")
+    ax.set_ylabel("vault positions")
+    ax.legend()
+    ax.set_title("distribution of vault collateral ratios")
+    save(fig, "vault_cr")
+    return files
+
+
+def write(results: list[SimResult], out: Path) -> Path:
+    """report.md (+ charts and samples CSV per run) in `out`; the report's path."""
+    out.mkdir(parents=True, exist_ok=True)
+    main = results[0]
+    lines = [
+        f"# synthequity market replay: {main.config.start} .. {main.config.end}",
+        "",
+        f"TSLA daily bars from `{main.config.csv}` replayed by the oracle keeper "
+        f"({main.config.step_s // 60}-minute prints in NYSE sessions, CLOSED overnight, on "
+        f"weekends and holidays), {main.config.agents} seeded agents (seed {main.config.seed}), "
+        "the order keeper and the liquidation keepers (perp and vault) running against the chain.",
+        "",
+    ]
+    for i, r in enumerate(results):
+        tag = "" if i == 0 else f"_{i}"
+        files = charts(r, out, tag)
+        with (out / f"samples{tag}.csv").open("w", newline="") as fh:
+            w = csv.writer(fh)
+            fields = [f.name for f in dataclasses.fields(r.samples[0])]
+            w.writerow(fields)
+            w.writerows([getattr(s, f) for f in fields] for s in r.samples)
+        lines += [f"## Policy: {r.policy}", "", "| | |", "|---|---|"]
+        lines += [f"| {k} | {v} |" for k, v in r.headline().items()]
+        lines += ["", "### Reconciliation (collateral token, to the wei)", ""]
+        lines += ["| check | expected | actual | |", "|---|---:|---:|---|"]
+        for c in r.checks:
+            verdict = "ok" if c.ok else "**FAILED**"
+            if c.ok and not c.exact:
+                verdict = f"ok (slack {c.actual - c.expected:,} {c.unit})"
+            lines.append(f"| {c.what} | {c.expected:,} | {c.actual:,} | {verdict} |")
+        unit = 10**r.decimals
+        lines += ["", "### Flows during the run (collateral token)", "", "| flow | USD |"]
+        lines += ["|---|---:|"]
+        lines += [f"| {k} | {v / unit:,.2f} |" for k, v in r.flows]
+        lines += ["", "### What happened", "", "| counter | n |", "|---|---:|"]
+        lines += [f"| {k} | {v:,} |" for k, v in sorted(r.counters.items())]
+        lines += [""] + [f"![{f}]({f})" for f in files] + [""]
+    if len(results) > 1:
+        lines += ["## Gap-risk policies compared", "", "| policy | liquidations | bad debt |"]
+        lines += ["|---|---:|---:|"]
+        lines += [
+            f"| {r.policy} | {len(r.liquidations):,} | ${r.bad_debt_usd:,.2f} |" for r in results
+        ]
+        lines.append("")
+    path = out / "report.md"
+    path.write_text("\n".join(lines))
+    return path
+
+
+def headline_table(results: list[SimResult]) -> Table:
+    table = Table(title="market replay: headline numbers")
+    table.add_column("")
+    for r in results:
+        table.add_column(r.policy, justify="right")
+    for key in results[0].headline():
+        table.add_row(key, *[r.headline()[key] for r in results])
+    return table
