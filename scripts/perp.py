@@ -1,0 +1,207 @@
+"""`ape run perp <command>`: a trader's perpetual futures account, in human units.
+
+    ape run perp status   --network ethereum:local:foundry --account TEST::3
+    ape run perp deposit  --amount 1000     |  ape run perp withdraw --amount 200
+    ape run perp long     --size 2.5 [--slippage-bps 100]
+    ape run perp short    --size 1
+    ape run perp cancel   |  ape run perp close
+Orders are two-step: committed now, filled by a keeper at the next price within the slippage
+bound (or cancelled, keeping your margin). Checks run before any gas is spent."""
+
+import click
+from ape.cli import ConnectedProviderCommand, account_option
+
+from synthequity.model import perp as pm
+from synthequity.user.preflight import Refused, balance_problem, fmt, parse_amount, withdraw_problem
+from synthequity.user.shell import Session, check, console, run
+
+WAD = 10**18
+
+
+def common(fn):
+    fn = click.option("--yes", is_flag=True, help="Send without asking.")(fn)
+    fn = click.option("--symbol", default="TSLA", show_default=True)(fn)
+    fn = account_option()(fn)
+    return click.command(cls=ConnectedProviderCommand)(fn)
+
+
+@click.group()
+def cli():
+    """Trade an equity perpetual (up to 5x) against the LP pool."""
+
+
+def _status(s: Session) -> None:
+    pos = s.perp_position()
+    order = [int(x) for x in s.market.pending_order(s.account)]
+    lines = [f"wallet: {s.usd(s.cash())}", f"margin: ${fmt(pos.margin, 18)}"]
+    if int(s.oracle.latestRound()):
+        price = s.price_wad()
+        p = s.perp_params()
+        index = s.perp_index(price)
+        lines.append(f"price: ${fmt(price, 18)}")
+        if pos.size:
+            upnl = pm.pnl(pos, price)
+            funding = pm.funding_owed(pos.size, index, pos.funding_entry)
+            equity = pm.equity(pos, price, index)
+            notional = pm.notional(pos.size, price)
+            need = pm.requirement(pos.size, price, p.maintenance_margin_bps)
+            need += pm.keeper_reward(pos.size, price, p)
+            # the price at which equity meets the maintenance requirement (the keeper's
+            # reward left out: "about"): margin - funding + size (P - entry) = |size| P mmr
+            mmr = p.maintenance_margin_bps
+            liq = (
+                (pos.entry_price * pos.size // WAD - (pos.margin - funding))
+                * WAD
+                * 10_000
+                // (pos.size * 10_000 - abs(pos.size) * mmr)
+            )
+            lines += [
+                f"size: {fmt(pos.size, 18, 6)} shares ({'long' if pos.size > 0 else 'short'}), "
+                f"notional ${fmt(notional, 18)}, leverage {notional / max(equity, 1):.2f}x",
+                f"entry: ${fmt(pos.entry_price, 18)}",
+                f"PnL: ${fmt(upnl, 18)}, funding owed: ${fmt(funding, 18)}",
+                f"equity: ${fmt(equity, 18)} (liquidated under ${fmt(need, 18)})",
+                f"liquidation price: about ${fmt(max(liq, 0), 18)}",
+                f"health: {equity / max(need, 1):.2f} (1.00 = liquidatable)",
+                f"withdrawable: ${fmt(pm.withdrawable(pos, price, index, p), 18)}",
+            ]
+    if order[2]:
+        lines.append(
+            f"pending order: {fmt(order[0], 18, 6)} shares, worst price "
+            f"${fmt(order[1], 18)}, committed at {order[2]}"
+        )
+    lines.append(f"market: {s.price_problem(s.market) or 'open, price fresh'}")
+    console.print(f"[bold]{s.symbol} perp[/] {s.market.address} for {s.account.address}")
+    for line in lines:
+        console.print(f"  {line}")
+
+
+@common
+def status(network, account, symbol, yes):
+    """Size, entry, PnL, funding, liquidation price, health."""
+    run(lambda: _status(Session(network, account, symbol, yes)))
+
+
+@common
+@click.option("--amount", required=True, help="Stablecoin to deposit as margin.")
+def deposit(network, account, symbol, yes, amount):
+    """Deposit margin (allowed while the market is closed)."""
+
+    def body():
+        s = Session(network, account, symbol, yes)
+        units = parse_amount(amount, s.decimals, "--amount")
+        check(balance_problem(s.cash(), units, s.decimals, s.cash_symbol))
+        s.confirm(f"deposit margin {s.usd(units)}", [])
+        s.approve(s.market, units)
+        s.send(s.market.deposit_margin, units)
+        _status(s)
+
+    run(body)
+
+
+@common
+@click.option("--amount", required=True, help="Stablecoin to withdraw.")
+def withdraw(network, account, symbol, yes, amount):
+    """Withdraw margin not needed by the open position (unrealized profit never counts)."""
+
+    def body():
+        s = Session(network, account, symbol, yes)
+        units = parse_amount(amount, s.decimals, "--amount")
+        check(s.price_problem(s.market))
+        price = s.price_wad()
+        free = pm.withdrawable(s.perp_position(), price, s.perp_index(price), s.perp_params())
+        check(withdraw_problem(free // s.upu, units, s.decimals, "margin"))
+        s.confirm(f"withdraw margin {s.usd(units)}", [])
+        s.send(s.market.withdraw_margin, units)
+        _status(s)
+
+    run(body)
+
+
+def _order(s: Session, delta: int, slippage_bps: int, what: str) -> None:
+    check(s.price_problem(s.market))
+    if int(s.market.pending_order(s.account)[2]):
+        raise Refused("an order is already pending: wait for the keeper or `ape run perp cancel`")
+    price, p = s.price_wad(), s.perp_params()
+    pos = s.perp_position()
+    new = pos.size + delta
+    fill = pm.fill_price(price, int(s.market.skew()), delta, p)
+    bound = (
+        price * (10_000 + slippage_bps) // 10_000
+        if delta > 0
+        else price * (10_000 - slippage_bps) // 10_000
+    )
+    fee = pm.order_fee(int(s.market.skew()), delta, fill, p)
+    keeper_fee = int(s.market.params()[2])
+    equity = pm.equity(pos, price, s.perp_index(price)) - fee - keeper_fee
+    need = pm.requirement(new, fill, p.initial_margin_bps)
+    if abs(new) > abs(pos.size) and equity < need:
+        raise Refused(
+            f"not enough margin: {what} needs ${fmt(need, 18)} of equity at 5x max "
+            f"(you would have ${fmt(max(equity, 0), 18)} after fees); deposit more margin"
+        )
+    s.confirm(
+        f"{what}: {fmt(delta, 18, 6)} shares",
+        [
+            f"expected fill ${fmt(fill, 18)} (oracle ${fmt(price, 18)}), worst accepted "
+            f"${fmt(bound, 18)}",
+            f"trading fee ~${fmt(fee, 18)}, keeper fee ${fmt(keeper_fee, 18)} (from margin)",
+            "filled by a keeper at the next price; cancelled (margin kept) if outside the bound",
+        ],
+    )
+    s.send(s.market.commit_order, delta, bound)
+    _status(s)
+
+
+def order_command(name: str, sign: int):
+    @common
+    @click.option("--size", required=True, help="Shares, e.g. 2.5.")
+    @click.option("--slippage-bps", default=100, show_default=True, type=click.IntRange(1, 1_000))
+    def command(network, account, symbol, yes, size, slippage_bps):
+        def body():
+            s = Session(network, account, symbol, yes)
+            _order(s, sign * parse_amount(size, 18, "--size"), slippage_bps, f"{name} order")
+
+        run(body)
+
+    command.__doc__ = f"Commit a {name} order (increase a {name} or reduce the other side)."
+    return command
+
+
+cli.add_command(order_command("long", 1), "long")
+cli.add_command(order_command("short", -1), "short")
+
+
+@common
+@click.option("--slippage-bps", default=100, show_default=True, type=click.IntRange(1, 1_000))
+def close(network, account, symbol, yes, slippage_bps):
+    """Commit an order that closes the whole position."""
+
+    def body():
+        s = Session(network, account, symbol, yes)
+        size = s.perp_position().size
+        if not size:
+            raise Refused("no open position")
+        _order(s, -size, slippage_bps, "close")
+
+    run(body)
+
+
+@common
+def cancel(network, account, symbol, yes):
+    """Cancel your pending order once it is older than the market's order age (the keeper fee
+    goes to whoever cancels)."""
+
+    def body():
+        s = Session(network, account, symbol, yes)
+        if not int(s.market.pending_order(s.account)[2]):
+            raise Refused("no pending order")
+        s.confirm("cancel the pending order", [])
+        s.send(s.market.cancel_order, s.account.address)
+        _status(s)
+
+    run(body)
+
+
+for _c in (status, deposit, withdraw, close, cancel):
+    cli.add_command(_c)

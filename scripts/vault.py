@@ -1,0 +1,201 @@
+"""`ape run vault <command>`: a borrower's vault position, in human units.
+
+    ape run vault status  --network ethereum:local:foundry --account TEST::2
+    ape run vault open    --collateral 1500 --mint 2.5
+    ape run vault deposit --amount 500     |  ape run vault withdraw --amount 200
+    ape run vault mint    --amount 1       |  ape run vault burn --amount 1
+    ape run vault close
+Every command checks what it can before spending gas (balance, market hours, price age, the
+minimum collateral ratio) and asks before sending (`--yes` to skip)."""
+
+import click
+from ape.cli import ConnectedProviderCommand, account_option
+
+from synthequity.user.preflight import (
+    balance_problem,
+    fmt,
+    mint_problem,
+    parse_amount,
+    withdraw_problem,
+)
+from synthequity.user.shell import Session, _flat, check, console, run
+
+WAD = 10**18
+
+
+def common(fn):
+    fn = click.option("--yes", is_flag=True, help="Send without asking.")(fn)
+    fn = click.option("--symbol", default="TSLA", show_default=True)(fn)
+    fn = account_option()(fn)
+    return click.command(cls=ConnectedProviderCommand)(fn)
+
+
+@click.group()
+def cli():
+    """Mint and repay synthetic equities against stablecoin collateral."""
+
+
+def _status(s: Session) -> None:
+    held, debt = (int(x) for x in s.vault.position(s.account))
+    lines = [
+        f"wallet: {s.usd(s.cash())}, {fmt(int(s.synth.balanceOf(s.account)), 18, 6)} "
+        f"{s.synth_symbol}",
+        f"collateral: {s.usd(held)}",
+        f"debt: {fmt(debt, 18, 6)} {s.synth_symbol}",
+    ]
+    if int(s.oracle.latestRound()):
+        price = s.price_wad()
+        mcr, liq = _flat(s.vault.risk_params())[:2]
+        lines.append(f"price: ${fmt(price, 18)} per share")
+        if debt:
+            cr = held * s.upu * 10_000 // (debt * price // WAD)
+            liq_price = held * s.upu * 10_000 * WAD // (debt * liq)
+            lines += [
+                f"collateral ratio: {cr / 100:.2f}% (minimum {mcr / 100:.0f}%, "
+                f"liquidated under {liq / 100:.0f}%)",
+                f"liquidation price: ${fmt(liq_price, 18)}",
+                f"mintable now: {fmt(int(s.vault.max_mintable(s.account)), 18, 6)} "
+                f"{s.synth_symbol}",
+            ]
+    problem = s.price_problem(s.vault)
+    lines.append(f"market: {problem or 'open, price fresh'}")
+    console.print(f"[bold]{s.symbol} vault[/] {s.vault.address} for {s.account.address}")
+    for line in lines:
+        console.print(f"  {line}")
+
+
+@common
+def status(network, account, symbol, yes):
+    """Collateral, debt, collateral ratio, liquidation price."""
+    run(lambda: _status(Session(network, account, symbol, yes)))
+
+
+def _limit(s: Session, held: int, debt: int) -> int:
+    """Synth mintable at the MCR for `held` collateral units and `debt` (the vault's rule)."""
+    mcr = _flat(s.vault.risk_params())[0]
+    limit = held * s.upu * 10_000 * WAD // (s.price_wad() * mcr)
+    return max(limit - debt, 0)
+
+
+@common
+@click.option("--collateral", required=True, help="Stablecoin to deposit, e.g. 1500.")
+@click.option("--mint", "mint_amount", required=True, help="Synth to mint, e.g. 2.5.")
+def open(network, account, symbol, yes, collateral, mint_amount):
+    """Deposit collateral and mint in one transaction."""
+
+    def body():
+        s = Session(network, account, symbol, yes)
+        add = parse_amount(collateral, s.decimals, "--collateral")
+        want = parse_amount(mint_amount, 18, "--mint")
+        check(balance_problem(s.cash(), add, s.decimals, s.cash_symbol), s.price_problem(s.vault))
+        held, debt = (int(x) for x in s.vault.position(s.account))
+        check(mint_problem(_limit(s, held + add, debt), want, s.synth_symbol))
+        s.confirm(
+            f"open: deposit {s.usd(add)}, mint {fmt(want, 18, 6)} {s.synth_symbol}",
+            [f"price ${fmt(s.price_wad(), 18)}"],
+        )
+        s.approve(s.vault, add)
+        s.send(s.vault.open, add, want)
+        _status(s)
+
+    run(body)
+
+
+@common
+@click.option("--amount", required=True, help="Stablecoin to add.")
+def deposit(network, account, symbol, yes, amount):
+    """Add collateral (allowed while the market is closed)."""
+
+    def body():
+        s = Session(network, account, symbol, yes)
+        add = parse_amount(amount, s.decimals, "--amount")
+        check(balance_problem(s.cash(), add, s.decimals, s.cash_symbol))
+        s.confirm(f"deposit {s.usd(add)}", [])
+        s.approve(s.vault, add)
+        s.send(s.vault.deposit, add)
+        _status(s)
+
+    run(body)
+
+
+@common
+@click.option("--amount", required=True, help="Synth to mint.")
+def mint(network, account, symbol, yes, amount):
+    """Mint more synth against the collateral already deposited."""
+
+    def body():
+        s = Session(network, account, symbol, yes)
+        want = parse_amount(amount, 18, "--amount")
+        check(s.price_problem(s.vault))
+        check(mint_problem(int(s.vault.max_mintable(s.account)), want, s.synth_symbol))
+        s.confirm(f"mint {fmt(want, 18, 6)} {s.synth_symbol}", [])
+        s.send(s.vault.mint, want)
+        _status(s)
+
+    run(body)
+
+
+@common
+@click.option("--amount", required=True, help="Synth to repay.")
+def burn(network, account, symbol, yes, amount):
+    """Repay debt with synth from the wallet (allowed while the market is closed)."""
+
+    def body():
+        s = Session(network, account, symbol, yes)
+        want = parse_amount(amount, 18, "--amount")
+        held_synth = int(s.synth.balanceOf(s.account))
+        debt = int(s.vault.position(s.account)[1])
+        check(
+            balance_problem(held_synth, want, 18, s.synth_symbol),
+            None
+            if want <= debt
+            else f"you owe {fmt(debt, 18, 6)} {s.synth_symbol}: burn at most that",
+        )
+        s.confirm(f"burn {fmt(want, 18, 6)} {s.synth_symbol}", [])
+        s.send(s.vault.burn, want)
+        _status(s)
+
+    run(body)
+
+
+@common
+@click.option("--amount", required=True, help="Stablecoin to take out.")
+def withdraw(network, account, symbol, yes, amount):
+    """Take collateral out, keeping the position at or above the minimum ratio."""
+
+    def body():
+        s = Session(network, account, symbol, yes)
+        want = parse_amount(amount, s.decimals, "--amount")
+        check(s.price_problem(s.vault))
+        held, debt = (int(x) for x in s.vault.position(s.account))
+        mcr = _flat(s.vault.risk_params())[0]
+        locked = -(-debt * s.price_wad() * mcr // (10_000 * WAD * s.upu)) if debt else 0
+        check(withdraw_problem(max(held - locked, 0), want, s.decimals, "collateral"))
+        s.confirm(f"withdraw {s.usd(want)}", [])
+        s.send(s.vault.withdraw, want)
+        _status(s)
+
+    run(body)
+
+
+@common
+def close(network, account, symbol, yes):
+    """Repay all debt from the wallet's synth and take every unit of collateral back."""
+
+    def body():
+        s = Session(network, account, symbol, yes)
+        held, debt = (int(x) for x in s.vault.position(s.account))
+        if not held and not debt:
+            raise SystemExit("nothing to close")
+        have = int(s.synth.balanceOf(s.account))
+        # fees accrue by the second: the debt when mined is a little above the debt now
+        check(balance_problem(have, debt, 18, s.synth_symbol))
+        s.confirm(f"close: repay {fmt(debt, 18, 6)} {s.synth_symbol}, get {s.usd(held)}", [])
+        s.send(s.vault.close)
+        _status(s)
+
+    run(body)
+
+
+for _c in (status, open, deposit, mint, burn, withdraw, close):
+    cli.add_command(_c)

@@ -1,0 +1,176 @@
+"""The wallet user's commands as a person types them, after `ape run deploy`: `ape run vault`,
+`ape run perp` and `ape run pool`, each subcommand's success path (human units in and out,
+approvals handled) and the refusals a person must get before any gas is spent (insufficient
+balance, below the MCR with the maximum mintable, market closed with the next NYSE open, a
+stale price) — with every balance unchanged by a refusal."""
+
+import json
+
+import pytest
+from ape_cli import ape_run
+
+from synthequity.constants import MarketStatus
+from synthequity.contracts import at
+
+pytestmark = pytest.mark.integration
+WAD = 10**18
+
+
+def say(text: str) -> str:
+    return " ".join(text.split())  # rich wraps long lines in a pipe
+
+
+@pytest.fixture
+def protocol(tmp_path, project, accounts, chain):
+    deployed = ape_run(
+        "deploy", "--account", "TEST::0", "--reporter", "TEST::1", deployments_dir=tmp_path
+    )
+    assert deployed.returncode == 0, deployed.stderr[-2_000:]
+    record = json.loads((tmp_path / "ethereum-local.json").read_text())
+    tsla = record["markets"]["TSLA"]
+    c = {
+        "vault": at(project.SynthVault, tsla["vault"]["address"]),
+        "synth": at(project.SynthToken, tsla["synth"]["address"]),
+        "market": at(project.PerpMarket, tsla["perp"]["address"]),
+        "pool": at(project.LiquidityPool, tsla["pool"]["address"]),
+        "oracle": at(project.EquityOracle, tsla["oracle"]["address"]),
+        "usd": at(project.MockStablecoin, record["core"]["collateral"]["address"]),
+    }
+    reporter = accounts[1]
+
+    def push(price=200.0, status=MarketStatus.OPEN):
+        t = chain.blocks.head.timestamp + 1
+        chain.pending_timestamp = t
+        c["oracle"].push_price(round(price * 10**8), t, int(status), sender=reporter)
+
+    c["push"] = push
+    c["dir"] = tmp_path
+    return c
+
+
+def user(book, *args, account, protocol):
+    out = ape_run(book, *args, "--account", account, deployments_dir=protocol["dir"])
+    return out.returncode, say(out.stdout + out.stderr)
+
+
+def test_vault_commands(protocol, accounts):
+    borrower = accounts[2]
+    usd, vault, synth = protocol["usd"], protocol["vault"], protocol["synth"]
+    usd.faucet(borrower, 3_000 * 10**6, sender=borrower)
+    protocol["push"](200)
+
+    def vault_cmd(*args):
+        return user("vault", *args, "--yes", account="TEST::2", protocol=protocol)
+
+    # refused before gas: more collateral than held; a mint above the MCR (with the maximum)
+    before = usd.balanceOf(borrower)
+    rc, text = vault_cmd("open", "--collateral", "5000", "--mint", "1")
+    assert rc == 1 and "insufficient mUSD: you have 3,000.00, this needs 5,000.00" in text
+    rc, text = vault_cmd("open", "--collateral", "1500", "--mint", "6")
+    assert rc == 1 and "at most 5.000000 sTSLA can be minted" in text  # 1,500 / (200 x 150%)
+    rc, text = vault_cmd("open", "--collateral", "0", "--mint", "1")
+    assert rc == 1 and "--collateral must be more than 0" in text
+    assert usd.balanceOf(borrower) == before and vault.position(borrower) == (0, 0)
+
+    rc, text = vault_cmd("open", "--collateral", "1500", "--mint", "2.5")  # approval included
+    assert rc == 0, text
+    assert (
+        vault.position(borrower)[0] == 1_500 * 10**6 and synth.balanceOf(borrower) == 25 * WAD // 10
+    )
+    # liquidated when TSLA rises: 1,500 / (2.5 x 125%) = $480
+    assert "collateral ratio: 300.00%" in text and "liquidation price: $480.00" in text
+
+    rc, text = vault_cmd("deposit", "--amount", "500")
+    assert rc == 0 and vault.position(borrower)[0] == 2_000 * 10**6, text
+    rc, text = vault_cmd("mint", "--amount", "1")
+    assert rc == 0 and synth.balanceOf(borrower) == 35 * WAD // 10, text
+    rc, text = vault_cmd("burn", "--amount", "0.5")
+    assert rc == 0 and synth.balanceOf(borrower) == 3 * WAD, text
+    rc, text = vault_cmd("withdraw", "--amount", "100")
+    assert rc == 0 and usd.balanceOf(borrower) == 1_100 * 10**6, text
+    rc, text = vault_cmd("withdraw", "--amount", "1500")  # would leave it under 150%
+    assert rc == 1 and "collateral: at most" in text and "can be withdrawn now" in text
+    rc, text = vault_cmd("status")
+    assert rc == 0 and "debt: 3.00" in text and "market: open, price fresh" in text
+
+    # the market closes: minting refused with the next NYSE open; repaying still allowed
+    protocol["push"](200, MarketStatus.CLOSED)
+    rc, text = vault_cmd("mint", "--amount", "0.1")
+    assert rc == 1 and "market closed; next NYSE open" in text and "UTC" in text
+    rc, text = vault_cmd("burn", "--amount", "1")
+    assert rc == 0, text
+    # closing needs the whole debt in synth (fees accrue by the second): refused, plainly
+    rc, text = vault_cmd("close")
+    assert rc == 1 and "insufficient sTSLA" in text
+
+
+def test_perp_commands(protocol, accounts, chain):
+    trader, keeper, lp = accounts[3], accounts[5], accounts[9]
+    usd, market, pool = protocol["usd"], protocol["market"], protocol["pool"]
+    usd.faucet(trader, 2_000 * 10**6, sender=trader)
+    usd.faucet(lp, 1_000_000 * 10**6, sender=lp)
+    protocol["push"](200)
+    usd.approve(pool, 2**256 - 1, sender=lp)
+    pool.deposit(1_000_000 * 10**6, lp, sender=lp)
+
+    def perp(*args):
+        return user("perp", *args, "--yes", account="TEST::3", protocol=protocol)
+
+    rc, text = perp("deposit", "--amount", "1000")
+    assert rc == 0 and market.position(trader).margin == 1_000 * WAD, text
+    rc, text = perp("long", "--size", "30")  # $6,000 at $200 needs $1,200 at 5x
+    assert rc == 1 and "not enough margin" in text and "deposit more margin" in text
+    rc, text = perp("long", "--size", "20", "--slippage-bps", "50")
+    assert rc == 0 and "pending order: 20.000000 shares" in text, text
+    rc, text = perp("long", "--size", "1")
+    assert rc == 1 and "an order is already pending" in text
+    protocol["push"](200.5)  # within the 0.5% bound
+    market.execute_order(trader, sender=keeper)  # the keeper fills it at the newer price
+    assert market.position(trader).size == 20 * WAD
+    rc, text = perp("status")
+    assert (
+        rc == 0 and "size: 20.000000 shares (long)" in text and "liquidation price: about" in text
+    )
+    assert "health:" in text and "funding owed" in text
+    rc, text = perp("withdraw", "--amount", "900")  # only margin above the IMR comes out
+    assert rc == 1 and "margin: at most" in text
+    rc, text = perp("close")
+    assert rc == 0 and "pending order: -20.000000 shares" in text, text
+    protocol["push"](202)
+    market.execute_order(trader, sender=keeper)
+    assert market.position(trader).size == 0
+    rc, text = perp("cancel")
+    assert rc == 1 and "no pending order" in text
+    free = market.position(trader).margin // 10**12
+    rc, text = perp("withdraw", "--amount", str(free / 10**6))
+    assert rc == 0 and market.position(trader).margin < 10**12, text
+
+    # stale price: refused before gas
+    chain.pending_timestamp = chain.blocks.head.timestamp + 600
+    chain.mine()
+    rc, text = perp("short", "--size", "1")
+    assert rc == 1 and "stale price: last update" in text
+
+
+def test_pool_commands(protocol, accounts):
+    lp = accounts[4]
+    usd, pool = protocol["usd"], protocol["pool"]
+    usd.faucet(lp, 10_000 * 10**6, sender=lp)
+    protocol["push"](200)
+
+    def pool_cmd(*args, yes=True):
+        return user(
+            "pool", *args, *(["--yes"] if yes else []), account="TEST::4", protocol=protocol
+        )
+
+    rc, text = pool_cmd("deposit", "--amount", "20000")
+    assert rc == 1 and "insufficient mUSD" in text
+    rc, text = pool_cmd("deposit", "--amount", "10000")
+    assert rc == 0 and pool.balanceOf(lp) > 0 and "value: 10,000.00 mUSD" in text, text
+    rc, text = pool_cmd("withdraw", "--amount", "2500")
+    assert rc == 0 and usd.balanceOf(lp) == 2_500 * 10**6, text
+    rc, text = pool_cmd("status", yes=False)
+    assert rc == 0 and "value: 7,500.00 mUSD" in text
+    protocol["push"](200, MarketStatus.CLOSED)
+    rc, text = pool_cmd("withdraw", "--amount", "1")
+    assert rc == 1 and "market closed; next NYSE open" in text
