@@ -15,10 +15,10 @@ NODE_STAMP := node_modules/.installed
 .PHONY: help install demo test test-fast lint format bench bench-keepers compile clean
 
 help:
-	@echo "make demo    local chain + deploy + oracle keeper replaying TSLA + report"
+	@echo "make demo    local chain + deploy + the 2022 drawdown replayed with agents and keepers + report"
 	@echo "make test    the whole suite (HYPOTHESIS_PROFILE=nightly for the deep run)"
 	@echo "make lint    ruff + mamushi (Vyper formatting)"
-	@echo "make bench   receipt gas of the SPEC.md §10 operations"
+	@echo "make bench   receipt gas of the SPEC.md §10 operations + the keeper's checks per second"
 	@echo "make bench-keepers  the liquidation keeper against 10,000 positions (ACCOUNTS=N)"
 
 $(PY_STAMP): pyproject.toml constraints.txt
@@ -65,7 +65,7 @@ format: install
 	mamushi -l 100 $(VY_FORMATTED)
 
 bench: compile
-	ape run bench
+	python -m synthequity.devchain -- ape run bench --network ethereum:local:foundry
 
 # A fresh anvil of our own (no --steps-tracing: bulk transactions run several times faster).
 ACCOUNTS ?= 10000

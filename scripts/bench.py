@@ -9,7 +9,13 @@ from synthequity.ui import make_console
 
 @click.command(cls=ConnectedProviderCommand)
 @click.option("--strict", is_flag=True, help="Exit non-zero when an operation is above target.")
-def cli(network, strict):
+@click.option(
+    "--keeper-accounts",
+    default=1_000,
+    show_default=True,
+    help="Open positions for the keeper's check rate (0: skip; 10,000: make bench-keepers).",
+)
+def cli(network, strict, keeper_accounts):
     from ape import accounts, chain, project
     from ape.logging import logger
 
@@ -22,5 +28,16 @@ def cli(network, strict):
     console.print(table)
     if over:
         console.print(f"[red]above target:[/] {', '.join(over)} (see docs/design for why)")
-        if strict:
-            raise SystemExit(1)
+    if keeper_accounts:
+        from synthequity.bench_keepers import run_scale
+
+        actors = {"admin": test[0], "reporter": test[1], "lp": test[9], "keeper": test[5]}
+        r = run_scale(project, chain, actors, n=keeper_accounts, seed=1, block_time=2)
+        console.print(
+            f"liquidation keeper: {r.tracked:,} accounts checked in {r.check_seconds:.3f} s "
+            f"= [bold]{r.accounts_per_s:,} accounts/s[/] through the batch view; "
+            f"{r.liquidations:,}/{r.liquidatable_by_model:,} liquidatable positions liquidated, "
+            f"blocks {r.first_block_after_price}-{r.last_block_after_price} after the price"
+        )
+    if over and strict:
+        raise SystemExit(1)

@@ -19,6 +19,7 @@ from synthequity.deploy import DeployConfig, deploy_all, resolve_address
 @click.option(
     "--admin",
     default=None,
+    envvar="SYNTHEQUITY_ADMIN",
     help="DEFAULT_ADMIN address or account alias (default: the deploying account).",
 )
 @click.option(
@@ -34,12 +35,19 @@ from synthequity.deploy import DeployConfig, deploy_all, resolve_address
     envvar="SYNTHEQUITY_COLLATERAL",
     help="USD stablecoin address (required on public networks; a mock on local).",
 )
-def cli(network, account, symbols, admin, reporters, max_jump_bps, collateral):
+@click.option(
+    "--fund-demo/--no-fund-demo",
+    default=True,
+    show_default=True,
+    help="Local chains: 100,000 mock USD for TEST::2..9 (once).",
+)
+def cli(network, account, symbols, admin, reporters, max_jump_bps, collateral, fund_demo):
     cfg = DeployConfig(
         symbols=[s.strip().upper() for s in symbols.split(",") if s.strip()],
         admin=resolve_address(admin) if admin else account.address,
         reporters=[resolve_address(r) for r in reporters],
         max_jump_bps=max_jump_bps,
         collateral=collateral,
+        fund_demo=fund_demo,
     )
     deploy_all(account, cfg, network)

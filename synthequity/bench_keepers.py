@@ -181,6 +181,7 @@ def run_scale(
                 send_all(rpc, txs, f"{step} x {n:,}", progress)
     finally:
         rpc.call("anvil_autoImpersonateAccount", False)
+    head_time = _head_time(rpc)
     node = restart_from_state(rpc.uri, Path(".devchain/bench-state.json"))
     if node is None:
         console.print(
@@ -191,7 +192,10 @@ def run_scale(
         atexit.register(node.stop)  # when the bench's process ends
         console.print("node restarted from its state (anvil's miner stalls after populating)")
         rpc = Rpc(rpc.uri)
-        rpc.call("evm_mine")  # a first block on the new node: its clock and head agree
+        # a first block on the new node, after the old head (a restarted anvil's clock starts
+        # from the wall clock, which may be behind the chain's)
+        rpc.call("evm_setNextBlockTimestamp", head_time + 1)
+        rpc.call("evm_mine")
     setup_s = time.perf_counter() - t_setup
 
     bot = PerpKeeper(

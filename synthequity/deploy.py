@@ -28,6 +28,7 @@ class DeployConfig:
     vault_params: VaultParams = field(default_factory=VaultParams)
     perp_params: MarketParams = field(default_factory=MarketParams)
     max_age_open: int = 120
+    fund_demo: bool = True  # local chains: mock USD for the demo accounts TEST::2..9
 
 
 RISK_PARAM_NAMES = (
@@ -164,6 +165,9 @@ def deploy_all(account: Any, cfg: DeployConfig, network: Any) -> dict[str, Any]:
             "--collateral ADDRESS (the USD stablecoin) is required on a public network"
         )
 
+    if network.is_local and not cfg.collateral and cfg.fund_demo:
+        _fund_demo_accounts(account, collateral, data)
+
     def core() -> Core:
         return deploy_core(account, collateral, admin)
 
@@ -227,8 +231,47 @@ def deploy_all(account: Any, cfg: DeployConfig, network: Any) -> dict[str, Any]:
         for name, rec in sorted(contracts.items()):
             table.add_row(symbol, name, rec["address"], str(rec["block"]))
     console.print(table)
+    params = Table(title="risk parameters")
+    for col in ("market", "MCR", "liquidation", "IMR (max lev.)", "MMR", "price max age"):
+        params.add_column(col, justify="right")
+    for symbol in cfg.symbols:
+        entry = data["markets"][symbol]
+        vault = at(project.SynthVault, entry["vault"]["address"])
+        market = at(project.PerpMarket, entry["perp"]["address"])
+        mcr, liq = (int(x) for x in list(vault.risk_params())[:2])
+        math = list(market.params()[0])
+        imr, mmr = int(math[3]), int(math[4])
+        params.add_row(
+            symbol,
+            f"{mcr / 100:g}%",
+            f"{liq / 100:g}%",
+            f"{imr / 100:g}% ({10_000 / imr:g}x)",
+            f"{mmr / 100:g}%",
+            f"{int(vault.max_age_open())} s",
+        )
+    console.print(params)
     console.print(f"written {path}")
     return data
+
+
+DEMO_ACCOUNTS = range(2, 10)  # TEST::2..9: borrowers, traders, LPs of the README's examples
+DEMO_USD = 100_000
+
+
+def _fund_demo_accounts(account: Any, collateral: Any, data: dict[str, Any]) -> None:
+    """Mock USD for the local demo accounts, once (an account that holds some is skipped)."""
+    from ape import accounts
+
+    unit = 10 ** int(collateral.decimals())
+    funded = []
+    for i in DEMO_ACCOUNTS:
+        who = accounts.test_accounts[i]
+        if int(collateral.balanceOf(who)) == 0:
+            collateral.faucet(who, DEMO_USD * unit, sender=account)
+            funded.append(f"TEST::{i}")
+    data["demo_accounts"] = {f"TEST::{i}": accounts.test_accounts[i].address for i in DEMO_ACCOUNTS}
+    if funded:
+        console.print(f"funded {', '.join(funded)} with {DEMO_USD:,} mock USD each")
 
 
 # ---- vault stack ------------------------------------------------------------------------

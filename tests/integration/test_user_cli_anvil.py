@@ -23,7 +23,13 @@ def say(text: str) -> str:
 @pytest.fixture
 def protocol(tmp_path, project, accounts, chain):
     deployed = ape_run(
-        "deploy", "--account", "TEST::0", "--reporter", "TEST::1", deployments_dir=tmp_path
+        "deploy",
+        "--account",
+        "TEST::0",
+        "--reporter",
+        "TEST::1",
+        "--no-fund-demo",  # the balances below are the test's own
+        deployments_dir=tmp_path,
     )
     assert deployed.returncode == 0, deployed.stderr[-2_000:]
     record = json.loads((tmp_path / "ethereum-local.json").read_text())
