@@ -29,6 +29,12 @@ def cli():
 @click.option("--source", required=True, help="csv:PATH | gbm:SEED[:S0[:SIGMA]] | http:URL")
 @click.option("--confirm-source", default=None, help="Second source that must agree on a jump.")
 @click.option(
+    "--splits",
+    default=None,
+    help="Splits the quotes cross, DATE:RATIO,... e.g. 2020-08-31:5,2022-08-25:3 "
+    "(env SYNTHEQUITY_ORACLE_SPLITS); a CSV is then replayed unadjusted.",
+)
+@click.option(
     "--start", default=None, help="Replay from (ISO date/time, UTC); default: chain time."
 )
 @click.option("--end", default=None, help="Replay until (ISO date/time, UTC).")

@@ -38,7 +38,10 @@ def _status(s: Session) -> None:
         price = s.price_wad()
         p = s.perp_params()
         index = s.perp_index(price)
-        lines.append(f"price: ${fmt(price, 18)}")
+        mult = int(s.oracle.shares_multiplier())
+        lines.append(f"price: ${fmt(price, 18)} per base share")
+        if mult > 1:  # after a split: sizes are kept in base shares
+            lines.append(f"1 base share = {mult} {s.symbol} shares since splits (quote x {mult})")
         if pos.size:
             upnl = pm.pnl(pos, price)
             funding = pm.funding_owed(pos.size, index, pos.funding_entry)

@@ -46,7 +46,12 @@ def _status(s: Session) -> None:
     if int(s.oracle.latestRound()):
         price = s.price_wad()
         mcr, liq = _flat(s.vault.risk_params())[:2]
-        lines.append(f"price: ${fmt(price, 18)} per share")
+        mult = int(s.oracle.shares_multiplier())
+        lines.append(f"price: ${fmt(price, 18)} per base share")
+        if mult > 1:  # after a split: sizes and debts are kept in base shares
+            lines.append(
+                f"1 {s.synth_symbol} = {mult} {s.symbol} shares since splits (quote x {mult})"
+            )
         if debt:
             cr = held * s.upu * 10_000 // (debt * price // WAD)
             liq_price = held * s.upu * 10_000 * WAD // (debt * liq)

@@ -12,8 +12,16 @@
         rewrites a non-zero word (5k gas) instead of creating one (22.1k gas).
 
         Word layout (bits): [0, 64) round id | [64, 160) answer | [160, 224) observed_at |
-        [224, 232) status | [232] suspect (head only) | [255] warm marker (always set, so
-        that no push ever writes a zero word).
+        [224, 232) status | [232] suspect (head only) | [233, 255) shares multiplier (0
+        read as 1) | [255] warm marker (always set, so that no push ever writes a zero
+        word).
+
+        Splits (SPEC.md §6): the admin stages (ratio, activation); the first push observed
+        at or after the activation, which must follow a CLOSED round, is the first price per
+        new share and multiplies the feed's `shares_multiplier` by the ratio. Answers stay
+        the unadjusted quote (what Chainlink consumers expect); risk consumers price one
+        *base* share (the unit every position is kept in) as answer x multiplier, so no
+        balance, position or parameter needs to change.
 
         Timestamps: `startedAt` and `updatedAt` are both the time the reporter observed the
         price at its source (`observed_at`), never later than the block that carried it, so
@@ -37,6 +45,11 @@ MAX_JUMP_BPS: constant(uint256) = 10_000
 BPS: constant(uint256) = 10_000
 
 MASK64: constant(uint256) = 2**64 - 1
+MASK22: constant(uint256) = 2**22 - 1
+MASK32: constant(uint256) = 2**32 - 1
+SHIFT_MULT: constant(uint256) = 233
+MIN_SPLIT: constant(uint256) = 2
+MAX_SPLIT: constant(uint256) = 100
 MASK96: constant(uint256) = 2**96 - 1
 MASK160: constant(uint256) = 2**160 - 1
 SHIFT_ANSWER: constant(uint256) = 64
@@ -61,6 +74,8 @@ _rounds: HashMap[uint256, uint256]
 _suspect_info: uint256
 # @dev A move larger than this (in bps of the last answer) makes the feed suspect.
 max_jump_bps: public(uint256)
+# @dev A staged split: new shares per old share [0, 32) | activation time [32, 96); 0: none.
+_split: uint256
 
 
 # @dev A reporter pushed a new round.
@@ -86,6 +101,26 @@ event FeedCleared:
     round_id: indexed(uint80)
     by: indexed(address)
     reason: String[16]
+
+
+# @dev A split was staged: from the first push observed at `activation`, 1 old share is
+#      `ratio` new shares.
+event SplitStaged:
+    ratio: uint256
+    activation: uint256
+
+
+# @dev A staged split was withdrawn before it applied.
+event SplitCancelled:
+    ratio: uint256
+    activation: uint256
+
+
+# @dev A split applied with round `round_id`; `multiplier` is new shares per base share.
+event SplitApplied:
+    round_id: indexed(uint80)
+    ratio: uint256
+    multiplier: uint256
 
 
 # @dev The jump threshold changed.
@@ -185,6 +220,85 @@ def market_status() -> uint8:
 
 @external
 @view
+def market_state() -> (uint8, uint256):
+    """
+    @notice `market_status()` and `shares_multiplier()` in one call (for risk consumers).
+    @return (uint8, uint256) The status to act on; current shares per base share.
+    """
+    head: uint256 = self._head
+    status: uint8 = convert((head >> SHIFT_STATUS) & 255, uint8)
+    if head & MASK64 == 0:
+        status = UNKNOWN
+    elif (head >> SHIFT_SUSPECT) & 1 == 1:
+        status = HALTED
+    return status, self._mult(head)
+
+
+@external
+@view
+def shares_multiplier() -> uint256:
+    """
+    @notice Current shares per base share: the product of every split applied (1 before
+            any). A base share is worth `latestRoundData().answer x shares_multiplier()`.
+    @return uint256 The multiplier.
+    """
+    return self._mult(self._head)
+
+
+@external
+@view
+def round_multiplier(round_id: uint80) -> uint256:
+    """
+    @notice The shares multiplier a past round's answer is quoted under.
+    @param round_id The round id.
+    @return uint256 The multiplier.
+    """
+    return self._mult(self._round_word(round_id))
+
+
+@external
+@view
+def staged_split() -> (uint256, uint256):
+    """
+    @notice The split waiting to apply: (ratio, activation time); (0, 0) when none.
+    @return (uint256, uint256) Ratio and activation.
+    """
+    split: uint256 = self._split
+    return split & MASK32, split >> 32
+
+
+@external
+def stage_split(ratio: uint256, activation: uint256):
+    """
+    @notice Stages a forward split of `ratio` new shares per old share. DEFAULT_ADMIN only.
+    @dev It applies with the first push observed at or after `activation`, which must come
+         after a CLOSED round (a split never lands in a session). One at a time.
+    @param ratio New shares per old share, within [2, 100].
+    @param activation Unix time, in the future.
+    """
+    access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
+    assert ratio >= MIN_SPLIT and ratio <= MAX_SPLIT, "oracle: split ratio bounds"
+    assert activation > block.timestamp and activation <= MASK64, "oracle: activation passed"
+    assert self._split == 0, "oracle: split already staged"
+    assert self._mult(self._head) * ratio <= MASK22, "oracle: multiplier too large"
+    self._split = ratio | (activation << 32)
+    log SplitStaged(ratio=ratio, activation=activation)
+
+
+@external
+def cancel_split():
+    """
+    @notice Withdraws the staged split before it applies. DEFAULT_ADMIN only.
+    """
+    access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
+    split: uint256 = self._split
+    assert split != 0, "oracle: no split staged"
+    self._split = 0
+    log SplitCancelled(ratio=split & MASK32, activation=split >> 32)
+
+
+@external
+@view
 def reported_status() -> uint8:
     """
     @notice The status the reporter sent with the latest round, ignoring the suspect state.
@@ -229,11 +343,25 @@ def push_price(answer: int256, observed_at: uint256, status: uint8):
     round_id: uint256 = last_round + 1
     suspect: bool = (head >> SHIFT_SUSPECT) & 1 == 1
 
+    mult: uint256 = self._mult(head)
+    ratio: uint256 = 1  # 1 old share = `ratio` shares of this push's quote
+    split: uint256 = self._split
+    if split != 0 and observed_at >= split >> 32:
+        assert last_round == 0 or (head >> SHIFT_STATUS) & 255 == convert(
+            CLOSED, uint256
+        ), "oracle: split while open"
+        assert not suspect, "oracle: split while suspect"
+        ratio = split & MASK32
+        mult *= ratio
+        self._split = 0
+        log SplitApplied(round_id=convert(round_id, uint80), ratio=ratio, multiplier=mult)
+
     if last_round != 0:
         last_price: uint256 = (head >> SHIFT_ANSWER) & MASK96
         jump_bps: uint256 = self.max_jump_bps
         if not suspect:
-            if self._is_jump(price, last_price, jump_bps):
+            # across a split the last quote is compared in new shares: no false jump
+            if self._is_jump(price * ratio, last_price, jump_bps):
                 suspect = True
                 self._suspect_info = convert(msg.sender, uint256) | (last_price << 160)
                 log FeedSuspect(
@@ -265,6 +393,7 @@ def push_price(answer: int256, observed_at: uint256, status: uint8):
         | (price << SHIFT_ANSWER)
         | (observed_at << SHIFT_TIME)
         | (convert(status, uint256) << SHIFT_STATUS)
+        | (mult << SHIFT_MULT)
     )
     self._rounds[round_id % HISTORY] = word | WARM
     self._head = word | WARM | (convert(suspect, uint256) << SHIFT_SUSPECT)
@@ -299,6 +428,15 @@ def set_max_jump_bps(new_bps: uint256):
     assert new_bps >= MIN_JUMP_BPS and new_bps <= MAX_JUMP_BPS, "oracle: jump bounds"
     log MaxJumpSet(old_bps=self.max_jump_bps, new_bps=new_bps)
     self.max_jump_bps = new_bps
+
+
+@internal
+@pure
+def _mult(word: uint256) -> uint256:
+    """
+    @dev The shares multiplier a word is quoted under (words before any split hold 0: 1).
+    """
+    return max((word >> SHIFT_MULT) & MASK22, 1)
 
 
 @internal

@@ -8,8 +8,10 @@
           as HALTED), answer > 0 and `block.timestamp - updatedAt <= max_age_open`;
         - mark: the last answer whatever the status (a CLOSED market's last close is a valid
           mark for views, never for a trade or a liquidation).
-        Reads only `latestRoundData()`, `decimals()` and `market_status()`, so any
-        Chainlink-compatible feed with a market status can replace `EquityOracle`.
+        - every price is per *base share* (the unit positions are kept in): the answer x
+          the feed's shares multiplier, so a split (SPEC.md §6) changes no position.
+        Reads only `latestRoundData()`, `decimals()` and `market_state()` (status and
+        multiplier), so any Chainlink-compatible feed with those can replace `EquityOracle`.
 """
 
 from interfaces import IEquityOracle
@@ -89,12 +91,15 @@ def _latest() -> Price:
     feed: IEquityOracle = IEquityOracle(convert(cfg & (2**160 - 1), address))
     round_id, answer, started_at, updated_at, answered_in = staticcall feed.latestRoundData()
     assert answer > 0, "guard: bad price"
+    status: uint8 = 0
+    multiplier: uint256 = 0
+    status, multiplier = staticcall feed.market_state()
     return Price(
-        wad=convert(answer, uint256) * 10**(cfg >> 192),
+        wad=convert(answer, uint256) * 10**(cfg >> 192) * multiplier,
         round_id=round_id,
         updated_at=updated_at,
         max_age=(cfg >> 160) & (2**32 - 1),
-        status=staticcall feed.market_status(),
+        status=status,
     )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from synthequity import deployments
-from synthequity.contracts import at
+from synthequity.contracts import at, base_price_wad
 from synthequity.market_hours import nyse
 from synthequity.model import perp as pm
 from synthequity.ui import make_console
@@ -44,8 +44,8 @@ class Session:
         return int(self.chain.pending_timestamp)
 
     def price_wad(self) -> int:
-        _, answer, _, _, _ = self.oracle.latestRoundData()
-        return int(answer) * 10 ** (18 - int(self.oracle.decimals()))
+        """Per base share: sizes, debts and orders are kept in base shares (SPEC.md §6)."""
+        return base_price_wad(self.oracle)
 
     def price_problem(self, contract: Any) -> str | None:
         has = int(self.oracle.latestRound()) > 0

@@ -7,6 +7,7 @@ from typing import Any
 
 from synthequity import deployments, logs
 from synthequity.contracts import at
+from synthequity.corporate_actions import parse_splits
 from synthequity.keepers.common import StopFlag
 from synthequity.keepers.oracle.runner import (
     ApeFeedIO,
@@ -29,10 +30,11 @@ def run_oracle_keeper(network: Any, account: Any, **opt: Any) -> OracleKeeper:
 
     logs.configure(json_lines=opt["log_format"] == "json")
     ape_logger.set_level("WARNING")  # our structured logs say what each transaction did
-    overrides = {k: opt[k] for k in ("deviation_bps", "heartbeat_open_s") if opt.get(k)}
+    overrides = {k: opt[k] for k in ("deviation_bps", "heartbeat_open_s", "splits") if opt.get(k)}
     settings = OracleKeeperSettings(**overrides)
     calendar = nyse()
-    source = parse_source(opt["source"], calendar)
+    splits = parse_splits(settings.splits)
+    source = parse_source(opt["source"], calendar, splits)
     confirm = parse_source(opt["confirm_source"], calendar) if opt.get("confirm_source") else None
 
     address = opt.get("oracle_address") or deployments.address_of(
@@ -49,6 +51,7 @@ def run_oracle_keeper(network: Any, account: Any, **opt: Any) -> OracleKeeper:
         policy=settings.policy(),
         confirm_source=confirm,
         warp=replay,
+        splits=splits,
         dry_run=opt["dry_run"],
         rpc_attempts=settings.rpc_attempts,
         stop=StopFlag().install(),

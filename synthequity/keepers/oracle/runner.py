@@ -10,6 +10,7 @@ Two ways to drive time:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Iterable, Iterator
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from synthequity.constants import MarketStatus
+from synthequity.corporate_actions import Split, ratio_between
 from synthequity.keepers.common import Metrics, StopFlag, with_retries
 from synthequity.keepers.oracle.logic import (
     Action,
@@ -109,6 +111,7 @@ class OracleKeeper:
     stop: StopFlag = field(default_factory=StopFlag)
     metrics: Metrics = field(default_factory=Metrics)
     pushes: list[PushRecord] = field(default_factory=list)
+    splits: tuple[Split, ...] = ()  # the schedule the source's quotes cross (SPEC.md §6)
 
     def _observe(self, source: PriceSource, now: int) -> Observation | None:
         try:
@@ -136,6 +139,12 @@ class OracleKeeper:
             on_retry=self.io.reconnect,
             stop=self.stop,
         )
+        if feed is not None and self.splits:
+            # across a split the chain's last quote is in old shares: compare in new ones
+            # (the oracle applies the staged split with this push)
+            ratio = ratio_between(feed.updated_at, obs.observed_at, self.splits)
+            if ratio > 1:
+                feed = dataclasses.replace(feed, answer=feed.answer // ratio)
         chain_now = (
             max(self.io.next_block_time(), obs.observed_at)
             if self.warp

@@ -19,6 +19,9 @@ class OracleKeeperSettings(BaseSettings):
     confirm_tolerance_bps: int = Field(100, ge=1, le=5_000)
     poll_interval_s: float = Field(1.0, gt=0)
     rpc_attempts: int = Field(6, ge=1)
+    # stock splits the source's quotes cross, "DATE:RATIO,..." (SPEC.md §6); a CSV of
+    # split-adjusted bars is then replayed as each day's unadjusted quotes
+    splits: str = ""
 
     def policy(self) -> PushPolicy:
         return PushPolicy(

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs, urldefrag
 
 from synthequity.constants import MarketStatus
+from synthequity.corporate_actions import Split, unadjust_factor
 from synthequity.market_hours import MarketCalendar, nyse
 
 
@@ -94,9 +95,26 @@ class BarReplaySource:
         bars: dict[dt.date, DailyBar],
         calendar: MarketCalendar | None = None,
         name: str = "bars",
+        splits: tuple[Split, ...] = (),
     ):
         self.name = name
-        self.bars = bars
+        # split-adjusted bars back to the quotes of their day (SPEC.md §6): x the ratios of
+        # the splits still to come
+        self.bars = (
+            {
+                d: DailyBar(
+                    d,
+                    b.open * (f := unadjust_factor(d, splits)),
+                    b.high * f,
+                    b.low * f,
+                    b.close * f,
+                )
+                for d, b in bars.items()
+            }
+            if splits
+            else bars
+        )
+        self.splits = splits
         self.calendar = calendar or nyse()
 
     def quote(self, now: int) -> Quote | None:
@@ -125,9 +143,14 @@ class BarReplaySource:
 class CsvReplaySource(BarReplaySource):
     """`BarReplaySource` over a `date,open,high,low,close` file such as data/tsla_daily.csv."""
 
-    def __init__(self, path: str | Path, calendar: MarketCalendar | None = None):
+    def __init__(
+        self,
+        path: str | Path,
+        calendar: MarketCalendar | None = None,
+        splits: tuple[Split, ...] = (),
+    ):
         self.path = Path(path)
-        super().__init__(load_daily_bars(self.path), calendar, f"csv:{self.path.name}")
+        super().__init__(load_daily_bars(self.path), calendar, f"csv:{self.path.name}", splits)
 
 
 class GbmSource:
@@ -236,11 +259,15 @@ class HttpJsonSource:
         return Quote(price, observed_at, status, self.name)
 
 
-def parse_source(spec: str, calendar: MarketCalendar | None = None) -> PriceSource:
-    """`csv:PATH`, `gbm:SEED[:S0[:SIGMA]]`, `http:URL` (or a bare http(s) URL)."""
+def parse_source(
+    spec: str, calendar: MarketCalendar | None = None, splits: tuple[Split, ...] = ()
+) -> PriceSource:
+    """`csv:PATH`, `gbm:SEED[:S0[:SIGMA]]`, `http:URL` (or a bare http(s) URL); a CSV of
+    split-adjusted bars is replayed as the unadjusted quotes of each day when `splits` is
+    given."""
     kind, _, rest = spec.partition(":")
     if kind == "csv" and rest:
-        return CsvReplaySource(rest, calendar)
+        return CsvReplaySource(rest, calendar, splits)
     if kind == "gbm":
         parts = (rest or "0").split(":")
         s0 = float(parts[1]) if len(parts) > 1 else 250.0

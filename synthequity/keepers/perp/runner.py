@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from synthequity.contracts import at
+from synthequity.contracts import at, base_price_wad
 from synthequity.keepers.jobs import LogRef
 from synthequity.keepers.perp.logic import PendingOrder, liquidation_jobs, order_jobs
 from synthequity.keepers.shell import ApeChainIO, ChainKeeper, Job
@@ -81,9 +81,9 @@ class ApeMarketIO(ApeChainIO):
         return out
 
     def price(self) -> tuple[int, int, bool]:
-        _, answer, _, updated_at, _ = self.oracle.latestRoundData()
-        scale = 10 ** (18 - self.oracle.decimals())
-        return answer * scale, updated_at, bool(self.market.lp_open())
+        _, _, _, updated_at, _ = self.oracle.latestRoundData()
+        # per base share (positions are kept in them; a split changes only the quote)
+        return base_price_wad(self.oracle), updated_at, bool(self.market.lp_open())
 
     def positions(self, accounts: list[str]) -> dict[str, m.Position]:
         rows = self.call_many("position", [(a,) for a in accounts])

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from synthequity.contracts import at
+from synthequity.contracts import at, base_price_wad
 from synthequity.keepers.jobs import LogRef
 from synthequity.keepers.shell import ApeChainIO, ChainKeeper, Job
 from synthequity.keepers.vault.logic import vault_jobs
@@ -59,8 +59,7 @@ class ApeVaultIO(ApeChainIO):
         return self.logs(self.vault.Deposit, lo, hi)
 
     def price(self) -> int:
-        answer = self.oracle.latestRoundData()[1]
-        return answer * 10 ** (18 - self.oracle.decimals())
+        return base_price_wad(self.oracle)  # per base share: positions are kept in them
 
     def positions(self, accounts: list[str]) -> dict[str, tuple[int, int]]:
         rows = self.call_many("position", [(a,) for a in accounts])  # debt accrued to the head
