@@ -9,20 +9,12 @@ Orders are two-step: committed now, filled by a keeper at the next price within 
 bound (or cancelled, keeping your margin). Checks run before any gas is spent."""
 
 import click
-from ape.cli import ConnectedProviderCommand, account_option
 
 from synthequity.model import perp as pm
 from synthequity.user.preflight import Refused, balance_problem, fmt, parse_amount, withdraw_problem
-from synthequity.user.shell import Session, check, console, run
+from synthequity.user.shell import Session, check, console, run, user_command
 
 WAD = 10**18
-
-
-def common(fn):
-    fn = click.option("--yes", is_flag=True, help="Send without asking.")(fn)
-    fn = click.option("--symbol", default="TSLA", show_default=True)(fn)
-    fn = account_option()(fn)
-    return click.command(cls=ConnectedProviderCommand)(fn)
 
 
 @click.group()
@@ -79,13 +71,13 @@ def _status(s: Session) -> None:
         console.print(f"  {line}")
 
 
-@common
+@user_command
 def status(network, account, symbol, yes):
     """Size, entry, PnL, funding, liquidation price, health."""
     run(lambda: _status(Session(network, account, symbol, yes)))
 
 
-@common
+@user_command
 @click.option("--amount", required=True, help="Stablecoin to deposit as margin.")
 def deposit(network, account, symbol, yes, amount):
     """Deposit margin (allowed while the market is closed)."""
@@ -102,7 +94,7 @@ def deposit(network, account, symbol, yes, amount):
     run(body)
 
 
-@common
+@user_command
 @click.option("--amount", required=True, help="Stablecoin to withdraw.")
 def withdraw(network, account, symbol, yes, amount):
     """Withdraw margin not needed by the open position (unrealized profit never counts)."""
@@ -157,7 +149,7 @@ def _order(s: Session, delta: int, slippage_bps: int, what: str) -> None:
 
 
 def order_command(name: str, sign: int):
-    @common
+    @user_command
     @click.option("--size", required=True, help="Shares, e.g. 2.5.")
     @click.option("--slippage-bps", default=100, show_default=True, type=click.IntRange(1, 1_000))
     def command(network, account, symbol, yes, size, slippage_bps):
@@ -175,7 +167,7 @@ cli.add_command(order_command("long", 1), "long")
 cli.add_command(order_command("short", -1), "short")
 
 
-@common
+@user_command
 @click.option("--slippage-bps", default=100, show_default=True, type=click.IntRange(1, 1_000))
 def close(network, account, symbol, yes, slippage_bps):
     """Commit an order that closes the whole position."""
@@ -190,7 +182,7 @@ def close(network, account, symbol, yes, slippage_bps):
     run(body)
 
 
-@common
+@user_command
 def cancel(network, account, symbol, yes):
     """Cancel your pending order once it is older than the market's order age (the keeper fee
     goes to whoever cancels)."""

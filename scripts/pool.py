@@ -11,14 +11,7 @@ import click
 from ape.cli import ConnectedProviderCommand, account_option
 
 from synthequity.user.preflight import balance_problem, fmt, parse_amount, withdraw_problem
-from synthequity.user.shell import Session, check, console, run
-
-
-def common(fn):
-    fn = click.option("--yes", is_flag=True, help="Send without asking.")(fn)
-    fn = click.option("--symbol", default="TSLA", show_default=True)(fn)
-    fn = account_option()(fn)
-    return click.command(cls=ConnectedProviderCommand)(fn)
+from synthequity.user.shell import Session, check, console, run, user_command
 
 
 @click.group()
@@ -51,7 +44,7 @@ def status(network, account, symbol):
     run(lambda: _status(Session(network, account, symbol)))
 
 
-@common
+@user_command
 @click.option("--amount", required=True, help="Stablecoin to deposit.")
 def deposit(network, account, symbol, yes, amount):
     """Deposit stablecoin for pool shares at the NAV."""
@@ -73,7 +66,7 @@ def deposit(network, account, symbol, yes, amount):
     run(body)
 
 
-@common
+@user_command
 @click.option("--amount", required=True, help="Stablecoin to take out.")
 def withdraw(network, account, symbol, yes, amount):
     """Withdraw stablecoin, burning shares at the NAV (within the pool's free liquidity)."""

@@ -9,7 +9,6 @@ Every command checks what it can before spending gas (balance, market hours, pri
 minimum collateral ratio) and asks before sending (`--yes` to skip)."""
 
 import click
-from ape.cli import ConnectedProviderCommand, account_option
 
 from synthequity.user.preflight import (
     balance_problem,
@@ -18,16 +17,9 @@ from synthequity.user.preflight import (
     parse_amount,
     withdraw_problem,
 )
-from synthequity.user.shell import Session, _flat, check, console, run
+from synthequity.user.shell import Session, _flat, check, console, run, user_command
 
 WAD = 10**18
-
-
-def common(fn):
-    fn = click.option("--yes", is_flag=True, help="Send without asking.")(fn)
-    fn = click.option("--symbol", default="TSLA", show_default=True)(fn)
-    fn = account_option()(fn)
-    return click.command(cls=ConnectedProviderCommand)(fn)
 
 
 @click.group()
@@ -69,7 +61,7 @@ def _status(s: Session) -> None:
         console.print(f"  {line}")
 
 
-@common
+@user_command
 def status(network, account, symbol, yes):
     """Collateral, debt, collateral ratio, liquidation price."""
     run(lambda: _status(Session(network, account, symbol, yes)))
@@ -82,7 +74,7 @@ def _limit(s: Session, held: int, debt: int) -> int:
     return max(limit - debt, 0)
 
 
-@common
+@user_command
 @click.option("--collateral", required=True, help="Stablecoin to deposit, e.g. 1500.")
 @click.option("--mint", "mint_amount", required=True, help="Synth to mint, e.g. 2.5.")
 def open(network, account, symbol, yes, collateral, mint_amount):
@@ -106,7 +98,7 @@ def open(network, account, symbol, yes, collateral, mint_amount):
     run(body)
 
 
-@common
+@user_command
 @click.option("--amount", required=True, help="Stablecoin to add.")
 def deposit(network, account, symbol, yes, amount):
     """Add collateral (allowed while the market is closed)."""
@@ -123,7 +115,7 @@ def deposit(network, account, symbol, yes, amount):
     run(body)
 
 
-@common
+@user_command
 @click.option("--amount", required=True, help="Synth to mint.")
 def mint(network, account, symbol, yes, amount):
     """Mint more synth against the collateral already deposited."""
@@ -140,7 +132,7 @@ def mint(network, account, symbol, yes, amount):
     run(body)
 
 
-@common
+@user_command
 @click.option("--amount", required=True, help="Synth to repay.")
 def burn(network, account, symbol, yes, amount):
     """Repay debt with synth from the wallet (allowed while the market is closed)."""
@@ -163,7 +155,7 @@ def burn(network, account, symbol, yes, amount):
     run(body)
 
 
-@common
+@user_command
 @click.option("--amount", required=True, help="Stablecoin to take out.")
 def withdraw(network, account, symbol, yes, amount):
     """Take collateral out, keeping the position at or above the minimum ratio."""
@@ -183,7 +175,7 @@ def withdraw(network, account, symbol, yes, amount):
     run(body)
 
 
-@common
+@user_command
 def close(network, account, symbol, yes):
     """Repay all debt from the wallet's synth and take every unit of collateral back."""
 

@@ -486,17 +486,7 @@ def reconcile(
     checks.append(
         Check("totalSupply == minted - burned", minted - burned, token.totalSupply(), "units")
     )
-    depositors = {
-        _addr(lg["topics"][1])
-        for lg in chain.provider.web3.eth.get_logs(
-            {
-                "address": s.vault.address,
-                "fromBlock": 0,
-                "toBlock": chain.blocks.head.number,
-                "topics": [_topic(s.vault.Deposit)],
-            }
-        )
-    }
+    depositors = _indexed_accounts(s.vault, s.vault.Deposit)
     owed = sum(s.vault.position(d)[0] for d in depositors) + s.vault.system_collateral()
     checks.append(
         Check(
@@ -506,17 +496,7 @@ def reconcile(
             "units",
         )
     )
-    traders = {
-        _addr(lg["topics"][1])
-        for lg in chain.provider.web3.eth.get_logs(
-            {
-                "address": s.market.address,
-                "fromBlock": 0,
-                "toBlock": chain.blocks.head.number,
-                "topics": [_topic(s.market.MarginDeposited)],
-            }
-        )
-    }
+    traders = _indexed_accounts(s.market, s.market.MarginDeposited)
     upu = s.usd_per_unit
     margins = sum(max(_flat(s.market.position(t))[2], 0) for t in traders) // upu
     checks.append(
@@ -547,6 +527,21 @@ def read_many(calls: list[tuple[Any, str, tuple[Any, ...]]]) -> list[tuple[Any, 
             types = [o.canonical_type for o in getattr(contract, fn).abis[0].outputs]
             out.append(decode(types, bytes(r)))
     return out
+
+
+def _indexed_accounts(contract: Any, event: Any) -> set[str]:
+    """Every address in the first indexed argument of `event` since genesis (raw logs: fast)."""
+    from ape import chain
+
+    logs = chain.provider.web3.eth.get_logs(
+        {
+            "address": contract.address,
+            "fromBlock": 0,
+            "toBlock": chain.blocks.head.number,
+            "topics": [_topic(event)],
+        }
+    )
+    return {_addr(lg["topics"][1]) for lg in logs}
 
 
 def _topic(event: Any) -> str:

@@ -104,6 +104,16 @@ class Session:
             raise Refused(f"reverted by the contract: {exc.revert_message}") from None
 
 
+def user_command(fn: Callable[..., Any]) -> Any:
+    """A wallet command: connected to `--network`, with `--account`, `--symbol`, `--yes`."""
+    from ape.cli import ConnectedProviderCommand, account_option
+
+    fn = click.option("--yes", is_flag=True, help="Send without asking.")(fn)
+    fn = click.option("--symbol", default="TSLA", show_default=True)(fn)
+    fn = account_option()(fn)
+    return click.command(cls=ConnectedProviderCommand)(fn)
+
+
 def run(action: Callable[[], None]) -> None:
     """Run a command body; a refusal is one plain line and exit code 1 (nothing was sent)."""
     try:
@@ -119,4 +129,4 @@ def _flat(row: Any) -> tuple[int, ...]:
     return tuple(int(x) for x in row)
 
 
-__all__ = ["Refused", "Session", "check", "console", "run"]
+__all__ = ["Refused", "Session", "check", "console", "run", "user_command"]

@@ -1,19 +1,51 @@
-"""The real `ape run` commands, as an operator types them, for the integration tests."""
+"""The real `ape run` commands, as an operator types them, and nodes of their own for the
+integration tests that need one (a clock in the past, a node to kill)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import subprocess
+from collections.abc import Iterator
+
+from synthequity.devchain import Anvil
 
 NETWORK = "ethereum:local:foundry"
 
 
-def ape_run(*args: str, deployments_dir) -> subprocess.CompletedProcess:
+def ape_run(
+    *args: str, deployments_dir, node_url: str | None = None, timeout: int = 300
+) -> subprocess.CompletedProcess:
+    """`ape run ARGS --network ethereum:local:foundry` (against `node_url` when given)."""
     env = {**os.environ, "SYNTHEQUITY_DEPLOYMENTS_DIR": str(deployments_dir)}
+    if node_url:
+        env["APE_FOUNDRY_HOST"] = node_url
     return subprocess.run(
         ["ape", "run", *args, "--network", NETWORK],
         capture_output=True,
         text=True,
         env=env,
-        timeout=300,
+        timeout=timeout,
     )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def own_chain(networks, chain_id: int, timestamp: int | None = None) -> Iterator[Anvil]:
+    """A node of the test's own (its own chain id: Ape keys caches and snapshots by chain
+    id), with the test's Ape session connected to it."""
+    node = Anvil(port=free_port(), chain_id=chain_id, timestamp=timestamp)
+    node.start()
+    try:
+        with networks.ethereum.local.use_provider(
+            "foundry", provider_settings={"host": node.url}, disconnect_after=True
+        ):
+            yield node
+    finally:
+        node.stop()

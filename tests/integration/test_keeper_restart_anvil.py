@@ -8,13 +8,13 @@ snapshot the other tests restore with it."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 
 import pytest
+from ape_cli import own_chain
 
-from synthequity.devchain import Anvil, rpc
+from synthequity.devchain import rpc
 from synthequity.keepers.jobs import AccountIndex
 from synthequity.keepers.perp.runner import ApeMarketIO, PerpKeeper
 from synthequity.keepers.shell import KeeperConfig
@@ -23,24 +23,10 @@ from synthequity.model import perp as m
 WAD = m.WAD
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def side_chain(networks):
-    # its own chain id: Ape keys caches and snapshots by chain id
-    node = Anvil(port=free_port(), chain_id=31338)
-    node.start()
-    try:
-        with networks.ethereum.local.use_provider(
-            "foundry", provider_settings={"host": node.url}, disconnect_after=True
-        ):
-            yield node
-    finally:
-        node.stop()
+    with own_chain(networks, chain_id=31338) as node:
+        yield node
 
 
 def test_keeper_survives_anvil_kill_and_restart(side_chain, project, accounts, chain):

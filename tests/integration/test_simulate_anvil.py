@@ -5,49 +5,34 @@ wei. Its own anvil: the replay moves the chain's clock to 2022."""
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
 
 import pytest
+from ape_cli import ape_run, free_port
 
 from synthequity.devchain import Anvil
 from synthequity.market_hours import to_ts
 
 pytestmark = pytest.mark.integration
-NETWORK = "ethereum:local:foundry"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_simulate_replays_a_window_and_reconciles_to_the_wei(tmp_path):
     node = Anvil(port=free_port(), timestamp=to_ts("2022-09-01"), chain_id=31339)
-    env = {
-        **os.environ,
-        "APE_FOUNDRY_HOST": node.url,
-        "SYNTHEQUITY_DEPLOYMENTS_DIR": str(tmp_path / "deployments"),
-    }
 
-    def ape_run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            ["ape", "run", *args, "--network", NETWORK],
-            capture_output=True,
-            text=True,
-            env=env,
+    def ape(*args: str):
+        return ape_run(
+            *args,
+            deployments_dir=tmp_path / "deployments",
+            node_url=node.url,
             timeout=600,
         )
 
     out = tmp_path / "report"
     with node:
-        deployed = ape_run("deploy", "--account", "TEST::0", "--reporter", "TEST::1")
+        deployed = ape("deploy", "--account", "TEST::0", "--reporter", "TEST::1")
         assert deployed.returncode == 0, deployed.stderr[-3000:]
         # a week with a rally (+8.7%) and a Labor Day holiday (2022-09-05)
-        sim = ape_run(
+        sim = ape(
             "simulate",
             "--window",
             "2022-09-01:2022-09-09",

@@ -5,13 +5,11 @@ split with the first print of 2020-08-31, and no print is refused or taken for a
 
 from __future__ import annotations
 
-import socket
-
 import pytest
+from ape_cli import own_chain
 
 from synthequity.constants import MarketStatus
 from synthequity.corporate_actions import TSLA_SPLITS
-from synthequity.devchain import Anvil
 from synthequity.keepers.oracle.logic import Action
 from synthequity.keepers.oracle.runner import ApeFeedIO, OracleKeeper, replay_schedule
 from synthequity.keepers.oracle.sources import CsvReplaySource
@@ -20,23 +18,10 @@ from synthequity.market_hours import nyse, to_ts
 pytestmark = pytest.mark.integration
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def chain_in_2020(networks):
-    node = Anvil(port=free_port(), chain_id=31340, timestamp=to_ts("2020-08-27"))
-    node.start()
-    try:
-        with networks.ethereum.local.use_provider(
-            "foundry", provider_settings={"host": node.url}, disconnect_after=True
-        ):
-            yield node
-    finally:
-        node.stop()
+    with own_chain(networks, chain_id=31340, timestamp=to_ts("2020-08-27")) as node:
+        yield node
 
 
 def test_oracle_keeper_replays_across_the_5_for_1_split(chain_in_2020, project, accounts):
