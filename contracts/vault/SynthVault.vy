@@ -37,6 +37,7 @@ exports: (
     synth_vault.stability_fee_bps,
     synth_vault.system_debt,
     synth_vault.system_collateral,
+    synth_vault.settlement_price_wad,
     synth_vault.oracle_guard.oracle,
     synth_vault.oracle_guard.max_age_open,
 )
@@ -146,6 +147,39 @@ def liquidate(account: address, max_repay: uint256) -> uint256:
     @return uint256 Synth repaid.
     """
     return synth_vault._liquidate(account, max_repay)
+
+
+# ---- settlement (delisting) -------------------------------------------------------------
+
+
+@external
+def settle():
+    """
+    @notice Puts the market into settlement at the oracle's last price, frozen: no new risk,
+            fees stop; positions settle and synth redeems at that price. DEFAULT_ADMIN only.
+    """
+    access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
+    synth_vault._settle()
+
+
+@external
+def settle_position(account: address):
+    """
+    @notice Settles `account` at the frozen price: its equity (collateral beyond its debt's
+            value) is paid to it, the rest backs its synth for redeemers. Anyone may call.
+    @param account The position.
+    """
+    synth_vault._settle_position(account)
+
+
+@external
+def redeem(amount: uint256) -> uint256:
+    """
+    @notice Burns `amount` of your synth for its value at the frozen price (settlement only).
+    @param amount Synth units.
+    @return uint256 Collateral units paid.
+    """
+    return synth_vault._redeem(amount)
 
 
 # ---- views -----------------------------------------------------------------------------

@@ -34,6 +34,8 @@ WAD: constant(uint256) = 10**18
 BPS: constant(uint256) = 10_000
 YEAR: constant(uint256) = 365 * 86_400
 MASK64: constant(uint256) = 2**64 - 1
+SETTLED: constant(uint256) = 1 << 255
+FEE_MASK: constant(uint256) = 2**63 - 1
 MASK96: constant(uint256) = 2**96 - 1
 MASK72: constant(uint256) = 2**72 - 1
 MASK88: constant(uint256) = 2**88 - 1
@@ -60,7 +62,7 @@ _USD_PER_UNIT: immutable(uint256)
 #      the rate index the debt was recorded at [184, 256).
 _pos: HashMap[address, uint256]
 # @dev rate index (wad) [0, 128) | last accrual time [128, 192) | fee per second (wad)
-#      [192, 256).
+#      [192, 255) | settled [255] (read with the rate on every risk path: no extra slot).
 _rate_word: uint256
 # @dev mcr_bps [0,16) | liquidation_ratio_bps [16,32) | penalty_bps [32,48) |
 #      protocol_share_bps [48,64) | min_debt_usd (wad) [64,160) | debt_ceiling [160,256).
@@ -71,6 +73,9 @@ stability_fee_bps: public(uint256)
 system_debt: public(uint256)
 # @dev Collateral the insurance fund paid in against `system_debt`.
 system_collateral: public(uint256)
+# @dev Settlement (delisting, SPEC.md §6): the frozen price of one base share (wad); 0
+#      while the market lives.
+settlement_price_wad: public(uint256)
 
 
 # @dev Collateral added to `account`'s position.
@@ -118,6 +123,29 @@ event BadDebt:
     bad_debt: uint256
     covered: uint256
     uncovered_usd: uint256
+
+
+# @dev The market went into settlement at `price_wad` (frozen; fees stop).
+event Settled:
+    by: indexed(address)
+    price_wad: uint256
+
+
+# @dev A position was settled at the frozen price: `debt` (synth) moved to the system with
+#      the collateral backing it; `paid` (the rest of `collateral`) went to the account.
+event PositionSettled:
+    account: indexed(address)
+    by: indexed(address)
+    debt: uint256
+    collateral: uint256
+    paid: uint256
+
+
+# @dev `holder` redeemed `amount` synth for `paid` collateral at the frozen price.
+event Redeemed:
+    holder: indexed(address)
+    amount: uint256
+    paid: uint256
 
 
 # @dev A risk parameter changed.
@@ -204,7 +232,7 @@ def _rate_at(word: uint256, t: uint256) -> uint256:
     """
     rate: uint256 = word & MASK128
     dt: uint256 = t - ((word >> 128) & MASK64)
-    fee_per_s: uint256 = word >> 192
+    fee_per_s: uint256 = (word >> 192) & FEE_MASK
     if dt == 0 or fee_per_s == 0:
         return rate
     return rate + (rate * fee_per_s * dt + WAD - 1) // WAD
@@ -337,6 +365,7 @@ def _check_min_debt(debt: uint256, price_wad: uint256, min_debt_wad: uint256):
 @internal
 def _deposit(amount: uint256):
     assert amount != 0, "vault: zero amount"
+    self._live()
     word: uint256 = self._pos[msg.sender]
     assert (word & MASK96) + amount <= MASK96, "vault: overflow"
     self._pos[msg.sender] = word + amount
@@ -347,6 +376,7 @@ def _deposit(amount: uint256):
 @internal
 def _mint(amount: uint256):
     assert amount != 0, "vault: zero amount"
+    self._live()
     pausable._require_not_paused()
     price: uint256 = oracle_guard._price_for_risk()
     rate: uint256 = self._accrue()
@@ -366,6 +396,7 @@ def _mint(amount: uint256):
 @internal
 def _withdraw(amount: uint256):
     assert amount != 0, "vault: zero amount"
+    self._live()
     rate: uint256 = self._accrue()
     coll: uint256 = 0
     debt: uint256 = 0
@@ -397,7 +428,7 @@ def _burn(amount: uint256) -> uint256:
     coll, debt = self._touch(msg.sender, rate)
     assert amount <= debt, "vault: exceeds debt"
     debt -= amount
-    if debt != 0:
+    if debt != 0 and self._rate_word & SETTLED == 0:
         self._check_min_debt(debt, oracle_guard._mark_wad(), self._min_debt_wad(self._params))
     self._store(msg.sender, coll, debt, rate)
     extcall SYNTH.burn(msg.sender, amount)
@@ -430,6 +461,7 @@ def _liquidate(account: address, max_repay: uint256) -> uint256:
     @dev SPEC.md §3: repay only what restores the MCR; full when the rest would be dust;
          under water, all collateral goes and the rest of the debt is bad debt.
     """
+    self._live()
     price: uint256 = oracle_guard._price_for_risk()
     rate: uint256 = self._accrue()
     coll: uint256 = 0
@@ -492,6 +524,81 @@ def _liquidate(account: address, max_repay: uint256) -> uint256:
 
 
 @internal
+@view
+def _live():
+    assert self._rate_word & SETTLED == 0, "vault: settled"
+
+
+@internal
+def _settle():
+    """
+    @dev Freezes the market at the oracle's last price (per base share, whatever the
+         status: a delisted stock's last print): no deposit, mint, withdrawal or liquidation
+         after it, the stability fee stops, and every position and synth is settled at that
+         price. The caller checks the role.
+    """
+    self._live()
+    price: uint256 = oracle_guard._mark_wad()
+    self._accrue()
+    self._rate_word = (self._rate_word & (2**192 - 1)) | SETTLED  # fee per second := 0
+    self.settlement_price_wad = price
+    log Settled(by=msg.sender, price_wad=price)
+
+
+@internal
+def _settle_position(account: address):
+    """
+    @dev Anyone, for any account (a keeper settles the under-water ones early). The debt and
+         the collateral that backs it at the frozen price move to the system, where synth
+         holders redeem them; the rest of the collateral goes to the account. Under water,
+         the insurance fund covers what it can of the gap (bad debt).
+    """
+    price: uint256 = self.settlement_price_wad
+    assert price != 0, "vault: not settled"
+    rate: uint256 = self._accrue()
+    coll: uint256 = 0
+    debt: uint256 = 0
+    coll, debt = self._touch(account, rate)
+    assert coll != 0 or debt != 0, "vault: no position"
+    self._pos[account] = 0
+    owed: uint256 = (debt * price + WAD * _USD_PER_UNIT - 1) // (WAD * _USD_PER_UNIT)
+    paid: uint256 = 0
+    if coll >= owed:
+        paid = coll - owed
+        self.system_debt += debt
+        self.system_collateral += owed
+    else:
+        backed: uint256 = self._usd(coll) * WAD // price
+        self.system_debt += backed
+        self.system_collateral += coll
+        self._take_bad_debt(account, debt - backed, price)
+    self._push(account, paid)
+    log PositionSettled(account=account, by=msg.sender, debt=debt, collateral=coll, paid=paid)
+
+
+@internal
+def _redeem(amount: uint256) -> uint256:
+    """
+    @dev Burns `amount` synth for its value at the frozen price, out of the collateral the
+         settled positions left to the system — pro rata if that falls short (uncovered bad
+         debt), so that no redeemer is paid before another.
+    """
+    price: uint256 = self.settlement_price_wad
+    assert price != 0, "vault: not settled"
+    assert amount != 0, "vault: zero amount"
+    sys_debt: uint256 = self.system_debt
+    assert amount <= sys_debt, "vault: settle positions first"
+    sys_coll: uint256 = self.system_collateral
+    paid: uint256 = min(amount * price // WAD // _USD_PER_UNIT, sys_coll * amount // sys_debt)
+    self.system_debt = sys_debt - amount
+    self.system_collateral = sys_coll - paid
+    extcall SYNTH.burn(msg.sender, amount)
+    self._push(msg.sender, paid)
+    log Redeemed(holder=msg.sender, amount=amount, paid=paid)
+    return paid
+
+
+@internal
 def _take_bad_debt(account: address, bad: uint256, price_wad: uint256):
     """
     @dev The system takes over `bad` synth of debt; the insurance fund buys the gap in
@@ -514,6 +621,7 @@ def _set_params(p: RiskParams):
     @dev Hard bounds: LR > 100% + penalty (a liquidation at the threshold can pay its
          penalty), MCR > LR, penalty and fee < 20%, min debt <= 1M USD.
     """
+    assert self._rate_word & SETTLED == 0, "vault: settled"
     assert (
         p.liquidation_penalty_bps >= 100 and p.liquidation_penalty_bps <= MAX_PENALTY_BPS
     ), "vault: penalty bounds"
