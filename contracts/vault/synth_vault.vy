@@ -296,8 +296,12 @@ def _liquidatable_at(account: address, price_wad: uint256, rate: uint256, lr_bps
 @internal
 @view
 def _usable_price() -> (uint256, bool):
+    """
+    @dev For the liquidation views: never usable once settled (a keeper must not chase
+         liquidations the vault refuses).
+    """
     p: oracle_guard.Price = oracle_guard._latest()
-    return p.wad, oracle_guard._is_usable(p)
+    return p.wad, oracle_guard._is_usable(p) and self._rate_word & SETTLED == 0
 
 
 # ---- state changes -------------------------------------------------------------------

@@ -34,7 +34,9 @@ def _book(vault, synth, stablecoin, usd, funded, borrower, trader, outsider, mov
     synth.transfer(outsider, 5 * WAD, sender=borrower)  # a holder without a position
 
 
-def test_settle_roles_freeze_and_events(vault, oracle, admin, outsider, borrower, usd, push):
+def test_settle_roles_freeze_and_events(
+    vault, oracle, admin, outsider, borrower, trader, usd, push, move_to
+):
     with ape.reverts():  # DEFAULT_ADMIN only
         vault.settle(sender=outsider)
     push(201, MarketStatus.CLOSED)  # the delisted stock's last print
@@ -43,6 +45,9 @@ def test_settle_roles_freeze_and_events(vault, oracle, admin, outsider, borrower
     assert vault.settlement_price_wad() == 201 * WAD
     with ape.reverts("vault: settled"):
         vault.settle(sender=admin)
+    move_to(260)  # the trader's CR is 119% at a fresh OPEN price: still nothing to liquidate
+    assert not vault.is_liquidatable(trader)
+    assert vault.liquidatable([trader, borrower]) == [False, False]
     for call in (
         lambda: vault.deposit(usd(1), sender=borrower),
         lambda: vault.mint(WAD, sender=borrower),
