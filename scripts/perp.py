@@ -12,7 +12,7 @@ import click
 
 from synthequity.model import perp as pm
 from synthequity.user.preflight import Refused, balance_problem, fmt, parse_amount, withdraw_problem
-from synthequity.user.shell import Session, check, console, run, user_command
+from synthequity.user.shell import Session, check, console, user_command
 
 WAD = 10**18
 
@@ -72,45 +72,34 @@ def _status(s: Session) -> None:
 
 
 @user_command
-def status(network, account, symbol, yes):
+def status(s: Session):
     """Size, entry, PnL, funding, liquidation price, health."""
-    run(lambda: _status(Session(network, account, symbol, yes)))
+    _status(s)
 
 
 @user_command
 @click.option("--amount", required=True, help="Stablecoin to deposit as margin.")
-def deposit(network, account, symbol, yes, amount):
+def deposit(s: Session, amount):
     """Deposit margin (allowed while the market is closed)."""
-
-    def body():
-        s = Session(network, account, symbol, yes)
-        units = parse_amount(amount, s.decimals, "--amount")
-        check(balance_problem(s.cash(), units, s.decimals, s.cash_symbol))
-        s.confirm(f"deposit margin {s.usd(units)}", [])
-        s.approve(s.market, units)
-        s.send(s.market.deposit_margin, units)
-        _status(s)
-
-    run(body)
+    units = parse_amount(amount, s.decimals, "--amount")
+    check(balance_problem(s.cash(), units, s.decimals, s.cash_symbol))
+    s.transact(
+        f"deposit margin {s.usd(units)}", s.market.deposit_margin, units, spend=(s.market, units)
+    )
+    _status(s)
 
 
 @user_command
 @click.option("--amount", required=True, help="Stablecoin to withdraw.")
-def withdraw(network, account, symbol, yes, amount):
+def withdraw(s: Session, amount):
     """Withdraw margin not needed by the open position (unrealized profit never counts)."""
-
-    def body():
-        s = Session(network, account, symbol, yes)
-        units = parse_amount(amount, s.decimals, "--amount")
-        check(s.price_problem(s.market))
-        price = s.price_wad()
-        free = pm.withdrawable(s.perp_position(), price, s.perp_index(price), s.perp_params())
-        check(withdraw_problem(free // s.upu, units, s.decimals, "margin"))
-        s.confirm(f"withdraw margin {s.usd(units)}", [])
-        s.send(s.market.withdraw_margin, units)
-        _status(s)
-
-    run(body)
+    units = parse_amount(amount, s.decimals, "--amount")
+    check(s.price_problem(s.market))
+    price = s.price_wad()
+    free = pm.withdrawable(s.perp_position(), price, s.perp_index(price), s.perp_params())
+    check(withdraw_problem(free // s.upu, units, s.decimals, "margin"))
+    s.transact(f"withdraw margin {s.usd(units)}", s.market.withdraw_margin, units)
+    _status(s)
 
 
 def _order(s: Session, delta: int, slippage_bps: int, what: str) -> None:
@@ -120,13 +109,10 @@ def _order(s: Session, delta: int, slippage_bps: int, what: str) -> None:
     price, p = s.price_wad(), s.perp_params()
     pos = s.perp_position()
     new = pos.size + delta
-    fill = pm.fill_price(price, int(s.market.skew()), delta, p)
-    bound = (
-        price * (10_000 + slippage_bps) // 10_000
-        if delta > 0
-        else price * (10_000 - slippage_bps) // 10_000
-    )
-    fee = pm.order_fee(int(s.market.skew()), delta, fill, p)
+    skew = int(s.market.skew())
+    fill = pm.fill_price(price, skew, delta, p)
+    bound = pm.slippage_bound(price, delta, slippage_bps)
+    fee = pm.order_fee(skew, delta, fill, p)
     keeper_fee = int(s.market.params()[2])
     equity = pm.equity(pos, price, s.perp_index(price)) - fee - keeper_fee
     need = pm.requirement(new, fill, p.initial_margin_bps)
@@ -135,16 +121,18 @@ def _order(s: Session, delta: int, slippage_bps: int, what: str) -> None:
             f"not enough margin: {what} needs ${fmt(need, 18)} of equity at 5x max "
             f"(you would have ${fmt(max(equity, 0), 18)} after fees); deposit more margin"
         )
-    s.confirm(
+    s.transact(
         f"{what}: {fmt(delta, 18, 6)} shares",
-        [
+        s.market.commit_order,
+        delta,
+        bound,
+        lines=[
             f"expected fill ${fmt(fill, 18)} (oracle ${fmt(price, 18)}), worst accepted "
             f"${fmt(bound, 18)}",
             f"trading fee ~${fmt(fee, 18)}, keeper fee ${fmt(keeper_fee, 18)} (from margin)",
             "filled by a keeper at the next price; cancelled (margin kept) if outside the bound",
         ],
     )
-    s.send(s.market.commit_order, delta, bound)
     _status(s)
 
 
@@ -152,14 +140,10 @@ def order_command(name: str, sign: int):
     @user_command
     @click.option("--size", required=True, help="Shares, e.g. 2.5.")
     @click.option("--slippage-bps", default=100, show_default=True, type=click.IntRange(1, 1_000))
-    def command(network, account, symbol, yes, size, slippage_bps):
-        def body():
-            s = Session(network, account, symbol, yes)
-            _order(s, sign * parse_amount(size, 18, "--size"), slippage_bps, f"{name} order")
+    def command(s: Session, size, slippage_bps):
+        _order(s, sign * parse_amount(size, 18, "--size"), slippage_bps, f"{name} order")
 
-        run(body)
-
-    command.__doc__ = f"Commit a {name} order (increase a {name} or reduce the other side)."
+    command.help = f"Commit a {name} order (increase a {name} or reduce the other side)."
     return command
 
 
@@ -169,33 +153,22 @@ cli.add_command(order_command("short", -1), "short")
 
 @user_command
 @click.option("--slippage-bps", default=100, show_default=True, type=click.IntRange(1, 1_000))
-def close(network, account, symbol, yes, slippage_bps):
+def close(s: Session, slippage_bps):
     """Commit an order that closes the whole position."""
-
-    def body():
-        s = Session(network, account, symbol, yes)
-        size = s.perp_position().size
-        if not size:
-            raise Refused("no open position")
-        _order(s, -size, slippage_bps, "close")
-
-    run(body)
+    size = s.perp_position().size
+    if not size:
+        raise Refused("no open position")
+    _order(s, -size, slippage_bps, "close")
 
 
 @user_command
-def cancel(network, account, symbol, yes):
+def cancel(s: Session):
     """Cancel your pending order once it is older than the market's order age (the keeper fee
     goes to whoever cancels)."""
-
-    def body():
-        s = Session(network, account, symbol, yes)
-        if not int(s.market.pending_order(s.account)[2]):
-            raise Refused("no pending order")
-        s.confirm("cancel the pending order", [])
-        s.send(s.market.cancel_order, s.account.address)
-        _status(s)
-
-    run(body)
+    if not int(s.market.pending_order(s.account)[2]):
+        raise Refused("no pending order")
+    s.transact("cancel the pending order", s.market.cancel_order, s.account.address)
+    _status(s)
 
 
 for _c in (status, deposit, withdraw, close, cancel):

@@ -8,10 +8,9 @@ Deposits and withdrawals need the market OPEN with a fresh price (the NAV includ
 positions' PnL); checks run before any gas is spent."""
 
 import click
-from ape.cli import ConnectedProviderCommand, account_option
 
 from synthequity.user.preflight import balance_problem, fmt, parse_amount, withdraw_problem
-from synthequity.user.shell import Session, check, console, run, user_command
+from synthequity.user.shell import Session, check, console, user_command
 
 
 @click.group()
@@ -36,52 +35,42 @@ def _status(s: Session) -> None:
         console.print(f"  {line}")
 
 
-@cli.command(cls=ConnectedProviderCommand)
-@account_option()
-@click.option("--symbol", default="TSLA", show_default=True)
-def status(network, account, symbol):
+@user_command(confirm=False)
+def status(s: Session):
     """Shares, their value, what can be withdrawn now."""
-    run(lambda: _status(Session(network, account, symbol)))
+    _status(s)
 
 
 @user_command
 @click.option("--amount", required=True, help="Stablecoin to deposit.")
-def deposit(network, account, symbol, yes, amount):
+def deposit(s: Session, amount):
     """Deposit stablecoin for pool shares at the NAV."""
-
-    def body():
-        s = Session(network, account, symbol, yes)
-        units = parse_amount(amount, s.decimals, "--amount")
-        check(
-            balance_problem(s.cash(), units, s.decimals, s.cash_symbol), s.price_problem(s.market)
-        )
-        s.confirm(
-            f"deposit {s.usd(units)}",
-            [f"shares ~{fmt(int(s.pool.previewDeposit(units)), int(s.pool.decimals()), 6)}"],
-        )
-        s.approve(s.pool, units)
-        s.send(s.pool.deposit, units, s.account.address)
-        _status(s)
-
-    run(body)
+    units = parse_amount(amount, s.decimals, "--amount")
+    check(balance_problem(s.cash(), units, s.decimals, s.cash_symbol), s.price_problem(s.market))
+    s.transact(
+        f"deposit {s.usd(units)}",
+        s.pool.deposit,
+        units,
+        s.account.address,
+        lines=[f"shares ~{fmt(int(s.pool.previewDeposit(units)), int(s.pool.decimals()), 6)}"],
+        spend=(s.pool, units),
+    )
+    _status(s)
 
 
 @user_command
 @click.option("--amount", required=True, help="Stablecoin to take out.")
-def withdraw(network, account, symbol, yes, amount):
+def withdraw(s: Session, amount):
     """Withdraw stablecoin, burning shares at the NAV (within the pool's free liquidity)."""
-
-    def body():
-        s = Session(network, account, symbol, yes)
-        units = parse_amount(amount, s.decimals, "--amount")
-        check(s.price_problem(s.market))
-        check(withdraw_problem(int(s.pool.maxWithdraw(s.account)), units, s.decimals, "pool"))
-        s.confirm(f"withdraw {s.usd(units)}", [])
-        s.send(s.pool.withdraw, units, s.account.address, s.account.address)
-        _status(s)
-
-    run(body)
+    units = parse_amount(amount, s.decimals, "--amount")
+    check(s.price_problem(s.market))
+    check(withdraw_problem(int(s.pool.maxWithdraw(s.account)), units, s.decimals, "pool"))
+    s.transact(
+        f"withdraw {s.usd(units)}", s.pool.withdraw, units, s.account.address, s.account.address
+    )
+    _status(s)
 
 
+cli.add_command(status)
 cli.add_command(deposit)
 cli.add_command(withdraw)

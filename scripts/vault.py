@@ -10,6 +10,7 @@ minimum collateral ratio) and asks before sending (`--yes` to skip)."""
 
 import click
 
+from synthequity.contracts import flat
 from synthequity.user.preflight import (
     balance_problem,
     fmt,
@@ -17,7 +18,7 @@ from synthequity.user.preflight import (
     parse_amount,
     withdraw_problem,
 )
-from synthequity.user.shell import Session, _flat, check, console, run, user_command
+from synthequity.user.shell import Session, check, console, user_command
 
 WAD = 10**18
 
@@ -37,7 +38,7 @@ def _status(s: Session) -> None:
     ]
     if int(s.oracle.latestRound()):
         price = s.price_wad()
-        mcr, liq = _flat(s.vault.risk_params())[:2]
+        mcr, liq = flat(s.vault.risk_params())[:2]
         mult = int(s.oracle.shares_multiplier())
         lines.append(f"price: ${fmt(price, 18)} per base share")
         if mult > 1:  # after a split: sizes and debts are kept in base shares
@@ -62,14 +63,14 @@ def _status(s: Session) -> None:
 
 
 @user_command
-def status(network, account, symbol, yes):
+def status(s: Session):
     """Collateral, debt, collateral ratio, liquidation price."""
-    run(lambda: _status(Session(network, account, symbol, yes)))
+    _status(s)
 
 
 def _limit(s: Session, held: int, debt: int) -> int:
     """Synth mintable at the MCR for `held` collateral units and `debt` (the vault's rule)."""
-    mcr = _flat(s.vault.risk_params())[0]
+    mcr = flat(s.vault.risk_params())[0]
     limit = held * s.upu * 10_000 * WAD // (s.price_wad() * mcr)
     return max(limit - debt, 0)
 
@@ -77,121 +78,87 @@ def _limit(s: Session, held: int, debt: int) -> int:
 @user_command
 @click.option("--collateral", required=True, help="Stablecoin to deposit, e.g. 1500.")
 @click.option("--mint", "mint_amount", required=True, help="Synth to mint, e.g. 2.5.")
-def open(network, account, symbol, yes, collateral, mint_amount):
+def open(s: Session, collateral, mint_amount):
     """Deposit collateral and mint in one transaction."""
-
-    def body():
-        s = Session(network, account, symbol, yes)
-        add = parse_amount(collateral, s.decimals, "--collateral")
-        want = parse_amount(mint_amount, 18, "--mint")
-        check(balance_problem(s.cash(), add, s.decimals, s.cash_symbol), s.price_problem(s.vault))
-        held, debt = (int(x) for x in s.vault.position(s.account))
-        check(mint_problem(_limit(s, held + add, debt), want, s.synth_symbol))
-        s.confirm(
-            f"open: deposit {s.usd(add)}, mint {fmt(want, 18, 6)} {s.synth_symbol}",
-            [f"price ${fmt(s.price_wad(), 18)}"],
-        )
-        s.approve(s.vault, add)
-        s.send(s.vault.open, add, want)
-        _status(s)
-
-    run(body)
+    add = parse_amount(collateral, s.decimals, "--collateral")
+    want = parse_amount(mint_amount, 18, "--mint")
+    check(balance_problem(s.cash(), add, s.decimals, s.cash_symbol), s.price_problem(s.vault))
+    held, debt = (int(x) for x in s.vault.position(s.account))
+    check(mint_problem(_limit(s, held + add, debt), want, s.synth_symbol))
+    s.transact(
+        f"open: deposit {s.usd(add)}, mint {fmt(want, 18, 6)} {s.synth_symbol}",
+        s.vault.open,
+        add,
+        want,
+        lines=[f"price ${fmt(s.price_wad(), 18)}"],
+        spend=(s.vault, add),
+    )
+    _status(s)
 
 
 @user_command
 @click.option("--amount", required=True, help="Stablecoin to add.")
-def deposit(network, account, symbol, yes, amount):
+def deposit(s: Session, amount):
     """Add collateral (allowed while the market is closed)."""
-
-    def body():
-        s = Session(network, account, symbol, yes)
-        add = parse_amount(amount, s.decimals, "--amount")
-        check(balance_problem(s.cash(), add, s.decimals, s.cash_symbol))
-        s.confirm(f"deposit {s.usd(add)}", [])
-        s.approve(s.vault, add)
-        s.send(s.vault.deposit, add)
-        _status(s)
-
-    run(body)
+    add = parse_amount(amount, s.decimals, "--amount")
+    check(balance_problem(s.cash(), add, s.decimals, s.cash_symbol))
+    s.transact(f"deposit {s.usd(add)}", s.vault.deposit, add, spend=(s.vault, add))
+    _status(s)
 
 
 @user_command
 @click.option("--amount", required=True, help="Synth to mint.")
-def mint(network, account, symbol, yes, amount):
+def mint(s: Session, amount):
     """Mint more synth against the collateral already deposited."""
-
-    def body():
-        s = Session(network, account, symbol, yes)
-        want = parse_amount(amount, 18, "--amount")
-        check(s.price_problem(s.vault))
-        check(mint_problem(int(s.vault.max_mintable(s.account)), want, s.synth_symbol))
-        s.confirm(f"mint {fmt(want, 18, 6)} {s.synth_symbol}", [])
-        s.send(s.vault.mint, want)
-        _status(s)
-
-    run(body)
+    want = parse_amount(amount, 18, "--amount")
+    check(s.price_problem(s.vault))
+    check(mint_problem(int(s.vault.max_mintable(s.account)), want, s.synth_symbol))
+    s.transact(f"mint {fmt(want, 18, 6)} {s.synth_symbol}", s.vault.mint, want)
+    _status(s)
 
 
 @user_command
 @click.option("--amount", required=True, help="Synth to repay.")
-def burn(network, account, symbol, yes, amount):
+def burn(s: Session, amount):
     """Repay debt with synth from the wallet (allowed while the market is closed)."""
-
-    def body():
-        s = Session(network, account, symbol, yes)
-        want = parse_amount(amount, 18, "--amount")
-        held_synth = int(s.synth.balanceOf(s.account))
-        debt = int(s.vault.position(s.account)[1])
-        check(
-            balance_problem(held_synth, want, 18, s.synth_symbol),
-            None
-            if want <= debt
-            else f"you owe {fmt(debt, 18, 6)} {s.synth_symbol}: burn at most that",
-        )
-        s.confirm(f"burn {fmt(want, 18, 6)} {s.synth_symbol}", [])
-        s.send(s.vault.burn, want)
-        _status(s)
-
-    run(body)
+    want = parse_amount(amount, 18, "--amount")
+    held_synth = int(s.synth.balanceOf(s.account))
+    debt = int(s.vault.position(s.account)[1])
+    check(
+        balance_problem(held_synth, want, 18, s.synth_symbol),
+        None if want <= debt else f"you owe {fmt(debt, 18, 6)} {s.synth_symbol}: burn at most that",
+    )
+    s.transact(f"burn {fmt(want, 18, 6)} {s.synth_symbol}", s.vault.burn, want)
+    _status(s)
 
 
 @user_command
 @click.option("--amount", required=True, help="Stablecoin to take out.")
-def withdraw(network, account, symbol, yes, amount):
+def withdraw(s: Session, amount):
     """Take collateral out, keeping the position at or above the minimum ratio."""
-
-    def body():
-        s = Session(network, account, symbol, yes)
-        want = parse_amount(amount, s.decimals, "--amount")
-        check(s.price_problem(s.vault))
-        held, debt = (int(x) for x in s.vault.position(s.account))
-        mcr = _flat(s.vault.risk_params())[0]
-        locked = -(-debt * s.price_wad() * mcr // (10_000 * WAD * s.upu)) if debt else 0
-        check(withdraw_problem(max(held - locked, 0), want, s.decimals, "collateral"))
-        s.confirm(f"withdraw {s.usd(want)}", [])
-        s.send(s.vault.withdraw, want)
-        _status(s)
-
-    run(body)
+    want = parse_amount(amount, s.decimals, "--amount")
+    check(s.price_problem(s.vault))
+    held, debt = (int(x) for x in s.vault.position(s.account))
+    mcr = flat(s.vault.risk_params())[0]
+    locked = -(-debt * s.price_wad() * mcr // (10_000 * WAD * s.upu)) if debt else 0
+    check(withdraw_problem(max(held - locked, 0), want, s.decimals, "collateral"))
+    s.transact(f"withdraw {s.usd(want)}", s.vault.withdraw, want)
+    _status(s)
 
 
 @user_command
-def close(network, account, symbol, yes):
+def close(s: Session):
     """Repay all debt from the wallet's synth and take every unit of collateral back."""
-
-    def body():
-        s = Session(network, account, symbol, yes)
-        held, debt = (int(x) for x in s.vault.position(s.account))
-        if not held and not debt:
-            raise SystemExit("nothing to close")
-        have = int(s.synth.balanceOf(s.account))
-        # fees accrue by the second: the debt when mined is a little above the debt now
-        check(balance_problem(have, debt, 18, s.synth_symbol))
-        s.confirm(f"close: repay {fmt(debt, 18, 6)} {s.synth_symbol}, get {s.usd(held)}", [])
-        s.send(s.vault.close)
-        _status(s)
-
-    run(body)
+    held, debt = (int(x) for x in s.vault.position(s.account))
+    if not held and not debt:
+        raise SystemExit("nothing to close")
+    have = int(s.synth.balanceOf(s.account))
+    # fees accrue by the second: the debt when mined is a little above the debt now
+    check(balance_problem(have, debt, 18, s.synth_symbol))
+    s.transact(
+        f"close: repay {fmt(debt, 18, 6)} {s.synth_symbol}, get {s.usd(held)}", s.vault.close
+    )
+    _status(s)
 
 
 for _c in (status, open, deposit, mint, burn, withdraw, close):

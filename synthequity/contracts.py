@@ -27,3 +27,32 @@ def base_price_wad(oracle: Any) -> int:
     _, answer, _, _, _ = oracle.latestRoundData()
     scale = 10 ** (18 - int(oracle.decimals()))
     return int(answer) * scale * int(oracle.shares_multiplier())
+
+
+def flat(row: Any) -> tuple[int, ...]:
+    """A decoded struct return as plain ints (Ape gives a one-element tuple holding the
+    struct's fields)."""
+    while len(row) == 1 and isinstance(row[0], (tuple, list)):
+        row = row[0]
+    return tuple(int(x) for x in row)
+
+
+def read_many(calls: list[tuple[Any, str, tuple[Any, ...]]], chunk: int = 250) -> list[Any]:
+    """Many views (contract, function, arguments) as JSON-RPC batches of `eth_call`; each
+    answer decoded to its output tuple (a struct output: a nested tuple). A keeper reading
+    1,000 positions one call at a time would lose blocks to it."""
+    from ape import chain
+    from eth_abi import decode
+
+    web3, out = chain.provider.web3, []
+    for i in range(0, len(calls), chunk):
+        part = calls[i : i + chunk]
+        with web3.batch_requests() as batch:
+            for contract, fn, args in part:
+                data = getattr(contract, fn).encode_input(*args)
+                batch.add(web3.eth.call({"to": contract.address, "data": data}))
+            raw = batch.execute()
+        for (contract, fn, _), r in zip(part, raw, strict=True):
+            types = [o.canonical_type for o in getattr(contract, fn).abis[0].outputs]
+            out.append(decode(types, bytes(r)))
+    return out

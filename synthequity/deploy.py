@@ -10,7 +10,7 @@ from rich.table import Table
 
 from synthequity import deployments
 from synthequity.constants import DEFAULT_MAX_JUMP_BPS, ORACLE_DECIMALS
-from synthequity.contracts import at
+from synthequity.contracts import at, flat
 from synthequity.model.perp import MarketParams
 from synthequity.model.vault import VaultParams
 from synthequity.ui import make_console
@@ -238,9 +238,8 @@ def deploy_all(account: Any, cfg: DeployConfig, network: Any) -> dict[str, Any]:
         entry = data["markets"][symbol]
         vault = at(project.SynthVault, entry["vault"]["address"])
         market = at(project.PerpMarket, entry["perp"]["address"])
-        mcr, liq = (int(x) for x in list(vault.risk_params())[:2])
-        math = list(market.params()[0])
-        imr, mmr = int(math[3]), int(math[4])
+        mcr, liq = flat(vault.risk_params())[:2]
+        imr, mmr = flat(market.params()[0])[3:5]
         params.add_row(
             symbol,
             f"{mcr / 100:g}%",

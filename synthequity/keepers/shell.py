@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from eth_utils import to_hex
 
+from synthequity.contracts import read_many
 from synthequity.keepers.common import Metrics, StopFlag, with_retries
 from synthequity.keepers.jobs import AccountIndex, GasQuote, LogRef, chunks, worth_it
 from synthequity.logs import event
@@ -178,26 +179,7 @@ class ChainKeeper:
         fee = self._rpc(lambda: self.io.quote(0), "gas price")  # this block's fee per gas
         in_flight: list[tuple[Job, GasQuote, Any]] = []
         for part in chunks(jobs, SEND_CHUNK):
-            calls = [(j.fn, j.args) for j in part]
-            sims = self._rpc(lambda c=calls: self.io.simulate_many(c), "simulate")
-            ready: list[tuple[Job, GasQuote]] = []
-            for j, sim in zip(part, sims, strict=True):
-                if isinstance(sim, Raced):
-                    self._raced(j.fn, j.account, sim)
-                elif isinstance(sim, Exception):
-                    self.metrics["simulation reverted"] += 1
-                    event(
-                        self.log,
-                        "simulation reverted",
-                        logging.WARNING,
-                        fn=j.fn,
-                        account=j.account,
-                        reason=str(sim),
-                    )
-                else:
-                    quote = dataclasses.replace(fee, gas_units=sim)
-                    if self._worth_sending(j, quote):
-                        ready.append((j, quote))
+            ready = self._simulated(part, fee)
             if not ready:
                 continue
             handles = self.io.send_many(
@@ -205,11 +187,33 @@ class ChainKeeper:
             )
             for (j, quote), handle in zip(ready, handles, strict=True):
                 if isinstance(handle, Exception):
-                    self._failed(j, handle)
+                    self._note(j, "jobs failed", "job failed", logging.ERROR, error=handle)
                     self.io.start_batch()  # the nonce it held was not used: count afresh
                 else:
                     in_flight.append((j, quote, handle))
                     self.metrics["jobs sent"] += 1
+        return self._collect(in_flight)
+
+    def _simulated(self, part: list[Job], fee: GasQuote) -> list[tuple[Job, GasQuote]]:
+        """`part` simulated in one round trip; the jobs worth sending, priced."""
+        calls = [(j.fn, j.args) for j in part]
+        sims = self._rpc(lambda: self.io.simulate_many(calls), "simulate")
+        ready: list[tuple[Job, GasQuote]] = []
+        for j, sim in zip(part, sims, strict=True):
+            if isinstance(sim, Raced):
+                self._raced(j.fn, j.account, sim)
+            elif isinstance(sim, Exception):
+                self._note(
+                    j, "simulation reverted", "simulation reverted", logging.WARNING, reason=sim
+                )
+            else:
+                quote = dataclasses.replace(fee, gas_units=sim)
+                if self._worth_sending(j, quote):
+                    ready.append((j, quote))
+        return ready
+
+    def _collect(self, in_flight: list[tuple[Job, GasQuote, Any]]) -> int:
+        """Every receipt's verdict, counted and logged; how many landed."""
         if not in_flight:
             return 0
         results = self.io.outcomes(
@@ -220,7 +224,7 @@ class ChainKeeper:
             if isinstance(outcome, Raced):  # mined after someone else's: done all the same
                 self._raced(j.fn, j.account, outcome)
             elif isinstance(outcome, Exception):
-                self._failed(j, outcome)
+                self._note(j, "jobs failed", "job failed", logging.ERROR, error=outcome)
             else:
                 landed += 1
                 self.metrics["jobs succeeded"] += 1
@@ -236,16 +240,11 @@ class ChainKeeper:
                 )
         return landed
 
-    def _failed(self, j: Job, error: Exception) -> None:
-        self.metrics["jobs failed"] += 1
-        event(
-            self.log,
-            "job failed",
-            logging.ERROR,
-            fn=j.fn,
-            account=j.account,
-            error=f"{type(error).__name__}: {error}",
-        )
+    def _note(self, j: Job, metric: str, name: str, level: int, **why: Exception) -> None:
+        """Count `metric` and log `name` for job `j` with the error that stopped it."""
+        self.metrics[metric] += 1
+        fields = {k: f"{type(v).__name__}: {v}" if k == "error" else str(v) for k, v in why.items()}
+        event(self.log, name, level, fn=j.fn, account=j.account, **fields)
 
     def _worth_sending(self, j: Job, quote: GasQuote) -> bool:
         if not worth_it(j.reward_usd, quote, self.config.min_profit_usd):
@@ -347,24 +346,9 @@ class ApeChainIO:
     def flags(self, accounts: list[str]) -> list[bool]:
         return list(self.contract.liquidatable(accounts))
 
-    def call_many(self, fn: str, args: list[tuple[Any, ...]], chunk: int = 250) -> list[Any]:
-        """One view for many argument tuples, as JSON-RPC batches of `eth_call`s (a keeper
-        reading 1,000 flagged positions one call at a time would lose blocks to it); each
-        result is the decoded output tuple (a struct output: a nested tuple)."""
-        from eth_abi import decode
-
-        method = getattr(self.contract, fn)
-        types = [o.canonical_type for o in method.abis[0].outputs]
-        web3 = self.chain.provider.web3
-        out: list[Any] = []
-        for i in range(0, len(args), chunk):
-            with web3.batch_requests() as batch:
-                for a in args[i : i + chunk]:
-                    data = method.encode_input(*a)
-                    batch.add(web3.eth.call({"to": self.contract.address, "data": data}))
-                raw = batch.execute()
-            out += [decode(types, bytes(r)) for r in raw]
-        return out
+    def call_many(self, fn: str, args: list[tuple[Any, ...]]) -> list[Any]:
+        """One view of this contract for many argument tuples, in JSON-RPC batches."""
+        return read_many([(self.contract, fn, a) for a in args])
 
     def _rpc_batch(self, requests: list[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
         """Raw JSON-RPC requests in batches of 250; each answer keeps its own `result` or

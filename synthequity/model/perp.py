@@ -65,6 +65,16 @@ def fill_price(price: int, skew: int, delta: int, p: PerpParams) -> int:
     return ceil_div(num, 2 * WAD) if delta > 0 else num // (2 * WAD)
 
 
+def slippage_bound(price_wad: int, size_delta: int, bps: int = 100) -> int:
+    """The worst fill price an order accepts (its `acceptable_price`): `bps` above the price
+    for a buy, below it for a sell."""
+    return (
+        price_wad * (10_000 + bps) // 10_000
+        if size_delta > 0
+        else price_wad * (10_000 - bps) // 10_000
+    )
+
+
 def order_fee(skew: int, delta: int, fill: int, p: PerpParams) -> int:
     """Taker fee on the part of `delta` that grows |skew|, maker fee on the part that shrinks
     it; on notional at the fill price; rounded up."""

@@ -16,6 +16,8 @@ import random
 from dataclasses import dataclass
 from enum import StrEnum
 
+from synthequity.model.perp import slippage_bound
+
 WAD = 10**18
 
 
@@ -122,16 +124,6 @@ class TraderView:
     margin_wad: int  # deposited margin (realized PnL included)
     size_wad: int  # signed shares
     pending: bool  # an order is waiting for the keeper
-
-
-def slippage_bound(price_wad: int, size_delta: int, bps: int = 100) -> int:
-    """The worst fill price a trader accepts: 1% above the price for a buy, below for a
-    sell."""
-    return (
-        price_wad * (10_000 + bps) // 10_000
-        if size_delta > 0
-        else price_wad * (10_000 - bps) // 10_000
-    )
 
 
 def trader_step(a: Agent, v: TraderView, rng: random.Random) -> Action | None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from synthequity.constants import MarketStatus
-from synthequity.contracts import at
+from synthequity.contracts import at, flat, read_many
 from synthequity.keepers.common import StopFlag
 from synthequity.keepers.jobs import AccountIndex
 from synthequity.keepers.oracle.runner import ApeFeedIO, OracleKeeper, replay_schedule
@@ -277,8 +277,7 @@ class Simulation:
         print (the keeper then liquidates whoever would not survive it while it still can) and
         puts the default back on the next open."""
         math_struct, *rest_fields = self.default_params
-        math = tuple(int(x) for x in math_struct)
-        rest = [int(x) for x in rest_fields]
+        math, rest = flat(math_struct), [int(x) for x in rest_fields]
         want = math if mmr_bps is None else (*math[:4], mmr_bps, *math[5:])
         if tuple(self.s.market.params()[0]) != tuple(want):
             self.s.market.set_params((want, *rest), sender=self.s.admin)
@@ -335,16 +334,16 @@ class Simulation:
         views: dict[str, Any] = {}
         upu = s.usd_per_unit
         for a in shape:
-            cash = _flat(next(rows))[0]
+            cash = flat(next(rows))[0]
             if a.kind is ag.Kind.LP:
-                views[a.name] = ag.LpView(cash, _flat(next(rows))[0])
+                views[a.name] = ag.LpView(cash, flat(next(rows))[0])
             elif a.kind is ag.Kind.BORROWER:
-                held, debt = _flat(next(rows))
-                synth = _flat(next(rows))[0]
+                held, debt = flat(next(rows))
+                synth = flat(next(rows))[0]
                 views[a.name] = ag.BorrowerView(price, cash, upu, held, debt, synth)
             else:
-                pos = pm.Position(*_flat(next(rows)))
-                pending = _flat(next(rows))[2] != 0
+                pos = pm.Position(*flat(next(rows)))
+                pending = flat(next(rows))[2] != 0
                 views[a.name] = ag.TraderView(price, cash, upu, pos.margin, pos.size, pending)
         return views
 
@@ -356,21 +355,32 @@ class Simulation:
         return ag.trader_step(a, view, self.rng)
 
     def _sample(self, t: int) -> None:
+        """One row of the report's series, read in one JSON-RPC batch."""
         s = self.s
-        _, answer, _, _, _ = s.oracle.latestRoundData()
-        oi_long, oi_short = s.market.open_interest()
-        price = answer / 10**8
+        round_data, oi, status, rate, nav, insurance, params = read_many(
+            [
+                (s.oracle, "latestRoundData", ()),
+                (s.market, "open_interest", ()),
+                (s.oracle, "reported_status", ()),
+                (s.market, "funding_rate", ()),
+                (s.pool, "totalAssets", ()),
+                (s.collateral, "balanceOf", (s.insurance.address,)),
+                (s.market, "params", ()),
+            ]
+        )
+        price = round_data[1] / 10**8
+        oi_long, oi_short = oi
         self.result.samples.append(
             Sample(
                 t=t,
                 price=price,
-                status=MarketStatus(s.oracle.reported_status()).name,
-                funding_rate_day=s.market.funding_rate() / WAD,
+                status=MarketStatus(status[0]).name,
+                funding_rate_day=rate[0] / WAD,
                 oi_long_usd=oi_long / WAD * price,
                 oi_short_usd=oi_short / WAD * price,
-                pool_nav_usd=s.pool.totalAssets() * s.usd_per_unit / WAD,
-                insurance_usd=s.collateral.balanceOf(s.insurance) * s.usd_per_unit / WAD,
-                mmr_bps=int(s.market.params()[0][4]),
+                pool_nav_usd=nav[0] * s.usd_per_unit / WAD,
+                insurance_usd=insurance[0] * s.usd_per_unit / WAD,
+                mmr_bps=int(params[0][0][4]),  # (struct) -> (math struct, ...) -> mmr
             )
         )
 
@@ -498,7 +508,7 @@ def reconcile(
     )
     traders = _indexed_accounts(s.market, s.market.MarginDeposited)
     upu = s.usd_per_unit
-    margins = sum(max(_flat(s.market.position(t))[2], 0) for t in traders) // upu
+    margins = sum(max(flat(s.market.position(t))[2], 0) for t in traders) // upu
     checks.append(
         Check(
             "market balance >= Σ margins", margins, token.balanceOf(s.market), "units", exact=False
@@ -507,26 +517,6 @@ def reconcile(
     nav = max(token.balanceOf(s.pool) + s.market.pool_pnl(), 0)  # token units
     checks.append(Check("pool NAV == balance + pool PnL", nav, s.pool.totalAssets(), "units"))
     return checks, sorted(flows.items(), key=lambda kv: -kv[1])
-
-
-def read_many(calls: list[tuple[Any, str, tuple[Any, ...]]]) -> list[tuple[Any, ...]]:
-    """Many views (contract, function, arguments) as JSON-RPC batches of `eth_call`; each
-    answer decoded to its output tuple."""
-    from ape import chain
-    from eth_abi import decode
-
-    web3, out = chain.provider.web3, []
-    for i in range(0, len(calls), 250):
-        part = calls[i : i + 250]
-        with web3.batch_requests() as batch:
-            for contract, fn, args in part:
-                data = getattr(contract, fn).encode_input(*args)
-                batch.add(web3.eth.call({"to": contract.address, "data": data}))
-            raw = batch.execute()
-        for (contract, fn, _), r in zip(part, raw, strict=True):
-            types = [o.canonical_type for o in getattr(contract, fn).abis[0].outputs]
-            out.append(decode(types, bytes(r)))
-    return out
 
 
 def _indexed_accounts(contract: Any, event: Any) -> set[str]:
@@ -555,12 +545,6 @@ def _addr(topic: Any) -> str:
 
     raw = bytes(topic) if not isinstance(topic, str) else bytes.fromhex(topic.removeprefix("0x"))
     return to_checksum_address(raw[-20:])
-
-
-def _flat(row: Any) -> tuple[int, ...]:
-    while len(row) == 1 and isinstance(row[0], (tuple, list)):
-        row = row[0]
-    return tuple(int(x) for x in row)
 
 
 def prepare(stack: Stack, agents: list[ag.Agent]) -> dict[str, Any]:

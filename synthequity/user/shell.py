@@ -6,13 +6,15 @@ local chain)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 import click
 
 from synthequity import deployments
-from synthequity.contracts import at, base_price_wad
+from synthequity.contracts import at, base_price_wad, flat
+from synthequity.keepers.perp.runner import ApeMarketIO
 from synthequity.market_hours import nyse
 from synthequity.model import perp as pm
 from synthequity.ui import make_console
@@ -67,21 +69,18 @@ class Session:
         return f"{fmt(units, self.decimals)} {self.cash_symbol}"
 
     def perp_position(self) -> pm.Position:
-        return pm.Position(*_flat(self.market.position(self.account)))
+        return pm.Position(*flat(self.market.position(self.account)))
+
+    @functools.cached_property
+    def _market_io(self) -> ApeMarketIO:
+        return ApeMarketIO(self.market, self.account)
 
     def perp_params(self) -> pm.PerpParams:
-        return pm.PerpParams(*_flat(self.market.params()[0]))
+        return self._market_io.params()[0]
 
     def perp_index(self, price: int) -> int:
-        rate, index, updated = self.market.funding_state()
-        state = pm.accrue_funding(
-            pm.FundingState(int(rate), int(index), int(updated)),
-            int(self.market.skew()),
-            price,
-            self.now(),
-            self.perp_params(),
-        )
-        return state.index
+        """The funding index at the next block's time (what a transaction would settle)."""
+        return self._market_io.index_now(price, self.now())
 
     # ---- writes -----------------------------------------------------------------------------
     def confirm(self, what: str, lines: list[str]) -> None:
@@ -95,6 +94,20 @@ class Session:
         if int(self.collateral.allowance(self.account, spender)) < units:
             self.send(self.collateral.approve, spender, units)
 
+    def transact(
+        self,
+        what: str,
+        fn: Callable[..., Any],
+        *args: Any,
+        lines: list[str] | None = None,
+        spend: tuple[Any, int] | None = None,
+    ) -> Any:
+        """Confirm, approve `spend` (spender, units) when given, send."""
+        self.confirm(what, lines or [])
+        if spend is not None:
+            self.approve(*spend)
+        return self.send(fn, *args)
+
     def send(self, fn: Callable[..., Any], *args: Any) -> Any:
         from ape.exceptions import ContractLogicError
 
@@ -104,29 +117,31 @@ class Session:
             raise Refused(f"reverted by the contract: {exc.revert_message}") from None
 
 
-def user_command(fn: Callable[..., Any]) -> Any:
-    """A wallet command: connected to `--network`, with `--account`, `--symbol`, `--yes`."""
+def user_command(fn: Callable[..., Any] | None = None, *, confirm: bool = True) -> Any:
+    """A wallet command: `fn(session, **options)` connected to `--network`, with
+    `--account`, `--symbol` and (when it sends) `--yes`; a refusal is one plain line and exit
+    code 1, nothing sent."""
     from ape.cli import ConnectedProviderCommand, account_option
 
-    fn = click.option("--yes", is_flag=True, help="Send without asking.")(fn)
-    fn = click.option("--symbol", default="TSLA", show_default=True)(fn)
-    fn = account_option()(fn)
-    return click.command(cls=ConnectedProviderCommand)(fn)
+    def wrap(fn: Callable[..., Any]) -> Any:
+        @functools.wraps(fn)
+        def callback(network: Any, account: Any, symbol: str, yes: bool = False, **opt: Any):
+            try:
+                fn(Session(network, account, symbol, yes), **opt)
+            except Refused as exc:
+                console.print(f"[red]refused:[/] {exc}")
+                raise SystemExit(1) from None
+
+        # Ape passes `network` only to callbacks whose own signature names it: not `fn`'s
+        del callback.__wrapped__
+        cmd: Any = callback
+        if confirm:
+            cmd = click.option("--yes", is_flag=True, help="Send without asking.")(cmd)
+        cmd = click.option("--symbol", default="TSLA", show_default=True)(cmd)
+        cmd = account_option()(cmd)
+        return click.command(cls=ConnectedProviderCommand)(cmd)
+
+    return wrap(fn) if fn is not None else wrap
 
 
-def run(action: Callable[[], None]) -> None:
-    """Run a command body; a refusal is one plain line and exit code 1 (nothing was sent)."""
-    try:
-        action()
-    except Refused as exc:
-        console.print(f"[red]refused:[/] {exc}")
-        raise SystemExit(1) from None
-
-
-def _flat(row: Any) -> tuple[int, ...]:
-    while len(row) == 1 and isinstance(row[0], (tuple, list)):
-        row = row[0]
-    return tuple(int(x) for x in row)
-
-
-__all__ = ["Refused", "Session", "check", "console", "run", "user_command"]
+__all__ = ["Refused", "Session", "check", "console", "user_command"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from synthequity.contracts import at, base_price_wad
+from synthequity.contracts import at, base_price_wad, flat
 from synthequity.keepers.jobs import LogRef
 from synthequity.keepers.perp.logic import PendingOrder, liquidation_jobs, order_jobs
 from synthequity.keepers.shell import ApeChainIO, ChainKeeper, Job
@@ -76,7 +76,7 @@ class ApeMarketIO(ApeChainIO):
         rows = self.call_many("pending_order", [(a,) for a in accounts])
         out = []
         for a, row in zip(accounts, rows, strict=True):
-            size_delta, _acceptable, committed_at, keeper_fee = _flat(row)
+            size_delta, _acceptable, committed_at, keeper_fee = flat(row)
             out.append(PendingOrder(a, size_delta, committed_at, keeper_fee))
         return out
 
@@ -87,13 +87,15 @@ class ApeMarketIO(ApeChainIO):
 
     def positions(self, accounts: list[str]) -> dict[str, m.Position]:
         rows = self.call_many("position", [(a,) for a in accounts])
-        return {a: m.Position(*_flat(row)) for a, row in zip(accounts, rows, strict=True)}
+        return {a: m.Position(*flat(row)) for a, row in zip(accounts, rows, strict=True)}
 
-    def index_now(self, price: int) -> int:
+    def index_now(self, price: int, now: int | None = None) -> int:
+        """The funding index accrued to `now` (default: the head's time) at `price`."""
         rate, index, updated = self.market.funding_state()
         params, _ = self.params()
+        at_time = self.now() if now is None else now
         state = m.accrue_funding(
-            m.FundingState(rate, index, updated), self.market.skew(), price, self.now(), params
+            m.FundingState(rate, index, updated), self.market.skew(), price, at_time, params
         )
         return state.index
 
@@ -102,10 +104,3 @@ class ApeMarketIO(ApeChainIO):
             p = self.market.params()
             self._params = (m.PerpParams(*p[0]), p[1])
         return self._params
-
-
-def _flat(row: Any) -> tuple[int, ...]:
-    """A decoded struct return: Ape gives a one-element tuple holding the struct's fields."""
-    while len(row) == 1 and isinstance(row[0], (tuple, list)):
-        row = row[0]
-    return tuple(int(x) for x in row)
