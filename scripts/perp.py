@@ -6,7 +6,8 @@
     ape run perp short    --size 1
     ape run perp cancel   |  ape run perp close
 Orders are two-step: committed now, filled by a keeper at the next price within the slippage
-bound (or cancelled, keeping your margin). Checks run before any gas is spent."""
+bound (or cancelled, keeping your margin). Checks run before any gas is spent. Once a market is
+settled (delisted), `close` closes at the frozen price at once and `withdraw` takes the rest."""
 
 import click
 
@@ -94,9 +95,15 @@ def deposit(s: Session, amount):
 def withdraw(s: Session, amount):
     """Withdraw margin not needed by the open position (unrealized profit never counts)."""
     units = parse_amount(amount, s.decimals, "--amount")
-    check(s.price_problem(s.market))
-    price = s.price_wad()
-    free = pm.withdrawable(s.perp_position(), price, s.perp_index(price), s.perp_params())
+    pos = s.perp_position()
+    if s.settled_at(s.market):  # frozen: a closed position's whole margin is free
+        if pos.size:
+            raise Refused("the market is settled: `ape run perp close` first")
+        free = pos.margin
+    else:
+        check(s.price_problem(s.market))
+        price = s.price_wad()
+        free = pm.withdrawable(pos, price, s.perp_index(price), s.perp_params())
     check(withdraw_problem(free // s.upu, units, s.decimals, "margin"))
     s.transact(f"withdraw margin {s.usd(units)}", s.market.withdraw_margin, units)
     _status(s)
@@ -154,10 +161,20 @@ cli.add_command(order_command("short", -1), "short")
 @user_command
 @click.option("--slippage-bps", default=100, show_default=True, type=click.IntRange(1, 1_000))
 def close(s: Session, slippage_bps):
-    """Commit an order that closes the whole position."""
+    """Commit an order that closes the whole position (settled market: close at the frozen
+    price now)."""
     size = s.perp_position().size
     if not size:
         raise Refused("no open position")
+    if frozen := s.settled_at(s.market):
+        s.transact(
+            f"close {fmt(size, 18, 6)} shares at the settlement price ${fmt(frozen, 18)}",
+            s.market.settle_position,
+            s.account.address,
+            lines=["no fee, no penalty; then `ape run perp withdraw` the margin"],
+        )
+        _status(s)
+        return
     _order(s, -size, slippage_bps, "close")
 
 

@@ -9,7 +9,13 @@ positions' PnL); checks run before any gas is spent."""
 
 import click
 
-from synthequity.user.preflight import balance_problem, fmt, parse_amount, withdraw_problem
+from synthequity.user.preflight import (
+    Refused,
+    balance_problem,
+    fmt,
+    parse_amount,
+    withdraw_problem,
+)
 from synthequity.user.shell import Session, check, console, user_command
 
 
@@ -63,7 +69,10 @@ def deposit(s: Session, amount):
 def withdraw(s: Session, amount):
     """Withdraw stablecoin, burning shares at the NAV (within the pool's free liquidity)."""
     units = parse_amount(amount, s.decimals, "--amount")
-    check(s.price_problem(s.market))
+    if not s.settled_at(s.market):
+        check(s.price_problem(s.market))
+    elif not s.market.lp_open():
+        raise Refused("the market is settled: LPs withdraw once every position is closed")
     check(withdraw_problem(int(s.pool.maxWithdraw(s.account)), units, s.decimals, "pool"))
     s.transact(
         f"withdraw {s.usd(units)}", s.pool.withdraw, units, s.account.address, s.account.address

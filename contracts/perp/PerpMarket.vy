@@ -1,5 +1,6 @@
 # pragma version 0.4.3
 # pragma nonreentrancy on
+# pragma experimental-codegen
 """
 @title PerpMarket
 @custom:contract-name PerpMarket
@@ -8,7 +9,8 @@
         skew-priced fills, funding velocity, liquidation back to the initial margin, and a
         `LiquidityPool` as counterparty. Logic in `perp_market`; this contract wires roles.
 @dev Deployed from a blueprint by `SynthFactory.deploy_perp`: the parameter checks live in
-     `PerpParamsCodec` so that the initcode (~23.9k bytes) fits EIP-170 as a blueprint.
+     `PerpParamsCodec` and the contract is built with Venom (`experimental-codegen`) so that
+     the initcode (~22.8k bytes) fits EIP-170 as a blueprint (docs/design/perp.md).
 """
 
 from ethereum.ercs import IERC20
@@ -37,6 +39,7 @@ exports: (
     perp_market.INSURANCE,
     perp_market.PARAMS_CODEC,
     perp_market.pool_shortfall,
+    perp_market.settlement_price_wad,
     perp_market.oracle_guard.oracle,
     perp_market.oracle_guard.max_age_open,
 )
@@ -167,7 +170,7 @@ def is_liquidatable(account: address) -> bool:
     @return bool Liquidatable.
     """
     p: perp_market.oracle_guard.Price = perp_market.oracle_guard._latest()
-    if not perp_market.oracle_guard._is_usable(p):
+    if perp_market._settled() or not perp_market.oracle_guard._is_usable(p):
         return False
     price: int256 = convert(p.wad, int256)
     return perp_market._liquidatable(
@@ -185,7 +188,7 @@ def liquidatable(accounts: DynArray[address, 500]) -> DynArray[bool, 500]:
     """
     out: DynArray[bool, 500] = []
     p: perp_market.oracle_guard.Price = perp_market.oracle_guard._latest()
-    usable: bool = perp_market.oracle_guard._is_usable(p)
+    usable: bool = perp_market.oracle_guard._is_usable(p) and not perp_market._settled()
     price: int256 = convert(p.wad, int256)
     index: int256 = perp_market._index_at(price)
     for a: address in accounts:
@@ -272,9 +275,15 @@ def required_nav() -> uint256:
 @view
 def lp_open() -> bool:
     """
-    @notice LPs may enter and leave now (fresh OPEN price).
+    @notice LPs may enter and leave now: a fresh OPEN price; once settled, when every
+            position is closed (LPs leave last).
     @return bool Open.
     """
+    if perp_market._settled():
+        long_oi: int256 = 0
+        short_oi: int256 = 0
+        long_oi, short_oi = perp_market._oi()
+        return long_oi == 0 and short_oi == 0
     return perp_market.oracle_guard._is_usable(perp_market.oracle_guard._latest())
 
 
@@ -287,6 +296,27 @@ def params() -> perp_params.MarketParams:
             order max age, order keeper fee, OI caps, max skew to pool.
     """
     return perp_market._market_params()
+
+
+@external
+def settle():
+    """
+    @notice Puts the market into settlement (delisting) at the oracle's last price, frozen:
+            funding stops, no deposits, orders, fills or liquidations; every position closes
+            at that price with `settle_position`; LPs leave last. DEFAULT_ADMIN only.
+    """
+    access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
+    perp_market._settle()
+
+
+@external
+def settle_position(account: address):
+    """
+    @notice Closes `account`'s position at the frozen price (no penalty, no reward); the
+            trader then withdraws its margin. Anyone may call, once settled.
+    @param account The trader.
+    """
+    perp_market._settle_position(account)
 
 
 @external

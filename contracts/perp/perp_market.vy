@@ -36,6 +36,7 @@ MASK63: constant(uint256) = 2**63 - 1
 MASK64: constant(uint256) = 2**64 - 1
 MASK128: constant(uint256) = 2**128 - 1
 LIVE: constant(uint256) = 1 << 255
+SETTLED: constant(uint256) = 1 << 255  # in `_fund`
 MICRO: constant(int256) = 10**12  # keeper fees are stored in micro-USD
 
 
@@ -84,7 +85,8 @@ _ord_b: HashMap[address, uint256]
 _agg_a: uint256
 # @dev Σ size x entry int128 [0,128) | Σ size x funding entry int128 [128,256).
 _agg_b: uint256
-# @dev funding rate int64 [0,64) | index int128 [64,192) | updated_at [192,256).
+# @dev funding rate int64 [0,64) | index int128 [64,192) | updated_at [192,255) | settled
+#      [255] (read with funding on every risk path: no extra slot).
 _fund: uint256
 # @dev skew_scale [0,128) | taker, maker, imr, mmr, penalty, keeper share, order max age,
 #      max skew to pool: 16 bits each [128,256).
@@ -97,6 +99,8 @@ _par_c: uint256
 _par_d: uint256
 # @dev Shortfalls the insurance fund could not cover, paid by the pool (USD wad).
 pool_shortfall: public(int256)
+# @dev The frozen price per base share once in settlement (delisting), 0 while live.
+settlement_price_wad: public(uint256)
 
 
 # @dev Margin moved in or out.
@@ -149,6 +153,22 @@ event PositionLiquidated:
     price: int256
     penalty: int256
     reward: int256
+    shortfall: int256
+
+
+# @dev The market went into settlement at `price_wad` (frozen; funding stops).
+event Settled:
+    by: indexed(address)
+    price_wad: uint256
+
+
+# @dev A position was closed at the frozen price; `margin` is what the trader keeps (to
+#      withdraw), `shortfall` what its margin could not pay the pool.
+event PositionSettled:
+    account: indexed(address)
+    by: indexed(address)
+    size: int256
+    margin: int256
     shortfall: int256
 
 
@@ -269,7 +289,7 @@ def _funding() -> (int256, int256, uint256):
     rate: int256 = convert(f & MASK64, int256)
     if rate >= 2**63:
         rate -= 2**64
-    return rate, self._i128(f >> 64), f >> 192
+    return rate, self._i128(f >> 64), (f >> 192) & MASK63
 
 
 @internal
@@ -296,7 +316,24 @@ def _market_params() -> perp_params.MarketParams:
 
 @internal
 @view
+def _settled() -> bool:
+    return self._fund & SETTLED != 0
+
+
+@internal
+@view
+def _live():
+    assert not self._settled(), "perp: settled"
+
+
+@internal
+@view
 def _price() -> int256:
+    """
+    @dev The price views value positions at: the frozen one once settled.
+    """
+    if self._settled():
+        return convert(self.settlement_price_wad, int256)
     return convert(oracle_guard._mark_wad(), int256)
 
 
@@ -310,6 +347,8 @@ def _index_at(price: int256) -> int256:
     index: int256 = 0
     updated: uint256 = 0
     rate, index, updated = self._funding()
+    if self._settled():
+        return index  # funding stopped at the freeze
     rate, index = perp_math._accrue_funding(
         rate, index, convert(block.timestamp - updated, int256), self._skew(), price, self._math()
     )
@@ -451,6 +490,7 @@ def _realize(pos: Position, price: int256, index: int256) -> (Position, int256):
 @internal
 def _deposit_margin(amount: uint256):
     assert amount != 0, "perp: zero amount"
+    self._live()
     assert extcall COLLATERAL.transferFrom(
         msg.sender, self, amount, default_return_value=True
     ), "perp: transfer in"
@@ -467,17 +507,19 @@ def _withdraw_margin(amount: uint256):
          - IMR x notional. Needs a usable price.
     """
     assert amount != 0, "perp: zero amount"
-    price: int256 = convert(oracle_guard._price_for_risk(), int256)
     pos: Position = self._get_pos(msg.sender)
-    index: int256 = self._index_at(price)
-    upnl: int256 = perp_math._pnl(pos.size, pos.entry_price, price) - perp_math._funding_owed(
-        pos.size, index, pos.funding_entry
-    )
-    free: int256 = (
-        pos.margin
-        + min(0, upnl)
-        - perp_math._requirement(pos.size, price, self._math().initial_margin_bps)
-    )
+    free: int256 = pos.margin
+    if self._settled():
+        assert pos.size == 0, "perp: close first"  # no price needed: nothing moves any more
+    else:
+        price: int256 = convert(oracle_guard._price_for_risk(), int256)
+        index: int256 = self._index_at(price)
+        upnl: int256 = perp_math._pnl(pos.size, pos.entry_price, price) - perp_math._funding_owed(
+            pos.size, index, pos.funding_entry
+        )
+        free += min(0, upnl) - perp_math._requirement(
+            pos.size, price, self._math().initial_margin_bps
+        )
     assert convert(amount, int256) * _USD_PER_UNIT <= free, "perp: exceeds withdrawable"
     pos.margin -= convert(amount, int256) * _USD_PER_UNIT
     self._put_pos(msg.sender, pos)
@@ -489,6 +531,7 @@ def _withdraw_margin(amount: uint256):
 def _commit(size_delta: int256, acceptable_price: uint256):
     pausable._require_not_paused()
     assert size_delta != 0, "perp: zero size"
+    self._live()
     oracle_guard._price_for_risk()  # orders only while the market trades
     assert self._ord_a[msg.sender] & LIVE == 0, "perp: order pending"
     fee: int256 = perp_params._order_keeper_fee(self._par_c)  # one word, not all four
@@ -534,6 +577,9 @@ def _execute(account: address):
     """
     order: Order = self._get_order(account)
     assert order.committed_at != 0, "perp: no order"
+    if self._settled():
+        self._cancel(account, order, "settled")
+        return
     latest: oracle_guard.Price = oracle_guard._latest()
     oracle_guard._check_usable(latest)
     assert latest.updated_at > order.committed_at, "perp: no newer price"
@@ -632,6 +678,7 @@ def _liquidate(account: address):
          reward the margin cannot pay, and a loss beyond the margin (bad debt), are covered by
          the insurance fund first and the pool after (recorded in `pool_shortfall`).
     """
+    self._live()
     price: int256 = convert(oracle_guard._price_for_risk(), int256)
     index: int256 = self._accrue(price)
     pos: Position = self._get_pos(account)
@@ -642,21 +689,8 @@ def _liquidate(account: address):
     )
     reward: int256 = perp_math._keeper_reward(pos.size, price, p)
     penalty: int256 = perp_math._notional(closed, price) * p.liquidation_penalty_bps // BPS
-    margin_before: int256 = pos.margin
-    delta: int256 = 0
-    pos, delta = self._realize(pos, price, index)
-
     bad_debt: int256 = 0
-    if delta > 0:
-        units: int256 = 0
-        dust: int256 = 0
-        units, dust = self._settlement_units(delta)
-        pos.margin -= dust
-        self._settle_with_pool(units)
-    elif delta < 0:
-        to_pool: int256 = min(-delta, margin_before)
-        bad_debt = -delta - to_pool
-        self._push_wad(POOL.address, to_pool)
+    pos, bad_debt = self._realize_against_pool(pos, price, index)
     available: int256 = max(pos.margin, 0)
     reward_paid: int256 = min(reward, available)
     penalty_paid: int256 = min(penalty, available - reward_paid)
@@ -677,6 +711,71 @@ def _liquidate(account: address):
         penalty=penalty_paid,
         reward=reward,
         shortfall=shortfall,
+    )
+
+
+@internal
+def _realize_against_pool(pos: Position, price: int256, index: int256) -> (Position, int256):
+    """
+    @dev Realizes `pos` at `price` and moves the money: a gain from the pool, a loss to it
+         out of the margin; returns the position and the loss the margin could not pay.
+    """
+    margin_before: int256 = pos.margin
+    delta: int256 = 0
+    out: Position = empty(Position)
+    out, delta = self._realize(pos, price, index)
+    if delta > 0:
+        units: int256 = 0
+        dust: int256 = 0
+        units, dust = self._settlement_units(delta)
+        out.margin -= dust
+        self._settle_with_pool(units)
+    elif delta < 0:
+        to_pool: int256 = min(-delta, margin_before)
+        self._push_wad(POOL.address, to_pool)
+        return out, -delta - to_pool
+    return out, 0
+
+
+@internal
+def _settle():
+    """
+    @dev Freezes the market at the oracle's last price per base share (whatever the status: a
+         delisted stock's last print): funding accrues to now and stops, nothing opens, fills
+         or is liquidated after it, and every position closes at that price. The caller
+         checks the role.
+    """
+    self._live()
+    price: uint256 = oracle_guard._mark_wad()
+    index: int256 = self._accrue(convert(price, int256))
+    self._put_funding(0, index, block.timestamp)
+    self._fund |= SETTLED
+    self.settlement_price_wad = price
+    log Settled(by=msg.sender, price_wad=price)
+
+
+@internal
+def _settle_position(account: address):
+    """
+    @dev Anyone, for any account: closes the whole position at the frozen price without a
+         penalty or a reward (nobody gains from the freeze). A loss beyond the margin is
+         covered by the insurance fund, then the pool (as in a liquidation).
+    """
+    assert self._settled(), "perp: not settled"
+    pos: Position = self._get_pos(account)
+    assert pos.size != 0, "perp: no position"
+    size: int256 = pos.size
+    bad_debt: int256 = 0
+    pos, bad_debt = self._realize_against_pool(
+        pos, convert(self.settlement_price_wad, int256), self._i128(self._fund >> 64)
+    )
+    pos.margin = max(pos.margin, 0)
+    pos.size = 0
+    self._set_position(account, pos)
+    if bad_debt > 0:
+        self._cover(0, bad_debt)
+    log PositionSettled(
+        account=account, by=msg.sender, size=size, margin=pos.margin, shortfall=bad_debt
     )
 
 

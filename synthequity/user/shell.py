@@ -49,7 +49,13 @@ class Session:
         """Per base share: sizes, debts and orders are kept in base shares (SPEC.md §6)."""
         return base_price_wad(self.oracle)
 
+    def settled_at(self, contract: Any) -> int:
+        """The frozen price of a market in settlement (delisted), 0 while it is live."""
+        return int(contract.settlement_price_wad())
+
     def price_problem(self, contract: Any) -> str | None:
+        if frozen := self.settled_at(contract):
+            return f"market settled (delisted) at ${fmt(frozen, 18)} per base share"
         has = int(self.oracle.latestRound()) > 0
         if not has:
             return price_problem(0, 0, self.now(), 0, has_price=False)

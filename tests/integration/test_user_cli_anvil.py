@@ -43,6 +43,7 @@ def protocol(tmp_path, project, accounts, chain):
         "usd": at(project.MockStablecoin, record["core"]["collateral"]["address"]),
     }
     reporter = accounts[1]
+    c["admin"] = accounts[0]  # the deployer: DEFAULT_ADMIN
 
     def push(price=200.0, status=MarketStatus.OPEN):
         t = chain.blocks.head.timestamp + 1
@@ -180,3 +181,42 @@ def test_pool_commands(protocol, accounts):
     protocol["push"](200, MarketStatus.CLOSED)
     rc, text = pool_cmd("withdraw", "--amount", "1")
     assert rc == 1 and "market closed; next NYSE open" in text
+
+
+def test_perp_commands_once_settled(protocol, accounts, chain):
+    """Delisting from the trader's and the LP's side: new risk refused with the reason, `close`
+    closes at the frozen price, `withdraw` takes the whole margin, the LP leaves last."""
+    trader, keeper, lp = accounts[3], accounts[5], accounts[9]
+    usd, market, pool = protocol["usd"], protocol["market"], protocol["pool"]
+    usd.faucet(trader, 2_000 * 10**6, sender=trader)
+    usd.faucet(lp, 100_000 * 10**6, sender=lp)
+    protocol["push"](200)
+    usd.approve(pool, 2**256 - 1, sender=lp)
+    pool.deposit(100_000 * 10**6, lp, sender=lp)
+    usd.approve(market, 2**256 - 1, sender=trader)
+    market.deposit_margin(1_000 * 10**6, sender=trader)
+    market.commit_order(10 * WAD, 2**255, sender=trader)
+    protocol["push"](200)
+    market.execute_order(trader, sender=keeper)
+    protocol["push"](230, MarketStatus.CLOSED)  # the last print
+    market.settle(sender=protocol["admin"])
+
+    def run(book, *args, account):
+        return user(book, *args, "--yes", account=account, protocol=protocol)
+
+    rc, text = run("perp", "long", "--size", "1", account="TEST::3")
+    assert rc == 1 and "market settled (delisted) at $230.00 per base share" in text, text
+    rc, text = run("perp", "withdraw", "--amount", "1", account="TEST::3")
+    assert rc == 1 and "`ape run perp close` first" in text
+    rc, text = run("pool", "withdraw", "--amount", "1", account="TEST::9")
+    assert rc == 1 and "LPs withdraw once every position is closed" in text
+    equity = market.equity(trader)
+    rc, text = run("perp", "close", account="TEST::3")
+    assert rc == 0 and market.position(trader).size == 0, text
+    assert "at the settlement price $230.00" in text
+    assert abs(market.position(trader).margin - equity) < 10**12
+    before = usd.balanceOf(trader)
+    rc, text = run("perp", "withdraw", "--amount", str(equity // 10**12 / 10**6), account="TEST::3")
+    assert rc == 0 and usd.balanceOf(trader) - before == equity // 10**12, text
+    rc, text = run("pool", "withdraw", "--amount", "1000", account="TEST::9")
+    assert rc == 0 and "withdrawable now" in text, text
