@@ -12,12 +12,12 @@ export PYTHONDONTWRITEBYTECODE := 1
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: help install demo test test-fast lint format bench bench-keepers compile clean
+.PHONY: help install demo test test-fast lint layout format bench bench-keepers compile clean
 
 help:
 	@echo "make demo    local chain + deploy + the 2022 drawdown replayed with agents and keepers + report"
 	@echo "make test    the whole suite (HYPOTHESIS_PROFILE=nightly for the deep run)"
-	@echo "make lint    ruff + mamushi (Vyper formatting)"
+	@echo "make lint    ruff + mamushi (Vyper formatting) + storage layouts and code sizes"
 	@echo "make bench   receipt gas of the SPEC.md §10 operations + the keeper's checks per second"
 	@echo "make bench-keepers  the liquidation keeper against 10,000 positions (ACCOUNTS=N)"
 
@@ -58,6 +58,11 @@ lint: install
 	ruff check synthequity scripts tests
 	ruff format --check synthequity scripts tests
 	mamushi --check -l 100 $(VY_FORMATTED)
+	python -m synthequity.tools.contract_review
+
+# Accept a reviewed storage-layout change (docs/storage-layout/).
+layout: install
+	python -m synthequity.tools.contract_review --update
 
 format: install
 	ruff check --fix synthequity scripts tests
