@@ -212,7 +212,7 @@ def deposit(assets: uint256, receiver: address) -> uint256:
     assert self._lp_open(), "pool: market closed"
     shares: uint256 = self._to_shares(assets, self._nav(), False)
     assert shares != 0, "pool: zero shares"
-    erc4626._deposit(msg.sender, receiver, assets, shares)
+    self._deposit_exact(receiver, assets, shares)
     return shares
 
 
@@ -227,7 +227,7 @@ def mint(shares: uint256, receiver: address) -> uint256:
     assert self._lp_open(), "pool: market closed"
     assert shares != 0, "pool: zero shares"
     assets: uint256 = self._to_assets(shares, self._nav(), True)
-    erc4626._deposit(msg.sender, receiver, assets, shares)
+    self._deposit_exact(receiver, assets, shares)
     return assets
 
 
@@ -265,6 +265,19 @@ def redeem(shares: uint256, receiver: address, owner: address) -> uint256:
     assert assets <= self._free(nav), "pool: needed by open interest"
     erc4626._withdraw(msg.sender, receiver, owner, assets, shares)
     return assets
+
+
+@internal
+def _deposit_exact(receiver: address, assets: uint256, shares: uint256):
+    """
+    @dev snekmate's deposit, refusing a token that delivers less than `assets` (a fee on
+         transfer would mint shares the other LPs pay for).
+    """
+    before: uint256 = staticcall IERC20(erc4626.asset).balanceOf(self)
+    erc4626._deposit(msg.sender, receiver, assets, shares)
+    assert (
+        staticcall IERC20(erc4626.asset).balanceOf(self) >= before + assets
+    ), "pool: fee on transfer"
 
 
 # ---- the market -------------------------------------------------------------------------------

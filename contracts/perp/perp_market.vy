@@ -491,9 +491,11 @@ def _realize(pos: Position, price: int256, index: int256) -> (Position, int256):
 def _deposit_margin(amount: uint256):
     assert amount != 0, "perp: zero amount"
     self._live()
+    before: uint256 = staticcall COLLATERAL.balanceOf(self)
     assert extcall COLLATERAL.transferFrom(
         msg.sender, self, amount, default_return_value=True
     ), "perp: transfer in"
+    assert staticcall COLLATERAL.balanceOf(self) >= before + amount, "perp: fee on transfer"
     pos: Position = self._get_pos(msg.sender)
     pos.margin += convert(amount, int256) * _USD_PER_UNIT
     self._put_pos(msg.sender, pos)  # margin only: no aggregate changes

@@ -346,11 +346,14 @@ def _store(account: address, collateral: uint256, debt: uint256, rate: uint256):
 @internal
 def _pull(amount: uint256):
     """
-    @dev Collateral in from `msg.sender`; a token that returns false reverts.
+    @dev Collateral in from `msg.sender`; a token that returns false, or that delivers less
+         than `amount` (a fee on transfer), reverts.
     """
+    before: uint256 = staticcall COLLATERAL.balanceOf(self)
     assert extcall COLLATERAL.transferFrom(
         msg.sender, self, amount, default_return_value=True
     ), "vault: transfer in failed"
+    assert staticcall COLLATERAL.balanceOf(self) >= before + amount, "vault: fee on transfer"
 
 
 @internal
