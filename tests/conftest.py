@@ -231,3 +231,17 @@ def perp(admin, core, stablecoin, oracle, risk_admin, guardian):
     market.grantRole(market.RISK_ADMIN_ROLE(), risk_admin, sender=admin)
     market.grantRole(market.GUARDIAN_ROLE(), guardian, sender=admin)
     return pool, market
+
+
+@pytest.fixture
+def funded_perp(perp, stablecoin, usd, lp, trader, outsider, push):
+    """`perp` with lp, trader and outsider holding $10M each (approved to the pool and the
+    market), an OPEN $200 price and $5M in the pool."""
+    pool, market = perp
+    for who in (lp, trader, outsider):
+        stablecoin.faucet(who, usd(10_000_000), sender=who)
+        stablecoin.approve(pool, 2**256 - 1, sender=who)
+        stablecoin.approve(market, 2**256 - 1, sender=who)
+    push(200)
+    pool.deposit(usd(5_000_000), lp, sender=lp)
+    return pool, market

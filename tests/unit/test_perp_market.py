@@ -14,14 +14,8 @@ P = m.PerpParams()
 
 
 @pytest.fixture(autouse=True)
-def _setup(perp, stablecoin, usd, lp, trader, outsider, keeper, push):
-    pool, market = perp
-    for who in (lp, trader, outsider):
-        stablecoin.faucet(who, usd(10_000_000), sender=who)
-        stablecoin.approve(pool, 2**256 - 1, sender=who)
-        stablecoin.approve(market, 2**256 - 1, sender=who)
-    push(200)
-    pool.deposit(usd(5_000_000), lp, sender=lp)
+def _setup(funded_perp):
+    """lp, trader, outsider funded; $200; $5M in the pool (tests/conftest.py)."""
 
 
 def shares(n):
