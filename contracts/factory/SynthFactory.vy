@@ -19,13 +19,25 @@ from contracts.vault import synth_vault
 initializes: access_control
 initializes: roles[access_control := access_control]
 
-exports: (access_control.__interface__, roles.RISK_ADMIN_ROLE)
+exports: (
+    access_control.supportsInterface,
+    access_control.DEFAULT_ADMIN_ROLE,
+    access_control.hasRole,
+    access_control.getRoleAdmin,
+    access_control.revokeRole,
+    access_control.renounceRole,
+    access_control.set_role_admin,
+    roles.grantRole,
+    roles.transfer_admin,
+    roles.accept_admin,
+    roles.pending_admin,
+    roles.admin_proposer,
+    roles.RISK_ADMIN_ROLE,
+)
 
 
 interface PoolAdmin:
     def set_market(market_: address): nonpayable
-    def grantRole(role: bytes32, account: address): nonpayable
-    def renounceRole(role: bytes32, account: address): nonpayable
 
 
 MAX_MARKETS: constant(uint256) = 64
@@ -158,8 +170,9 @@ def deploy_perp(
     admin: address,
 ) -> (address, address):
     """
-    @notice Deploys the perp market of one equity and its liquidity pool, attaches the pool
-            to the market and hands the pool's admin to `admin`. DEFAULT_ADMIN only.
+    @notice Deploys the perp market of one equity and its liquidity pool (both administered
+            by `admin` from their constructors; the factory keeps no role) and attaches the
+            pool to the market. DEFAULT_ADMIN only.
     @dev Grant the market MARKET_ROLE on `insurance` afterwards.
     @param symbol_ Underlying symbol, e.g. "TSLA" (unique).
     @param lp_name LP share name, e.g. "synthequity TSLA LP".
@@ -176,7 +189,7 @@ def deploy_perp(
     assert len(symbol_) != 0, "factory: empty symbol"
     assert self.perps[symbol_] == empty(address), "factory: symbol taken"
     assert admin != empty(address), "roles: zero admin"
-    pool: address = create_from_blueprint(pool_blueprint, self, collateral, lp_name, lp_symbol)
+    pool: address = create_from_blueprint(pool_blueprint, admin, collateral, lp_name, lp_symbol)
     market: address = create_from_blueprint(
         perp_blueprint,
         admin,
@@ -189,8 +202,6 @@ def deploy_perp(
         params,
     )
     extcall PoolAdmin(pool).set_market(market)
-    extcall PoolAdmin(pool).grantRole(access_control.DEFAULT_ADMIN_ROLE, admin)
-    extcall PoolAdmin(pool).renounceRole(access_control.DEFAULT_ADMIN_ROLE, self)
     self.perps[symbol_] = market
     self.pool_of[market] = pool
     self.perp_symbols.append(symbol_)

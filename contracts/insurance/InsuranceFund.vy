@@ -20,7 +20,18 @@ initializes: access_control
 initializes: roles[access_control := access_control]
 
 exports: (
-    access_control.__interface__,
+    access_control.supportsInterface,
+    access_control.DEFAULT_ADMIN_ROLE,
+    access_control.hasRole,
+    access_control.getRoleAdmin,
+    access_control.revokeRole,
+    access_control.renounceRole,
+    access_control.set_role_admin,
+    roles.grantRole,
+    roles.transfer_admin,
+    roles.accept_admin,
+    roles.pending_admin,
+    roles.admin_proposer,
     roles.RISK_ADMIN_ROLE,
     roles.GUARDIAN_ROLE,
 )

@@ -27,7 +27,18 @@ initializes: roles[access_control := access_control]
 initializes: erc4626
 
 exports: (
-    access_control.__interface__,
+    access_control.supportsInterface,
+    access_control.DEFAULT_ADMIN_ROLE,
+    access_control.hasRole,
+    access_control.getRoleAdmin,
+    access_control.revokeRole,
+    access_control.renounceRole,
+    access_control.set_role_admin,
+    roles.grantRole,
+    roles.transfer_admin,
+    roles.accept_admin,
+    roles.pending_admin,
+    roles.admin_proposer,
     erc4626.erc20.IERC20,
     erc4626.erc20.permit,
     erc4626.erc20.nonces,
@@ -40,6 +51,9 @@ exports: (
 
 VIRTUAL_SHARES: constant(uint256) = 10**6  # decimals offset 6
 VIRTUAL_ASSETS: constant(uint256) = 1
+
+# @dev The account that deployed the pool (a factory); it may attach the market once.
+DEPLOYER: public(immutable(address))
 
 # @dev The market this pool backs (set once).
 market: public(IPoolMarket)
@@ -59,13 +73,14 @@ event Paid:
 @deploy
 def __init__(admin: address, asset_: IERC20, name_: String[25], symbol_: String[5]):
     """
-    @param admin DEFAULT_ADMIN (attaches the market).
+    @param admin DEFAULT_ADMIN (the deployer keeps no role; it may only attach the market).
     @param asset_ The collateral token.
     @param name_ Share name, e.g. "synthequity TSLA LP".
     @param symbol_ Share symbol, e.g. "sqLP".
     """
     access_control.__init__()
     roles._hand_admin_to(admin)
+    DEPLOYER = msg.sender
     erc4626.__init__(name_, symbol_, asset_, 6, name_, "1")
 
 
@@ -300,10 +315,12 @@ def pay(to: address, amount: uint256):
 @external
 def set_market(market_: IPoolMarket):
     """
-    @notice Attaches the pool to its market, once. DEFAULT_ADMIN only.
+    @notice Attaches the pool to its market, once. DEFAULT_ADMIN or the deployer (the
+            factory attaches the market it deploys with the pool).
     @param market_ The perp market.
     """
-    access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
+    if msg.sender != DEPLOYER:
+        access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
     assert self.market.address == empty(address), "pool: market set"
     assert market_.address != empty(address), "pool: zero market"
     self.market = market_

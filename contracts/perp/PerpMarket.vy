@@ -30,7 +30,18 @@ initializes: pausable
 initializes: perp_market[pausable := pausable]
 
 exports: (
-    access_control.__interface__,
+    access_control.supportsInterface,
+    access_control.DEFAULT_ADMIN_ROLE,
+    access_control.hasRole,
+    access_control.getRoleAdmin,
+    access_control.revokeRole,
+    access_control.renounceRole,
+    access_control.set_role_admin,
+    roles.grantRole,
+    roles.transfer_admin,
+    roles.accept_admin,
+    roles.pending_admin,
+    roles.admin_proposer,
     roles.RISK_ADMIN_ROLE,
     roles.GUARDIAN_ROLE,
     pausable.paused,

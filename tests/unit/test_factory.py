@@ -52,8 +52,11 @@ def test_perp_and_pool_from_blueprints_registered_and_wired(
     assert pool.market() == market and market.POOL() == pool
     assert market.PARAMS_CODEC() == core.factory.params_codec()
     assert market.params() == m.MarketParams().as_tuple()
-    # the factory keeps no role on what it deployed
+    # the factory keeps no role on what it deployed (the pool is administered by `admin` from
+    # its constructor; as the pool's deployer the factory only attached the market)
+    assert pool.DEPLOYER() == core.factory.address
     for c in (market, pool):
+        assert c.pending_admin() == "0x" + "00" * 20
         assert c.hasRole(DEFAULT_ADMIN, risk_admin)
         assert not c.hasRole(DEFAULT_ADMIN, core.factory)
         assert not c.hasRole(DEFAULT_ADMIN, admin)
