@@ -274,11 +274,11 @@ def stage_split(ratio: uint256, activation: uint256):
     @dev It applies with the first push observed at or after `activation`, which must come
          after a CLOSED round (a split never lands in a session). One at a time.
     @param ratio New shares per old share, within [2, 100].
-    @param activation Unix time, in the future.
+    @param activation Unix time, in the future (below 2**64).
     """
     access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
     assert ratio >= MIN_SPLIT and ratio <= MAX_SPLIT, "oracle: split ratio bounds"
-    assert activation > block.timestamp and activation <= MASK64, "oracle: activation passed"
+    assert activation > block.timestamp and activation <= MASK64, "oracle: activation bounds"
     assert self._split == 0, "oracle: split already staged"
     assert self._mult(self._head) * ratio <= MASK22, "oracle: multiplier too large"
     self._split = ratio | (activation << 32)

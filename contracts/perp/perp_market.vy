@@ -522,7 +522,8 @@ def _withdraw_margin(amount: uint256):
         free += min(0, upnl) - perp_math._requirement(
             pos.size, price, self._math().initial_margin_bps
         )
-    assert convert(amount, int256) * _USD_PER_UNIT <= free, "perp: exceeds withdrawable"
+    # amount x unit <= free, in a form that cannot overflow (any uint256 gets the reason)
+    assert amount <= convert(max(free, 0) // _USD_PER_UNIT, uint256), "perp: exceeds withdrawable"
     pos.margin -= convert(amount, int256) * _USD_PER_UNIT
     self._put_pos(msg.sender, pos)
     self._send_units(msg.sender, amount)

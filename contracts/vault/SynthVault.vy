@@ -1,5 +1,6 @@
 # pragma version 0.4.3
 # pragma nonreentrancy on
+# pragma experimental-codegen
 """
 @title SynthVault
 @custom:contract-name SynthVault
@@ -8,6 +9,9 @@
         liquidates a position below 125%, repaying only what restores 150%.
         Market hours (SPEC.md §5): deposit, burn and close always work (also while paused);
         mint, withdraw against debt and liquidate need a fresh OPEN price.
+@dev Deployed from a blueprint by `SynthFactory.deploy_vault`; built with Venom
+     (`experimental-codegen`), like `PerpMarket`, so that the initcode (~22.4k bytes) keeps
+     room under EIP-170 (docs/design/vault.md).
 """
 
 from ethereum.ercs import IERC20
@@ -27,7 +31,18 @@ initializes: pausable
 initializes: synth_vault[pausable := pausable]
 
 exports: (
-    access_control.__interface__,
+    access_control.supportsInterface,
+    access_control.DEFAULT_ADMIN_ROLE,
+    access_control.hasRole,
+    access_control.getRoleAdmin,
+    access_control.revokeRole,
+    access_control.renounceRole,
+    access_control.set_role_admin,
+    roles.grantRole,
+    roles.transfer_admin,
+    roles.accept_admin,
+    roles.pending_admin,
+    roles.admin_proposer,
     roles.RISK_ADMIN_ROLE,
     roles.GUARDIAN_ROLE,
     pausable.paused,

@@ -374,7 +374,7 @@ def _deposit(amount: uint256):
     assert amount != 0, "vault: zero amount"
     self._live()
     word: uint256 = self._pos[msg.sender]
-    assert (word & MASK96) + amount <= MASK96, "vault: overflow"
+    assert amount <= MASK96 - (word & MASK96), "vault: overflow"  # no bare revert at max
     self._pos[msg.sender] = word + amount
     self._pull(amount)
     log Deposit(account=msg.sender, amount=amount)
@@ -390,8 +390,9 @@ def _mint(amount: uint256):
     coll: uint256 = 0
     debt: uint256 = 0
     coll, debt = self._touch(msg.sender, rate)
-    debt += amount
     params: uint256 = self._params
+    assert amount <= params >> 160, "vault: debt ceiling"  # bounds the sums below
+    debt += amount
     assert not self._is_below(coll, debt, price, self._mcr_bps(params)), "vault: below MCR"
     self._check_min_debt(debt, price, self._min_debt_wad(params))
     assert staticcall SYNTH.totalSupply() + amount <= params >> 160, "vault: debt ceiling"

@@ -25,7 +25,7 @@ def test_stage_split_roles_bounds_and_events(oracle, admin, outsider, chain):
         oracle.stage_split(1, soon, sender=admin)
     with ape.reverts("oracle: split ratio bounds"):
         oracle.stage_split(101, soon, sender=admin)
-    with ape.reverts("oracle: activation passed"):
+    with ape.reverts("oracle: activation bounds"):
         oracle.stage_split(5, chain.blocks.head.timestamp, sender=admin)
     tx = oracle.stage_split(5, soon, sender=admin)
     assert oracle.SplitStaged(ratio=5, activation=soon) in tx.events
