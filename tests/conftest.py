@@ -245,3 +245,23 @@ def funded_perp(perp, stablecoin, usd, lp, trader, outsider, push):
     push(200)
     pool.deposit(usd(5_000_000), lp, sender=lp)
     return pool, market
+
+
+# ---- every deployable -------------------------------------------------------------------
+
+
+@pytest.fixture
+def deployables(project, core, oracle, vault, perp):
+    """Contract name -> one deployed instance, for the tests that go over all of them (the
+    role matrix, the admin hand-over)."""
+    pool, market = perp
+    return {
+        "SynthFactory": core.factory,
+        "InsuranceFund": core.insurance,
+        "EquityOracle": oracle,
+        "SynthVault": vault,
+        "SynthToken": at(project.SynthToken, vault.SYNTH()),
+        "PerpMarket": market,
+        "LiquidityPool": pool,
+        "PerpParamsCodec": at(project.PerpParamsCodec, core.factory.params_codec()),
+    }

@@ -23,24 +23,10 @@ ADMINISTERED = (
 )
 
 
-@pytest.fixture
-def administered(core, oracle, vault, perp):
-    """name -> one deployed contract administered by `admin`."""
-    pool, market = perp
-    return {
-        "SynthFactory": core.factory,
-        "InsuranceFund": core.insurance,
-        "EquityOracle": oracle,
-        "SynthVault": vault,
-        "PerpMarket": market,
-        "LiquidityPool": pool,
-    }
-
-
 @ONE_COLLATERAL
 @pytest.mark.parametrize("name", ADMINISTERED)
-def test_admin_changes_hands_in_two_steps(administered, name, admin, risk_admin, outsider):
-    c = administered[name]
+def test_admin_changes_hands_in_two_steps(deployables, name, admin, risk_admin, outsider):
+    c = deployables[name]
     successor = outsider  # a fresh multisig, say
     with ape.reverts("roles: two-step admin"):
         c.grantRole(DEFAULT_ADMIN, successor, sender=admin)

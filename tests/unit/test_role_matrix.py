@@ -13,8 +13,6 @@ import pytest
 from ape.exceptions import ContractLogicError
 from eth_utils import keccak
 
-from synthequity.contracts import at
-
 DEFAULT_ADMIN = b"\x00" * 32
 RISK_ADMIN_ROLE = keccak(text="RISK_ADMIN")
 MISSING = "access_control: account is missing role"
@@ -101,21 +99,6 @@ pytestmark = pytest.mark.parametrize("stablecoin", [6], ids=["usdc6"], indirect=
 ACTORS = ("admin", "risk_admin", "guardian", "reporter", "keeper", "outsider")
 GATED = [(c, f) for c, fns in MATRIX.items() for f, gate in fns.items() if gate != ANYONE]
 OPEN = [(c, f) for c, fns in MATRIX.items() for f, gate in fns.items() if gate == ANYONE]
-
-
-@pytest.fixture
-def deployables(project, core, oracle, vault, perp) -> dict[str, Any]:
-    pool, market = perp
-    return {
-        "SynthFactory": core.factory,
-        "InsuranceFund": core.insurance,
-        "EquityOracle": oracle,
-        "SynthVault": vault,
-        "SynthToken": at(project.SynthToken, vault.SYNTH()),
-        "PerpMarket": market,
-        "LiquidityPool": pool,
-        "PerpParamsCodec": at(project.PerpParamsCodec, core.factory.params_codec()),
-    }
 
 
 @pytest.fixture
