@@ -230,11 +230,18 @@ def test_a_century_at_the_highest_stability_fee(
     assert debt == debt_at(d0, r0, r1)
     assert 20 * d0 < debt < 22 * d0  # linear within one accrual: 1 + 20% x 100 = 21x
     assert v.is_liquidatable(borrower)
-    v.open(usd(200_000), debt + WAD, sender=liquidator)  # sTSLA to repay with
+    t_open = v.open(usd(200_000), 2 * debt, sender=liquidator).timestamp  # sTSLA to repay
     fees0, system0 = synth.balanceOf(insurance), v.system_debt()
+    chain.pending_timestamp = t_open + 7  # the same on every machine
     tx = v.liquidate(borrower, MAX, sender=liquidator)
+    # the fee kept accruing while the liquidator got ready: each accrual, as the model has it
+    r_liq = rate_at(
+        rate_at(r1, now, t_open, top.fee_per_second), t_open, tx.timestamp, top.fee_per_second
+    )
+    assert v.rate_index() == r_liq
+    owed = debt_at(d0, r0, r_liq)
     (liq,) = tx.events.filter(v.Liquidate)
     (bad,) = tx.events.filter(v.BadDebt)
-    assert liq.repaid + bad.bad_debt == debt and v.position(borrower) == (0, 0)
+    assert liq.repaid + bad.bad_debt == owed and v.position(borrower) == (0, 0)
     assert v.system_debt() == system0 + bad.bad_debt
-    assert synth.balanceOf(insurance) - fees0 == debt - d0  # the borrower's century of fee
+    assert synth.balanceOf(insurance) - fees0 == owed - d0  # the borrower's century of fee
