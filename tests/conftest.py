@@ -234,17 +234,28 @@ def perp(admin, core, stablecoin, oracle, risk_admin, guardian):
 
 
 @pytest.fixture
-def funded_perp(perp, stablecoin, usd, lp, trader, outsider, push):
+def fund_perp(perp, stablecoin, usd, lp, push):
+    """fund_perp(actors, each_usd, pool_usd): each of `actors` (and lp) holds `each_usd`,
+    approved to the pool and the market; an OPEN $200 price; lp puts `pool_usd` in the pool."""
+
+    def _fund(actors, each_usd, pool_usd):
+        pool, market = perp
+        for who in (lp, *actors):
+            stablecoin.faucet(who, usd(each_usd), sender=who)
+            stablecoin.approve(pool, 2**256 - 1, sender=who)
+            stablecoin.approve(market, 2**256 - 1, sender=who)
+        push(200)
+        pool.deposit(usd(pool_usd), lp, sender=lp)
+        return pool, market
+
+    return _fund
+
+
+@pytest.fixture
+def funded_perp(fund_perp, trader, outsider):
     """`perp` with lp, trader and outsider holding $10M each (approved to the pool and the
     market), an OPEN $200 price and $5M in the pool."""
-    pool, market = perp
-    for who in (lp, trader, outsider):
-        stablecoin.faucet(who, usd(10_000_000), sender=who)
-        stablecoin.approve(pool, 2**256 - 1, sender=who)
-        stablecoin.approve(market, 2**256 - 1, sender=who)
-    push(200)
-    pool.deposit(usd(5_000_000), lp, sender=lp)
-    return pool, market
+    return fund_perp((trader, outsider), 10_000_000, 5_000_000)
 
 
 # ---- every deployable -------------------------------------------------------------------

@@ -14,14 +14,8 @@ WAD = m.WAD
 
 
 @pytest.fixture
-def setup(perp, stablecoin, usd, lp, trader, borrower, outsider, push, chain):
-    pool, market = perp
-    for who in (lp, trader, borrower, outsider):
-        stablecoin.faucet(who, usd(10_000_000), sender=who)
-        stablecoin.approve(pool, 2**256 - 1, sender=who)
-        stablecoin.approve(market, 2**256 - 1, sender=who)
-    push(200)
-    pool.deposit(usd(5_000_000), lp, sender=lp)
+def setup(fund_perp, trader, borrower, outsider):
+    _, market = fund_perp((trader, borrower, outsider), 10_000_000, 5_000_000)
     return market
 
 

@@ -60,6 +60,16 @@ def user(book, *args, account, protocol):
     return out.returncode, say(out.stdout + out.stderr)
 
 
+def open_perp(protocol, trader, lp, pool_usd):
+    """The trader holds $2,000; an OPEN $200 price; the LP puts `pool_usd` in the pool."""
+    usd, pool = protocol["usd"], protocol["pool"]
+    usd.faucet(trader, 2_000 * 10**6, sender=trader)
+    usd.faucet(lp, pool_usd * 10**6, sender=lp)
+    protocol["push"](200)
+    usd.approve(pool, 2**256 - 1, sender=lp)
+    pool.deposit(pool_usd * 10**6, lp, sender=lp)
+
+
 def test_vault_commands(protocol, accounts):
     borrower = accounts[2]
     usd, vault, synth = protocol["usd"], protocol["vault"], protocol["synth"]
@@ -113,12 +123,8 @@ def test_vault_commands(protocol, accounts):
 
 def test_perp_commands(protocol, accounts, chain):
     trader, keeper, lp = accounts[3], accounts[5], accounts[9]
-    usd, market, pool = protocol["usd"], protocol["market"], protocol["pool"]
-    usd.faucet(trader, 2_000 * 10**6, sender=trader)
-    usd.faucet(lp, 1_000_000 * 10**6, sender=lp)
-    protocol["push"](200)
-    usd.approve(pool, 2**256 - 1, sender=lp)
-    pool.deposit(1_000_000 * 10**6, lp, sender=lp)
+    market = protocol["market"]
+    open_perp(protocol, trader, lp, pool_usd=1_000_000)
 
     def perp(*args):
         return user("perp", *args, "--yes", account="TEST::3", protocol=protocol)
@@ -187,12 +193,8 @@ def test_perp_commands_once_settled(protocol, accounts, chain):
     """Delisting from the trader's and the LP's side: new risk refused with the reason, `close`
     closes at the frozen price, `withdraw` takes the whole margin, the LP leaves last."""
     trader, keeper, lp = accounts[3], accounts[5], accounts[9]
-    usd, market, pool = protocol["usd"], protocol["market"], protocol["pool"]
-    usd.faucet(trader, 2_000 * 10**6, sender=trader)
-    usd.faucet(lp, 100_000 * 10**6, sender=lp)
-    protocol["push"](200)
-    usd.approve(pool, 2**256 - 1, sender=lp)
-    pool.deposit(100_000 * 10**6, lp, sender=lp)
+    usd, market = protocol["usd"], protocol["market"]
+    open_perp(protocol, trader, lp, pool_usd=100_000)
     usd.approve(market, 2**256 - 1, sender=trader)
     market.deposit_margin(1_000 * 10**6, sender=trader)
     market.commit_order(10 * WAD, 2**255, sender=trader)

@@ -15,14 +15,8 @@ BOOK = (("trader", 5_000, 50), ("outsider", 2_000, -40))  # a 2x long and a 4x s
 
 
 @pytest.fixture(autouse=True)
-def _book(perp, stablecoin, usd, lp, trader, outsider, borrower, keeper, push, chain):
-    pool, market = perp
-    for who in (lp, trader, outsider, borrower):
-        stablecoin.faucet(who, usd(1_000_000), sender=who)
-        stablecoin.approve(pool, 2**256 - 1, sender=who)
-        stablecoin.approve(market, 2**256 - 1, sender=who)
-    push(200)
-    pool.deposit(usd(1_000_000), lp, sender=lp)
+def _book(fund_perp, usd, trader, outsider, borrower, keeper, push, chain):
+    _, market = fund_perp((trader, outsider, borrower), 1_000_000, 1_000_000)
     actors = {"trader": trader, "outsider": outsider}
     for name, margin, size in BOOK:
         who = actors[name]
