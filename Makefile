@@ -18,7 +18,7 @@ help:
 	@echo "make demo    local chain + deploy + the 2022 drawdown replayed with agents and keepers + report"
 	@echo "make test    the whole suite (HYPOTHESIS_PROFILE=nightly for the deep run)"
 	@echo "make lint    ruff + mamushi (Vyper formatting) + storage layouts and code sizes"
-	@echo "make bench   receipt gas of the SPEC.md §10 operations + the keeper's checks per second"
+	@echo "make bench   receipt gas of the docs/spec.md §10 operations + the keeper's checks per second"
 	@echo "make bench-keepers  the liquidation keeper against 10,000 positions (ACCOUNTS=N)"
 
 $(PY_STAMP): pyproject.toml constraints.txt

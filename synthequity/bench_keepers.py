@@ -1,4 +1,4 @@
-"""The keepers at scale (SPEC.md §9): N accounts with open perp positions on a local anvil, a
+"""The keepers at scale (docs/spec.md §9): N accounts with open perp positions on a local anvil, a
 price fall, and the liquidation keeper finding and liquidating every position the fall made
 liquidatable. Measures accounts checked per second through the batch view and blocks from the
 price to each liquidation; checks the keeper's findings against the reference model evaluated

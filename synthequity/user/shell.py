@@ -46,7 +46,7 @@ class Session:
         return int(self.chain.pending_timestamp)
 
     def price_wad(self) -> int:
-        """Per base share: sizes, debts and orders are kept in base shares (SPEC.md §6)."""
+        """Per base share: sizes, debts and orders are kept in base shares (docs/spec.md §6)."""
         return base_price_wad(self.oracle)
 
     def settled_at(self, contract: Any) -> int:

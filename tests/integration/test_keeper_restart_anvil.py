@@ -1,4 +1,4 @@
-"""anvil killed mid-run and restarted from its dumped state (SPEC.md §9): the keeper's RPC
+"""anvil killed mid-run and restarted from its dumped state (docs/spec.md §9): the keeper's RPC
 calls fail, it backs off and retries, the node comes back on the same address, and the keeper
 finishes the block's work — the orders a newer price made due are executed and the positions a
 fall made liquidatable are liquidated — without losing a job or sending one twice.
