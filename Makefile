@@ -17,7 +17,7 @@ NODE_STAMP := node_modules/.installed
 help:
 	@echo "make demo    local chain + deploy + the 2022 drawdown replayed with agents and keepers + report"
 	@echo "make test    the whole suite (HYPOTHESIS_PROFILE=nightly for the deep run)"
-	@echo "make lint    ruff + mamushi (Vyper formatting) + storage layouts and code sizes"
+	@echo "make lint    ruff + mamushi (Vyper formatting) + mypy --strict + storage layouts and code sizes"
 	@echo "make bench   receipt gas of the docs/spec.md §10 operations + the keeper's checks per second"
 	@echo "make bench-keepers  the liquidation keeper against 10,000 positions (ACCOUNTS=N)"
 
@@ -58,6 +58,7 @@ lint: install
 	ruff check synthequity scripts tests
 	ruff format --check synthequity scripts tests
 	mamushi --check -l 100 $(VY_FORMATTED)
+	mypy  # --strict on synthequity/model and synthequity/keepers/*/logic.py ([tool.mypy])
 	python -m synthequity.tools.contract_review
 
 # Accept a reviewed storage-layout change (docs/storage-layout/).
