@@ -42,7 +42,7 @@ compile: install
 	ape compile --force
 
 demo: compile
-	python -m synthequity.demo
+	python -m synthequity.dev.demo
 
 test: compile
 	ape test tests -p no:cacheprovider --durations=15 -q
@@ -71,12 +71,12 @@ format: install
 	mamushi -l 100 $(VY_FORMATTED)
 
 bench: compile
-	python -m synthequity.devchain -- ape run bench --network ethereum:local:foundry
+	python -m synthequity.dev.devchain -- ape run bench --network ethereum:local:foundry
 
 # A fresh anvil of our own (no --steps-tracing: bulk transactions run several times faster).
 ACCOUNTS ?= 10000
 bench-keepers: compile
-	python -m synthequity.devchain -- ape run bench_keepers --accounts $(ACCOUNTS) \
+	python -m synthequity.dev.devchain -- ape run bench_keepers --accounts $(ACCOUNTS) \
 		--network ethereum:local:foundry
 
 clean:
