@@ -42,7 +42,8 @@ def build_keepers(network: Any, account: Any, *, jobs: str, **opt: Any) -> list[
         max_fee_gwei=opt.get("max_fee_gwei"),
     )
     book = opt.get("book", "perp")
-    wanted = []  # (record name, keeper, chain transport, contract type, config)
+    # (record name, keeper, chain transport, contract type, config)
+    wanted: list[tuple[str, Any, Any, Any, KeeperConfig]] = []
     given: dict[str, str | None] = {}  # record name -> --market / --vault
     if jobs == "orders" or book in ("perp", "all"):
         perp_cfg = KeeperConfig(orders=jobs == "orders", liquidations=jobs == "liquidate", **config)
