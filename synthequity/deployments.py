@@ -76,8 +76,8 @@ def market_entry(data: dict[str, Any], symbol: str) -> dict[str, Any]:
     return data.setdefault("markets", {}).setdefault(symbol.upper(), {})
 
 
-def _missing(what: str, key: str) -> LookupError:
-    return LookupError(f"{what} in deployments/{key}.json: run `ape run deploy` first")
+def _missing(what: str, key: str, root: Path | None = None) -> LookupError:
+    return LookupError(f"{what} in {path_for(key, root)}: run `ape run deploy` first")
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ class MarketContracts:
         when nothing is recorded for it."""
         key = network if isinstance(network, str) else network_key(network)
         if not path_for(key, root).exists():
-            raise _missing(f"nothing deployed on {key}: no record", key)
+            raise _missing(f"nothing deployed on {key}: no record", key, root)
         return cls.from_record(load(key, root), symbol, key)
 
     @classmethod
