@@ -551,19 +551,15 @@ class PerpMachine(RuleBasedStateMachine):
         self._liquidate(who)
 
     # ---- LP ------------------------------------------------------------------------------
-    def _nav_agrees(self) -> None:
-        """The pool's NAV (its tokens plus what it is up on open positions) == the model."""
-        assert self.stack.pool.totalAssets() == self.model.pool_nav(self.backend.view_time())
-
     @rule(dollars=st.integers(0, 1_000_000))
     def lp_deposits(self, dollars):
-        self._nav_agrees()
+        """Shares at the NAV: the shares minted == the model's (so the NAV behind them)."""
         note(self, f"lp deposit: {self._lp('lp_deposit', 'deposit', self._units(dollars)).label}")
 
     @rule(frac_bps=st.integers(1, 10_000))
     def lp_withdraws(self, frac_bps):
-        """Up to the LP's share of the NAV: refused where open interest needs it."""
-        self._nav_agrees()
+        """Up to the LP's share of the NAV: refused where open interest needs it; the shares
+        burned == the model's."""
         try:
             value = self.model.convert_to_assets(self.model.shares.get("lp", 0), self.now)
         except m.PerpRevert:
@@ -685,8 +681,8 @@ class PerpMachine(RuleBasedStateMachine):
         if self.reader is not self.views:
             storage, views = self.reader.read(), self.views.read()
             assert dataclasses.replace(storage, sums=None) == views
-        self._nav_agrees()
         t, mk = self.backend.view_time(), self.stack.market
+        assert self.stack.pool.totalAssets() == self.model.pool_nav(t)  # tokens + what it is up
         assert mk.pool_pnl() == self.model.pool_pnl(t)
         flags = list(mk.liquidatable([self._addr(w) for w in ACCOUNTS]))
         assert flags == self.model.liquidatable(ACCOUNTS, t)
