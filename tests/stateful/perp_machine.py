@@ -204,7 +204,7 @@ class StorageReader:
 
 class PerpMachine(RuleBasedStateMachine):
     backend: Backend
-    stack: Any  # oracle, collateral, insurance, market, pool, reporter, admin
+    stack: Any  # oracle, collateral, insurance, market, pool, reporter, admin, risk_admin
     actors: dict[str, Any]  # t0..t2, keeper, lp, tripper
     steps = 0
 
@@ -508,6 +508,34 @@ class PerpMachine(RuleBasedStateMachine):
         if self.status == OPEN:
             self._push(self.price, OPEN)  # a keeper keeps the price fresh while open
             self._sweep()
+
+    # ---- risk admin ---------------------------------------------------------------------
+    @rule(
+        mmr_bps=st.sampled_from([500, 1_000, 1_500, 2_000]),  # 2,000 = the IMR: refused
+        taker_bps=st.sampled_from([0, 10, 50]),
+        velocity_pct=st.sampled_from([3, 30]),
+        max_age=st.sampled_from([10, 120, 600]),
+        skew_bps=st.sampled_from([1_000, 5_000]),
+    )
+    def risk_admin_sets_params(self, mmr_bps, taker_bps, velocity_pct, max_age, skew_bps):
+        """New parameters mid-flight (no funding accrual first: the next accrual integrates
+        the new velocity over the whole gap), or a refusal with the codec's reason."""
+        cur = self.model.params
+        math = dataclasses.replace(
+            cur.math,
+            maintenance_margin_bps=mmr_bps,
+            taker_fee_bps=taker_bps,
+            maker_fee_bps=min(cur.math.maker_fee_bps, taker_bps),
+            max_funding_velocity=velocity_pct * WAD // 100,
+        )
+        new = dataclasses.replace(
+            cur, math=math, order_max_age=max_age, max_skew_to_pool_bps=skew_bps
+        )
+        outcome = self.model.set_params(new)
+        market = self.stack.market
+        self._send(outcome, market, "set_params", new.as_tuple(), sender=self.stack.risk_admin)
+        assert m.MarketParams.from_tuple(market.params()) == self.model.params
+        note(self, f"set params: {outcome.label}")
 
     # ---- keeper -------------------------------------------------------------------------
     def _sweep(self) -> None:

@@ -33,6 +33,7 @@ def boa_perp(request):
         market = deployer("perp").at(factory.perps("TSLA"))
         pool = deployer("pool").at(factory.pool_of(market))
         insurance.grantRole(insurance.MARKET_ROLE(), market)
+        market.grantRole(market.RISK_ADMIN_ROLE(), admin)
     for who in actors.values():
         with boa.env.prank(who):
             usdc.faucet(who, 10**27 // 10 ** (18 - request.param))
@@ -46,6 +47,7 @@ def boa_perp(request):
         pool=pool,
         reporter=reporter,
         admin=admin,
+        risk_admin=admin,
     )
     return stack, actors
 

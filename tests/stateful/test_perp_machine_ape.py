@@ -15,6 +15,7 @@ from perp_machine import PerpMachine
 def ape_perp_machine(
     chain,
     admin,
+    risk_admin,
     perp,
     core,
     oracle,
@@ -50,6 +51,7 @@ def ape_perp_machine(
         pool=pool,
         reporter=reporter,
         admin=admin,
+        risk_admin=risk_admin,
     )
     return ApeBackend(chain), stack, actors
 
