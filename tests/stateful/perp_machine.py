@@ -510,6 +510,7 @@ class PerpMachine(RuleBasedStateMachine):
             self._sweep()
 
     # ---- risk admin ---------------------------------------------------------------------
+    @precondition(lambda self: self.status != OPEN)  # between sessions, as the gap policy does
     @rule(
         mmr_bps=st.sampled_from([500, 1_000, 1_500, 2_000]),  # 2,000 = the IMR: refused
         taker_bps=st.sampled_from([0, 10, 50]),
@@ -518,8 +519,9 @@ class PerpMachine(RuleBasedStateMachine):
         skew_bps=st.sampled_from([1_000, 5_000]),
     )
     def risk_admin_sets_params(self, mmr_bps, taker_bps, velocity_pct, max_age, skew_bps):
-        """New parameters mid-flight (no funding accrual first: the next accrual integrates
-        the new velocity over the whole gap), or a refusal with the codec's reason."""
+        """New parameters while the market is shut, orders and positions open (no funding
+        accrual first: the next accrual integrates the new velocity over the whole gap), or a
+        refusal with the codec's reason."""
         cur = self.model.params
         math = dataclasses.replace(
             cur.math,

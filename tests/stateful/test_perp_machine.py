@@ -70,14 +70,14 @@ def test_perp_market_matches_model(boa_perp, capsys):
         report=report,
     )
     assert machine.steps >= required // 2  # per decimals variant; ci: 5,000 in all
-    covered = (  # what a full run must have exercised
-        "execute: filled",
-        "execute: cancelled:price",
-        "execute: cancelled:expired",
-        "execute: reverted:perp: no newer price",
-        "liquidated partially",
-        "closed out",
-        "delisted",
+    covered = (  # what a full run must have exercised (any of each group)
+        ("execute: filled",),
+        ("execute: cancelled:price",),
+        ("execute: cancelled:expired", "cancel: cancelled:expired"),
+        ("execute: reverted:perp: no newer price",),
+        ("liquidated partially",),
+        ("closed out",),
+        ("delisted",),
     )
-    for outcome in covered if required else ():
-        assert machine.seen[outcome] > 0, outcome
+    for outcomes in covered if required else ():
+        assert any(machine.seen[o] for o in outcomes), outcomes
