@@ -303,6 +303,8 @@ def deploy_core(account: Any, collateral: Any, admin: str | None = None) -> Core
         declare(account, project.PerpMarket),
         declare(account, project.LiquidityPool),
         codec,
+        declare(account, project.SynthVaultExt),
+        declare(account, project.PerpMarketExt),
         sender=account,
     )
     return Core(insurance, factory)
