@@ -7,8 +7,8 @@
         orders (commit, then a keeper executes at the first price published after the
         commit), skew-priced fills, funding velocity, liquidation back to the initial margin,
         and a `LiquidityPool` as counterparty. Logic in `perp_market`.
-@dev The hot paths (deposit, commit, execute, liquidate) and the views the pool and the
-     keepers read run here. Every other function of the market's interface
+@dev The hot paths (deposit, commit, execute, liquidate) and the keepers' batch view run
+     here. Every other function of the market's interface
      (`interfaces/IPerpMarket.json`: withdraw, cancel, delisting, parameters, pause, roles
      and the other views) runs in this market's storage from its `PerpMarketExt`, reached
      through `__default__` by delegatecall, so that every function stays callable at this
@@ -124,7 +124,7 @@ def liquidate(account: address):
     perp_market._liquidate(account)
 
 
-# ---- views the pool and the keepers read -------------------------------------------
+# ---- the keepers' batch view (a dynamic answer: not through `__default__`) --------------
 
 
 @external
@@ -143,40 +143,3 @@ def liquidatable(accounts: DynArray[address, 500]) -> DynArray[bool, 500]:
     for a: address in accounts:
         out.append(usable and perp_market._liquidatable(perp_market._get_pos(a), price, index))
     return out
-
-
-@external
-@view
-def pool_pnl() -> int256:
-    """
-    @notice What the pool is up on open positions (collateral units), from the aggregates.
-    @return int256 Signed collateral units.
-    """
-    price: int256 = perp_market._price()
-    return perp_market._pool_pnl(price, perp_market._index_at(price))
-
-
-@external
-@view
-def required_nav() -> uint256:
-    """
-    @notice NAV the open interest needs under `max_skew_to_pool_bps` (collateral units).
-    @return uint256 Collateral units.
-    """
-    return perp_market._required_nav(perp_market._price())
-
-
-@external
-@view
-def lp_open() -> bool:
-    """
-    @notice LPs may enter and leave now: a fresh OPEN price; once settled, when every
-            position is closed (LPs leave last).
-    @return bool Open.
-    """
-    if perp_market._delisted():
-        long_oi: int256 = 0
-        short_oi: int256 = 0
-        long_oi, short_oi = perp_market._oi()
-        return long_oi == 0 and short_oi == 0
-    return perp_market.oracle_guard._is_usable(perp_market.oracle_guard._latest())

@@ -28,8 +28,6 @@ initializes: roles[access_control := access_control]
 initializes: pausable
 initializes: perp_market[pausable := pausable]
 
-# Role changes act on the storage they run in: through the market, the market's roles;
-# called here directly, only this contract's own role table, which guards nothing.
 exports: (
     access_control.supportsInterface,
     access_control.DEFAULT_ADMIN_ROLE,
@@ -48,12 +46,6 @@ exports: (
     perp_market.settlement_price_wad,
     perp_market.oracle_guard.oracle,
     perp_market.oracle_guard.max_age_open,
-    access_control.revokeRole,
-    access_control.renounceRole,
-    access_control.set_role_admin,
-    roles.grantRole,
-    roles.transfer_admin,
-    roles.accept_admin,
 )
 
 # @dev This contract's own address: a call whose `self` is this address is not delegated.
@@ -100,8 +92,8 @@ def initialize(
     """
     self._only_delegated()
     access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
-    roles._hand_admin_to(admin)
     perp_market._initialize(oracle, max_age_open, params)
+    roles._hand_admin_to(admin)
 
 
 @external
@@ -174,6 +166,72 @@ def unpause():
     access_control._check_role(roles.RISK_ADMIN_ROLE, msg.sender)
     pausable._unpause()
 
+
+# ---- roles: the decisions of `roles` (and snekmate's), in the deployable's storage ---------
+
+
+@external
+def grantRole(role: bytes32, account: address):
+    """
+    @notice Grants `role` (never DEFAULT_ADMIN: `transfer_admin`); the caller holds its admin.
+    @param role The role id.
+    @param account The account.
+    """
+    self._only_delegated()
+    roles._grant(role, account)
+
+
+@external
+def revokeRole(role: bytes32, account: address):
+    """
+    @notice Revokes `role` from `account`; the caller holds `role`'s admin role.
+    @param role The role id.
+    @param account The account.
+    """
+    self._only_delegated()
+    roles._revoke(role, account)
+
+
+@external
+def renounceRole(role: bytes32, account: address):
+    """
+    @notice The caller (`account`) gives up `role`.
+    @param role The role id.
+    @param account The caller.
+    """
+    self._only_delegated()
+    roles._renounce(role, account)
+
+
+@external
+def set_role_admin(role: bytes32, admin_role: bytes32):
+    """
+    @notice Sets `role`'s admin role; the caller holds `role`'s current admin role.
+    @param role The role id.
+    @param admin_role The new admin role.
+    """
+    self._only_delegated()
+    roles._set_admin_role(role, admin_role)
+
+
+@external
+def transfer_admin(new_admin: address):
+    """
+    @notice Proposes `new_admin` as DEFAULT_ADMIN in place of the caller (two steps).
+            DEFAULT_ADMIN only; `empty(address)` withdraws a proposal.
+    @param new_admin The proposed admin.
+    """
+    self._only_delegated()
+    roles._transfer_admin(new_admin)
+
+
+@external
+def accept_admin():
+    """
+    @notice The proposed admin takes DEFAULT_ADMIN over from its proposer.
+    """
+    self._only_delegated()
+    roles._accept_admin()
 
 # ---- views ----------------------------------------------------------------------------
 
@@ -292,3 +350,40 @@ def params() -> perp_params.MarketParams:
             order max age, order keeper fee, OI caps, max skew to pool.
     """
     return perp_market._market_params()
+
+
+@external
+@view
+def pool_pnl() -> int256:
+    """
+    @notice What the pool is up on open positions (collateral units), from the aggregates.
+    @return int256 Signed collateral units.
+    """
+    price: int256 = perp_market._price()
+    return perp_market._pool_pnl(price, perp_market._index_at(price))
+
+
+@external
+@view
+def required_nav() -> uint256:
+    """
+    @notice NAV the open interest needs under `max_skew_to_pool_bps` (collateral units).
+    @return uint256 Collateral units.
+    """
+    return perp_market._required_nav(perp_market._price())
+
+
+@external
+@view
+def lp_open() -> bool:
+    """
+    @notice LPs may enter and leave now: a fresh OPEN price; once settled, when every
+            position is closed (LPs leave last).
+    @return bool Open.
+    """
+    if perp_market._delisted():
+        long_oi: int256 = 0
+        short_oi: int256 = 0
+        long_oi, short_oi = perp_market._oi()
+        return long_oi == 0 and short_oi == 0
+    return perp_market.oracle_guard._is_usable(perp_market.oracle_guard._latest())

@@ -27,19 +27,11 @@ initializes: roles[access_control := access_control]
 initializes: pausable
 initializes: synth_vault[pausable := pausable]
 
-# Role changes act on the storage they run in: through the vault, the vault's roles; called
-# here directly, only this contract's own role table, which guards nothing.
 exports: (
     access_control.supportsInterface,
     access_control.DEFAULT_ADMIN_ROLE,
     access_control.hasRole,
     access_control.getRoleAdmin,
-    access_control.revokeRole,
-    access_control.renounceRole,
-    access_control.set_role_admin,
-    roles.grantRole,
-    roles.transfer_admin,
-    roles.accept_admin,
     roles.pending_admin,
     roles.admin_proposer,
     roles.RISK_ADMIN_ROLE,
@@ -94,8 +86,8 @@ def initialize(
     """
     self._only_delegated()
     access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
-    roles._hand_admin_to(admin)
     synth_vault._initialize(oracle, max_age_open, params)
+    roles._hand_admin_to(admin)
 
 
 # ---- settlement (delisting) -------------------------------------------------------------
@@ -190,6 +182,72 @@ def unpause():
     access_control._check_role(roles.RISK_ADMIN_ROLE, msg.sender)
     pausable._unpause()
 
+
+# ---- roles: the decisions of `roles` (and snekmate's), in the deployable's storage ---------
+
+
+@external
+def grantRole(role: bytes32, account: address):
+    """
+    @notice Grants `role` (never DEFAULT_ADMIN: `transfer_admin`); the caller holds its admin.
+    @param role The role id.
+    @param account The account.
+    """
+    self._only_delegated()
+    roles._grant(role, account)
+
+
+@external
+def revokeRole(role: bytes32, account: address):
+    """
+    @notice Revokes `role` from `account`; the caller holds `role`'s admin role.
+    @param role The role id.
+    @param account The account.
+    """
+    self._only_delegated()
+    roles._revoke(role, account)
+
+
+@external
+def renounceRole(role: bytes32, account: address):
+    """
+    @notice The caller (`account`) gives up `role`.
+    @param role The role id.
+    @param account The caller.
+    """
+    self._only_delegated()
+    roles._renounce(role, account)
+
+
+@external
+def set_role_admin(role: bytes32, admin_role: bytes32):
+    """
+    @notice Sets `role`'s admin role; the caller holds `role`'s current admin role.
+    @param role The role id.
+    @param admin_role The new admin role.
+    """
+    self._only_delegated()
+    roles._set_admin_role(role, admin_role)
+
+
+@external
+def transfer_admin(new_admin: address):
+    """
+    @notice Proposes `new_admin` as DEFAULT_ADMIN in place of the caller (two steps).
+            DEFAULT_ADMIN only; `empty(address)` withdraws a proposal.
+    @param new_admin The proposed admin.
+    """
+    self._only_delegated()
+    roles._transfer_admin(new_admin)
+
+
+@external
+def accept_admin():
+    """
+    @notice The proposed admin takes DEFAULT_ADMIN over from its proposer.
+    """
+    self._only_delegated()
+    roles._accept_admin()
 
 # ---- views -------------------------------------------------------------------------------
 
