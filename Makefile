@@ -17,8 +17,8 @@ NODE_STAMP := node_modules/.installed
 help:
 	@echo "make demo    local chain + deploy + the 2022 drawdown replayed with agents and keepers + report"
 	@echo "make test    the whole suite (HYPOTHESIS_PROFILE=nightly for the deep run)"
-	@echo "make lint    ruff + mamushi (Vyper formatting) + storage layouts and code sizes"
-	@echo "make bench   receipt gas of the SPEC.md §10 operations + the keeper's checks per second"
+	@echo "make lint    ruff + mamushi (Vyper formatting) + mypy --strict + storage layouts and code sizes"
+	@echo "make bench   receipt gas of the docs/spec.md §10 operations + the keeper's checks per second"
 	@echo "make bench-keepers  the liquidation keeper against 10,000 positions (ACCOUNTS=N)"
 
 $(PY_STAMP): pyproject.toml constraints.txt
@@ -42,7 +42,7 @@ compile: install
 	ape compile --force
 
 demo: compile
-	python -m synthequity.demo
+	python -m synthequity.dev.demo
 
 test: compile
 	ape test tests -p no:cacheprovider --durations=15 -q
@@ -58,6 +58,7 @@ lint: install
 	ruff check synthequity scripts tests
 	ruff format --check synthequity scripts tests
 	mamushi --check -l 100 $(VY_FORMATTED)
+	mypy  # --strict on synthequity/model and synthequity/keepers/*/logic.py ([tool.mypy])
 	python -m synthequity.tools.contract_review
 
 # Accept a reviewed storage-layout change (docs/storage-layout/).
@@ -70,12 +71,12 @@ format: install
 	mamushi -l 100 $(VY_FORMATTED)
 
 bench: compile
-	python -m synthequity.devchain -- ape run bench --network ethereum:local:foundry
+	python -m synthequity.dev.devchain -- ape run bench --network ethereum:local:foundry
 
 # A fresh anvil of our own (no --steps-tracing: bulk transactions run several times faster).
 ACCOUNTS ?= 10000
 bench-keepers: compile
-	python -m synthequity.devchain -- ape run bench_keepers --accounts $(ACCOUNTS) \
+	python -m synthequity.dev.devchain -- ape run bench_keepers --accounts $(ACCOUNTS) \
 		--network ethereum:local:foundry
 
 clean:

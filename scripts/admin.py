@@ -23,7 +23,6 @@ from synthequity.admin import (
     to_accept,
     to_propose,
 )
-from synthequity.contracts import at
 from synthequity.deploy import resolve_address
 from synthequity.ui import make_console
 
@@ -32,8 +31,6 @@ DEFAULT_ADMIN = b"\x00" * 32
 
 
 def _states(network, account) -> list[AdminState]:
-    from ape import project
-
     record = deployments.load(deployments.network_key(network))
     targets = administered(record)
     if not targets:
@@ -42,7 +39,7 @@ def _states(network, account) -> list[AdminState]:
         )
     states = []
     for t in targets:
-        c = at(getattr(project, t.contract), t.address)
+        c = deployments.handle(t.contract, t.address)
         states.append(
             AdminState(
                 t, bool(c.hasRole(DEFAULT_ADMIN, account)), c.pending_admin(), c.admin_proposer()
@@ -62,8 +59,6 @@ def _table(states: list[AdminState], account) -> None:
 
 
 def _send(states: list[AdminState], fn: str, args: tuple, account, yes: bool) -> None:
-    from ape import project
-
     if not states:
         console.print("nothing to send")
         return
@@ -71,7 +66,7 @@ def _send(states: list[AdminState], fn: str, args: tuple, account, yes: bool) ->
     if not yes and not click.confirm(f"send {fn} to {len(states)} contracts ({what})?"):
         raise click.Abort()
     for k, s in enumerate(states, 1):
-        c = at(getattr(project, s.target.contract), s.target.address)
+        c = deployments.handle(s.target.contract, s.target.address)
         try:
             getattr(c, fn)(*args, sender=account)
         except ContractLogicError as err:

@@ -3,7 +3,7 @@
 import click
 from ape.cli import ConnectedProviderCommand
 
-from synthequity.bench import Actors, run
+from synthequity.dev.bench import Actors, run
 from synthequity.ui import make_console
 
 
@@ -29,7 +29,7 @@ def cli(network, strict, keeper_accounts):
     if over:
         console.print(f"[red]above target:[/] {', '.join(over)} (see docs/design for why)")
     if keeper_accounts:
-        from synthequity.bench_keepers import run_scale
+        from synthequity.dev.bench_keepers import run_scale
 
         actors = {"admin": test[0], "reporter": test[1], "lp": test[9], "keeper": test[5]}
         r = run_scale(project, chain, actors, n=keeper_accounts, seed=1, block_time=2)

@@ -6,7 +6,7 @@ import click
 from ape.cli import ConnectedProviderCommand
 from rich.table import Table
 
-from synthequity.bench_keepers import run_scale
+from synthequity.dev.bench_keepers import run_scale
 from synthequity.logs import configure
 from synthequity.ui import make_console
 

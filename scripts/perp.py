@@ -42,22 +42,16 @@ def _status(s: Session) -> None:
             notional = pm.notional(pos.size, price)
             need = pm.requirement(pos.size, price, p.maintenance_margin_bps)
             need += pm.keeper_reward(pos.size, price, p)
-            # the price at which equity meets the maintenance requirement (the keeper's
-            # reward left out: "about"): margin - funding + size (P - entry) = |size| P mmr
-            mmr = p.maintenance_margin_bps
-            liq = (
-                (pos.entry_price * pos.size // WAD - (pos.margin - funding))
-                * WAD
-                * 10_000
-                // (pos.size * 10_000 - abs(pos.size) * mmr)
-            )
+            # where `is_liquidatable` turns true, funding as accrued now ("about": it moves)
+            liq = pm.liquidation_price(pos, index, p)
             lines += [
                 f"size: {fmt(pos.size, 18, 6)} shares ({'long' if pos.size > 0 else 'short'}), "
                 f"notional ${fmt(notional, 18)}, leverage {notional / max(equity, 1):.2f}x",
                 f"entry: ${fmt(pos.entry_price, 18)}",
                 f"PnL: ${fmt(upnl, 18)}, funding owed: ${fmt(funding, 18)}",
                 f"equity: ${fmt(equity, 18)} (liquidated under ${fmt(need, 18)})",
-                f"liquidation price: about ${fmt(max(liq, 0), 18)}",
+                "liquidation price: "
+                + ("none (no price liquidates it)" if liq is None else f"about ${fmt(liq, 18)}"),
                 f"health: {equity / max(need, 1):.2f} (1.00 = liquidatable)",
                 f"withdrawable: ${fmt(pm.withdrawable(pos, price, index, p), 18)}",
             ]

@@ -6,8 +6,7 @@ from decimal import Decimal
 import click
 from ape.cli import ConnectedProviderCommand
 
-from synthequity import deployments
-from synthequity.contracts import at
+from synthequity.deployments import MarketContracts
 from synthequity.keepers.oracle.sources import load_daily_bars
 from synthequity.reports.oracle import (
     closes_mismatched,
@@ -30,11 +29,12 @@ def cli():
 @click.option("--csv", "csv_path", default=None, help="Compare closes with this daily file.")
 def oracle(network, symbol, csv_path):
     """Every push of a market's oracle, per day, from PricePushed events."""
-    from ape import project
-
-    entry = deployments.load(deployments.network_key(network))["markets"][symbol.upper()]
-    feed = at(project.EquityOracle, entry["oracle"]["address"])
-    pushes = pushes_from_chain(feed, entry["oracle"]["block"])
+    try:
+        market = MarketContracts.load(network, symbol)
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from None
+    feed = market.oracle
+    pushes = pushes_from_chain(feed, market.block("oracle") or 0)
     if not pushes:
         raise SystemExit("no pushes on chain yet")
     days = summarize(pushes)

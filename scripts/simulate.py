@@ -83,7 +83,10 @@ def cli(network, window, n_agents, seed, step_min, csv_path, gap_mmr_pct, out):
         csv=csv_path,
     )
     test = accounts.test_accounts
-    stack = load_stack(network, cfg.symbol, admin=test[0], reporter=test[1], keeper=test[5])
+    try:  # deployed by `ape run deploy` (as `make demo` does): nothing is deployed here
+        stack = load_stack(network, cfg.symbol, admin=test[0], reporter=test[1], keeper=test[5])
+    except LookupError as exc:
+        raise SystemExit(f"refused: {exc}") from None
     agents = ag.make_agents(cfg.agents, cfg.seed)
     console.print(f"funding {len(agents)} agents ...")
     who = prepare(stack, agents)

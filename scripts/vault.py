@@ -11,6 +11,7 @@ minimum collateral ratio) and asks before sending (`--yes` to skip)."""
 import click
 
 from synthequity.contracts import flat
+from synthequity.model.vault import VaultParams, liquidation_price
 from synthequity.user.preflight import (
     balance_problem,
     fmt,
@@ -47,11 +48,13 @@ def _status(s: Session) -> None:
             )
         if debt:
             cr = held * s.upu * 10_000 // (debt * price // WAD)
-            liq_price = held * s.upu * 10_000 * WAD // (debt * liq)
+            liq_price = liquidation_price(
+                held, debt, VaultParams(*flat(s.vault.risk_params())), s.upu
+            )
             lines += [
                 f"collateral ratio: {cr / 100:.2f}% (minimum {mcr / 100:.0f}%, "
                 f"liquidated under {liq / 100:.0f}%)",
-                f"liquidation price: ${fmt(liq_price, 18)}",
+                f"liquidation price: ${fmt(liq_price or 0, 18)}",
                 f"mintable now: {fmt(int(s.vault.max_mintable(s.account)), 18, 6)} "
                 f"{s.synth_symbol}",
             ]

@@ -9,16 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from synthequity.deployments import CORE_KINDS, MARKET_KINDS
+
 ZERO = "0x" + "00" * 20
 
-# deployments record key -> the deployable's contract name (every contract with roles)
-CORE = {"insurance": "InsuranceFund", "factory": "SynthFactory"}
-PER_MARKET = {
-    "oracle": "EquityOracle",
-    "vault": "SynthVault",
-    "perp": "PerpMarket",
-    "pool": "LiquidityPool",
-}
+# deployments record key -> the deployable's contract name, for every contract with roles
+# (the kinds themselves are listed once, in `deployments.CONTRACT_KINDS`)
+CORE = {key: kind.contract for key, kind in CORE_KINDS.items() if kind.administered}
+PER_MARKET = {key: kind.contract for key, kind in MARKET_KINDS.items() if kind.administered}
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,7 @@ def at(container: Any, address: Any) -> Any:
 
 def base_price_wad(oracle: Any) -> int:
     """One *base* share's price in 1e18 USD: the feed's quote x its shares multiplier. Every
-    position, debt and order is kept in base shares, so a split (SPEC.md §6) changes the
+    position, debt and order is kept in base shares, so a split (docs/spec.md §6) changes the
     quote and the multiplier, never this (docs/design/corporate-actions.md)."""
     _, answer, _, _, _ = oracle.latestRoundData()
     scale = 10 ** (18 - int(oracle.decimals()))

@@ -1,4 +1,4 @@
-"""Stock splits as the keepers and tests know them (SPEC.md §6).
+"""Stock splits as the keepers and tests know them (docs/spec.md §6).
 
 A split with effective date D (the first session quoted in new shares) is staged on the oracle
 with activation D 00:00 UTC — the market is CLOSED then, after the last old-share close. The

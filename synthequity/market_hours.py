@@ -1,4 +1,4 @@
-"""NYSE session calendar (SPEC.md §5, §9): when is the equity market OPEN or CLOSED.
+"""NYSE session calendar (docs/spec.md §5, §9): when is the equity market OPEN or CLOSED.
 
 Built on `exchange_calendars` (XNYS: weekends, US holidays, early closes). Session bounds are
 precomputed as unix seconds so that `status_at` is a bisect, cheap enough for every keeper tick

@@ -6,8 +6,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from synthequity import deployments, logs
+from synthequity import logs
 from synthequity.contracts import at
+from synthequity.deployments import MarketContracts
 from synthequity.keepers.common import StopFlag
 from synthequity.keepers.jobs import AccountIndex
 from synthequity.keepers.perp.runner import ApeMarketIO, PerpKeeper
@@ -18,19 +19,21 @@ from synthequity.ui import make_console
 console = make_console(stderr=True)
 
 
-def _start_block(record: dict[str, Any], symbol: str, name: str, given: int | None) -> int:
-    """--from-block, else the block the contract was deployed in (recorded), else genesis."""
-    if given is not None:
-        return given
-    entry = record.get("markets", {}).get(symbol, {}).get(name) or {}
-    return int(entry.get("block") or 0)
+def _market(network: Any, symbol: str, given: dict[str, str | None]) -> MarketContracts | None:
+    """The deployment record's contracts, unless every address was given on the command line
+    (then no record is needed)."""
+    if given and all(given.values()):
+        return None
+    try:
+        return MarketContracts.load(network, symbol)
+    except LookupError as exc:
+        raise SystemExit(f"refused: {exc}") from None
 
 
 def build_keepers(network: Any, account: Any, *, jobs: str, **opt: Any) -> list[ChainKeeper]:
     """`jobs`: "orders" (perp orders), "liquidate" (perp and/or vault per `book`)."""
     from ape import project
 
-    record = deployments.load(deployments.network_key(network))
     symbol, native_usd = opt["symbol"], int(opt["native_usd"] * 10**18)
     stop = StopFlag().install()
     config = dict(
@@ -39,42 +42,43 @@ def build_keepers(network: Any, account: Any, *, jobs: str, **opt: Any) -> list[
         max_fee_gwei=opt.get("max_fee_gwei"),
     )
     book = opt.get("book", "perp")
-    wanted = []  # (record name, keeper, chain shell, contract type, --market/--vault, config)
+    # (record name, keeper, chain transport, contract type, config)
+    wanted: list[tuple[str, Any, Any, Any, KeeperConfig]] = []
+    given: dict[str, str | None] = {}  # record name -> --market / --vault
     if jobs == "orders" or book in ("perp", "all"):
         perp_cfg = KeeperConfig(orders=jobs == "orders", liquidations=jobs == "liquidate", **config)
-        wanted.append(
-            (
-                "perp",
-                PerpKeeper,
-                ApeMarketIO,
-                project.PerpMarket,
-                opt.get("market_address"),
-                perp_cfg,
-            )
-        )
+        wanted.append(("perp", PerpKeeper, ApeMarketIO, project.PerpMarket, perp_cfg))
+        given["perp"] = opt.get("market_address")
     if jobs == "liquidate" and book in ("vault", "all"):
         vault_cfg = KeeperConfig(orders=False, **config)
-        wanted.append(
-            (
-                "vault",
-                VaultKeeper,
-                ApeVaultIO,
-                project.SynthVault,
-                opt.get("vault_address"),
-                vault_cfg,
+        wanted.append(("vault", VaultKeeper, ApeVaultIO, project.SynthVault, vault_cfg))
+        given["vault"] = opt.get("vault_address")
+    market = _market(network, symbol, given)
+    keepers: list[ChainKeeper] = []
+    for name, keeper, io, kind, cfg in wanted:
+        address = given[name]
+        contract = at(kind, address) if address else _need(market, name)
+        # --from-block, else the block the recorded contract was deployed in, else genesis
+        start = opt.get("from_block")
+        if start is None:
+            start = (market.block(name) if market is not None and not address else None) or 0
+        keepers.append(
+            keeper(
+                io=io(contract, account, native_usd),
+                index=AccountIndex(start),
+                config=cfg,
+                stop=stop,
             )
         )
-    return [
-        keeper(
-            io=io(
-                at(kind, given or deployments.address_of(record, symbol, name)), account, native_usd
-            ),
-            index=AccountIndex(_start_block(record, symbol, name, opt.get("from_block"))),
-            config=cfg,
-            stop=stop,
-        )
-        for name, keeper, io, kind, given, cfg in wanted
-    ]
+    return keepers
+
+
+def _need(market: MarketContracts | None, name: str) -> Any:
+    assert market is not None  # loaded whenever an address was not given
+    try:
+        return market.need(name)
+    except LookupError as exc:
+        raise SystemExit(f"refused: {exc}") from None
 
 
 def run_keeper_cli(network: Any, account: Any, *, jobs: str, **opt: Any) -> list[ChainKeeper]:
@@ -96,12 +100,10 @@ def run_keeper_cli(network: Any, account: Any, *, jobs: str, **opt: Any) -> list
 def run_inventory_cli(network: Any, account: Any, **opt: Any) -> None:
     """Show the keeper's sTSLA inventory; with --collateral/--mint, open (or top up) the
     keeper's own vault position to mint more. Refuses to leave it below --min-cr."""
-    from ape import project
-
-    record = deployments.load(deployments.network_key(network))
-    vault = at(project.SynthVault, deployments.address_of(record, opt["symbol"], "vault"))
+    market = _market(network, opt["symbol"], {})
+    vault = _need(market, "vault")
     io = ApeVaultIO(vault, account)
-    synth, collateral = io.synth, at(project.MockStablecoin, vault.COLLATERAL())
+    synth, collateral = io.synth, _need(market, "collateral")
     add = int(Decimal(str(opt["collateral"])) * 10**18) // io.usd_per_unit
     mint = int(Decimal(str(opt["mint"])) * 10**18)
     if add or mint:

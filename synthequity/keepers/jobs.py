@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
+
+T = TypeVar("T")
 
 # ---- account discovery -------------------------------------------------------------------
 
@@ -73,6 +76,7 @@ def worth_it(reward_usd: int, quote: GasQuote, min_profit_usd: int = 0) -> bool:
     return reward_usd - quote.cost_usd() >= min_profit_usd
 
 
-def chunks(items: list[str], size: int) -> list[list[str]]:
-    """Batches for the contracts' batch views (at most 500 accounts per call)."""
+def chunks(items: list[T], size: int) -> list[list[T]]:
+    """Batches for the contracts' batch views (at most 500 accounts per call) and for the
+    jobs sent per round trip."""
     return [items[i : i + size] for i in range(0, len(items), size)]

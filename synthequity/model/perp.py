@@ -1,6 +1,11 @@
-"""Reference model of the perpetual market's math (SPEC.md §4): fill price from skew, maker /
-taker fees, funding velocity with an exact cumulative index, equity, margin requirements,
-liquidation size, keeper reward, pool NAV from aggregates.
+"""Reference model of the perpetual market (SPEC.md §4).
+
+Pure math first — fill price from skew, maker / taker fees, funding velocity with an exact
+cumulative index, equity, margin requirements, liquidation size and price, keeper reward, pool
+NAV from aggregates — then `PerpModel`, an executable model of the whole `PerpMarket` contract
+(with its `LiquidityPool` and the `InsuranceFund`'s `cover`): one method per entry point, each
+returning the transaction's outcome and updating the positions, orders, aggregates, funding
+and every token balance to the unit.
 
 Integer arithmetic in 1e18 (`_wad`) with the rounding SPEC.md §1 asks for: owed to the
 protocol (fees, funding paid, requirements, liquidation size) rounds up, paid out (funding
@@ -10,7 +15,10 @@ compare the two and check the worked examples by hand.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
 WAD = 10**18
 BPS = 10_000
@@ -202,6 +210,40 @@ def liquidation_size(pos: Position, price: int, index: int, p: PerpParams) -> in
     return q if pos.size > 0 else -q
 
 
+def liquidation_price(pos: Position, index: int, p: PerpParams) -> int | None:
+    """The oracle price (wad, per base share) at which `is_liquidatable` turns true, the
+    funding index held at `index`: for a long the highest price at which it is liquidatable,
+    for a short the lowest. None for a flat position, or a long that no price liquidates
+    (its equity at a price of 0 still covers the keeper's minimum reward).
+
+    Found by bisection over `is_liquidatable` itself rather than by solving the inequality, so
+    that it agrees with the contract's boundary to the wei (the keeper reward's clamp and every
+    rounding included): `is_liquidatable` holds at the returned price and not one wei on the
+    safe side of it."""
+    if pos.size == 0:
+        return None
+
+    def hit(price: int) -> bool:
+        return is_liquidatable(pos, price, index, p)
+
+    long = pos.size > 0
+    if hit(0) != long:  # a long safe at 0, or a short liquidatable at any price
+        return None if long else 0
+    safe_side = max(pos.entry_price, 1)
+    while hit(safe_side) == long:  # grow until the other side of the boundary
+        safe_side *= 2
+        if safe_side > 2**200:
+            return None
+    lo, hi = 0, safe_side  # long: hit(lo), not hit(hi); short: not hit(lo), hit(hi)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if hit(mid) == long:
+            lo = mid
+        else:
+            hi = mid
+    return lo if long else hi
+
+
 # ---- pool NAV from aggregates --------------------------------------------------------------
 
 
@@ -240,9 +282,7 @@ class MarketParams:
     max_oi_short_usd: int = 50_000_000 * WAD
     max_skew_to_pool_bps: int = 5_000  # each side's OI <= 50% of the pool's NAV
 
-    def as_tuple(self) -> tuple:
-        import dataclasses
-
+    def as_tuple(self) -> tuple[tuple[int, ...], int, int, int, int, int]:
         return (
             dataclasses.astuple(self.math),
             self.order_max_age,
@@ -251,3 +291,757 @@ class MarketParams:
             self.max_oi_short_usd,
             self.max_skew_to_pool_bps,
         )
+
+    @classmethod
+    def from_tuple(cls, t: Any) -> MarketParams:
+        """From `PerpMarket.params()` as a client returns it (nested tuples)."""
+        return cls(PerpParams(*(int(x) for x in t[0])), *(int(x) for x in t[1:6]))
+
+
+MICRO = 10**12  # keeper fees are stored in whole micro-USD
+
+
+def params_problem(mp: MarketParams) -> str | None:
+    """The revert reason of `PerpParamsCodec.pack` (`set_params`, the constructor) for `mp`,
+    in the codec's order; None when the parameters are within their hard bounds."""
+    m = mp.math
+    checks: tuple[tuple[bool, str], ...] = (
+        (m.skew_scale > 0, "perp: skew scale"),
+        (0 < m.maintenance_margin_bps < m.initial_margin_bps, "perp: margin bounds"),
+        (m.initial_margin_bps <= BPS, "perp: margin bounds"),
+        (m.liquidation_penalty_bps < m.maintenance_margin_bps, "perp: penalty bounds"),
+        (m.taker_fee_bps < 1_000 and m.maker_fee_bps <= m.taker_fee_bps, "perp: fee bounds"),
+        (m.max_funding_rate > 0 and m.max_funding_velocity > 0, "perp: funding bounds"),
+        (m.min_keeper_fee <= m.max_keeper_fee, "perp: keeper bounds"),
+        (10 <= mp.order_max_age <= 3_600, "perp: order age"),
+        (0 < mp.max_skew_to_pool_bps <= BPS, "perp: pool cap"),
+        (0 <= mp.order_keeper_fee <= 10 * WAD, "perp: keeper fee"),
+        (mp.order_keeper_fee % MICRO == 0, "perp: keeper fee"),
+        (m.skew_scale < 2**127 and m.max_keeper_fee < 2**127, "perp: overflow"),
+        (m.max_funding_velocity < 2**63 and m.max_funding_rate < 2**63, "perp: overflow"),
+        (0 <= mp.max_oi_long_usd < 2**127, "perp: overflow"),
+        (0 <= mp.max_oi_short_usd < 2**127, "perp: overflow"),
+        (m.taker_fee_bps >= 0 and m.maker_fee_bps >= 0, "perp: fee bounds"),
+        (0 <= m.keeper_reward_share_bps <= BPS, "perp: keeper bounds"),
+        (m.min_keeper_fee >= 0 and m.liquidation_penalty_bps >= 0, "perp: keeper bounds"),
+    )
+    return next((reason for ok, reason in checks if not ok), None)
+
+
+# ---- the executable model of PerpMarket -------------------------------------------------------
+
+# oracle statuses (`EquityOracle.market_status`)
+CLOSED, OPEN, HALTED = 1, 2, 3
+# the accounts the market moves tokens between, besides the traders, keepers and LPs
+MARKET, POOL, INSURANCE = "market", "pool", "insurance"
+VIRTUAL_SHARES, VIRTUAL_ASSETS = 10**6, 1  # the pool's decimals offset (LiquidityPool.vy)
+I128 = 2**127
+
+
+class PerpRevert(Exception):
+    """The contract would revert with `reason` (raised by views; the entry points of
+    `PerpModel` return a `Reverted` outcome instead)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def tdiv(a: int, b: int) -> int:
+    """Vyper's `//` on signed integers: the quotient truncated toward zero."""
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b > 0) else -q
+
+
+def settlement_units(delta_wad: int, usd_per_unit: int) -> tuple[int, int]:
+    """`_settlement_units`: the token units a realized trader gain (> 0, rounded down) or loss
+    (< 0, rounded up) moves, and the sub-unit dust the trader's margin gives up so that every
+    margin stays backed by tokens the market holds."""
+    if delta_wad >= 0:
+        units = delta_wad // usd_per_unit
+        return units, delta_wad - units * usd_per_unit
+    loss = ceil_div(-delta_wad, usd_per_unit)
+    return -loss, loss * usd_per_unit + delta_wad
+
+
+def mul_div(x: int, y: int, d: int, roundup: bool) -> int:
+    """snekmate's `math._mul_div` (unsigned, 512-bit exact)."""
+    q, r = divmod(x * y, d)
+    return q + 1 if roundup and r else q
+
+
+@dataclass(frozen=True)
+class Order:
+    """A pending order (`pending_order(account)`; all zero when none)."""
+
+    size_delta: int = 0
+    acceptable_price: int = 0
+    committed_at: int = 0
+    keeper_fee: int = 0  # USD wad, whole micro-USD
+
+
+@dataclass(frozen=True)
+class OracleReading:
+    """What the market reads from its oracle (`oracle_guard._latest`)."""
+
+    price_wad: int  # per base share: answer x 10^(18 - decimals) x shares multiplier
+    updated_at: int
+    status: int  # CLOSED / OPEN / HALTED (a suspect feed reads HALTED)
+
+
+# ---- outcomes: what a transaction did (the contract's event), or its revert ----------------
+
+
+@dataclass(frozen=True)
+class Done:
+    """The call went through; `value` is what it returns (shares, assets), 0 otherwise."""
+
+    value: int = 0
+
+    @property
+    def label(self) -> str:
+        return "ok"
+
+
+@dataclass(frozen=True)
+class Reverted:
+    reason: str  # the contract's revert string
+
+    @property
+    def label(self) -> str:
+        return f"reverted:{self.reason}"
+
+
+@dataclass(frozen=True)
+class Filled:
+    """`OrderFilled`."""
+
+    size_delta: int
+    fill_price: int
+    fee: int
+    size: int  # after the fill
+
+    @property
+    def label(self) -> str:
+        return "filled"
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    """`OrderCancelled`: "settled", "expired", "price", "margin", "open interest",
+    "liquidatable"."""
+
+    reason: str
+
+    @property
+    def label(self) -> str:
+        return f"cancelled:{self.reason}"
+
+
+@dataclass(frozen=True)
+class Liquidated:
+    """`PositionLiquidated` (`reward` is the whole reward, whoever paid it)."""
+
+    closed: int
+    price: int
+    penalty: int
+    reward: int
+    shortfall: int
+
+    @property
+    def label(self) -> str:
+        return "liquidated"
+
+
+@dataclass(frozen=True)
+class Closed:
+    """`PositionSettled`: a position closed at the frozen price."""
+
+    size: int
+    margin: int
+    shortfall: int
+
+    @property
+    def label(self) -> str:
+        return "closed at settlement"
+
+
+Outcome = Done | Reverted | Filled | Cancelled | Liquidated | Closed
+
+
+def _i128(x: int) -> int:
+    """`_u128`'s bound: every packed signed field is 128 bits."""
+    if not -I128 <= x < I128:
+        raise PerpRevert("perp: overflow")
+    return x
+
+
+@dataclass
+class PerpModel:
+    """`PerpMarket` with its `LiquidityPool` and the `InsuranceFund`'s `cover`: what every
+    view and token balance reads after each transaction.
+
+    Accounts are names. Token balances (`balances`, collateral units) cover the market
+    (`MARKET`), the pool (`POOL`), the insurance fund (`INSURANCE`) and whoever trades, keeps
+    or provides liquidity; allowances are assumed unlimited. The oracle is an input
+    (`observe`), the time is each call's `now` (the block's timestamp). Every entry point
+    validates and moves state as the contract does, in its order, and returns its `Outcome`;
+    a revert leaves the model unchanged."""
+
+    usd_per_unit: int
+    params: MarketParams = field(default_factory=MarketParams)
+    max_age_open: int = 120
+    funding: FundingState = FundingState(0, 0, 0)
+    oracle: OracleReading | None = None
+    positions: dict[str, Position] = field(default_factory=dict)
+    orders: dict[str, Order] = field(default_factory=dict)
+    balances: dict[str, int] = field(default_factory=dict)
+    shares: dict[str, int] = field(default_factory=dict)  # the pool's LP shares
+    share_supply: int = 0
+    skew: int = 0
+    long_oi: int = 0
+    sum_entry: int = 0  # Σ size x entry / 1e18, each term truncated as stored
+    sum_funding: int = 0  # Σ size x funding entry / 1e18, likewise
+    pool_shortfall: int = 0  # USD wad the insurance fund could not cover
+    settlement_price: int = 0  # frozen price once settled (delisting), 0 while live
+    paused: bool = False
+
+    # ---- inputs -------------------------------------------------------------------------
+    def observe(self, price_wad: int, updated_at: int, status: int) -> None:
+        """The oracle's latest round changed (a push)."""
+        self.oracle = OracleReading(price_wad, updated_at, status)
+
+    def mint_tokens(self, who: str, units: int) -> None:
+        """Collateral arrives from outside the market (a faucet, a transfer)."""
+        self.balances[who] = self.balances.get(who, 0) + units
+
+    # ---- views ----------------------------------------------------------------------------
+    @property
+    def math(self) -> PerpParams:
+        return self.params.math
+
+    @property
+    def settled(self) -> bool:
+        return self.settlement_price != 0
+
+    def position(self, who: str) -> Position:
+        return self.positions.get(who, Position(0, 0, 0, 0))
+
+    def pending_order(self, who: str) -> Order:
+        return self.orders.get(who, Order())
+
+    def balance_of(self, who: str) -> int:
+        return self.balances.get(who, 0)
+
+    def open_interest(self) -> tuple[int, int]:
+        return self.long_oi, self.long_oi - self.skew
+
+    def funding_state(self) -> tuple[int, int, int]:
+        f = self.funding
+        return f.rate, f.index, f.updated_at
+
+    def aggregates(self) -> Aggregates:
+        return Aggregates(self.skew, self.sum_entry, self.sum_funding)
+
+    def usable(self, now: int) -> bool:
+        """`oracle_guard._is_usable` of the latest round."""
+        o = self._latest()
+        return o.status == OPEN and now <= o.updated_at + self.max_age_open
+
+    def mark(self) -> int:
+        """The price views value positions at (`_price`): the frozen one once settled."""
+        return self.settlement_price if self.settled else self._latest().price_wad
+
+    def index_at(self, price: int, now: int) -> int:
+        """The funding index accrued to `now` without writing (`_index_at`)."""
+        if self.settled:
+            return self.funding.index
+        return accrue_funding(self.funding, self.skew, price, now, self.math).index
+
+    def equity(self, who: str, now: int) -> int:
+        price = self.mark()
+        return equity(self.position(who), price, self.index_at(price, now))
+
+    def is_liquidatable(self, who: str, now: int) -> bool:
+        if self.settled or not self.usable(now):
+            return False
+        price = self._latest().price_wad
+        return is_liquidatable(self.position(who), price, self.index_at(price, now), self.math)
+
+    def liquidatable(self, accounts: Iterable[str], now: int) -> list[bool]:
+        return [self.is_liquidatable(a, now) for a in accounts]
+
+    def pool_pnl(self, now: int) -> int:
+        """What the pool is up on open positions (collateral units), from the aggregates."""
+        price = self.mark()
+        return self._pool_pnl(price, self.index_at(price, now))
+
+    def required_nav(self, now: int) -> int:
+        return self._required_nav(self.mark())
+
+    def lp_open(self, now: int) -> bool:
+        if self.settled:
+            return self.open_interest() == (0, 0)
+        return self.usable(now)
+
+    def pool_nav(self, now: int) -> int:
+        """The pool's `totalAssets()`: its tokens plus what it is up, never below 0."""
+        return max(self.balance_of(POOL) + self.pool_pnl(now), 0)
+
+    def convert_to_assets(self, shares: int, now: int) -> int:
+        return self._to_assets(shares, self.pool_nav(now), False)
+
+    def pool_free(self, now: int) -> int:
+        """The NAV above what open interest needs, capped by the pool's tokens (`_free`)."""
+        nav, need = self.pool_nav(now), self.required_nav(now)
+        return min(nav - need if nav > need else 0, self.balance_of(POOL))
+
+    def withdrawable_units(self, who: str, now: int) -> int:
+        """What `withdraw_margin` lets `who` take now (collateral units)."""
+        pos = self.position(who)
+        if self.settled:
+            return 0 if pos.size else max(pos.margin, 0) // self.usd_per_unit
+        price = self._risk_price(now)
+        free = withdrawable(pos, price, self.index_at(price, now), self.math)
+        return free // self.usd_per_unit
+
+    # ---- the market's entry points -------------------------------------------------------
+    def deposit_margin(self, who: str, amount: int, now: int) -> Outcome:
+        def tx() -> Outcome:
+            if amount == 0:
+                raise PerpRevert("perp: zero amount")
+            self._live()
+            self._transfer(who, MARKET, amount)
+            pos = self.position(who)
+            self._put_pos(
+                who, dataclasses.replace(pos, margin=pos.margin + amount * self.usd_per_unit)
+            )
+            return Done()
+
+        return self._atomic(tx)
+
+    def withdraw_margin(self, who: str, amount: int, now: int) -> Outcome:
+        def tx() -> Outcome:
+            if amount == 0:
+                raise PerpRevert("perp: zero amount")
+            pos = self.position(who)
+            free = pos.margin
+            if self.settled:
+                if pos.size != 0:
+                    raise PerpRevert("perp: close first")
+            else:
+                price = self._risk_price(now)
+                index = self.index_at(price, now)
+                upnl = pnl(pos, price) - funding_owed(pos.size, index, pos.funding_entry)
+                free += min(0, upnl) - requirement(pos.size, price, self.math.initial_margin_bps)
+            if amount > max(free, 0) // self.usd_per_unit:
+                raise PerpRevert("perp: exceeds withdrawable")
+            self._put_pos(
+                who, dataclasses.replace(pos, margin=pos.margin - amount * self.usd_per_unit)
+            )
+            self._transfer(MARKET, who, amount)
+            return Done()
+
+        return self._atomic(tx)
+
+    def commit_order(self, who: str, size_delta: int, acceptable_price: int, now: int) -> Outcome:
+        def tx() -> Outcome:
+            if self.paused:
+                raise PerpRevert("pausable: contract is paused")
+            if size_delta == 0:
+                raise PerpRevert("perp: zero size")
+            self._live()
+            self._risk_price(now)  # orders only while the market trades
+            if who in self.orders:
+                raise PerpRevert("perp: order pending")
+            fee = self.params.order_keeper_fee
+            pos = self.position(who)
+            if pos.margin < fee:
+                raise PerpRevert("perp: margin below keeper fee")
+            self._put_pos(who, dataclasses.replace(pos, margin=pos.margin - fee))
+            _i128(size_delta)
+            if now >= 2**64:
+                raise PerpRevert("perp: overflow")
+            self.orders[who] = Order(size_delta, acceptable_price, now, fee // MICRO * MICRO)
+            return Done()
+
+        return self._atomic(tx)
+
+    def execute_order(self, keeper: str, account: str, now: int) -> Outcome:
+        """Fill `account`'s order at the latest price (first usable price after the commit,
+        within the order's age), or cancel it; the keeper is paid either way."""
+
+        def tx() -> Outcome:
+            order = self.pending_order(account)
+            if order.committed_at == 0:
+                raise PerpRevert("perp: no order")
+            if self.settled:
+                return self._cancel(keeper, account, order, "settled")
+            latest = self._latest()
+            self._check_usable(latest, now)
+            if latest.updated_at <= order.committed_at:
+                raise PerpRevert("perp: no newer price")
+            if latest.updated_at > order.committed_at + self.params.order_max_age:
+                return self._cancel(keeper, account, order, "expired")
+            price, p = latest.price_wad, self.math
+            fill = fill_price(price, self.skew, order.size_delta, p)
+            fill_u = max(fill, 0)
+            if (order.size_delta > 0 and fill_u > order.acceptable_price) or (
+                order.size_delta < 0 and fill_u < order.acceptable_price
+            ):
+                return self._cancel(keeper, account, order, "price")
+            index = self._accrue(price, now)  # stays written even if the order is cancelled
+            pos, settled = self._realize(self.position(account), fill, index)
+            fee = order_fee(self.skew, order.size_delta, fill, p)
+            margin = pos.margin - fee
+            new_size = pos.size + order.size_delta
+            grows = abs(new_size) > abs(pos.size) or (new_size > 0) != (pos.size > 0)
+            if grows and new_size != 0:
+                after = Position(new_size, fill, margin, index)
+                if equity(after, price, index) < requirement(new_size, price, p.initial_margin_bps):
+                    return self._cancel(keeper, account, order, "margin")
+                if not self._within_caps(pos.size, new_size, price, index):
+                    return self._cancel(keeper, account, order, "open interest")
+            units, dust = settlement_units(settled - fee, self.usd_per_unit)
+            margin -= dust
+            if margin < 0:
+                return self._cancel(keeper, account, order, "liquidatable")
+            del self.orders[account]
+            self._set_position(account, Position(new_size, fill, margin, index))
+            self._settle_with_pool(units)
+            self._push_wad(keeper, order.keeper_fee)
+            return Filled(order.size_delta, fill, fee, new_size)
+
+        return self._atomic(tx)
+
+    def cancel_order(self, caller: str, account: str, now: int) -> Outcome:
+        def tx() -> Outcome:
+            order = self.pending_order(account)
+            if order.committed_at == 0:
+                raise PerpRevert("perp: no order")
+            if now <= order.committed_at + self.params.order_max_age:
+                raise PerpRevert("perp: order live")
+            return self._cancel(caller, account, order, "expired")
+
+        return self._atomic(tx)
+
+    def liquidate(self, keeper: str, account: str, now: int) -> Outcome:
+        """Close what `liquidation_size` says at the oracle price; the margin pays the loss to
+        the pool, then the keeper's reward, then the penalty to the insurance fund; what it
+        cannot pay the insurance fund covers, then the pool (`pool_shortfall`)."""
+
+        def tx() -> Outcome:
+            self._live()
+            price = self._risk_price(now)
+            index = self._accrue(price, now)
+            pos = self.position(account)
+            p = self.math
+            if not is_liquidatable(pos, price, index, p):
+                raise PerpRevert("perp: not liquidatable")
+            closed = liquidation_size(pos, price, index, p)
+            reward = keeper_reward(pos.size, price, p)
+            penalty = notional(closed, price) * p.liquidation_penalty_bps // BPS
+            out, bad_debt = self._realize_against_pool(pos, price, index)
+            available = max(out.margin, 0)
+            reward_paid = min(reward, available)
+            penalty_paid = min(penalty, available - reward_paid)
+            margin = available - reward_paid - penalty_paid
+            self._set_position(
+                account, Position(out.size - closed, out.entry_price, margin, out.funding_entry)
+            )
+            self._push_wad(keeper, reward_paid)
+            self._push_wad(INSURANCE, penalty_paid)
+            shortfall = bad_debt + (reward - reward_paid)
+            if shortfall > 0:
+                self._cover(keeper, reward - reward_paid, bad_debt)
+            return Liquidated(closed, price, penalty_paid, reward, shortfall)
+
+        return self._atomic(tx)
+
+    def settle(self, now: int, authorized: bool = True) -> Outcome:
+        """DEFAULT_ADMIN freezes the market at the oracle's last price (delisting)."""
+
+        def tx() -> Outcome:
+            if not authorized:
+                raise PerpRevert("access_control: account is missing role")
+            self._live()
+            price = self._latest().price_wad
+            index = self._accrue(price, now)
+            self._put_funding(FundingState(0, index, now))
+            self.settlement_price = price
+            return Done()
+
+        return self._atomic(tx)
+
+    def settle_position(self, caller: str, account: str, now: int) -> Outcome:
+        """Anyone closes `account` at the frozen price, without penalty or reward."""
+
+        def tx() -> Outcome:
+            if not self.settled:
+                raise PerpRevert("perp: not settled")
+            pos = self.position(account)
+            if pos.size == 0:
+                raise PerpRevert("perp: no position")
+            out, bad_debt = self._realize_against_pool(
+                pos, self.settlement_price, self.funding.index
+            )
+            margin = max(out.margin, 0)
+            self._set_position(account, Position(0, out.entry_price, margin, out.funding_entry))
+            if bad_debt > 0:
+                self._cover(caller, 0, bad_debt)
+            return Closed(pos.size, margin, bad_debt)
+
+        return self._atomic(tx)
+
+    def set_params(self, params: MarketParams, authorized: bool = True) -> Outcome:
+        """RISK_ADMIN sets every parameter (no funding accrual first: the next accrual uses
+        the new velocity and cap over the whole period since the last one)."""
+
+        def tx() -> Outcome:
+            if not authorized:
+                raise PerpRevert("access_control: account is missing role")
+            if problem := params_problem(params):
+                raise PerpRevert(problem)
+            self.params = params
+            return Done()
+
+        return self._atomic(tx)
+
+    def pause(self, authorized: bool = True) -> Outcome:
+        def tx() -> Outcome:
+            if not authorized:
+                raise PerpRevert("access_control: account is missing role")
+            if self.paused:
+                raise PerpRevert("pausable: contract is paused")
+            self.paused = True
+            return Done()
+
+        return self._atomic(tx)
+
+    def unpause(self, authorized: bool = True) -> Outcome:
+        def tx() -> Outcome:
+            if not authorized:
+                raise PerpRevert("access_control: account is missing role")
+            if not self.paused:
+                raise PerpRevert("pausable: contract is not paused")
+            self.paused = False
+            return Done()
+
+        return self._atomic(tx)
+
+    # ---- the pool's entry points (ERC-4626 at the NAV) ------------------------------------
+    def lp_deposit(self, who: str, assets: int, now: int) -> Outcome:
+        """`LiquidityPool.deposit(assets, who)`; returns the shares minted."""
+
+        def tx() -> Outcome:
+            if not self.lp_open(now):
+                raise PerpRevert("pool: market closed")
+            minted = self._to_shares(assets, self.pool_nav(now), False)
+            if minted == 0:
+                raise PerpRevert("pool: zero shares")
+            self._transfer(who, POOL, assets)
+            self.shares[who] = self.shares.get(who, 0) + minted
+            self.share_supply += minted
+            return Done(minted)
+
+        return self._atomic(tx)
+
+    def lp_withdraw(self, who: str, assets: int, now: int) -> Outcome:
+        """`LiquidityPool.withdraw(assets, who, who)`; returns the shares burned."""
+
+        def tx() -> Outcome:
+            if not self.lp_open(now):
+                raise PerpRevert("pool: market closed")
+            nav = self.pool_nav(now)
+            if assets > self.pool_free(now):
+                raise PerpRevert("pool: needed by open interest")
+            burned = self._to_shares(assets, nav, True)
+            self._burn_shares(who, burned)
+            self._transfer(POOL, who, assets)
+            return Done(burned)
+
+        return self._atomic(tx)
+
+    def lp_redeem(self, who: str, shares: int, now: int) -> Outcome:
+        """`LiquidityPool.redeem(shares, who, who)`; returns the assets paid."""
+
+        def tx() -> Outcome:
+            if not self.lp_open(now):
+                raise PerpRevert("pool: market closed")
+            nav = self.pool_nav(now)
+            assets = self._to_assets(shares, nav, False)
+            if assets > self.pool_free(now):
+                raise PerpRevert("pool: needed by open interest")
+            self._burn_shares(who, shares)
+            self._transfer(POOL, who, assets)
+            return Done(assets)
+
+        return self._atomic(tx)
+
+    # ---- internals, named after the contract's ---------------------------------------------
+    def _atomic(self, tx: Any) -> Outcome:
+        """Run `tx`; a revert restores every field (positions are immutable values, so copying
+        the dictionaries is enough)."""
+        saved = {k: dict(v) if isinstance(v, dict) else v for k, v in self.__dict__.items()}
+        try:
+            out: Outcome = tx()
+            return out
+        except PerpRevert as exc:
+            self.__dict__.update(saved)
+            return Reverted(exc.reason)
+
+    def _latest(self) -> OracleReading:
+        if self.oracle is None:
+            raise PerpRevert("oracle: no data")
+        if self.oracle.price_wad <= 0:
+            raise PerpRevert("guard: bad price")
+        return self.oracle
+
+    def _check_usable(self, o: OracleReading, now: int) -> None:
+        if o.status == CLOSED:
+            raise PerpRevert("market closed")
+        if o.status != OPEN:
+            raise PerpRevert("market halted")
+        if now > o.updated_at + self.max_age_open:
+            raise PerpRevert("stale price")
+
+    def _risk_price(self, now: int) -> int:
+        o = self._latest()
+        self._check_usable(o, now)
+        return o.price_wad
+
+    def _live(self) -> None:
+        if self.settled:
+            raise PerpRevert("perp: settled")
+
+    def _put_funding(self, f: FundingState) -> None:
+        if not -(2**63) <= f.rate < 2**63:
+            raise PerpRevert("perp: overflow")
+        _i128(f.index)
+        self.funding = f
+
+    def _accrue(self, price: int, now: int) -> int:
+        """Funding to now, written (only when the timestamp changed)."""
+        if self.funding.updated_at == now:
+            return self.funding.index
+        self._put_funding(accrue_funding(self.funding, self.skew, price, now, self.math))
+        return self.funding.index
+
+    def _put_pos(self, who: str, pos: Position) -> None:
+        if pos.entry_price < 0:
+            raise PerpRevert("perp: overflow")
+        for x in (pos.size, pos.entry_price, pos.margin, pos.funding_entry):
+            _i128(x)
+        self.positions[who] = pos
+
+    def _set_position(self, who: str, new: Position) -> None:
+        """The only writer of sizes: every aggregate changes here, each term truncated."""
+        old = self.position(who)
+        skew = _i128(self.skew + new.size - old.size)
+        sum_entry = _i128(
+            self.sum_entry
+            + tdiv(new.size * new.entry_price, WAD)
+            - tdiv(old.size * old.entry_price, WAD)
+        )
+        sum_funding = _i128(
+            self.sum_funding
+            + tdiv(new.size * new.funding_entry, WAD)
+            - tdiv(old.size * old.funding_entry, WAD)
+        )
+        self._put_pos(who, new)
+        self.long_oi += max(new.size, 0) - max(old.size, 0)
+        self.skew, self.sum_entry, self.sum_funding = skew, sum_entry, sum_funding
+
+    def _pool_pnl(self, price: int, index: int) -> int:
+        trader_pnl = tdiv(self.skew * price, WAD) - self.sum_entry
+        owed = tdiv(self.skew * index, WAD) - self.sum_funding
+        return tdiv(owed - trader_pnl, self.usd_per_unit)
+
+    def _required_nav(self, price: int) -> int:
+        long_oi, short_oi = self.open_interest()
+        oi = max(long_oi, short_oi) * price // WAD
+        return oi * BPS // self.params.max_skew_to_pool_bps // self.usd_per_unit
+
+    def _within_caps(self, old_size: int, new_size: int, price: int, index: int) -> bool:
+        long_oi, short_oi = self.open_interest()
+        long_oi += max(new_size, 0) - max(old_size, 0)
+        short_oi += min(old_size, 0) - min(new_size, 0)
+        mp = self.params
+        nav = (self.balance_of(POOL) + self._pool_pnl(price, index)) * self.usd_per_unit
+        pool_cap = tdiv(nav * mp.max_skew_to_pool_bps, BPS)
+        return long_oi * price // WAD <= min(
+            mp.max_oi_long_usd, pool_cap
+        ) and short_oi * price // WAD <= min(mp.max_oi_short_usd, pool_cap)
+
+    @staticmethod
+    def _realize(pos: Position, price: int, index: int) -> tuple[Position, int]:
+        """PnL at `price` and funding into the margin, re-based at `price`; and the change."""
+        delta = pnl(pos, price) - funding_owed(pos.size, index, pos.funding_entry)
+        return Position(pos.size, price, pos.margin + delta, index), delta
+
+    def _realize_against_pool(self, pos: Position, price: int, index: int) -> tuple[Position, int]:
+        """Realize and move the money: a gain from the pool (dust off the margin), a loss to
+        it out of the margin; returns the position and the loss the margin could not pay."""
+        out, delta = self._realize(pos, price, index)
+        if delta > 0:
+            units, dust = settlement_units(delta, self.usd_per_unit)
+            self._settle_with_pool(units)
+            return dataclasses.replace(out, margin=out.margin - dust), 0
+        if delta < 0:
+            to_pool = min(-delta, pos.margin)
+            self._push_wad(POOL, to_pool)
+            return out, -delta - to_pool
+        return out, 0
+
+    def _cancel(self, caller: str, account: str, order: Order, reason: str) -> Outcome:
+        del self.orders[account]
+        self._push_wad(caller, order.keeper_fee)
+        return Cancelled(reason)
+
+    def _cover(self, keeper: str, reward_gap: int, bad_debt: int) -> None:
+        """The insurance fund pays first (the keeper's unpaid reward, then the pool's loss);
+        the pool absorbs the rest (recorded) and pays the keeper whatever happens."""
+        need = reward_gap + bad_debt
+        units = ceil_div(need, self.usd_per_unit)
+        paid = min(units, self.balance_of(INSURANCE))
+        if paid:
+            self._transfer(INSURANCE, MARKET, paid)
+        got = paid * self.usd_per_unit
+        to_keeper = min(got, reward_gap)
+        self._push_wad(keeper, to_keeper)
+        self._push_wad(POOL, got - to_keeper)
+        if got < need:
+            self.pool_shortfall += need - got
+            if to_keeper < reward_gap:
+                self._transfer(POOL, keeper, (reward_gap - to_keeper) // self.usd_per_unit)
+
+    def _settle_with_pool(self, units: int) -> None:
+        if units > 0:
+            self._transfer(POOL, MARKET, units)  # pool.pay(market, units)
+        elif units < 0:
+            self._transfer(MARKET, POOL, -units)
+
+    def _push_wad(self, to: str, amount_wad: int) -> None:
+        units = tdiv(amount_wad, self.usd_per_unit)
+        if units > 0:
+            self._transfer(MARKET, to, units)
+
+    def _transfer(self, src: str, dst: str, units: int) -> None:
+        have = self.balance_of(src)
+        if have < units:
+            raise PerpRevert("erc20: transfer amount exceeds balance")
+        self.balances[src] = have - units
+        self.balances[dst] = self.balance_of(dst) + units
+
+    def _burn_shares(self, who: str, shares: int) -> None:
+        have = self.shares.get(who, 0)
+        if have < shares:
+            raise PerpRevert("erc20: burn amount exceeds balance")
+        self.shares[who] = have - shares
+        self.share_supply -= shares
+
+    def _to_shares(self, assets: int, nav: int, roundup: bool) -> int:
+        return mul_div(assets, self.share_supply + VIRTUAL_SHARES, nav + VIRTUAL_ASSETS, roundup)
+
+    def _to_assets(self, shares: int, nav: int, roundup: bool) -> int:
+        return mul_div(shares, nav + VIRTUAL_ASSETS, self.share_supply + VIRTUAL_SHARES, roundup)

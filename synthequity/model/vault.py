@@ -75,6 +75,15 @@ def is_below(collateral_usd: int, debt: int, price_wad: int, ratio_bps: int) -> 
     return collateral_usd * BPS * WAD < debt * price_wad * ratio_bps
 
 
+def liquidation_price(collateral: int, debt: int, p: VaultParams, usd_per_unit: int) -> int | None:
+    """The lowest price (wad per synth share) at which a position of `collateral` units and
+    `debt` (accrued) is liquidatable: `is_below(collateral, debt, price, liquidation ratio)`
+    holds from it up, and not one wei below. None without debt."""
+    if debt == 0:
+        return None
+    return collateral * usd_per_unit * BPS * WAD // (debt * p.liquidation_ratio_bps) + 1
+
+
 def dust(debt: int, price_wad: int, p: VaultParams) -> bool:
     return debt > 0 and debt * price_wad < p.min_debt_usd * WAD
 

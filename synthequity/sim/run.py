@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from synthequity.constants import MarketStatus
-from synthequity.contracts import at, flat, read_many
+from synthequity.contracts import flat, read_many
+from synthequity.deployments import MarketContracts
 from synthequity.keepers.common import StopFlag
 from synthequity.keepers.jobs import AccountIndex
 from synthequity.keepers.oracle.runner import ApeFeedIO, OracleKeeper, replay_schedule
@@ -144,34 +145,23 @@ class Stack:
 
 
 def load_stack(network: Any, symbol: str, admin: Any, reporter: Any, keeper: Any) -> Stack:
-    """The deployment record's contracts for `symbol`; deployed first when there is none."""
-    from ape import project
-
-    from synthequity import deployments
-    from synthequity.deploy import DeployConfig, deploy_all
-
-    key = deployments.network_key(network)
-    record = deployments.load(key)
-    if symbol.upper() not in record.get("markets", {}):
-        record = deploy_all(
-            admin, DeployConfig(symbols=[symbol], reporters=[reporter.address]), network
-        )
-    entry = record["markets"][symbol.upper()]
-    vault = at(project.SynthVault, entry["vault"]["address"])
-    market = at(project.PerpMarket, entry["perp"]["address"])
+    """The deployment record's contracts for `symbol` (`ape run deploy` first: nothing is
+    deployed here; LookupError when the record lacks them)."""
+    contracts = MarketContracts.load(network, symbol)
+    collateral = contracts.need("collateral")
     return Stack(
-        collateral=at(project.MockStablecoin, vault.COLLATERAL()),
-        oracle=at(project.EquityOracle, entry["oracle"]["address"]),
-        vault=vault,
-        synth=at(project.SynthToken, vault.SYNTH()),
-        market=market,
-        pool=at(project.LiquidityPool, market.POOL()),
-        insurance=at(project.InsuranceFund, vault.INSURANCE()),
+        collateral=collateral,
+        oracle=contracts.oracle,
+        vault=contracts.need("vault"),
+        synth=contracts.need("synth"),
+        market=contracts.need("perp"),
+        pool=contracts.need("pool"),
+        insurance=contracts.need("insurance"),
         admin=admin,
         reporter=reporter,
         keeper=keeper,
-        start_block=min(int(entry["vault"]["block"]), int(entry["perp"]["block"])),
-        usd_per_unit=10 ** (18 - at(project.MockStablecoin, vault.COLLATERAL()).decimals()),
+        start_block=min(contracts.block("vault") or 0, contracts.block("perp") or 0),
+        usd_per_unit=10 ** (18 - int(collateral.decimals())),
     )
 
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import click
 
-from synthequity import deployments
-from synthequity.contracts import at, base_price_wad, flat
+from synthequity.contracts import base_price_wad, flat
+from synthequity.deployments import MarketContracts
 from synthequity.keepers.perp.runner import ApeMarketIO
 from synthequity.market_hours import nyse
 from synthequity.model import perp as pm
@@ -26,16 +26,19 @@ console = make_console()
 
 class Session:
     def __init__(self, network: Any, account: Any, symbol: str, yes: bool = False):
-        from ape import chain, project
+        from ape import chain
 
         self.chain, self.account, self.symbol, self.yes = chain, account, symbol.upper(), yes
-        record = deployments.load(deployments.network_key(network))
-        self.vault = at(project.SynthVault, deployments.address_of(record, symbol, "vault"))
-        self.market = at(project.PerpMarket, deployments.address_of(record, symbol, "perp"))
-        self.oracle = at(project.EquityOracle, deployments.address_of(record, symbol, "oracle"))
-        self.synth = at(project.SynthToken, self.vault.SYNTH())
-        self.pool = at(project.LiquidityPool, self.market.POOL())
-        self.collateral = at(project.MockStablecoin, self.vault.COLLATERAL())
+        try:
+            contracts = MarketContracts.load(network, symbol)
+            self.vault = contracts.need("vault")
+            self.market = contracts.need("perp")
+            self.oracle = contracts.oracle
+            self.synth = contracts.need("synth")
+            self.pool = contracts.need("pool")
+            self.collateral = contracts.need("collateral")
+        except LookupError as exc:
+            raise Refused(str(exc)) from None
         self.decimals = int(self.collateral.decimals())
         self.cash_symbol = str(self.collateral.symbol())
         self.synth_symbol = str(self.synth.symbol())
@@ -46,7 +49,7 @@ class Session:
         return int(self.chain.pending_timestamp)
 
     def price_wad(self) -> int:
-        """Per base share: sizes, debts and orders are kept in base shares (SPEC.md §6)."""
+        """Per base share: sizes, debts and orders are kept in base shares (docs/spec.md §6)."""
         return base_price_wad(self.oracle)
 
     def settled_at(self, contract: Any) -> int:

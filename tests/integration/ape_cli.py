@@ -9,7 +9,7 @@ import socket
 import subprocess
 from collections.abc import Iterator
 
-from synthequity.devchain import Anvil
+from synthequity.dev.devchain import Anvil
 
 NETWORK = "ethereum:local:foundry"
 

@@ -1,4 +1,4 @@
-"""anvil killed mid-run and restarted from its dumped state (SPEC.md §9): the keeper's RPC
+"""anvil killed mid-run and restarted from its dumped state (docs/spec.md §9): the keeper's RPC
 calls fail, it backs off and retries, the node comes back on the same address, and the keeper
 finishes the block's work — the orders a newer price made due are executed and the positions a
 fall made liquidatable are liquidated — without losing a job or sending one twice.
@@ -14,7 +14,7 @@ import time
 import pytest
 from ape_cli import own_chain
 
-from synthequity.devchain import rpc
+from synthequity.dev.devchain import rpc
 from synthequity.keepers.jobs import AccountIndex
 from synthequity.keepers.perp.runner import ApeMarketIO, PerpKeeper
 from synthequity.keepers.shell import KeeperConfig
@@ -32,8 +32,8 @@ def side_chain(networks):
 def test_keeper_survives_anvil_kill_and_restart(side_chain, project, accounts, chain):
     deployer, reporter, lp, keeper = accounts[11], accounts[1], accounts[9], accounts[5]
     traders = [accounts[i] for i in (6, 7, 8)]
-    from synthequity.bench import Actors, fresh_market
     from synthequity.deploy import deploy_perp
+    from synthequity.dev.bench import Actors, fresh_market
 
     usdc, oracle, core, _ = fresh_market(Actors(deployer, reporter), project, chain)
     pool, market = deploy_perp(deployer, core, usdc, oracle, "TSLA")

@@ -3,7 +3,7 @@ positions opened by impersonated accounts in JSON-RPC batches, a fall, a block e
 the keeper finding and liquidating exactly the positions the model says are liquidatable —
 several per block, not one."""
 
-from synthequity.bench_keepers import run_scale
+from synthequity.dev.bench_keepers import run_scale
 
 
 def test_keeper_finds_exactly_what_the_model_finds_and_batches_its_sends(

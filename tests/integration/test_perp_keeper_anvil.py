@@ -1,4 +1,4 @@
-"""The perp keeper against anvil (SPEC.md §9): orders executed in the block after the price
+"""The perp keeper against anvil (docs/spec.md §9): orders executed in the block after the price
 that made them executable; every position a fall made liquidatable liquidated in the next
 block, riskiest first; a second keeper racing on the same account logs a race, no double
 liquidation; accounts found from events from the market's deploy block."""

@@ -10,7 +10,7 @@ import re
 import pytest
 from ape_cli import ape_run, free_port
 
-from synthequity.devchain import Anvil
+from synthequity.dev.devchain import Anvil
 from synthequity.market_hours import to_ts
 
 pytestmark = pytest.mark.integration

@@ -4,13 +4,11 @@ approvals handled) and the refusals a person must get before any gas is spent (i
 balance, below the MCR with the maximum mintable, market closed with the next NYSE open, a
 stale price) — with every balance unchanged by a refusal."""
 
-import json
-
 import pytest
 from ape_cli import ape_run
 
 from synthequity.constants import MarketStatus
-from synthequity.contracts import at
+from synthequity.deployments import MarketContracts
 
 pytestmark = pytest.mark.integration
 WAD = 10**18
@@ -32,15 +30,14 @@ def protocol(tmp_path, project, accounts, chain):
         deployments_dir=tmp_path,
     )
     assert deployed.returncode == 0, deployed.stderr[-2_000:]
-    record = json.loads((tmp_path / "ethereum-local.json").read_text())
-    tsla = record["markets"]["TSLA"]
+    tsla = MarketContracts.load("ethereum-local", "TSLA", root=tmp_path)
     c = {
-        "vault": at(project.SynthVault, tsla["vault"]["address"]),
-        "synth": at(project.SynthToken, tsla["synth"]["address"]),
-        "market": at(project.PerpMarket, tsla["perp"]["address"]),
-        "pool": at(project.LiquidityPool, tsla["pool"]["address"]),
-        "oracle": at(project.EquityOracle, tsla["oracle"]["address"]),
-        "usd": at(project.MockStablecoin, record["core"]["collateral"]["address"]),
+        "vault": tsla.vault,
+        "synth": tsla.synth,
+        "market": tsla.perp,
+        "pool": tsla.pool,
+        "oracle": tsla.oracle,
+        "usd": tsla.collateral,
     }
     reporter = accounts[1]
     c["admin"] = accounts[0]  # the deployer: DEFAULT_ADMIN

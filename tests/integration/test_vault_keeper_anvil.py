@@ -1,4 +1,4 @@
-"""The vault liquidation keeper against anvil (SPEC.md §9): positions a price rise pushed below
+"""The vault liquidation keeper against anvil (docs/spec.md §9): positions a price rise pushed below
 the liquidation ratio are liquidated riskiest first in the blocks right after the price, with
 the model's repay, back to the MCR; a keeper whose sTSLA inventory cannot fund a job refuses
 it (logged and counted) and sends nothing."""

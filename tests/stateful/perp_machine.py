@@ -1,40 +1,60 @@
 """The perp market state machine (SPEC.md §4, §5, §7): traders deposit, commit, get filled or
-cancelled, withdraw, get liquidated by a keeper sweeping after every price move; an LP comes
-and goes; prices move and gap over closes and halts; time passes. Every outcome is predicted
-by the reference model (`synthequity.model.perp`) from the state before the transaction, and
-after every step the market's books must equal their recomputation position by position:
+cancelled, withdraw, get liquidated; a keeper executes, cancels and sweeps; an LP comes and
+goes; prices move and gap over closes and halts; time passes; every example ends by closing
+everything, through orders or through a delisting. Each transaction is run on the executable
+model (`synthequity.model.perp.PerpModel`) first and then on the chain, which must do the same:
+the same revert reason, or success with the same event (fill, cancellation and its reason,
+liquidation). After every step the chain's books must equal the model's, and these hold:
 
-- 1  the market holds every margin (and escrowed keeper fee) it owes;
+- 1  the market holds every margin and escrowed keeper fee it owes;
 - 3  a fill that grows a position, or a withdrawal, leaves equity >= IMR x notional;
-- 4  `is_liquidatable` == the model, after `liquidate` the rest is healthy, closed or in
-     shortfall;
-- 5  funding: the stored rate and index == the model's accrual, and the pool's share of it
-     plus every trader's == 0 to the wei (up to the stated rounding: see `_rounding_bound`);
-- 6  pool PnL from the aggregates == PnL recomputed position by position;
+- 4  `liquidatable` / `is_liquidatable` == the model; a liquidation leaves the rest healthy,
+     closed or in shortfall;
+- 5  funding: the stored rate and index == the model's accrual, and the pool's share plus
+     every trader's == 0 (up to `FUNDING_ROUNDING_WEI_PER_POSITION`);
+- 6  the aggregates the pool's PnL comes from == their sums over the positions, exactly;
 - 7  skew and open interest per side == the positions;
 - 8  no order fills at a price older than its commit;
-- 9  a deposit -> withdraw round trip never returns more than was put in;
-- 10 closing every position leaves OI = 0, aggregates 0, the pool PnL 0 and the market
-     holding only the margins (checked at the end of every example).
+- 9  a deposit -> trade -> withdraw round trip at one price never returns more than was put in;
+- 10 closing every position leaves OI = 0, the pool's PnL 0 and the market holding only the
+     margins and sub-unit dust (at the end of every example).
 
-The same machine drives titanoboa directly (deep) and Ape on anvil (short, the real deploy
-path): see `machine_base.Backend`."""
+The chain's books are read from raw storage where the backend can (titanoboa: ~2 µs a word,
+decoded as the contract packs them and checked against the views at the end of every
+example), else through the views. The same machine drives titanoboa directly (deep) and Ape
+on anvil (short, the real deploy path): see `machine_base.Backend`."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
-from machine_base import CLOSED, HALTED, OPEN, Backend
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from machine_base import CLOSED, HALTED, MAX_AGE, OPEN, Backend, find_slot, hashmap_slot, note
 
 from synthequity.model import perp as m
 
 WAD = m.WAD
 TRADERS = ("t0", "t1", "t2")
-MARKET_REASONS = ("market closed", "market halted", "stale price")
+ACCOUNTS = (*TRADERS, "tripper")  # everyone who holds a position
+HOLDERS = (*ACCOUNTS, "keeper", "lp")  # everyone whose token balance the model follows
+BOOKS = (m.MARKET, m.POOL, m.INSURANCE)
+ANY_PRICE = (2**255, 0)  # acceptable prices that never cancel a buy / a sell
+
+# ---- the tolerances that remain, each stated once with its reason --------------------------
+# Funding is zero-sum between the traders and the pool up to rounding: each trader's
+# `funding_owed` rounds up (< 1 wei), each position's Σ size x funding_entry term in the
+# aggregates is truncated (< 1 wei), and the pool's skew x index once more (< 1 wei).
+FUNDING_ROUNDING_WEI_PER_POSITION = 2
+FUNDING_ROUNDING_WEI = 1
+# Payouts round down to token units and the market keeps the rest: a liquidation pays out up
+# to three amounts that round (the loss to the pool, the keeper's reward, the penalty or the
+# insurance fund's cover), a close at the settlement price one (the loss to the pool). Fills
+# and keeper fees leave nothing (the margin gives up the sub-unit dust of a settlement).
+DUST_UNITS_PER_LIQUIDATION = 3
+DUST_UNITS_PER_SETTLEMENT_CLOSE = 1
 
 
 def machine_params() -> m.MarketParams:
@@ -43,322 +63,444 @@ def machine_params() -> m.MarketParams:
     return m.MarketParams(math=dataclasses.replace(m.PerpParams(), skew_scale=50_000 * WAD))
 
 
-def as_model(p: Any) -> m.Position:
+def _i128(w: int) -> int:
+    w &= 2**128 - 1
+    return w - 2**128 if w >= 2**127 else w
+
+
+@dataclass(frozen=True)
+class Books:
+    """The chain's books as the model keeps them."""
+
+    positions: dict[str, m.Position]
+    orders: dict[str, m.Order]
+    funding: tuple[int, int, int]
+    skew: int
+    open_interest: tuple[int, int]
+    sums: tuple[int, int] | None  # Σ size x entry, Σ size x funding entry (storage only)
+    pool_shortfall: int
+    balances: dict[str, int]
+    shares: int  # the LP's pool shares
+    share_supply: int
+
+
+def _position(p: Any) -> m.Position:
     return m.Position(p.size, p.entry_price, p.margin, p.funding_entry)
 
 
-def settlement(delta: int, upu: int) -> tuple[int, int]:
-    """(token units moved, sub-unit dust the margin gives up) — `_settlement_units`."""
-    if delta >= 0:
-        units = delta // upu
-        return units, delta - units * upu
-    loss = -(delta // upu)  # ceil(-delta / upu)
-    return -loss, loss * upu + delta
+def _order(o: Any) -> m.Order:
+    return m.Order(o.size_delta, o.acceptable_price, o.committed_at, o.keeper_fee)
+
+
+class ViewReader:
+    """The books through the contracts' views (any backend)."""
+
+    def __init__(self, stack: Any, addr: dict[str, Any]):
+        self.s, self.addr = stack, addr
+
+    def _key(self, who: str) -> Any:
+        a = self.addr[who]
+        return getattr(a, "address", a)
+
+    def read(self) -> Books:
+        mk, s = self.s.market, self.s
+        return Books(
+            positions={w: _position(mk.position(self._key(w))) for w in ACCOUNTS},
+            orders={w: _order(mk.pending_order(self._key(w))) for w in ACCOUNTS},
+            funding=tuple(mk.funding_state()),
+            skew=mk.skew(),
+            open_interest=tuple(mk.open_interest()),
+            sums=None,
+            pool_shortfall=mk.pool_shortfall(),
+            balances={w: s.collateral.balanceOf(self._key(w)) for w in (*HOLDERS, *BOOKS)},
+            shares=s.pool.balanceOf(self._key("lp")),
+            share_supply=s.pool.totalSupply(),
+        )
+
+
+class StorageReader:
+    """The books from raw storage words, decoded as `perp_market.vy` packs them (its storage
+    comments); `None` from `build` when the backend has no cheap storage or a name moved."""
+
+    MARKET_VARS = ("_pos_a", "_pos_b", "_ord_a", "_ord_b", "_agg_a", "_agg_b", "_fund")
+
+    def __init__(self, words: dict[str, Any], slots: dict[str, int], addr: dict[str, Any]):
+        self.words, self.slots, self.addr = words, slots, addr
+        self.keys = {w: str(getattr(a, "address", a)) for w, a in addr.items()}
+        self.cache = {  # hashmap slots, computed once
+            (var, w): hashmap_slot(slots[var], self.keys[w])
+            for var in ("_pos_a", "_pos_b", "_ord_a", "_ord_b")
+            for w in ACCOUNTS
+        }
+        self.balance_slots = {
+            w: hashmap_slot(slots["token.balanceOf"], self.keys[w]) for w in (*HOLDERS, *BOOKS)
+        }
+        self.share_slot = hashmap_slot(slots["pool.balanceOf"], self.keys["lp"])
+
+    @classmethod
+    def build(cls, backend: Backend, stack: Any, addr: dict[str, Any]) -> StorageReader | None:
+        words = {
+            "market": backend.storage(stack.market),
+            "token": backend.storage(stack.collateral),
+            "pool": backend.storage(stack.pool),
+        }
+        if any(w is None for w in words.values()):
+            return None
+        slots: dict[str, int | None] = {}
+        for contract, names in (
+            ("market", (*cls.MARKET_VARS, "pool_shortfall")),
+            ("token", ("balanceOf",)),
+            ("pool", ("balanceOf", "totalSupply")),
+        ):
+            layout = getattr(stack, contract if contract != "token" else "collateral")
+            tree = layout.compiler_data.storage_layout["storage_layout"]
+            for name in names:
+                key = name if contract == "market" else f"{contract}.{name}"
+                slots[key] = find_slot(tree, name)
+        if any(v is None for v in slots.values()):
+            return None
+        return cls(words, {k: v for k, v in slots.items() if v is not None}, addr)
+
+    def read(self) -> Books:
+        mk, c = self.words["market"], self.cache
+        positions, orders = {}, {}
+        for w in ACCOUNTS:
+            a, b = mk(c["_pos_a", w]), mk(c["_pos_b", w])
+            positions[w] = m.Position(_i128(a), a >> 128, _i128(b), _i128(b >> 128))
+            oa = mk(c["_ord_a", w])
+            live = oa >> 255
+            orders[w] = (
+                m.Order(
+                    _i128(oa),
+                    mk(c["_ord_b", w]),
+                    (oa >> 128) & (2**64 - 1),
+                    ((oa >> 192) & (2**63 - 1)) * m.MICRO,
+                )
+                if live
+                else m.Order()
+            )
+        agg_a, agg_b, fund = (mk(self.slots[v]) for v in ("_agg_a", "_agg_b", "_fund"))
+        rate = fund & (2**64 - 1)
+        skew, long_oi = _i128(agg_a), agg_a >> 128
+        shortfall = mk(self.slots["pool_shortfall"])
+        token, pool = self.words["token"], self.words["pool"]
+        return Books(
+            positions=positions,
+            orders=orders,
+            funding=(
+                rate - 2**64 if rate >= 2**63 else rate,
+                _i128(fund >> 64),
+                (fund >> 192) & (2**63 - 1),
+            ),
+            skew=skew,
+            open_interest=(long_oi, long_oi - skew),
+            sums=(_i128(agg_b), _i128(agg_b >> 128)),
+            pool_shortfall=shortfall - 2**256 if shortfall >= 2**255 else shortfall,
+            balances={w: token(s) for w, s in self.balance_slots.items()},
+            shares=pool(self.share_slot),
+            share_supply=pool(self.slots["pool.totalSupply"]),
+        )
 
 
 class PerpMachine(RuleBasedStateMachine):
     backend: Backend
-    stack: Any  # oracle, collateral, insurance, market, pool, reporter
+    stack: Any  # oracle, collateral, insurance, market, pool, reporter, admin
     actors: dict[str, Any]  # t0..t2, keeper, lp, tripper
-    seen: Counter
     steps = 0
 
     # ---- setup --------------------------------------------------------------------------
-    @initialize()
-    def setup(self):
+    @initialize(ending=st.sampled_from(["orders", "delisting"]))
+    def setup(self, ending):
         s, b = self.stack, self.backend
         b.begin()
+        self.ending = ending
         self.upu = 10 ** (18 - s.collateral.decimals())
-        mp = s.market.params()
-        self.P = m.PerpParams(*mp[0])
-        self.order_max_age, self.order_fee = mp[1], mp[2]
-        self.max_oi = (mp[3], mp[4])
-        self.max_skew_bps = mp[5]
-        self.updates = 0  # position writes: each may leave 1 wei of rounding per aggregate
-        self.liquidations = 0  # each may leave < 3 units of payout rounding in the market
+        self.addr: dict[str, Any] = {w: self.actors[w] for w in HOLDERS}
+        self.addr |= {m.MARKET: s.market, m.POOL: s.pool, m.INSURANCE: s.insurance}
+        model = m.PerpModel(
+            self.upu,
+            m.MarketParams.from_tuple(s.market.params()),
+            max_age_open=MAX_AGE,
+            funding=m.FundingState(*s.market.funding_state()),
+        )
+        self.views = ViewReader(s, self.addr)
+        self.reader = StorageReader.build(b, s, self.addr) or self.views
+        start = self.reader.read()
+        model.balances = dict(start.balances)
+        model.shares, model.share_supply = {"lp": start.shares}, start.share_supply
+        self.model = model
+        self.liquidations = self.settlement_closes = 0
+        self._cached: tuple[tuple[int, int], Books] | None = None
         self._push(200 * 10**8, OPEN)
         for who in TRADERS:
-            self._send(s.market, "deposit_margin", self._units(50_000), who=who)
-        self._send(s.pool, "deposit", self._units(2_000_000), self.actors["lp"], who="lp")
+            self._market(who, "deposit_margin", self._units(50_000))
+        self._lp("lp_deposit", "deposit", self._units(2_000_000))
 
     def teardown(self):
         try:
-            if getattr(self, "upu", None):
-                self._close_everything()
+            if getattr(self, "model", None) is not None:
+                self._views_agree()
+                if self.ending == "delisting":
+                    self._close_by_delisting()
+                else:
+                    self._close_by_orders()
         finally:
-            self.backend.end()
+            if getattr(self, "ending", None) is not None:
+                self.backend.end()
 
     # ---- helpers ------------------------------------------------------------------------
+    @property
+    def now(self) -> int:
+        return self.backend.now()
+
+    @property
+    def status(self) -> int:
+        return self.model.oracle.status if self.model.oracle else 0
+
+    @property
+    def price(self) -> int:
+        """The oracle's answer (8 decimals)."""
+        return self.model.oracle.price_wad // 10**10 if self.model.oracle else 0
+
     def _units(self, dollars: int) -> int:
         return dollars * WAD // self.upu
 
-    def _addr(self, who: str) -> Any:
-        return self.actors[who]
+    def _push(self, answer: int, status: int) -> None:
+        b = self.backend
+        b.advance(1)
+        b.send(self.stack.oracle, "push_price", answer, b.now(), status, sender=self.stack.reporter)
+        self.model.observe(answer * 10**10, b.now(), status)
 
-    def _send(self, contract: Any, fn: str, *args: Any, who: str = "") -> Any:
-        return self.backend.send(contract, fn, *args, sender=self.actors[who])
-
-    def _expect_revert(self, reasons: tuple[str, ...], contract: Any, fn: str, *args, who: str):
+    def _send(self, outcome: m.Outcome, contract: Any, fn: str, *args: Any, sender: Any) -> Any:
+        """Send the transaction the model just ran: the chain must revert with the model's
+        reason, or go through with the model's event (and return value)."""
         try:
-            self._send(contract, fn, *args, who=who)
+            result = self.backend.send(contract, fn, *args, sender=sender)
         except Backend.Reverted as exc:
-            assert any(r in exc.reason for r in reasons), (fn, exc.reason, reasons)
-            return exc.reason
-        raise AssertionError(f"{fn} should have reverted with one of {reasons}")
+            assert isinstance(outcome, m.Reverted), (fn, args, exc.reason, outcome)
+            assert exc.reason == outcome.reason, (fn, args, exc.reason, outcome.reason)
+            return None
+        assert not isinstance(outcome, m.Reverted), (fn, args, outcome)
+        if isinstance(outcome, m.Done):
+            if fn in ("deposit", "withdraw", "redeem") and result is not None:
+                assert result == outcome.value, (fn, result, outcome)
+            return result
+        names = [name for name, _ in self.backend.events(self.stack.market)]
+        got = {name: e for name, e in self.backend.events(self.stack.market)}
+        if isinstance(outcome, m.Filled):
+            e = got["OrderFilled"]
+            assert (e["size_delta"], e["fill_price"], e["fee"], e["size"]) == (
+                outcome.size_delta,
+                outcome.fill_price,
+                outcome.fee,
+                outcome.size,
+            ), (e, outcome)
+        elif isinstance(outcome, m.Cancelled):
+            assert got["OrderCancelled"]["reason"] == outcome.reason, (names, outcome)
+        elif isinstance(outcome, m.Liquidated):
+            e = got["PositionLiquidated"]
+            assert (e["closed"], e["price"], e["penalty"], e["reward"], e["shortfall"]) == (
+                outcome.closed,
+                outcome.price,
+                outcome.penalty,
+                outcome.reward,
+                outcome.shortfall,
+            ), (e, outcome)
+        elif isinstance(outcome, m.Closed):
+            e = got["PositionSettled"]
+            assert (e["size"], e["margin"], e["shortfall"]) == (
+                outcome.size,
+                outcome.margin,
+                outcome.shortfall,
+            ), (e, outcome)
+        return result
 
-    def _push(self, price: int, status: int) -> None:
-        self.backend.advance(1)
-        self.backend.send(
-            self.stack.oracle,
-            "push_price",
-            price,
-            self.backend.now(),
-            status,
-            sender=self.stack.reporter,
-        )
-        self.price, self.status, self.pushed_at = price, status, self.backend.now()
+    def _market(self, who: str, fn: str, *args: Any, by: str | None = None) -> m.Outcome:
+        """`fn` on the model and the market: `who` is the trader (the model's first argument
+        and the sender), or the account acted on when a keeper (`by`) sends."""
+        model_fn = getattr(self.model, fn)
+        if by is None:
+            outcome = model_fn(who, *args, self.now)
+            sender, chain_args = self.actors[who], args
+        else:
+            outcome = model_fn(by, who, *args, self.now)
+            sender, chain_args = self.actors[by], (self._addr(who), *args)
+        self._send(outcome, self.stack.market, fn, *chain_args, sender=sender)
+        if isinstance(outcome, m.Liquidated):
+            self.liquidations += 1
+        elif isinstance(outcome, m.Closed):
+            self.settlement_closes += 1
+        return outcome
 
-    @property
-    def px(self) -> int:
-        return self.price * 10**10
+    def _lp(self, model_fn: str, fn: str, amount: int) -> m.Outcome:
+        outcome: m.Outcome = getattr(self.model, model_fn)("lp", amount, self.now)
+        lp = self.actors["lp"]
+        args = (amount, self._addr("lp")) if fn == "deposit" else (amount, *[self._addr("lp")] * 2)
+        self._send(outcome, self.stack.pool, fn, *args, sender=lp)
+        return outcome
 
-    def _funding_now(self, at: int) -> m.FundingState:
-        rate, index, updated = self.stack.market.funding_state()
-        return m.accrue_funding(
-            m.FundingState(rate, index, updated), self.stack.market.skew(), self.px, at, self.P
-        )
+    def _addr(self, who: str) -> Any:
+        a = self.addr[who]
+        return getattr(a, "address", a)
 
-    def _positions(self) -> dict[str, m.Position]:
-        return {w: as_model(self.stack.market.position(self._addr(w))) for w in TRADERS}
+    def _books(self) -> Books:
+        """The chain's books, read once per step."""
+        key = (self.backend.sent, self.now)
+        if self._cached is None or self._cached[0] != key:
+            self._cached = (key, self.reader.read())
+        return self._cached[1]
 
-    def _balance(self, who: str) -> int:
-        return self.stack.collateral.balanceOf(self._addr(who))
+    def _index(self) -> int:
+        return self.model.index_at(self.model.mark(), self.now)
 
-    def _check_funding_step(self, before: tuple, skew_before: int) -> None:
-        """If the transaction accrued funding, the stored state is the model's accrual."""
-        after = self.stack.market.funding_state()
-        if after[2] != before[2]:
-            want = m.accrue_funding(m.FundingState(*before), skew_before, self.px, after[2], self.P)
-            assert tuple(after) == (want.rate, want.index, want.updated_at), (after, want)
+    def _order_size(self, who: str, lev_bps: int) -> int:
+        margin = self.model.position(who).margin
+        size = margin * lev_bps // 10_000 * WAD // self.model.oracle.price_wad
+        return size // 10**16 * 10**16 or 10**16
+
+    def _bound(self, size: int, slip_bps: int) -> int:
+        return m.slippage_bound(self.model.oracle.price_wad, size, slip_bps)
+
+    def _growth_is_covered(self, who: str, before: m.Position) -> None:
+        """Invariant 3: a fill that grows a position leaves equity >= IMR x notional."""
+        after = self.model.position(who)
+        grows = abs(after.size) > abs(before.size) or (after.size > 0) != (before.size > 0)
+        if grows and after.size != 0:
+            px, index = self.model.oracle.price_wad, self._index()
+            need = m.requirement(after.size, px, self.model.math.initial_margin_bps)
+            assert m.equity(after, px, index) >= need, (after, need)
+
+    def _squeezable(self) -> list[str]:
+        """Flat traders with no order and at least $100 of margin."""
+        return [
+            w
+            for w in TRADERS
+            if self.model.position(w).size == 0
+            and w not in self.model.orders
+            and self.model.position(w).margin >= 100 * WAD
+        ]
 
     # ---- traders ------------------------------------------------------------------------
     trader = st.sampled_from(TRADERS)
 
-    @rule(who=trader, dollars=st.integers(1, 200_000))
-    def deposit_margin(self, who, dollars):
-        mk = self.stack.market
-        before = mk.position(self._addr(who)).margin
-        self._send(mk, "deposit_margin", self._units(dollars), who=who)
-        assert mk.position(self._addr(who)).margin == before + dollars * WAD
-
-    @rule(who=trader, frac_bps=st.integers(1, 10_000), over=st.booleans())
-    def withdraw_margin(self, who, frac_bps, over):
-        mk, addr = self.stack.market, self._addr(who)
-        if self.status != OPEN:
-            self._expect_revert(MARKET_REASONS, mk, "withdraw_margin", 1, who=who)
-            return
-        pos = as_model(mk.position(addr))
-        free = m.withdrawable(pos, self.px, self._funding_now(self.backend.now()).index, self.P)
-        amount = free // self.upu * frac_bps // 10_000 + (free // self.upu + 1 if over else 0)
-        if amount == 0:
-            return
-        if amount * self.upu > free:
-            self._expect_revert(("exceeds withdrawable",), mk, "withdraw_margin", amount, who=who)
-            self.seen["withdraw refused"] += 1
-            return
-        self._send(mk, "withdraw_margin", amount, who=who)
-        after = mk.position(addr)
-        assert after.margin == pos.margin - amount * self.upu
-        index = self._funding_now(self.backend.view_time()).index
-        eq = m.equity(as_model(after), self.px, index)
-        assert eq >= m.requirement(after.size, self.px, self.P.initial_margin_bps) - 1  # inv 3
-        self.seen["withdrawn"] += 1
-
+    @precondition(lambda self: any(w not in self.model.orders for w in TRADERS))
     @rule(
-        who=trader,
+        data=st.data(),
         lev_bps=st.one_of(st.integers(-60_000, 60_000), st.sampled_from([-48_000, 48_000])),
         slip_bps=st.sampled_from([0, 1, 30, 300, 10_000, 10_000, 10_000]),
     )
-    def commit_and_execute(self, who, lev_bps, slip_bps):
-        """Commit an order of up to ±6x the margin, try to fill it before a newer price (must
-        revert), then after one; the outcome — fill or cancellation, and every number of the
-        position after — is the model's."""
-        mk, addr = self.stack.market, self._addr(who)
-        pos = as_model(mk.position(addr))
-        size = pos.margin * lev_bps // 10_000 * WAD // self.px // 10**16 * 10**16
-        if size == 0:
-            size = 10**16
-        px = self.px
-        bound = (
-            px * (10_000 + slip_bps) // 10_000 if size > 0 else px * (10_000 - slip_bps) // 10_000
-        )
-        if self.status != OPEN:
-            self._expect_revert(MARKET_REASONS, mk, "commit_order", size, bound, who=who)
-            self.seen["commit refused: market"] += 1
+    def commit_and_execute(self, data, lev_bps, slip_bps):
+        """An order of up to ±6x the margin, refused while the market does not trade; the
+        keeper's execution is refused until a price newer than the commit lands (invariant
+        8), then fills or cancels (slippage, margin, caps) as the model says."""
+        who = data.draw(st.sampled_from([w for w in TRADERS if w not in self.model.orders]))
+        size = self._order_size(who, lev_bps)
+        outcome = self._market(who, "commit_order", size, self._bound(size, slip_bps))
+        note(self, f"commit: {outcome.label}")
+        if isinstance(outcome, m.Reverted):
             return
-        if pos.margin < self.order_fee:
-            self._expect_revert(
-                ("margin below keeper fee",), mk, "commit_order", size, bound, who=who
-            )
-            return
-        self._send(mk, "commit_order", size, bound, who=who)
-        committed_at = mk.pending_order(addr).committed_at
-        assert mk.position(addr).margin == pos.margin - self.order_fee  # escrowed
-        self._expect_revert(("no newer price",), mk, "execute_order", addr, who="keeper")  # inv 8
+        note(self, f"execute: {self._market(who, 'execute_order', by='keeper').label}")
         self._push(self.price, OPEN)
-        assert self.pushed_at > committed_at
-        self._execute_and_check(who, size, bound)
+        self._execute(who)
 
-    def _execute_and_check(self, who: str, size: int, bound: int) -> None:
-        mk, addr, upu = self.stack.market, self._addr(who), self.upu
-        pos = as_model(mk.position(addr))
-        skew, f0 = mk.skew(), tuple(mk.funding_state())
-        keeper_before = self._balance("keeper")
-        px, now = self.px, self.backend.now()
-        fill = m.fill_price(px, skew, size, self.P)
-        outcome, near_cap = "filled", False
-        if (size > 0 and fill > bound) or (size < 0 and fill < bound):
-            outcome = "price"
-        else:
-            index = m.accrue_funding(m.FundingState(*f0), skew, px, now, self.P).index
-            settled = m.pnl(pos, fill) - m.funding_owed(pos.size, index, pos.funding_entry)
-            fee = m.order_fee(skew, size, fill, self.P)
-            margin = pos.margin + settled - fee
-            new_size = pos.size + size
-            grows = abs(new_size) > abs(pos.size) or (new_size > 0) != (pos.size > 0)
-            if grows and new_size != 0:
-                after = m.Position(new_size, fill, margin, index)
-                if m.equity(after, px, index) < m.requirement(
-                    new_size, px, self.P.initial_margin_bps
-                ):
-                    outcome = "margin"
-                else:
-                    caps, near_cap = self._caps_ok(pos.size, new_size, index)
-                    if not caps:
-                        outcome = "open interest"
-            if outcome == "filled":
-                margin -= settlement(settled - fee, upu)[1]
-                if margin < 0:
-                    outcome = "liquidatable"
-        self._send(mk, "execute_order", addr, who="keeper")
-        assert mk.pending_order(addr).committed_at == 0
-        after = as_model(mk.position(addr))
-        assert self._balance("keeper") == keeper_before + self.order_fee // upu  # paid always
-        filled = after.size != pos.size or after.entry_price != pos.entry_price
-        if near_cap and outcome in ("filled", "open interest"):
-            outcome = "filled" if filled else "open interest"  # at the cap's rounding edge
-        self.seen[f"execute: {outcome}"] += 1
-        if outcome != "filled":
-            assert after == pos, (outcome, after, pos)
-            return
-        self.updates += 1
-        assert after == m.Position(pos.size + size, fill, margin, index), (after, margin, index)
-        self._check_funding_step(f0, skew)
-        if after.size != 0 and (
-            abs(after.size) > abs(pos.size) or (after.size > 0) != (pos.size > 0)
-        ):
-            eq = m.equity(after, px, index)
-            assert eq >= m.requirement(after.size, px, self.P.initial_margin_bps)  # inv 3
+    def _execute(self, who: str) -> None:
+        order, before = self.model.orders[who], self.model.position(who)
+        outcome = self._market(who, "execute_order", by="keeper")
+        note(self, f"execute: {outcome.label}")
+        if isinstance(outcome, m.Filled):
+            assert self.model.oracle.updated_at > order.committed_at  # invariant 8
+            self._growth_is_covered(who, before)
 
-    def _caps_ok(self, old: int, new: int, index: int) -> tuple[bool, bool]:
-        """(within the OI caps, so close to the edge that rounding may decide)."""
-        mk = self.stack.market
-        long_oi, short_oi = mk.open_interest()
-        long_oi += max(new, 0) - max(old, 0)
-        short_oi += min(old, 0) - min(new, 0)
-        positions = self._positions().values()
-        pool_pnl = sum(
-            -m.pnl(p, self.px) + m.funding_owed(p.size, index, p.funding_entry) for p in positions
-        )
-        nav = self.stack.collateral.balanceOf(self.stack.pool) * self.upu + pool_pnl
-        pool_cap = nav * self.max_skew_bps // 10_000
-        use = (long_oi * self.px // WAD, short_oi * self.px // WAD)
-        caps = (min(self.max_oi[0], pool_cap), min(self.max_oi[1], pool_cap))
-        ok = use[0] <= caps[0] and use[1] <= caps[1]
-        near = any(
-            abs(u - c) <= self.upu + 10 * len(TRADERS) for u, c in zip(use, caps, strict=True)
-        )
-        return ok, near
+    @rule(who=trader, dollars=st.integers(0, 200_000))
+    def deposit_margin(self, who, dollars):
+        outcome = self._market(who, "deposit_margin", self._units(dollars))
+        note(self, f"deposit: {outcome.label}")
 
-    @rule(who=trader, late=st.sampled_from([1, 60, 3_600]))
-    def commit_and_expire(self, who, late):
-        """An order nobody fills in time: executing it after `order_max_age` cancels it, or
-        anyone removes it with `cancel_order`; the caller gets the escrowed fee."""
-        mk, addr = self.stack.market, self._addr(who)
-        pos = as_model(mk.position(addr))
-        if self.status != OPEN or pos.margin < self.order_fee:
-            return
-        self._send(mk, "commit_order", 10**17, 2**255, who=who)
-        committed_at = mk.pending_order(addr).committed_at
-        self._expect_revert(("order live",), mk, "cancel_order", addr, who="keeper")
-        self.backend.advance(self.order_max_age + late)
-        keeper_before = self._balance("keeper")
-        if late == 60:  # a price lands, too late for the order
-            self._push(self.price, OPEN)
-            self._send(mk, "execute_order", addr, who="keeper")
-        else:
-            self._send(mk, "cancel_order", addr, who="keeper")
-            if self.backend.now() > self.pushed_at + 60:
-                self._push(self.price, OPEN)  # keep the price fresh for the next rules
-        assert mk.pending_order(addr).committed_at == 0
-        assert as_model(mk.position(addr)) == dataclasses.replace(
-            pos, margin=pos.margin - self.order_fee
-        )
-        assert self._balance("keeper") == keeper_before + self.order_fee // self.upu
-        assert committed_at < self.backend.now()
-        self.seen["expired"] += 1
+    @rule(who=trader, frac_bps=st.integers(0, 10_000), over=st.booleans())
+    def withdraw_margin(self, who, frac_bps, over):
+        """Up to what the model says is withdrawable (unrealized profit never is), or one
+        unit more: refused exactly there."""
+        try:
+            free = self.model.withdrawable_units(who, self.now)
+        except m.PerpRevert:
+            free = 0  # no usable price: the market refuses with the oracle's reason
+        amount = free * frac_bps // 10_000 + (free + 1 if over else 0)
+        outcome = self._market(who, "withdraw_margin", amount)
+        note(self, f"withdraw: {outcome.label}")
+        pos = self.model.position(who)
+        if isinstance(outcome, m.Done) and pos.size:  # invariant 3
+            px = self.model.oracle.price_wad
+            need = m.requirement(pos.size, px, self.model.math.initial_margin_bps)
+            assert m.equity(pos, px, self._index()) >= need
 
+    @precondition(lambda self: any(w not in self.model.orders for w in TRADERS))
     @rule(
-        who=trader,
+        data=st.data(),
+        lev_bps=st.one_of(st.integers(-60_000, 60_000), st.sampled_from([-48_000, 48_000])),
+        slip_bps=st.sampled_from([0, 1, 30, 300, 10_000, 10_000, 10_000]),
+    )
+    def commit_order(self, data, lev_bps, slip_bps):
+        """An order that waits: a keeper executes or cancels it in a later step, after the
+        price moved or the order expired."""
+        who = data.draw(st.sampled_from([w for w in TRADERS if w not in self.model.orders]))
+        size = self._order_size(who, lev_bps)
+        outcome = self._market(who, "commit_order", size, self._bound(size, slip_bps))
+        note(self, f"commit: {outcome.label}")
+
+    @precondition(lambda self: bool(self.model.orders))
+    @rule(data=st.data())
+    def execute_order(self, data):
+        """The keeper executes a waiting order: refused until a price newer than the commit
+        (invariant 8), then filled or cancelled (slippage, margin, caps, expiry) as the model
+        says, the keeper paid either way."""
+        self._execute(data.draw(st.sampled_from(sorted(self.model.orders))))
+
+    @precondition(lambda self: bool(self.model.orders))
+    @rule(data=st.data())
+    def cancel_order(self, data):
+        """Anyone removes an expired order and gets its keeper fee; a live one stays."""
+        who = data.draw(st.sampled_from(sorted(self.model.orders)))
+        outcome = self._market(who, "cancel_order", by="keeper")
+        note(self, f"cancel: {outcome.label}")
+
+    @precondition(lambda self: self.status == OPEN and bool(self._squeezable()))
+    @rule(
+        data=st.data(),
         lev_bps=st.integers(40_000, 49_000),
         long=st.booleans(),
         move_bps=st.integers(900, 2_000),
     )
-    def squeeze(self, who, lev_bps, long, move_bps):
+    def squeeze(self, data, lev_bps, long, move_bps):
         """A trader near 5x, then the price runs against them: the keeper's sweep liquidates
         (partially while the equity covers the penalty and the reward, fully beyond)."""
-        if self.status != OPEN:
-            return
-        mk, addr = self.stack.market, self._addr(who)
-        pos = as_model(mk.position(addr))
-        if pos.size != 0 or pos.margin < 100 * WAD:
-            return
-        size = pos.margin * lev_bps // 10_000 * WAD // self.px // 10**16 * 10**16
-        size = size if long else -size
-        self._send(mk, "commit_order", size, 2**255 if long else 0, who=who)
+        who = data.draw(st.sampled_from(self._squeezable()))
+        size = self._order_size(who, lev_bps) * (1 if long else -1)
+        self._market(who, "commit_order", size, ANY_PRICE[0] if long else ANY_PRICE[1])
         self._push(self.price, OPEN)
-        self._execute_and_check(who, size, 2**255 if long else 0)
+        before = self.model.position(who)
+        outcome = self._market(who, "execute_order", by="keeper")
+        note(self, f"squeeze: {outcome.label}")
+        self._growth_is_covered(who, before)
         against = 10_000 - move_bps if long else 10_000 + move_bps
         self._push(max(self.price * against // 10_000, 10**6), OPEN)
         self._sweep()
 
     # ---- prices, hours, time --------------------------------------------------------------
+    @precondition(lambda self: self.status == OPEN)
     @rule(move_bps=st.integers(-2_000, 2_000))
     def price_moves(self, move_bps):
-        if self.status == OPEN:
-            self._push(max(self.price * (10_000 + move_bps) // 10_000, 10**6), OPEN)
-            self._sweep()
+        self._push(max(self.price * (10_000 + move_bps) // 10_000, 10**6), OPEN)
+        self._sweep()
 
-    @rule(to=st.sampled_from([OPEN, CLOSED, HALTED]), gap_bps=st.integers(-2_000, 2_000))
-    def market_hours(self, to, gap_bps):
-        if to == self.status:
-            return
-        price = self.price if to != OPEN else max(self.price * (10_000 + gap_bps) // 10_000, 10**6)
-        self._push(price, to)
+    @rule(data=st.data(), gap_bps=st.integers(-2_000, 2_000))
+    def market_hours(self, data, gap_bps):
+        """The market closes or halts (nothing that needs a usable price goes through: the
+        other rules see it), or reopens with a gap."""
+        to = data.draw(st.sampled_from([s for s in (OPEN, CLOSED, HALTED) if s != self.status]))
+        gap = gap_bps if to == OPEN else 0
+        self._push(max(self.price * (10_000 + gap) // 10_000, 10**6), to)
         if to == OPEN:
             self._sweep()
-        else:  # nothing that needs a usable price goes through
-            addr = self._addr(TRADERS[0])
-            self._expect_revert(
-                (*MARKET_REASONS, "not liquidatable"),
-                self.stack.market,
-                "liquidate",
-                addr,
-                who="keeper",
-            )
-            self._expect_revert(
-                ("pool: market closed",), self.stack.pool, "deposit", 1, self._addr("lp"), who="lp"
-            )
 
     @rule(seconds=st.sampled_from([1, 60, 3_600, 86_400]))
     def time_passes(self, seconds):
@@ -369,180 +511,241 @@ class PerpMachine(RuleBasedStateMachine):
 
     # ---- keeper -------------------------------------------------------------------------
     def _sweep(self) -> None:
-        """The liquidation keeper after a price: every account the batch view flags."""
-        mk = self.stack.market
-        addrs = [self._addr(w) for w in TRADERS]
-        flags = mk.liquidatable(addrs)
-        index = self._funding_now(self.backend.view_time()).index
-        for who, flag in zip(TRADERS, flags, strict=True):
-            pos = as_model(mk.position(self._addr(who)))
-            assert flag == (self.status == OPEN and m.is_liquidatable(pos, self.px, index, self.P))
-            assert mk.is_liquidatable(self._addr(who)) == flag
+        """The liquidation keeper after a price: every account the model flags (the chain
+        must agree: a liquidation, not a "not liquidatable" revert)."""
+        for who in ACCOUNTS:
+            if self.model.is_liquidatable(who, self.now):
+                self._liquidate(who)
+
+    def _liquidate(self, who: str) -> m.Outcome:
+        before_shortfall = self.model.pool_shortfall
+        outcome = self._market(who, "liquidate", by="keeper")
+        if isinstance(outcome, m.Liquidated):
+            after = self.model.position(who)
+            px, index = outcome.price, self.model.funding.index
+            healthy = after.size == 0 or not m.is_liquidatable(after, px, index, self.model.math)
+            # invariant 4: the rest is healthy, closed, or the shortfall was recorded
+            assert healthy or self.model.pool_shortfall > before_shortfall, (after, outcome)
+            note(self, "liquidated" if after.size == 0 else "liquidated partially")
+        else:
+            note(self, f"liquidate: {outcome.label}")
+        return outcome
+
+    @rule()
+    def keeper_scans(self):
+        """The keepers' batch view == the model (invariant 4); the keeper then liquidates
+        what it flags."""
+        mk, t = self.stack.market, self.backend.view_time()
+        # the open positions (a flat one reads false before any math; all are read at the end
+        # of the example), or one account when none is open
+        names = [w for w in ACCOUNTS if self.model.position(w).size] or list(ACCOUNTS[:1])
+        flags = list(mk.liquidatable([self._addr(w) for w in names]))
+        assert flags == self.model.liquidatable(names, t), flags
+        for who, flag in zip(names, flags, strict=True):
             if flag:
                 self._liquidate(who)
 
-    def _liquidate(self, who: str) -> None:
-        mk, addr, upu = self.stack.market, self._addr(who), self.upu
-        pos = as_model(mk.position(addr))
-        skew, f0 = mk.skew(), tuple(mk.funding_state())
-        px = self.px
-        index = m.accrue_funding(m.FundingState(*f0), skew, px, self.backend.now(), self.P).index
-        if not m.is_liquidatable(pos, px, index, self.P):
-            self._expect_revert(("not liquidatable",), mk, "liquidate", addr, who="keeper")
-            return
-        closed = m.liquidation_size(pos, px, index, self.P)
-        reward = m.keeper_reward(pos.size, px, self.P)
-        penalty = m.notional(closed, px) * self.P.liquidation_penalty_bps // 10_000
-        delta = m.pnl(pos, px) - m.funding_owed(pos.size, index, pos.funding_entry)
-        margin = pos.margin + delta
-        if delta > 0:
-            margin -= settlement(delta, upu)[1]
-        available = max(margin, 0)
-        reward_paid = min(reward, available)
-        penalty_paid = min(penalty, available - reward_paid)
-        shortfall_before = mk.pool_shortfall()
-        keeper_before = self._balance("keeper")
-        self._send(mk, "liquidate", addr, who="keeper")
-        self.updates += 1
-        self.liquidations += 1
-        after = as_model(mk.position(addr))
-        want = m.Position(pos.size - closed, px, available - reward_paid - penalty_paid, index)
-        assert after == want, (after, want)
-        self._check_funding_step(f0, skew)
-        # the keeper is paid its reward in full, whoever covers it
-        assert self._balance("keeper") - keeper_before >= reward // upu - 2
-        healthy = after.size == 0 or not m.is_liquidatable(after, px, index, self.P)
-        assert healthy or mk.pool_shortfall() > shortfall_before or margin < 0  # inv 4
-        self.seen["liquidated" if after.size == 0 else "liquidated partially"] += 1
-
     @rule(who=trader)
-    def liquidate_unflagged(self, who):
-        """Anyone may call `liquidate`; a healthy account (or a shut market) reverts."""
-        mk, addr = self.stack.market, self._addr(who)
-        if self.status != OPEN:
-            self._expect_revert(MARKET_REASONS, mk, "liquidate", addr, who="keeper")
-        elif not mk.is_liquidatable(addr):
-            self._expect_revert(("not liquidatable",), mk, "liquidate", addr, who="keeper")
+    def liquidate(self, who):
+        """Anyone may call `liquidate`: a healthy account or a shut market reverts."""
+        self._liquidate(who)
 
     # ---- LP ------------------------------------------------------------------------------
-    def _check_nav(self) -> None:
-        """The pool's NAV is its tokens plus what it is up on open positions."""
-        pool = self.stack.pool
-        nav = self.stack.collateral.balanceOf(pool) + self.stack.market.pool_pnl()
-        assert pool.totalAssets() == max(nav, 0)
+    def _nav_agrees(self) -> None:
+        """The pool's NAV (its tokens plus what it is up on open positions) == the model."""
+        assert self.stack.pool.totalAssets() == self.model.pool_nav(self.backend.view_time())
 
-    @rule(dollars=st.integers(1, 1_000_000))
+    @rule(dollars=st.integers(0, 1_000_000))
     def lp_deposits(self, dollars):
-        pool = self.stack.pool
-        self._check_nav()
-        if self.status != OPEN:
-            self._expect_revert(
-                ("pool: market closed",), pool, "deposit", 1, self._addr("lp"), who="lp"
-            )
-            return
-        self._send(pool, "deposit", self._units(dollars), self._addr("lp"), who="lp")
-        self.seen["lp deposit"] += 1
+        self._nav_agrees()
+        note(self, f"lp deposit: {self._lp('lp_deposit', 'deposit', self._units(dollars)).label}")
 
     @rule(frac_bps=st.integers(1, 10_000))
     def lp_withdraws(self, frac_bps):
-        pool, lp = self.stack.pool, self._addr("lp")
-        self._check_nav()
-        value = pool.convertToAssets(pool.balanceOf(lp))
-        amount = value * frac_bps // 10_000
-        if amount == 0:
-            return
-        if self.status != OPEN:
-            self._expect_revert(
-                ("pool: market closed",), pool, "withdraw", amount, lp, lp, who="lp"
-            )
-            return
-        free = min(
-            pool.totalAssets() - self.stack.market.required_nav(),
-            self.stack.collateral.balanceOf(pool),
-        )
+        """Up to the LP's share of the NAV: refused where open interest needs it."""
+        self._nav_agrees()
         try:
-            self._send(pool, "withdraw", amount, lp, lp, who="lp")
-            assert amount <= free + 1
-            self.seen["lp withdraw"] += 1
-        except Backend.Reverted as exc:
-            assert "needed by open interest" in exc.reason and amount >= free - 1, exc.reason
-            self.seen["lp withdraw refused"] += 1
+            value = self.model.convert_to_assets(self.model.shares.get("lp", 0), self.now)
+        except m.PerpRevert:
+            value = 0
+        outcome = self._lp("lp_withdraw", "withdraw", value * frac_bps // 10_000)
+        note(self, f"lp withdraw: {outcome.label}")
 
-    # ---- a round trip creates nothing (inv 9) --------------------------------------------
+    # ---- a round trip creates nothing (invariant 9) --------------------------------------
+    @precondition(lambda self: self.status == OPEN and "tripper" not in self.model.orders)
     @rule(dollars=st.integers(10, 100_000), lev_bps=st.integers(-40_000, 40_000))
     def round_trip(self, dollars, lev_bps):
         """Deposit, open, close at the same oracle price, withdraw everything: never more
         back than in."""
-        if self.status != OPEN:
-            return
-        mk, addr = self.stack.market, self._addr("tripper")
-        start = self._balance("tripper")
-        self._send(mk, "deposit_margin", self._units(dollars), who="tripper")
+        start = self.model.balance_of("tripper")
+        self._market("tripper", "deposit_margin", self._units(dollars))
         size = dollars * lev_bps // 10_000 * WAD // self.price * 10**8 // 10**16 * 10**16
         for delta in (size, None):
-            delta = delta if delta is not None else -mk.position(addr).size
+            delta = delta if delta is not None else -self.model.position("tripper").size
             if delta == 0:
                 continue
-            self._send(mk, "commit_order", delta, 2**255 if delta > 0 else 0, who="tripper")
+            self._market("tripper", "commit_order", delta, ANY_PRICE[0 if delta > 0 else 1])
             self._push(self.price, OPEN)
-            self._send(mk, "execute_order", addr, who="keeper")
-        assert mk.position(addr).size == 0
-        margin = mk.position(addr).margin
-        if margin // self.upu:
-            self._send(mk, "withdraw_margin", margin // self.upu, who="tripper")
-        assert self._balance("tripper") <= start
-        self.seen["round trip"] += 1
+            self._market("tripper", "execute_order", by="keeper")
+        assert self.model.position("tripper").size == 0
+        units = self.model.position("tripper").margin // self.upu
+        if units:
+            self._market("tripper", "withdraw_margin", units)
+        assert self.model.balance_of("tripper") <= start
+        note(self, "round trip")
 
-    # ---- invariants ------------------------------------------------------------------------
+    # ---- invariants: the chain == the model, after every step ------------------------------
     @invariant()
-    def books_balance(self):
-        if not getattr(self, "upu", None):
-            return
+    def counts_the_step(self):
+        """Not a property: runs once after every executed rule (preconditions skip the rest),
+        so it is the depth the test reports and asserts."""
         type(self).steps += 1
-        mk, usdc, upu = self.stack.market, self.stack.collateral, self.upu
-        positions = self._positions()
-        trip = as_model(mk.position(self._addr("tripper")))
-        every = [*positions.values(), trip]
-        long_oi = sum(max(p.size, 0) for p in every)
-        short_oi = sum(max(-p.size, 0) for p in every)
-        assert mk.skew() == long_oi - short_oi  # 7
-        assert tuple(mk.open_interest()) == (long_oi, short_oi)
-        index = self._funding_now(self.backend.view_time()).index
-        expected = sum(
-            -m.pnl(p, self.px) + m.funding_owed(p.size, index, p.funding_entry) for p in every
+
+    @invariant()
+    def positions_match_model(self):
+        books = self._books()
+        for w in ACCOUNTS:
+            assert books.positions[w] == self.model.position(w), w
+
+    @invariant()
+    def orders_match_model(self):
+        books = self._books()
+        for w in ACCOUNTS:
+            assert books.orders[w] == self.model.pending_order(w), w
+
+    @invariant()
+    def token_balances_match_model(self):
+        """Every token unit where the model says: the market, the pool, the insurance fund,
+        every trader, the keeper and the LP."""
+        assert self._books().balances == {w: self.model.balance_of(w) for w in (*HOLDERS, *BOOKS)}
+
+    @invariant()
+    def pool_shares_match_model(self):
+        books = self._books()
+        assert (books.shares, books.share_supply) == (
+            self.model.shares.get("lp", 0),
+            self.model.share_supply,
         )
-        bound = self._rounding_bound(len(every))
-        assert abs(mk.pool_pnl() * upu - expected) <= bound + upu, (mk.pool_pnl(), expected)  # 5, 6
-        # 1 (no order outlives the rule that committed it, so nothing is in escrow here)
-        assert usdc.balanceOf(mk) >= sum(max(p.margin, 0) for p in every) // upu
 
-    def _rounding_bound(self, n_positions: int) -> int:
-        """The aggregates round each term of each position write once (<= 1 wei each, two
-        terms, a write adds one and removes one); the recomputation rounds once per position
-        and term. Funding is zero-sum within this many wei."""
-        return 4 * self.updates + 2 * n_positions
+    @invariant()
+    def funding_state_matches_model(self):
+        """Invariant 5: the stored rate, index and time == the model's accruals."""
+        assert self._books().funding == self.model.funding_state()
 
-    # ---- end of an example: close everything (inv 10) --------------------------------------
-    def _close_everything(self) -> None:
-        mk = self.stack.market
+    @invariant()
+    def pool_shortfall_matches_model(self):
+        assert self._books().pool_shortfall == self.model.pool_shortfall
+
+    @invariant()
+    def skew_and_open_interest_match_positions(self):
+        """Invariant 7."""
+        books = self._books()
+        sizes = [p.size for p in books.positions.values()]
+        long_oi, short_oi = sum(max(s, 0) for s in sizes), sum(max(-s, 0) for s in sizes)
+        assert books.skew == long_oi - short_oi
+        assert books.open_interest == (long_oi, short_oi)
+
+    @invariant()
+    def aggregates_equal_their_positions(self):
+        """Invariant 6: Σ size x entry and Σ size x funding entry, kept in O(1) by the one
+        function that writes positions, == the sums over the positions, to the wei (each term
+        leaves exactly as it entered). With views only, the pool's PnL stands in for them."""
+        books = self._books()
+        pos = books.positions.values()
+        sums = (
+            sum(m.tdiv(p.size * p.entry_price, WAD) for p in pos),
+            sum(m.tdiv(p.size * p.funding_entry, WAD) for p in pos),
+        )
+        if books.sums is not None:
+            assert books.sums == sums
+        assert (self.model.sum_entry, self.model.sum_funding) == sums
+
+    @invariant()
+    def funding_is_zero_sum(self):
+        """Invariant 5: what the traders owe in funding == what the pool's aggregates say it
+        is owed, up to the stated rounding."""
+        model, index = self.model, self._index()
+        owed = sum(m.funding_owed(p.size, index, p.funding_entry) for p in model.positions.values())
+        pool_share = m.tdiv(model.skew * index, WAD) - model.sum_funding
+        bound = FUNDING_ROUNDING_WEI_PER_POSITION * len(model.positions) + FUNDING_ROUNDING_WEI
+        assert abs(owed - pool_share) <= bound, (owed, pool_share)
+
+    @invariant()
+    def market_holds_every_margin(self):
+        """Invariant 1: the market's tokens back every margin and escrowed keeper fee."""
+        books = self._books()
+        owed = sum(max(p.margin, 0) for p in books.positions.values())
+        owed += sum(o.keeper_fee for o in books.orders.values())
+        assert books.balances[m.MARKET] * self.upu >= owed
+
+    # ---- the end of an example ---------------------------------------------------------------
+    def _views_agree(self) -> None:
+        """The storage decoding == the views, and the views the machine does not read every
+        step (PnL, NAV, liquidation flags, equity) == the model."""
+        if self.reader is not self.views:
+            storage, views = self.reader.read(), self.views.read()
+            assert dataclasses.replace(storage, sums=None) == views
+        self._nav_agrees()
+        t, mk = self.backend.view_time(), self.stack.market
+        assert mk.pool_pnl() == self.model.pool_pnl(t)
+        flags = list(mk.liquidatable([self._addr(w) for w in ACCOUNTS]))
+        assert flags == self.model.liquidatable(ACCOUNTS, t)
+        assert mk.is_liquidatable(self._addr("t0")) == flags[0]
+        assert mk.equity(self._addr("t0")) == self.model.equity("t0", t)
+
+    def _dust_bound(self) -> int:
+        return (
+            DUST_UNITS_PER_LIQUIDATION * self.liquidations
+            + DUST_UNITS_PER_SETTLEMENT_CLOSE * self.settlement_closes
+            + 1
+        ) * self.upu
+
+    def _closed_out(self) -> None:
+        """Invariant 10: no open interest, the aggregates at zero, the pool's PnL zero, the
+        market holding the margins and dust only."""
+        books = self.reader.read()
+        assert books.skew == 0 and books.open_interest == (0, 0)
+        assert self.stack.market.pool_pnl() == 0 == self.model.pool_pnl(self.now)
+        margins = sum(p.margin for p in books.positions.values())
+        held = books.balances[m.MARKET] * self.upu
+        assert 0 <= held - margins < self._dust_bound(), (held, margins)
+        note(self, "closed out")
+
+    def _close_by_orders(self) -> None:
         if self.status != OPEN:
             self._push(self.price, OPEN)
+        self._push(self.price, OPEN)  # newer than every pending order
+        for who in sorted(self.model.orders):
+            self._market(who, "execute_order", by="keeper")
         self._sweep()
-        for who in TRADERS:
-            addr = self._addr(who)
-            size = mk.position(addr).size
+        for who in ACCOUNTS:
+            size = self.model.position(who).size
             if size == 0:
                 continue
-            self._send(mk, "commit_order", -size, 2**255 if size < 0 else 0, who=who)
+            if self.model.position(who).margin < self.model.params.order_keeper_fee:
+                self._market(who, "deposit_margin", self._units(10))
+            self._market(who, "commit_order", -size, ANY_PRICE[0 if size < 0 else 1])
             self._push(self.price, OPEN)
-            self._send(mk, "execute_order", addr, who="keeper")
-            if mk.position(addr).size != 0:  # cancelled: equity below zero after dust
+            self._market(who, "execute_order", by="keeper")
+            if self.model.position(who).size != 0:  # cancelled: equity below zero after dust
                 self._liquidate(who)
-            assert mk.position(addr).size == 0, who
-        assert mk.skew() == 0 and tuple(mk.open_interest()) == (0, 0)
-        assert mk.pool_pnl() == 0  # the aggregates are back to exactly zero
-        margins = sum(as_model(mk.position(self._addr(w))).margin for w in (*TRADERS, "tripper"))
-        held = self.stack.collateral.balanceOf(mk) * self.upu
-        dust = (3 * self.liquidations + 1) * self.upu  # payouts round down: the market keeps it
-        assert 0 <= held - margins < dust, (held, margins)  # only the margins
-        self.seen["closed out"] += 1
+            assert self.model.position(who).size == 0, who
+        self._closed_out()
+
+    def _close_by_delisting(self) -> None:
+        """DEFAULT_ADMIN settles at the last price; pending orders are cancelled, every
+        position closes at the frozen price, every margin leaves, then the LP."""
+        outcome = self.model.settle(self.now)
+        self._send(outcome, self.stack.market, "settle", sender=self.stack.admin)
+        for who in sorted(self.model.orders):
+            self._market(who, "execute_order", by="keeper")
+        for who in ACCOUNTS:
+            if self.model.position(who).size:
+                self._market(who, "settle_position", by="keeper")
+        self._closed_out()
+        for who in ACCOUNTS:
+            if units := self.model.position(who).margin // self.upu:
+                self._market(who, "withdraw_margin", units)
+        shares = self.model.shares.get("lp", 0)
+        assert isinstance(self._lp("lp_redeem", "redeem", shares), m.Done)  # LPs leave last
+        note(self, "delisted")

@@ -7,15 +7,10 @@ from __future__ import annotations
 
 import boa
 import pytest
+from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import (
-    RuleBasedStateMachine,
-    initialize,
-    invariant,
-    precondition,
-    rule,
-    run_state_machine_as_test,
-)
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from machine_base import note, run_machine
 
 from synthequity.constants import ORACLE_HISTORY, MarketStatus
 from synthequity.model.oracle import FeedModel, PushRejected
@@ -37,11 +32,12 @@ def deployment():
 
 
 class OracleMachine(RuleBasedStateMachine):
-    deployed: tuple = ()  # (oracle, admin, reporters, outsider)
+    stack: tuple = ()  # (oracle, admin, reporters, outsider)
+    steps = 0
 
     @initialize()
     def deploy(self):
-        self.oracle, self.admin, self.reporters, self.outsider = self.deployed
+        self.oracle, self.admin, self.reporters, self.outsider = self.stack
         # Every example starts from the deployed state and leaves nothing behind.
         self._anchor = boa.env.anchor()
         self._anchor.__enter__()
@@ -65,10 +61,12 @@ class OracleMachine(RuleBasedStateMachine):
         except PushRejected as rejected:
             with boa.reverts(rejected.reason), boa.env.prank(who):
                 self.oracle.push_price(answer, observed_at, status)
+            note(self, f"push: rejected:{rejected.reason}")
             return
         with boa.env.prank(who):
             self.oracle.push_price(answer, observed_at, status)
         self.model.push(who, answer, observed_at, status, self._now(), is_reporter)
+        note(self, "push: suspect" if self.model.suspect else "push: ok")
 
     # ---- rules ----------------------------------------------------------------------
     @rule(seconds=st.integers(1, 4 * 86_400))
@@ -128,9 +126,11 @@ class OracleMachine(RuleBasedStateMachine):
         except PushRejected as rejected:
             with boa.reverts(rejected.reason), boa.env.prank(self.admin):
                 self.oracle.clear_suspect()
+            note(self, f"clear: rejected:{rejected.reason}")
             return
         with boa.env.prank(self.admin):
             self.oracle.clear_suspect()
+        note(self, "clear: ok")
 
     @rule(bps=st.integers(0, 12_000))
     def admin_sets_jump(self, bps):
@@ -144,7 +144,12 @@ class OracleMachine(RuleBasedStateMachine):
 
     # ---- invariants -----------------------------------------------------------------
     @invariant()
-    def latest_round_matches(self):
+    def counts_the_step(self):
+        """Not a property: runs once after every executed rule, the depth reported."""
+        type(self).steps += 1
+
+    @invariant()
+    def latest_round_matches_model(self):
         latest = self.model.latest
         if latest is None:
             with boa.reverts("oracle: no data"):
@@ -158,7 +163,13 @@ class OracleMachine(RuleBasedStateMachine):
                 t,
                 latest.round_id,
             )
+
+    @invariant()
+    def market_status_matches_model(self):
         assert self.oracle.market_status() == self.model.market_status()
+
+    @invariant()
+    def suspect_flag_matches_model(self):
         assert self.oracle.suspect() == self.model.suspect
 
     @precondition(lambda self: self.model.latest is not None)
@@ -183,5 +194,19 @@ class OracleMachine(RuleBasedStateMachine):
             assert self.oracle.round_status(rid) == r.status
 
 
-def test_oracle_matches_model(deployment):
-    run_state_machine_as_test(type("Machine", (OracleMachine,), {"deployed": deployment}))
+def test_oracle_matches_model(deployment, capsys):
+    def report(line: str) -> None:
+        with capsys.disabled():
+            print(line)
+
+    profile = settings()  # the loaded hypothesis profile's depth (tests/conftest.py)
+    machine = run_machine(
+        OracleMachine,
+        None,
+        deployment,
+        {},
+        examples=profile.max_examples,
+        steps=profile.stateful_step_count,
+        report=report,
+    )
+    assert machine.steps > 0

@@ -14,6 +14,7 @@ from perp_machine import PerpMachine
 @pytest.fixture
 def ape_perp_machine(
     chain,
+    admin,
     perp,
     core,
     oracle,
@@ -48,6 +49,7 @@ def ape_perp_machine(
         market=market,
         pool=pool,
         reporter=reporter,
+        admin=admin,
     )
     return ApeBackend(chain), stack, actors
 

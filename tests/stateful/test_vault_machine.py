@@ -24,8 +24,15 @@ def boa_vault(request):
     return stack, actors
 
 
-def test_vault_matches_model(boa_vault):
+def test_vault_matches_model(boa_vault, capsys):
     stack, actors = boa_vault
     examples, steps, required = depth()
-    machine = run_machine(VaultMachine, BoaBackend(), stack, actors, examples=examples, steps=steps)
+
+    def report(line: str) -> None:
+        with capsys.disabled():
+            print(line)
+
+    machine = run_machine(
+        VaultMachine, BoaBackend(), stack, actors, examples=examples, steps=steps, report=report
+    )
     assert machine.steps >= required  # ci: 5,000; nightly: 200,000

@@ -10,10 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
-from machine_base import CLOSED, HALTED, MAX_AGE, OPEN, Backend, depth  # noqa: F401
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from machine_base import CLOSED, HALTED, MAX_AGE, OPEN, Backend, depth, note  # noqa: F401
 
 from synthequity.model.vault import WAD, VaultModel, VaultParams, VaultRevert
+
+BORROWERS = ("b0", "b1", "b2")
 
 
 class VaultMachine(RuleBasedStateMachine):
@@ -21,7 +23,6 @@ class VaultMachine(RuleBasedStateMachine):
     stack: Any  # oracle, collateral, insurance, vault, synth, admin, reporter
     actors: dict[str, Any]  # "b0".."b2", "liq" -> signer
     steps = 0
-    started = 0.0
 
     # ---- setup ------------------------------------------------------------------------
     @initialize(fee_choice=st.integers(0, 2))
@@ -99,11 +100,13 @@ class VaultMachine(RuleBasedStateMachine):
                 )
             except Backend.Reverted as got:
                 assert got.reason == exc.reason, (fn, args, got.reason, exc.reason)
+                note(self, f"{fn}: reverted:{exc.reason}")
                 return None
             raise AssertionError(f"{fn}{args} should revert with {exc.reason!r}") from None
         result = self.backend.send(
             self.stack.vault, fn, *self._args(fn, args), sender=sender or self.actors[who]
         )
+        note(self, f"{fn}: ok")
         if fn in ("mint", "withdraw", "open"):  # invariant 3: CR >= MCR after the action
             _, debt = m.view(who, now)
             if debt:
@@ -137,7 +140,7 @@ class VaultMachine(RuleBasedStateMachine):
         return dollars * WAD // self.usd_per_unit
 
     # ---- rules --------------------------------------------------------------------------
-    borrower = st.sampled_from(["b0", "b1", "b2"])
+    borrower = st.sampled_from(BORROWERS)
 
     @rule(who=borrower, dollars=st.integers(0, 50_000))
     def deposit(self, who, dollars):
@@ -181,24 +184,25 @@ class VaultMachine(RuleBasedStateMachine):
                 self.model._move_synth(who, need)
         self._call("close", who)
 
-    @rule(src=borrower, dst=borrower, frac_bps=st.integers(1, 10_000))
-    def transfer_synth(self, src, dst, frac_bps):
-        amount = self.model.synth.get(src, 0) * frac_bps // 10_000
-        if amount and src != dst:
-            self.backend.send(
-                self.stack.synth, "transfer", self._addr(dst), amount, sender=self.actors[src]
-            )
-            self.model._move_synth(src, -amount)
-            self.model._move_synth(dst, amount)
+    @precondition(lambda self: any(self.model.synth.get(w, 0) for w in BORROWERS))
+    @rule(data=st.data(), frac_bps=st.integers(1, 10_000))
+    def transfer_synth(self, data, frac_bps):
+        src = data.draw(st.sampled_from([w for w in BORROWERS if self.model.synth.get(w, 0)]))
+        dst = data.draw(st.sampled_from([w for w in BORROWERS if w != src]))
+        amount = self.model.synth[src] * frac_bps // 10_000
+        self.backend.send(
+            self.stack.synth, "transfer", self._addr(dst), amount, sender=self.actors[src]
+        )
+        self.model._move_synth(src, -amount)
+        self.model._move_synth(dst, amount)
 
     @rule(who=borrower, cap=st.sampled_from([None, 0, 1, 10**17, 10**19]))
     def liquidate(self, who, cap):
         self._call("liquidate", "liq", who, 2**256 - 1 if cap is None else cap)
 
+    @precondition(lambda self: self.status == OPEN)
     @rule(move_bps=st.integers(-2_100, 2_100))
     def price_moves(self, move_bps):
-        if self.status != OPEN:
-            return
         self._push(max(self.price * (10_000 + move_bps) // 10_000, 10**6), OPEN)
 
     @rule(gap_bps=st.integers(-2_100, 2_100), halt=st.booleans())
@@ -211,17 +215,20 @@ class VaultMachine(RuleBasedStateMachine):
     @rule(seconds=st.sampled_from([1, 60, 119, 121, 3_600, 86_400, 30 * 86_400]))
     def time_passes(self, seconds):
         now = self.backend.now()
-        before = {w: self.model.view(w, now)[1] for w in ("b0", "b1", "b2")}
+        before = {w: self.model.view(w, now)[1] for w in BORROWERS}
         self.backend.advance(seconds)
         for w, debt in before.items():  # debt never decreases with time alone (invariant 9)
             assert self.model.view(w, self.backend.now())[1] >= debt
 
-    @rule(pause=st.booleans())
-    def guardian(self, pause):
-        b, s = self.backend, self.stack
-        if pause != self.model.paused:
-            b.send(s.vault, "pause" if pause else "unpause", sender=s.admin)
-            self.model.paused = pause
+    @rule()
+    def guardian(self):
+        """The guardian pauses a running vault, the risk admin lifts a pause."""
+        pause = not self.model.paused
+        self.backend.send(
+            self.stack.vault, "pause" if pause else "unpause", sender=self.stack.admin
+        )
+        self.model.paused = pause
+        note(self, "paused" if pause else "unpaused")
 
     def teardown(self):
         if getattr(self, "_begun", False):
@@ -235,7 +242,7 @@ class VaultMachine(RuleBasedStateMachine):
     def keeper_scans(self):
         """The keepers' batch view and every balance agree with the model (invariant 4)."""
         s, m, now = self.stack, self.model, self.backend.view_time()
-        names = ["b0", "b1", "b2"]
+        names = list(BORROWERS)
         err = self.risk_error(now)
         expected = [m.is_liquidatable(w, self.price_wad, err, now) for w in names]
         assert list(s.vault.liquidatable([self._addr(w) for w in names])) == expected
@@ -246,17 +253,33 @@ class VaultMachine(RuleBasedStateMachine):
 
     # ---- invariants (after every step) ----------------------------------------------------
     @invariant()
-    def matches_the_model(self):
-        type(self).steps += 1  # called once after every step: the step count
-        if not hasattr(self, "model"):
-            return
+    def counts_the_step(self):
+        """Not a property: runs once after every executed rule (preconditions skip the rest),
+        so it is the depth the test reports and asserts."""
+        type(self).steps += 1
+
+    @invariant()
+    def positions_match_model(self):
+        """Every position, with fees accrued to now."""
         s, m, now = self.stack, self.model, self.backend.view_time()
-        for w in ("b0", "b1", "b2", "liq"):  # every position, with fees accrued to now
+        for w in (*BORROWERS, "liq"):
             assert tuple(s.vault.position(self._addr(w))) == m.view(w, now), w
-        # invariant 2: supply == Σ recorded debt + system debt (fees minted to the fund)
-        supply = s.synth.totalSupply()
+
+    @invariant()
+    def supply_equals_debt(self):
+        """Invariant 2: supply == Σ recorded debt + system debt (fees minted to the fund)."""
+        m = self.model
+        supply = self.stack.synth.totalSupply()
         assert supply == m.total_supply == sum(p.debt for p in m.positions.values()) + m.system_debt
-        assert s.synth.balanceOf(s.insurance) == m.synth.get("insurance", 0)
-        # invariant 1: the vault holds exactly what it owes
+
+    @invariant()
+    def insurance_synth_matches_model(self):
+        s = self.stack
+        assert s.synth.balanceOf(s.insurance) == self.model.synth.get("insurance", 0)
+
+    @invariant()
+    def vault_holds_what_it_owes(self):
+        """Invariant 1: the vault holds exactly the collateral it owes."""
+        m = self.model
         owed = sum(p.collateral for p in m.positions.values()) + m.system_collateral
-        assert s.collateral.balanceOf(s.vault) == owed
+        assert self.stack.collateral.balanceOf(self.stack.vault) == owed

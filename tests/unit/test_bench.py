@@ -1,6 +1,6 @@
 """The gas bench measures what it claims and flags what is above target."""
 
-from synthequity import bench
+from synthequity.dev import bench
 
 
 def test_bench_measures_every_built_operation(

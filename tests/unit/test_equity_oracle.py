@@ -1,4 +1,4 @@
-"""EquityOracle (SPEC.md §2): Chainlink semantics, push validation, round history, jump guard,
+"""EquityOracle (docs/spec.md §2): Chainlink semantics, push validation, round history, jump guard,
 roles and events."""
 
 import ape

@@ -1,4 +1,4 @@
-"""LiquidityPool (SPEC.md §4): ERC-4626 at the NAV the market reports, market-hours gating,
+"""LiquidityPool (docs/spec.md §4): ERC-4626 at the NAV the market reports, market-hours gating,
 the open-interest floor on withdrawals, market-only payouts, and the first-depositor
 inflation attack. The market is a test double here; the perp market replaces it (issue 4)."""
 

@@ -1,4 +1,4 @@
-"""oracle_guard (SPEC.md §2, §5): the one decision of "is this price usable for risk", and a
+"""oracle_guard (docs/spec.md §2, §5): the one decision of "is this price usable for risk", and a
 plain Chainlink consumer reading EquityOracle."""
 
 import ape

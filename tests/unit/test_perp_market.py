@@ -1,4 +1,4 @@
-"""PerpMarket (SPEC.md §4, §5) — first slice: margin, two-step orders at the first price after
+"""PerpMarket (docs/spec.md §4, §5) — first slice: margin, two-step orders at the first price after
 the commit, skew-priced fills and fees against the model, slippage/expiry cancellations,
 Mango (no withdrawal of paper profit), liquidation back to the IMR, market hours, and NAV from
 aggregates. 6- and 18-decimal collateral."""

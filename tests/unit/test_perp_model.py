@@ -1,25 +1,38 @@
-"""The perp market's reference math (synthequity.model.perp), checked by hand on worked
-examples and against position-by-position recomputation — the ground the PerpMarket contract
-will be compared to (issue 4)."""
+"""The perp market's reference model (synthequity.model.perp), checked by hand on worked
+examples and against position-by-position recomputation: the math, the liquidation prices the
+CLI shows (perp and vault), and `PerpModel`'s entry points to the token unit."""
 
+import dataclasses
 from decimal import Decimal
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from synthequity.model.perp import (
+    CLOSED,
     DAY,
+    OPEN,
     WAD,
     Aggregates,
+    Cancelled,
+    Closed,
+    Done,
+    Filled,
     FundingState,
+    Liquidated,
+    MarketParams,
+    PerpModel,
     PerpParams,
     Position,
+    Reverted,
     accrue_funding,
+    ceil_div,
     equity,
     fill_price,
     funding_owed,
     is_liquidatable,
     keeper_reward,
+    liquidation_price,
     liquidation_size,
     net_funding_owed_by_traders,
     net_trader_pnl,
@@ -27,8 +40,11 @@ from synthequity.model.perp import (
     pnl,
     pool_nav,
     requirement,
+    settlement_units,
     withdrawable,
 )
+from synthequity.model.vault import VaultParams, is_below
+from synthequity.model.vault import liquidation_price as vault_liquidation_price
 
 P = PerpParams()  # skew scale 1,000,000 shares
 
@@ -175,3 +191,185 @@ def test_liquidation_size_restores_the_imr_minimally(size, entry, margin_bps, dr
         assert left_equity(q) * 10_000 >= (abs(s) - abs(q)) * price // WAD * 2_000 - 10_000
         smaller = abs(q) - abs(q) // 10**6 - 1
         assert left_equity(smaller) * 10_000 < (abs(s) - smaller) * price // WAD * 2_000 + 10_000
+
+
+# ---- liquidation price ------------------------------------------------------------------------
+
+
+def test_liquidation_price_of_a_long_worked_example():
+    """Long 100 at $200 with $4,000: equity 100 P - 16,000, liquidated under 10% of 100 P plus
+    the keeper's 20% of the 1% penalty (0.2 P here): 100 P - 16,000 < 10.2 P below
+    P = 16,000 / 89.8 = $178.1737..."""
+    pos = Position(usd(100), usd(200), usd(4_000), 0)
+    liq = liquidation_price(pos, 0, P)
+    assert abs(Decimal(liq) / WAD - Decimal(16_000) / Decimal("89.8")) < Decimal("1e-15")
+    assert is_liquidatable(pos, liq, 0, P) and not is_liquidatable(pos, liq + 1, 0, P)
+
+
+def test_liquidation_price_of_a_short_worked_example():
+    """Short 100 at $200 with $4,000: equity 24,000 - 100 P < 10.2 P above
+    P = 24,000 / 110.2 = $217.7858..."""
+    pos = Position(-usd(100), usd(200), usd(4_000), 0)
+    liq = liquidation_price(pos, 0, P)
+    assert abs(Decimal(liq) / WAD - Decimal(24_000) / Decimal("110.2")) < Decimal("1e-15")
+    assert is_liquidatable(pos, liq, 0, P) and not is_liquidatable(pos, liq - 1, 0, P)
+
+
+def test_liquidation_price_counts_funding_and_the_keeper_minimum():
+    """$10 of funding owed moves a 1-share long's threshold up by $10 / 0.898; at that size
+    the keeper's reward is its $2 minimum, not 0.2% of notional."""
+    pos = Position(usd(1), usd(200), usd(40), usd(-10))  # index 0: owes 1 x (0 - -10) = $10
+    liq = liquidation_price(pos, 0, P)
+    # 40 - 10 + (P - 200) < 0.1 P + 2  =>  P < 172 / 0.9
+    assert abs(Decimal(liq) / WAD - Decimal(172) / Decimal("0.9")) < Decimal("1e-15")
+
+
+def test_no_liquidation_price_for_an_unleveraged_long():
+    assert liquidation_price(Position(usd(1), usd(200), usd(300), 0), 0, P) is None
+    assert liquidation_price(Position(0, 0, usd(300), 0), 0, P) is None
+
+
+@given(
+    size=st.integers(1, 10**7),
+    entry=st.integers(1, 10**5),
+    margin=st.integers(0, 10**9),
+    funding=st.integers(-(10**4), 10**4),
+    long=st.booleans(),
+)
+def test_liquidation_price_is_the_boundary(size, entry, margin, funding, long):
+    """At the returned price the position is liquidatable, one wei on the safe side it is not."""
+    pos = Position((1 if long else -1) * size * 10**15, entry * WAD, margin * 10**15, funding)
+    liq = liquidation_price(pos, 0, P)
+    if liq is None:
+        assert long and not is_liquidatable(pos, 0, 0, P)
+        return
+    assert is_liquidatable(pos, liq, 0, P)
+    if long:
+        assert not is_liquidatable(pos, liq + 1, 0, P)
+    elif liq > 0:
+        assert not is_liquidatable(pos, liq - 1, 0, P)
+
+
+def test_vault_liquidation_price_worked_example():
+    """1,500 USDC against 5 shares, liquidated under 125%: above 1,500 / (5 x 1.25) = $240."""
+    p = VaultParams()
+    liq = vault_liquidation_price(1_500 * 10**6, usd(5), p, 10**12)
+    assert liq == usd(240) + 1
+    assert is_below(1_500 * WAD, usd(5), liq, p.liquidation_ratio_bps)
+    assert not is_below(1_500 * WAD, usd(5), liq - 1, p.liquidation_ratio_bps)
+    assert vault_liquidation_price(1_500 * 10**6, 0, p, 10**12) is None
+
+
+# ---- PerpModel: the contract's entry points, worked by hand -----------------------------------
+
+UPU = 10**12  # a 6-decimal stablecoin
+T0 = 1_000
+
+
+def market(**balances: int) -> PerpModel:
+    """SPEC.md defaults (skew scale 1,000,000), $200 OPEN at T0, the pool holding $1M."""
+    mk = PerpModel(UPU, MarketParams(), funding=FundingState(0, 0, T0))
+    for who, dollars in {"pool": 1_000_000, "trader": 10_000, **balances}.items():
+        mk.mint_tokens(who, dollars * 10**6)
+    mk.observe(usd(200), T0, OPEN)
+    return mk
+
+
+def test_a_fill_moves_every_token_unit():
+    """Deposit $5,000, buy 10 shares: $1 keeper fee escrowed at the commit; filled at the next
+    price at $200 x (1 + 10 / 1,000,000 / 2) = $200.001 with a 10 bps taker fee; the keeper
+    gets its $1."""
+    mk = market()
+    assert isinstance(mk.deposit_margin("trader", 5_000 * 10**6, T0), Done)
+    assert mk.commit_order("trader", usd(10), 2**255, T0) == Done()
+    assert mk.execute_order("keeper", "trader", T0) == Reverted("perp: no newer price")
+    mk.observe(usd(200), T0 + 1, OPEN)
+    out = mk.execute_order("keeper", "trader", T0 + 1)
+    fill = fill_price(usd(200), 0, usd(10), P)
+    fee = order_fee(0, usd(10), fill, P)
+    assert out == Filled(usd(10), fill, fee, usd(10))
+    assert fill == usd("200.001") and fee == ceil_div(10 * fill * 10, 10_000)
+    pos = mk.position("trader")
+    # the fee leaves the margin (rounded up to a token unit, the dust with it) for the pool
+    units, dust = settlement_units(-fee, UPU)
+    assert pos.margin == usd(5_000) - WAD - fee - dust
+    assert mk.balance_of("keeper") == 10**6
+    assert mk.balance_of("pool") == 1_000_000 * 10**6 - units
+    assert mk.balance_of("market") == 5_000 * 10**6 - 10**6 + units
+    assert mk.open_interest() == (usd(10), 0) and mk.skew == usd(10)
+
+
+def test_reverts_change_nothing_and_carry_the_contract_reason():
+    mk = market()
+    before = repr(mk)
+    assert mk.deposit_margin("trader", 0, T0) == Reverted("perp: zero amount")
+    assert mk.commit_order("trader", usd(1), 0, T0) == Reverted("perp: margin below keeper fee")
+    assert mk.deposit_margin("nobody", 1, T0) == Reverted("erc20: transfer amount exceeds balance")
+    assert mk.withdraw_margin("trader", 1, T0) == Reverted("perp: exceeds withdrawable")
+    mk.observe(usd(200), T0, CLOSED)
+    assert mk.commit_order("trader", usd(1), 0, T0) == Reverted("market closed")
+    mk.observe(usd(200), T0, OPEN)
+    assert mk.commit_order("trader", usd(1), 0, T0 + 121) == Reverted("stale price")
+    assert repr(dataclasses.replace(mk, oracle=market().oracle)) == before
+    assert mk.set_params(MarketParams(order_max_age=5)) == Reverted("perp: order age")
+
+
+def test_cancellations_pay_the_keeper_and_keep_the_margin():
+    mk = market()
+    mk.deposit_margin("trader", 5_000 * 10**6, T0)
+    mk.commit_order("trader", usd(10), usd(200), T0)  # the premium makes the fill > $200
+    mk.observe(usd(200), T0 + 1, OPEN)
+    assert mk.execute_order("keeper", "trader", T0 + 1) == Cancelled("price")
+    assert mk.position("trader").margin == usd(4_999) and mk.balance_of("keeper") == 10**6
+    mk.commit_order("trader", usd(10), 2**255, T0 + 1)
+    assert mk.cancel_order("keeper", "trader", T0 + 121) == Reverted("perp: order live")
+    mk.observe(usd(200), T0 + 200, OPEN)
+    assert mk.execute_order("keeper", "trader", T0 + 200) == Cancelled("expired")
+    assert mk.balance_of("keeper") == 2 * 10**6 and mk.orders == {}
+
+
+def test_a_liquidation_under_water_draws_on_the_insurance_fund_then_the_pool():
+    """Long 100 at ~$200 with ~$4,000 and the price at $150: equity about -$1,000, closed
+    whole; the insurance fund's $300 covers the keeper's $30 first, the rest of the loss is
+    the pool's (recorded in `pool_shortfall`)."""
+    mk = market(insurance=300)
+    mk.deposit_margin("trader", 4_100 * 10**6, T0)
+    mk.commit_order("trader", usd(100), 2**255, T0)
+    mk.observe(usd(200), T0 + 1, OPEN)
+    assert isinstance(mk.execute_order("keeper", "trader", T0 + 1), Filled)
+    mk.observe(usd(150), T0 + 2, OPEN)
+    assert mk.is_liquidatable("trader", T0 + 2)
+    pool_before, margin = mk.balance_of("pool"), mk.position("trader").margin
+    out = mk.liquidate("keeper", "trader", T0 + 2)
+    assert isinstance(out, Liquidated) and out.closed == usd(100)
+    assert out.reward == usd(30) and out.penalty == 0
+    assert mk.position("trader") == Position(0, usd(150), 0, mk.funding.index)
+    assert mk.balance_of("insurance") == 0
+    assert mk.balance_of("keeper") == 10**6 + 30 * 10**6  # the fee, then the whole reward
+    assert out.shortfall > 0 and mk.pool_shortfall == out.shortfall - usd(300)
+    # the pool gets the whole margin and the fund's $270 left after the keeper
+    assert mk.balance_of("pool") == pool_before + (margin + usd(270)) // UPU
+
+
+def test_delisting_freezes_the_price_and_closes_at_it():
+    mk = market()
+    mk.deposit_margin("trader", 5_000 * 10**6, T0)
+    mk.commit_order("trader", -usd(10), 0, T0)
+    mk.observe(usd(200), T0 + 1, OPEN)
+    mk.execute_order("keeper", "trader", T0 + 1)
+    mk.commit_order("trader", usd(10), 2**255, T0 + 1)
+    mk.observe(usd(180), T0 + 2, CLOSED)  # a delisted stock's last print
+    assert mk.settle(T0 + 5, authorized=False) == Reverted(
+        "access_control: account is missing role"
+    )
+    assert mk.settle(T0 + 5) == Done() and mk.settlement_price == usd(180)
+    assert mk.funding_state() == (0, mk.funding.index, T0 + 5)
+    assert mk.execute_order("keeper", "trader", T0 + 9) == Cancelled("settled")
+    assert mk.commit_order("trader", usd(1), 0, T0 + 9) == Reverted("perp: settled")
+    assert mk.withdraw_margin("trader", 1, T0 + 9) == Reverted("perp: close first")
+    assert not mk.lp_open(T0 + 9)
+    out = mk.settle_position("anyone", "trader", T0 + 9)
+    assert isinstance(out, Closed) and out.size == -usd(10) and out.shortfall == 0
+    assert mk.lp_open(T0 + 9) and mk.pool_pnl(T0 + 9) == 0
+    units = mk.position("trader").margin // UPU
+    assert mk.withdraw_margin("trader", units, T0 + 9) == Done()

@@ -1,4 +1,4 @@
-"""Delisting (SPEC.md §6), the perp market's half: DEFAULT_ADMIN freezes the market at the
+"""Delisting (docs/spec.md §6), the perp market's half: DEFAULT_ADMIN freezes the market at the
 oracle's last price; funding stops and nothing new can be deposited, opened, filled or
 liquidated; every position closes at that price (anyone may close anyone, no penalty, no
 reward), the pool paying gains and taking losses, a loss beyond the margin covered by the

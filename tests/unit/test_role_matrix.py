@@ -1,4 +1,4 @@
-"""The role matrix (issue 8, SPEC.md §8): every state-changing function of every deployable,
+"""The role matrix (issue 8, docs/spec.md §8): every state-changing function of every deployable,
 read from its ABI, is classified here as open to anyone or behind one gate. For each gated
 function every role-named actor that does not pass the gate is refused with the gate's reason,
 and every actor that does is not refused for its role. A function added to a contract without a

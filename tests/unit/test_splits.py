@@ -1,4 +1,4 @@
-"""Stock splits (SPEC.md §6): staged by the admin as (ratio, activation), applied by the first
+"""Stock splits (docs/spec.md §6): staged by the admin as (ratio, activation), applied by the first
 push after a CLOSED round, in O(1) — the oracle's shares multiplier — with every position,
 order, debt and pool value unchanged in USD. TSLA's real 5:1 (2020-08-31) and 3:1 (2022-08-25)
 are replayed with the unadjusted quotes derived from data/tsla_daily.csv (split-adjusted)."""

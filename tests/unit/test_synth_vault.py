@@ -1,4 +1,4 @@
-"""SynthVault (SPEC.md §3, §5): every user action's success path, revert reasons and events,
+"""SynthVault (docs/spec.md §3, §5): every user action's success path, revert reasons and events,
 for 6- and 18-decimal collateral; numbers checked by hand and against the reference model."""
 
 import ape

@@ -1,4 +1,4 @@
-"""Delisting (SPEC.md §6), the vault's half: the admin freezes the market at the oracle's
+"""Delisting (docs/spec.md §6), the vault's half: the admin freezes the market at the oracle's
 last price; no new risk after it; each borrower is settled at that price (equity paid out,
 under water covered by the insurance fund); every sTSLA holder redeems at that price; at the
 end every account is paid and the vault holds only rounding dust (and the value of the fee

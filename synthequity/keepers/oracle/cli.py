@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from synthequity import deployments, logs
+from synthequity import logs
 from synthequity.contracts import at
 from synthequity.corporate_actions import parse_splits
+from synthequity.deployments import MarketContracts
 from synthequity.keepers.common import StopFlag
 from synthequity.keepers.oracle.runner import (
     ApeFeedIO,
@@ -37,10 +38,13 @@ def run_oracle_keeper(network: Any, account: Any, **opt: Any) -> OracleKeeper:
     source = parse_source(opt["source"], calendar, splits)
     confirm = parse_source(opt["confirm_source"], calendar) if opt.get("confirm_source") else None
 
-    address = opt.get("oracle_address") or deployments.address_of(
-        deployments.load(deployments.network_key(network)), opt["symbol"], "oracle"
-    )
-    oracle = at(project.EquityOracle, address)
+    if opt.get("oracle_address"):
+        oracle = at(project.EquityOracle, opt["oracle_address"])
+    else:
+        try:
+            oracle = MarketContracts.load(network, opt["symbol"]).oracle
+        except LookupError as exc:
+            raise SystemExit(f"refused: {exc}") from None
     replay = isinstance(source, CsvReplaySource) or opt.get("start") is not None
     if replay and not network.is_local:
         raise SystemExit("a replay moves the chain's clock: it needs a local chain (anvil)")

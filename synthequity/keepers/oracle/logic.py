@@ -1,4 +1,4 @@
-"""Oracle keeper decisions (SPEC.md §9) — pure functions over plain data, no chain, no clock.
+"""Oracle keeper decisions (docs/spec.md §9) — pure functions over plain data, no chain, no clock.
 
 `decide` answers one question per tick: given what the source says, what the chain holds and
 the push policy, do we push, skip, or refuse (loudly)?

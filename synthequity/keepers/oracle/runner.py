@@ -111,7 +111,7 @@ class OracleKeeper:
     stop: StopFlag = field(default_factory=StopFlag)
     metrics: Metrics = field(default_factory=Metrics)
     pushes: list[PushRecord] = field(default_factory=list)
-    splits: tuple[Split, ...] = ()  # the schedule the source's quotes cross (SPEC.md §6)
+    splits: tuple[Split, ...] = ()  # the schedule the source's quotes cross (docs/spec.md §6)
 
     def _observe(self, source: PriceSource, now: int) -> Observation | None:
         try:

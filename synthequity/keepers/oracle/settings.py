@@ -1,4 +1,4 @@
-"""Oracle keeper settings: defaults from SPEC.md §9, overridable by environment variables
+"""Oracle keeper settings: defaults from docs/spec.md §9, overridable by environment variables
 (`SYNTHEQUITY_ORACLE_DEVIATION_BPS=25`) and then by command-line flags."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ class OracleKeeperSettings(BaseSettings):
     confirm_tolerance_bps: int = Field(100, ge=1, le=5_000)
     poll_interval_s: float = Field(1.0, gt=0)
     rpc_attempts: int = Field(6, ge=1)
-    # stock splits the source's quotes cross, "DATE:RATIO,..." (SPEC.md §6); a CSV of
+    # stock splits the source's quotes cross, "DATE:RATIO,..." (docs/spec.md §6); a CSV of
     # split-adjusted bars is then replayed as each day's unadjusted quotes
     splits: str = ""
 

@@ -1,4 +1,4 @@
-"""Price sources for the oracle keeper (SPEC.md §9).
+"""Price sources for the oracle keeper (docs/spec.md §9).
 
 - `CsvReplaySource`: replays a daily OHLC file shaped like `data/tsla_daily.csv`, with an
   intraday path between open and close so that a replayed session has many prints, and the
@@ -98,7 +98,7 @@ class BarReplaySource:
         splits: tuple[Split, ...] = (),
     ):
         self.name = name
-        # split-adjusted bars back to the quotes of their day (SPEC.md §6): x the ratios of
+        # split-adjusted bars back to the quotes of their day (docs/spec.md §6): x the ratios of
         # the splits still to come
         self.bars = (
             {

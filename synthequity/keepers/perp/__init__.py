@@ -1,1 +1,1 @@
-"""Perp market keepers: order execution and liquidation (SPEC.md §9)."""
+"""Perp market keepers: order execution and liquidation (docs/spec.md §9)."""

@@ -2,22 +2,36 @@
 executes or cancels the orders a newer price made due, then checks every tracked account
 through the batch view `liquidatable(accounts)` (500 per call) and liquidates the flagged ones
 riskiest first — all the block's jobs sent back to back, so they can share the next block.
-Simulation, profitability, races and retries live in the shared shell."""
+Simulation, profitability, races and retries live in the shared loop (`keepers.shell`); the
+JSON-RPC transport in `keepers.transport`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from synthequity.contracts import at, base_price_wad, flat
 from synthequity.keepers.jobs import LogRef
 from synthequity.keepers.perp.logic import PendingOrder, liquidation_jobs, order_jobs
-from synthequity.keepers.shell import ApeChainIO, ChainKeeper, Job
+from synthequity.keepers.shell import ChainIO, ChainKeeper, Job
+from synthequity.keepers.transport import ApeChainIO
 from synthequity.model import perp as m
+
+
+class MarketIO(ChainIO, Protocol):
+    """What the perp keeper reads besides `ChainIO` (`ApeMarketIO` over Ape)."""
+
+    def order_logs(self, lo: int, hi: int) -> list[tuple[LogRef, str]]: ...
+    def pending(self, accounts: list[str]) -> list[PendingOrder]: ...
+    def price(self) -> tuple[int, int, bool]: ...  # per base share, updated at, LPs open
+    def positions(self, accounts: list[str]) -> dict[str, m.Position]: ...
+    def index_now(self, price: int, now: int | None = None) -> int: ...
+    def params(self) -> tuple[m.PerpParams, int]: ...
 
 
 @dataclass
 class PerpKeeper(ChainKeeper):
+    io: MarketIO
     name: str = "perp"
     committed: set[str] = field(default_factory=set)  # accounts with an order seen committed
 

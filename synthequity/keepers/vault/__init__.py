@@ -1,1 +1,1 @@
-"""Vault liquidation keeper decisions (SPEC.md §9)."""
+"""Vault liquidation keeper decisions (docs/spec.md §9)."""

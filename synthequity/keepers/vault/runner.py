@@ -2,23 +2,37 @@
 account index, checks every tracked position through `liquidatable(accounts)` (500 per call),
 reads the flagged positions and the keeper's sTSLA inventory, and liquidates riskiest first
 what the inventory can fund (`logic.vault_jobs`); the rest is refused and logged, never sent
-to revert. Simulation, profitability, races and retries live in the shared shell."""
+to revert. Simulation, profitability, races and retries live in the shared loop
+(`keepers.shell`); the JSON-RPC transport in `keepers.transport`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from synthequity.contracts import at, base_price_wad
 from synthequity.keepers.jobs import LogRef
-from synthequity.keepers.shell import ApeChainIO, ChainKeeper, Job
+from synthequity.keepers.shell import ChainIO, ChainKeeper, Job
+from synthequity.keepers.transport import ApeChainIO
 from synthequity.keepers.vault.logic import vault_jobs
 from synthequity.logs import event
 from synthequity.model import vault as v
 
 
+class VaultIO(ChainIO, Protocol):
+    """What the vault keeper reads besides `ChainIO` (`ApeVaultIO` over Ape)."""
+
+    usd_per_unit: int  # wad USD per collateral token unit
+
+    def price(self) -> int: ...  # per base share
+    def positions(self, accounts: list[str]) -> dict[str, tuple[int, int]]: ...
+    def inventory(self) -> int: ...  # the keeper's synth balance
+    def params(self) -> v.VaultParams: ...
+
+
 @dataclass
 class VaultKeeper(ChainKeeper):
+    io: VaultIO
     name: str = "vault"
 
     def work(self) -> None:

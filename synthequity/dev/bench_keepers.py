@@ -1,4 +1,4 @@
-"""The keepers at scale (SPEC.md §9): N accounts with open perp positions on a local anvil, a
+"""The keepers at scale (docs/spec.md §9): N accounts with open perp positions on a local anvil, a
 price fall, and the liquidation keeper finding and liquidating every position the fall made
 liquidatable. Measures accounts checked per second through the batch view and blocks from the
 price to each liquidation; checks the keeper's findings against the reference model evaluated
@@ -23,7 +23,7 @@ from eth_utils import keccak, to_checksum_address
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from synthequity.constants import MarketStatus
-from synthequity.devchain import restart_from_state
+from synthequity.dev.devchain import restart_from_state
 from synthequity.keepers.jobs import AccountIndex
 from synthequity.keepers.perp.runner import ApeMarketIO, PerpKeeper
 from synthequity.keepers.shell import KeeperConfig
@@ -121,8 +121,8 @@ def run_scale(
     fall: float = 0.15,
     block_time: int = 2,
 ) -> ScaleResult:
-    from synthequity.bench import Actors, fresh_market
     from synthequity.deploy import deploy_perp
+    from synthequity.dev.bench import Actors, fresh_market
 
     t_setup = time.perf_counter()
     admin, reporter, lp, keeper = (actors[k] for k in ("admin", "reporter", "lp", "keeper"))

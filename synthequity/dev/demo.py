@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from synthequity.devchain import DEFAULT_PORT, Anvil
+from synthequity.dev.devchain import DEFAULT_PORT, Anvil
 from synthequity.market_hours import to_ts
 
 NETWORK = "ethereum:local:foundry"

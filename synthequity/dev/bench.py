@@ -1,4 +1,4 @@
-"""Receipt gas of every SPEC.md §10 operation, measured on a local chain and printed beside
+"""Receipt gas of every docs/spec.md §10 operation, measured on a local chain and printed beside
 its target. Operations whose contracts are not built yet are listed as such, not guessed."""
 
 from __future__ import annotations
@@ -207,7 +207,7 @@ def run(actors: Actors, project: Any, chain: Any) -> tuple[Table, list[str]]:
     for bench in BENCHES:
         measured.update(bench(actors, project, chain))
     table = Table(
-        title="receipt gas (21k base included) vs SPEC.md §10",
+        title="receipt gas (21k base included) vs docs/spec.md §10",
         caption="steady = median over repeated calls on warm storage (the verdict); worst = "
         "the costliest sample, which includes one-time storage creation (e.g. the insurance "
         "fund's first fee)",

@@ -2,7 +2,7 @@
 clock where a replay needs it (`--timestamp`), stopped cleanly — or killed, for the tests that
 crash it.
 
-    python -m synthequity.devchain [--port 8545] -- ape run bench_keepers --network <local>
+    python -m synthequity.dev.devchain [--port 8545] -- ape run bench_keepers --network <local>
 
 runs a command against a fresh node (Ape connects to an anvil already listening on its port)
 and stops the node after it. Unlike the node ape-foundry starts itself, this one runs without
