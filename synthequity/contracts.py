@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-
 # A deployable whose cold paths run in an extension, reached through its `__default__` by
 # delegatecall (docs/architecture.md): its interface at its address is its own ABI plus the
 # extension's.

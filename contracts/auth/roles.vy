@@ -2,7 +2,7 @@
 """
 @title roles
 @custom:contract-name roles
-@notice The protocol's role ids (SPEC.md §8) and a two-step DEFAULT_ADMIN transfer, on top
+@notice The protocol's role ids (docs/spec.md §8) and a two-step DEFAULT_ADMIN transfer, on top
         of snekmate's `access_control`:
         - DEFAULT_ADMIN (snekmate's zero role): grants and revokes roles; a timelock or a
           multisig on a public network. It changes hands only in two steps: the admin

@@ -9,7 +9,7 @@
         and a `LiquidityPool` as counterparty. Logic in `perp_market`.
 @dev The hot paths (deposit, commit, execute, liquidate) and the keepers' batch view run
      here. Every other function of the market's interface
-     (`interfaces/IPerpMarket.json`: withdraw, cancel, delisting, parameters, pause, roles
+     (`docs/abi/PerpMarket.json`: withdraw, cancel, delisting, parameters, pause, roles
      and the other views) runs in this market's storage from its `PerpMarketExt`, reached
      through `__default__` by delegatecall, so that every function stays callable at this
      address and the market fits the 80% line of EIP-170 on Vyper's default code generator
@@ -68,7 +68,7 @@ def __init__(
 @reentrant
 def __default__() -> uint256[EXT_RETURN_WORDS]:
     """
-    @notice Every function of `IPerpMarket` not defined here runs in `PerpMarketExt` by
+    @notice Every function of the market's interface (docs/abi/PerpMarket.json) not defined here runs in `PerpMarketExt` by
             delegatecall; its revert reason comes back as it is.
     @dev Not `nonreentrant`: the extension's functions take the lock themselves.
     @return uint256[16] The extension's answer, padded with zero words.

@@ -54,7 +54,10 @@ _SELF: immutable(address)
 
 @deploy
 def __init__(
-    collateral: IERC20, pool: ILiquidityPool, insurance: IInsuranceFund, codec: perp_market.ParamsCodec
+    collateral: IERC20,
+    pool: ILiquidityPool,
+    insurance: IInsuranceFund,
+    codec: perp_market.ParamsCodec,
 ):
     """
     @param collateral The market's collateral.
@@ -232,6 +235,7 @@ def accept_admin():
     """
     self._only_delegated()
     roles._accept_admin()
+
 
 # ---- views ----------------------------------------------------------------------------
 

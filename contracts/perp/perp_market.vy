@@ -41,7 +41,6 @@ uses: pausable
 initializes: oracle_guard
 
 
-
 interface ParamsCodec:
     def pack(params: perp_params.MarketParams) -> uint256[4]: pure
 
@@ -383,7 +382,9 @@ def _set_position(account: address, new: perp_packing.Position):
     self._agg_a = perp_packing._u128(skew) | (convert(long_oi, uint256) << 128)
     b: uint256 = self._agg_b
     sum_entry: int256 = (
-        perp_packing._i128(b) + new.size * new.entry_price // constants.WAD_I - old.size * old.entry_price // constants.WAD_I
+        perp_packing._i128(b)
+        + new.size * new.entry_price // constants.WAD_I
+        - old.size * old.entry_price // constants.WAD_I
     )
     sum_funding: int256 = (
         perp_packing._i128(b >> 128)
@@ -421,7 +422,9 @@ def _move_with_pool(units: int256):
 
 
 @internal
-def _realize(pos: perp_packing.Position, price: int256, index: int256) -> (perp_packing.Position, int256):
+def _realize(
+    pos: perp_packing.Position, price: int256, index: int256
+) -> (perp_packing.Position, int256):
     """
     @dev Realizes PnL (at `price`) and funding into the margin and re-bases the position at
          `price`; returns it and the margin change (what the pool pays, or receives if < 0).
@@ -556,7 +559,9 @@ def _execute(account: address):
     grows: bool = abs(new_size) > abs(pos.size) or (new_size > 0) != (pos.size > 0)
     if grows and new_size != 0:
         if self._equity(
-            perp_packing.Position(size=new_size, entry_price=fill, margin=pos.margin, funding_entry=index),
+            perp_packing.Position(
+                size=new_size, entry_price=fill, margin=pos.margin, funding_entry=index
+            ),
             price,
             index,
         ) < perp_math._requirement(new_size, price, p.initial_margin_bps):
@@ -638,7 +643,9 @@ def _liquidate(account: address):
         pos.size, self._equity(pos, price, index), price, p
     )
     reward: int256 = perp_math._keeper_reward(pos.size, price, p)
-    penalty: int256 = perp_math._notional(closed, price) * p.liquidation_penalty_bps // constants.BPS_I
+    penalty: int256 = (
+        perp_math._notional(closed, price) * p.liquidation_penalty_bps // constants.BPS_I
+    )
     bad_debt: int256 = 0
     pos, bad_debt = self._realize_against_pool(pos, price, index)
     available: int256 = max(pos.margin, 0)
@@ -665,7 +672,9 @@ def _liquidate(account: address):
 
 
 @internal
-def _realize_against_pool(pos: perp_packing.Position, price: int256, index: int256) -> (perp_packing.Position, int256):
+def _realize_against_pool(
+    pos: perp_packing.Position, price: int256, index: int256
+) -> (perp_packing.Position, int256):
     """
     @dev Realizes `pos` at `price` and moves the money: a gain from the pool, a loss to it
          out of the margin; returns the position and the loss the margin could not pay.

@@ -2,7 +2,7 @@
 """
 @title perp_math
 @custom:contract-name perp_math
-@notice The perpetual market's pure math (SPEC.md §4), mirrored by
+@notice The perpetual market's pure math (docs/spec.md §4), mirrored by
         `synthequity.model.perp`: fill price from skew, maker/taker fees, funding velocity and
         its exact capped integral, PnL, notional, requirements, keeper reward, liquidation
         size. Signed quantities are `int256` 1e18 (`_wad`); sizes in shares, prices in USD.
@@ -10,7 +10,6 @@
 """
 
 from contracts.lib import constants
-
 
 
 struct MathParams:
@@ -86,7 +85,9 @@ def _fill_price(price: int256, skew: int256, delta: int256, p: MathParams) -> in
     """
     @dev P x (1 + (premium(skew) + premium(skew + delta)) / 2), rounded against the trader.
     """
-    num: int256 = price * (2 * constants.WAD_I + self._premium(skew, p) + self._premium(skew + delta, p))
+    num: int256 = price * (
+        2 * constants.WAD_I + self._premium(skew, p) + self._premium(skew + delta, p)
+    )
     if delta > 0:
         return self._ceil_div(num, 2 * constants.WAD_I)
     return self._floor_div(num, 2 * constants.WAD_I)
@@ -184,7 +185,11 @@ def _liquidation_size(size: int256, equity: int256, price: int256, p: MathParams
     s: int256 = abs(size)
     k: int256 = self._keeper_reward(size, price, p)
     imr: int256 = p.initial_margin_bps
-    need: int256 = self._floor_div(imr * s * price, constants.BPS_I) - equity * constants.WAD_I + k * constants.WAD_I
+    need: int256 = (
+        self._floor_div(imr * s * price, constants.BPS_I)
+        - equity * constants.WAD_I
+        + k * constants.WAD_I
+    )
     q: int256 = 0
     if need > 0:
         q = self._ceil_div(need * constants.BPS_I, (imr - p.liquidation_penalty_bps) * price)

@@ -2,7 +2,7 @@
 """
 @title perp_params
 @custom:contract-name perp_params
-@notice The perpetual market's parameters (SPEC.md §4): their hard bounds and their packing
+@notice The perpetual market's parameters (docs/spec.md §4): their hard bounds and their packing
         into four storage words. The checks run in `PerpParamsCodec` (a stateless contract
         every market calls from its constructor and from `set_params`), so that the market's
         own code stays under EIP-170 and can be deployed from a blueprint; unpacking is pure
@@ -11,7 +11,6 @@
 
 from contracts.lib import constants
 from contracts.perp import perp_math
-
 
 
 struct MarketParams:
@@ -46,8 +45,12 @@ def _pack(params: MarketParams) -> uint256[4]:
     assert m.max_funding_rate > 0 and m.max_funding_velocity > 0, "perp: funding bounds"
     assert m.min_keeper_fee <= m.max_keeper_fee, "perp: keeper bounds"
     assert params.order_max_age >= 10 and params.order_max_age <= 3_600, "perp: order age"
-    assert params.max_skew_to_pool_bps > 0 and params.max_skew_to_pool_bps <= constants.BPS_I, "perp: pool cap"
-    assert params.order_keeper_fee >= 0 and params.order_keeper_fee <= 10 * constants.WAD_I, "perp: keeper fee"
+    assert (
+        params.max_skew_to_pool_bps > 0 and params.max_skew_to_pool_bps <= constants.BPS_I
+    ), "perp: pool cap"
+    assert (
+        params.order_keeper_fee >= 0 and params.order_keeper_fee <= 10 * constants.WAD_I
+    ), "perp: keeper fee"
     assert params.order_keeper_fee % constants.MICRO_I == 0, "perp: keeper fee"
     assert m.skew_scale < 2**127 and m.max_keeper_fee < 2**127, "perp: overflow"
     assert m.max_funding_velocity < 2**63 and m.max_funding_rate < 2**63, "perp: overflow"

@@ -9,7 +9,7 @@
         Market hours (docs/spec.md §5): deposit, burn and close always work (also while
         paused); mint, withdraw against debt and liquidate need a fresh OPEN price.
 @dev The users' and keepers' paths and `ISynthVault`'s views run here. Every other function of
-     the vault's interface (`interfaces/ISynthVaultFull.json`: delisting, parameters, pause,
+     the vault's interface (`docs/abi/SynthVault.json`: delisting, parameters, pause,
      roles and the other views) runs in this vault's storage from its `SynthVaultExt`,
      reached through `__default__` by delegatecall (docs/architecture.md). Deployed from a
      blueprint by `SynthFactory.deploy_vault`, which then calls `initialize`.

@@ -249,6 +249,7 @@ def accept_admin():
     self._only_delegated()
     roles._accept_admin()
 
+
 # ---- views -------------------------------------------------------------------------------
 
 

@@ -328,7 +328,9 @@ def _touch(account: address, rate: uint256) -> (uint256, uint256):
 
 @internal
 def _store(account: address, collateral: uint256, debt: uint256, rate: uint256):
-    assert collateral <= constants.MASK96 and debt <= constants.MASK88 and rate <= constants.MASK72, "vault: overflow"
+    assert (
+        collateral <= constants.MASK96 and debt <= constants.MASK88 and rate <= constants.MASK72
+    ), "vault: overflow"
     if debt == 0:
         self._pos[account] = collateral
     else:
@@ -358,7 +360,9 @@ def _push(to: address, amount: uint256):
 
 @internal
 def _check_min_debt(debt: uint256, price_wad: uint256, min_debt_wad: uint256):
-    assert debt == 0 or debt * price_wad >= min_debt_wad * constants.WAD, "vault: debt below minimum"
+    assert (
+        debt == 0 or debt * price_wad >= min_debt_wad * constants.WAD
+    ), "vault: debt below minimum"
 
 
 @internal
@@ -366,7 +370,9 @@ def _deposit(amount: uint256):
     assert amount != 0, "vault: zero amount"
     self._require_listed()
     word: uint256 = self._pos[msg.sender]
-    assert amount <= constants.MASK96 - (word & constants.MASK96), "vault: overflow"  # no bare revert at max
+    assert amount <= constants.MASK96 - (
+        word & constants.MASK96
+    ), "vault: overflow"  # no bare revert at max
     self._pos[msg.sender] = word + amount
     self._pull(amount)
     log Deposit(account=msg.sender, amount=amount)
@@ -486,17 +492,28 @@ def _liquidate(account: address, max_repay: uint256) -> uint256:
     else:
         mcr: uint256 = self._mcr_bps(params)
         need: uint256 = mcr * debt * price - coll_usd * constants.BPS * constants.WAD
-        repay = (need + price * (mcr - constants.BPS - penalty) - 1) // (price * (mcr - constants.BPS - penalty))
+        repay = (need + price * (mcr - constants.BPS - penalty) - 1) // (
+            price * (mcr - constants.BPS - penalty)
+        )
         repay = min(repay, debt)
         if repay < debt and (debt - repay) * price < self._min_debt_wad(params) * constants.WAD:
             repay = debt  # the rest would be dust
         if repay > max_repay:
             repay = max_repay
-            assert (debt - repay) * price >= self._min_debt_wad(params) * constants.WAD, "vault: leaves dust"
-        seized_usd: uint256 = repay * price * (constants.BPS + penalty) // (constants.WAD * constants.BPS)
+            assert (debt - repay) * price >= self._min_debt_wad(
+                params
+            ) * constants.WAD, "vault: leaves dust"
+        seized_usd: uint256 = (
+            repay * price * (constants.BPS + penalty) // (constants.WAD * constants.BPS)
+        )
         seized = min(seized_usd // _USD_PER_UNIT, coll)
         fee = min(
-            repay * price * penalty * self._share_bps(params) // (constants.WAD * constants.BPS * constants.BPS) // _USD_PER_UNIT,
+            repay
+            * price
+            * penalty
+            * self._share_bps(params) // (
+                constants.WAD * constants.BPS * constants.BPS
+            ) // _USD_PER_UNIT,
             seized,
         )
     assert repay <= max_repay, "vault: max_repay too small"
@@ -561,7 +578,9 @@ def _close_delisted(account: address):
     coll, debt = self._touch(account, rate)
     assert coll != 0 or debt != 0, "vault: no position"
     self._pos[account] = 0
-    owed: uint256 = (debt * price + constants.WAD * _USD_PER_UNIT - 1) // (constants.WAD * _USD_PER_UNIT)
+    owed: uint256 = (debt * price + constants.WAD * _USD_PER_UNIT - 1) // (
+        constants.WAD * _USD_PER_UNIT
+    )
     paid: uint256 = 0
     if coll >= owed:
         paid = coll - owed
@@ -589,7 +608,9 @@ def _redeem(amount: uint256) -> uint256:
     sys_debt: uint256 = self.system_debt
     assert amount <= sys_debt, "vault: settle positions first"
     sys_coll: uint256 = self.system_collateral
-    paid: uint256 = min(amount * price // constants.WAD // _USD_PER_UNIT, sys_coll * amount // sys_debt)
+    paid: uint256 = min(
+        amount * price // constants.WAD // _USD_PER_UNIT, sys_coll * amount // sys_debt
+    )
     self.system_debt = sys_debt - amount
     self.system_collateral = sys_coll - paid
     extcall SYNTH.burn(msg.sender, amount)
@@ -625,10 +646,14 @@ def _set_params(p: RiskParams):
     assert (
         p.liquidation_penalty_bps >= 100 and p.liquidation_penalty_bps <= MAX_PENALTY_BPS
     ), "vault: penalty bounds"
-    assert p.liquidation_ratio_bps > constants.BPS + p.liquidation_penalty_bps, "vault: ratio bounds"
+    assert (
+        p.liquidation_ratio_bps > constants.BPS + p.liquidation_penalty_bps
+    ), "vault: ratio bounds"
     assert p.mcr_bps > p.liquidation_ratio_bps and p.mcr_bps <= MAX_MCR_BPS, "vault: mcr bounds"
     assert p.protocol_share_bps <= constants.BPS, "vault: share bounds"
-    assert p.min_debt_usd >= constants.WAD and p.min_debt_usd <= MIN_DEBT_MAX_WAD, "vault: min debt bounds"
+    assert (
+        p.min_debt_usd >= constants.WAD and p.min_debt_usd <= MIN_DEBT_MAX_WAD
+    ), "vault: min debt bounds"
     assert p.stability_fee_bps <= MAX_FEE_BPS, "vault: fee bounds"
     assert p.debt_ceiling <= constants.MASK96, "vault: ceiling bounds"
     old: uint256 = self._params
@@ -688,7 +713,9 @@ def _max_mintable(account: address) -> uint256:
     debt: uint256 = 0
     coll, debt = self._current(account)
     price: uint256 = oracle_guard._mark_wad()
-    limit: uint256 = self._usd(coll) * constants.BPS * constants.WAD // (price * self._mcr_bps(self._params))
+    limit: uint256 = (
+        self._usd(coll) * constants.BPS * constants.WAD // (price * self._mcr_bps(self._params))
+    )
     return limit - debt if limit > debt else 0
 
 

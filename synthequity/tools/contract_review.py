@@ -7,7 +7,7 @@ code size stays under 80% of the 24,576-byte EIP-170 limit (docs/spec.md §10) �
 plus the initcode.
 
     python -m synthequity.tools.contract_review            # check (exit 1 on a change)
-    python -m synthequity.tools.contract_review --update   # accept the current layouts
+    python -m synthequity.tools.contract_review --update   # accept the current layouts and ABIs
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ SHARED_STORAGE = {"PerpMarketExt": "PerpMarket", "SynthVaultExt": "SynthVault"}
 EXPERIMENTAL = "experimental-codegen"
 ROOT = Path(__file__).resolve().parents[2]
 LAYOUT_DIR = ROOT / "docs" / "storage-layout"
+ABI_DIR = ROOT / "docs" / "abi"
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class Build:
     layout: dict
     initcode: int
     runtime: int
+    abi: tuple = ()
 
     @property
     def limited(self) -> int:
@@ -68,7 +70,7 @@ def deployables() -> list[Path]:
 
 def build(path: Path) -> Build:
     out = subprocess.run(
-        ["vyper", "-f", "layout,bytecode,bytecode_runtime", str(path.relative_to(ROOT))],
+        ["vyper", "-f", "layout,bytecode,bytecode_runtime,abi", str(path.relative_to(ROOT))],
         cwd=ROOT,
         check=True,
         capture_output=True,
@@ -76,7 +78,20 @@ def build(path: Path) -> Build:
     ).stdout.splitlines()
     layout = json.loads(out[0])
     kept = {k: layout[k] for k in ("storage_layout", "transient_storage_layout") if k in layout}
-    return Build(path.stem, path, kept, (len(out[1]) - 2) // 2, (len(out[2]) - 2) // 2)
+    abi = tuple(json.loads(out[3]))
+    return Build(path.stem, path, kept, (len(out[1]) - 2) // 2, (len(out[2]) - 2) // 2, abi)
+
+
+def interface_abis(builds: list[Build]) -> dict[str, list[dict]]:
+    """The whole interface at each extended deployable's address — its ABI plus its
+    extension's (what users, keepers and the dapp call): docs/abi/<name>.json."""
+    from synthequity.contracts import merge_abis
+
+    by_name = {b.name: b for b in builds}
+    return {
+        own: merge_abis(list(by_name[own].abi), list(by_name[ext].abi))
+        for ext, own in SHARED_STORAGE.items()
+    }
 
 
 def layout_file(name: str) -> Path:
@@ -128,6 +143,13 @@ def main(argv: list[str] | None = None) -> int:
     ]
 
     changed = []
+    abis = [(ABI_DIR / f"{n}.json", render(a)) for n, a in interface_abis(builds).items()]
+    stale_abis = [p.name for p, now in abis if not p.exists() or p.read_text() != now]
+    if opts.update:
+        ABI_DIR.mkdir(parents=True, exist_ok=True)
+        for p, now in abis:
+            p.write_text(now)
+        stale_abis = []
     for b in builds:
         path, now = layout_file(b.name), render(b.layout)
         if opts.update:
@@ -159,7 +181,12 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"[red]built with the {EXPERIMENTAL}[/]: {', '.join(venom)}")
     if split:
         console.print(f"[red]storage differs from its deployable's[/]: {', '.join(split)}")
-    return 1 if changed or too_big or over_line or venom or split else 0
+    if stale_abis:
+        console.print(
+            f"[red]interface changed[/]: docs/abi/{', '.join(stale_abis)} — `make layout` "
+            "writes it; commit it with the change"
+        )
+    return 1 if changed or too_big or over_line or venom or split or stale_abis else 0
 
 
 if __name__ == "__main__":

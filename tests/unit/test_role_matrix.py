@@ -174,7 +174,7 @@ def _passes(contract, gate: str, actor) -> bool:
         return contract.hasRole(keccak(text=gate), actor)
     if gate == PENDING:
         return contract.pending_admin() == actor.address
-    return False  # contract-only gates and direct calls of an extension: no account passes  # contract-only gates: no externally owned account passes
+    return False  # contract-only gates and direct calls of an extension: no account passes
 
 
 def test_every_mutating_function_is_classified(deployables):
