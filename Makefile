@@ -61,7 +61,8 @@ lint: install
 	mypy  # --strict on synthequity/model and synthequity/keepers/*/logic.py ([tool.mypy])
 	python -m synthequity.tools.contract_review
 
-# Accept a reviewed storage-layout change (docs/storage-layout/).
+# Accept a reviewed storage-layout change (docs/storage-layout/) and the interfaces users
+# call at an extended deployable (docs/abi/).
 layout: install
 	python -m synthequity.tools.contract_review --update
 

@@ -10,13 +10,56 @@ from __future__ import annotations
 
 from typing import Any
 
+# A deployable whose cold paths run in an extension, reached through its `__default__` by
+# delegatecall (docs/architecture.md): its interface at its address is its own ABI plus the
+# extension's.
+EXTENSIONS = {"PerpMarket": "PerpMarketExt", "SynthVault": "SynthVaultExt"}
+# Called once, by the factory, through the deployable (not part of the users' interface).
+_NOT_EXPORTED = {"initialize"}
+
+
+def merge_abis(own: list[dict[str, Any]], ext: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`own` plus every function, event and error of `ext` that `own` lacks (JSON ABIs)."""
+    have = {(e["type"], e.get("name")) for e in own}
+    return own + [
+        e
+        for e in ext
+        if e["type"] in ("function", "event", "error")
+        and (e["type"], e.get("name")) not in have
+        and e.get("name") not in _NOT_EXPORTED
+    ]
+
+
+def full_contract_type(container: Any) -> Any:
+    """The contract type users see at a deployable's address: for a deployable with an
+    extension, its ABI merged with the extension's (`EXTENSIONS`)."""
+    from ape import project
+    from ethpm_types import ContractType
+
+    ct = container.contract_type
+    ext_name = EXTENSIONS.get(ct.name or "")
+    if ext_name is None:
+        return ct
+    ext = getattr(project, ext_name).contract_type
+    abi = merge_abis(
+        [a.model_dump(mode="json", by_alias=True) for a in ct.abi],
+        [a.model_dump(mode="json", by_alias=True) for a in ext.abi],
+    )
+    data = ct.model_dump(mode="json", by_alias=True)
+    data["abi"] = abi
+    return ContractType.model_validate(data)
+
 
 def at(container: Any, address: Any) -> Any:
-    """`container`'s contract at `address` (an Ape `ContractContainer`)."""
+    """`container`'s contract at `address` (an Ape `ContractContainer`), with the whole
+    interface callable there (`full_contract_type`)."""
     from ape import chain
 
     return chain.contracts.instance_at(
-        address, contract_type=container.contract_type, replace=True, fetch_from_explorer=False
+        address,
+        contract_type=full_contract_type(container),
+        replace=True,
+        fetch_from_explorer=False,
     )
 
 

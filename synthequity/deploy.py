@@ -188,7 +188,8 @@ def deploy_all(account: Any, cfg: DeployConfig, network: Any) -> dict[str, Any]:
         synth_symbol = f"s{symbol}"[:5]
         existing = str(stack.factory.vaults(synth_symbol))
         if int(existing, 16):
-            _existing(entry, "vault")  # raises if the recorded code changed
+            for name in ("vault", "vault_ext"):
+                _existing(entry, name)  # raises if the recorded code changed
             console.print(f"[dim]{synth_symbol} vault already at {existing}: verified, skipped[/]")
             vault = at(project.SynthVault, existing)
         else:
@@ -208,9 +209,11 @@ def deploy_all(account: Any, cfg: DeployConfig, network: Any) -> dict[str, Any]:
             params = dict(zip(RISK_PARAM_NAMES, vault.risk_params(), strict=True))
             _record(entry, "vault", vault.address, **params)
             _record(entry, "synth", vault.SYNTH())
+            _record(entry, "vault_ext", vault.EXTENSION())
         existing = str(stack.factory.perps(symbol))
         if int(existing, 16):
-            _existing(entry, "perp")
+            for name in ("perp", "perp_ext"):
+                _existing(entry, name)
             console.print(f"[dim]{symbol} perp already at {existing}: verified, skipped[/]")
             market = at(project.PerpMarket, existing)
         else:
@@ -220,6 +223,7 @@ def deploy_all(account: Any, cfg: DeployConfig, network: Any) -> dict[str, Any]:
         if entry.get("perp", {}).get("address") != market.address:
             _record(entry, "perp", market.address)
             _record(entry, "pool", market.POOL())
+            _record(entry, "perp_ext", market.EXTENSION())
     path = deployments.save(key, data)
 
     table = Table(title=f"synthequity on {key} (chain {chain.chain_id})")
@@ -303,6 +307,8 @@ def deploy_core(account: Any, collateral: Any, admin: str | None = None) -> Core
         declare(account, project.PerpMarket),
         declare(account, project.LiquidityPool),
         codec,
+        declare(account, project.SynthVaultExt),
+        declare(account, project.PerpMarketExt),
         sender=account,
     )
     return Core(insurance, factory)

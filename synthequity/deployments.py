@@ -40,6 +40,10 @@ MARKET_KINDS: dict[str, Kind] = {
     "synth": Kind("SynthToken"),
     "perp": Kind("PerpMarket", administered=True),
     "pool": Kind("LiquidityPool", administered=True),
+    # the deployables' delegated extensions (docs/architecture.md): recorded so that their
+    # code is verified on a re-deploy; reached through "vault" and "perp", never directly
+    "vault_ext": Kind("SynthVaultExt"),
+    "perp_ext": Kind("PerpMarketExt"),
 }
 CONTRACT_KINDS: dict[str, Kind] = {**CORE_KINDS, **MARKET_KINDS}
 

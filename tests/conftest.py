@@ -275,4 +275,6 @@ def deployables(project, core, oracle, vault, perp):
         "PerpMarket": market,
         "LiquidityPool": pool,
         "PerpParamsCodec": at(project.PerpParamsCodec, core.factory.params_codec()),
+        "PerpMarketExt": at(project.PerpMarketExt, market.EXTENSION()),
+        "SynthVaultExt": at(project.SynthVaultExt, vault.EXTENSION()),
     }

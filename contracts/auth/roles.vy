@@ -2,7 +2,7 @@
 """
 @title roles
 @custom:contract-name roles
-@notice The protocol's role ids (SPEC.md §8) and a two-step DEFAULT_ADMIN transfer, on top
+@notice The protocol's role ids (docs/spec.md §8) and a two-step DEFAULT_ADMIN transfer, on top
         of snekmate's `access_control`:
         - DEFAULT_ADMIN (snekmate's zero role): grants and revokes roles; a timelock or a
           multisig on a public network. It changes hands only in two steps: the admin
@@ -43,9 +43,7 @@ def grantRole(role: bytes32, account: address):
     @param role The role id.
     @param account The account.
     """
-    assert role != access_control.DEFAULT_ADMIN_ROLE, "roles: two-step admin"
-    access_control._check_role(access_control.getRoleAdmin[role], msg.sender)
-    access_control._grant_role(role, account)
+    self._grant(role, account)
 
 
 @external
@@ -56,11 +54,7 @@ def transfer_admin(new_admin: address):
             replaces the previous one; `empty(address)` withdraws it.
     @param new_admin The proposed admin (a timelock, a multisig).
     """
-    access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
-    assert new_admin != msg.sender, "roles: already admin"
-    self.pending_admin = new_admin
-    self.admin_proposer = msg.sender
-    log AdminTransferStarted(proposer=msg.sender, pending=new_admin)
+    self._transfer_admin(new_admin)
 
 
 @external
@@ -70,15 +64,7 @@ def accept_admin():
             DEFAULT_ADMIN and the proposer stops being one. Only the proposed account, and
             only while the proposer still holds DEFAULT_ADMIN.
     """
-    assert msg.sender == self.pending_admin, "roles: not pending admin"
-    proposer: address = self.admin_proposer
-    assert access_control.hasRole[access_control.DEFAULT_ADMIN_ROLE][
-        proposer
-    ], "roles: proposal void"
-    self.pending_admin = empty(address)
-    self.admin_proposer = empty(address)
-    access_control._grant_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
-    access_control._revoke_role(access_control.DEFAULT_ADMIN_ROLE, proposer)
+    self._accept_admin()
 
 
 @internal
@@ -92,3 +78,72 @@ def _hand_admin_to(admin: address):
     if admin != msg.sender:
         access_control._grant_role(access_control.DEFAULT_ADMIN_ROLE, admin)
         access_control._revoke_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
+
+
+# ---- the same decisions for a deployable that wraps them (an extension run by delegatecall
+# checks that it is delegated first; docs/architecture.md) -----------------------------------
+
+
+@internal
+def _grant(role: bytes32, account: address):
+    """
+    @dev `grantRole`: never DEFAULT_ADMIN; the caller holds `role`'s admin role.
+    """
+    assert role != access_control.DEFAULT_ADMIN_ROLE, "roles: two-step admin"
+    access_control._check_role(access_control.getRoleAdmin[role], msg.sender)
+    access_control._grant_role(role, account)
+
+
+@internal
+def _revoke(role: bytes32, account: address):
+    """
+    @dev snekmate's `revokeRole`: the caller holds `role`'s admin role.
+    """
+    access_control._check_role(access_control.getRoleAdmin[role], msg.sender)
+    access_control._revoke_role(role, account)
+
+
+@internal
+def _renounce(role: bytes32, account: address):
+    """
+    @dev snekmate's `renounceRole`: one's own roles only.
+    """
+    assert account == msg.sender, "access_control: can only renounce roles for itself"
+    access_control._revoke_role(role, account)
+
+
+@internal
+def _set_admin_role(role: bytes32, admin_role: bytes32):
+    """
+    @dev snekmate's `set_role_admin`: the caller holds `role`'s admin role.
+    """
+    access_control._check_role(access_control.getRoleAdmin[role], msg.sender)
+    access_control._set_role_admin(role, admin_role)
+
+
+@internal
+def _transfer_admin(new_admin: address):
+    """
+    @dev `transfer_admin`: DEFAULT_ADMIN proposes its successor.
+    """
+    access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
+    assert new_admin != msg.sender, "roles: already admin"
+    self.pending_admin = new_admin
+    self.admin_proposer = msg.sender
+    log AdminTransferStarted(proposer=msg.sender, pending=new_admin)
+
+
+@internal
+def _accept_admin():
+    """
+    @dev `accept_admin`: the proposed account takes over while its proposer is still admin.
+    """
+    assert msg.sender == self.pending_admin, "roles: not pending admin"
+    proposer: address = self.admin_proposer
+    assert access_control.hasRole[access_control.DEFAULT_ADMIN_ROLE][
+        proposer
+    ], "roles: proposal void"
+    self.pending_admin = empty(address)
+    self.admin_proposer = empty(address)
+    access_control._grant_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
+    access_control._revoke_role(access_control.DEFAULT_ADMIN_ROLE, proposer)

@@ -40,17 +40,33 @@ interface PoolAdmin:
     def set_market(market_: address): nonpayable
 
 
+interface VaultInit:
+    def initialize(
+        admin: address, oracle: IEquityOracle, max_age_open: uint256, params: synth_vault.RiskParams
+    ): nonpayable
+
+
+interface PerpInit:
+    def initialize(
+        admin: address, oracle: address, max_age_open: uint256, params: perp_params.MarketParams
+    ): nonpayable
+
+
 MAX_MARKETS: constant(uint256) = 64
 
 # @dev Blueprint (ERC-5202) of SynthVault.
 vault_blueprint: public(immutable(address))
 # @dev Blueprint (ERC-5202) of SynthToken.
 synth_blueprint: public(immutable(address))
+# @dev Blueprint (ERC-5202) of SynthVaultExt (each vault creates its own).
+vault_ext_blueprint: public(immutable(address))
 
 # @dev Blueprint (ERC-5202) of PerpMarket.
 perp_blueprint: public(immutable(address))
 # @dev Blueprint (ERC-5202) of LiquidityPool.
 pool_blueprint: public(immutable(address))
+# @dev Blueprint (ERC-5202) of PerpMarketExt (one per market, with the market's immutables).
+perp_ext_blueprint: public(immutable(address))
 # @dev The stateless `PerpParamsCodec` every perp market checks its parameters with.
 params_codec: public(immutable(address))
 
@@ -93,6 +109,8 @@ def __init__(
     perp_blueprint_: address,
     pool_blueprint_: address,
     params_codec_: address,
+    vault_ext_blueprint_: address,
+    perp_ext_blueprint_: address,
 ):
     """
     @param admin DEFAULT_ADMIN (the only account that deploys markets).
@@ -101,6 +119,8 @@ def __init__(
     @param perp_blueprint_ PerpMarket blueprint.
     @param pool_blueprint_ LiquidityPool blueprint.
     @param params_codec_ The deployed PerpParamsCodec.
+    @param vault_ext_blueprint_ SynthVaultExt blueprint.
+    @param perp_ext_blueprint_ PerpMarketExt blueprint.
     """
     access_control.__init__()
     roles._hand_admin_to(admin)
@@ -109,6 +129,8 @@ def __init__(
     perp_blueprint = perp_blueprint_
     pool_blueprint = pool_blueprint_
     params_codec = params_codec_
+    vault_ext_blueprint = vault_ext_blueprint_
+    perp_ext_blueprint = perp_ext_blueprint_
 
 
 @external
@@ -139,17 +161,9 @@ def deploy_vault(
     assert len(symbol_) != 0, "factory: empty symbol"
     assert self.vaults[symbol_] == empty(address), "factory: symbol taken"
     vault: address = create_from_blueprint(
-        vault_blueprint,
-        admin,
-        synth_blueprint,
-        name_,
-        symbol_,
-        collateral,
-        insurance,
-        oracle,
-        max_age_open,
-        params,
+        vault_blueprint, synth_blueprint, name_, symbol_, collateral, insurance, vault_ext_blueprint
     )
+    extcall VaultInit(vault).initialize(admin, oracle, max_age_open, params)
     self.vaults[symbol_] = vault
     self.symbols.append(symbol_)
     self.is_market[vault] = True
@@ -190,17 +204,13 @@ def deploy_perp(
     assert self.perps[symbol_] == empty(address), "factory: symbol taken"
     assert admin != empty(address), "roles: zero admin"
     pool: address = create_from_blueprint(pool_blueprint, admin, collateral, lp_name, lp_symbol)
-    market: address = create_from_blueprint(
-        perp_blueprint,
-        admin,
-        collateral,
-        pool,
-        insurance,
-        oracle,
-        max_age_open,
-        params_codec,
-        params,
+    ext: address = create_from_blueprint(
+        perp_ext_blueprint, collateral, pool, insurance, params_codec
     )
+    market: address = create_from_blueprint(
+        perp_blueprint, collateral, pool, insurance, params_codec, ext
+    )
+    extcall PerpInit(market).initialize(admin, oracle, max_age_open, params)
     extcall PoolAdmin(pool).set_market(market)
     self.perps[symbol_] = market
     self.pool_of[market] = pool

@@ -3,7 +3,7 @@
 """
 @title InsuranceFund
 @custom:contract-name InsuranceFund
-@notice The first loss absorber (SPEC.md §3, §4): receives the protocol's share of
+@notice The first loss absorber (docs/spec.md §3, §4): receives the protocol's share of
         liquidation penalties in the collateral token, and stability fees in synths; pays a
         registered market's shortfall (`cover`) from its collateral-token balance, as far as it
         goes. Markets are registered by granting MARKET_ROLE (deploy script / admin).

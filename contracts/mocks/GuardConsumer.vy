@@ -19,7 +19,7 @@ def __init__(oracle_: IEquityOracle, max_age_open_: uint256):
     @param oracle_ The feed.
     @param max_age_open_ Freshness bound in seconds.
     """
-    oracle_guard.__init__(oracle_, max_age_open_)
+    oracle_guard._initialize(oracle_, max_age_open_)
 
 
 @external

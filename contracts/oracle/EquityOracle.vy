@@ -5,7 +5,7 @@
 @custom:contract-name EquityOracle
 @notice A push oracle for one equity (e.g. TSLA / USD), readable as a Chainlink
         `AggregatorV3Interface`, with the market's session status and a jump guard.
-        Written by REPORTER accounts (the oracle keeper). SPEC.md §2.
+        Written by REPORTER accounts (the oracle keeper). docs/spec.md §2.
 """
 
 from interfaces import IAggregatorV3

@@ -4,7 +4,7 @@
 @custom:contract-name equity_feed
 @notice The state of one equity's push price feed: a Chainlink-compatible round history
         (AggregatorV3 semantics), the market status of each round, and the jump guard.
-        SPEC.md §2.
+        docs/spec.md §2.
 
         Storage is packed for the reporter's gas bill (target: `push_price` <= 45k receipt
         gas): the latest round lives in one word (`_head`), and the round history is a ring
@@ -16,8 +16,8 @@
         read as 1) | [255] warm marker (always set, so that no push ever writes a zero
         word).
 
-        Splits (SPEC.md §6): the admin stages (ratio, activation); the first push observed
-        at or after the activation, which must follow a CLOSED round, is the first price per
+        Splits (docs/spec.md §6): the admin stages (ratio, activation); the first push observed
+        at or after the activation, which must follow a constants.CLOSED round, is the first price per
         new share and multiplies the feed's `shares_multiplier` by the ratio. Answers stay
         the unadjusted quote (what Chainlink consumers expect); risk consumers price one
         *base* share (the unit every position is kept in) as answer x multiplier, so no
@@ -30,28 +30,18 @@
 
 from snekmate.auth import access_control
 from contracts.auth import roles
+from contracts.lib import constants
 
 uses: access_control
-
-UNKNOWN: constant(uint8) = 0
-CLOSED: constant(uint8) = 1
-OPEN: constant(uint8) = 2
-HALTED: constant(uint8) = 3
 
 HISTORY: constant(uint256) = 128
 MAX_ANSWER: constant(uint256) = 2**96 - 1
 MIN_JUMP_BPS: constant(uint256) = 100
 MAX_JUMP_BPS: constant(uint256) = 10_000
-BPS: constant(uint256) = 10_000
 
-MASK64: constant(uint256) = 2**64 - 1
-MASK22: constant(uint256) = 2**22 - 1
-MASK32: constant(uint256) = 2**32 - 1
 SHIFT_MULT: constant(uint256) = 233
 MIN_SPLIT: constant(uint256) = 2
 MAX_SPLIT: constant(uint256) = 100
-MASK96: constant(uint256) = 2**96 - 1
-MASK160: constant(uint256) = 2**160 - 1
 SHIFT_ANSWER: constant(uint256) = 64
 SHIFT_TIME: constant(uint256) = 160
 SHIFT_STATUS: constant(uint256) = 224
@@ -175,7 +165,7 @@ def latestRound() -> uint256:
     @notice The latest round id, 0 before the first push (Chainlink's `latestRound()`).
     @return uint256 Round id.
     """
-    return self._head & MASK64
+    return self._head & constants.MASK64
 
 
 @external
@@ -207,14 +197,14 @@ def round_status(round_id: uint80) -> uint8:
 def market_status() -> uint8:
     """
     @notice The status consumers must act on: the reported status, or HALTED while the
-            feed is suspect; UNKNOWN before the first push.
+            feed is suspect; constants.UNKNOWN before the first push.
     @return uint8 0 UNKNOWN, 1 CLOSED, 2 OPEN, 3 HALTED.
     """
     head: uint256 = self._head
-    if head & MASK64 == 0:
-        return UNKNOWN
+    if head & constants.MASK64 == 0:
+        return constants.UNKNOWN
     if (head >> SHIFT_SUSPECT) & 1 == 1:
-        return HALTED
+        return constants.HALTED
     return convert((head >> SHIFT_STATUS) & 255, uint8)
 
 
@@ -227,10 +217,10 @@ def market_state() -> (uint8, uint256):
     """
     head: uint256 = self._head
     status: uint8 = convert((head >> SHIFT_STATUS) & 255, uint8)
-    if head & MASK64 == 0:
-        status = UNKNOWN
+    if head & constants.MASK64 == 0:
+        status = constants.UNKNOWN
     elif (head >> SHIFT_SUSPECT) & 1 == 1:
-        status = HALTED
+        status = constants.HALTED
     return status, self._mult(head)
 
 
@@ -264,7 +254,7 @@ def staged_split() -> (uint256, uint256):
     @return (uint256, uint256) Ratio and activation.
     """
     split: uint256 = self._split
-    return split & MASK32, split >> 32
+    return split & constants.MASK32, split >> 32
 
 
 @external
@@ -272,15 +262,17 @@ def stage_split(ratio: uint256, activation: uint256):
     """
     @notice Stages a forward split of `ratio` new shares per old share. DEFAULT_ADMIN only.
     @dev It applies with the first push observed at or after `activation`, which must come
-         after a CLOSED round (a split never lands in a session). One at a time.
+         after a constants.CLOSED round (a split never lands in a session). One at a time.
     @param ratio New shares per old share, within [2, 100].
     @param activation Unix time, in the future (below 2**64).
     """
     access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
     assert ratio >= MIN_SPLIT and ratio <= MAX_SPLIT, "oracle: split ratio bounds"
-    assert activation > block.timestamp and activation <= MASK64, "oracle: activation bounds"
+    assert (
+        activation > block.timestamp and activation <= constants.MASK64
+    ), "oracle: activation bounds"
     assert self._split == 0, "oracle: split already staged"
-    assert self._mult(self._head) * ratio <= MASK22, "oracle: multiplier too large"
+    assert self._mult(self._head) * ratio <= constants.MASK22, "oracle: multiplier too large"
     self._split = ratio | (activation << 32)
     log SplitStaged(ratio=ratio, activation=activation)
 
@@ -294,7 +286,7 @@ def cancel_split():
     split: uint256 = self._split
     assert split != 0, "oracle: no split staged"
     self._split = 0
-    log SplitCancelled(ratio=split & MASK32, activation=split >> 32)
+    log SplitCancelled(ratio=split & constants.MASK32, activation=split >> 32)
 
 
 @external
@@ -322,7 +314,7 @@ def push_price(answer: int256, observed_at: uint256, status: uint8):
     """
     @notice Pushes a new round. Reporters only.
     @dev A move beyond `max_jump_bps` from the last answer is stored but makes the feed
-         suspect (consumers see HALTED) until a different reporter confirms a price within
+         suspect (consumers see constants.HALTED) until a different reporter confirms a price within
          `max_jump_bps` of it, a push returns within `max_jump_bps` of the last trusted
          price, or a risk admin clears it.
     @param answer The price, `decimals` decimals, > 0.
@@ -335,11 +327,11 @@ def push_price(answer: int256, observed_at: uint256, status: uint8):
     price: uint256 = convert(answer, uint256)
     assert price <= MAX_ANSWER, "oracle: answer too large"
     assert observed_at <= block.timestamp, "oracle: future timestamp"
-    assert status <= HALTED, "oracle: bad status"
+    assert status <= constants.HALTED, "oracle: bad status"
 
     head: uint256 = self._head
-    last_round: uint256 = head & MASK64
-    assert observed_at > (head >> SHIFT_TIME) & MASK64, "oracle: not newer"
+    last_round: uint256 = head & constants.MASK64
+    assert observed_at > (head >> SHIFT_TIME) & constants.MASK64, "oracle: not newer"
     round_id: uint256 = last_round + 1
     suspect: bool = (head >> SHIFT_SUSPECT) & 1 == 1
 
@@ -348,16 +340,16 @@ def push_price(answer: int256, observed_at: uint256, status: uint8):
     split: uint256 = self._split
     if split != 0 and observed_at >= split >> 32:
         assert last_round == 0 or (head >> SHIFT_STATUS) & 255 == convert(
-            CLOSED, uint256
+            constants.CLOSED, uint256
         ), "oracle: split while open"
         assert not suspect, "oracle: split while suspect"
-        ratio = split & MASK32
+        ratio = split & constants.MASK32
         mult *= ratio
         self._split = 0
         log SplitApplied(round_id=convert(round_id, uint80), ratio=ratio, multiplier=mult)
 
     if last_round != 0:
-        last_price: uint256 = (head >> SHIFT_ANSWER) & MASK96
+        last_price: uint256 = (head >> SHIFT_ANSWER) & constants.MASK96
         jump_bps: uint256 = self.max_jump_bps
         if not suspect:
             # across a split the last quote is compared in new shares: no false jump
@@ -373,7 +365,7 @@ def push_price(answer: int256, observed_at: uint256, status: uint8):
         else:
             info: uint256 = self._suspect_info
             anchor: uint256 = info >> 160
-            if convert(info & MASK160, address) != msg.sender and not self._is_jump(
+            if convert(info & constants.MASK160, address) != msg.sender and not self._is_jump(
                 price, last_price, jump_bps
             ):
                 suspect = False
@@ -415,7 +407,9 @@ def clear_suspect():
     head: uint256 = self._head
     assert (head >> SHIFT_SUSPECT) & 1 == 1, "oracle: not suspect"
     self._head = head & ~(1 << SHIFT_SUSPECT)
-    log FeedCleared(round_id=convert(head & MASK64, uint80), by=msg.sender, reason="admin")
+    log FeedCleared(
+        round_id=convert(head & constants.MASK64, uint80), by=msg.sender, reason="admin"
+    )
 
 
 @external
@@ -436,7 +430,7 @@ def _mult(word: uint256) -> uint256:
     """
     @dev The shares multiplier a word is quoted under (words before any split hold 0: 1).
     """
-    return max((word >> SHIFT_MULT) & MASK22, 1)
+    return max((word >> SHIFT_MULT) & constants.MASK22, 1)
 
 
 @internal
@@ -446,7 +440,7 @@ def _is_jump(price: uint256, reference: uint256, jump_bps: uint256) -> bool:
     @dev True when |price - reference| > jump_bps of reference (exact, no rounding).
     """
     diff: uint256 = price - reference if price > reference else reference - price
-    return diff * BPS > reference * jump_bps
+    return diff * constants.BPS > reference * jump_bps
 
 
 @internal
@@ -456,9 +450,9 @@ def _round_word(round_id: uint80) -> uint256:
     @dev The stored word of a past round; reverts when it is not (or no longer) stored.
     """
     rid: uint256 = convert(round_id, uint256)
-    assert rid != 0 and rid <= self._head & MASK64, "oracle: no data"
+    assert rid != 0 and rid <= self._head & constants.MASK64, "oracle: no data"
     word: uint256 = self._rounds[rid % HISTORY]
-    assert word & MASK64 == rid, "oracle: round evicted"
+    assert word & constants.MASK64 == rid, "oracle: round evicted"
     return word
 
 
@@ -468,8 +462,8 @@ def _unpack_round(word: uint256) -> (uint80, int256, uint256, uint256, uint80):
     """
     @dev A packed word as Chainlink's 5-tuple (startedAt == updatedAt == observed_at).
     """
-    rid: uint80 = convert(word & MASK64, uint80)
+    rid: uint80 = convert(word & constants.MASK64, uint80)
     assert rid != 0, "oracle: no data"
-    answer: int256 = convert((word >> SHIFT_ANSWER) & MASK96, int256)
-    t: uint256 = (word >> SHIFT_TIME) & MASK64
+    answer: int256 = convert((word >> SHIFT_ANSWER) & constants.MASK96, int256)
+    t: uint256 = (word >> SHIFT_TIME) & constants.MASK64
     return rid, answer, t, t, rid

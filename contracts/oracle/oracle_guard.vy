@@ -3,23 +3,22 @@
 @title oracle_guard
 @custom:contract-name oracle_guard
 @notice The one place where a consumer (vault, perp market) decides whether the oracle's
-        price is usable for risk, and normalizes it to 1e18. SPEC.md §2, §5.
+        price is usable for risk, and normalizes it to 1e18. docs/spec.md §2, §5.
         - usable for risk: status OPEN, feed not suspect (the oracle reports a suspect feed
           as HALTED), answer > 0 and `block.timestamp - updatedAt <= max_age_open`;
         - mark: the last answer whatever the status (a CLOSED market's last close is a valid
           mark for views, never for a trade or a liquidation).
         - every price is per *base share* (the unit positions are kept in): the answer x
-          the feed's shares multiplier, so a split (SPEC.md §6) changes no position.
+          the feed's shares multiplier, so a split (docs/spec.md §6) changes no position.
         Reads only `latestRoundData()`, `decimals()` and `market_state()` (status and
         multiplier), so any Chainlink-compatible feed with those can replace `EquityOracle`.
 """
 
 from interfaces import IEquityOracle
+from contracts.lib import constants
 
-UNKNOWN: constant(uint8) = 0
-CLOSED: constant(uint8) = 1
-OPEN: constant(uint8) = 2
-HALTED: constant(uint8) = 3
+CLOSED: constant(uint8) = constants.CLOSED
+OPEN: constant(uint8) = constants.OPEN
 
 MIN_MAX_AGE: constant(uint256) = 10
 MAX_MAX_AGE: constant(uint256) = 3_600
@@ -44,9 +43,11 @@ event MaxAgeOpenSet:
     new_seconds: uint256
 
 
-@deploy
-def __init__(oracle_: IEquityOracle, max_age_open_: uint256):
+@internal
+def _initialize(oracle_: IEquityOracle, max_age_open_: uint256):
     """
+    @dev Once, from the consumer's initialization (an internal function rather than a
+         constructor, so that a consumer may run it in storage it shares with an extension).
     @param oracle_ The feed (AggregatorV3 + `market_status`).
     @param max_age_open_ Freshness bound in seconds, within [10, 3_600].
     """
@@ -63,7 +64,7 @@ def oracle() -> IEquityOracle:
     @notice The feed this consumer reads.
     @return IEquityOracle The oracle.
     """
-    return IEquityOracle(convert(self._cfg & (2**160 - 1), address))
+    return IEquityOracle(convert(self._cfg & constants.MASK160, address))
 
 
 @external
@@ -73,7 +74,7 @@ def max_age_open() -> uint256:
     @notice Oldest OPEN price (seconds) usable for risk.
     @return uint256 Seconds.
     """
-    return (self._cfg >> 160) & (2**32 - 1)
+    return (self._cfg >> 160) & constants.MASK32
 
 
 @internal
@@ -88,7 +89,7 @@ def _latest() -> Price:
     updated_at: uint256 = 0
     answered_in: uint80 = 0
     cfg: uint256 = self._cfg
-    feed: IEquityOracle = IEquityOracle(convert(cfg & (2**160 - 1), address))
+    feed: IEquityOracle = IEquityOracle(convert(cfg & constants.MASK160, address))
     round_id, answer, started_at, updated_at, answered_in = staticcall feed.latestRoundData()
     assert answer > 0, "guard: bad price"
     status: uint8 = 0
@@ -98,7 +99,7 @@ def _latest() -> Price:
         wad=convert(answer, uint256) * 10**(cfg >> 192) * multiplier,
         round_id=round_id,
         updated_at=updated_at,
-        max_age=(cfg >> 160) & (2**32 - 1),
+        max_age=(cfg >> 160) & constants.MASK32,
         status=status,
     )
 
@@ -151,5 +152,5 @@ def _set_max_age_open(new_seconds: uint256):
     """
     assert new_seconds >= MIN_MAX_AGE and new_seconds <= MAX_MAX_AGE, "guard: max age bounds"
     cfg: uint256 = self._cfg
-    log MaxAgeOpenSet(old_seconds=(cfg >> 160) & (2**32 - 1), new_seconds=new_seconds)
-    self._cfg = (cfg & ~((2**32 - 1) << 160)) | (new_seconds << 160)
+    log MaxAgeOpenSet(old_seconds=(cfg >> 160) & constants.MASK32, new_seconds=new_seconds)
+    self._cfg = (cfg & ~(constants.MASK32 << 160)) | (new_seconds << 160)

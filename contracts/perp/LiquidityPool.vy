@@ -3,7 +3,7 @@
 """
 @title LiquidityPool
 @custom:contract-name LiquidityPool
-@notice The counterparty of a perp market's skew (SPEC.md §4): an ERC-4626 vault of the
+@notice The counterparty of a perp market's skew (docs/spec.md §4): an ERC-4626 vault of the
         collateral token whose share price follows the pool's NAV — its balance plus what it
         is up (or minus what it is down) on the traders' open positions, funding included, as
         the market computes in O(1) from its aggregates.

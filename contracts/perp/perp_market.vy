@@ -2,19 +2,27 @@
 """
 @title perp_market
 @custom:contract-name perp_market
-@notice A perpetual futures market on one equity (SPEC.md §4, §5): isolated margin in the
+@notice A perpetual futures market on one equity (docs/spec.md §4, §5): isolated margin in the
         collateral token, two-step orders filled at the first price published after the
         commit, fill price from skew, maker/taker fees, funding velocity, liquidation back to
         the initial margin, and an LP pool as the counterparty of the skew.
 
-        Settlement: every fill or liquidation realizes the position's PnL and funding into its
+        Realization: every fill or liquidation realizes the position's PnL and funding into its
         margin at once and re-bases it at the fill price; what the trader gains the pool pays
         (`pool.pay`), what the trader loses (and every fee) goes to the pool. The pool's NAV
         then only needs the *unrealized* part, which `pool_pnl()` computes in O(1) from three
         aggregates that one internal function, `_set_position`, keeps (GMX v1 lesson).
 
+        Delisting ("settle" in the public interface, `_delist` here): the market freezes at
+        the oracle's last price and every position closes at it (`_close_delisted`).
+
         Units: sizes signed shares (1e18), prices and USD amounts 1e18 (`int256` for signed
-        math), margins in USD wad; token transfers in collateral units (paid out rounds down).
+        math), margins in USD wad; token transfers in collateral units (`_units_and_dust`:
+        paid out rounds down, owed rounds up).
+
+        Two deployables run this module in one storage: `PerpMarket` (the hot paths and the
+        views) and `PerpMarketExt` (the cold paths, run by delegatecall from the market):
+        docs/architecture.md.
 """
 
 from ethereum.ercs import IERC20
@@ -23,35 +31,14 @@ from interfaces import IEquityOracle
 from interfaces import IInsuranceFund
 from interfaces import ILiquidityPool
 from snekmate.utils import pausable
+from contracts.lib import constants
 from contracts.oracle import oracle_guard
 from contracts.perp import perp_math
+from contracts.perp import perp_packing
 from contracts.perp import perp_params
 
 uses: pausable
 initializes: oracle_guard
-
-WAD: constant(int256) = 10**18
-BPS: constant(int256) = 10_000
-MASK63: constant(uint256) = 2**63 - 1
-MASK64: constant(uint256) = 2**64 - 1
-MASK128: constant(uint256) = 2**128 - 1
-LIVE: constant(uint256) = 1 << 255
-SETTLED: constant(uint256) = 1 << 255  # in `_fund`
-MICRO: constant(int256) = 10**12  # keeper fees are stored in micro-USD
-
-
-struct Position:
-    size: int256
-    entry_price: int256
-    margin: int256
-    funding_entry: int256
-
-
-struct Order:
-    size_delta: int256
-    acceptable_price: uint256
-    committed_at: uint256
-    keeper_fee: int256
 
 
 interface ParamsCodec:
@@ -69,24 +56,20 @@ PARAMS_CODEC: public(immutable(ParamsCodec))
 # @dev 10 ** (18 - collateral decimals).
 _USD_PER_UNIT: immutable(int256)
 
-# Storage is packed for gas (SPEC.md §10): two words per position, two per order (never
-# zeroed: a filled order only loses its `live` bit, so the next commit rewrites warm words),
-# two for the aggregates, one for funding, four for the parameters. Accessors below.
-# @dev Per trader: size int128 [0,128) | entry price [128,256).
+# Storage is packed for gas (docs/spec.md §10); the bit layouts are in `perp_packing`.
+# @dev Per trader: position word a (size | entry price).
 _pos_a: HashMap[address, uint256]
-# @dev Per trader: margin int128 [0,128) | funding entry int128 [128,256).
+# @dev Per trader: position word b (margin | funding entry).
 _pos_b: HashMap[address, uint256]
-# @dev Per trader: size delta int128 [0,128) | committed_at [128,192) | keeper fee in
-#      micro-USD [192,255) | live [255].
+# @dev Per trader: order word a (size delta | committed_at | keeper fee | ORDER_LIVE).
 _ord_a: HashMap[address, uint256]
-# @dev Per trader: acceptable price.
+# @dev Per trader: the order's acceptable price.
 _ord_b: HashMap[address, uint256]
-# @dev skew int128 [0,128) | long open interest [128,256) (short OI = long OI - skew).
+# @dev skew | long open interest.
 _agg_a: uint256
-# @dev Σ size x entry int128 [0,128) | Σ size x funding entry int128 [128,256).
+# @dev Σ size x entry | Σ size x funding entry.
 _agg_b: uint256
-# @dev funding rate int64 [0,64) | index int128 [64,192) | updated_at [192,255) | settled
-#      [255] (read with funding on every risk path: no extra slot).
+# @dev rate | index | updated_at | MARKET_DELISTED (read with funding on every risk path).
 _fund: uint256
 # @dev skew_scale [0,128) | taker, maker, imr, mmr, penalty, keeper share, order max age,
 #      max skew to pool: 16 bits each [128,256).
@@ -174,14 +157,12 @@ event PositionSettled:
 
 @deploy
 def __init__(
-    collateral: IERC20,
-    pool: ILiquidityPool,
-    insurance: IInsuranceFund,
-    oracle: IEquityOracle,
-    max_age_open: uint256,
-    codec: ParamsCodec,
-    params: perp_params.MarketParams,
+    collateral: IERC20, pool: ILiquidityPool, insurance: IInsuranceFund, codec: ParamsCodec
 ):
+    """
+    @dev The immutables only: `PerpMarket` and its `PerpMarketExt` set the same ones, and the
+         storage is written once, by `_initialize`, run in the market's storage.
+    """
     decimals_: uint8 = staticcall IERC20Detailed(collateral.address).decimals()
     assert decimals_ <= 18, "perp: decimals > 18"
     COLLATERAL = collateral
@@ -189,89 +170,60 @@ def __init__(
     INSURANCE = insurance
     PARAMS_CODEC = codec
     _USD_PER_UNIT = convert(10**convert(18 - decimals_, uint256), int256)
-    oracle_guard.__init__(oracle, max_age_open)
+
+
+@internal
+def _initialize(oracle: IEquityOracle, max_age_open: uint256, params: perp_params.MarketParams):
+    """
+    @dev The market's first storage: the oracle guard, the parameters, the funding clock.
+    """
+    assert self._fund == 0, "perp: initialized"
+    oracle_guard._initialize(oracle, max_age_open)
     self._set_params(params)
     self._put_funding(0, 0, block.timestamp)
 
 
-# ---- packed storage -------------------------------------------------------------------------
-
-
-@internal
-@pure
-def _u128(x: int256) -> uint256:
-    """
-    @dev Signed value -> its two's complement in 128 bits.
-    """
-    assert x >= -(2**127) and x < 2**127, "perp: overflow"
-    return convert(convert(x, bytes32), uint256) & MASK128
-
-
-@internal
-@pure
-def _i128(w: uint256) -> int256:
-    v: uint256 = w & MASK128
-    if v >= 2**127:
-        return convert(v, int256) - 2**128
-    return convert(v, int256)
+# ---- packed storage (bit layout in `perp_packing`) --------------------------------------------
 
 
 @internal
 @view
-def _get_pos(account: address) -> Position:
-    a: uint256 = self._pos_a[account]
-    b: uint256 = self._pos_b[account]
-    return Position(
-        size=self._i128(a),
-        entry_price=convert(a >> 128, int256),
-        margin=self._i128(b),
-        funding_entry=self._i128(b >> 128),
-    )
+def _get_pos(account: address) -> perp_packing.Position:
+    return perp_packing._position(self._pos_a[account], self._pos_b[account])
 
 
 @internal
-def _put_pos(account: address, pos: Position):
-    assert pos.entry_price >= 0, "perp: overflow"
-    self._pos_a[account] = self._u128(pos.size) | (self._u128(pos.entry_price) << 128)
-    self._pos_b[account] = self._u128(pos.margin) | (self._u128(pos.funding_entry) << 128)
+def _put_pos(account: address, pos: perp_packing.Position):
+    a: uint256 = 0
+    b: uint256 = 0
+    a, b = perp_packing._position_words(pos)
+    self._pos_a[account] = a
+    self._pos_b[account] = b
 
 
 @internal
 @view
-def _get_order(account: address) -> Order:
-    a: uint256 = self._ord_a[account]
-    if a & LIVE == 0:
-        return empty(Order)
-    return Order(
-        size_delta=self._i128(a),
-        acceptable_price=self._ord_b[account],
-        committed_at=(a >> 128) & MASK64,
-        keeper_fee=convert((a >> 192) & MASK63, int256) * MICRO,
-    )
+def _get_order(account: address) -> perp_packing.Order:
+    return perp_packing._order(self._ord_a[account], self._ord_b[account])
 
 
 @internal
-def _put_order(account: address, order: Order):
-    assert order.committed_at <= MASK64, "perp: overflow"
-    self._ord_a[account] = (
-        self._u128(order.size_delta)
-        | (order.committed_at << 128)
-        | (convert(order.keeper_fee // MICRO, uint256) << 192)
-        | LIVE
-    )
+def _put_order(account: address, order: perp_packing.Order):
+    self._ord_a[account] = perp_packing._order_word(order)
     if self._ord_b[account] != order.acceptable_price:
         self._ord_b[account] = order.acceptable_price
 
 
 @internal
 def _clear_order(account: address):
-    self._ord_a[account] = self._ord_a[account] & ~LIVE  # stays non-zero: cheap next commit
+    # stays non-zero: the next commit rewrites a warm word
+    self._ord_a[account] = self._ord_a[account] & ~perp_packing.ORDER_LIVE
 
 
 @internal
 @view
 def _skew() -> int256:
-    return self._i128(self._agg_a)
+    return perp_packing._i128(self._agg_a)
 
 
 @internal
@@ -279,24 +231,18 @@ def _skew() -> int256:
 def _oi() -> (int256, int256):
     a: uint256 = self._agg_a
     long_oi: int256 = convert(a >> 128, int256)
-    return long_oi, long_oi - self._i128(a)
+    return long_oi, long_oi - perp_packing._i128(a)
 
 
 @internal
 @view
 def _funding() -> (int256, int256, uint256):
-    f: uint256 = self._fund
-    rate: int256 = convert(f & MASK64, int256)
-    if rate >= 2**63:
-        rate -= 2**64
-    return rate, self._i128(f >> 64), (f >> 192) & MASK63
+    return perp_packing._funding(self._fund)
 
 
 @internal
 def _put_funding(rate: int256, index: int256, updated_at: uint256):
-    assert rate >= -(2**63) and rate < 2**63, "perp: overflow"
-    r: uint256 = convert(convert(rate, bytes32), uint256) & MASK64
-    self._fund = r | (self._u128(index) << 64) | (updated_at << 192)
+    self._fund = perp_packing._funding_word(rate, index, updated_at)
 
 
 @internal
@@ -316,14 +262,14 @@ def _market_params() -> perp_params.MarketParams:
 
 @internal
 @view
-def _settled() -> bool:
-    return self._fund & SETTLED != 0
+def _delisted() -> bool:
+    return self._fund & perp_packing.MARKET_DELISTED != 0
 
 
 @internal
 @view
-def _live():
-    assert not self._settled(), "perp: settled"
+def _require_listed():
+    assert not self._delisted(), "perp: settled"
 
 
 @internal
@@ -332,7 +278,7 @@ def _price() -> int256:
     """
     @dev The price views value positions at: the frozen one once settled.
     """
-    if self._settled():
+    if self._delisted():
         return convert(self.settlement_price_wad, int256)
     return convert(oracle_guard._mark_wad(), int256)
 
@@ -347,7 +293,7 @@ def _index_at(price: int256) -> int256:
     index: int256 = 0
     updated: uint256 = 0
     rate, index, updated = self._funding()
-    if self._settled():
+    if self._delisted():
         return index  # funding stopped at the freeze
     rate, index = perp_math._accrue_funding(
         rate, index, convert(block.timestamp - updated, int256), self._skew(), price, self._math()
@@ -357,7 +303,7 @@ def _index_at(price: int256) -> int256:
 
 @internal
 @view
-def _equity(pos: Position, price: int256, index: int256) -> int256:
+def _equity(pos: perp_packing.Position, price: int256, index: int256) -> int256:
     return (
         pos.margin
         + perp_math._pnl(pos.size, pos.entry_price, price)
@@ -367,7 +313,7 @@ def _equity(pos: Position, price: int256, index: int256) -> int256:
 
 @internal
 @view
-def _liquidatable(pos: Position, price: int256, index: int256) -> bool:
+def _liquidatable(pos: perp_packing.Position, price: int256, index: int256) -> bool:
     if pos.size == 0:
         return False
     p: perp_math.MathParams = self._math()
@@ -385,8 +331,8 @@ def _pool_pnl(price: int256, index: int256) -> int256:
     """
     skew: int256 = self._skew()
     b: uint256 = self._agg_b
-    trader_pnl: int256 = skew * price // WAD - self._i128(b)
-    funding_owed: int256 = skew * index // WAD - self._i128(b >> 128)
+    trader_pnl: int256 = skew * price // constants.WAD_I - perp_packing._i128(b)
+    funding_owed: int256 = skew * index // constants.WAD_I - perp_packing._i128(b >> 128)
     return (funding_owed - trader_pnl) // _USD_PER_UNIT
 
 
@@ -399,8 +345,8 @@ def _required_nav(price: int256) -> uint256:
     long_oi: int256 = 0
     short_oi: int256 = 0
     long_oi, short_oi = self._oi()
-    oi: int256 = max(long_oi, short_oi) * price // WAD
-    need: int256 = oi * BPS // convert(self._par_a >> 240, int256)
+    oi: int256 = max(long_oi, short_oi) * price // constants.WAD_I
+    need: int256 = oi * constants.BPS_I // convert(self._par_a >> 240, int256)
     return convert(need // _USD_PER_UNIT, uint256)
 
 
@@ -423,33 +369,35 @@ def _accrue(price: int256) -> int256:
 
 
 @internal
-def _set_position(account: address, new: Position):
+def _set_position(account: address, new: perp_packing.Position):
     """
     @dev The only writer of positions: every aggregate the pool's NAV depends on changes here.
     """
-    old: Position = self._get_pos(account)
+    old: perp_packing.Position = self._get_pos(account)
     long_oi: int256 = 0
     short_oi: int256 = 0
     long_oi, short_oi = self._oi()
     skew: int256 = self._skew() + new.size - old.size
     long_oi += max(new.size, 0) - max(old.size, 0)
-    self._agg_a = self._u128(skew) | (convert(long_oi, uint256) << 128)
+    self._agg_a = perp_packing._u128(skew) | (convert(long_oi, uint256) << 128)
     b: uint256 = self._agg_b
     sum_entry: int256 = (
-        self._i128(b) + new.size * new.entry_price // WAD - old.size * old.entry_price // WAD
+        perp_packing._i128(b)
+        + new.size * new.entry_price // constants.WAD_I
+        - old.size * old.entry_price // constants.WAD_I
     )
     sum_funding: int256 = (
-        self._i128(b >> 128)
-        + new.size * new.funding_entry // WAD
-        - old.size * old.funding_entry // WAD
+        perp_packing._i128(b >> 128)
+        + new.size * new.funding_entry // constants.WAD_I
+        - old.size * old.funding_entry // constants.WAD_I
     )
-    self._agg_b = self._u128(sum_entry) | (self._u128(sum_funding) << 128)
+    self._agg_b = perp_packing._u128(sum_entry) | (perp_packing._u128(sum_funding) << 128)
     self._put_pos(account, new)
 
 
 @internal
 @view
-def _settlement_units(trader_delta_wad: int256) -> (int256, int256):
+def _units_and_dust(trader_delta_wad: int256) -> (int256, int256):
     """
     @dev The token units a realized trader gain (> 0, rounded down) or loss (< 0, rounded
          up) moves, and the sub-unit dust the trader's margin must give up so that every
@@ -463,7 +411,7 @@ def _settlement_units(trader_delta_wad: int256) -> (int256, int256):
 
 
 @internal
-def _settle_with_pool(units: int256):
+def _move_with_pool(units: int256):
     """
     @dev Moves `units` of collateral from the pool (> 0) or to it (< 0).
     """
@@ -474,7 +422,9 @@ def _settle_with_pool(units: int256):
 
 
 @internal
-def _realize(pos: Position, price: int256, index: int256) -> (Position, int256):
+def _realize(
+    pos: perp_packing.Position, price: int256, index: int256
+) -> (perp_packing.Position, int256):
     """
     @dev Realizes PnL (at `price`) and funding into the margin and re-bases the position at
          `price`; returns it and the margin change (what the pool pays, or receives if < 0).
@@ -482,7 +432,7 @@ def _realize(pos: Position, price: int256, index: int256) -> (Position, int256):
     delta: int256 = perp_math._pnl(pos.size, pos.entry_price, price) - perp_math._funding_owed(
         pos.size, index, pos.funding_entry
     )
-    return Position(
+    return perp_packing.Position(
         size=pos.size, entry_price=price, margin=pos.margin + delta, funding_entry=index
     ), delta
 
@@ -490,13 +440,13 @@ def _realize(pos: Position, price: int256, index: int256) -> (Position, int256):
 @internal
 def _deposit_margin(amount: uint256):
     assert amount != 0, "perp: zero amount"
-    self._live()
+    self._require_listed()
     before: uint256 = staticcall COLLATERAL.balanceOf(self)
     assert extcall COLLATERAL.transferFrom(
         msg.sender, self, amount, default_return_value=True
     ), "perp: transfer in"
     assert staticcall COLLATERAL.balanceOf(self) >= before + amount, "perp: fee on transfer"
-    pos: Position = self._get_pos(msg.sender)
+    pos: perp_packing.Position = self._get_pos(msg.sender)
     pos.margin += convert(amount, int256) * _USD_PER_UNIT
     self._put_pos(msg.sender, pos)  # margin only: no aggregate changes
     log MarginDeposited(account=msg.sender, amount=amount)
@@ -509,9 +459,9 @@ def _withdraw_margin(amount: uint256):
          - IMR x notional. Needs a usable price.
     """
     assert amount != 0, "perp: zero amount"
-    pos: Position = self._get_pos(msg.sender)
+    pos: perp_packing.Position = self._get_pos(msg.sender)
     free: int256 = pos.margin
-    if self._settled():
+    if self._delisted():
         assert pos.size == 0, "perp: close first"  # no price needed: nothing moves any more
     else:
         price: int256 = convert(oracle_guard._price_for_risk(), int256)
@@ -534,17 +484,17 @@ def _withdraw_margin(amount: uint256):
 def _commit(size_delta: int256, acceptable_price: uint256):
     pausable._require_not_paused()
     assert size_delta != 0, "perp: zero size"
-    self._live()
+    self._require_listed()
     oracle_guard._price_for_risk()  # orders only while the market trades
-    assert self._ord_a[msg.sender] & LIVE == 0, "perp: order pending"
+    assert self._ord_a[msg.sender] & perp_packing.ORDER_LIVE == 0, "perp: order pending"
     fee: int256 = perp_params._order_keeper_fee(self._par_c)  # one word, not all four
-    pos: Position = self._get_pos(msg.sender)
+    pos: perp_packing.Position = self._get_pos(msg.sender)
     assert pos.margin >= fee, "perp: margin below keeper fee"
     pos.margin -= fee
     self._put_pos(msg.sender, pos)
     self._put_order(
         msg.sender,
-        Order(
+        perp_packing.Order(
             size_delta=size_delta,
             acceptable_price=acceptable_price,
             committed_at=block.timestamp,
@@ -560,12 +510,12 @@ def _commit(size_delta: int256, acceptable_price: uint256):
 
 
 @internal
-def _pay_keeper(order: Order):
+def _pay_keeper(order: perp_packing.Order):
     self._push_wad(msg.sender, order.keeper_fee)
 
 
 @internal
-def _cancel(account: address, order: Order, reason: String[16]):
+def _cancel(account: address, order: perp_packing.Order, reason: String[16]):
     self._clear_order(account)
     self._pay_keeper(order)
     log OrderCancelled(account=account, by=msg.sender, reason=reason)
@@ -578,9 +528,9 @@ def _execute(account: address):
          within `order_max_age`; a fill the trader would not accept, a cap or the margin
          cancels instead (the keeper is paid either way).
     """
-    order: Order = self._get_order(account)
+    order: perp_packing.Order = self._get_order(account)
     assert order.committed_at != 0, "perp: no order"
-    if self._settled():
+    if self._delisted():
         self._cancel(account, order, "settled")
         return
     latest: oracle_guard.Price = oracle_guard._latest()
@@ -600,16 +550,18 @@ def _execute(account: address):
         return
 
     index: int256 = self._accrue(price)
-    pos: Position = self._get_pos(account)
-    settled: int256 = 0
-    pos, settled = self._realize(pos, fill, index)
+    pos: perp_packing.Position = self._get_pos(account)
+    realized: int256 = 0
+    pos, realized = self._realize(pos, fill, index)
     fee: int256 = perp_math._order_fee(self._skew(), order.size_delta, fill, p)
     pos.margin -= fee
     new_size: int256 = pos.size + order.size_delta
     grows: bool = abs(new_size) > abs(pos.size) or (new_size > 0) != (pos.size > 0)
     if grows and new_size != 0:
         if self._equity(
-            Position(size=new_size, entry_price=fill, margin=pos.margin, funding_entry=index),
+            perp_packing.Position(
+                size=new_size, entry_price=fill, margin=pos.margin, funding_entry=index
+            ),
             price,
             index,
         ) < perp_math._requirement(new_size, price, p.initial_margin_bps):
@@ -620,7 +572,7 @@ def _execute(account: address):
             return
     units: int256 = 0
     dust: int256 = 0
-    units, dust = self._settlement_units(settled - fee)
+    units, dust = self._units_and_dust(realized - fee)
     pos.margin -= dust
     if pos.margin < 0:
         self._cancel(account, order, "liquidatable")
@@ -628,7 +580,7 @@ def _execute(account: address):
     pos.size = new_size
     self._clear_order(account)
     self._set_position(account, pos)
-    self._settle_with_pool(units)
+    self._move_with_pool(units)
     self._pay_keeper(order)
     log OrderFilled(
         account=account,
@@ -654,9 +606,9 @@ def _within_caps(old_size: int256, new_size: int256, price: int256, index: int25
         convert(staticcall COLLATERAL.balanceOf(POOL.address), int256)
         + self._pool_pnl(price, index)  # funding already accrued to now by the caller
     ) * _USD_PER_UNIT
-    pool_cap: int256 = nav * params.max_skew_to_pool_bps // BPS
-    long_usd: int256 = long_oi * price // WAD
-    short_usd: int256 = short_oi * price // WAD
+    pool_cap: int256 = nav * params.max_skew_to_pool_bps // constants.BPS_I
+    long_usd: int256 = long_oi * price // constants.WAD_I
+    short_usd: int256 = short_oi * price // constants.WAD_I
     return (
         long_usd <= min(params.max_oi_long_usd, pool_cap)
         and short_usd <= min(params.max_oi_short_usd, pool_cap)
@@ -665,7 +617,7 @@ def _within_caps(old_size: int256, new_size: int256, price: int256, index: int25
 
 @internal
 def _cancel_order(account: address):
-    order: Order = self._get_order(account)
+    order: perp_packing.Order = self._get_order(account)
     assert order.committed_at != 0, "perp: no order"
     assert (
         block.timestamp > order.committed_at + perp_params._order_max_age(self._par_a)
@@ -681,17 +633,19 @@ def _liquidate(account: address):
          reward the margin cannot pay, and a loss beyond the margin (bad debt), are covered by
          the insurance fund first and the pool after (recorded in `pool_shortfall`).
     """
-    self._live()
+    self._require_listed()
     price: int256 = convert(oracle_guard._price_for_risk(), int256)
     index: int256 = self._accrue(price)
-    pos: Position = self._get_pos(account)
+    pos: perp_packing.Position = self._get_pos(account)
     assert self._liquidatable(pos, price, index), "perp: not liquidatable"
     p: perp_math.MathParams = self._math()
     closed: int256 = perp_math._liquidation_size(
         pos.size, self._equity(pos, price, index), price, p
     )
     reward: int256 = perp_math._keeper_reward(pos.size, price, p)
-    penalty: int256 = perp_math._notional(closed, price) * p.liquidation_penalty_bps // BPS
+    penalty: int256 = (
+        perp_math._notional(closed, price) * p.liquidation_penalty_bps // constants.BPS_I
+    )
     bad_debt: int256 = 0
     pos, bad_debt = self._realize_against_pool(pos, price, index)
     available: int256 = max(pos.margin, 0)
@@ -718,21 +672,23 @@ def _liquidate(account: address):
 
 
 @internal
-def _realize_against_pool(pos: Position, price: int256, index: int256) -> (Position, int256):
+def _realize_against_pool(
+    pos: perp_packing.Position, price: int256, index: int256
+) -> (perp_packing.Position, int256):
     """
     @dev Realizes `pos` at `price` and moves the money: a gain from the pool, a loss to it
          out of the margin; returns the position and the loss the margin could not pay.
     """
     margin_before: int256 = pos.margin
     delta: int256 = 0
-    out: Position = empty(Position)
+    out: perp_packing.Position = empty(perp_packing.Position)
     out, delta = self._realize(pos, price, index)
     if delta > 0:
         units: int256 = 0
         dust: int256 = 0
-        units, dust = self._settlement_units(delta)
+        units, dust = self._units_and_dust(delta)
         out.margin -= dust
-        self._settle_with_pool(units)
+        self._move_with_pool(units)
     elif delta < 0:
         to_pool: int256 = min(-delta, margin_before)
         self._push_wad(POOL.address, to_pool)
@@ -741,36 +697,36 @@ def _realize_against_pool(pos: Position, price: int256, index: int256) -> (Posit
 
 
 @internal
-def _settle():
+def _delist():
     """
     @dev Freezes the market at the oracle's last price per base share (whatever the status: a
          delisted stock's last print): funding accrues to now and stops, nothing opens, fills
          or is liquidated after it, and every position closes at that price. The caller
          checks the role.
     """
-    self._live()
+    self._require_listed()
     price: uint256 = oracle_guard._mark_wad()
     index: int256 = self._accrue(convert(price, int256))
     self._put_funding(0, index, block.timestamp)
-    self._fund |= SETTLED
+    self._fund |= perp_packing.MARKET_DELISTED
     self.settlement_price_wad = price
     log Settled(by=msg.sender, price_wad=price)
 
 
 @internal
-def _settle_position(account: address):
+def _close_delisted(account: address):
     """
     @dev Anyone, for any account: closes the whole position at the frozen price without a
          penalty or a reward (nobody gains from the freeze). A loss beyond the margin is
          covered by the insurance fund, then the pool (as in a liquidation).
     """
-    assert self._settled(), "perp: not settled"
-    pos: Position = self._get_pos(account)
+    assert self._delisted(), "perp: not settled"
+    pos: perp_packing.Position = self._get_pos(account)
     assert pos.size != 0, "perp: no position"
     size: int256 = pos.size
     bad_debt: int256 = 0
     pos, bad_debt = self._realize_against_pool(
-        pos, convert(self.settlement_price_wad, int256), self._i128(self._fund >> 64)
+        pos, convert(self.settlement_price_wad, int256), perp_packing._i128(self._fund >> 64)
     )
     pos.margin = max(pos.margin, 0)
     pos.size = 0

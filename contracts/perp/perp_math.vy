@@ -2,16 +2,14 @@
 """
 @title perp_math
 @custom:contract-name perp_math
-@notice The perpetual market's pure math (SPEC.md §4), mirrored by
+@notice The perpetual market's pure math (docs/spec.md §4), mirrored by
         `synthequity.model.perp`: fill price from skew, maker/taker fees, funding velocity and
         its exact capped integral, PnL, notional, requirements, keeper reward, liquidation
         size. Signed quantities are `int256` 1e18 (`_wad`); sizes in shares, prices in USD.
         Rounding: owed to the protocol rounds away from zero, paid out toward zero.
 """
 
-WAD: constant(int256) = 10**18
-BPS: constant(int256) = 10_000
-DAY: constant(int256) = 86_400
+from contracts.lib import constants
 
 
 struct MathParams:
@@ -59,7 +57,7 @@ def _mul_up(a: int256, b: int256) -> int256:
     @dev a x b / 1e18 rounded away from zero.
     """
     prod: int256 = a * b
-    q: int256 = (abs(prod) + WAD - 1) // WAD
+    q: int256 = (abs(prod) + constants.WAD_I - 1) // constants.WAD_I
     return q if prod >= 0 else -q
 
 
@@ -70,14 +68,14 @@ def _mul_down(a: int256, b: int256) -> int256:
     @dev a x b / 1e18 rounded toward zero.
     """
     prod: int256 = a * b
-    q: int256 = abs(prod) // WAD
+    q: int256 = abs(prod) // constants.WAD_I
     return q if prod >= 0 else -q
 
 
 @internal
 @pure
 def _premium(skew: int256, p: MathParams) -> int256:
-    q: int256 = abs(skew) * WAD // p.skew_scale
+    q: int256 = abs(skew) * constants.WAD_I // p.skew_scale
     return q if skew >= 0 else -q
 
 
@@ -87,10 +85,12 @@ def _fill_price(price: int256, skew: int256, delta: int256, p: MathParams) -> in
     """
     @dev P x (1 + (premium(skew) + premium(skew + delta)) / 2), rounded against the trader.
     """
-    num: int256 = price * (2 * WAD + self._premium(skew, p) + self._premium(skew + delta, p))
+    num: int256 = price * (
+        2 * constants.WAD_I + self._premium(skew, p) + self._premium(skew + delta, p)
+    )
     if delta > 0:
-        return self._ceil_div(num, 2 * WAD)
-    return self._floor_div(num, 2 * WAD)
+        return self._ceil_div(num, 2 * constants.WAD_I)
+    return self._floor_div(num, 2 * constants.WAD_I)
 
 
 @internal
@@ -107,14 +107,14 @@ def _order_fee(skew: int256, delta: int256, fill: int256, p: MathParams) -> int2
         maker = min(abs(delta), abs(skew))
         taker = abs(delta) - maker
     fee: int256 = taker * fill * p.taker_fee_bps + maker * fill * p.maker_fee_bps
-    return self._ceil_div(fee, WAD * BPS)
+    return self._ceil_div(fee, constants.WAD_I * constants.BPS_I)
 
 
 @internal
 @pure
 def _funding_velocity(skew: int256, p: MathParams) -> int256:
-    prop: int256 = max(-WAD, min(WAD, self._premium(skew, p)))
-    v: int256 = abs(prop) * p.max_funding_velocity // WAD
+    prop: int256 = max(-constants.WAD_I, min(constants.WAD_I, self._premium(skew, p)))
+    v: int256 = abs(prop) * p.max_funding_velocity // constants.WAD_I
     return v if prop >= 0 else -v
 
 
@@ -137,10 +137,10 @@ def _accrue_funding(
         room: int256 = cap - r0
         if v < 0:
             room = -cap - r0
-        t_move = min(dt, self._floor_div(room * DAY, v))
-    r_end: int256 = max(-cap, min(cap, r0 + self._floor_div(v * t_move, DAY)))
+        t_move = min(dt, self._floor_div(room * constants.DAY_I, v))
+    r_end: int256 = max(-cap, min(cap, r0 + self._floor_div(v * t_move, constants.DAY_I)))
     area: int256 = self._floor_div((r0 + r_end) * t_move, 2) + r_end * (dt - t_move)
-    return r_end, index + self._floor_div(area * price, DAY * WAD)
+    return r_end, index + self._floor_div(area * price, constants.DAY_I * constants.WAD_I)
 
 
 @internal
@@ -164,14 +164,14 @@ def _notional(size: int256, price: int256) -> int256:
 @internal
 @pure
 def _requirement(size: int256, price: int256, margin_bps: int256) -> int256:
-    return self._ceil_div(self._notional(size, price) * margin_bps, BPS)
+    return self._ceil_div(self._notional(size, price) * margin_bps, constants.BPS_I)
 
 
 @internal
 @pure
 def _keeper_reward(size: int256, price: int256, p: MathParams) -> int256:
-    penalty: int256 = self._notional(size, price) * p.liquidation_penalty_bps // BPS
-    reward: int256 = penalty * p.keeper_reward_share_bps // BPS
+    penalty: int256 = self._notional(size, price) * p.liquidation_penalty_bps // constants.BPS_I
+    reward: int256 = penalty * p.keeper_reward_share_bps // constants.BPS_I
     return max(p.min_keeper_fee, min(p.max_keeper_fee, reward))
 
 
@@ -185,10 +185,14 @@ def _liquidation_size(size: int256, equity: int256, price: int256, p: MathParams
     s: int256 = abs(size)
     k: int256 = self._keeper_reward(size, price, p)
     imr: int256 = p.initial_margin_bps
-    need: int256 = self._floor_div(imr * s * price, BPS) - equity * WAD + k * WAD
+    need: int256 = (
+        self._floor_div(imr * s * price, constants.BPS_I)
+        - equity * constants.WAD_I
+        + k * constants.WAD_I
+    )
     q: int256 = 0
     if need > 0:
-        q = self._ceil_div(need * BPS, (imr - p.liquidation_penalty_bps) * price)
+        q = self._ceil_div(need * constants.BPS_I, (imr - p.liquidation_penalty_bps) * price)
     if q >= s or equity - k <= 0:
         q = s
     return q if size > 0 else -q

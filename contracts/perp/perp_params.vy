@@ -2,21 +2,15 @@
 """
 @title perp_params
 @custom:contract-name perp_params
-@notice The perpetual market's parameters (SPEC.md §4): their hard bounds and their packing
+@notice The perpetual market's parameters (docs/spec.md §4): their hard bounds and their packing
         into four storage words. The checks run in `PerpParamsCodec` (a stateless contract
         every market calls from its constructor and from `set_params`), so that the market's
         own code stays under EIP-170 and can be deployed from a blueprint; unpacking is pure
         and runs inside the market.
 """
 
+from contracts.lib import constants
 from contracts.perp import perp_math
-
-BPS: constant(int256) = 10_000
-WAD: constant(int256) = 10**18
-MICRO: constant(int256) = 10**12  # keeper fees are whole micro-USD
-MASK16: constant(uint256) = 2**16 - 1
-MASK64: constant(uint256) = 2**64 - 1
-MASK128: constant(uint256) = 2**128 - 1
 
 
 struct MarketParams:
@@ -45,22 +39,26 @@ def _pack(params: MarketParams) -> uint256[4]:
     assert (
         m.maintenance_margin_bps > 0 and m.maintenance_margin_bps < m.initial_margin_bps
     ), "perp: margin bounds"
-    assert m.initial_margin_bps <= BPS, "perp: margin bounds"
+    assert m.initial_margin_bps <= constants.BPS_I, "perp: margin bounds"
     assert m.liquidation_penalty_bps < m.maintenance_margin_bps, "perp: penalty bounds"
     assert m.taker_fee_bps < 1_000 and m.maker_fee_bps <= m.taker_fee_bps, "perp: fee bounds"
     assert m.max_funding_rate > 0 and m.max_funding_velocity > 0, "perp: funding bounds"
     assert m.min_keeper_fee <= m.max_keeper_fee, "perp: keeper bounds"
     assert params.order_max_age >= 10 and params.order_max_age <= 3_600, "perp: order age"
-    assert params.max_skew_to_pool_bps > 0 and params.max_skew_to_pool_bps <= BPS, "perp: pool cap"
-    assert params.order_keeper_fee >= 0 and params.order_keeper_fee <= 10 * WAD, "perp: keeper fee"
-    assert params.order_keeper_fee % MICRO == 0, "perp: keeper fee"
+    assert (
+        params.max_skew_to_pool_bps > 0 and params.max_skew_to_pool_bps <= constants.BPS_I
+    ), "perp: pool cap"
+    assert (
+        params.order_keeper_fee >= 0 and params.order_keeper_fee <= 10 * constants.WAD_I
+    ), "perp: keeper fee"
+    assert params.order_keeper_fee % constants.MICRO_I == 0, "perp: keeper fee"
     assert m.skew_scale < 2**127 and m.max_keeper_fee < 2**127, "perp: overflow"
     assert m.max_funding_velocity < 2**63 and m.max_funding_rate < 2**63, "perp: overflow"
     assert params.max_oi_long_usd >= 0 and params.max_oi_long_usd < 2**127, "perp: overflow"
     assert params.max_oi_short_usd >= 0 and params.max_oi_short_usd < 2**127, "perp: overflow"
     assert m.taker_fee_bps >= 0 and m.maker_fee_bps >= 0, "perp: fee bounds"
     assert (
-        m.keeper_reward_share_bps >= 0 and m.keeper_reward_share_bps <= BPS
+        m.keeper_reward_share_bps >= 0 and m.keeper_reward_share_bps <= constants.BPS_I
     ), "perp: keeper bounds"
     assert m.min_keeper_fee >= 0 and m.liquidation_penalty_bps >= 0, "perp: keeper bounds"
     return [
@@ -89,17 +87,17 @@ def _unpack_math(a: uint256, b: uint256, c: uint256) -> perp_math.MathParams:
     @dev The math parameters out of words 0, 1 and 2.
     """
     return perp_math.MathParams(
-        skew_scale=convert(a & MASK128, int256),
-        taker_fee_bps=convert((a >> 128) & MASK16, int256),
-        maker_fee_bps=convert((a >> 144) & MASK16, int256),
-        initial_margin_bps=convert((a >> 160) & MASK16, int256),
-        maintenance_margin_bps=convert((a >> 176) & MASK16, int256),
-        liquidation_penalty_bps=convert((a >> 192) & MASK16, int256),
-        keeper_reward_share_bps=convert((a >> 208) & MASK16, int256),
-        min_keeper_fee=convert(b & MASK128, int256),
+        skew_scale=convert(a & constants.MASK128, int256),
+        taker_fee_bps=convert((a >> 128) & constants.MASK16, int256),
+        maker_fee_bps=convert((a >> 144) & constants.MASK16, int256),
+        initial_margin_bps=convert((a >> 160) & constants.MASK16, int256),
+        maintenance_margin_bps=convert((a >> 176) & constants.MASK16, int256),
+        liquidation_penalty_bps=convert((a >> 192) & constants.MASK16, int256),
+        keeper_reward_share_bps=convert((a >> 208) & constants.MASK16, int256),
+        min_keeper_fee=convert(b & constants.MASK128, int256),
         max_keeper_fee=convert(b >> 128, int256),
-        max_funding_velocity=convert(c & MASK64, int256),
-        max_funding_rate=convert((c >> 64) & MASK64, int256),
+        max_funding_velocity=convert(c & constants.MASK64, int256),
+        max_funding_rate=convert((c >> 64) & constants.MASK64, int256),
     )
 
 
@@ -109,7 +107,7 @@ def _order_max_age(a: uint256) -> uint256:
     """
     @dev Seconds an order may wait for its price, from word 0.
     """
-    return (a >> 224) & MASK16
+    return (a >> 224) & constants.MASK16
 
 
 @internal
@@ -118,7 +116,7 @@ def _order_keeper_fee(c: uint256) -> int256:
     """
     @dev The keeper fee escrowed per order (USD wad), from word 2.
     """
-    return convert((c >> 128) & MASK64, int256)
+    return convert((c >> 128) & constants.MASK64, int256)
 
 
 @internal
@@ -134,7 +132,7 @@ def _unpack(words: uint256[4]) -> MarketParams:
         math=self._unpack_math(a, words[1], c),
         order_max_age=self._order_max_age(a),
         order_keeper_fee=self._order_keeper_fee(c),
-        max_oi_long_usd=convert(d & MASK128, int256),
+        max_oi_long_usd=convert(d & constants.MASK128, int256),
         max_oi_short_usd=convert(d >> 128, int256),
         max_skew_to_pool_bps=convert(a >> 240, int256),
     )

@@ -6,7 +6,7 @@
 @notice A synthetic equity (e.g. sTSLA, 18 decimals, one token tracks one share through the
         oracle): snekmate's ERC-20 with EIP-2612 `permit`, minted and burned only by the vault
         that created it. Holders cannot burn directly, so `totalSupply()` always equals the
-        vault's recorded debt (SPEC.md §7 invariant 2).
+        vault's recorded debt (docs/spec.md §7 invariant 2).
 """
 
 from ethereum.ercs import IERC20

@@ -1,22 +1,23 @@
 # pragma version 0.4.3
 # pragma nonreentrancy on
-# pragma experimental-codegen
 """
 @title SynthVault
 @custom:contract-name SynthVault
-@notice Over-collateralized synthetic equity vault (SPEC.md §3): deposit a USD stablecoin,
+@notice Over-collateralized synthetic equity vault (docs/spec.md §3): deposit a USD stablecoin,
         mint the synth (e.g. sTSLA) against it at >= 150% collateral, repay, withdraw; anyone
         liquidates a position below 125%, repaying only what restores 150%.
-        Market hours (SPEC.md §5): deposit, burn and close always work (also while paused);
-        mint, withdraw against debt and liquidate need a fresh OPEN price.
-@dev Deployed from a blueprint by `SynthFactory.deploy_vault`; built with Venom
-     (`experimental-codegen`), like `PerpMarket`, so that the initcode (~22.4k bytes) keeps
-     room under EIP-170 (docs/design/vault.md).
+        Market hours (docs/spec.md §5): deposit, burn and close always work (also while
+        paused); mint, withdraw against debt and liquidate need a fresh OPEN price.
+@dev The users' and keepers' paths and `ISynthVault`'s views run here. Every other function of
+     the vault's interface (`docs/abi/SynthVault.json`: delisting, parameters, pause,
+     roles and the other views) runs in this vault's storage from its `SynthVaultExt`,
+     reached through `__default__` by delegatecall (docs/architecture.md). Deployed from a
+     blueprint by `SynthFactory.deploy_vault`, which then calls `initialize`.
 """
 
 from ethereum.ercs import IERC20
-from interfaces import IEquityOracle
 from interfaces import IInsuranceFund
+from interfaces import ISynthToken
 from interfaces import ISynthVault
 from snekmate.auth import access_control
 from snekmate.utils import pausable
@@ -30,63 +31,60 @@ initializes: roles[access_control := access_control]
 initializes: pausable
 initializes: synth_vault[pausable := pausable]
 
-exports: (
-    access_control.supportsInterface,
-    access_control.DEFAULT_ADMIN_ROLE,
-    access_control.hasRole,
-    access_control.getRoleAdmin,
-    access_control.revokeRole,
-    access_control.renounceRole,
-    access_control.set_role_admin,
-    roles.grantRole,
-    roles.transfer_admin,
-    roles.accept_admin,
-    roles.pending_admin,
-    roles.admin_proposer,
-    roles.RISK_ADMIN_ROLE,
-    roles.GUARDIAN_ROLE,
-    pausable.paused,
-    synth_vault.SYNTH,
-    synth_vault.COLLATERAL,
-    synth_vault.INSURANCE,
-    synth_vault.stability_fee_bps,
-    synth_vault.system_debt,
-    synth_vault.system_collateral,
-    synth_vault.settlement_price_wad,
-    synth_vault.oracle_guard.oracle,
-    synth_vault.oracle_guard.max_age_open,
-)
+# @dev Words of return data `__default__` hands back (the largest answer of the extension,
+#      `risk_params()`, is 7 words; ABI decoders read the words they expect).
+EXT_RETURN_WORDS: constant(uint256) = 8
+
+# @dev The `SynthVaultExt` this vault delegates to (created by the constructor with the same
+#      immutables).
+EXTENSION: public(immutable(address))
 
 
 @deploy
 def __init__(
-    admin: address,
     synth_blueprint: address,
     name_: String[25],
     symbol_: String[5],
     collateral: IERC20,
     insurance: IInsuranceFund,
-    oracle: IEquityOracle,
-    max_age_open: uint256,
-    params: synth_vault.RiskParams,
+    ext_blueprint: address,
 ):
     """
-    @param admin DEFAULT_ADMIN.
-    @param synth_blueprint Blueprint of `SynthToken`; the vault deploys its synth from it.
+    @dev Deploys the synth (this vault is its only minter) and the extension from their
+         blueprints. The deployer (the factory) holds DEFAULT_ADMIN until it calls
+         `initialize` in the same transaction, which hands it to the vault's admin.
+    @param synth_blueprint Blueprint of `SynthToken`.
     @param name_ Synth name, e.g. "Synthetic Tesla".
     @param symbol_ Synth symbol, e.g. "sTSLA".
     @param collateral The USD stablecoin.
     @param insurance The insurance fund (grant it MARKET_ROLE for this vault).
-    @param oracle The equity's oracle (AggregatorV3 + market_status).
-    @param max_age_open Freshness bound of an OPEN price, seconds.
-    @param params Risk parameters, within hard bounds.
+    @param ext_blueprint Blueprint of `SynthVaultExt`.
     """
     access_control.__init__()
-    roles._hand_admin_to(admin)
     pausable.__init__()
-    synth_vault.__init__(
-        synth_blueprint, name_, symbol_, collateral, insurance, oracle, max_age_open, params
+    synth: ISynthToken = ISynthToken(create_from_blueprint(synth_blueprint, name_, symbol_))
+    synth_vault.__init__(synth, collateral, insurance)
+    EXTENSION = create_from_blueprint(ext_blueprint, synth, collateral, insurance)
+
+
+@external
+@reentrant
+def __default__() -> uint256[EXT_RETURN_WORDS]:
+    """
+    @notice Every function of the vault's interface not defined here runs in `SynthVaultExt`
+            by delegatecall; its revert reason comes back as it is.
+    @dev Not `nonreentrant`: the extension's functions take the lock themselves.
+    @return uint256[8] The extension's answer, padded with zero words.
+    """
+    data: Bytes[32 * EXT_RETURN_WORDS] = raw_call(
+        EXTENSION, msg.data, max_outsize=32 * EXT_RETURN_WORDS, is_delegate_call=True
     )
+    out: uint256[EXT_RETURN_WORDS] = empty(uint256[EXT_RETURN_WORDS])
+    for i: uint256 in range(EXT_RETURN_WORDS):
+        if 32 * i >= len(data):
+            break
+        out[i] = convert(extract32(data, 32 * i), uint256)
+    return out
 
 
 # ---- user actions ----------------------------------------------------------------------
@@ -164,40 +162,7 @@ def liquidate(account: address, max_repay: uint256) -> uint256:
     return synth_vault._liquidate(account, max_repay)
 
 
-# ---- settlement (delisting) -------------------------------------------------------------
-
-
-@external
-def settle():
-    """
-    @notice Puts the market into settlement at the oracle's last price, frozen: no new risk,
-            fees stop; positions settle and synth redeems at that price. DEFAULT_ADMIN only.
-    """
-    access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
-    synth_vault._settle()
-
-
-@external
-def settle_position(account: address):
-    """
-    @notice Settles `account` at the frozen price: its equity (collateral beyond its debt's
-            value) is paid to it, the rest backs its synth for redeemers. Anyone may call.
-    @param account The position.
-    """
-    synth_vault._settle_position(account)
-
-
-@external
-def redeem(amount: uint256) -> uint256:
-    """
-    @notice Burns `amount` of your synth for its value at the frozen price (settlement only).
-    @param amount Synth units.
-    @return uint256 Collateral units paid.
-    """
-    return synth_vault._redeem(amount)
-
-
-# ---- views -----------------------------------------------------------------------------
+# ---- views (ISynthVault) ----------------------------------------------------------------
 
 
 @external
@@ -268,97 +233,3 @@ def liquidatable(accounts: DynArray[address, 500]) -> DynArray[bool, 500]:
     for a: address in accounts:
         out.append(synth_vault._liquidatable_at(a, price, rate, lr_bps))
     return out
-
-
-@external
-@view
-def risk_params() -> synth_vault.RiskParams:
-    """
-    @notice The current risk parameters.
-    @return RiskParams mcr, liquidation ratio, penalty, protocol share (bps), min debt (USD
-            wad), stability fee (bps/year), debt ceiling (synth units).
-    """
-    return synth_vault._risk_params()
-
-
-@external
-@view
-def debt_ceiling() -> uint256:
-    """
-    @notice Cap on the synth's total supply.
-    @return uint256 Synth units.
-    """
-    return synth_vault._params >> 160
-
-
-@external
-@view
-def rate_index() -> uint256:
-    """
-    @notice The stability-fee index now (1e18 at deployment; debt grows with it).
-    @return uint256 Index, wad.
-    """
-    return synth_vault._rate_now()
-
-
-@external
-@view
-def max_mintable(account: address) -> uint256:
-    """
-    @notice Most synth `account` could mint now at the last price (ignoring the ceiling).
-    @param account The position.
-    @return uint256 Synth units.
-    """
-    return synth_vault._max_mintable(account)
-
-
-# ---- roles -------------------------------------------------------------------------------
-
-
-@external
-def set_risk_params(params: synth_vault.RiskParams):
-    """
-    @notice Sets every risk parameter, within hard bounds. RISK_ADMIN only.
-    @param params The new parameters.
-    """
-    access_control._check_role(roles.RISK_ADMIN_ROLE, msg.sender)
-    synth_vault._set_params(params)
-
-
-@external
-def set_max_age_open(new_seconds: uint256):
-    """
-    @notice Sets the oracle freshness bound, within [10, 3_600] s. RISK_ADMIN only.
-    @param new_seconds Seconds.
-    """
-    access_control._check_role(roles.RISK_ADMIN_ROLE, msg.sender)
-    synth_vault.oracle_guard._set_max_age_open(new_seconds)
-
-
-@external
-def lower_debt_ceiling(new_ceiling: uint256):
-    """
-    @notice Lowers the debt ceiling (never raises it). GUARDIAN only.
-    @param new_ceiling Synth units.
-    """
-    access_control._check_role(roles.GUARDIAN_ROLE, msg.sender)
-    synth_vault._lower_debt_ceiling(new_ceiling)
-
-
-@external
-def pause():
-    """
-    @notice Stops minting and withdrawing against debt. Deposit, burn, close and liquidation
-            keep working. GUARDIAN only.
-    """
-    access_control._check_role(roles.GUARDIAN_ROLE, msg.sender)
-    pausable._pause()
-
-
-@external
-def unpause():
-    """
-    @notice Lifts the pause. RISK_ADMIN only (the guardian can only reduce risk).
-    """
-    access_control._check_role(roles.RISK_ADMIN_ROLE, msg.sender)
-    pausable._unpause()

@@ -2,7 +2,7 @@
 """
 @title synth_vault
 @custom:contract-name synth_vault
-@notice The vault's state and rules (SPEC.md §3, §5, §7): positions of (collateral, debt) per
+@notice The vault's state and rules (docs/spec.md §3, §5, §7): positions of (collateral, debt) per
         account, a stability-fee rate index, minting against the minimum collateral ratio,
         burning, and partial liquidation back to the MCR with bad debt reported, never silent.
 
@@ -25,22 +25,14 @@ from interfaces import IEquityOracle
 from interfaces import IInsuranceFund
 from interfaces import ISynthToken
 from snekmate.utils import pausable
+from contracts.lib import constants
 from contracts.oracle import oracle_guard
 
 uses: pausable
 initializes: oracle_guard
 
-WAD: constant(uint256) = 10**18
-BPS: constant(uint256) = 10_000
-YEAR: constant(uint256) = 365 * 86_400
-MASK64: constant(uint256) = 2**64 - 1
-SETTLED: constant(uint256) = 1 << 255
-FEE_MASK: constant(uint256) = 2**63 - 1
-MASK96: constant(uint256) = 2**96 - 1
-MASK72: constant(uint256) = 2**72 - 1
-MASK88: constant(uint256) = 2**88 - 1
-MASK128: constant(uint256) = 2**128 - 1
-MASK160: constant(uint256) = 2**160 - 1
+# @dev In `_rate_word`: the vault is in delisting settlement (frozen price, fees stopped).
+VAULT_DELISTED: constant(uint256) = constants.TOP_BIT
 MAX_FEE_BPS: constant(uint256) = 2_000
 MAX_MCR_BPS: constant(uint256) = 30_000
 MAX_PENALTY_BPS: constant(uint256) = 2_000
@@ -73,7 +65,7 @@ stability_fee_bps: public(uint256)
 system_debt: public(uint256)
 # @dev Collateral the insurance fund paid in against `system_debt`.
 system_collateral: public(uint256)
-# @dev Settlement (delisting, SPEC.md §6): the frozen price of one base share (wad); 0
+# @dev Settlement (delisting, docs/spec.md §6): the frozen price of one base share (wad); 0
 #      while the market lives.
 settlement_price_wad: public(uint256)
 
@@ -166,27 +158,27 @@ struct RiskParams:
 
 
 @deploy
-def __init__(
-    synth_blueprint: address,
-    name_: String[25],
-    symbol_: String[5],
-    collateral: IERC20,
-    insurance: IInsuranceFund,
-    oracle: IEquityOracle,
-    max_age_open: uint256,
-    params: RiskParams,
-):
+def __init__(synth: ISynthToken, collateral: IERC20, insurance: IInsuranceFund):
     """
-    @dev Deploys the synth from its blueprint; this vault is its only minter.
+    @dev The immutables only: `SynthVault` and its `SynthVaultExt` set the same ones, and the
+         storage is written once, by `_initialize`, run in the vault's storage.
     """
     decimals_: uint8 = staticcall IERC20Detailed(collateral.address).decimals()
     assert decimals_ <= 18, "vault: decimals > 18"
     COLLATERAL = collateral
     INSURANCE = insurance
     _USD_PER_UNIT = 10**convert(18 - decimals_, uint256)
-    SYNTH = ISynthToken(create_from_blueprint(synth_blueprint, name_, symbol_))
-    oracle_guard.__init__(oracle, max_age_open)
-    self._rate_word = WAD | (block.timestamp << 128)
+    SYNTH = synth
+
+
+@internal
+def _initialize(oracle: IEquityOracle, max_age_open: uint256, params: RiskParams):
+    """
+    @dev The vault's first storage: the oracle guard, the fee index, the risk parameters.
+    """
+    assert self._rate_word == 0, "vault: initialized"
+    oracle_guard._initialize(oracle, max_age_open)
+    self._rate_word = constants.WAD | (block.timestamp << 128)
     self._set_params(params)
 
 
@@ -220,7 +212,7 @@ def _share_bps(p: uint256) -> uint256:
 @internal
 @view
 def _min_debt_wad(p: uint256) -> uint256:
-    return (p >> 64) & MASK96
+    return (p >> 64) & constants.MASK96
 
 
 @internal
@@ -230,12 +222,12 @@ def _rate_at(word: uint256, t: uint256) -> uint256:
     @dev The index at time `t` (>= last accrual): compounding per accrual, linear within one,
          rounded up.
     """
-    rate: uint256 = word & MASK128
-    dt: uint256 = t - ((word >> 128) & MASK64)
-    fee_per_s: uint256 = (word >> 192) & FEE_MASK
+    rate: uint256 = word & constants.MASK128
+    dt: uint256 = t - ((word >> 128) & constants.MASK64)
+    fee_per_s: uint256 = (word >> 192) & constants.MASK63
     if dt == 0 or fee_per_s == 0:
         return rate
-    return rate + (rate * fee_per_s * dt + WAD - 1) // WAD
+    return rate + (rate * fee_per_s * dt + constants.WAD - 1) // constants.WAD
 
 
 @internal
@@ -244,7 +236,7 @@ def _debt_at(word: uint256, rate: uint256) -> uint256:
     """
     @dev A position word's recorded debt brought to `rate` (rounded up).
     """
-    debt: uint256 = (word >> 96) & MASK88
+    debt: uint256 = (word >> 96) & constants.MASK88
     snap: uint256 = word >> 184
     if debt == 0 or snap == rate:
         return debt
@@ -258,7 +250,7 @@ def _current(account: address) -> (uint256, uint256):
     @dev (collateral, debt with fees accrued to now), without writing.
     """
     word: uint256 = self._pos[account]
-    return word & MASK96, self._debt_at(word, self._rate_now())
+    return word & constants.MASK96, self._debt_at(word, self._rate_now())
 
 
 @internal
@@ -279,7 +271,7 @@ def _is_below(collateral: uint256, debt: uint256, price_wad: uint256, ratio_bps:
     """
     @dev collateral value / (debt x price) < ratio, compared exactly (no rounding).
     """
-    return self._usd(collateral) * BPS * WAD < debt * price_wad * ratio_bps
+    return self._usd(collateral) * constants.BPS * constants.WAD < debt * price_wad * ratio_bps
 
 
 @internal
@@ -290,7 +282,7 @@ def _liquidatable_at(account: address, price_wad: uint256, rate: uint256, lr_bps
     """
     word: uint256 = self._pos[account]
     debt: uint256 = self._debt_at(word, rate)
-    return debt != 0 and self._is_below(word & MASK96, debt, price_wad, lr_bps)
+    return debt != 0 and self._is_below(word & constants.MASK96, debt, price_wad, lr_bps)
 
 
 @internal
@@ -301,7 +293,7 @@ def _usable_price() -> (uint256, bool):
          liquidations the vault refuses).
     """
     p: oracle_guard.Price = oracle_guard._latest()
-    return p.wad, oracle_guard._is_usable(p) and self._rate_word & SETTLED == 0
+    return p.wad, oracle_guard._is_usable(p) and self._rate_word & VAULT_DELISTED == 0
 
 
 # ---- state changes -------------------------------------------------------------------
@@ -313,8 +305,8 @@ def _accrue() -> uint256:
     @dev Brings the global index to now; returns it.
     """
     word: uint256 = self._rate_word
-    if (word >> 128) & MASK64 == block.timestamp:
-        return word & MASK128
+    if (word >> 128) & constants.MASK64 == block.timestamp:
+        return word & constants.MASK128
     rate: uint256 = self._rate_at(word, block.timestamp)
     self._rate_word = rate | (block.timestamp << 128) | ((word >> 192) << 192)
     return rate
@@ -327,16 +319,18 @@ def _touch(account: address, rate: uint256) -> (uint256, uint256):
          fund. The caller stores the position back with `_store`.
     """
     word: uint256 = self._pos[account]
-    debt: uint256 = (word >> 96) & MASK88
+    debt: uint256 = (word >> 96) & constants.MASK88
     current: uint256 = self._debt_at(word, rate)
     if current != debt:
         extcall SYNTH.mint(INSURANCE.address, current - debt)
-    return word & MASK96, current
+    return word & constants.MASK96, current
 
 
 @internal
 def _store(account: address, collateral: uint256, debt: uint256, rate: uint256):
-    assert collateral <= MASK96 and debt <= MASK88 and rate <= MASK72, "vault: overflow"
+    assert (
+        collateral <= constants.MASK96 and debt <= constants.MASK88 and rate <= constants.MASK72
+    ), "vault: overflow"
     if debt == 0:
         self._pos[account] = collateral
     else:
@@ -366,15 +360,19 @@ def _push(to: address, amount: uint256):
 
 @internal
 def _check_min_debt(debt: uint256, price_wad: uint256, min_debt_wad: uint256):
-    assert debt == 0 or debt * price_wad >= min_debt_wad * WAD, "vault: debt below minimum"
+    assert (
+        debt == 0 or debt * price_wad >= min_debt_wad * constants.WAD
+    ), "vault: debt below minimum"
 
 
 @internal
 def _deposit(amount: uint256):
     assert amount != 0, "vault: zero amount"
-    self._live()
+    self._require_listed()
     word: uint256 = self._pos[msg.sender]
-    assert amount <= MASK96 - (word & MASK96), "vault: overflow"  # no bare revert at max
+    assert amount <= constants.MASK96 - (
+        word & constants.MASK96
+    ), "vault: overflow"  # no bare revert at max
     self._pos[msg.sender] = word + amount
     self._pull(amount)
     log Deposit(account=msg.sender, amount=amount)
@@ -383,7 +381,7 @@ def _deposit(amount: uint256):
 @internal
 def _mint(amount: uint256):
     assert amount != 0, "vault: zero amount"
-    self._live()
+    self._require_listed()
     pausable._require_not_paused()
     price: uint256 = oracle_guard._price_for_risk()
     rate: uint256 = self._accrue()
@@ -404,7 +402,7 @@ def _mint(amount: uint256):
 @internal
 def _withdraw(amount: uint256):
     assert amount != 0, "vault: zero amount"
-    self._live()
+    self._require_listed()
     rate: uint256 = self._accrue()
     coll: uint256 = 0
     debt: uint256 = 0
@@ -436,7 +434,7 @@ def _burn(amount: uint256) -> uint256:
     coll, debt = self._touch(msg.sender, rate)
     assert amount <= debt, "vault: exceeds debt"
     debt -= amount
-    if debt != 0 and self._rate_word & SETTLED == 0:
+    if debt != 0 and self._rate_word & VAULT_DELISTED == 0:
         self._check_min_debt(debt, oracle_guard._mark_wad(), self._min_debt_wad(self._params))
     self._store(msg.sender, coll, debt, rate)
     extcall SYNTH.burn(msg.sender, amount)
@@ -466,10 +464,10 @@ def _close():
 @internal
 def _liquidate(account: address, max_repay: uint256) -> uint256:
     """
-    @dev SPEC.md §3: repay only what restores the MCR; full when the rest would be dust;
+    @dev docs/spec.md §3: repay only what restores the MCR; full when the rest would be dust;
          under water, all collateral goes and the rest of the debt is bad debt.
     """
-    self._live()
+    self._require_listed()
     price: uint256 = oracle_guard._price_for_risk()
     rate: uint256 = self._accrue()
     coll: uint256 = 0
@@ -486,25 +484,36 @@ def _liquidate(account: address, max_repay: uint256) -> uint256:
     seized: uint256 = 0
     fee: uint256 = 0
     bad: uint256 = 0
-    if coll_usd * BPS * WAD < debt * price * (BPS + penalty):
+    if coll_usd * constants.BPS * constants.WAD < debt * price * (constants.BPS + penalty):
         # Under water: the collateral buys back what it covers at the penalty price.
-        repay = coll_usd * WAD * BPS // (price * (BPS + penalty))
+        repay = coll_usd * constants.WAD * constants.BPS // (price * (constants.BPS + penalty))
         seized = coll
         bad = debt - repay
     else:
         mcr: uint256 = self._mcr_bps(params)
-        need: uint256 = mcr * debt * price - coll_usd * BPS * WAD
-        repay = (need + price * (mcr - BPS - penalty) - 1) // (price * (mcr - BPS - penalty))
+        need: uint256 = mcr * debt * price - coll_usd * constants.BPS * constants.WAD
+        repay = (need + price * (mcr - constants.BPS - penalty) - 1) // (
+            price * (mcr - constants.BPS - penalty)
+        )
         repay = min(repay, debt)
-        if repay < debt and (debt - repay) * price < self._min_debt_wad(params) * WAD:
+        if repay < debt and (debt - repay) * price < self._min_debt_wad(params) * constants.WAD:
             repay = debt  # the rest would be dust
         if repay > max_repay:
             repay = max_repay
-            assert (debt - repay) * price >= self._min_debt_wad(params) * WAD, "vault: leaves dust"
-        seized_usd: uint256 = repay * price * (BPS + penalty) // (WAD * BPS)
+            assert (debt - repay) * price >= self._min_debt_wad(
+                params
+            ) * constants.WAD, "vault: leaves dust"
+        seized_usd: uint256 = (
+            repay * price * (constants.BPS + penalty) // (constants.WAD * constants.BPS)
+        )
         seized = min(seized_usd // _USD_PER_UNIT, coll)
         fee = min(
-            repay * price * penalty * self._share_bps(params) // (WAD * BPS * BPS) // _USD_PER_UNIT,
+            repay
+            * price
+            * penalty
+            * self._share_bps(params) // (
+                constants.WAD * constants.BPS * constants.BPS
+            ) // _USD_PER_UNIT,
             seized,
         )
     assert repay <= max_repay, "vault: max_repay too small"
@@ -533,28 +542,28 @@ def _liquidate(account: address, max_repay: uint256) -> uint256:
 
 @internal
 @view
-def _live():
-    assert self._rate_word & SETTLED == 0, "vault: settled"
+def _require_listed():
+    assert self._rate_word & VAULT_DELISTED == 0, "vault: settled"
 
 
 @internal
-def _settle():
+def _delist():
     """
     @dev Freezes the market at the oracle's last price (per base share, whatever the
          status: a delisted stock's last print): no deposit, mint, withdrawal or liquidation
          after it, the stability fee stops, and every position and synth is settled at that
          price. The caller checks the role.
     """
-    self._live()
+    self._require_listed()
     price: uint256 = oracle_guard._mark_wad()
     self._accrue()
-    self._rate_word = (self._rate_word & (2**192 - 1)) | SETTLED  # fee per second := 0
+    self._rate_word = (self._rate_word & (2**192 - 1)) | VAULT_DELISTED  # fee per second := 0
     self.settlement_price_wad = price
     log Settled(by=msg.sender, price_wad=price)
 
 
 @internal
-def _settle_position(account: address):
+def _close_delisted(account: address):
     """
     @dev Anyone, for any account (a keeper settles the under-water ones early). The debt and
          the collateral that backs it at the frozen price move to the system, where synth
@@ -569,14 +578,16 @@ def _settle_position(account: address):
     coll, debt = self._touch(account, rate)
     assert coll != 0 or debt != 0, "vault: no position"
     self._pos[account] = 0
-    owed: uint256 = (debt * price + WAD * _USD_PER_UNIT - 1) // (WAD * _USD_PER_UNIT)
+    owed: uint256 = (debt * price + constants.WAD * _USD_PER_UNIT - 1) // (
+        constants.WAD * _USD_PER_UNIT
+    )
     paid: uint256 = 0
     if coll >= owed:
         paid = coll - owed
         self.system_debt += debt
         self.system_collateral += owed
     else:
-        backed: uint256 = self._usd(coll) * WAD // price
+        backed: uint256 = self._usd(coll) * constants.WAD // price
         self.system_debt += backed
         self.system_collateral += coll
         self._take_bad_debt(account, debt - backed, price)
@@ -597,7 +608,9 @@ def _redeem(amount: uint256) -> uint256:
     sys_debt: uint256 = self.system_debt
     assert amount <= sys_debt, "vault: settle positions first"
     sys_coll: uint256 = self.system_collateral
-    paid: uint256 = min(amount * price // WAD // _USD_PER_UNIT, sys_coll * amount // sys_debt)
+    paid: uint256 = min(
+        amount * price // constants.WAD // _USD_PER_UNIT, sys_coll * amount // sys_debt
+    )
     self.system_debt = sys_debt - amount
     self.system_collateral = sys_coll - paid
     extcall SYNTH.burn(msg.sender, amount)
@@ -612,7 +625,7 @@ def _take_bad_debt(account: address, bad: uint256, price_wad: uint256):
     @dev The system takes over `bad` synth of debt; the insurance fund buys the gap in
          collateral; what it cannot pay stays visible as uncovered USD.
     """
-    gap_usd: uint256 = (bad * price_wad + WAD - 1) // WAD
+    gap_usd: uint256 = (bad * price_wad + constants.WAD - 1) // constants.WAD
     gap: uint256 = (gap_usd + _USD_PER_UNIT - 1) // _USD_PER_UNIT
     covered: uint256 = extcall INSURANCE.cover(gap)
     self.system_debt += bad
@@ -629,16 +642,20 @@ def _set_params(p: RiskParams):
     @dev Hard bounds: LR > 100% + penalty (a liquidation at the threshold can pay its
          penalty), MCR > LR, penalty and fee < 20%, min debt <= 1M USD.
     """
-    assert self._rate_word & SETTLED == 0, "vault: settled"
+    assert self._rate_word & VAULT_DELISTED == 0, "vault: settled"
     assert (
         p.liquidation_penalty_bps >= 100 and p.liquidation_penalty_bps <= MAX_PENALTY_BPS
     ), "vault: penalty bounds"
-    assert p.liquidation_ratio_bps > BPS + p.liquidation_penalty_bps, "vault: ratio bounds"
+    assert (
+        p.liquidation_ratio_bps > constants.BPS + p.liquidation_penalty_bps
+    ), "vault: ratio bounds"
     assert p.mcr_bps > p.liquidation_ratio_bps and p.mcr_bps <= MAX_MCR_BPS, "vault: mcr bounds"
-    assert p.protocol_share_bps <= BPS, "vault: share bounds"
-    assert p.min_debt_usd >= WAD and p.min_debt_usd <= MIN_DEBT_MAX_WAD, "vault: min debt bounds"
+    assert p.protocol_share_bps <= constants.BPS, "vault: share bounds"
+    assert (
+        p.min_debt_usd >= constants.WAD and p.min_debt_usd <= MIN_DEBT_MAX_WAD
+    ), "vault: min debt bounds"
     assert p.stability_fee_bps <= MAX_FEE_BPS, "vault: fee bounds"
-    assert p.debt_ceiling <= MASK96, "vault: ceiling bounds"
+    assert p.debt_ceiling <= constants.MASK96, "vault: ceiling bounds"
     old: uint256 = self._params
     new: uint256 = (
         p.mcr_bps
@@ -662,7 +679,7 @@ def _set_params(p: RiskParams):
         self._accrue()  # fees up to now at the old rate
         self._log_change("stability_fee_bps", self.stability_fee_bps, p.stability_fee_bps)
         self.stability_fee_bps = p.stability_fee_bps
-        fee_per_s: uint256 = p.stability_fee_bps * WAD // (BPS * YEAR)
+        fee_per_s: uint256 = p.stability_fee_bps * constants.WAD // (constants.BPS * constants.YEAR)
         self._rate_word = (self._rate_word & (2**192 - 1)) | (fee_per_s << 192)
 
 
@@ -671,7 +688,7 @@ def _lower_debt_ceiling(new_ceiling: uint256):
     p: uint256 = self._params
     assert new_ceiling < p >> 160, "vault: not lower"
     self._log_change("debt_ceiling", p >> 160, new_ceiling)
-    self._params = (p & MASK160) | (new_ceiling << 160)
+    self._params = (p & constants.MASK160) | (new_ceiling << 160)
 
 
 @internal
@@ -696,7 +713,9 @@ def _max_mintable(account: address) -> uint256:
     debt: uint256 = 0
     coll, debt = self._current(account)
     price: uint256 = oracle_guard._mark_wad()
-    limit: uint256 = self._usd(coll) * BPS * WAD // (price * self._mcr_bps(self._params))
+    limit: uint256 = (
+        self._usd(coll) * constants.BPS * constants.WAD // (price * self._mcr_bps(self._params))
+    )
     return limit - debt if limit > debt else 0
 
 

@@ -27,6 +27,8 @@ PENDING = "pending admin"
 ONLY_VAULT = "the synth's vault"
 ONLY_MARKET = "the pool's market"
 INSURED = "a market with MARKET_ROLE"
+PERP_DELEGATED = "the perp market's delegatecall"
+VAULT_DELEGATED = "the vault's delegatecall"
 
 # gate -> the reason a refused caller sees
 REASONS = {
@@ -38,6 +40,8 @@ REASONS = {
     ONLY_VAULT: "synth: only vault",
     ONLY_MARKET: "pool: only market",
     INSURED: "insurance: not a market",
+    PERP_DELEGATED: "perp: delegate only",
+    VAULT_DELEGATED: "vault: delegate only",
 }
 
 ROLES = {
@@ -93,6 +97,19 @@ MATRIX: dict[str, dict[str, str]] = {
     },
     "PerpParamsCodec": {},  # stateless: views only
 }
+# An extension runs only in its deployable's storage, by delegatecall (docs/architecture.md):
+# called directly, every state-changing function refuses. What it does through its
+# deployable is classified in the deployable's row (the merged interface).
+for _ext, _own, _gate in (
+    ("PerpMarketExt", "PerpMarket", PERP_DELEGATED),
+    ("SynthVaultExt", "SynthVault", VAULT_DELEGATED),
+):
+    MATRIX[_ext] = {f: _gate for f in (*MATRIX[_own], "initialize")}
+    for _f in ("deposit_margin", "commit_order", "execute_order", "liquidate"):
+        MATRIX[_ext].pop(_f, None)  # the hot paths run in the deployable itself
+    for _f in ("deposit", "withdraw", "mint", "burn", "open", "close", "liquidate"):
+        if _ext == "SynthVaultExt":
+            MATRIX[_ext].pop(_f, None)
 
 # roles do not depend on the collateral's decimals: one variant
 pytestmark = pytest.mark.parametrize("stablecoin", [6], ids=["usdc6"], indirect=True)
@@ -157,7 +174,7 @@ def _passes(contract, gate: str, actor) -> bool:
         return contract.hasRole(keccak(text=gate), actor)
     if gate == PENDING:
         return contract.pending_admin() == actor.address
-    return False  # contract-only gates: no externally owned account passes
+    return False  # contract-only gates and direct calls of an extension: no account passes
 
 
 def test_every_mutating_function_is_classified(deployables):

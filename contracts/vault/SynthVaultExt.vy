@@ -1,0 +1,295 @@
+# pragma version 0.4.3
+# pragma nonreentrancy on
+"""
+@title SynthVaultExt
+@custom:contract-name SynthVaultExt
+@notice The cold paths of one `SynthVault`: initialization, delisting (settle, settle
+        positions, redeem), risk parameters, the freshness bound, the debt ceiling, the
+        pause, role changes, and the views the keepers do not need. They run only by
+        delegatecall from the vault that created this contract, in the vault's storage; a
+        direct call of a state-changing function refuses ("vault: delegate only").
+@dev Initializes the same modules in the same order as `SynthVault` (one storage layout,
+     checked by `make lint`) and has the same immutables (the vault passes its own to the
+     constructor). Holds no tokens and no state of its own (docs/architecture.md).
+"""
+
+from ethereum.ercs import IERC20
+from interfaces import IEquityOracle
+from interfaces import IInsuranceFund
+from interfaces import ISynthToken
+from snekmate.auth import access_control
+from snekmate.utils import pausable
+from contracts.auth import roles
+from contracts.vault import synth_vault
+
+initializes: access_control
+initializes: roles[access_control := access_control]
+initializes: pausable
+initializes: synth_vault[pausable := pausable]
+
+exports: (
+    access_control.supportsInterface,
+    access_control.DEFAULT_ADMIN_ROLE,
+    access_control.hasRole,
+    access_control.getRoleAdmin,
+    roles.pending_admin,
+    roles.admin_proposer,
+    roles.RISK_ADMIN_ROLE,
+    roles.GUARDIAN_ROLE,
+    pausable.paused,
+    synth_vault.SYNTH,
+    synth_vault.COLLATERAL,
+    synth_vault.INSURANCE,
+    synth_vault.stability_fee_bps,
+    synth_vault.system_debt,
+    synth_vault.system_collateral,
+    synth_vault.settlement_price_wad,
+    synth_vault.oracle_guard.oracle,
+    synth_vault.oracle_guard.max_age_open,
+)
+
+# @dev This contract's own address: a call whose `self` is this address is not delegated.
+_SELF: immutable(address)
+
+
+@deploy
+def __init__(synth: ISynthToken, collateral: IERC20, insurance: IInsuranceFund):
+    """
+    @param synth The vault's synth.
+    @param collateral The vault's collateral.
+    @param insurance The vault's insurance fund.
+    """
+    access_control.__init__()
+    pausable.__init__()
+    synth_vault.__init__(synth, collateral, insurance)
+    _SELF = self
+
+
+@internal
+@view
+def _only_delegated():
+    assert self != _SELF, "vault: delegate only"
+
+
+@external
+def initialize(
+    admin: address, oracle: IEquityOracle, max_age_open: uint256, params: synth_vault.RiskParams
+):
+    """
+    @notice The vault's first storage, written once by its deployer (the factory, which holds
+            DEFAULT_ADMIN from the vault's constructor) in the transaction that deploys it;
+            DEFAULT_ADMIN then moves to `admin`.
+    @param admin DEFAULT_ADMIN, in place of the deployer.
+    @param oracle The equity's oracle (AggregatorV3 + market_status).
+    @param max_age_open Freshness bound of an OPEN price, seconds.
+    @param params Risk parameters, within hard bounds.
+    """
+    self._only_delegated()
+    access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
+    synth_vault._initialize(oracle, max_age_open, params)
+    roles._hand_admin_to(admin)
+
+
+# ---- settlement (delisting) -------------------------------------------------------------
+
+
+@external
+def settle():
+    """
+    @notice Puts the market into settlement at the oracle's last price, frozen: no new risk,
+            fees stop; positions settle and synth redeems at that price. DEFAULT_ADMIN only.
+    """
+    self._only_delegated()
+    access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
+    synth_vault._delist()
+
+
+@external
+def settle_position(account: address):
+    """
+    @notice Settles `account` at the frozen price: its equity (collateral beyond its debt's
+            value) is paid to it, the rest backs its synth for redeemers. Anyone may call.
+    @param account The position.
+    """
+    self._only_delegated()
+    synth_vault._close_delisted(account)
+
+
+@external
+def redeem(amount: uint256) -> uint256:
+    """
+    @notice Burns `amount` of your synth for its value at the frozen price (settlement only).
+    @param amount Synth units.
+    @return uint256 Collateral units paid.
+    """
+    self._only_delegated()
+    return synth_vault._redeem(amount)
+
+
+# ---- roles -------------------------------------------------------------------------------
+
+
+@external
+def set_risk_params(params: synth_vault.RiskParams):
+    """
+    @notice Sets every risk parameter, within hard bounds. RISK_ADMIN only.
+    @param params The new parameters.
+    """
+    self._only_delegated()
+    access_control._check_role(roles.RISK_ADMIN_ROLE, msg.sender)
+    synth_vault._set_params(params)
+
+
+@external
+def set_max_age_open(new_seconds: uint256):
+    """
+    @notice Sets the oracle freshness bound, within [10, 3_600] s. RISK_ADMIN only.
+    @param new_seconds Seconds.
+    """
+    self._only_delegated()
+    access_control._check_role(roles.RISK_ADMIN_ROLE, msg.sender)
+    synth_vault.oracle_guard._set_max_age_open(new_seconds)
+
+
+@external
+def lower_debt_ceiling(new_ceiling: uint256):
+    """
+    @notice Lowers the debt ceiling (never raises it). GUARDIAN only.
+    @param new_ceiling Synth units.
+    """
+    self._only_delegated()
+    access_control._check_role(roles.GUARDIAN_ROLE, msg.sender)
+    synth_vault._lower_debt_ceiling(new_ceiling)
+
+
+@external
+def pause():
+    """
+    @notice Stops minting and withdrawing against debt. Deposit, burn, close and liquidation
+            keep working. GUARDIAN only.
+    """
+    self._only_delegated()
+    access_control._check_role(roles.GUARDIAN_ROLE, msg.sender)
+    pausable._pause()
+
+
+@external
+def unpause():
+    """
+    @notice Lifts the pause. RISK_ADMIN only (the guardian can only reduce risk).
+    """
+    self._only_delegated()
+    access_control._check_role(roles.RISK_ADMIN_ROLE, msg.sender)
+    pausable._unpause()
+
+
+# ---- roles: the decisions of `roles` (and snekmate's), in the deployable's storage ---------
+
+
+@external
+def grantRole(role: bytes32, account: address):
+    """
+    @notice Grants `role` (never DEFAULT_ADMIN: `transfer_admin`); the caller holds its admin.
+    @param role The role id.
+    @param account The account.
+    """
+    self._only_delegated()
+    roles._grant(role, account)
+
+
+@external
+def revokeRole(role: bytes32, account: address):
+    """
+    @notice Revokes `role` from `account`; the caller holds `role`'s admin role.
+    @param role The role id.
+    @param account The account.
+    """
+    self._only_delegated()
+    roles._revoke(role, account)
+
+
+@external
+def renounceRole(role: bytes32, account: address):
+    """
+    @notice The caller (`account`) gives up `role`.
+    @param role The role id.
+    @param account The caller.
+    """
+    self._only_delegated()
+    roles._renounce(role, account)
+
+
+@external
+def set_role_admin(role: bytes32, admin_role: bytes32):
+    """
+    @notice Sets `role`'s admin role; the caller holds `role`'s current admin role.
+    @param role The role id.
+    @param admin_role The new admin role.
+    """
+    self._only_delegated()
+    roles._set_admin_role(role, admin_role)
+
+
+@external
+def transfer_admin(new_admin: address):
+    """
+    @notice Proposes `new_admin` as DEFAULT_ADMIN in place of the caller (two steps).
+            DEFAULT_ADMIN only; `empty(address)` withdraws a proposal.
+    @param new_admin The proposed admin.
+    """
+    self._only_delegated()
+    roles._transfer_admin(new_admin)
+
+
+@external
+def accept_admin():
+    """
+    @notice The proposed admin takes DEFAULT_ADMIN over from its proposer.
+    """
+    self._only_delegated()
+    roles._accept_admin()
+
+
+# ---- views -------------------------------------------------------------------------------
+
+
+@external
+@view
+def risk_params() -> synth_vault.RiskParams:
+    """
+    @notice The current risk parameters.
+    @return RiskParams mcr, liquidation ratio, penalty, protocol share (bps), min debt (USD
+            wad), stability fee (bps/year), debt ceiling (synth units).
+    """
+    return synth_vault._risk_params()
+
+
+@external
+@view
+def debt_ceiling() -> uint256:
+    """
+    @notice Cap on the synth's total supply.
+    @return uint256 Synth units.
+    """
+    return synth_vault._params >> 160
+
+
+@external
+@view
+def rate_index() -> uint256:
+    """
+    @notice The stability-fee index now (1e18 at deployment; debt grows with it).
+    @return uint256 Index, wad.
+    """
+    return synth_vault._rate_now()
+
+
+@external
+@view
+def max_mintable(account: address) -> uint256:
+    """
+    @notice Most synth `account` could mint now at the last price (ignoring the ceiling).
+    @param account The position.
+    @return uint256 Synth units.
+    """
+    return synth_vault._max_mintable(account)
