@@ -89,7 +89,10 @@ def contract_at(name: str, address: Any) -> Any:
         return handle
     own = _abi(name)
     extra = merge_abis(own, _abi(ext))[len(own) :]
-    ext_view = boa.loads_abi(json.dumps(extra), name=f"{name} (extension)").at(address)
+    # the whole interface at the deployable's address (the extension's, then the rest of the
+    # deployable's): the handle boa last registered there decodes every event of both
+    whole = merge_abis(_abi(ext), own)
+    ext_view = boa.loads_abi(json.dumps(whole), name=f"{name} (extension)").at(address)
     for entry in extra:
         if entry["type"] == "function":
             setattr(handle, entry["name"], getattr(ext_view, entry["name"]))

@@ -116,10 +116,13 @@ class BoaBackend(Backend):
 
     def send(self, contract, fn, *args, sender):
         self.sent += 1
-        self._last = contract
+        call = getattr(contract, fn)
+        # the handle that made the call keeps its logs: for a function of a deployable's
+        # extension (`contract_at`), the extension's interface at the deployable's address
+        self._last = getattr(call, "contract", None) or contract
         try:
             with boa.env.prank(sender):
-                return getattr(contract, fn)(*args)
+                return call(*args)
         except boa.BoaError as exc:
             raise Backend.Reverted(_reason(exc)) from None
 
@@ -175,8 +178,14 @@ def find_slot(layout: dict[str, Any], name: str) -> int | None:
 
 
 def _reason(exc) -> str:
+    """The innermost Vyper frame's revert reason (a call through an ABI-only handle, such as a
+    deployable's extension functions, ends its trace with the raw revert data)."""
+    for frame in reversed(exc.stack_trace):
+        reason = getattr(frame, "pretty_vm_reason", None)
+        if reason:
+            return str(reason)
     frame = exc.stack_trace.last_frame
-    return getattr(frame, "pretty_vm_reason", None) or str(getattr(frame, "vm_error", exc))
+    return str(getattr(frame, "vm_error", exc))
 
 
 class ApeBackend(Backend):

@@ -12,42 +12,29 @@ import pytest
 from machine_base import BoaBackend, depth, run_machine
 from perp_machine import PerpMachine, machine_params
 
-from synthequity.testing.boa_stack import deploy_factory, deployer
+from synthequity.testing import deploy_protocol
 
 ACTORS = ("t0", "t1", "t2", "keeper", "lp", "tripper")
 
 
 @pytest.fixture(scope="module", params=[6, 18], ids=["usdc6", "usd18"])
 def boa_perp(request):
-    admin, reporter = boa.env.generate_address("admin"), boa.env.generate_address("reporter")
+    p = deploy_protocol(decimals=request.param, perp_params=machine_params())
     actors = {name: boa.env.generate_address(name) for name in ACTORS}
-    with boa.env.prank(admin):
-        oracle = deployer("oracle").deploy(admin, 8, "TSLA / USD", 2_500)
-        oracle.grantRole(oracle.REPORTER_ROLE(), reporter)
-        usdc = deployer("stablecoin").deploy("Mock USD", "mUSD", request.param)
-        insurance = deployer("insurance").deploy(admin, usdc)
-        factory = deploy_factory(admin)
-        factory.deploy_perp(
-            "TSLA", "LP", "sqLP", usdc, insurance, oracle, 120, machine_params().as_tuple(), admin
-        )
-        market = deployer("perp").at(factory.perps("TSLA"))
-        pool = deployer("pool").at(factory.pool_of(market))
-        insurance.grantRole(insurance.MARKET_ROLE(), market)
-        market.grantRole(market.RISK_ADMIN_ROLE(), admin)
     for who in actors.values():
         with boa.env.prank(who):
-            usdc.faucet(who, 10**27 // 10 ** (18 - request.param))
-            usdc.approve(pool, 2**256 - 1)
-            usdc.approve(market, 2**256 - 1)
+            p.collateral.faucet(who, 10**27 // 10 ** (18 - request.param))
+            p.collateral.approve(p.pool, 2**256 - 1)
+            p.collateral.approve(p.market, 2**256 - 1)
     stack = SimpleNamespace(
-        oracle=oracle,
-        collateral=usdc,
-        insurance=insurance,
-        market=market,
-        pool=pool,
-        reporter=reporter,
-        admin=admin,
-        risk_admin=admin,
+        oracle=p.oracle,
+        collateral=p.collateral,
+        insurance=p.insurance,
+        market=p.market,
+        pool=p.pool,
+        reporter=p.reporter,
+        admin=p.admin,
+        risk_admin=p.risk_admin,
     )
     return stack, actors
 
