@@ -18,36 +18,46 @@ EXTENSIONS = {"PerpMarket": "PerpMarketExt", "SynthVault": "SynthVaultExt"}
 _NOT_EXPORTED = {"initialize"}
 
 
+def _adds(kind: str, name: str | None, have: set[tuple[str, str | None]]) -> bool:
+    """Whether an extension's ABI entry joins the deployable's interface."""
+    return (
+        kind in ("function", "event", "error")
+        and (kind, name) not in have
+        and name not in _NOT_EXPORTED
+    )
+
+
 def merge_abis(own: list[dict[str, Any]], ext: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """`own` plus every function, event and error of `ext` that `own` lacks (JSON ABIs)."""
     have = {(e["type"], e.get("name")) for e in own}
-    return own + [
-        e
-        for e in ext
-        if e["type"] in ("function", "event", "error")
-        and (e["type"], e.get("name")) not in have
-        and e.get("name") not in _NOT_EXPORTED
-    ]
+    return own + [e for e in ext if _adds(e["type"], e.get("name"), have)]
+
+
+# (deployable, its bytecode, the extension's bytecode) -> the merged type, built once
+_MERGED: dict[tuple[str, str, str], Any] = {}
 
 
 def full_contract_type(container: Any) -> Any:
     """The contract type users see at a deployable's address: for a deployable with an
     extension, its ABI merged with the extension's (`EXTENSIONS`)."""
     from ape import project
-    from ethpm_types import ContractType
 
     ct = container.contract_type
     ext_name = EXTENSIONS.get(ct.name or "")
     if ext_name is None:
         return ct
     ext = getattr(project, ext_name).contract_type
-    abi = merge_abis(
-        [a.model_dump(mode="json", by_alias=True) for a in ct.abi],
-        [a.model_dump(mode="json", by_alias=True) for a in ext.abi],
-    )
-    data = ct.model_dump(mode="json", by_alias=True)
-    data["abi"] = abi
-    return ContractType.model_validate(data)
+    key = (ct.name, _code(ct), _code(ext))
+    if key not in _MERGED:
+        have = {(a.type, getattr(a, "name", None)) for a in ct.abi}
+        extra = [a for a in ext.abi if _adds(a.type, getattr(a, "name", None), have)]
+        _MERGED[key] = ct.model_copy(update={"abi": [*ct.abi, *extra]})
+    return _MERGED[key]
+
+
+def _code(ct: Any) -> str:
+    code = getattr(ct, "runtime_bytecode", None)
+    return str(getattr(code, "bytecode", "") or "")
 
 
 def at(container: Any, address: Any) -> Any:
