@@ -21,8 +21,8 @@
         paid out rounds down, owed rounds up).
 
         Two deployables run this module in one storage: `PerpMarket` (the hot paths and the
-        views) and `PerpMarketExt` (the cold paths, run by delegatecall from the market):
-        docs/architecture.md.
+        keepers' batch view) and `PerpMarketExt` (everything else, run by delegatecall from
+        the market): docs/architecture.md.
 """
 
 from ethereum.ercs import IERC20
