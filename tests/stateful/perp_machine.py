@@ -202,6 +202,13 @@ class StorageReader:
         )
 
 
+# An order of up to ±6x the margin (±4.8x often) and its slippage bound: both order rules.
+ORDER_ARGS = {
+    "lev_bps": st.one_of(st.integers(-60_000, 60_000), st.sampled_from([-48_000, 48_000])),
+    "slip_bps": st.sampled_from([0, 1, 30, 300, 10_000, 10_000, 10_000]),
+}
+
+
 class PerpMachine(RuleBasedStateMachine):
     backend: Backend
     stack: Any  # oracle, collateral, insurance, market, pool, reporter, admin, risk_admin
@@ -384,11 +391,7 @@ class PerpMachine(RuleBasedStateMachine):
     trader = st.sampled_from(TRADERS)
 
     @precondition(lambda self: any(w not in self.model.orders for w in TRADERS))
-    @rule(
-        data=st.data(),
-        lev_bps=st.one_of(st.integers(-60_000, 60_000), st.sampled_from([-48_000, 48_000])),
-        slip_bps=st.sampled_from([0, 1, 30, 300, 10_000, 10_000, 10_000]),
-    )
+    @rule(data=st.data(), **ORDER_ARGS)
     def commit_and_execute(self, data, lev_bps, slip_bps):
         """An order of up to ±6x the margin, refused while the market does not trade; the
         keeper's execution is refused until a price newer than the commit lands (invariant
@@ -434,11 +437,7 @@ class PerpMachine(RuleBasedStateMachine):
             assert m.equity(pos, px, self._index()) >= need
 
     @precondition(lambda self: any(w not in self.model.orders for w in TRADERS))
-    @rule(
-        data=st.data(),
-        lev_bps=st.one_of(st.integers(-60_000, 60_000), st.sampled_from([-48_000, 48_000])),
-        slip_bps=st.sampled_from([0, 1, 30, 300, 10_000, 10_000, 10_000]),
-    )
+    @rule(data=st.data(), **ORDER_ARGS)
     def commit_order(self, data, lev_bps, slip_bps):
         """An order that waits: a keeper executes or cancels it in a later step, after the
         price moved or the order expired."""
