@@ -44,8 +44,10 @@ compile: install
 demo: compile
 	python -m synthequity.dev.demo
 
+# Three parallel lanes (boa, Ape unit, Ape integration), each Ape lane on its own anvil, with
+# a progress line every 30 s; logs in .test-logs/ (synthequity/dev/test_lanes.py).
 test: compile
-	ape test tests -p no:cacheprovider --durations=15 -q
+	python -m synthequity.dev.test_lanes
 
 test-fast: compile
 	HYPOTHESIS_PROFILE=dev ape test tests -p no:cacheprovider -q -m "not integration"
@@ -81,4 +83,4 @@ bench-keepers: compile
 		--network ethereum:local:foundry
 
 clean:
-	rm -rf .build .cache .devchain reports deployments/ethereum-local.json
+	rm -rf .build .cache .devchain .test-logs reports deployments/ethereum-local.json

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import functools
+import hashlib
 import json
 import subprocess
 import sys
@@ -68,7 +70,23 @@ def deployables() -> list[Path]:
     )
 
 
+def _sources_digest() -> str:
+    """What a build depends on: every contract and interface source (a module edit changes
+    the deployables that import it)."""
+    h = hashlib.sha256()
+    for p in sorted([*(ROOT / "contracts").rglob("*.vy"), *(ROOT / "interfaces").rglob("*.vyi")]):
+        h.update(p.as_posix().encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()
+
+
 def build(path: Path) -> Build:
+    """One deployable compiled by the pinned vyper (cached per process while no source
+    changes: the review's tests run it several times)."""
+    return _build(path, _sources_digest())
+
+
+@functools.lru_cache(maxsize=64)
+def _build(path: Path, digest: str) -> Build:
     out = subprocess.run(
         ["vyper", "-f", "layout,bytecode,bytecode_runtime,abi", str(path.relative_to(ROOT))],
         cwd=ROOT,
