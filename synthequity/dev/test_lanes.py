@@ -4,7 +4,8 @@
   pure keeper/model logic, the regressions deployed through `synthequity.testing`), run by
   plain pytest without Ape's plugin;
 - `ape-unit` and `ape-integration`: everything else through `ape test`, each lane against its
-  own anvil (`APE_FOUNDRY_HOST` on a free port), so the two never share a chain.
+  own anvil (the unit lane's on a free port through `APE_FOUNDRY_HOST`, the integration lane's
+  on Ape's default), so the two never share a chain.
 
 CI has two cores: the Ape lanes spend much of their time waiting on their node, so three lanes
 finish well before one would. Each lane writes `.test-logs/<lane>.log`; a failing lane's log
@@ -45,6 +46,7 @@ BOA_LANE: tuple[str, ...] = (
 )
 COMMON = ["-p", "no:cacheprovider", "-q", "--durations=8"]
 PROGRESS = re.compile(r"\[\s*(\d+)%\]")
+RESULTS = re.compile(r"^([.FEsxX]+)(?:\s+\[\s*\d+%\])?$", re.M)  # pytest -q progress rows
 SUMMARY = re.compile(r"^=*\s*(\d+ (?:passed|failed|error).* in [\d.]+s[^=\n]*)", re.M)
 
 
@@ -82,8 +84,12 @@ class Lane:
     def status(self) -> str:
         assert self.proc is not None
         if self.proc.poll() is None:
-            found = PROGRESS.findall(self.text())
-            return f"{self.name} {found[-1] if found else 0}%"
+            text = self.text()
+            done = sum(len(row) for row in RESULTS.findall(text))
+            failed = sum(row.count("F") + row.count("E") for row in RESULTS.findall(text))
+            found = PROGRESS.findall(text)
+            pct = f" ({found[-1]}%)" if found else ""
+            return f"{self.name} {done} done{pct}" + (f", {failed} FAILED" if failed else "")
         if self.ended is None:
             self.ended = time.monotonic()
         verdict = "ok" if self.proc.returncode == 0 else f"FAILED ({self.proc.returncode})"
@@ -101,11 +107,9 @@ def lanes(extra: list[str]) -> list[Lane]:
             ["ape", "test", "tests/unit", "tests/stateful", *ignores, *COMMON, *extra],
             {"APE_FOUNDRY_HOST": f"http://127.0.0.1:{free_port()}"},
         ),
-        Lane(
-            "ape-integration",
-            ["ape", "test", "tests/integration", *COMMON, *extra],
-            {"APE_FOUNDRY_HOST": f"http://127.0.0.1:{free_port()}"},
-        ),
+        # Ape's default node (127.0.0.1:8545): `APE_FOUNDRY_HOST` would also override the
+        # host of the nodes these tests start for themselves (`ape_cli.own_chain`).
+        Lane("ape-integration", ["ape", "test", "tests/integration", *COMMON, *extra]),
     ]
 
 
