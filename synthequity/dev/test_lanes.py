@@ -36,6 +36,7 @@ BOA_LANE: tuple[str, ...] = (
     "tests/unit/test_admin_logic.py",
     "tests/unit/test_contract_review.py",
     "tests/unit/test_market_hours.py",
+    "tests/unit/test_oracle_escalation.py",
     "tests/unit/test_oracle_keeper_logic.py",
     "tests/unit/test_perp_keeper_logic.py",
     "tests/unit/test_perp_model.py",
