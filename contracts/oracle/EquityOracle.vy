@@ -44,6 +44,7 @@ exports: (
     equity_feed.latestRound,
     equity_feed.getRoundData,
     equity_feed.round_status,
+    equity_feed.round_state,
     equity_feed.market_status,
     equity_feed.market_state,
     equity_feed.shares_multiplier,

@@ -12,8 +12,8 @@
         rewrites a non-zero word (5k gas) instead of creating one (22.1k gas).
 
         Word layout (bits): [0, 64) round id | [64, 160) answer | [160, 224) observed_at |
-        [224, 232) status | [232] suspect (head only) | [233, 255) shares multiplier (0
-        read as 1) | [255] warm marker (always set, so that no push ever writes a zero
+        [224, 232) status | [232] suspect (the feed was suspect after this round's push; in
+        the head: now) | [233, 255) shares multiplier (0 read as 1) | [255] warm marker (always set, so that no push ever writes a zero
         word).
 
         Splits (docs/spec.md §6): the admin stages (ratio, activation); the first push observed
@@ -190,6 +190,26 @@ def round_status(round_id: uint80) -> uint8:
     @return uint8 0 UNKNOWN, 1 CLOSED, 2 OPEN, 3 HALTED.
     """
     return convert((self._round_word(round_id) >> SHIFT_STATUS) & 255, uint8)
+
+
+@external
+@view
+def round_state(round_id: uint80) -> (uint8, uint256):
+    """
+    @notice The per-round analogue of `market_state()`: the status consumers must act on
+            for a past round and the shares multiplier its answer is quoted under.
+    @dev The status is constants.HALTED when the feed was suspect once that round was
+         pushed (a jump awaiting confirmation, unless a risk admin cleared that very
+         round), else the status reported with it. `round_state(latestRound())` equals
+         `market_state()`. Same reverts as `getRoundData`.
+    @param round_id The round id.
+    @return (uint8, uint256) The status to act on; shares per base share for that round.
+    """
+    word: uint256 = self._round_word(round_id)
+    status: uint8 = convert((word >> SHIFT_STATUS) & 255, uint8)
+    if (word >> SHIFT_SUSPECT) & 1 == 1:
+        status = constants.HALTED
+    return status, self._mult(word)
 
 
 @external
@@ -385,10 +405,12 @@ def push_price(answer: int256, observed_at: uint256, status: uint8):
         | (price << SHIFT_ANSWER)
         | (observed_at << SHIFT_TIME)
         | (convert(status, uint256) << SHIFT_STATUS)
+        | (convert(suspect, uint256) << SHIFT_SUSPECT)
         | (mult << SHIFT_MULT)
+        | WARM
     )
-    self._rounds[round_id % HISTORY] = word | WARM
-    self._head = word | WARM | (convert(suspect, uint256) << SHIFT_SUSPECT)
+    self._rounds[round_id % HISTORY] = word
+    self._head = word
     log PricePushed(
         reporter=msg.sender,
         round_id=convert(round_id, uint80),
@@ -402,11 +424,16 @@ def push_price(answer: int256, observed_at: uint256, status: uint8):
 def clear_suspect():
     """
     @notice Accepts the latest (suspect) price as valid. RISK_ADMIN only.
+    @dev The latest round's `round_state` then reports its own status; earlier rounds
+         pushed while suspect stay constants.HALTED.
     """
     access_control._check_role(roles.RISK_ADMIN_ROLE, msg.sender)
     head: uint256 = self._head
     assert (head >> SHIFT_SUSPECT) & 1 == 1, "oracle: not suspect"
-    self._head = head & ~(1 << SHIFT_SUSPECT)
+    cleared: uint256 = head & ~(1 << SHIFT_SUSPECT)
+    self._head = cleared
+    # the latest round is the one accepted: its round word says so too
+    self._rounds[(head & constants.MASK64) % HISTORY] = cleared
     log FeedCleared(
         round_id=convert(head & constants.MASK64, uint80), by=msg.sender, reason="admin"
     )
