@@ -10,8 +10,13 @@
           mark for views, never for a trade or a liquidation).
         - every price is per *base share* (the unit positions are kept in): the answer x
           the feed's shares multiplier, so a split (docs/spec.md §6) changes no position.
-        Reads only `latestRoundData()`, `decimals()` and `market_state()` (status and
-        multiplier), so any Chainlink-compatible feed with those can replace `EquityOracle`.
+        - a past round (an order's fill, docs/design/perp-orders.md) is judged by what the
+          feed said when it was pushed: `round_state(round_id)` (HALTED if the feed was
+          suspect then) and that round's multiplier; never stale (its time is checked
+          against the order's window by the caller).
+        Reads only `latestRoundData()`, `latestRound()`, `getRoundData()`, `decimals()`,
+        `market_state()` and `round_state()` (status and multiplier), so any
+        Chainlink-compatible feed with those can replace `EquityOracle`.
 """
 
 from interfaces import IEquityOracle
@@ -106,6 +111,56 @@ def _latest() -> Price:
 
 @internal
 @view
+def _feed() -> (IEquityOracle, uint256):
+    """
+    @dev The feed and its scale to 1e18 (10^(18 - decimals)), for `_round_of`.
+    """
+    cfg: uint256 = self._cfg
+    return IEquityOracle(convert(cfg & constants.MASK160, address)), 10**(cfg >> 192)
+
+
+@internal
+@view
+def _round_of(feed: IEquityOracle, scale: uint256, round_id: uint256) -> Price:
+    """
+    @dev A past round of `feed`, normalized like `_latest` (`scale` = 10^(18 - decimals)),
+         with the status to act on as it was when it was pushed (`round_state`: HALTED if
+         the feed was suspect then) and that round's own shares multiplier; `max_age` 0 (a
+         past round is judged by its time, by the caller). Reverts where the feed does: a
+         round not pushed yet, or evicted from its history. Reads no storage, so that a
+         stateless contract can run it (`PerpParamsCodec.fill_round_price`).
+    """
+    rid: uint80 = convert(round_id, uint80)
+    answer: int256 = 0
+    started_at: uint256 = 0
+    updated_at: uint256 = 0
+    answered_in: uint80 = 0
+    rid, answer, started_at, updated_at, answered_in = staticcall feed.getRoundData(rid)
+    assert answer > 0, "guard: bad price"
+    status: uint8 = 0
+    multiplier: uint256 = 0
+    status, multiplier = staticcall feed.round_state(rid)
+    return Price(
+        wad=convert(answer, uint256) * scale * multiplier,
+        round_id=rid,
+        updated_at=updated_at,
+        max_age=0,
+        status=status,
+    )
+
+
+@internal
+@pure
+def _check_status(status: uint8):
+    """
+    @dev Reverts with "market closed" or "market halted" unless `status` is OPEN.
+    """
+    assert status != CLOSED, "market closed"
+    assert status == OPEN, "market halted"
+
+
+@internal
+@view
 def _is_usable(p: Price) -> bool:
     """
     @dev Whether a price may open, grow or liquidate a position.
@@ -120,8 +175,7 @@ def _check_usable(p: Price):
     @dev Reverts with the reason a user needs ("market closed", "market halted",
          "stale price") when `p` is not usable for risk.
     """
-    assert p.status != CLOSED, "market closed"
-    assert p.status == OPEN, "market halted"
+    self._check_status(p.status)
     assert block.timestamp <= p.updated_at + p.max_age, "stale price"
 
 

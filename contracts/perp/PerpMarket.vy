@@ -5,8 +5,9 @@
 @custom:contract-name PerpMarket
 @notice A perpetual futures market on one equity (docs/spec.md §4): isolated margin, two-step
         orders (commit, then a keeper executes at the first price published after the
-        commit), skew-priced fills, funding velocity, liquidation back to the initial margin,
-        and a `LiquidityPool` as counterparty. Logic in `perp_market`.
+        commit, within the order's window), skew-priced fills, funding velocity, liquidation
+        back to the initial margin, and a `LiquidityPool` as counterparty. Logic in
+        `perp_market`.
 @dev The hot paths (deposit, commit, execute, liquidate) and the keepers' batch view run
      here. Every other function of the market's interface
      (`docs/abi/PerpMarket.json`: withdraw, cancel, delisting, parameters, pause, roles
@@ -109,7 +110,11 @@ def commit_order(size_delta: int256, acceptable_price: uint256):
 @external
 def execute_order(account: address):
     """
-    @notice Fills `account`'s order at the latest price if it is newer than the commit.
+    @notice Fills `account`'s order at the first usable price observed after its commit
+            (the same price whoever executes whenever), or cancels it (slippage, margin,
+            caps; the caller gets the keeper fee). Refused before such a price
+            ("perp: no newer price") and after `order_max_age` ("perp: order expired":
+            then only `cancel_order` removes it).
     @param account The trader.
     """
     perp_market._execute(account)

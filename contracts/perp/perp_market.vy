@@ -43,6 +43,9 @@ initializes: oracle_guard
 
 interface ParamsCodec:
     def pack(params: perp_params.MarketParams) -> uint256[4]: pure
+    def fill_round_price(
+        oracle: IEquityOracle, scale: uint256, round_id: uint256, committed_at: uint256
+    ) -> uint256: view
 
 
 # @dev The collateral token.
@@ -210,8 +213,7 @@ def _get_order(account: address) -> perp_packing.Order:
 @internal
 def _put_order(account: address, order: perp_packing.Order):
     self._ord_a[account] = perp_packing._order_word(order)
-    if self._ord_b[account] != order.acceptable_price:
-        self._ord_b[account] = order.acceptable_price
+    self._ord_b[account] = perp_packing._order_b_word(order)
 
 
 @internal
@@ -485,7 +487,8 @@ def _commit(size_delta: int256, acceptable_price: uint256):
     pausable._require_not_paused()
     assert size_delta != 0, "perp: zero size"
     self._require_listed()
-    oracle_guard._price_for_risk()  # orders only while the market trades
+    latest: oracle_guard.Price = oracle_guard._latest()
+    oracle_guard._check_usable(latest)  # orders only while the market trades
     assert self._ord_a[msg.sender] & perp_packing.ORDER_LIVE == 0, "perp: order pending"
     fee: int256 = perp_params._order_keeper_fee(self._par_c)  # one word, not all four
     pos: perp_packing.Position = self._get_pos(msg.sender)
@@ -499,6 +502,7 @@ def _commit(size_delta: int256, acceptable_price: uint256):
             acceptable_price=acceptable_price,
             committed_at=block.timestamp,
             keeper_fee=fee,
+            round_id=convert(latest.round_id, uint256),  # the fill is the first round after it
         ),
     )
     log OrderCommitted(
@@ -524,22 +528,21 @@ def _cancel(account: address, order: perp_packing.Order, reason: String[16]):
 @internal
 def _execute(account: address):
     """
-    @dev Fills the pending order at the latest price if it was observed after the commit and
-         within `order_max_age`; a fill the trader would not accept, a cap or the margin
-         cancels instead (the keeper is paid either way).
+    @dev Fills the pending order at its fill round's price (`_fill_round_price`: a function
+         of the commit, whoever executes whenever), within `order_max_age` of the commit
+         (after it only `cancel_order` removes the order: no free look); a fill the trader
+         would not accept, a cap or the margin cancels instead (the keeper is paid either
+         way).
     """
     order: perp_packing.Order = self._get_order(account)
     assert order.committed_at != 0, "perp: no order"
     if self._delisted():
         self._cancel(account, order, "settled")
         return
-    latest: oracle_guard.Price = oracle_guard._latest()
-    oracle_guard._check_usable(latest)
-    assert latest.updated_at > order.committed_at, "perp: no newer price"
-    if latest.updated_at > order.committed_at + perp_params._order_max_age(self._par_a):
-        self._cancel(account, order, "expired")
-        return
-    price: int256 = convert(latest.wad, int256)
+    assert (
+        block.timestamp <= order.committed_at + perp_params._order_max_age(self._par_a)
+    ), "perp: order expired"
+    price: int256 = self._fill_round_price(order)
     p: perp_math.MathParams = self._math()
     fill: int256 = perp_math._fill_price(price, self._skew(), order.size_delta, p)
     fill_u: uint256 = convert(max(fill, 0), uint256)  # any uint256 bound is a valid input
@@ -589,6 +592,31 @@ def _execute(account: address):
         fill_price=fill,
         fee=fee,
         size=new_size,
+    )
+
+
+@internal
+@view
+def _fill_round_price(order: perp_packing.Order) -> int256:
+    """
+    @dev The price `order` fills at: its fill round's (the first after its commit round
+         observed after its commit that was usable when pushed). Read here when that round
+         is the latest (a keeper that executes on the next price); otherwise the codec scans
+         the rounds (`PerpParamsCodec.fill_round_price`, with the reasons it refuses).
+    """
+    latest: oracle_guard.Price = oracle_guard._latest()
+    if (
+        convert(latest.round_id, uint256) == order.round_id + 1
+        and latest.updated_at > order.committed_at
+        and latest.status == constants.OPEN
+    ):
+        return convert(latest.wad, int256)
+    feed: IEquityOracle = empty(IEquityOracle)
+    scale: uint256 = 0
+    feed, scale = oracle_guard._feed()
+    return convert(
+        staticcall PARAMS_CODEC.fill_round_price(feed, scale, order.round_id, order.committed_at),
+        int256,
     )
 
 

@@ -11,7 +11,8 @@
         position b: margin (USD wad) int128 [0,128) | funding entry int128 [128,256)
         order a:    size delta int128 [0,128) | committed_at [128,192) | keeper fee in
                     micro-USD [192,255) | ORDER_LIVE [255]
-        order b:    acceptable price
+        order b:    acceptable price [0,192) (a bound above ORDER_PRICE_MAX reads as it) |
+                    the oracle's latest round id at the commit [192,256)
         agg a:      skew int128 [0,128) | long open interest [128,256) (short = long - skew)
         agg b:      Σ size x entry int128 [0,128) | Σ size x funding entry int128 [128,256)
         funding:    rate int64 [0,64) | index int128 [64,192) | updated_at [192,255) |
@@ -23,6 +24,9 @@ from contracts.lib import constants
 # @dev In `order a`: the order waits for its fill. A filled or cancelled order only loses
 #      this bit (its words stay non-zero: the next commit rewrites warm words).
 ORDER_LIVE: constant(uint256) = constants.TOP_BIT
+# @dev The largest acceptable price `order b` keeps (2**192 - 1, ~6e39 USD per share): a
+#      larger bound is saturated to it, never refused (any uint256 bound is a valid input).
+ORDER_PRICE_MAX: constant(uint256) = 2**192 - 1
 # @dev In `funding`: the market is in delisting settlement (frozen price, funding stopped).
 MARKET_DELISTED: constant(uint256) = constants.TOP_BIT
 
@@ -39,6 +43,7 @@ struct Order:
     acceptable_price: uint256
     committed_at: uint256
     keeper_fee: int256
+    round_id: uint256
 
 
 @internal
@@ -94,9 +99,10 @@ def _order(a: uint256, b: uint256) -> Order:
         return empty(Order)
     return Order(
         size_delta=self._i128(a),
-        acceptable_price=b,
+        acceptable_price=b & ORDER_PRICE_MAX,
         committed_at=(a >> 128) & constants.MASK64,
         keeper_fee=convert((a >> 192) & constants.MASK63, int256) * constants.MICRO_I,
+        round_id=b >> 192,
     )
 
 
@@ -107,13 +113,23 @@ def _order_word(order: Order) -> uint256:
     @dev `order a` of a live order; the keeper fee is stored in micro-USD (rounded down: the
          parameters only allow whole micro-USD).
     """
-    assert order.committed_at <= constants.MASK64, "perp: overflow"
+    assert order.committed_at | order.round_id <= constants.MASK64, "perp: overflow"
     return (
         self._u128(order.size_delta)
         | (order.committed_at << 128)
         | (convert(order.keeper_fee // constants.MICRO_I, uint256) << 192)
         | ORDER_LIVE
     )
+
+
+@internal
+@pure
+def _order_b_word(order: Order) -> uint256:
+    """
+    @dev `order b`: the acceptable price, saturated at `ORDER_PRICE_MAX`, and the round id
+         (checked with `committed_at` by `_order_word`: the oracle's ids are 64-bit).
+    """
+    return min(order.acceptable_price, ORDER_PRICE_MAX) | (order.round_id << 192)
 
 
 @internal

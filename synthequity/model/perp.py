@@ -16,7 +16,7 @@ compare the two and check the worked examples by hand.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -336,6 +336,12 @@ CLOSED, OPEN, HALTED = 1, 2, 3
 MARKET, POOL, INSURANCE = "market", "pool", "insurance"
 VIRTUAL_SHARES, VIRTUAL_ASSETS = 10**6, 1  # the pool's decimals offset (LiquidityPool.vy)
 I128 = 2**127
+# two-step orders (docs/design/perp-orders.md): an order fills at the first usable round among
+# the next `FILL_SCAN_ROUNDS` after the round that was the oracle's latest at its commit; the
+# oracle keeps the last `HISTORY_ROUNDS`; an acceptable price is kept in 192 bits (saturated)
+FILL_SCAN_ROUNDS = 8
+HISTORY_ROUNDS = 128
+ORDER_PRICE_MAX = 2**192 - 1
 
 
 class PerpRevert(Exception):
@@ -375,18 +381,44 @@ class Order:
     """A pending order (`pending_order(account)`; all zero when none)."""
 
     size_delta: int = 0
-    acceptable_price: int = 0
+    acceptable_price: int = 0  # saturated at ORDER_PRICE_MAX
     committed_at: int = 0
     keeper_fee: int = 0  # USD wad, whole micro-USD
+    round_id: int = 0  # the oracle's latest round at the commit: the fill is a later one
 
 
 @dataclass(frozen=True)
 class OracleReading:
-    """What the market reads from its oracle (`oracle_guard._latest`)."""
+    """One oracle round as the market reads it (`oracle_guard._latest`, `_round_of`)."""
 
     price_wad: int  # per base share: answer x 10^(18 - decimals) x shares multiplier
     updated_at: int
-    status: int  # CLOSED / OPEN / HALTED (a suspect feed reads HALTED)
+    status: int  # CLOSED / OPEN / HALTED (a suspect feed reads HALTED): the status to act on
+    round_id: int = 0
+
+
+def fill_round(
+    rounds: Mapping[int, OracleReading], latest_round: int, committed_round: int, committed_at: int
+) -> OracleReading:
+    """The round an order fills at (`PerpParamsCodec.fill_round_price`): the first after
+    `committed_round` observed after `committed_at` that was usable when pushed (OPEN, not
+    suspect), among the next `FILL_SCAN_ROUNDS` — a function of the commit, not of who executes
+    when. `rounds` holds the oracle's history (a missing id within `latest_round` was evicted).
+    Raises "perp: no newer price" while no round was observed after the commit, else the last
+    unusable round's reason."""
+    found: OracleReading | None = None
+    last = min(committed_round + FILL_SCAN_ROUNDS, latest_round)
+    for rid in range(committed_round + 1, last + 1):
+        r = rounds.get(rid)
+        if r is None:
+            raise PerpRevert("oracle: round evicted")
+        if r.updated_at > committed_at:
+            found = r
+            if r.status == OPEN:
+                return r
+    if found is None:
+        raise PerpRevert("perp: no newer price")
+    raise PerpRevert("market closed" if found.status == CLOSED else "market halted")
 
 
 # ---- outcomes: what a transaction did (the contract's event), or its revert ----------------
@@ -492,7 +524,8 @@ class PerpModel:
     params: MarketParams = field(default_factory=MarketParams)
     max_age_open: int = 120
     funding: FundingState = FundingState(0, 0, 0)
-    oracle: OracleReading | None = None
+    oracle: OracleReading | None = None  # the latest round
+    rounds: dict[int, OracleReading] = field(default_factory=dict)  # the last HISTORY_ROUNDS
     positions: dict[str, Position] = field(default_factory=dict)
     orders: dict[str, Order] = field(default_factory=dict)
     balances: dict[str, int] = field(default_factory=dict)
@@ -507,9 +540,16 @@ class PerpModel:
     paused: bool = False
 
     # ---- inputs -------------------------------------------------------------------------
-    def observe(self, price_wad: int, updated_at: int, status: int) -> None:
-        """The oracle's latest round changed (a push)."""
-        self.oracle = OracleReading(price_wad, updated_at, status)
+    def observe(
+        self, price_wad: int, updated_at: int, status: int, round_id: int | None = None
+    ) -> None:
+        """A push: round `round_id` (default: the one after the latest) with the status to
+        act on; the same id again rewrites it (an admin clearing a suspect latest round)."""
+        if round_id is None:
+            round_id = self.oracle.round_id + 1 if self.oracle else 1
+        self.oracle = OracleReading(price_wad, updated_at, status, round_id)
+        self.rounds[round_id] = self.oracle
+        self.rounds.pop(round_id - HISTORY_ROUNDS, None)
 
     def mint_tokens(self, who: str, units: int) -> None:
         """Collateral arrives from outside the market (a faucet, a transfer)."""
@@ -532,6 +572,11 @@ class PerpModel:
 
     def balance_of(self, who: str) -> int:
         return self.balances.get(who, 0)
+
+    def fill_round(self, order: Order) -> OracleReading:
+        """The round `order` fills at (raises the reason `execute_order` refuses with)."""
+        latest = self._latest()
+        return fill_round(self.rounds, latest.round_id, order.round_id, order.committed_at)
 
     def open_interest(self) -> tuple[int, int]:
         return self.long_oi, self.long_oi - self.skew
@@ -652,6 +697,7 @@ class PerpModel:
                 raise PerpRevert("perp: zero size")
             self._live()
             self._risk_price(now)  # orders only while the market trades
+            round_id = self._latest().round_id
             if who in self.orders:
                 raise PerpRevert("perp: order pending")
             fee = self.params.order_keeper_fee
@@ -660,16 +706,24 @@ class PerpModel:
                 raise PerpRevert("perp: margin below keeper fee")
             self._put_pos(who, dataclasses.replace(pos, margin=pos.margin - fee))
             _i128(size_delta)
-            if now >= 2**64:
+            if now | round_id >= 2**64:
                 raise PerpRevert("perp: overflow")
-            self.orders[who] = Order(size_delta, acceptable_price, now, fee // MICRO * MICRO)
+            self.orders[who] = Order(
+                size_delta,
+                min(acceptable_price, ORDER_PRICE_MAX),
+                now,
+                fee // MICRO * MICRO,
+                round_id,
+            )
             return Done()
 
         return self._atomic(tx)
 
     def execute_order(self, keeper: str, account: str, now: int) -> Outcome:
-        """Fill `account`'s order at the latest price (first usable price after the commit,
-        within the order's age), or cancel it; the keeper is paid either way."""
+        """Fill `account`'s order at its fill round's price (`fill_round`: the same whoever
+        executes whenever) within `order_max_age` of the commit, or cancel it (slippage,
+        margin, caps); the keeper is paid either way. After the window only `cancel_order`
+        removes it (no free look)."""
 
         def tx() -> Outcome:
             order = self.pending_order(account)
@@ -677,13 +731,9 @@ class PerpModel:
                 raise PerpRevert("perp: no order")
             if self.settled:
                 return self._cancel(keeper, account, order, "settled")
-            latest = self._latest()
-            self._check_usable(latest, now)
-            if latest.updated_at <= order.committed_at:
-                raise PerpRevert("perp: no newer price")
-            if latest.updated_at > order.committed_at + self.params.order_max_age:
-                return self._cancel(keeper, account, order, "expired")
-            price, p = latest.price_wad, self.math
+            if now > order.committed_at + self.params.order_max_age:
+                raise PerpRevert("perp: order expired")
+            price, p = self.fill_round(order).price_wad, self.math
             fill = fill_price(price, self.skew, order.size_delta, p)
             fill_u = max(fill, 0)
             if (order.size_delta > 0 and fill_u > order.acceptable_price) or (

@@ -89,7 +89,7 @@ def _position(p: Any) -> m.Position:
 
 
 def _order(o: Any) -> m.Order:
-    return m.Order(o.size_delta, o.acceptable_price, o.committed_at, o.keeper_fee)
+    return m.Order(o.size_delta, o.acceptable_price, o.committed_at, o.keeper_fee, o.round_id)
 
 
 class ViewReader:
@@ -167,14 +167,15 @@ class StorageReader:
         for w in ACCOUNTS:
             a, b = mk(c["_pos_a", w]), mk(c["_pos_b", w])
             positions[w] = m.Position(_i128(a), a >> 128, _i128(b), _i128(b >> 128))
-            oa = mk(c["_ord_a", w])
+            oa, ob = mk(c["_ord_a", w]), mk(c["_ord_b", w])
             live = oa >> 255
             orders[w] = (
                 m.Order(
                     _i128(oa),
-                    mk(c["_ord_b", w]),
+                    ob & m.ORDER_PRICE_MAX,
                     (oa >> 128) & (2**64 - 1),
                     ((oa >> 192) & (2**63 - 1)) * m.MICRO,
+                    ob >> 192,
                 )
                 if live
                 else m.Order()
@@ -368,12 +369,13 @@ class PerpMachine(RuleBasedStateMachine):
     def _bound(self, size: int, slip_bps: int) -> int:
         return m.slippage_bound(self.model.oracle.price_wad, size, slip_bps)
 
-    def _growth_is_covered(self, who: str, before: m.Position) -> None:
-        """Invariant 3: a fill that grows a position leaves equity >= IMR x notional."""
+    def _growth_is_covered(self, who: str, before: m.Position, px: int | None = None) -> None:
+        """Invariant 3: a fill that grows a position leaves equity >= IMR x notional at the
+        price it filled at (its fill round's oracle price; default the latest)."""
         after = self.model.position(who)
         grows = abs(after.size) > abs(before.size) or (after.size > 0) != (before.size > 0)
         if grows and after.size != 0:
-            px, index = self.model.oracle.price_wad, self._index()
+            px, index = px or self.model.oracle.price_wad, self._index()
             need = m.requirement(after.size, px, self.model.math.initial_margin_bps)
             assert m.equity(after, px, index) >= need, (after, need)
 
@@ -412,7 +414,7 @@ class PerpMachine(RuleBasedStateMachine):
         note(self, f"execute: {outcome.label}")
         if isinstance(outcome, m.Filled):
             assert self.model.oracle.updated_at > order.committed_at  # invariant 8
-            self._growth_is_covered(who, before)
+            self._growth_is_covered(who, before, self.model.fill_round(order).price_wad)
 
     @rule(who=trader, dollars=st.integers(0, 200_000))
     def deposit_margin(self, who, dollars):
@@ -619,6 +621,74 @@ class PerpMachine(RuleBasedStateMachine):
         assert self.model.balance_of("tripper") <= start
         note(self, "round trip")
 
+    # ---- finding 7 (issue 15): the fill price is a function of the commit -----------------
+    # An order fills at the first round after its commit that was usable when pushed, whoever
+    # executes whenever within its window; after the window only `cancel_order` removes it.
+    # The rule below commits, pushes several rounds (some unusable, prices moving), waits,
+    # then executes; the invariant re-derives each of its fills from the chain's own round
+    # history (`getRoundData`, `round_state`), not from the model.
+    finding7_fills: tuple[tuple[m.Order, int, int], ...] = ()  # (order, skew before, fill)
+
+    @precondition(
+        lambda self: self.status == OPEN and any(w not in self.model.orders for w in TRADERS)
+    )
+    @rule(
+        data=st.data(),
+        lev_bps=st.integers(-40_000, 40_000),
+        rounds=st.lists(
+            st.tuples(st.sampled_from([OPEN, OPEN, HALTED, CLOSED]), st.integers(-500, 500)),
+            min_size=1,
+            max_size=10,
+        ),
+        wait=st.sampled_from([0, 5, 60, 130, 700]),
+    )
+    def finding7_commit_rounds_then_execute(self, data, lev_bps, rounds, wait):
+        who = data.draw(st.sampled_from([w for w in TRADERS if w not in self.model.orders]))
+        size = self._order_size(who, lev_bps)
+        outcome = self._market(who, "commit_order", size, ANY_PRICE[0 if size > 0 else 1])
+        if isinstance(outcome, m.Reverted):
+            note(self, f"finding7 commit: {outcome.label}")
+            return
+        order = self.model.orders[who]
+        for status, move_bps in rounds:
+            self._push(max(self.price * (10_000 + move_bps) // 10_000, 10**6), status)
+        self.backend.advance(wait)
+        skew_before = self.model.skew
+        outcome = self._market(who, "execute_order", by="keeper")
+        note(self, f"finding7 execute: {outcome.label}")
+        if isinstance(outcome, m.Filled):
+            self.finding7_fills = (*self.finding7_fills, (order, skew_before, outcome.fill_price))
+        expired = self.now > order.committed_at + self.model.params.order_max_age
+        if expired:  # after the window only cancel works, and it does
+            assert outcome == m.Reverted("perp: order expired"), outcome
+            cancelled = self._market(who, "cancel_order", by="keeper")
+            assert cancelled == m.Cancelled("expired"), cancelled
+        elif isinstance(outcome, m.Reverted):  # no usable round yet: cancel refuses too
+            assert self._market(who, "cancel_order", by="keeper") == m.Reverted("perp: order live")
+
+    @invariant()
+    def inv_fill_price_is_first_round_after_commit(self):
+        """SPEC.md §4 / §7 invariant 8 (issue 15, finding 7): each fill of the rule above is
+        at the skew-priced fill of the first round after the commit's round that was observed
+        after the commit and usable when pushed, among the next 8 rounds, read from the
+        oracle, and that round lies within the order's window."""
+        fills, self.finding7_fills = self.finding7_fills, ()
+        oracle, math = self.stack.oracle, self.model.math
+        scale = 10 ** (18 - oracle.decimals())
+        for order, skew, fill in fills:
+            first, latest = None, oracle.latestRound()
+            for rid in range(order.round_id + 1, order.round_id + m.FILL_SCAN_ROUNDS + 1):
+                if rid > latest:
+                    break
+                _, answer, _, updated_at, _ = oracle.getRoundData(rid)
+                status, mult = oracle.round_state(rid)
+                if updated_at > order.committed_at and status == OPEN:
+                    first = (answer * scale * mult, updated_at)
+                    break
+            assert first is not None, order
+            assert first[1] <= order.committed_at + self.model.params.order_max_age
+            assert fill == m.fill_price(first[0], skew, order.size_delta, math), (order, fill)
+
     # ---- invariants: the chain == the model, after every step ------------------------------
     @invariant()
     def counts_the_step(self):
@@ -742,6 +812,11 @@ class PerpMachine(RuleBasedStateMachine):
         self._push(self.price, OPEN)  # newer than every pending order
         for who in sorted(self.model.orders):
             self._market(who, "execute_order", by="keeper")
+        if self.model.orders:  # past their window, or no usable round in reach: cancel them
+            self.backend.advance(self.model.params.order_max_age + 1)
+            for who in sorted(self.model.orders):
+                self._market(who, "cancel_order", by="keeper")
+            self._push(self.price, OPEN)
         self._sweep()
         for who in ACCOUNTS:
             size = self.model.position(who).size

@@ -62,6 +62,8 @@ def test_perp_market_matches_model(boa_perp, capsys):
         ("execute: cancelled:price",),
         ("execute: cancelled:expired", "cancel: cancelled:expired"),
         ("execute: reverted:perp: no newer price",),
+        ("finding7 execute: filled",),  # at the first usable round after the commit
+        ("finding7 execute: reverted:perp: order expired",),  # then only cancel works
         ("liquidated partially",),
         ("closed out",),
         ("delisted",),

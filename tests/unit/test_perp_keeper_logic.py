@@ -4,7 +4,12 @@ account discovery paging and ordering."""
 import dataclasses
 
 from synthequity.keepers.jobs import AccountIndex, GasQuote, LogRef, chunks, worth_it
-from synthequity.keepers.perp.logic import PendingOrder, liquidation_jobs, order_jobs
+from synthequity.keepers.perp.logic import (
+    PendingOrder,
+    liquidation_jobs,
+    order_jobs,
+    rounds_wanted,
+)
 from synthequity.model import perp as m
 
 WAD = m.WAD
@@ -12,26 +17,41 @@ P = m.PerpParams()
 FEE = WAD
 
 
-def test_orders_execute_after_a_newer_usable_price_and_cancel_once_expired():
+def _round(i: int, t: int, status: int = m.OPEN) -> m.OracleReading:
+    return m.OracleReading(200 * WAD, t, status, i)
+
+
+def test_orders_execute_once_their_fill_round_exists_and_cancel_after_the_window():
     orders = [
-        PendingOrder("0xb", 1, committed_at=1_000, keeper_fee=FEE),
-        PendingOrder("0xa", -1, committed_at=900, keeper_fee=FEE),
+        PendingOrder("0xb", 1, committed_at=1_000, keeper_fee=FEE, round_id=5),
+        PendingOrder("0xa", -1, committed_at=900, keeper_fee=FEE, round_id=3),
         PendingOrder("0xc", 1, committed_at=0, keeper_fee=0),  # none
     ]
-    # a price at 1,001: both newer than their commits; oldest first
-    jobs = order_jobs(orders, price_updated_at=1_001, price_usable=True, now=1_002, max_age=120)
+    rounds = {4: _round(4, 950), 5: _round(5, 990), 6: _round(6, 1_001)}
+    # round 6 is newer than both commits (0xa's fill round is 4); oldest first
+    jobs = order_jobs(orders, rounds, latest_round=6, now=1_002, max_age=120)
     assert [(j.account, j.action) for j in jobs] == [("0xa", "execute"), ("0xb", "execute")]
-    # no newer price yet for 0xb; 0xa's price is newer
-    jobs = order_jobs(orders, price_updated_at=950, price_usable=True, now=960, max_age=120)
+    # no round after 0xb's commit yet
+    jobs = order_jobs(orders, rounds, latest_round=5, now=1_000, max_age=120)
     assert [(j.account, j.action) for j in jobs] == [("0xa", "execute")]
-    # market closed (price not usable) and 0xa expired: cancel it, 0xb waits
-    jobs = order_jobs(orders, price_updated_at=950, price_usable=False, now=1_100, max_age=120)
-    assert [(j.account, j.action) for j in jobs] == [("0xa", "cancel")]
-    # a price that lands after max age: executing it cancels (same call, same fee)
-    jobs = order_jobs(
-        orders[1:2], price_updated_at=1_100, price_usable=True, now=1_100, max_age=120
-    )
-    assert [(j.account, j.action) for j in jobs] == [("0xa", "cancel")]
+    # the first round after 0xb's commit is HALTED: it waits for a usable one
+    halted = rounds | {6: _round(6, 1_001, m.HALTED)}
+    jobs = order_jobs(orders[:1], halted, latest_round=6, now=1_002, max_age=120)
+    assert jobs == []
+    halted[7] = _round(7, 1_010)
+    jobs = order_jobs(orders[:1], halted, latest_round=7, now=1_011, max_age=120)
+    assert [(j.account, j.action) for j in jobs] == [("0xb", "execute")]
+    # the window is over (its last second is the head's: the transaction lands after it):
+    # cancel, even with a fill round — execute_order would revert "perp: order expired"
+    jobs = order_jobs(orders, rounds, latest_round=6, now=1_020, max_age=120)
+    assert [(j.account, j.action) for j in jobs] == [("0xa", "cancel"), ("0xb", "execute")]
+    jobs = order_jobs(orders, {}, latest_round=3, now=1_120, max_age=120)
+    assert [(j.account, j.action) for j in jobs] == [("0xa", "cancel"), ("0xb", "cancel")]
+    # the rounds the runner reads for them: after the oldest commit round, within the scan
+    assert rounds_wanted(orders, latest_round=6) == range(4, 7)
+    assert rounds_wanted(orders, latest_round=100) == range(4, 5 + m.FILL_SCAN_ROUNDS + 1)
+    assert not rounds_wanted(orders, latest_round=500)  # evicted: they wait to be cancelled
+    assert rounds_wanted(orders[2:], latest_round=6) == range(0)
 
 
 def test_liquidation_jobs_are_the_models_riskiest_first():

@@ -1,5 +1,6 @@
 """PerpMarket (docs/spec.md §4, §5) — first slice: margin, two-step orders at the first price after
-the commit, skew-priced fills and fees against the model, slippage/expiry cancellations,
+the commit (not the latest; only cancellable after their window), skew-priced fills and fees
+against the model, slippage/expiry cancellations,
 Mango (no withdrawal of paper profit), liquidation back to the IMR, market hours, and NAV from
 aggregates. 6- and 18-decimal collateral."""
 
@@ -100,17 +101,53 @@ def test_slippage_cancels_and_pays_the_keeper(perp, stablecoin, trader, keeper, 
     assert market.position(trader).size == 0 and market.pending_order(trader).committed_at == 0
 
 
-def test_expired_orders_are_cancelled_not_filled(perp, trader, keeper, outsider, push, usd, chain):
+def test_after_the_window_an_order_only_cancels(
+    perp, stablecoin, trader, keeper, outsider, push, usd, chain
+):
+    """No free look (issue 15, finding 7): past `order_max_age` execute_order refuses, even
+    with a price from within the window; only cancel_order removes the order and pays its
+    caller the keeper fee."""
     _, market = perp
     market.deposit_margin(usd(1_000), sender=trader)
-    market.commit_order(shares(1), 2**255, sender=trader)
+    tx = market.commit_order(shares(1), 2**255, sender=trader)
     with ape.reverts("perp: order live"):
         market.cancel_order(trader, sender=outsider)
-    chain.mine(1, timestamp=chain.pending_timestamp + 121)
+    after(tx)
+    push(200)  # a price within the window ...
+    chain.mine(1, timestamp=tx.timestamp + 121)  # ... and the window is over
+    with ape.reverts("perp: order expired"):
+        market.execute_order(trader, sender=keeper)
     push(200)
-    tx = market.execute_order(trader, sender=keeper)
+    with ape.reverts("perp: order expired"):
+        market.execute_order(trader, sender=keeper)
+    before = stablecoin.balanceOf(outsider)
+    tx = market.cancel_order(trader, sender=outsider)
     assert tx.events.filter(market.OrderCancelled)[0].reason == "expired"
-    assert market.position(trader).size == 0
+    assert stablecoin.balanceOf(outsider) - before == usd(1)
+    assert market.position(trader).size == 0 and market.pending_order(trader).committed_at == 0
+
+
+def test_an_order_fills_at_the_first_usable_round_after_its_commit(
+    perp, oracle, trader, keeper, outsider, push, usd
+):
+    """The fill price is a function of the commit (issue 15, finding 7): the first round after
+    it is HALTED (refused with its reason), the second ($201, OPEN) is the fill round; later
+    rounds ($230) change nothing, whoever executes."""
+    _, market = perp
+    market.deposit_margin(usd(10_000), sender=trader)
+    tx = market.commit_order(shares(10), 2**256 - 1, sender=trader)  # any bound is valid
+    order = market.pending_order(trader)
+    assert order.round_id == oracle.latestRound()
+    assert order.acceptable_price == 2**192 - 1  # saturated, not refused
+    after(tx)
+    push(199, status=MarketStatus.HALTED)
+    with ape.reverts("market halted"):
+        market.execute_order(trader, sender=keeper)
+    push(201)
+    push(230)
+    assert market.pending_order(trader).committed_at  # still waiting
+    market.execute_order(trader, sender=outsider)
+    assert market.position(trader).entry_price == m.fill_price(201 * WAD, 0, shares(10), P)
 
 
 def test_orders_need_an_open_market(perp, trader, keeper, push, usd):
@@ -231,17 +268,18 @@ def test_pool_nav_from_aggregates_matches_positions(
     assert pool.totalAssets() == stablecoin.balanceOf(pool) + market.pool_pnl()
 
 
-def test_commit_emits_and_escrows_the_keeper_fee(perp, trader, usd):
+def test_commit_emits_and_escrows_the_keeper_fee(perp, oracle, trader, usd):
     _, market = perp
     market.deposit_margin(usd(100), sender=trader)
     tx = market.commit_order(shares(2), 250 * WAD, sender=trader)
     ev = tx.events.filter(market.OrderCommitted)[0]
     assert (ev.account, ev.size_delta, ev.acceptable_price) == (trader, shares(2), 250 * WAD)
     order = market.pending_order(trader)
-    assert (order.size_delta, order.keeper_fee, order.committed_at) == (
+    assert (order.size_delta, order.keeper_fee, order.committed_at, order.round_id) == (
         shares(2),
         WAD,
         tx.timestamp,
+        oracle.latestRound(),  # the fill will be a later round
     )
     assert market.position(trader).margin == 99 * WAD
 

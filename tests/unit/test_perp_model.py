@@ -2,16 +2,20 @@
 examples and against position-by-position recomputation: the math, the liquidation prices the
 CLI shows (perp and vault), and `PerpModel`'s entry points to the token unit."""
 
+import copy
 import dataclasses
 from decimal import Decimal
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from synthequity.model.perp import (
     CLOSED,
     DAY,
+    HALTED,
     OPEN,
+    ORDER_PRICE_MAX,
     WAD,
     Aggregates,
     Cancelled,
@@ -21,14 +25,17 @@ from synthequity.model.perp import (
     FundingState,
     Liquidated,
     MarketParams,
+    OracleReading,
     PerpModel,
     PerpParams,
+    PerpRevert,
     Position,
     Reverted,
     accrue_funding,
     ceil_div,
     equity,
     fill_price,
+    fill_round,
     funding_owed,
     is_liquidatable,
     keeper_reward,
@@ -310,7 +317,8 @@ def test_reverts_change_nothing_and_carry_the_contract_reason():
     assert mk.commit_order("trader", usd(1), 0, T0) == Reverted("market closed")
     mk.observe(usd(200), T0, OPEN)
     assert mk.commit_order("trader", usd(1), 0, T0 + 121) == Reverted("stale price")
-    assert repr(dataclasses.replace(mk, oracle=market().oracle)) == before
+    fresh = market()
+    assert repr(dataclasses.replace(mk, oracle=fresh.oracle, rounds=fresh.rounds)) == before
     assert mk.set_params(MarketParams(order_max_age=5)) == Reverted("perp: order age")
 
 
@@ -324,8 +332,53 @@ def test_cancellations_pay_the_keeper_and_keep_the_margin():
     mk.commit_order("trader", usd(10), 2**255, T0 + 1)
     assert mk.cancel_order("keeper", "trader", T0 + 121) == Reverted("perp: order live")
     mk.observe(usd(200), T0 + 200, OPEN)
-    assert mk.execute_order("keeper", "trader", T0 + 200) == Cancelled("expired")
+    # after the window the order cannot fill (no free look): only cancel_order removes it
+    assert mk.execute_order("keeper", "trader", T0 + 200) == Reverted("perp: order expired")
+    assert mk.cancel_order("keeper", "trader", T0 + 200) == Cancelled("expired")
     assert mk.balance_of("keeper") == 2 * 10**6 and mk.orders == {}
+
+
+def test_an_order_fills_at_the_first_usable_round_after_its_commit():
+    """Committed at T0 when round 1 was the latest: round 2 is HALTED (not usable), round 3
+    ($201, OPEN) is the fill round, whoever executes whenever within the window — rounds 4
+    and 5 ($230, $170) change nothing."""
+    mk = market()
+    mk.deposit_margin("trader", 5_000 * 10**6, T0)
+    assert mk.commit_order("trader", usd(10), 2**256 - 1, T0) == Done()
+    order = mk.pending_order("trader")
+    assert order.round_id == 1 and order.acceptable_price == ORDER_PRICE_MAX  # saturated
+    assert mk.execute_order("keeper", "trader", T0) == Reverted("perp: no newer price")
+    mk.observe(usd(199), T0 + 1, HALTED)
+    assert mk.execute_order("keeper", "trader", T0 + 1) == Reverted("market halted")
+    mk.observe(usd(201), T0 + 2, OPEN)
+    expected = fill_price(usd(201), 0, usd(10), P)
+    assert mk.fill_round(order) == OracleReading(usd(201), T0 + 2, OPEN, 3)
+    for t, price in ((T0 + 3, 230), (T0 + 4, 170)):
+        mk.observe(usd(price), t, OPEN)
+        early, late = copy.deepcopy(mk), copy.deepcopy(mk)
+        out_early = early.execute_order("keeper", "trader", T0 + 4)
+        out_late = late.execute_order("outsider", "trader", T0 + 120)
+        assert out_early.fill_price == out_late.fill_price == expected  # type: ignore[union-attr]
+
+
+def test_the_fill_round_scan_is_bounded_and_reads_what_the_oracle_keeps():
+    rounds = {i: OracleReading(usd(200), T0 + i, HALTED, i) for i in range(1, 12)}
+    rounds[10] = OracleReading(usd(200), T0 + 10, OPEN, 10)
+    # round 10 is the 9th after round 1: out of the scan's reach
+    with pytest.raises(PerpRevert, match="market halted"):
+        fill_round(rounds, 11, 1, T0 + 1)
+    assert fill_round(rounds, 11, 2, T0 + 2).round_id == 10  # the 8th after round 2
+    assert fill_round(rounds, 11, 9, T0 + 9).round_id == 10
+    # a round observed at or before the commit (pushed in its block) is never the fill
+    with pytest.raises(PerpRevert, match="market halted"):
+        fill_round(rounds, 11, 9, T0 + 10)
+    with pytest.raises(PerpRevert, match="perp: no newer price"):
+        fill_round(rounds, 11, 9, T0 + 11)
+    closed = {2: OracleReading(usd(200), T0 + 2, CLOSED, 2)}
+    with pytest.raises(PerpRevert, match="market closed"):
+        fill_round(closed, 2, 1, T0)
+    with pytest.raises(PerpRevert, match="oracle: round evicted"):
+        fill_round({}, 200, 1, T0)
 
 
 def test_a_liquidation_under_water_draws_on_the_insurance_fund_then_the_pool():

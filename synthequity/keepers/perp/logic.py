@@ -1,10 +1,11 @@
 """Keeper decisions for the perp market as pure functions over plain data (no chain):
-which orders to execute or cancel, which accounts to liquidate first, and whether a job pays
-for its gas. The runner feeds them what it read and sends what they return."""
+which orders to execute (their fill round exists) or cancel (their window is over), which
+accounts to liquidate first, and whether a job pays for its gas. The runner feeds them what
+it read and sends what they return."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from synthequity.model import perp as m
@@ -21,6 +22,7 @@ class PendingOrder:
     size_delta: int
     committed_at: int
     keeper_fee: int  # USD wad, paid to whoever executes or cancels
+    round_id: int = 0  # the oracle's latest round at the commit: the fill is a later one
 
 
 @dataclass(frozen=True)
@@ -32,25 +34,42 @@ class OrderJob:
 
 def order_jobs(
     orders: Iterable[PendingOrder],
-    price_updated_at: int,
-    price_usable: bool,
+    rounds: Mapping[int, m.OracleReading],
+    latest_round: int,
     now: int,
     max_age: int,
 ) -> list[OrderJob]:
-    """An order is executed once a usable price newer than its commit has landed within
-    `max_age`; cancelled once it expired (both pay the escrowed fee); otherwise it waits.
-    Oldest first."""
+    """Within its window (`max_age` seconds after the commit) an order is executed once its
+    fill round exists (`model.perp.fill_round`: a usable round observed after the commit; the
+    fill price is that round's, whenever the transaction lands); once the window is over it
+    can only be cancelled. Both pay the escrowed fee; otherwise the order waits. `now` is the
+    head's time: the transaction lands in a later block, so an order whose window ends at
+    `now` is already cancelled, not executed. `rounds` holds the oracle's rounds after the
+    orders' commit rounds (`rounds_wanted`). Oldest first."""
     jobs = []
     for o in sorted(orders, key=lambda o: (o.committed_at, o.account)):
         if o.committed_at == 0:
             continue
-        expired_price = price_updated_at > o.committed_at + max_age
-        if now > o.committed_at + max_age and (expired_price or not price_usable):
+        if now >= o.committed_at + max_age:
             jobs.append(OrderJob(o.account, "cancel", o.keeper_fee))
-        elif price_usable and price_updated_at > o.committed_at:
-            # a fill past max_age is a cancellation by execute_order: same call, same fee
-            jobs.append(OrderJob(o.account, "execute", o.keeper_fee))
+            continue
+        try:
+            m.fill_round(rounds, latest_round, o.round_id, o.committed_at)
+        except m.PerpRevert:
+            continue  # no usable round after the commit yet
+        jobs.append(OrderJob(o.account, "execute", o.keeper_fee))
     return jobs
+
+
+def rounds_wanted(orders: Iterable[PendingOrder], latest_round: int) -> range:
+    """The round ids `order_jobs` reads for `orders`: those after the oldest commit round, up
+    to the scan's reach past the newest and never past the latest round nor older than the
+    oracle keeps."""
+    ids = [o.round_id for o in orders if o.committed_at]
+    if not ids:
+        return range(0)
+    lo = max(min(ids) + 1, latest_round - m.HISTORY_ROUNDS + 1)
+    return range(lo, min(max(ids) + m.FILL_SCAN_ROUNDS, latest_round) + 1)
 
 
 # ---- liquidations ------------------------------------------------------------------------------

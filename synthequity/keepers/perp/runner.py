@@ -10,9 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from synthequity.contracts import at, base_price_wad, flat
+from synthequity.contracts import at, base_price_wad, flat, read_many
 from synthequity.keepers.jobs import LogRef
-from synthequity.keepers.perp.logic import PendingOrder, liquidation_jobs, order_jobs
+from synthequity.keepers.perp.logic import (
+    PendingOrder,
+    liquidation_jobs,
+    order_jobs,
+    rounds_wanted,
+)
 from synthequity.keepers.shell import ChainIO, ChainKeeper, Job
 from synthequity.keepers.transport import ApeChainIO
 from synthequity.model import perp as m
@@ -23,6 +28,8 @@ class MarketIO(ChainIO, Protocol):
 
     def order_logs(self, lo: int, hi: int) -> list[tuple[LogRef, str]]: ...
     def pending(self, accounts: list[str]) -> list[PendingOrder]: ...
+    def latest_round(self) -> int: ...
+    def rounds(self, ids: range) -> dict[int, m.OracleReading]: ...  # as the market reads them
     def price(self) -> tuple[int, int, bool]: ...  # per base share, updated at, LPs open
     def positions(self, accounts: list[str]) -> dict[str, m.Position]: ...
     def index_now(self, price: int, now: int | None = None) -> int: ...
@@ -48,12 +55,13 @@ class PerpKeeper(ChainKeeper):
     def _orders(self) -> None:
         if not self.committed:
             return
-        _, updated_at, usable = self._rpc(self.io.price, "price")
         _, max_age = self.io.params()
         pending = self._rpc(lambda: self.io.pending(sorted(self.committed)), "orders")
         live = [o for o in pending if o.committed_at]
         self.committed = {o.account for o in live}
-        jobs = order_jobs(live, updated_at, usable, self.io.now(), max_age)
+        latest = self._rpc(self.io.latest_round, "rounds")
+        rounds = self._rpc(lambda: self.io.rounds(rounds_wanted(live, latest)), "rounds")
+        jobs = order_jobs(live, rounds, latest, self.io.now(), max_age)
         self.send_jobs([Job(j.action + "_order", (j.account,), j.keeper_fee, j) for j in jobs])
 
     def _liquidations(self) -> None:
@@ -90,8 +98,27 @@ class ApeMarketIO(ApeChainIO):
         rows = self.call_many("pending_order", [(a,) for a in accounts])
         out = []
         for a, row in zip(accounts, rows, strict=True):
-            size_delta, _acceptable, committed_at, keeper_fee = flat(row)
-            out.append(PendingOrder(a, size_delta, committed_at, keeper_fee))
+            size_delta, _acceptable, committed_at, keeper_fee, round_id = flat(row)
+            out.append(PendingOrder(a, size_delta, committed_at, keeper_fee, round_id))
+        return out
+
+    def latest_round(self) -> int:
+        return int(self.oracle.latestRound())
+
+    def rounds(self, ids: range) -> dict[int, m.OracleReading]:
+        """Rounds `ids` per base share with the status to act on when each was pushed
+        (`getRoundData` and `round_state`, as `oracle_guard._round_of` reads them)."""
+        if not ids:
+            return {}
+        calls = [(self.oracle, "getRoundData", (i,)) for i in ids]
+        calls += [(self.oracle, "round_state", (i,)) for i in ids]
+        rows = read_many(calls)
+        scale = 10 ** (18 - int(self.oracle.decimals()))
+        out = {}
+        for k, i in enumerate(ids):
+            _, answer, _, updated_at, _ = rows[k]
+            status, multiplier = rows[len(ids) + k]
+            out[i] = m.OracleReading(answer * scale * multiplier, updated_at, status, i)
         return out
 
     def price(self) -> tuple[int, int, bool]:
