@@ -217,6 +217,7 @@ class VaultModel:
         coll, debt = self.view(who, now)
         return (
             risk_error is None
+            and not self.settlement_price
             and debt > 0
             and is_below(coll * self.usd_per_unit, debt, price, self.params.liquidation_ratio_bps)
         )
