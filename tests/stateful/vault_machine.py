@@ -48,7 +48,14 @@ from machine_base import (  # noqa: F401
     note,
 )
 
-from synthequity.model.vault import WAD, VaultModel, VaultParams, VaultRevert, ceil_div
+from synthequity.model.vault import (
+    WAD,
+    VaultModel,
+    VaultParams,
+    VaultRevert,
+    ceil_div,
+    liquidation_price,
+)
 
 BORROWERS = ("b0", "b1", "b2")
 SMALL = ("s0", "s1")  # $1-$50 of collateral and debt: minimums, dust and rounding
@@ -410,6 +417,35 @@ class VaultMachine(RuleBasedStateMachine):
         self._step()
         self._call("liquidate", liquidator, who, 2**256 - 1 if cap is None else cap)
 
+    @precondition(
+        lambda self: (
+            not self.model.settlement_price
+            and any(p.debt for w, p in self.model.positions.items() if w != "liq")
+        )
+    )
+    @rule(
+        data=st.data(),
+        liquidator=st.sampled_from(["liq", ATTACKER]),
+        over_bps=st.integers(1, 3_000),
+    )
+    def squeeze(self, data, liquidator, over_bps):
+        """The price rises `over_bps` past a borrower's liquidation price (under water beyond
+        ~12%) in fresh OPEN prints the oracle's jump guard accepts (at most four), then a
+        liquidation: the paths a random walk rarely reaches in one example."""
+        self._step()
+        m = self.model
+        debtors = [w for w, p in m.positions.items() if p.debt and w != "liq"]
+        who = data.draw(st.sampled_from(sorted(debtors)))
+        coll, debt = m.view(who, self.backend.now())
+        target_wad = liquidation_price(coll, debt, m.params, self.usd_per_unit)
+        assert target_wad is not None
+        target = ceil_div(target_wad * (10_000 + over_bps) // 10_000, 10**10)
+        for _ in range(4):
+            self._push(max(min(target, self.price * 12_000 // 10_000), self.price), OPEN)
+            if self.price >= target:
+                break
+        self._call("liquidate", liquidator, who, 2**256 - 1)
+
     @precondition(lambda self: self.status == OPEN)
     @rule(move_bps=st.integers(-2_100, 2_100))
     def price_moves(self, move_bps):
@@ -490,9 +526,21 @@ class VaultMachine(RuleBasedStateMachine):
         self._call("settle_position", caller, account)
 
     @precondition(lambda self: bool(self.model.settlement_price))
-    @rule(who=anyone, frac_bps=st.integers(0, 10_000), extra=st.integers(0, 1))
-    def redeem(self, who, frac_bps, extra):
+    @rule(caller=anyone)
+    def keeper_settles_every_debt(self, caller):
+        """The liveness path: someone settles every position with debt (in the model's
+        order), which opens redemption."""
         self._step()
+        now = self.backend.now()
+        for account in [w for w in EVERYONE if self.model.view(w, now)[1]]:
+            self._call("settle_position", caller, account)
+
+    @precondition(lambda self: bool(self.model.settlement_price))
+    @rule(data=st.data(), frac_bps=st.integers(0, 10_000), extra=st.integers(0, 1))
+    def redeem(self, data, frac_bps, extra):
+        self._step()
+        holders = [w for w in EVERYONE if self.model.synth.get(w, 0)] or list(EVERYONE)
+        who = data.draw(st.sampled_from(holders))
         self._call("redeem", who, self.model.synth.get(who, 0) * frac_bps // 10_000 + extra)
 
     @precondition(lambda self: bool(self.model.settlement_price))
@@ -596,6 +644,7 @@ class VaultMachine(RuleBasedStateMachine):
                 s.vault.buy_fee_synth(fund, 2**256 - 1)
                 assert s.synth.balanceOf(s.insurance) == 0
             self.probed_fee_synth = fund
+            note(self, "fee synth: the fund's whole balance sold (probe)")
 
     @invariant()
     def inv_delisting_redemption_is_order_independent(self):
