@@ -7,6 +7,10 @@
         liquidation penalties in the collateral token, and stability fees in synths; pays a
         registered market's shortfall (`cover`) from its collateral-token balance, as far as it
         goes. Markets are registered by granting MARKET_ROLE (deploy script / admin).
+        The fee synths are never stuck here: each vault, their only minter, sells them to
+        anyone at the oracle price for collateral paid to this fund (`buy_fee_synth`) and,
+        after a delisting, redeems them for it (`redeem_fees`); this contract needs no call
+        of its own for either.
 """
 
 from ethereum.ercs import IERC20

@@ -3,8 +3,8 @@
 """
 @title SynthVaultExt
 @custom:contract-name SynthVaultExt
-@notice The cold paths of one `SynthVault`: initialization, delisting (settle, settle
-        positions, redeem), risk parameters, the freshness bound, the debt ceiling, the
+@notice The cold paths of one `SynthVault`: initialization, the sale of the insurance
+        fund's fee synth, delisting (settle, settle positions, redeem), risk parameters, the freshness bound, the debt ceiling, the
         pause, role changes, and the views the keepers do not need. They run only by
         delegatecall from the vault that created this contract, in the vault's storage; a
         direct call of a state-changing function refuses ("vault: delegate only").
@@ -44,6 +44,7 @@ exports: (
     synth_vault.system_debt,
     synth_vault.system_collateral,
     synth_vault.settlement_price_wad,
+    synth_vault.redemption_rate_wad,
     synth_vault.oracle_guard.oracle,
     synth_vault.oracle_guard.max_age_open,
 )
@@ -107,8 +108,10 @@ def settle():
 @external
 def settle_position(account: address):
     """
-    @notice Settles `account` at the frozen price: its equity (collateral beyond its debt's
-            value) is paid to it, the rest backs its synth for redeemers. Anyone may call.
+    @notice Settles `account`'s debt at the frozen price: the collateral worth its debt backs
+            its synth for redeemers; the rest (its equity) is paid to it when it calls for
+            itself, and otherwise stays its debt-free collateral (`close` takes it). Anyone may
+            call for an account with debt: redemption opens once every debt is settled.
     @param account The position.
     """
     self._only_delegated()
@@ -118,12 +121,46 @@ def settle_position(account: address):
 @external
 def redeem(amount: uint256) -> uint256:
     """
-    @notice Burns `amount` of your synth for its value at the frozen price (settlement only).
+    @notice Burns `amount` of your synth for collateral (settlement only, once every debt is
+            settled): every synth unit at one rate, `redemption_rate_wad` — the frozen price,
+            or the system's collateral per synth if uncovered bad debt left it short.
     @param amount Synth units.
-    @return uint256 Collateral units paid.
+    @return uint256 Collateral units paid (rounded down).
     """
     self._only_delegated()
-    return synth_vault._redeem(amount)
+    return synth_vault._redeem(msg.sender, amount)
+
+
+@external
+def redeem_fees() -> uint256:
+    """
+    @notice Redeems all the synth the insurance fund holds (its stability fees) for the fund,
+            at the same rate as every holder's (settlement only). Anyone may call.
+    @return uint256 Collateral units paid to the fund.
+    """
+    self._only_delegated()
+    return synth_vault._redeem(
+        synth_vault.INSURANCE.address,
+        staticcall synth_vault.SYNTH.balanceOf(synth_vault.INSURANCE.address),
+    )
+
+
+# ---- the insurance fund's fee synth -------------------------------------------------------
+
+
+@external
+def buy_fee_synth(amount: uint256, max_paid: uint256) -> uint256:
+    """
+    @notice Buys `amount` of the synth the insurance fund holds (the stability fees) at the
+            oracle price, paid in collateral to the fund: the synth a last borrower needs to
+            repay in full, and the fees turned into the fund's collateral. Needs a usable
+            price; allowed while paused; not after a delisting.
+    @param amount Synth units.
+    @param max_paid Most collateral you will pay (the price may move before your call lands).
+    @return uint256 Collateral units paid (rounded up).
+    """
+    self._only_delegated()
+    return synth_vault._buy_fee_synth(amount, max_paid)
 
 
 # ---- roles -------------------------------------------------------------------------------

@@ -13,7 +13,9 @@
         Debt and fees: each position records its debt and the rate index it was recorded at.
         Touching a position brings its debt up to the current index (rounded up: owed to the
         protocol) and mints the difference to the insurance fund, so that
-        `synth.totalSupply() == Σ recorded debt + system_debt` holds exactly, to the wei.
+        `synth.totalSupply() == Σ recorded debt + system_debt` holds exactly, to the wei. The
+        fund's synth is never stuck: anyone buys it at the oracle price (`_buy_fee_synth`), so
+        every borrower can repay in full; after a delisting it redeems like any holder's.
 
         Rounding: what is owed to the protocol rounds up (debt, repay needed to restore the
         MCR), what is paid out rounds down (collateral seized, protocol share).
@@ -68,6 +70,9 @@ system_collateral: public(uint256)
 # @dev Settlement (delisting, docs/spec.md §6): the frozen price of one base share (wad); 0
 #      while the market lives.
 settlement_price_wad: public(uint256)
+# @dev Settlement: what one synth share redeems for (USD wad), fixed by the first redemption,
+#      which needs every debt settled first; 0 before.
+redemption_rate_wad: public(uint256)
 
 
 # @dev Collateral added to `account`'s position.
@@ -136,6 +141,14 @@ event PositionSettled:
 # @dev `holder` redeemed `amount` synth for `paid` collateral at the frozen price.
 event Redeemed:
     holder: indexed(address)
+    amount: uint256
+    paid: uint256
+
+
+# @dev `buyer` bought `amount` of the synth the insurance fund holds (stability fees) for
+#      `paid` collateral, paid to the fund.
+event FeeSynthSold:
+    buyer: indexed(address)
     amount: uint256
     paid: uint256
 
@@ -424,17 +437,21 @@ def _withdraw(amount: uint256):
 @internal
 def _burn(amount: uint256) -> uint256:
     """
-    @dev Repays up to the debt; always allowed (reduces risk). Partial repayment may not leave
-         dust (valued at the last price, even while the market is closed).
+    @dev Repays up to the debt; always allowed while listed (reduces risk). Partial repayment
+         may not leave dust (valued at the last price, even while the market is closed). After
+         a delisting a debt is settled at the frozen price (`_close_delisted`), never repaid
+         with synth at par: that would let a borrower's synth escape the gap other holders
+         share.
     """
     assert amount != 0, "vault: zero amount"
+    self._require_listed()
     rate: uint256 = self._accrue()
     coll: uint256 = 0
     debt: uint256 = 0
     coll, debt = self._touch(msg.sender, rate)
     assert amount <= debt, "vault: exceeds debt"
     debt -= amount
-    if debt != 0 and self._rate_word & VAULT_DELISTED == 0:
+    if debt != 0:
         self._check_min_debt(debt, oracle_guard._mark_wad(), self._min_debt_wad(self._params))
     self._store(msg.sender, coll, debt, rate)
     extcall SYNTH.burn(msg.sender, amount)
@@ -445,7 +462,8 @@ def _burn(amount: uint256) -> uint256:
 @internal
 def _close():
     """
-    @dev Repays all debt from the caller's synth and returns all collateral. Always allowed.
+    @dev Repays all debt from the caller's synth and returns all collateral. Always allowed
+         while listed; after a delisting only without debt (the equity a settlement left).
     """
     rate: uint256 = self._accrue()
     coll: uint256 = 0
@@ -454,6 +472,7 @@ def _close():
     assert coll != 0 or debt != 0, "vault: no position"
     self._pos[msg.sender] = 0
     if debt != 0:
+        self._require_listed()
         extcall SYNTH.burn(msg.sender, debt)
         log Burn(account=msg.sender, amount=debt, debt=0)
     if coll != 0:
@@ -565,10 +584,13 @@ def _delist():
 @internal
 def _close_delisted(account: address):
     """
-    @dev Anyone, for any account (a keeper settles the under-water ones early). The debt and
-         the collateral that backs it at the frozen price move to the system, where synth
-         holders redeem them; the rest of the collateral goes to the account. Under water,
-         the insurance fund covers what it can of the gap (bad debt).
+    @dev Anyone, for any account with debt (a keeper settles them all so that redemption
+         opens). The debt and the collateral that backs it at the frozen price move to the
+         system, where synth holders redeem them; under water, the insurance fund covers what
+         it can of the gap (bad debt). The rest of the collateral (the equity) is paid out
+         when the account settles itself; settled by anyone else, it stays the account's
+         debt-free collateral, taken with `close` (no transfer to an account that cannot
+         receive it can hold up the settlement).
     """
     price: uint256 = self.settlement_price_wad
     assert price != 0, "vault: not settled"
@@ -576,8 +598,7 @@ def _close_delisted(account: address):
     coll: uint256 = 0
     debt: uint256 = 0
     coll, debt = self._touch(account, rate)
-    assert coll != 0 or debt != 0, "vault: no position"
-    self._pos[account] = 0
+    assert debt != 0 or (coll != 0 and msg.sender == account), "vault: no position"
     owed: uint256 = (debt * price + constants.WAD * _USD_PER_UNIT - 1) // (
         constants.WAD * _USD_PER_UNIT
     )
@@ -591,31 +612,72 @@ def _close_delisted(account: address):
         self.system_debt += backed
         self.system_collateral += coll
         self._take_bad_debt(account, debt - backed, price)
-    self._push(account, paid)
+    if msg.sender == account:
+        self._pos[account] = 0
+        self._push(account, paid)
+    else:
+        self._pos[account] = paid  # debt-free collateral
     log PositionSettled(account=account, by=msg.sender, debt=debt, collateral=coll, paid=paid)
 
 
 @internal
-def _redeem(amount: uint256) -> uint256:
+def _redeem(holder: address, amount: uint256) -> uint256:
     """
-    @dev Burns `amount` synth for its value at the frozen price, out of the collateral the
-         settled positions left to the system — pro rata if that falls short (uncovered bad
-         debt), so that no redeemer is paid before another.
+    @dev Burns `holder`'s `amount` synth for collateral at one rate for every synth unit: the
+         frozen price, or less when uncovered bad debt left the system short — the system's
+         collateral over its debt, taken once every debt is settled (before, the rate is not
+         known: redeeming first would shift the gap onto later holders) and fixed by the
+         first redemption. Each call rounds down to the collateral unit.
     """
     price: uint256 = self.settlement_price_wad
     assert price != 0, "vault: not settled"
     assert amount != 0, "vault: zero amount"
     sys_debt: uint256 = self.system_debt
-    assert amount <= sys_debt, "vault: settle positions first"
+    # supply == Σ recorded debt + system_debt: equal once no position has debt
+    assert (
+        staticcall SYNTH.totalSupply() == sys_debt and amount <= sys_debt
+    ), "vault: settle positions first"
     sys_coll: uint256 = self.system_collateral
-    paid: uint256 = min(
-        amount * price // constants.WAD // _USD_PER_UNIT, sys_coll * amount // sys_debt
-    )
+    rate: uint256 = self.redemption_rate_wad
+    if rate == 0:
+        rate = min(price, sys_coll * _USD_PER_UNIT * constants.WAD // sys_debt)  # rounds down
+        self.redemption_rate_wad = rate
+    paid: uint256 = amount * rate // constants.WAD // _USD_PER_UNIT  # rounds down
     self.system_debt = sys_debt - amount
     self.system_collateral = sys_coll - paid
-    extcall SYNTH.burn(msg.sender, amount)
-    self._push(msg.sender, paid)
-    log Redeemed(holder=msg.sender, amount=amount, paid=paid)
+    extcall SYNTH.burn(holder, amount)
+    self._push(holder, paid)
+    log Redeemed(holder=holder, amount=amount, paid=paid)
+    return paid
+
+
+@internal
+def _buy_fee_synth(amount: uint256, max_paid: uint256) -> uint256:
+    """
+    @dev The insurance fund's synth (stability fees) to the caller at the oracle price, paid
+         in collateral to the fund (rounded up: owed to the protocol). Needs a usable price (no
+         purchase at a stale or closed-market price); not blocked by the pause (it only lets
+         borrowers repay). The supply does not change: burned from the fund, minted to the
+         caller.
+    """
+    assert amount != 0, "vault: zero amount"
+    self._require_listed()
+    price: uint256 = oracle_guard._price_for_risk()
+    assert amount <= staticcall SYNTH.balanceOf(INSURANCE.address), "vault: exceeds fee synth"
+    paid: uint256 = (amount * price + constants.WAD * _USD_PER_UNIT - 1) // (
+        constants.WAD * _USD_PER_UNIT
+    )
+    assert paid <= max_paid, "vault: max_paid too small"
+    before: uint256 = staticcall COLLATERAL.balanceOf(INSURANCE.address)
+    assert extcall COLLATERAL.transferFrom(
+        msg.sender, INSURANCE.address, paid, default_return_value=True
+    ), "vault: transfer in failed"
+    assert (
+        staticcall COLLATERAL.balanceOf(INSURANCE.address) >= before + paid
+    ), "vault: fee on transfer"
+    extcall SYNTH.burn(INSURANCE.address, amount)
+    extcall SYNTH.mint(msg.sender, amount)
+    log FeeSynthSold(buyer=msg.sender, amount=amount, paid=paid)
     return paid
 
 

@@ -1,5 +1,6 @@
 """Reference model of `SynthVault` (SPEC.md §3, §5, §7): positions, stability-fee index (wad),
-minimum collateral ratio, dust, partial liquidation, bad debt.
+minimum collateral ratio, dust, partial liquidation, bad debt, the sale of the insurance
+fund's fee synth, and delisting (settlement at a frozen price, one redemption rate).
 
 Exact integer arithmetic with the rounding SPEC.md §1 asks for: owed to the protocol rounds
 up (debt growth, repayment that restores the MCR), paid out rounds down (seized collateral,
@@ -155,6 +156,8 @@ class VaultModel:
     system_collateral: int = 0
     insurance_collateral: int = 0  # IF's stablecoin balance
     paused: bool = False
+    settlement_price: int = 0  # wad per share; nonzero once delisted (fees stopped)
+    redemption_rate: int = 0  # USD wad per share, fixed by the first redemption
 
     # ---- helpers ----------------------------------------------------------------
     @property
@@ -165,7 +168,17 @@ class VaultModel:
         return self.positions.setdefault(who, Position())
 
     def rate_now(self, now: int) -> int:
+        if self.settlement_price:
+            return self.rate  # frozen by `settle`
         return rate_at(self.rate, self.last, now, self.params.fee_per_second)
+
+    def _require_listed(self) -> None:
+        if self.settlement_price:
+            raise VaultRevert("vault: settled")
+
+    def position_debt(self, now: int) -> int:
+        """Σ debt of every position, fees accrued to now."""
+        return sum(self.view(w, now)[1] for w in self.positions)
 
     def view(self, who: str, now: int) -> tuple[int, int]:
         p = self.positions.get(who, Position())
@@ -204,6 +217,7 @@ class VaultModel:
         coll, debt = self.view(who, now)
         return (
             risk_error is None
+            and not self.settlement_price
             and debt > 0
             and is_below(coll * self.usd_per_unit, debt, price, self.params.liquidation_ratio_bps)
         )
@@ -212,11 +226,13 @@ class VaultModel:
     def deposit(self, who: str, amount: int, now: int) -> None:
         if amount == 0:
             raise VaultRevert("vault: zero amount")
+        self._require_listed()
         self.pos(who).collateral += amount
 
     def mint(self, who: str, amount: int, price: int, risk_error: str | None, now: int) -> None:
         if amount == 0:
             raise VaultRevert("vault: zero amount")
+        self._require_listed()
         if self.paused:
             raise VaultRevert("pausable: contract is paused")
         price = self._risk_price(price, risk_error)
@@ -237,6 +253,7 @@ class VaultModel:
     def withdraw(self, who: str, amount: int, price: int, risk_error: str | None, now: int) -> None:
         if amount == 0:
             raise VaultRevert("vault: zero amount")
+        self._require_listed()
         coll, debt = self.view(who, now)
         if amount > coll:
             raise VaultRevert("vault: exceeds collateral")
@@ -252,6 +269,7 @@ class VaultModel:
     def burn(self, who: str, amount: int, mark: int, now: int) -> None:
         if amount == 0:
             raise VaultRevert("vault: zero amount")
+        self._require_listed()
         _, debt = self.view(who, now)
         if amount > debt:
             raise VaultRevert("vault: exceeds debt")
@@ -267,6 +285,8 @@ class VaultModel:
         coll, debt = self.view(who, now)
         if coll == 0 and debt == 0:
             raise VaultRevert("vault: no position")
+        if debt:
+            self._require_listed()
         if self.synth.get(who, 0) < debt:
             raise VaultRevert("erc20: burn amount exceeds balance")
         self._touch(who, now)
@@ -283,6 +303,7 @@ class VaultModel:
         risk_error: str | None,
         now: int,
     ) -> Liquidation:
+        self._require_listed()
         price = self._risk_price(price, risk_error)
         coll, debt = self.view(who, now)
         liq = liquidation(coll, debt, price, self.params, self.usd_per_unit, max_repay)
@@ -294,10 +315,91 @@ class VaultModel:
         self._move_synth(liquidator, -liq.repay)
         self.insurance_collateral += liq.fee
         if liq.bad_debt:
-            gap_usd = ceil_div(liq.bad_debt * price, WAD)
-            gap = ceil_div(gap_usd, self.usd_per_unit)
-            covered = min(gap, self.insurance_collateral)
-            self.insurance_collateral -= covered
-            self.system_debt += liq.bad_debt
-            self.system_collateral += covered
+            self._take_bad_debt(liq.bad_debt, price)
         return liq
+
+    def _take_bad_debt(self, bad: int, price: int) -> int:
+        """The system takes `bad` synth over; the fund covers what it can; returns covered."""
+        gap = ceil_div(ceil_div(bad * price, WAD), self.usd_per_unit)
+        covered = min(gap, self.insurance_collateral)
+        self.insurance_collateral -= covered
+        self.system_debt += bad
+        self.system_collateral += covered
+        return covered
+
+    # ---- the insurance fund's fee synth ------------------------------------------------
+    def fee_synth_cost(self, amount: int, price: int) -> int:
+        """Collateral units `buy_fee_synth(amount)` costs at `price` (rounded up)."""
+        return ceil_div(amount * price, WAD * self.usd_per_unit)
+
+    def buy_fee_synth(
+        self, who: str, amount: int, max_paid: int, price: int, risk_error: str | None
+    ) -> int:
+        """The fund's synth to `who` at the oracle price, paid to the fund; returns paid."""
+        if amount == 0:
+            raise VaultRevert("vault: zero amount")
+        self._require_listed()
+        price = self._risk_price(price, risk_error)
+        if amount > self.synth.get("insurance", 0):
+            raise VaultRevert("vault: exceeds fee synth")
+        paid = self.fee_synth_cost(amount, price)
+        if paid > max_paid:
+            raise VaultRevert("vault: max_paid too small")
+        self.insurance_collateral += paid
+        self._move_synth("insurance", -amount)
+        self._move_synth(who, amount)
+        return paid
+
+    # ---- delisting ---------------------------------------------------------------------
+    def settle(self, mark: int, now: int) -> None:
+        """`settle()`: frozen at the last price; the fee stops."""
+        self._require_listed()
+        self._accrue(now)
+        self.settlement_price = mark
+
+    def settle_position(self, caller: str, account: str, now: int) -> int:
+        """`settle_position(account)` by `caller`; returns the account's equity (paid to it
+        when it is the caller, else left as its debt-free collateral)."""
+        price = self.settlement_price
+        if not price:
+            raise VaultRevert("vault: not settled")
+        coll, debt = self.view(account, now)
+        if not (debt or (coll and caller == account)):
+            raise VaultRevert("vault: no position")
+        self._touch(account, now)
+        owed = ceil_div(debt * price, WAD * self.usd_per_unit)
+        paid = 0
+        if coll >= owed:
+            paid = coll - owed
+            self.system_debt += debt
+            self.system_collateral += owed
+        else:
+            backed = coll * self.usd_per_unit * WAD // price
+            self.system_debt += backed
+            self.system_collateral += coll
+            self._take_bad_debt(debt - backed, price)
+        self.positions[account] = Position(0 if caller == account else paid)
+        return paid
+
+    def redeem(self, holder: str, amount: int) -> int:
+        """`redeem(amount)` by `holder` (or `redeem_fees()` with holder "insurance")."""
+        price = self.settlement_price
+        if not price:
+            raise VaultRevert("vault: not settled")
+        if amount == 0:
+            raise VaultRevert("vault: zero amount")
+        if self.total_supply != self.system_debt or amount > self.system_debt:
+            raise VaultRevert("vault: settle positions first")
+        if self.synth.get(holder, 0) < amount:
+            raise VaultRevert("erc20: burn amount exceeds balance")
+        if not self.redemption_rate:
+            self.redemption_rate = min(
+                price, self.system_collateral * self.usd_per_unit * WAD // self.system_debt
+            )
+        paid = amount * self.redemption_rate // WAD // self.usd_per_unit
+        self.system_debt -= amount
+        self.system_collateral -= paid
+        self._move_synth(holder, -amount)
+        if holder == "insurance":
+            self.insurance_collateral += paid
+        return paid

@@ -1,5 +1,6 @@
 """Deep run of the vault state machine in a direct titanoboa harness (≥ 5,000 steps in the
-`ci` profile, ≥ 200,000 in `nightly`), for 6- and 18-decimal collateral."""
+`ci` profile, ≥ 200,000 in `nightly`), for 6- and 18-decimal collateral: three large
+borrowers, two small ones ($1-$50), the attacker and the liquidator, every one funded."""
 
 from __future__ import annotations
 
@@ -10,13 +11,13 @@ from machine_base import BoaBackend, run_machine
 from synthequity.model.vault import VaultParams
 from synthequity.testing.boa_stack import deploy_vault_stack
 
-from vault_machine import VaultMachine, depth
+from vault_machine import EVERYONE, VaultMachine, depth
 
 
 @pytest.fixture(scope="module", params=[6, 18], ids=["usdc6", "usd18"])
 def boa_vault(request):
     stack = deploy_vault_stack(request.param, VaultParams(stability_fee_bps=0))
-    actors = {name: boa.env.generate_address(name) for name in ("b0", "b1", "b2", "liq")}
+    actors = {name: boa.env.generate_address(name) for name in EVERYONE}
     for who in actors.values():
         with boa.env.prank(who):
             stack.collateral.faucet(who, 10**28 // 10 ** (18 - request.param))

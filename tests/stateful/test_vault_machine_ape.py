@@ -25,10 +25,18 @@ def ape_machine(
     trader,
     outsider,
     liquidator,
+    lp,
+    keeper,
+    reporter2,
+    usd,
     funded,
 ):
     for role in (vault.RISK_ADMIN_ROLE(), vault.GUARDIAN_ROLE()):
         vault.grantRole(role, admin, sender=admin)
+    # the small actors and the attacker: accounts that hold no role on the vault
+    for who in (lp, keeper, reporter2):
+        stablecoin.faucet(who, usd(1_000_000), sender=who)
+        stablecoin.approve(vault, 2**256 - 1, sender=who)
     stack = SimpleNamespace(
         oracle=oracle,
         collateral=stablecoin,
@@ -38,7 +46,15 @@ def ape_machine(
         admin=admin,
         reporter=reporter,
     )
-    actors = {"b0": borrower, "b1": trader, "b2": outsider, "liq": liquidator}
+    actors = {
+        "b0": borrower,
+        "b1": trader,
+        "b2": outsider,
+        "s0": lp,
+        "s1": keeper,
+        "attacker": reporter2,  # a second reporter of the oracle: no role on the vault
+        "liq": liquidator,
+    }
     return ApeBackend(chain), stack, actors
 
 

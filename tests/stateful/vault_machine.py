@@ -1,21 +1,139 @@
-"""The vault state machine: random borrowers, a liquidator and the market, run against the
-reference model (`synthequity.model.vault.VaultModel`). After every step the contract and the
-model must agree on every position, balance and flag (SPEC.md §7 invariants 1-4, 9).
+"""The vault state machine: random borrowers (three large, two with $1-$50 of collateral and
+debt), an attacker, a liquidator and the market, run against the reference model
+(`synthequity.model.vault.VaultModel`). After every step the contract and the model must
+agree on every position, balance and flag (SPEC.md §7 invariants 1-4, 9), and the
+adversarial properties hold (§7 11, 13, 14), each a named invariant:
+
+- `inv_attacker_gains_nothing_at_an_unchanged_price` (§7.11). The attacker's value is its
+  collateral tokens + its position's equity at the oracle price, never below zero (a debt is
+  non-recourse) + its synth at the oracle price (the frozen price once delisted), all in USD
+  wad. From the last price change on (or from the start), it never exceeds its value then
+  plus the allowance: the exact sum, over every liquidation the attacker made, of its reward
+  (collateral received x USD per unit - synth burned x price) — a liquidation is work the
+  protocol needs (a position below the ratio), paid the same to whoever does it. Its actions:
+  every borrower's, buying the fund's fee synth, liquidating anyone (itself included),
+  settling anyone and redeeming after a delisting.
+- `inv_every_borrower_can_repay_in_full` (§7.13, finding 5): Σ debt of every position is
+  covered by the synth outside the fund, the fund's synth and the fees not yet minted (which
+  go to the fund); and whenever the fund holds synth and the price is usable, the fund's
+  whole balance can be bought (tried in a titanoboa anchor, so nothing changes). The rule
+  `last_borrower_closes` gathers every synth and closes for real.
+- `inv_delisting_redemption_is_order_independent` (§7.14, finding 6): at the delisting the
+  machine predicts the one redemption rate from that moment's book alone (every debt at the
+  frozen index, the fund's cover min(balance, Σ gaps)), whatever the order positions are
+  then settled in; every redemption pays exactly amount x that rate (rounded down to the
+  unit), and none is paid before every debt is settled.
 
 The same machine drives two backends: titanoboa directly (deep, fast) and Ape on anvil (short,
 the real deploy path) — see `Backend`."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+import boa
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
-from machine_base import CLOSED, HALTED, MAX_AGE, OPEN, Backend, depth, note  # noqa: F401
+from machine_base import (  # noqa: F401
+    CLOSED,
+    HALTED,
+    MAX_AGE,
+    OPEN,
+    Backend,
+    BoaBackend,
+    depth,
+    find_slot,
+    hashmap_slot,
+    note,
+)
 
-from synthequity.model.vault import WAD, VaultModel, VaultParams, VaultRevert
+from synthequity.model.vault import (
+    WAD,
+    VaultModel,
+    VaultParams,
+    VaultRevert,
+    ceil_div,
+    liquidation_price,
+)
 
 BORROWERS = ("b0", "b1", "b2")
+SMALL = ("s0", "s1")  # $1-$50 of collateral and debt: minimums, dust and rounding
+ATTACKER = "attacker"
+INSURANCE = "insurance"  # the model's name for the fund
+USERS = (*BORROWERS, *SMALL, ATTACKER)
+EVERYONE = (*USERS, "liq")
+DELIST_AFTER = 25  # steps into an example before the admin may delist
+
+
+def _top_reason(reason: str) -> str:
+    """A revert through the extension whose trace holds a frame titanoboa cannot name (a
+    call the delegate made) comes back as the whole trace: the reason is then the `<...>` of
+    its first failing frame."""
+    found = re.search(r"\[E\] \[\d+\] [^\n]*<([^>\n]*)>", reason)
+    return found.group(1) if found and reason.lstrip().startswith("=") else reason
+
+
+class Reads:
+    """What the invariants read after every step: raw storage words where the backend has a
+    cheap reader (titanoboa: ~µs against ~ms a view call), else the contracts' views. The
+    vault's positions come raw as recorded (collateral, debt, index: `synth_vault.vy`'s
+    packing), a stricter check than the views, which `keeper_scans` also compares."""
+
+    def __init__(self, backend: Backend, stack: Any, keys: dict[str, str]):
+        self.stack, self.keys = stack, keys
+        self.words = {
+            name: backend.storage(getattr(stack, name)) for name in ("vault", "synth", "collateral")
+        }
+        self.slots: dict[tuple[str, str], int] = {}
+        self.raw = all(w is not None for w in self.words.values())
+        if not self.raw:
+            return
+        found = {}
+        for contract, names in (
+            ("vault", ("_pos",)),
+            ("synth", ("balanceOf", "totalSupply")),
+            ("collateral", ("balanceOf",)),
+        ):
+            tree = getattr(stack, contract).compiler_data.storage_layout["storage_layout"]
+            for name in names:
+                found[contract, name] = find_slot(tree, name)
+        if any(v is None for v in found.values()):
+            self.raw = False
+            return
+        for contract, var in (
+            ("vault", "_pos"),
+            ("synth", "balanceOf"),
+            ("collateral", "balanceOf"),
+        ):
+            for who, key in keys.items():
+                self.slots[contract, var + who] = hashmap_slot(int(found[contract, var]), key)  # type: ignore[arg-type]
+        self.slots["synth", "totalSupply"] = int(found["synth", "totalSupply"])  # type: ignore[arg-type]
+
+    def _word(self, contract: str, name: str) -> int:
+        return self.words[contract](self.slots[contract, name])  # type: ignore[misc]
+
+    def recorded(self, who: str) -> tuple[int, int, int] | None:
+        """(collateral, recorded debt, index it was recorded at) raw; None without a reader."""
+        if not self.raw:
+            return None
+        w = self._word("vault", "_pos" + who)
+        return w & (2**96 - 1), (w >> 96) & (2**88 - 1), w >> 184
+
+    def synth(self, who: str) -> int:
+        if self.raw:
+            return self._word("synth", "balanceOf" + who)
+        return int(self.stack.synth.balanceOf(self.keys[who]))
+
+    def supply(self) -> int:
+        if self.raw:
+            return self._word("synth", "totalSupply")
+        return int(self.stack.synth.totalSupply())
+
+    def collateral(self, who: str) -> int:
+        if self.raw:
+            return self._word("collateral", "balanceOf" + who)
+        return int(self.stack.collateral.balanceOf(self.keys[who]))
 
 
 class VaultMachine(RuleBasedStateMachine):
@@ -25,8 +143,8 @@ class VaultMachine(RuleBasedStateMachine):
     steps = 0
 
     # ---- setup ------------------------------------------------------------------------
-    @initialize(fee_choice=st.integers(0, 2))
-    def setup(self, fee_choice):
+    @initialize(fee_choice=st.integers(0, 2), min_debt_usd=st.sampled_from([100, 1]))
+    def setup(self, fee_choice, min_debt_usd):
         s, b = self.stack, self.backend
         b.begin()
         self._begun = True
@@ -34,22 +152,48 @@ class VaultMachine(RuleBasedStateMachine):
         self.usd_per_unit = 10 ** (18 - s.collateral.decimals())
         self.price = 200 * 10**8
         self.status = OPEN
+        self.example_steps = 0
         self._push(self.price, OPEN)
-        params = VaultParams(stability_fee_bps=fee_bps)
+        # $1 minimum debt in half the examples: the small actors then really borrow $1-$50
+        params = VaultParams(stability_fee_bps=fee_bps, min_debt_usd=min_debt_usd * WAD)
         b.send(s.vault, "set_risk_params", params.as_tuple(), sender=s.admin)
         self.model = VaultModel(self.usd_per_unit, params, last=b.now())
         self.model.rate = s.vault.rate_index()
         self.paused = False
+        if not hasattr(type(self), "reads"):  # once per run: the addresses do not change
+            keys = {w: self._addr(w) for w in EVERYONE}
+            keys.update({INSURANCE: str(s.insurance.address), "vault": str(s.vault.address)})
+            type(self).reads = Reads(b, s, keys)
         # the liquidator holds plenty of synth (its own, very safe, position)
         liq = self.actors["liq"]
         self._call("open", "liq", self._units(900_000), 2_000 * WAD, sender=liq)
+        # the attacker's value at the current price (§7.11), and what it may gain on top
+        self.attacker_base = self.attacker_value()
+        self.attacker_allowance = 0
+        # delisting (§7.14): the rate predicted at the freeze, the redemptions made
+        self.predicted_rate: int | None = None
+        self.redemptions: list[tuple[int, int]] = []
+        self.probed_fee_synth = -1
 
     # ---- helpers ----------------------------------------------------------------------
     def _push(self, answer: int, status: int) -> None:
         b = self.backend
         b.advance(1)
         b.send(self.stack.oracle, "push_price", answer, b.now(), status, sender=self.stack.reporter)
+        moved = answer != getattr(self, "price", answer)
         self.price, self.status, self.updated = answer, status, b.now()
+        if moved and not self.model.settlement_price:  # §7.11 holds at an unchanged price
+            self.attacker_base = self.attacker_value()
+            self.attacker_allowance = 0
+
+    def attacker_value(self) -> int:
+        """Tokens + position equity (>= 0) + synth, USD wad, at the oracle (frozen) price."""
+        m, now = self.model, self.backend.now()
+        price = m.settlement_price or self.price_wad
+        tokens = self.reads.collateral(ATTACKER) * self.usd_per_unit
+        coll, debt = m.view(ATTACKER, now)
+        equity = max(coll * self.usd_per_unit - ceil_div(debt * price, WAD), 0)
+        return tokens + equity + m.synth.get(ATTACKER, 0) * price // WAD
 
     @property
     def price_wad(self) -> int:
@@ -90,7 +234,16 @@ class VaultMachine(RuleBasedStateMachine):
             elif fn == "close":
                 out = m.close(who, now)
             elif fn == "liquidate":
-                out = m.liquidate("liq", args[0], args[1], self.price_wad, self.risk_error(), now)
+                out = m.liquidate(who, args[0], args[1], self.price_wad, self.risk_error(), now)
+            elif fn == "buy_fee_synth":
+                out = m.buy_fee_synth(who, args[0], args[1], self.price_wad, self.risk_error())
+            elif fn == "settle_position":
+                out = m.settle_position(who, args[0], now)
+            elif fn == "redeem":
+                out = m.redeem(who, args[0])
+            elif fn == "redeem_fees":
+                self._last_fee_synth = m.synth.get(INSURANCE, 0)
+                out = m.redeem(INSURANCE, self._last_fee_synth)
             else:
                 raise AssertionError(fn)
         except VaultRevert as exc:
@@ -99,7 +252,8 @@ class VaultMachine(RuleBasedStateMachine):
                     self.stack.vault, fn, *self._args(fn, args), sender=sender or self.actors[who]
                 )
             except Backend.Reverted as got:
-                assert got.reason == exc.reason, (fn, args, got.reason, exc.reason)
+                reason = _top_reason(got.reason)
+                assert reason == exc.reason, (fn, args, reason, exc.reason)
                 note(self, f"{fn}: reverted:{exc.reason}")
                 return None
             raise AssertionError(f"{fn}{args} should revert with {exc.reason!r}") from None
@@ -112,8 +266,16 @@ class VaultMachine(RuleBasedStateMachine):
             if debt:
                 mcr_wad = m.params.mcr_bps * 10**14
                 assert self.stack.vault.collateral_ratio(self._addr(who)) >= mcr_wad - 1
+        if fn in ("buy_fee_synth", "redeem", "redeem_fees"):
+            assert result == out, (fn, result, out)
+        if fn in ("redeem", "redeem_fees"):
+            self.redemptions.append((args[0] if fn == "redeem" else self._last_fee_synth, out))
         if fn == "liquidate":
             assert result == out.repay, (result, out)
+            if who == ATTACKER:  # its reward: the allowance of §7.11
+                self.attacker_allowance += (
+                    out.to_liquidator * self.usd_per_unit - out.repay * self.price_wad // WAD
+                )
             target = args[0]
             coll, debt = m.view(target, now)
             if args[1] == 2**256 - 1:  # invariant 4: healthy, closed, or shortfall recorded
@@ -122,13 +284,8 @@ class VaultMachine(RuleBasedStateMachine):
         return out
 
     def _args(self, fn: str, args: tuple) -> tuple:
-        if fn == "liquidate":
-            return (
-                self.actors[args[0]].address
-                if hasattr(self.actors[args[0]], "address")
-                else self.actors[args[0]],
-                args[1],
-            )
+        if fn in ("liquidate", "settle_position"):
+            return (self._addr(args[0]), *args[1:])
         return args
 
     def _copy(self) -> VaultModel:
@@ -140,14 +297,25 @@ class VaultMachine(RuleBasedStateMachine):
         return dollars * WAD // self.usd_per_unit
 
     # ---- rules --------------------------------------------------------------------------
-    borrower = st.sampled_from(BORROWERS)
+    user = st.sampled_from(USERS)
+    anyone = st.sampled_from(EVERYONE)
 
-    @rule(who=borrower, dollars=st.integers(0, 50_000))
+    @staticmethod
+    def _small(who: str, dollars: int) -> int:
+        """$1-$50 for the small actors (0 stays 0: the zero-amount revert)."""
+        return 1 + dollars % 50 if who in SMALL and dollars else dollars
+
+    def _step(self) -> None:
+        self.example_steps += 1
+
+    @rule(who=user, dollars=st.integers(0, 50_000))
     def deposit(self, who, dollars):
-        self._call("deposit", who, self._units(dollars))
+        self._step()
+        self._call("deposit", who, self._units(self._small(who, dollars)))
 
-    @rule(who=borrower, frac_bps=st.integers(0, 10_500), extra=st.integers(0, 3))
+    @rule(who=user, frac_bps=st.integers(0, 10_500), extra=st.integers(0, 3))
     def mint(self, who, frac_bps, extra):
+        self._step()
         coll, debt = self.model.view(who, self.backend.now())
         room = max(
             coll * self.usd_per_unit * 10_000 * WAD // (self.price_wad * self.model.params.mcr_bps)
@@ -156,39 +324,83 @@ class VaultMachine(RuleBasedStateMachine):
         )
         self._call("mint", who, room * frac_bps // 10_000 + extra)
 
-    @rule(who=borrower, dollars=st.integers(0, 60_000), debt_dollars=st.integers(0, 30_000))
+    @rule(who=user, dollars=st.integers(0, 60_000), debt_dollars=st.integers(0, 30_000))
     def open(self, who, dollars, debt_dollars):
-        debt = debt_dollars * WAD * WAD // self.price_wad
-        self._call("open", who, self._units(dollars), debt)
+        self._step()
+        debt = self._small(who, debt_dollars) * WAD * WAD // self.price_wad
+        self._call("open", who, self._units(self._small(who, dollars)), debt)
 
-    @rule(who=borrower, frac_bps=st.integers(0, 10_000), extra=st.integers(0, 2))
+    @rule(who=user, frac_bps=st.integers(0, 10_000), extra=st.integers(0, 2))
     def burn(self, who, frac_bps, extra):
+        self._step()
         _, debt = self.model.view(who, self.backend.now())
         self._call("burn", who, debt * frac_bps // 10_000 + extra)
 
-    @rule(who=borrower, frac_bps=st.integers(0, 10_000), extra=st.integers(0, 2))
+    @rule(who=user, frac_bps=st.integers(0, 10_000), extra=st.integers(0, 2))
     def withdraw(self, who, frac_bps, extra):
+        self._step()
         coll, _ = self.model.view(who, self.backend.now())
         self._call("withdraw", who, coll * frac_bps // 10_000 + extra)
 
-    @rule(who=borrower, top_up=st.booleans())
+    def _gather(self, who: str) -> None:
+        """`who` gets what its debt lacks: first the fund's synth (bought at the oracle price,
+        when the model says the sale goes through), then, for anyone but the attacker (no
+        gifts: §7.11), from the liquidator."""
+        m = self.model
+        _, debt = m.view(who, self.backend.now())
+        need = max(debt - m.synth.get(who, 0), 0)
+        from_fund = min(need, m.synth.get(INSURANCE, 0))
+        if from_fund:
+            self._call("buy_fee_synth", who, from_fund, 2**256 - 1)
+            need = max(debt - m.synth.get(who, 0), 0)
+        if need and who != ATTACKER:
+            need = min(need, m.synth.get("liq", 0))
+            self.backend.send(
+                self.stack.synth, "transfer", self._addr(who), need, sender=self.actors["liq"]
+            )
+            m._move_synth("liq", -need)
+            m._move_synth(who, need)
+
+    @rule(who=user, top_up=st.booleans())
     def close(self, who, top_up):
-        if top_up:  # buy what the fees added from the liquidator
-            _, debt = self.model.view(who, self.backend.now())
-            need = max(debt - self.model.synth.get(who, 0), 0)
-            if need:
-                self.backend.send(
-                    self.stack.synth, "transfer", self._addr(who), need, sender=self.actors["liq"]
-                )
-                self.model._move_synth("liq", -need)
-                self.model._move_synth(who, need)
+        self._step()
+        if top_up:
+            self._gather(who)
+        self._call("close", who)
+
+    @precondition(lambda self: self.model.synth.get(INSURANCE, 0) > 0)
+    @rule(who=user, frac_bps=st.integers(1, 10_000), tight=st.booleans())
+    def buy_fee_synth(self, who, frac_bps, tight):
+        """Anyone buys the fund's fee synth at the oracle price (finding 5)."""
+        self._step()
+        amount = max(self.model.synth[INSURANCE] * frac_bps // 10_000, 1)
+        cost = self.model.fee_synth_cost(amount, self.price_wad)
+        self._call("buy_fee_synth", who, amount, cost - 1 if tight else cost)
+
+    @rule(who=st.sampled_from(BORROWERS))
+    def last_borrower_closes(self, who):
+        """Every other holder's synth and the fund's go to `who`, which repays in full and
+        takes all its collateral (§7.13): the whole supply is reachable."""
+        self._step()
+        m = self.model
+        for src in (*USERS, "liq"):
+            amount = m.synth.get(src, 0)
+            if src in (who, ATTACKER) or not amount:
+                continue  # the attacker gives nothing away (§7.11)
+            self.backend.send(
+                self.stack.synth, "transfer", self._addr(who), amount, sender=self.actors[src]
+            )
+            m._move_synth(src, -amount)
+            m._move_synth(who, amount)
+        self._gather(who)
         self._call("close", who)
 
     @precondition(lambda self: any(self.model.synth.get(w, 0) for w in BORROWERS))
     @rule(data=st.data(), frac_bps=st.integers(1, 10_000))
     def transfer_synth(self, data, frac_bps):
+        self._step()
         src = data.draw(st.sampled_from([w for w in BORROWERS if self.model.synth.get(w, 0)]))
-        dst = data.draw(st.sampled_from([w for w in BORROWERS if w != src]))
+        dst = data.draw(st.sampled_from([w for w in (*BORROWERS, *SMALL) if w != src]))
         amount = self.model.synth[src] * frac_bps // 10_000
         self.backend.send(
             self.stack.synth, "transfer", self._addr(dst), amount, sender=self.actors[src]
@@ -196,17 +408,53 @@ class VaultMachine(RuleBasedStateMachine):
         self.model._move_synth(src, -amount)
         self.model._move_synth(dst, amount)
 
-    @rule(who=borrower, cap=st.sampled_from([None, 0, 1, 10**17, 10**19]))
-    def liquidate(self, who, cap):
-        self._call("liquidate", "liq", who, 2**256 - 1 if cap is None else cap)
+    @rule(
+        who=user,
+        liquidator=st.sampled_from(["liq", ATTACKER]),
+        cap=st.sampled_from([None, 0, 1, 10**17, 10**19]),
+    )
+    def liquidate(self, who, liquidator, cap):
+        self._step()
+        self._call("liquidate", liquidator, who, 2**256 - 1 if cap is None else cap)
+
+    @precondition(
+        lambda self: (
+            not self.model.settlement_price
+            and any(p.debt for w, p in self.model.positions.items() if w != "liq")
+        )
+    )
+    @rule(
+        data=st.data(),
+        liquidator=st.sampled_from(["liq", ATTACKER]),
+        over_bps=st.integers(1, 3_000),
+    )
+    def squeeze(self, data, liquidator, over_bps):
+        """The price rises `over_bps` past a borrower's liquidation price (under water beyond
+        ~12%) in fresh OPEN prints the oracle's jump guard accepts (at most four), then a
+        liquidation: the paths a random walk rarely reaches in one example."""
+        self._step()
+        m = self.model
+        debtors = [w for w, p in m.positions.items() if p.debt and w != "liq"]
+        who = data.draw(st.sampled_from(sorted(debtors)))
+        coll, debt = m.view(who, self.backend.now())
+        target_wad = liquidation_price(coll, debt, m.params, self.usd_per_unit)
+        assert target_wad is not None
+        target = ceil_div(target_wad * (10_000 + over_bps) // 10_000, 10**10)
+        for _ in range(4):
+            self._push(max(min(target, self.price * 12_000 // 10_000), self.price), OPEN)
+            if self.price >= target:
+                break
+        self._call("liquidate", liquidator, who, 2**256 - 1)
 
     @precondition(lambda self: self.status == OPEN)
     @rule(move_bps=st.integers(-2_100, 2_100))
     def price_moves(self, move_bps):
+        self._step()
         self._push(max(self.price * (10_000 + move_bps) // 10_000, 10**6), OPEN)
 
     @rule(gap_bps=st.integers(-2_100, 2_100), halt=st.booleans())
     def market_closes_and_reopens(self, gap_bps, halt):
+        self._step()
         if self.status == OPEN:
             self._push(self.price, HALTED if halt else CLOSED)
         else:
@@ -214,21 +462,92 @@ class VaultMachine(RuleBasedStateMachine):
 
     @rule(seconds=st.sampled_from([1, 60, 119, 121, 3_600, 86_400, 30 * 86_400]))
     def time_passes(self, seconds):
+        self._step()
         now = self.backend.now()
-        before = {w: self.model.view(w, now)[1] for w in BORROWERS}
+        before = {w: self.model.view(w, now)[1] for w in EVERYONE}
         self.backend.advance(seconds)
         for w, debt in before.items():  # debt never decreases with time alone (invariant 9)
             assert self.model.view(w, self.backend.now())[1] >= debt
 
+    @precondition(lambda self: not self.model.settlement_price)
     @rule()
     def guardian(self):
         """The guardian pauses a running vault, the risk admin lifts a pause."""
+        self._step()
         pause = not self.model.paused
         self.backend.send(
             self.stack.vault, "pause" if pause else "unpause", sender=self.stack.admin
         )
         self.model.paused = pause
         note(self, "paused" if pause else "unpaused")
+
+    # ---- delisting (§3, §6): settle, settle positions, redeem ------------------------------
+    @precondition(
+        lambda self: not self.model.settlement_price and self.example_steps >= DELIST_AFTER
+    )
+    @rule()
+    def delist(self):
+        """The admin freezes the vault at the oracle's last price; the machine predicts the
+        one redemption rate from this moment's book alone."""
+        self._step()
+        m, now = self.model, self.backend.now()
+        self.backend.send(self.stack.vault, "settle", sender=self.stack.admin)
+        m.settle(self.price_wad, now)
+        self.predicted_rate = self._predict_rate()
+        note(self, "delisted")
+
+    def _predict_rate(self) -> int:
+        """min(frozen price, system collateral / system debt once every debt is settled),
+        from the book at the freeze (any settlement order gives it)."""
+        m, now, unit = self.model, self.backend.now(), self.usd_per_unit
+        price = m.settlement_price
+        coll_total, debt_total, gaps = m.system_collateral, m.system_debt, 0
+        for w in list(m.positions):
+            coll, debt = m.view(w, now)
+            if not debt:
+                continue
+            owed = ceil_div(debt * price, WAD * unit)
+            if coll >= owed:
+                coll_total += owed
+            else:
+                backed = coll * unit * WAD // price
+                coll_total += coll
+                gaps += ceil_div(ceil_div((debt - backed) * price, WAD), unit)
+            debt_total += debt
+        coll_total += min(gaps, m.insurance_collateral)
+        if not debt_total:
+            return 0
+        return min(price, coll_total * unit * WAD // debt_total)
+
+    @precondition(lambda self: bool(self.model.settlement_price))
+    @rule(caller=anyone, account=anyone)
+    def settle_position(self, caller, account):
+        self._step()
+        self._call("settle_position", caller, account)
+
+    @precondition(lambda self: bool(self.model.settlement_price))
+    @rule(caller=anyone)
+    def keeper_settles_every_debt(self, caller):
+        """The liveness path: someone settles every position with debt (in the model's
+        order), which opens redemption."""
+        self._step()
+        now = self.backend.now()
+        for account in [w for w in EVERYONE if self.model.view(w, now)[1]]:
+            self._call("settle_position", caller, account)
+
+    @precondition(lambda self: bool(self.model.settlement_price))
+    @rule(data=st.data(), frac_bps=st.integers(0, 10_000), extra=st.integers(0, 1))
+    def redeem(self, data, frac_bps, extra):
+        self._step()
+        holders = [w for w in EVERYONE if self.model.synth.get(w, 0)] or list(EVERYONE)
+        who = data.draw(st.sampled_from(holders))
+        self._call("redeem", who, self.model.synth.get(who, 0) * frac_bps // 10_000 + extra)
+
+    @precondition(lambda self: bool(self.model.settlement_price))
+    @rule(who=anyone)
+    def redeem_fees(self, who):
+        self._step()
+        self._call("redeem_fees", who)
 
     def teardown(self):
         if getattr(self, "_begun", False):
@@ -241,15 +560,17 @@ class VaultMachine(RuleBasedStateMachine):
     @rule()
     def keeper_scans(self):
         """The keepers' batch view and every balance agree with the model (invariant 4)."""
+        self._step()
         s, m, now = self.stack, self.model, self.backend.view_time()
-        names = list(BORROWERS)
+        names = list(EVERYONE)
         err = self.risk_error(now)
         expected = [m.is_liquidatable(w, self.price_wad, err, now) for w in names]
         assert list(s.vault.liquidatable([self._addr(w) for w in names])) == expected
-        for w in [*names, "liq"]:
+        for w in names:
             assert s.synth.balanceOf(self._addr(w)) == m.synth.get(w, 0), w
         assert s.vault.system_debt() == m.system_debt
         assert s.vault.system_collateral() == m.system_collateral
+        assert s.collateral.balanceOf(s.insurance) == m.insurance_collateral
 
     # ---- invariants (after every step) ----------------------------------------------------
     @invariant()
@@ -260,26 +581,78 @@ class VaultMachine(RuleBasedStateMachine):
 
     @invariant()
     def positions_match_model(self):
-        """Every position, with fees accrued to now."""
+        """Every position as recorded (raw), or with fees accrued to now (views)."""
         s, m, now = self.stack, self.model, self.backend.view_time()
-        for w in (*BORROWERS, "liq"):
-            assert tuple(s.vault.position(self._addr(w))) == m.view(w, now), w
+        for w in EVERYONE:
+            raw = self.reads.recorded(w)
+            if raw is None:
+                assert tuple(s.vault.position(self._addr(w))) == m.view(w, now), w
+                continue
+            p = m.positions.get(w)
+            coll, debt, snap = raw
+            assert (coll, debt) == ((p.collateral, p.debt) if p else (0, 0)), w
+            assert debt == 0 or snap == p.snapshot, w  # type: ignore[union-attr]
 
     @invariant()
     def supply_equals_debt(self):
         """Invariant 2: supply == Σ recorded debt + system debt (fees minted to the fund)."""
         m = self.model
-        supply = self.stack.synth.totalSupply()
+        supply = self.reads.supply()
         assert supply == m.total_supply == sum(p.debt for p in m.positions.values()) + m.system_debt
 
     @invariant()
     def insurance_synth_matches_model(self):
-        s = self.stack
-        assert s.synth.balanceOf(s.insurance) == self.model.synth.get("insurance", 0)
+        assert self.reads.synth(INSURANCE) == self.model.synth.get(INSURANCE, 0)
 
     @invariant()
     def vault_holds_what_it_owes(self):
         """Invariant 1: the vault holds exactly the collateral it owes."""
         m = self.model
         owed = sum(p.collateral for p in m.positions.values()) + m.system_collateral
-        assert self.stack.collateral.balanceOf(self.stack.vault) == owed
+        assert self.reads.collateral("vault") == owed
+
+    @invariant()
+    def inv_attacker_gains_nothing_at_an_unchanged_price(self):
+        """§7.11: the attacker's value (module docstring) never exceeds its value at the last
+        price change plus the liquidation rewards it earned since, exactly."""
+        value = self.attacker_value()
+        assert value <= self.attacker_base + self.attacker_allowance, (
+            value - self.attacker_base,
+            self.attacker_allowance,
+        )
+
+    @invariant()
+    def inv_every_borrower_can_repay_in_full(self):
+        """§7.13 (finding 5): all debt is covered by synth that can circulate — every holder
+        is an actor or the fund, whose balance is for sale at a usable price (tried)."""
+        m, now = self.model, self.backend.view_time()
+        assert set(w for w, v in m.synth.items() if v) <= {*EVERYONE, INSURANCE}
+        unminted = sum(m.view(w, now)[1] - p.debt for w, p in m.positions.items())
+        debt = sum(m.view(w, now)[1] for w in m.positions)
+        outside = sum(v for w, v in m.synth.items() if w != INSURANCE)
+        fund = m.synth.get(INSURANCE, 0)
+        assert debt <= outside + fund + unminted
+        if (
+            fund
+            and fund != self.probed_fee_synth
+            and not m.settlement_price
+            and self.risk_error(now) is None
+            and isinstance(self.backend, BoaBackend)
+        ):
+            s, buyer = self.stack, self._addr("liq")
+            with boa.env.anchor(), boa.env.prank(buyer):
+                s.vault.buy_fee_synth(fund, 2**256 - 1)
+                assert s.synth.balanceOf(s.insurance) == 0
+            self.probed_fee_synth = fund
+            note(self, "fee synth: the fund's whole balance sold (probe)")
+
+    @invariant()
+    def inv_delisting_redemption_is_order_independent(self):
+        """§7.14 (finding 6): one rate for every synth unit, predicted at the freeze."""
+        if self.predicted_rate is None:
+            assert not self.redemptions
+            return
+        for amount, paid in self.redemptions:
+            assert paid == amount * self.predicted_rate // WAD // self.usd_per_unit
+        if self.redemptions:
+            assert self.stack.vault.redemption_rate_wad() == self.predicted_rate

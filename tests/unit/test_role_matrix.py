@@ -71,7 +71,8 @@ MATRIX: dict[str, dict[str, str]] = {
     "SynthVault": {
         **ROLES,
         **{f: ANYONE for f in ("deposit", "withdraw", "mint", "burn", "open", "close")},
-        **{f: ANYONE for f in ("liquidate", "settle_position", "redeem")},
+        **{f: ANYONE for f in ("liquidate", "settle_position", "redeem", "redeem_fees")},
+        "buy_fee_synth": ANYONE,
         "settle": ADMIN,
         "set_risk_params": RISK,
         "set_max_age_open": RISK,
