@@ -106,7 +106,7 @@ def charts(r: SimResult, out: Path, tag: str = "") -> list[str]:
     return files
 
 
-def write(results: list[SimResult], out: Path) -> Path:
+def write(results: list[SimResult], out: Path, with_charts: bool = True) -> Path:
     """report.md (+ charts and samples CSV per run) in `out`; the report's path."""
     out.mkdir(parents=True, exist_ok=True)
     main = results[0]
@@ -135,7 +135,7 @@ def write(results: list[SimResult], out: Path) -> Path:
         lines += [f"**{a}**" for a in alarms] + [""]
     for i, r in enumerate(results):
         tag = "" if i == 0 else f"_{i}"
-        files = charts(r, out, tag)
+        files = charts(r, out, tag) if with_charts else []
         with (out / f"samples{tag}.csv").open("w", newline="") as fh:
             w = csv.writer(fh)
             fields = [f.name for f in dataclasses.fields(r.samples[0])]

@@ -22,7 +22,7 @@ from synthequity.contracts import flat, read_many
 from synthequity.deployments import MarketContracts
 from synthequity.keepers.common import StopFlag
 from synthequity.keepers.jobs import AccountIndex
-from synthequity.keepers.oracle.logic import to_feed_units
+from synthequity.keepers.oracle.logic import FeedState, to_feed_units
 from synthequity.keepers.oracle.runner import ApeFeedIO, OracleKeeper, replay_schedule
 from synthequity.keepers.oracle.sources import CsvReplaySource
 from synthequity.keepers.perp.runner import ApeMarketIO, PerpKeeper
@@ -37,6 +37,7 @@ from synthequity.sim import scenarios as sc
 WAD = 10**18
 TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
 HEARTBEAT_S = 60  # the oracle keeper's heartbeat while OPEN: the print that fills orders
+SUSPECT_STEP_S = 300  # daily bars: the keeper's reads while the feed is HALTED (suspect)
 
 
 @dataclass(frozen=True)
@@ -199,7 +200,7 @@ class SimResult:
             f"{self.config.label} (chain)": _move(s0.price, s1.price),
             "oracle pushes made / refused / suspect": (
                 f"{c['oracle pushes']:,} / {c['oracle refused']:,} / {c['oracle suspect']:,}"
-                f" (of {c['oracle ticks']:,} source prints)"
+                f" (of {c['oracle ticks']:,} reads of the sources)"
             ),
             "longest stale or HALTED while source OPEN": self._outage_text(),
             "largest source-chain divergence": self._divergence_text(None),
@@ -245,6 +246,35 @@ def _move(a: float, b: float) -> str:
     if a <= 0:
         return f"${b:,.2f}"
     return f"${a:,.2f} -> ${b:,.2f} ({b / a - 1:+.1%})"
+
+
+class SimFeedIO(ApeFeedIO):
+    """`ApeFeedIO` whose `read` is one JSON-RPC batch once the feed has a round (the replay
+    reads the feed at every print: six Ape calls each cost more than the rest of a tick)."""
+
+    has_round = False
+
+    def read(self) -> FeedState | None:
+        if not self.has_round:
+            if self.oracle.latestRound() == 0:
+                return None  # latestRoundData would revert "oracle: no data"
+            self.has_round = True
+        (rid, answer, _, updated_at, _), status, suspect, jump = read_many(
+            [
+                (self.oracle, "latestRoundData", ()),
+                (self.oracle, "reported_status", ()),
+                (self.oracle, "suspect", ()),
+                (self.oracle, "max_jump_bps", ()),
+            ]
+        )
+        return FeedState(
+            round_id=rid,
+            answer=answer,
+            updated_at=updated_at,
+            status=MarketStatus(status[0]),
+            suspect=bool(suspect[0]),
+            max_jump_bps=jump[0],
+        )
 
 
 @dataclass
@@ -327,7 +357,7 @@ class Simulation:
         else:
             source = CsvReplaySource(cfg.csv, self.calendar)
         self.oracle = OracleKeeper(
-            io=ApeFeedIO(stack.oracle, stack.reporter), source=source, warp=True, stop=stop
+            io=SimFeedIO(stack.oracle, stack.reporter), source=source, warp=True, stop=stop
         )
         self.oracles = [self.oracle]
         if cfg.confirm:
@@ -337,7 +367,7 @@ class Simulation:
                 raise ValueError("--confirm needs a second reporter")
             self.oracles.append(
                 OracleKeeper(
-                    io=ApeFeedIO(stack.oracle, stack.confirmer),
+                    io=SimFeedIO(stack.oracle, stack.confirmer),
                     source=sc.PrintReplaySource(
                         self.scenario.confirm, f"prints:{self.scenario.name}.confirm"
                     ),
@@ -360,6 +390,7 @@ class Simulation:
         self.default_params = stack.market.params()
         self.first_block = 0
         self.last_acted = -(10**12)
+        self.was_usable = False
         self.pool_shortfall_start = 0
         self.inventory_minted = bool(stack.vault.position(stack.keeper)[1])
         if cfg.gap_mmr_bps is not None:  # the policy is the risk admin's to run
@@ -407,12 +438,28 @@ class Simulation:
             nxt = ticks[i + 1][0] if i + 1 < len(ticks) else None
             last_open = nxt is not None and nxt in closes and t not in closes
             self._tick(t, keepers, last_open)
+            if self.scenario is None and nxt is not None:
+                self._while_halted(t, nxt)
             if self.on_tick:
                 sample = self.result.samples[-1]
                 self.on_tick(i + 1, len(ticks), f"{utc(t):%Y-%m-%d %H:%M} ${sample.price:,.2f}")
         self._finish()
         self.result.wall_s = time.perf_counter() - t0
         return self.result
+
+    def _while_halted(self, t: int, nxt: int) -> None:
+        """Daily bars: while the feed is HALTED (a suspect jump) and the source OPEN, the
+        keeper keeps reading its source every `SUSPECT_STEP_S` until the next scheduled print
+        (a live keeper polls all the time; the replay's 2-hour steps would otherwise hold a
+        confirmation back for hours)."""
+        t += SUSPECT_STEP_S
+        while t < nxt and self.result.samples[-1].market_status == MarketStatus.HALTED.name:
+            quote = self.oracle.source.quote(t)
+            if quote is None or quote.status is not MarketStatus.OPEN:
+                return
+            self._tick(t, (0,), False)
+            self.result.counters["oracle: extra reads while HALTED"] += 1
+            t += SUSPECT_STEP_S
 
     def _top_up_insurance(self) -> None:
         s = self.s
@@ -433,19 +480,21 @@ class Simulation:
         for k in keepers:
             self._oracle_tick(k, t)
             self.result.counters["oracle ticks"] += 1
-        status = MarketStatus(s.oracle.market_status())
-        if status is MarketStatus.OPEN:
+        usable = MarketStatus(s.oracle.market_status()) is MarketStatus.OPEN
+        if usable:
             if self.cfg.gap_mmr_bps is not None:
                 self._set_mmr(self.cfg.gap_mmr_bps if last_open else None)
             if not self.inventory_minted:
                 self._keeper_inventory()
                 self.inventory_minted = True
-            self._keepers()
+            if 0 in keepers or not self.was_usable:  # the primary's print, or a reopening
+                self._keepers()
             if t - self.last_acted >= self.cfg.agent_every_s and 0 in keepers:
                 self.last_acted = t
                 if self._agents_act():
                     self._oracle_tick(0, t + HEARTBEAT_S)  # the next print: orders fill on it
                     self._keepers()
+        self.was_usable = usable
         self._sample(t)
 
     def _keepers(self) -> None:

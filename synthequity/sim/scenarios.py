@@ -33,9 +33,12 @@ from synthequity.keepers.oracle.sources import Quote
 from synthequity.market_hours import MarketCalendar, nyse
 
 DEFAULT_DIR = Path("data/scenarios")
-FINE_S = 300  # prints every 5 minutes for the first hours after an event
-COARSE_S = 1_800  # every 30 minutes otherwise
-FINE_FOR_S = 150 * 60
+# Print spacing: every 5 minutes for the first 30 minutes after an event, every 10 until
+# 2 h 30 after it (the reopen targets, 30 min and 2 h, are measured at that resolution), hourly
+# otherwise: a scenario is ~30 prints a source, a replay of it well under a minute.
+FINE_S, FINE_FOR_S = 300, 30 * 60
+MID_S, MID_FOR_S = 600, 150 * 60
+COARSE_S = 3_600
 CONFIRM_LAG_S = 30  # the confirming source prints this long after the primary
 SIGMA_PER_SQRT_HOUR = 0.004  # intraday noise of the true price
 CONFIRM_NOISE = 0.0003  # the confirming source's own error (3 bps, 1 sigma)
@@ -65,7 +68,7 @@ class Spec:
     base_price: float
     seed: int
     event: Event
-    fine_from: str  # ISO UTC: prints every 5 min for FINE_FOR_S from here
+    fine_from: str  # ISO UTC: finer prints from here (FINE_S, then MID_S)
 
 
 @dataclass
@@ -127,11 +130,11 @@ SPECS: tuple[Spec, ...] = (
     Spec(
         "halt_multiday",
         "HALT",
-        "trading halted from 11:00 for two days, resumes 35% lower (a news pending halt)",
+        "trading halted from 13:30 for two days, resumes 35% lower (a news pending halt)",
         ("2023-04-03", "2023-04-04", "2023-04-05"),
         60.0,
         35,
-        Event("halt", "2023-04-03T15:00:00Z", -35.0, resumes="2023-04-05T14:00:00Z"),
+        Event("halt", "2023-04-03T17:30:00Z", -35.0, resumes="2023-04-05T14:00:00Z"),
         "2023-04-05T14:00:00Z",
     ),
 )
@@ -146,9 +149,9 @@ def from_iso(s: str) -> int:
 
 
 def _print_times(spec: Spec, cal: MarketCalendar) -> list[tuple[int, bool]]:
-    """(time, is_close) of every primary print: 30-minute prints in each session, 5-minute
-    ones for FINE_FOR_S after `fine_from`, and the close."""
-    fine_lo = from_iso(spec.fine_from)
+    """(time, is_close) of every primary print: hourly in each session from the open, finer
+    from `fine_from` (5 then 10 minutes apart), and the close."""
+    lo = from_iso(spec.fine_from)
     out: list[tuple[int, bool]] = []
     for day in spec.sessions:
         session = cal.session(dt.date.fromisoformat(day))
@@ -158,8 +161,13 @@ def _print_times(spec: Spec, cal: MarketCalendar) -> list[tuple[int, bool]]:
         t = open_t
         while t < close_t:
             out.append((t, False))
-            fine = fine_lo <= t < fine_lo + FINE_FOR_S
-            t += FINE_S if fine else COARSE_S
+            if lo <= t < lo + FINE_FOR_S:
+                nxt = t + FINE_S
+            elif lo <= t < lo + MID_FOR_S:
+                nxt = t + MID_S
+            else:
+                nxt = t + COARSE_S
+            t = lo if t < lo < nxt else nxt  # land on the event's first print
         out.append((close_t, True))
     return out
 
@@ -198,7 +206,7 @@ def generate(spec: Spec, cal: MarketCalendar | None = None) -> Scenario:
         confirm.append(
             Print(t + CONFIRM_LAG_S, _usd(price * (1 + noise.gauss(0.0, CONFIRM_NOISE))), status)
         )
-        last_t = None if is_close else t
+        last_t = None if is_close or halted else t
     return Scenario(
         spec.name,
         spec.symbol,
