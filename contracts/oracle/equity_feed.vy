@@ -12,16 +12,26 @@
         rewrites a non-zero word (5k gas) instead of creating one (22.1k gas).
 
         Word layout (bits): [0, 64) round id | [64, 160) answer | [160, 224) observed_at |
-        [224, 232) status | [232] suspect (head only) | [233, 255) shares multiplier (0
-        read as 1) | [255] warm marker (always set, so that no push ever writes a zero
+        [224, 232) status | [232] suspect (the feed was suspect after this round's push; in
+        the head: now) | [233, 255) shares multiplier (0 read as 1) | [255] warm marker (always set, so that no push ever writes a zero
         word).
 
         Splits (docs/spec.md §6): the admin stages (ratio, activation); the first push observed
-        at or after the activation, which must follow a constants.CLOSED round, is the first price per
-        new share and multiplies the feed's `shares_multiplier` by the ratio. Answers stay
-        the unadjusted quote (what Chainlink consumers expect); risk consumers price one
-        *base* share (the unit every position is kept in) as answer x multiplier, so no
-        balance, position or parameter needs to change.
+        at or after the activation that follows a constants.CLOSED round is the first price
+        per new share and multiplies the feed's `shares_multiplier` by the ratio. A push
+        that does not qualify (the last round is OPEN or HALTED) goes through without it:
+        no staged split ever makes a push revert. Answers stay the unadjusted quote (what
+        Chainlink consumers expect); risk consumers price one *base* share (the unit every
+        position is kept in) as answer x multiplier, so no balance, position or parameter
+        needs to change.
+
+        Jump guard and escalation (docs/spec.md §2, docs/design/oracle.md): a move beyond
+        `max_jump_bps` is stored but *suspect* (consumers see constants.HALTED). It ends
+        when (a) a different reporter confirms it, (b) the reporters keep printing it,
+        OPEN, for `escalation_prints` prints over `escalation_seconds`, each within
+        `max_jump_bps` of it, and it lies within a factor of 4 of the last trusted price,
+        (c) a print returns near that trusted price, or (d) a risk admin clears it. While a
+        staged split is due but not applied, (a) and (b) wait: the jump may be the split.
 
         Timestamps: `startedAt` and `updatedAt` are both the time the reporter observed the
         price at its source (`observed_at`), never later than the block that carried it, so
@@ -38,6 +48,15 @@ HISTORY: constant(uint256) = 128
 MAX_ANSWER: constant(uint256) = 2**96 - 1
 MIN_JUMP_BPS: constant(uint256) = 100
 MAX_JUMP_BPS: constant(uint256) = 10_000
+# escalation path (b): bounds and defaults of the prints and seconds a suspect price must
+# persist for, and the factor of the anchor beyond which only (a) or the admin can clear
+MIN_ESCALATION_PRINTS: constant(uint256) = 2
+MAX_ESCALATION_PRINTS: constant(uint256) = 120
+DEFAULT_ESCALATION_PRINTS: constant(uint256) = 10
+MIN_ESCALATION_S: constant(uint256) = 300
+MAX_ESCALATION_S: constant(uint256) = 14_400
+DEFAULT_ESCALATION_S: constant(uint256) = 3_600
+ESCALATION_MAX_FACTOR: constant(uint256) = 4
 
 SHIFT_MULT: constant(uint256) = 233
 MIN_SPLIT: constant(uint256) = 2
@@ -47,6 +66,9 @@ SHIFT_TIME: constant(uint256) = 160
 SHIFT_STATUS: constant(uint256) = 224
 SHIFT_SUSPECT: constant(uint256) = 232
 WARM: constant(uint256) = 1 << 255
+# the streak word: candidate [0, 96) | since [96, 160) | prints [160, 168) | WARM
+SHIFT_SINCE: constant(uint256) = 96
+SHIFT_PRINTS: constant(uint256) = 160
 
 
 # @dev Price decimals (Chainlink convention: 8).
@@ -66,6 +88,13 @@ _suspect_info: uint256
 max_jump_bps: public(uint256)
 # @dev A staged split: new shares per old share [0, 32) | activation time [32, 96); 0: none.
 _split: uint256
+# @dev While suspect, escalation path (b): the price being persisted (candidate), the
+#      `observed_at` of its first print (since), and the OPEN prints of it so far.
+_streak: uint256
+# @dev Path (b): a suspect price is usable after this many OPEN prints of it ...
+escalation_prints: public(uint256)
+# @dev ... spanning at least this many seconds (first to last `observed_at`).
+escalation_seconds: public(uint256)
 
 
 # @dev A reporter pushed a new round.
@@ -85,8 +114,16 @@ event FeedSuspect:
     anchor: int256
 
 
-# @dev The suspect state ended: "confirmed" by a second reporter, "reverted" to the anchor,
-#      or cleared by a risk "admin".
+# @dev A suspect print too far from the price being persisted: path (b) restarts from it.
+event EscalationRestarted:
+    round_id: indexed(uint80)
+    reporter: indexed(address)
+    answer: int256
+
+
+# @dev The suspect state ended: "confirmed" by a second reporter (path a), "persisted"
+#      through the escalation bound (path b), "reverted" to the anchor, or cleared by a
+#      risk "admin".
 event FeedCleared:
     round_id: indexed(uint80)
     by: indexed(address)
@@ -119,6 +156,14 @@ event MaxJumpSet:
     new_bps: uint256
 
 
+# @dev The escalation bound (path b) changed.
+event EscalationSet:
+    old_prints: uint256
+    new_prints: uint256
+    old_seconds: uint256
+    new_seconds: uint256
+
+
 @deploy
 def __init__(decimals_: uint8, description_: String[64], max_jump_bps_: uint256):
     """
@@ -132,7 +177,11 @@ def __init__(decimals_: uint8, description_: String[64], max_jump_bps_: uint256)
     decimals = decimals_
     description = description_
     self.max_jump_bps = max_jump_bps_
+    self.escalation_prints = DEFAULT_ESCALATION_PRINTS
+    self.escalation_seconds = DEFAULT_ESCALATION_S
     self._head = WARM
+    self._suspect_info = WARM
+    self._streak = WARM
     for i: uint256 in range(HISTORY):
         self._rounds[i] = WARM
 
@@ -190,6 +239,26 @@ def round_status(round_id: uint80) -> uint8:
     @return uint8 0 UNKNOWN, 1 CLOSED, 2 OPEN, 3 HALTED.
     """
     return convert((self._round_word(round_id) >> SHIFT_STATUS) & 255, uint8)
+
+
+@external
+@view
+def round_state(round_id: uint80) -> (uint8, uint256):
+    """
+    @notice The per-round analogue of `market_state()`: the status consumers must act on
+            for a past round and the shares multiplier its answer is quoted under.
+    @dev The status is constants.HALTED when the feed was suspect once that round was
+         pushed (a jump awaiting confirmation, unless a risk admin cleared that very
+         round), else the status reported with it. `round_state(latestRound())` equals
+         `market_state()`. Same reverts as `getRoundData`.
+    @param round_id The round id.
+    @return (uint8, uint256) The status to act on; shares per base share for that round.
+    """
+    word: uint256 = self._round_word(round_id)
+    status: uint8 = convert((word >> SHIFT_STATUS) & 255, uint8)
+    if (word >> SHIFT_SUSPECT) & 1 == 1:
+        status = constants.HALTED
+    return status, self._mult(word)
 
 
 @external
@@ -261,8 +330,9 @@ def staged_split() -> (uint256, uint256):
 def stage_split(ratio: uint256, activation: uint256):
     """
     @notice Stages a forward split of `ratio` new shares per old share. DEFAULT_ADMIN only.
-    @dev It applies with the first push observed at or after `activation`, which must come
-         after a constants.CLOSED round (a split never lands in a session). One at a time.
+    @dev It applies with the first push observed at or after `activation` that follows a
+         constants.CLOSED round (a split never lands in a session); earlier pushes go
+         through without it. One at a time.
     @param ratio New shares per old share, within [2, 100].
     @param activation Unix time, in the future (below 2**64).
     """
@@ -310,13 +380,34 @@ def suspect() -> bool:
 
 
 @external
+@view
+def escalation() -> (uint256, uint256, uint256, uint256):
+    """
+    @notice While suspect: the last trusted price (anchor), the price being persisted
+            (path b), the `observed_at` of its first print, and its OPEN prints so far;
+            all 0 when not suspect.
+    @return (uint256, uint256, uint256, uint256) anchor, candidate, since, prints.
+    """
+    if (self._head >> SHIFT_SUSPECT) & 1 == 0:
+        return 0, 0, 0, 0
+    streak: uint256 = self._streak
+    return (
+        self._suspect_info >> 160,
+        streak & constants.MASK96,
+        (streak >> SHIFT_SINCE) & constants.MASK64,
+        (streak >> SHIFT_PRINTS) & 255,
+    )
+
+
+@external
 def push_price(answer: int256, observed_at: uint256, status: uint8):
     """
     @notice Pushes a new round. Reporters only.
     @dev A move beyond `max_jump_bps` from the last answer is stored but makes the feed
-         suspect (consumers see constants.HALTED) until a different reporter confirms a price within
-         `max_jump_bps` of it, a push returns within `max_jump_bps` of the last trusted
-         price, or a risk admin clears it.
+         suspect (consumers see constants.HALTED) until a different reporter confirms a
+         price within `max_jump_bps` of it, the reporters keep printing it through the
+         escalation bound, a push returns within `max_jump_bps` of the last trusted price,
+         or a risk admin clears it. Applies a due staged split; never reverts for one.
     @param answer The price, `decimals` decimals, > 0.
     @param observed_at When the price was observed at its source (unix seconds); not in the
            future and newer than the latest round.
@@ -338,57 +429,47 @@ def push_price(answer: int256, observed_at: uint256, status: uint8):
     mult: uint256 = self._mult(head)
     ratio: uint256 = 1  # 1 old share = `ratio` shares of this push's quote
     split: uint256 = self._split
-    if split != 0 and observed_at >= split >> 32:
-        assert last_round == 0 or (head >> SHIFT_STATUS) & 255 == convert(
-            constants.CLOSED, uint256
-        ), "oracle: split while open"
-        assert not suspect, "oracle: split while suspect"
+    # due: staged and activated; it applies only after a CLOSED round (never in a session)
+    split_due: bool = split != 0 and observed_at >= split >> 32
+    if split_due and (
+        last_round == 0 or (head >> SHIFT_STATUS) & 255 == convert(constants.CLOSED, uint256)
+    ):
         ratio = split & constants.MASK32
         mult *= ratio
         self._split = 0
+        split_due = False
         log SplitApplied(round_id=convert(round_id, uint80), ratio=ratio, multiplier=mult)
 
     if last_round != 0:
         last_price: uint256 = (head >> SHIFT_ANSWER) & constants.MASK96
-        jump_bps: uint256 = self.max_jump_bps
         if not suspect:
             # across a split the last quote is compared in new shares: no false jump
-            if self._is_jump(price * ratio, last_price, jump_bps):
+            if self._is_jump(price * ratio, last_price, self.max_jump_bps):
                 suspect = True
-                self._suspect_info = convert(msg.sender, uint256) | (last_price << 160)
+                anchor: uint256 = last_price // ratio  # in this push's quote; rounds down
+                self._suspect_info = convert(msg.sender, uint256) | (anchor << 160)
+                self._streak = self._streak_word(price, observed_at, 0, status)
                 log FeedSuspect(
                     round_id=convert(round_id, uint80),
                     reporter=msg.sender,
                     answer=answer,
-                    anchor=convert(last_price, int256),
+                    anchor=convert(anchor, int256),
                 )
         else:
-            info: uint256 = self._suspect_info
-            anchor: uint256 = info >> 160
-            if convert(info & constants.MASK160, address) != msg.sender and not self._is_jump(
-                price, last_price, jump_bps
-            ):
-                suspect = False
-                log FeedCleared(
-                    round_id=convert(round_id, uint80), by=msg.sender, reason="confirmed"
-                )
-            elif not self._is_jump(price, anchor, jump_bps):
-                suspect = False
-                log FeedCleared(
-                    round_id=convert(round_id, uint80), by=msg.sender, reason="reverted"
-                )
-            else:
-                # Still unconfirmed: this reporter's price is now the one to confirm.
-                self._suspect_info = convert(msg.sender, uint256) | (anchor << 160)
+            suspect = self._escalate(
+                convert(round_id, uint80), price, observed_at, status, last_price, ratio, split_due
+            )
     word: uint256 = (
         round_id
         | (price << SHIFT_ANSWER)
         | (observed_at << SHIFT_TIME)
         | (convert(status, uint256) << SHIFT_STATUS)
+        | (convert(suspect, uint256) << SHIFT_SUSPECT)
         | (mult << SHIFT_MULT)
+        | WARM
     )
-    self._rounds[round_id % HISTORY] = word | WARM
-    self._head = word | WARM | (convert(suspect, uint256) << SHIFT_SUSPECT)
+    self._rounds[round_id % HISTORY] = word
+    self._head = word
     log PricePushed(
         reporter=msg.sender,
         round_id=convert(round_id, uint80),
@@ -402,14 +483,44 @@ def push_price(answer: int256, observed_at: uint256, status: uint8):
 def clear_suspect():
     """
     @notice Accepts the latest (suspect) price as valid. RISK_ADMIN only.
+    @dev The latest round's `round_state` then reports its own status; earlier rounds
+         pushed while suspect stay constants.HALTED.
     """
     access_control._check_role(roles.RISK_ADMIN_ROLE, msg.sender)
     head: uint256 = self._head
     assert (head >> SHIFT_SUSPECT) & 1 == 1, "oracle: not suspect"
-    self._head = head & ~(1 << SHIFT_SUSPECT)
+    cleared: uint256 = head & ~(1 << SHIFT_SUSPECT)
+    self._head = cleared
+    # the latest round is the one accepted: its round word says so too
+    self._rounds[(head & constants.MASK64) % HISTORY] = cleared
     log FeedCleared(
         round_id=convert(head & constants.MASK64, uint80), by=msg.sender, reason="admin"
     )
+
+
+@external
+def set_escalation(prints: uint256, seconds: uint256):
+    """
+    @notice Sets the escalation bound (path b): a suspect price is usable after `prints`
+            OPEN prints of it spanning `seconds`. RISK_ADMIN only.
+    @param prints Within [2, 120].
+    @param seconds Within [300, 14_400].
+    """
+    access_control._check_role(roles.RISK_ADMIN_ROLE, msg.sender)
+    assert (
+        prints >= MIN_ESCALATION_PRINTS
+        and prints <= MAX_ESCALATION_PRINTS
+        and seconds >= MIN_ESCALATION_S
+        and seconds <= MAX_ESCALATION_S
+    ), "oracle: escalation bounds"
+    log EscalationSet(
+        old_prints=self.escalation_prints,
+        new_prints=prints,
+        old_seconds=self.escalation_seconds,
+        new_seconds=seconds,
+    )
+    self.escalation_prints = prints
+    self.escalation_seconds = seconds
 
 
 @external
@@ -422,6 +533,77 @@ def set_max_jump_bps(new_bps: uint256):
     assert new_bps >= MIN_JUMP_BPS and new_bps <= MAX_JUMP_BPS, "oracle: jump bounds"
     log MaxJumpSet(old_bps=self.max_jump_bps, new_bps=new_bps)
     self.max_jump_bps = new_bps
+
+
+@internal
+def _escalate(
+    round_id: uint80,
+    price: uint256,
+    observed_at: uint256,
+    status: uint8,
+    last_price: uint256,
+    ratio: uint256,
+    split_due: bool,
+) -> bool:
+    """
+    @dev A push while suspect: returns whether the feed stays suspect. `ratio` > 1 when
+         this push applied a split (the stored references are then rescaled to its quote,
+         rounding down); `split_due` when a due split waits, which holds paths (a), (b).
+    """
+    info: uint256 = self._suspect_info
+    anchor: uint256 = (info >> 160) // ratio
+    jump_bps: uint256 = self.max_jump_bps
+    # (a) a different reporter agrees with the latest (suspect) print
+    if (
+        not split_due
+        and convert(info & constants.MASK160, address) != msg.sender
+        and not self._is_jump(price, last_price // ratio, jump_bps)
+    ):
+        log FeedCleared(round_id=round_id, by=msg.sender, reason="confirmed")
+        return False
+    # (c) back near the last trusted price: the jump was a broken print
+    if not self._is_jump(price, anchor, jump_bps):
+        log FeedCleared(round_id=round_id, by=msg.sender, reason="reverted")
+        return False
+    # (b) the price persists: OPEN prints within `max_jump_bps` of the candidate
+    streak: uint256 = self._streak
+    candidate: uint256 = (streak & constants.MASK96) // ratio
+    since: uint256 = (streak >> SHIFT_SINCE) & constants.MASK64
+    prints: uint256 = (streak >> SHIFT_PRINTS) & 255
+    if self._is_jump(price, candidate, jump_bps):
+        candidate = price
+        since = observed_at
+        prints = 0
+        log EscalationRestarted(
+            round_id=round_id, reporter=msg.sender, answer=convert(price, int256)
+        )
+    streak = self._streak_word(candidate, since, prints, status)
+    if (
+        not split_due
+        and (streak >> SHIFT_PRINTS) & 255 >= self.escalation_prints
+        and observed_at - since >= self.escalation_seconds
+        and candidate <= anchor * ESCALATION_MAX_FACTOR
+        and anchor <= candidate * ESCALATION_MAX_FACTOR
+    ):
+        log FeedCleared(round_id=round_id, by=msg.sender, reason="persisted")
+        return False
+    # still unconfirmed: this reporter's print is now the one a second reporter confirms
+    self._suspect_info = convert(msg.sender, uint256) | (anchor << 160)
+    self._streak = streak
+    return True
+
+
+@internal
+@pure
+def _streak_word(candidate: uint256, since: uint256, prints: uint256, status: uint8) -> uint256:
+    """
+    @dev The streak word after a print: one more print if it is constants.OPEN (capped at
+         255, above every bound).
+    """
+    n: uint256 = prints
+    if status == constants.OPEN:
+        n = min(n + 1, 255)
+    return candidate | (since << SHIFT_SINCE) | (n << SHIFT_PRINTS) | WARM
 
 
 @internal

@@ -144,6 +144,8 @@ def test_round_history_keeps_the_last_128_rounds(oracle, reporter, chain):
     for rid in (1, 2, 3):
         with ape.reverts("oracle: round evicted"):
             oracle.getRoundData(rid)
+        with ape.reverts("oracle: round evicted"):
+            oracle.round_state(rid)
     oldest = total - ORACLE_HISTORY + 1
     assert oracle.getRoundData(oldest) == (
         oldest,
@@ -153,6 +155,7 @@ def test_round_history_keeps_the_last_128_rounds(oracle, reporter, chain):
         oldest,
     )
     assert oracle.round_status(oldest) == (2 if (oldest - 1) % 2 else 1)
+    assert oracle.round_state(oldest) == (2 if (oldest - 1) % 2 else 1, 1)
     for rid in (0, total + 1, 2**80 - 1):
         with ape.reverts("oracle: no data"):
             oracle.getRoundData(rid)
@@ -237,6 +240,31 @@ def test_risk_admin_clears_suspect(oracle, push, risk_admin, outsider):
     assert oracle.market_status() == MarketStatus.OPEN
     with ape.reverts("oracle: not suspect"):
         oracle.clear_suspect(sender=risk_admin)
+
+
+def test_round_state_is_the_status_to_act_on_per_round(oracle, push, reporter2, risk_admin):
+    """`round_state`: HALTED for a round pushed while the feed was suspect, else its status;
+    with its multiplier; the latest round's state is `market_state()`."""
+    push(200, MarketStatus.CLOSED, age=4)
+    push(201, age=3)
+    push(400, age=2)  # jump: suspect
+    push(401, age=1)  # same reporter: still suspect
+    push(399, sender=reporter2)  # confirmed
+    closed, opened, jumped, still, confirmed = range(1, 6)
+    assert oracle.round_state(closed) == (MarketStatus.CLOSED, 1)
+    assert oracle.round_state(opened) == (MarketStatus.OPEN, 1)
+    assert oracle.round_state(jumped) == (MarketStatus.HALTED, 1)
+    assert oracle.round_state(still) == (MarketStatus.HALTED, 1)
+    assert oracle.round_state(confirmed) == (MarketStatus.OPEN, 1)
+    assert oracle.round_status(jumped) == MarketStatus.OPEN  # the reported status, unchanged
+    push(100)  # jump again; the admin accepts it: that round (only) is usable
+    assert oracle.round_state(confirmed + 1) == oracle.market_state() == (MarketStatus.HALTED, 1)
+    oracle.clear_suspect(sender=risk_admin)
+    assert oracle.round_state(confirmed + 1) == oracle.market_state() == (MarketStatus.OPEN, 1)
+    assert oracle.round_state(jumped) == (MarketStatus.HALTED, 1)
+    for rid in (0, confirmed + 2):
+        with ape.reverts("oracle: no data"):
+            oracle.round_state(rid)
 
 
 def test_set_max_jump_bps(oracle, risk_admin, outsider, admin):

@@ -66,6 +66,7 @@ MATRIX: dict[str, dict[str, str]] = {
         "cancel_split": ADMIN,
         "clear_suspect": RISK,
         "set_max_jump_bps": RISK,
+        "set_escalation": RISK,
     },
     "SynthVault": {
         **ROLES,

@@ -41,12 +41,14 @@ def test_stage_split_roles_bounds_and_events(oracle, admin, outsider, chain):
 
 def test_split_applies_after_a_close_only_and_is_no_jump(oracle, admin, push, move_to, chain):
     move_to(1_000)
-    # activation passed while the market is still OPEN: the push is refused, not mis-scaled
+    # activation passed while the market is still OPEN: the push lands, in old shares (finding
+    # 8: it used to revert, and so did every later push); the split waits for a close
     activation = chain.blocks.head.timestamp + 10
     oracle.stage_split(5, activation, sender=admin)
     chain.pending_timestamp = activation + 1
-    with ape.reverts("oracle: split while open"):
-        push(200)
+    tx = push(1_001)
+    assert tx.events.filter(oracle.SplitApplied) == [] and oracle.shares_multiplier() == 1
+    assert oracle.staged_split() == (5, activation)
     oracle.cancel_split(sender=admin)
     # the real order of events: staged, the session closes, the next print is in new shares
     activation = chain.blocks.head.timestamp + 100
