@@ -106,6 +106,22 @@ def _source_at(scenario, t: int) -> float:
     return float(max((p for p in scenario.primary if p.t <= t), key=lambda p: p.t).price)
 
 
+def _say(capsys, cfg, r) -> None:
+    """One line past pytest's capture: the figures the issue's closing note asks for."""
+    o, ab = r.outage, r.absorbed
+    sources = "2 sources" if cfg.confirm else "1 source"
+    halted = "no outage" if o is None else f"unusable {rp.fmt_duration(o.open_s)} of trading"
+    with capsys.disabled():
+        print(
+            f"\n  {Path(cfg.scenario).stem}, {sources}: {halted}; pushes made / refused / "
+            f"suspect {r.counters['oracle pushes']} / {r.counters['oracle refused']} / "
+            f"{r.counters['oracle suspect']}; liquidations {len(r.liquidations)}, bad debt "
+            f"${ab.bad_debt_wad / 1e18:,.0f} (fund ${ab.insurance_wad / 1e18:,.0f}, pool "
+            f"${ab.pool_wad / 1e18:,.0f}, uncovered ${ab.uncovered_wad / 1e18:,.0f}); "
+            f"{r.wall_s:.0f} s"
+        )
+
+
 def _common(cfg, scenario, r, text):
     """What every scenario must show: the books reconcile (incl. the pool's absorbed bad debt
     == pool_shortfall), no fill or liquidation while the price was unusable or far from the
@@ -128,8 +144,9 @@ def _common(cfg, scenario, r, text):
     indirect=True,
     ids=lambda c: f"{c[0]}-{c[1]}source{'s' if c[1] > 1 else ''}",
 )
-def test_gap_halts_then_reopens_within_target_and_the_books_survive(replayed):
+def test_gap_halts_then_reopens_within_target_and_the_books_survive(replayed, capsys):
     cfg, scenario, r, text, cleared = replayed
+    _say(capsys, cfg, r)
     gap = _event_time(scenario)
     o = r.outage
     assert o is not None and o.recovered, r.headline()
@@ -157,8 +174,9 @@ def test_gap_halts_then_reopens_within_target_and_the_books_survive(replayed):
 
 
 @pytest.mark.parametrize("replayed", [("spike_1000x", 1)], indirect=True, ids=["spike_1000x"])
-def test_one_print_1000x_spike_is_never_used_for_risk(replayed):
+def test_one_print_1000x_spike_is_never_used_for_risk(replayed, capsys):
     cfg, scenario, r, text, _ = replayed
+    _say(capsys, cfg, r)
     spike_t = sc.from_iso(scenario.event.at)
     # the broken print was refused or went on chain as suspect (HALTED), never usable
     assert r.counters["oracle refused"] + r.counters["oracle suspect"] >= 1
@@ -176,8 +194,9 @@ def test_one_print_1000x_spike_is_never_used_for_risk(replayed):
     indirect=True,
     ids=lambda c: f"halt-{c[1]}source{'s' if c[1] > 1 else ''}",
 )
-def test_multiday_halt_trades_nothing_then_reopens_within_target(replayed):
+def test_multiday_halt_trades_nothing_then_reopens_within_target(replayed, capsys):
     cfg, scenario, r, text, cleared = replayed
+    _say(capsys, cfg, r)
     halt, resumes = sc.from_iso(scenario.event.at), _event_time(scenario)
     during = [s for s in r.samples if halt <= s.t < resumes]
     assert during and all(s.market_status != "OPEN" for s in during)
