@@ -2,6 +2,8 @@
 
     ape run keeper oracle --network ethereum:local:foundry --account TEST::1 \
         --source csv:data/tsla_daily.csv --start 2022-11-21 --end 2022-11-29
+    ape run keeper oracle --network ethereum:local:foundry --account TEST::2 \
+        --confirm-source http:URL#price=p&time=t     # the confirming keeper (2nd reporter)
     ape run keeper orders --network ethereum:local:foundry --account TEST::5
     ape run keeper liquidate --network ethereum:local:foundry --account TEST::6 [--book vault]
     ape run keeper inventory --network ethereum:local:foundry --account TEST::6 \
@@ -26,8 +28,14 @@ def cli():
 @click.option(
     "--oracle", "oracle_address", default=None, help="Oracle address (overrides --symbol)."
 )
-@click.option("--source", required=True, help="csv:PATH | gbm:SEED[:S0[:SIGMA]] | http:URL")
-@click.option("--confirm-source", default=None, help="Second source that must agree on a jump.")
+@click.option("--source", default=None, help="Primary: csv:PATH | gbm:SEED[:S0[:SIGMA]] | http:URL")
+@click.option(
+    "--confirm-source",
+    default=None,
+    help="Run as the confirming keeper instead: read this independent source and push only "
+    "while the feed is suspect (confirm it, or revert it to its anchor). A second process, "
+    "with its own REPORTER account; not with --source.",
+)
 @click.option(
     "--splits",
     default=None,

@@ -1,5 +1,6 @@
 """The oracle keeper against a real node (anvil) and a local HTTP price endpoint: a replayed
-Friday session, the weekend close, and Monday's reopen; a gap beyond the guard; and the real
+Friday session, the weekend close, and Monday's reopen; a gap beyond the guard pushed as suspect
+and confirmed by a second keeper with its own reporter account; and the real
 `ape run keeper oracle` / `ape run deploy` commands as subprocesses."""
 
 from __future__ import annotations
@@ -34,13 +35,14 @@ def bars(friday: dt.date, monday: dt.date, monday_open: str = "182") -> dict:
 
 
 def replay_over_http(
-    oracle, reporter, calendar, prices: BarReplaySource, start, end, step, confirm=None
+    oracle, reporter, calendar, prices: BarReplaySource, start, end, step, confirm_only=False
 ):
-    """Run the in-process keeper with an HTTP source that serves `prices` at virtual time."""
+    """Run the in-process keeper (the confirming keeper if `confirm_only`) with an HTTP source
+    that serves `prices` at virtual time."""
     with PriceServer() as server:
         source = HttpJsonSource(server.url + "#price=quote.price&time=quote.ts", calendar=calendar)
         keeper = OracleKeeper(
-            io=ApeFeedIO(oracle, reporter), source=source, warp=True, confirm_source=confirm
+            io=ApeFeedIO(oracle, reporter), source=source, warp=True, confirm_only=confirm_only
         )
 
         def ticks():
@@ -102,27 +104,33 @@ def test_weekend_reads_closed_to_consumers(oracle, reporter, guard, calendar, we
         guard.price_for_risk()
 
 
-def test_gap_beyond_the_guard_is_refused_until_a_second_source_agrees(
-    oracle, reporter, guard, calendar, weekend_gap, chain
+def test_gap_beyond_the_guard_is_pushed_suspect_and_confirmed_by_a_second_keeper(
+    oracle, reporter, reporter2, guard, calendar, weekend_gap, chain
 ):
+    """A -34.5% Monday gap: the primary pushes it (it used to refuse it, leaving Friday's close
+    on chain); the chain holds it HALTED; the confirming keeper — its own source, its own
+    reporter account — confirms it a minute later and the market trades on it."""
     friday, monday = weekend_gap
     _f_open, f_close = calendar.session(friday)
     m_open, _ = calendar.session(monday)
     prices = BarReplaySource(bars(friday, monday, monday_open="120"), calendar)  # -34.5% gap
     keeper = replay_over_http(oracle, reporter, calendar, prices, f_close - 600, m_open + 1, 600)
-    assert keeper.metrics["refused"] >= 1
-    assert oracle.latestRoundData()[1] == 18_320_000_000  # Friday's close still stands
-    assert oracle.market_status() == MarketStatus.CLOSED  # so consumers cannot trade on it
-    # with a second source agreeing, the keeper pushes the gap; one reporter alone leaves the
-    # feed suspect (HALTED to consumers) until a second reporter confirms
-    agreeing = BarReplaySource(bars(friday, monday, monday_open="120.5"), calendar)
-    replay_over_http(
-        oracle, reporter, calendar, prices, m_open + 60, m_open + 61, 600, confirm=agreeing
-    )
-    assert oracle.latestRoundData()[1] == 12_000_000_000
-    assert oracle.market_status() == MarketStatus.HALTED
+    assert keeper.metrics.get("refused", 0) == 0 and keeper.metrics["suspect pushes"] == 1
+    assert oracle.latestRoundData()[1] == 12_000_000_000  # the gap is on chain ...
+    assert oracle.market_status() == MarketStatus.HALTED  # ... HALTED to consumers
+    assert oracle.escalation()[:2] == (18_320_000_000, 12_000_000_000)
     with ape.reverts("market halted"):
         guard.price_for_risk()
+    agreeing = BarReplaySource(bars(friday, monday, monday_open="120.5"), calendar)
+    confirmer = replay_over_http(
+        oracle, reporter2, calendar, agreeing, m_open + 60, m_open + 61, 600, confirm_only=True
+    )
+    assert confirmer.metrics["confirming pushes"] == 1
+    confirmed = oracle.latestRoundData()[1]
+    assert confirmer.pushes[-1].answer == confirmed  # the second source's print, ~$120.50
+    assert abs(confirmed - 12_050_000_000) < 12_050_000_000 // 1_000
+    assert oracle.market_status() == MarketStatus.OPEN and not oracle.suspect()
+    assert guard.price_for_risk() == confirmed * 10**10
 
 
 def test_keeper_cli_replays_and_dry_runs(oracle, calendar, weekend_gap, tmp_path, chain):
@@ -164,6 +172,16 @@ def test_keeper_cli_replays_and_dry_runs(oracle, calendar, weekend_gap, tmp_path
     assert stopped["pushed"] == oracle.latestRound() > 0
     statuses = {oracle.round_status(r) for r in range(1, oracle.latestRound() + 1)}
     assert statuses == {MarketStatus.CLOSED, MarketStatus.OPEN}
+
+    # one source per process: the confirming keeper is its own process (and account)
+    both = ape_run(*common, "--confirm-source", "gbm:12", "--dry-run", deployments_dir=tmp_path)
+    assert both.returncode != 0 and "not both" in both.stderr + both.stdout
+    as_confirmer = ["--confirm-source" if a == "--source" else a for a in common]
+    as_confirmer[as_confirmer.index("TEST::1")] = "TEST::2"
+    idle = ape_run(*as_confirmer, "--dry-run", deployments_dir=tmp_path)
+    assert idle.returncode == 0, idle.stderr[-2_000:]
+    events = [json.loads(line) for line in idle.stderr.splitlines() if line.startswith("{")]
+    assert not any(e["event"] == "push (dry run)" for e in events)  # the feed is not suspect
 
 
 def test_deploy_cli_is_idempotent(tmp_path, project):

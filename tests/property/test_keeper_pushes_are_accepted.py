@@ -1,15 +1,33 @@
-"""Property: whatever the oracle keeper decides to push, the oracle accepts — checked against
-the oracle's reference model over random price paths, clocks and second-source answers."""
+"""Property: whatever the oracle keepers decide to push, the oracle accepts — checked against
+the oracle's reference model over random price paths, clocks and a second source's answers —
+and the primary's view of a jump is the chain's (a print it calls a jump is stored suspect)."""
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from synthequity.constants import MarketStatus
-from synthequity.keepers.oracle.logic import Action, FeedState, Observation, PushPolicy, decide
+from synthequity.keepers.oracle.logic import (
+    Action,
+    FeedState,
+    Observation,
+    PushPolicy,
+    decide,
+    decide_confirm,
+)
 from synthequity.model.oracle import FeedModel
 
 P = 250 * 10**8
 POLICY = PushPolicy()
+
+
+def state(model: FeedModel) -> FeedState | None:
+    r = model.latest
+    if r is None:
+        return None
+    anchor = model.escalation()[0] if model.suspect else None
+    return FeedState(
+        r.round_id, r.answer, r.observed_at, r.status, model.suspect, model.max_jump_bps, anchor
+    )
 
 
 @given(
@@ -20,45 +38,45 @@ POLICY = PushPolicy()
             st.integers(0, 400),  # seconds passing
             st.sampled_from(list(MarketStatus)),
             st.integers(0, 30),  # source clock skew
-            st.booleans(),  # a second source agrees
+            st.sampled_from([None, 0, 300, -5_000, 99_900_000]),  # second source: off by bps
         ),
         min_size=1,
         max_size=40,
     ),
 )
-def test_whatever_the_keeper_pushes_the_oracle_accepts(start, steps):
-    """Drive decide() against the oracle's reference model: a PUSH never reverts, a jump is
-    never pushed unconfirmed, and nothing older than the chain is ever sent."""
+def test_whatever_the_keepers_push_the_oracle_accepts(start, steps):
+    """Drive decide() and decide_confirm() against the oracle's reference model: a PUSH never
+    reverts, nothing older than the chain is sent, a primary's jump is stored suspect, and the
+    confirming keeper pushes only while the feed is suspect."""
     model = FeedModel()
-    now, price = start, P
-    for move_bps, dt_s, status, skew, confirm in steps:
+    now, price, confirmed_at = start, P, None
+    for move_bps, dt_s, status, skew, second_off_bps in steps:
         now += dt_s
         price = max(1, price + price * move_bps // 10_000)
         o = Observation(price, now - skew + 5, status)  # sometimes ahead of the chain
-        latest = model.latest
-        state = (
-            None
-            if latest is None
-            else FeedState(
-                latest.round_id,
-                latest.answer,
-                latest.observed_at,
-                latest.status,
-                model.suspect,
-                model.max_jump_bps,
-            )
-        )
-        d = decide(o, state, now, POLICY, confirmation=o if confirm else None)
+        before = state(model)
+        d = decide(o, before, now, POLICY)
+        assert d.action is not Action.REFUSE
         if d.action is Action.PUSH:
             assert d.observation.observed_at <= now
-            if state is not None and not state.suspect and not confirm:
-                assert abs(d.observation.answer - state.answer) * 10_000 <= (
-                    state.answer * state.max_jump_bps
-                )
             model.push(
-                "keeper",
+                "primary",
                 d.observation.answer,
                 d.observation.observed_at,
                 int(d.observation.status),
                 now,
             )  # raises if the oracle would revert
+            if d.reason.startswith("jump"):
+                assert model.suspect
+        if second_off_bps is None:
+            continue
+        now += 1
+        second = max(1, price + price * second_off_bps // 10_000)
+        feed = state(model)
+        c = decide_confirm(Observation(second, now - skew, status), feed, now, POLICY, confirmed_at)
+        if c.action is Action.PUSH:
+            assert feed is not None and feed.suspect
+            model.push(
+                "confirmer", c.observation.answer, c.observation.observed_at, int(status), now
+            )
+            confirmed_at = now

@@ -1,7 +1,8 @@
 """EquityOracle against its reference model (synthequity.model.oracle), in a direct titanoboa
-harness: random reporters, prices with jumps and broken prints, bad inputs, statuses, time,
-admin actions. After every step the contract and the model must agree on everything a
-consumer can read."""
+harness: random reporters, prices with jumps and broken prints, gaps that persist, bad inputs,
+statuses, time, splits staged at arbitrary times, admin actions. After every step the contract
+and the model must agree on everything a consumer can read, and a valid push always lands
+(finding 8: no staged split may make every push revert)."""
 
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ class OracleMachine(RuleBasedStateMachine):
 
     def _push(self, who, answer, observed_at, status, is_reporter=True):
         try:
-            probe = FeedModel(**{**self.model.__dict__, "rounds": list(self.model.rounds)})
+            probe = self.model.copy()
             probe.push(who, answer, observed_at, status, self._now(), is_reporter)
         except PushRejected as rejected:
             with boa.reverts(rejected.reason), boa.env.prank(who):
@@ -65,8 +66,24 @@ class OracleMachine(RuleBasedStateMachine):
             return
         with boa.env.prank(who):
             self.oracle.push_price(answer, observed_at, status)
-        self.model.push(who, answer, observed_at, status, self._now(), is_reporter)
-        note(self, "push: suspect" if self.model.suspect else "push: ok")
+        mult = self.model.multiplier
+        event = self.model.push(who, answer, observed_at, status, self._now(), is_reporter)
+        note(self, f"push: {event or ('suspect' if self.model.suspect else 'ok')}")
+        if self.model.multiplier != mult:
+            note(self, "push: split applied")
+
+    def _admin(self, call, model_call, what):
+        """`call` on the chain as the admin; it reverts exactly when `model_call` raises."""
+        try:
+            model_call()
+        except PushRejected as rejected:
+            with boa.reverts(rejected.reason), boa.env.prank(self.admin):
+                call()
+            note(self, f"{what}: rejected:{rejected.reason}")
+            return
+        with boa.env.prank(self.admin):
+            call()
+        note(self, f"{what}: ok")
 
     # ---- rules ----------------------------------------------------------------------
     @rule(seconds=st.integers(1, 4 * 86_400))
@@ -118,6 +135,75 @@ class OracleMachine(RuleBasedStateMachine):
         )
         sender = self.reporters[0] if who == "reporter" else self.outsider
         self._push(sender, answer, observed, status, is_reporter=who == "reporter")
+
+    @rule(
+        reporter=st.integers(0, 3),
+        prints=st.integers(1, 12),
+        dt=st.sampled_from([60, 600, 1_800]),
+        wiggle_bps=st.sampled_from([0, 100, 1_000, 3_000]),
+        status=st.sampled_from([MarketStatus.OPEN] * 3 + [MarketStatus.CLOSED]),
+    )
+    def push_persisting(self, reporter, prints, dt, wiggle_bps, status):
+        """One source keeps printing around its last price (a real gap, or a stuck source):
+        path (b) gets to count, restart, and complete. Reporter 0..2, or (3) the one whose
+        print is suspect, so that no second reporter confirms it."""
+        base = self._last_answer()
+        who = self.reporters[reporter] if reporter < 3 else self.model.suspect_reporter
+        for i in range(prints):
+            boa.env.time_travel(seconds=dt)
+            sign = 1 if i % 2 else -1
+            answer = max(1, base + sign * base * wiggle_bps // 10_000 // (i + 1))
+            self._push(who or self.reporters[0], answer, self._now(), int(status))
+
+    @rule(
+        reporter=st.integers(0, 2),
+        gap_bps=st.sampled_from([-6_000, -2_100, 0, 5_000, 14_000]),
+    )
+    def session_closes_and_reopens(self, reporter, gap_bps):
+        """The close print, a night, and the open with an overnight gap (quoted per new share
+        once a staged split's activation has passed)."""
+        who = self.reporters[reporter]
+        boa.env.time_travel(seconds=60)
+        self._push(who, self._last_answer(), self._now(), int(MarketStatus.CLOSED))
+        boa.env.time_travel(seconds=17 * 3_600)
+        answer = self._last_answer() * (10_000 + gap_bps) // 10_000
+        if self.model.split is not None and self._now() >= self.model.split[1]:
+            answer //= self.model.split[0]
+        self._push(who, max(1, answer), self._now(), int(MarketStatus.OPEN))
+
+    @rule(ratio=st.sampled_from([1, 2, 3, 5, 101]), delay=st.integers(-5, 3 * 86_400))
+    def admin_stages_split(self, ratio, delay):
+        """At any time: mid-session, halted, suspect, or before a close."""
+        activation = max(0, self._now() + delay)
+        self._admin(
+            lambda: self.oracle.stage_split(ratio, activation),
+            lambda: self.model.stage_split(ratio, activation, self._now()),
+            "stage split",
+        )
+
+    @rule()
+    def admin_cancels_split(self):
+        self._admin(self.oracle.cancel_split, self.model.cancel_split, "cancel split")
+
+    @precondition(lambda self: self.model.split is not None)
+    @rule(reporter=st.integers(0, 2), status=st.sampled_from(list(MarketStatus)))
+    def push_new_share_quote(self, reporter, status):
+        """The source quotes per new share, whether or not the chain has applied the split."""
+        assert self.model.split is not None
+        boa.env.time_travel(seconds=60)
+        answer = max(1, self._last_answer() // self.model.split[0])
+        self._push(self.reporters[reporter], answer, self._now(), int(status))
+
+    @rule(
+        prints=st.sampled_from([0, 1, 2, 3, 5, 10, 120, 121]),
+        seconds=st.sampled_from([0, 299, 300, 600, 3_600, 14_400, 14_401]),
+    )
+    def admin_sets_escalation(self, prints, seconds):
+        self._admin(
+            lambda: self.oracle.set_escalation(prints, seconds),
+            lambda: self.model.set_escalation(prints, seconds),
+            "set escalation",
+        )
 
     @rule()
     def admin_clears(self):
@@ -172,6 +258,36 @@ class OracleMachine(RuleBasedStateMachine):
     def suspect_flag_matches_model(self):
         assert self.oracle.suspect() == self.model.suspect
 
+    @invariant()
+    def escalation_matches_model(self):
+        assert self.oracle.escalation() == self.model.escalation()
+        assert self.oracle.escalation_prints() == self.model.escalation_prints
+        assert self.oracle.escalation_seconds() == self.model.escalation_seconds
+
+    @invariant()
+    def splits_match_model(self):
+        assert self.oracle.shares_multiplier() == self.model.multiplier
+        assert self.oracle.staged_split() == (self.model.split or (0, 0))
+        if self.model.latest is not None:
+            status, mult = self.oracle.market_state()
+            assert (status, mult) == (self.model.market_status(), self.model.multiplier)
+            assert self.oracle.round_state(self.model.latest.round_id) == (status, mult)
+
+    @invariant()
+    def no_staged_split_makes_a_valid_push_revert(self):
+        """Finding 8 (docs/spec.md §7.15): whatever is staged and whatever the feed's state, a
+        well-formed push — newer, not in the future, positive, in range — lands: one after
+        every step, from either reporter and with each status in turn, in a throwaway
+        anchor."""
+        t0 = self._now()
+        who = self.reporters[self.steps % 2]
+        try:
+            with boa.env.anchor(), boa.env.prank(who):
+                boa.env.evm.patch.timestamp = t0 + 1
+                self.oracle.push_price(self._last_answer(), t0 + 1, self.steps % 4)
+        finally:
+            boa.env.evm.patch.timestamp = t0
+
     @precondition(lambda self: self.model.latest is not None)
     @rule(data=st.data())
     def history_matches(self, data):
@@ -183,6 +299,8 @@ class OracleMachine(RuleBasedStateMachine):
             except PushRejected as rejected:
                 with boa.reverts(rejected.reason):
                     self.oracle.getRoundData(rid)
+                with boa.reverts(rejected.reason):
+                    self.oracle.round_state(rid)
                 continue
             assert self.oracle.getRoundData(rid) == (
                 r.round_id,
@@ -192,6 +310,7 @@ class OracleMachine(RuleBasedStateMachine):
                 r.round_id,
             )
             assert self.oracle.round_status(rid) == r.status
+            assert self.oracle.round_state(rid) == self.model.round_state(rid)
 
 
 def test_oracle_matches_model(deployment, capsys):

@@ -153,6 +153,7 @@ def test_extremes_on_the_oracle(oracle, admin, reporter, risk_admin, push, chain
         (lambda: oracle.push_price(10**10, MAX, 2, sender=reporter), "oracle: future timestamp"),
         (lambda: oracle.push_price(10**10, now, 255, sender=reporter), "oracle: bad status"),
         (lambda: oracle.set_max_jump_bps(MAX, sender=risk_admin), "oracle: jump bounds"),
+        (lambda: oracle.set_escalation(MAX, MAX, sender=risk_admin), "oracle: escalation bounds"),
         (lambda: oracle.stage_split(MAX, soon, sender=admin), "oracle: split ratio bounds"),
         (lambda: oracle.stage_split(2, MAX, sender=admin), "oracle: activation bounds"),
         (lambda: oracle.stage_split(2, 2**64, sender=admin), "oracle: activation bounds"),

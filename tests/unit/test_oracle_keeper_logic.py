@@ -1,4 +1,5 @@
-"""Oracle keeper decisions (pure): every branch of `decide`."""
+"""Oracle keeper decisions (pure): every branch of `decide` and `decide_confirm`, and the
+escalation targets of docs/spec.md §2 driven against the oracle's reference model."""
 
 from decimal import Decimal
 
@@ -11,8 +12,10 @@ from synthequity.keepers.oracle.logic import (
     Observation,
     PushPolicy,
     decide,
+    decide_confirm,
     to_feed_units,
 )
+from synthequity.model.oracle import FeedModel
 
 OPEN, CLOSED, HALTED = MarketStatus.OPEN, MarketStatus.CLOSED, MarketStatus.HALTED
 T = 1_700_000_000
@@ -20,8 +23,8 @@ P = 250 * 10**8
 POLICY = PushPolicy()
 
 
-def feed(answer=P, updated_at=T, status=OPEN, suspect=False, jump=2_500):
-    return FeedState(7, answer, updated_at, status, suspect, jump)
+def feed(answer=P, updated_at=T, status=OPEN, suspect=False, jump=2_500, anchor=None):
+    return FeedState(7, answer, updated_at, status, suspect, jump, anchor)
 
 
 def obs(answer=P, at=T + 10, status=OPEN):
@@ -81,23 +84,119 @@ def test_closed_market_pushes_nothing_unless_a_closed_heartbeat_is_set():
     assert (d.action, d.reason) == (Action.PUSH, "heartbeat (closed)")
 
 
-def test_jump_beyond_guard_is_refused_without_a_second_source():
+def test_a_jump_beyond_the_guard_is_pushed_as_suspect_never_refused():
+    """A real gap is never refused: the chain stores it suspect (HALTED) and the escalation
+    path decides when it is usable (was: refused without a second source)."""
     d = decide(obs(answer=P * 7 // 10), feed(), T + 10, POLICY)  # -30%
-    assert d.action is Action.REFUSE
-    assert "beyond the guard" in d.reason
+    assert d.action is Action.PUSH
+    assert d.reason == "jump of 3000 bps beyond the guard (2500 bps): pushed as suspect"
+    far = decide(obs(answer=P * 1_000), feed(), T + 10, POLICY)
+    assert far.action is Action.PUSH  # the chain's hard factor keeps 1000x out of use
 
 
-def test_jump_confirmed_by_an_agreeing_second_source():
-    gap = P * 7 // 10
-    ok = decide(obs(answer=gap), feed(), T + 10, POLICY, confirmation=obs(answer=gap + gap // 200))
-    assert (ok.action, ok.reason) == (Action.PUSH, "jump confirmed by second source")
-    far = decide(obs(answer=gap), feed(), T + 10, POLICY, confirmation=obs(answer=P))
-    assert far.action is Action.REFUSE
+@pytest.mark.parametrize(
+    "move_bps, age, expected",
+    [
+        (0, 10, (Action.SKIP, "fresh")),
+        (60, 10, (Action.PUSH, "suspect, deviation")),
+        (0, 60, (Action.PUSH, "suspect, heartbeat")),
+        (-6_000, 10, (Action.PUSH, "suspect, deviation")),  # back to the anchor: no guard
+    ],
+)
+def test_a_suspect_feed_gets_the_usual_cadence(move_bps, age, expected):
+    """While suspect the primary keeps printing (heartbeat 60 s while OPEN) so that the
+    chain's persistence path counts its prints; no print every tick."""
+    f = feed(answer=P * 2, suspect=True, anchor=P)
+    d = decide(obs(answer=P * 2 * (10_000 + move_bps) // 10_000, at=T + age), f, T + age, POLICY)
+    assert (d.action, d.reason) == expected
 
 
-def test_suspect_feed_gets_our_independent_print():
-    d = decide(obs(answer=P), feed(answer=P * 1_000, suspect=True), T + 10, POLICY)
-    assert (d.action, d.reason) == (Action.PUSH, "resolve suspect feed")
+def test_confirming_keeper_pushes_only_to_end_a_suspect_episode():
+    gap = P * 157 // 100
+    suspect = feed(answer=gap, suspect=True, anchor=P)
+    skip = decide_confirm(obs(answer=gap), feed(answer=gap), T + 10, POLICY)
+    assert (skip.action, skip.reason) == (Action.SKIP, "feed not suspect")
+    ok = decide_confirm(obs(answer=gap * 104 // 100), suspect, T + 10, POLICY)
+    assert (ok.action, ok.reason) == (Action.PUSH, "confirm suspect price")
+    back = decide_confirm(obs(answer=P * 101 // 100), suspect, T + 10, POLICY)
+    assert (back.action, back.reason) == (Action.PUSH, "revert suspect price to its anchor")
+    neither = decide_confirm(obs(answer=gap * 130 // 100), suspect, T + 10, POLICY)
+    assert neither.action is Action.SKIP and "neither" in neither.reason
+    recent = decide_confirm(obs(answer=gap), suspect, T + 10, POLICY, last_pushed_at=T - 30)
+    assert (recent.action, recent.reason) == (Action.SKIP, "confirmed recently")
+    stale = decide_confirm(obs(answer=gap, at=T + 1), suspect, T + 500, POLICY)
+    assert (stale.action, stale.reason) == (Action.SKIP, "source stale")
+
+
+# ---- the escalation targets (docs/spec.md §2), decisions driven against the oracle's model ---
+
+
+def state(model: FeedModel) -> FeedState | None:
+    r = model.latest
+    if r is None:
+        return None
+    anchor = model.escalation()[0] if model.suspect else None
+    return FeedState(
+        r.round_id, r.answer, r.observed_at, r.status, model.suspect, model.max_jump_bps, anchor
+    )
+
+
+def reopen(primary, confirming=None, minutes=240):
+    """Friday's close at $100 on chain; from Monday's open the primary (and, if given, the
+    confirming keeper) see `primary(minute)` / `confirming(minute)` every 60 s. Returns the
+    minutes from the open until the chain's price is usable (None: never), and the model."""
+    model, t0 = FeedModel(), T
+    model.push("primary", 100 * 10**8, t0, int(CLOSED), t0)
+    open_at, last_confirm = t0 + 17 * 3_600, None
+    for minute in range(minutes + 1):
+        now = open_at + minute * 60
+        d = decide(Observation(primary(minute), now, OPEN), state(model), now, POLICY)
+        if d.action is Action.PUSH:
+            model.push("primary", d.observation.answer, now, int(OPEN), now)
+        if confirming is not None:
+            c = decide_confirm(
+                Observation(confirming(minute), now + 20, OPEN),
+                state(model),
+                now + 20,
+                POLICY,
+                last_confirm,
+            )
+            if c.action is Action.PUSH:
+                model.push("confirmer", c.observation.answer, now + 20, int(OPEN), now + 20)
+                last_confirm = now + 20
+        if model.market_status() is OPEN and model.latest.answer != 100 * 10**8:
+            return minute, model
+    return None, model
+
+
+def gap_path(level, wobble_bps=150):
+    """The gapped price with a small intraday wobble (deterministic)."""
+    return lambda m: level * 10**8 * (10_000 + wobble_bps * ((m * 7) % 5 - 2) // 2) // 10_000
+
+
+@pytest.mark.parametrize("level", [157, 250, 40, 79])  # +57%, +150%, -60%, -21%
+def test_a_real_gap_is_usable_within_30_minutes_with_two_sources(level):
+    minutes, model = reopen(gap_path(level), gap_path(level, 200))
+    assert minutes is not None and minutes <= 30, minutes
+    assert model.rounds[-1].multiplier == 1 and not model.suspect
+
+
+@pytest.mark.parametrize("level", [157, 250, 40, 79])
+def test_a_real_gap_is_usable_within_2_hours_with_one_source(level):
+    minutes, model = reopen(gap_path(level))
+    assert minutes is not None and minutes <= 120, minutes
+    assert model.market_status() is OPEN
+
+
+def test_a_one_print_1000x_spike_never_reaches_usable():
+    spike = reopen(lambda m: 100_000 * 10**8 if m == 0 else 100 * 10**8)[1]
+    assert [r.suspect for r in spike.rounds[1:3]] == [True, False]  # HALTED, then reverted
+    assert not any(r.answer > 200 * 10**8 and not r.suspect for r in spike.rounds)
+    stuck, model = reopen(lambda m: 100_000 * 10**8)  # a source stuck at 1000x for 4 h
+    assert stuck is None and model.market_status() is HALTED
+    # a confirming source that disagrees reverts the primary's broken print at once
+    fixed, model = reopen(lambda m: 100_000 * 10**8, lambda m: 100 * 10**8)
+    assert fixed is None and model.rounds[2].answer == 100 * 10**8 and not model.suspect
 
 
 def test_non_positive_price_is_refused():

@@ -1,5 +1,6 @@
 """The oracle keeper loop against an in-memory chain backed by the oracle's reference model:
-replay schedule, dry run, refused jumps, RPC retries, races, and stopping."""
+replay schedule, dry run, jumps pushed as suspect and a confirming keeper, RPC retries, races,
+and stopping."""
 
 from __future__ import annotations
 
@@ -28,8 +29,15 @@ class Receipt:
 class ModelChain:
     """FeedIO over FeedModel: the contract's rules, no node."""
 
-    def __init__(self, head_time: int, fail_reads: int = 0):
-        self.model = FeedModel()
+    def __init__(
+        self,
+        head_time: int,
+        fail_reads: int = 0,
+        model: FeedModel | None = None,
+        reporter: str = "keeper",
+    ):
+        self.model = model or FeedModel()
+        self.reporter = reporter
         self.head_time = head_time
         self.fail_reads = fail_reads
         self.reconnects = 0
@@ -49,6 +57,7 @@ class ModelChain:
             r.status,
             self.model.suspect,
             self.model.max_jump_bps,
+            self.model.escalation()[0] if self.model.suspect else None,
         )
 
     def next_block_time(self) -> int:
@@ -61,7 +70,9 @@ class ModelChain:
         self.head_time += 1
         self.sent += 1
         try:
-            self.model.push("keeper", obs.answer, obs.observed_at, int(obs.status), self.head_time)
+            self.model.push(
+                self.reporter, obs.answer, obs.observed_at, int(obs.status), self.head_time
+            )
         except PushRejected as exc:
             raise ContractLogicError(exc.reason) from None
         return Receipt()
@@ -137,17 +148,27 @@ def test_dry_run_sends_nothing():
     assert chain.sent == 0 and keeper.metrics["would_push"] == 2
 
 
-def test_unconfirmed_jump_is_refused_and_confirmed_one_is_pushed():
-    chain = ModelChain(1_700_000_000)
-    keeper = OracleKeeper(io=chain, source=ScriptedSource(["250", "170", "170"]))
-    keeper.run([1_700_000_001, 1_700_000_010, 1_700_000_020])
-    assert keeper.metrics["refused"] == 2 and len(chain.model.rounds) == 1
-    confirmed = OracleKeeper(
-        io=chain, source=ScriptedSource(["170"]), confirm_source=ScriptedSource(["170.5"])
+def test_a_jump_is_pushed_suspect_and_a_confirming_keeper_confirms_it():
+    """The primary pushes the gap (HALTED on chain) instead of refusing it; the confirming
+    keeper — its own source and reporter, sharing the chain — pushes only while suspect."""
+    t = 1_700_000_000
+    chain = ModelChain(t)
+    confirmer_io = ModelChain(t, model=chain.model, reporter="confirmer")
+    primary = OracleKeeper(io=chain, source=ScriptedSource(["250", "170", "170"]))
+    confirmer = OracleKeeper(
+        io=confirmer_io, source=ScriptedSource(["250", "171", "171"]), confirm_only=True
     )
-    confirmed.run([1_700_000_030])
-    assert chain.model.latest.answer == 170 * 10**8
-    assert chain.model.suspect  # one reporter's jump awaits a second reporter on chain
+    primary.tick(t + 1)
+    confirmer.tick(t + 2)  # not suspect: nothing
+    primary.tick(t + 10)  # -32%: pushed, suspect
+    assert primary.metrics["suspect pushes"] == 1 and primary.metrics.get("refused", 0) == 0
+    assert chain.model.suspect and chain.model.market_status() is MarketStatus.HALTED
+    confirmer_io.head_time = chain.head_time + 10  # one chain, one clock
+    confirmer.tick(t + 20)
+    assert confirmer.metrics["confirming pushes"] == 1 and confirmer_io.sent == 1
+    assert not chain.model.suspect and chain.model.latest.answer == 171 * 10**8
+    confirmer.tick(t + 30)  # no longer suspect: nothing
+    assert confirmer_io.sent == 1
 
 
 def test_rpc_errors_are_retried_with_reconnects():

@@ -1,4 +1,10 @@
-"""Wiring for `ape run keeper oracle`: settings, source, mode (live or replay), summary."""
+"""Wiring for `ape run keeper oracle`: settings, source, role (primary or confirming), mode
+(live or replay), summary.
+
+One signing account and one source per process (docs/spec.md §9): the primary keeper reads
+`--source`; the confirming keeper is a second process with its own REPORTER account reading
+`--confirm-source` (docs/design/oracle.md "Two sources").
+"""
 
 from __future__ import annotations
 
@@ -35,8 +41,13 @@ def run_oracle_keeper(network: Any, account: Any, **opt: Any) -> OracleKeeper:
     settings = OracleKeeperSettings(**overrides)
     calendar = nyse()
     splits = parse_splits(settings.splits)
-    source = parse_source(opt["source"], calendar, splits)
-    confirm = parse_source(opt["confirm_source"], calendar) if opt.get("confirm_source") else None
+    if bool(opt.get("source")) == bool(opt.get("confirm_source")):
+        raise SystemExit(
+            "refused: give --source (the primary keeper) or --confirm-source (the confirming "
+            "keeper, a second process with its own reporter account), not both or neither"
+        )
+    confirm_only = bool(opt.get("confirm_source"))
+    source = parse_source(opt["confirm_source"] or opt["source"], calendar, splits)
 
     if opt.get("oracle_address"):
         oracle = at(project.EquityOracle, opt["oracle_address"])
@@ -53,7 +64,7 @@ def run_oracle_keeper(network: Any, account: Any, **opt: Any) -> OracleKeeper:
         io=ApeFeedIO(oracle, account),
         source=source,
         policy=settings.policy(),
-        confirm_source=confirm,
+        confirm_only=confirm_only,
         warp=replay,
         splits=splits,
         dry_run=opt["dry_run"],
@@ -79,6 +90,8 @@ def run_oracle_keeper(network: Any, account: Any, **opt: Any) -> OracleKeeper:
         keeper.run(live_schedule(settings.poll_interval_s), live=True)
     if opt.get("summary", True):
         verb = "decided (dry run)" if opt["dry_run"] else "made"
+        if confirm_only:
+            verb += " (confirming keeper)"
         console.print(
             summary_table(
                 summarize(keeper.pushes),

@@ -1,7 +1,14 @@
-"""Oracle keeper decisions (docs/spec.md §9) — pure functions over plain data, no chain, no clock.
+"""Oracle keeper decisions (docs/spec.md §2 "Escalation", §9) — pure functions over plain data,
+no chain, no clock.
 
-`decide` answers one question per tick: given what the source says, what the chain holds and
-the push policy, do we push, skip, or refuse (loudly)?
+Two roles, one signing account and one source per process (docs/design/oracle.md):
+- the primary keeper (`decide`): pushes on deviation or heartbeat, and pushes a jump beyond the
+  guard too — the chain stores it as suspect (HALTED to consumers) and it becomes usable when a
+  second reporter confirms it or when the primary keeps printing it through the escalation
+  bound (N prints over T seconds). It never refuses a real gap: it keeps printing.
+- the confirming keeper (`decide_confirm`): reads an independent source with its own reporter
+  account and pushes only while the feed is suspect — a print that confirms the suspect price
+  (path a), or one that returns the feed to its anchor (a broken primary).
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ class FeedState:
     status: MarketStatus  # as reported (`reported_status`), not folded with suspect
     suspect: bool
     max_jump_bps: int
+    anchor: int | None = None  # while suspect: the last trusted answer (`escalation()[0]`)
 
 
 @dataclass(frozen=True)
@@ -41,13 +49,15 @@ class PushPolicy:
     heartbeat_open_s: int = 60  # ... or this long passed while OPEN
     heartbeat_closed_s: int = 0  # 0: no heartbeat while CLOSED/HALTED (status changes only)
     max_source_age_s: int = 120  # an OPEN quote older than this is not worth pushing
-    confirm_tolerance_bps: int = 100  # second source must agree this closely on a jump
+    # the confirming keeper vouches for a suspect price only this close to it (the chain
+    # accepts up to `max_jump_bps`; two sources minutes apart at a gapped open differ by %)
+    confirm_tolerance_bps: int = 500
 
 
 class Action(StrEnum):
     PUSH = "push"
     SKIP = "skip"
-    REFUSE = "refuse"  # a push the policy forbids: logged loudly, needs an operator
+    REFUSE = "refuse"  # a price no chain may hold (<= 0): logged loudly, needs an operator
 
 
 @dataclass(frozen=True)
@@ -66,54 +76,88 @@ def moved_bps(new: int, old: int) -> Decimal:
     return Decimal(abs(new - old) * BPS) / Decimal(old)
 
 
+def _checked(
+    obs: Observation, feed: FeedState | None, chain_now: int, policy: PushPolicy
+) -> tuple[Observation, Decision | None]:
+    """The checks both roles share: (the observation clamped to the chain's clock, or the
+    decision that ends the tick)."""
+    if obs.answer <= 0:
+        return obs, Decision(Action.REFUSE, "non-positive price")
+    if obs.observed_at > chain_now:
+        obs = replace(obs, observed_at=chain_now)
+    if feed is not None and obs.observed_at <= feed.updated_at:
+        return obs, Decision(Action.SKIP, "not newer than chain")
+    if obs.status is MarketStatus.OPEN and chain_now - obs.observed_at > policy.max_source_age_s:
+        return obs, Decision(Action.SKIP, "source stale")
+    return obs, None
+
+
 def decide(
     obs: Observation,
     feed: FeedState | None,
     chain_now: int,
     policy: PushPolicy,
-    confirmation: Observation | None = None,
 ) -> Decision:
-    """What to do with `obs`.
+    """The primary keeper: what to do with `obs`.
 
     `chain_now` is the timestamp the push would land at. An observation timestamped after it
     (a source clock ahead of the chain) is pushed as observed at `chain_now`: later than the
     truth would be rejected by the contract, earlier only makes the price look older.
+    A jump beyond the on-chain guard is pushed like any print (the chain marks it suspect);
+    while suspect the usual cadence goes on, so that persistence (path b) can complete.
     """
-    if obs.answer <= 0:
-        return Decision(Action.REFUSE, "non-positive price")
-    if obs.observed_at > chain_now:
-        obs = replace(obs, observed_at=chain_now)
-    if feed is not None and obs.observed_at <= feed.updated_at:
-        return Decision(Action.SKIP, "not newer than chain")
-    if obs.status is MarketStatus.OPEN and chain_now - obs.observed_at > policy.max_source_age_s:
-        return Decision(Action.SKIP, "source stale")
+    obs, done = _checked(obs, feed, chain_now, policy)
+    if done is not None:
+        return done
     if feed is None:
         return Decision(Action.PUSH, "first round", obs)
 
-    if feed.suspect:
-        # Our independent print either confirms the jump or returns the feed to its anchor;
-        # the contract decides which.
-        return Decision(Action.PUSH, "resolve suspect feed", obs)
-    if is_jump(obs.answer, feed.answer, feed.max_jump_bps):
-        if confirmation is not None and not is_jump(
-            confirmation.answer, obs.answer, policy.confirm_tolerance_bps
-        ):
-            return Decision(Action.PUSH, "jump confirmed by second source", obs)
+    prefix = "suspect, " if feed.suspect else ""
+    if not feed.suspect and is_jump(obs.answer, feed.answer, feed.max_jump_bps):
         return Decision(
-            Action.REFUSE,
+            Action.PUSH,
             f"jump of {moved_bps(obs.answer, feed.answer):.0f} bps beyond the guard "
-            f"({feed.max_jump_bps} bps) and no second source agrees",
+            f"({feed.max_jump_bps} bps): pushed as suspect",
+            obs,
         )
     if obs.status != feed.status:
-        return Decision(Action.PUSH, f"status {feed.status.name} -> {obs.status.name}", obs)
+        return Decision(Action.PUSH, f"{prefix}status {feed.status.name} -> {obs.status.name}", obs)
 
     age = obs.observed_at - feed.updated_at
     if obs.status is MarketStatus.OPEN:
         if moved_bps(obs.answer, feed.answer) >= policy.deviation_bps:
-            return Decision(Action.PUSH, "deviation", obs)
+            return Decision(Action.PUSH, f"{prefix}deviation", obs)
         if age >= policy.heartbeat_open_s:
-            return Decision(Action.PUSH, "heartbeat", obs)
+            return Decision(Action.PUSH, f"{prefix}heartbeat", obs)
         return Decision(Action.SKIP, "fresh")
     if policy.heartbeat_closed_s and age >= policy.heartbeat_closed_s:
-        return Decision(Action.PUSH, "heartbeat (closed)", obs)
+        return Decision(Action.PUSH, f"{prefix}heartbeat (closed)", obs)
     return Decision(Action.SKIP, "unchanged")
+
+
+def decide_confirm(
+    obs: Observation,
+    feed: FeedState | None,
+    chain_now: int,
+    policy: PushPolicy,
+    last_pushed_at: int | None = None,
+) -> Decision:
+    """The confirming keeper (its own source, its own reporter account): push only while the
+    feed is suspect, and only a print that ends the episode — within `confirm_tolerance_bps`
+    of the suspect price (the chain's path a: a different reporter agrees), or within the
+    guard of the anchor (the primary's source broke; the print reverts it). At most one push
+    per `heartbeat_open_s` (`last_pushed_at`: this keeper's last push, chain time)."""
+    if feed is None or not feed.suspect:
+        return Decision(Action.SKIP, "feed not suspect")
+    obs, done = _checked(obs, feed, chain_now, policy)
+    if done is not None:
+        return done
+    if last_pushed_at is not None and chain_now - last_pushed_at < policy.heartbeat_open_s:
+        return Decision(Action.SKIP, "confirmed recently")
+    if not is_jump(obs.answer, feed.answer, policy.confirm_tolerance_bps):
+        return Decision(Action.PUSH, "confirm suspect price", obs)
+    if feed.anchor is not None and not is_jump(obs.answer, feed.anchor, feed.max_jump_bps):
+        return Decision(Action.PUSH, "revert suspect price to its anchor", obs)
+    return Decision(
+        Action.SKIP, "second source agrees with neither the suspect price nor the anchor"
+    )

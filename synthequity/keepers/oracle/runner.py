@@ -1,4 +1,6 @@
-"""The oracle keeper's thin I/O shell: read the feed, ask `logic.decide`, push, log.
+"""The oracle keeper's thin I/O shell: read the feed, ask `logic.decide` (the primary) or
+`logic.decide_confirm` (the confirming keeper: its own source and reporter account, pushing
+only while the feed is suspect), push, log.
 
 Two ways to drive time:
 - live: tick every `poll_interval_s` of wall time; the chain's clock is the real one;
@@ -27,6 +29,7 @@ from synthequity.keepers.oracle.logic import (
     Observation,
     PushPolicy,
     decide,
+    decide_confirm,
     to_feed_units,
 )
 from synthequity.keepers.oracle.sources import PriceSource, SourceError
@@ -60,13 +63,15 @@ class ApeFeedIO:
         if self.oracle.latestRound() == 0:
             return None  # no round yet (latestRoundData would revert "oracle: no data")
         rid, answer, _, updated_at, _ = self.oracle.latestRoundData()
+        suspect = self.oracle.suspect()
         return FeedState(
             round_id=rid,
             answer=answer,
             updated_at=updated_at,
             status=MarketStatus(self.oracle.reported_status()),
-            suspect=self.oracle.suspect(),
+            suspect=suspect,
             max_jump_bps=self.oracle.max_jump_bps(),
+            anchor=self.oracle.escalation()[0] if suspect else None,
         )
 
     def next_block_time(self) -> int:
@@ -104,7 +109,7 @@ class OracleKeeper:
     io: FeedIO
     source: PriceSource
     policy: PushPolicy = field(default_factory=PushPolicy)
-    confirm_source: PriceSource | None = None
+    confirm_only: bool = False  # the confirming keeper: push only to end a suspect episode
     warp: bool = False
     dry_run: bool = False
     rpc_attempts: int = 6
@@ -112,6 +117,7 @@ class OracleKeeper:
     metrics: Metrics = field(default_factory=Metrics)
     pushes: list[PushRecord] = field(default_factory=list)
     splits: tuple[Split, ...] = ()  # the schedule the source's quotes cross (docs/spec.md §6)
+    last_pushed_at: int | None = None  # chain time of this keeper's last push
 
     def _observe(self, source: PriceSource, now: int) -> Observation | None:
         try:
@@ -131,7 +137,6 @@ class OracleKeeper:
         if obs is None:
             self.metrics["skipped"] += 1
             return Decision(Action.SKIP, "no quote")
-        confirmation = self._observe(self.confirm_source, now) if self.confirm_source else None
         feed = with_retries(
             self.io.read,
             what="read feed",
@@ -144,7 +149,8 @@ class OracleKeeper:
             # (the oracle applies the staged split with this push)
             ratio = ratio_between(feed.updated_at, obs.observed_at, self.splits)
             if ratio > 1:
-                feed = dataclasses.replace(feed, answer=feed.answer // ratio)
+                anchor = feed.anchor // ratio if feed.anchor is not None else None
+                feed = dataclasses.replace(feed, answer=feed.answer // ratio, anchor=anchor)
         chain_now = (
             max(self.io.next_block_time(), obs.observed_at)
             if self.warp
@@ -158,7 +164,10 @@ class OracleKeeper:
                 )
             )
         )
-        decision = decide(obs, feed, chain_now, self.policy, confirmation)
+        if self.confirm_only:
+            decision = decide_confirm(obs, feed, chain_now, self.policy, self.last_pushed_at)
+        else:
+            decision = decide(obs, feed, chain_now, self.policy)
         if decision.action is Action.REFUSE:
             self.metrics["refused"] += 1
             event(
@@ -187,6 +196,11 @@ class OracleKeeper:
             status=obs.status.name,
             dry_run=self.dry_run,
         )
+        if "suspect" in decision.reason and not self.confirm_only:
+            # a jump reaches the chain HALTED; printing on completes the escalation path
+            self.metrics["suspect pushes"] += 1
+            if decision.reason.startswith("jump"):
+                event(log, "jump pushed as suspect", logging.WARNING, **fields)
         if self.dry_run:
             self.metrics["would_push"] += 1
             event(log, "push (dry run)", **fields)
@@ -214,6 +228,9 @@ class OracleKeeper:
             event(log, "push reverted", logging.WARNING, error=str(exc), **fields)
             return
         self.metrics["pushed"] += 1
+        if self.confirm_only:
+            self.metrics["confirming pushes"] += 1
+        self.last_pushed_at = obs.observed_at
         round_id = (feed.round_id + 1) if feed else 1
         self.pushes.append(
             PushRecord(

@@ -16,7 +16,7 @@ class OracleKeeperSettings(BaseSettings):
     heartbeat_open_s: int = Field(60, ge=1)
     heartbeat_closed_s: int = Field(0, ge=0)
     max_source_age_s: int = Field(120, ge=1)
-    confirm_tolerance_bps: int = Field(100, ge=1, le=5_000)
+    confirm_tolerance_bps: int = Field(500, ge=1, le=5_000)
     poll_interval_s: float = Field(1.0, gt=0)
     rpc_attempts: int = Field(6, ge=1)
     # stock splits the source's quotes cross, "DATE:RATIO,..." (docs/spec.md §6); a CSV of
