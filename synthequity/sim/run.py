@@ -188,6 +188,7 @@ class SimResult:
         perp = sum(1 for x in self.liquidations if x.book == "perp")
         vault = sum(1 for x in self.liquidations if x.book == "vault")
         src0 = next((s for s in self.samples if s.source_answer > 0), s0)
+        chain0 = next((s for s in self.samples if s.answer > 0), s0)
         c = self.counters
         ab, usd = self.absorbed, 1 / WAD
         return {
@@ -197,7 +198,7 @@ class SimResult:
             f"{self.config.label} (source)": _move(
                 src0.source_answer / 1e8, s1.source_answer / 1e8
             ),
-            f"{self.config.label} (chain)": _move(s0.price, s1.price),
+            f"{self.config.label} (chain)": _move(chain0.price, s1.price),
             "oracle pushes made / refused / suspect": (
                 f"{c['oracle pushes']:,} / {c['oracle refused']:,} / {c['oracle suspect']:,}"
                 f" (of {c['oracle ticks']:,} reads of the sources)"
@@ -259,12 +260,13 @@ class SimFeedIO(ApeFeedIO):
             if self.oracle.latestRound() == 0:
                 return None  # latestRoundData would revert "oracle: no data"
             self.has_round = True
-        (rid, answer, _, updated_at, _), status, suspect, jump = read_many(
+        (rid, answer, _, updated_at, _), status, suspect, jump, escalation = read_many(
             [
                 (self.oracle, "latestRoundData", ()),
                 (self.oracle, "reported_status", ()),
                 (self.oracle, "suspect", ()),
                 (self.oracle, "max_jump_bps", ()),
+                (self.oracle, "escalation", ()),
             ]
         )
         return FeedState(
@@ -274,6 +276,7 @@ class SimFeedIO(ApeFeedIO):
             status=MarketStatus(status[0]),
             suspect=bool(suspect[0]),
             max_jump_bps=jump[0],
+            anchor=escalation[0] if suspect[0] else None,  # as ApeFeedIO reads it
         )
 
 
@@ -365,12 +368,13 @@ class Simulation:
                 raise ValueError("--confirm needs a scenario with a confirming source")
             if stack.confirmer is None:
                 raise ValueError("--confirm needs a second reporter")
-            self.oracles.append(
+            self.oracles.append(  # the confirming keeper: pushes only to end a suspect state
                 OracleKeeper(
                     io=SimFeedIO(stack.oracle, stack.confirmer),
                     source=sc.PrintReplaySource(
                         self.scenario.confirm, f"prints:{self.scenario.name}.confirm"
                     ),
+                    confirm_only=True,
                     warp=True,
                     stop=stop,
                 )
@@ -391,6 +395,7 @@ class Simulation:
         self.first_block = 0
         self.last_acted = -(10**12)
         self.was_usable = False
+        self.priced = False  # the feed has a round
         self.pool_shortfall_start = 0
         self.inventory_minted = bool(stack.vault.position(stack.keeper)[1])
         if cfg.gap_mmr_bps is not None:  # the policy is the risk admin's to run
@@ -441,8 +446,8 @@ class Simulation:
             if self.scenario is None and nxt is not None:
                 self._while_halted(t, nxt)
             if self.on_tick:
-                sample = self.result.samples[-1]
-                self.on_tick(i + 1, len(ticks), f"{utc(t):%Y-%m-%d %H:%M} ${sample.price:,.2f}")
+                price = self.result.samples[-1].price if self.result.samples else 0.0
+                self.on_tick(i + 1, len(ticks), f"{utc(t):%Y-%m-%d %H:%M} ${price:,.2f}")
         self._finish()
         self.result.wall_s = time.perf_counter() - t0
         return self.result
@@ -453,7 +458,8 @@ class Simulation:
         (a live keeper polls all the time; the replay's 2-hour steps would otherwise hold a
         confirmation back for hours)."""
         t += SUSPECT_STEP_S
-        while t < nxt and self.result.samples[-1].market_status == MarketStatus.HALTED.name:
+        samples = self.result.samples
+        while t < nxt and samples and samples[-1].market_status == MarketStatus.HALTED.name:
             quote = self.oracle.source.quote(t)
             if quote is None or quote.status is not MarketStatus.OPEN:
                 return
@@ -586,6 +592,10 @@ class Simulation:
     def _sample(self, t: int) -> None:
         """One row of the report's series, read in one JSON-RPC batch."""
         s = self.s
+        if not self.priced:  # before a first round the price views revert "oracle: no data"
+            self.priced = s.oracle.latestRound() > 0
+            if not self.priced:
+                return
         round_data, oi, status, market_status, rate, nav, insurance, params = read_many(
             [
                 (s.oracle, "latestRoundData", ()),

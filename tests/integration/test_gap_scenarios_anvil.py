@@ -16,6 +16,7 @@ observation time of the round that cleared the suspect feed (`FeedCleared`)."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 from pathlib import Path
@@ -24,6 +25,7 @@ import pytest
 from ape_cli import own_chain
 
 from synthequity.deploy import DeployConfig, deploy_all
+from synthequity.market_hours import to_ts
 from synthequity.model import replay as rp
 from synthequity.sim import agents as ag
 from synthequity.sim import report
@@ -64,27 +66,38 @@ def _cfg(name: str, sources: int) -> SimConfig:
     )
 
 
-@pytest.fixture
-def replayed(request, networks, tmp_path, monkeypatch, admin, reporter, reporter2, keeper):
-    """(config, result, stack, report text) of one scenario on a chain of its own."""
-    name, sources = request.param
-    cfg = _cfg(name, sources)
-    scenario = sc.load(cfg.scenario)
+@contextlib.contextmanager
+def _replay(networks, tmp_path, monkeypatch, roles, cfg, chain_id, start):
+    """Deploy `cfg.label`'s market on an anvil whose clock starts before `start`, replay `cfg`;
+    yields (result, report text, observation times of the rounds that cleared a suspect
+    feed)."""
+    admin, reporter, reporter2, keeper = roles
     monkeypatch.setenv("SYNTHEQUITY_DEPLOYMENTS_DIR", str(tmp_path / "deployments"))
-    chain_id = 31_350 + CASES.index((name, sources))
-    with own_chain(networks, chain_id, timestamp=scenario.primary[0].t - 3_600) as _node:
+    with own_chain(networks, chain_id, timestamp=start - 3_600):
         network = networks.provider.network
         deploy_all(
             admin,
-            DeployConfig(symbols=[scenario.symbol], reporters=[reporter.address], fund_demo=False),
+            DeployConfig(symbols=[cfg.label], reporters=[reporter.address], fund_demo=False),
             network,
         )
-        stack = load_stack(network, scenario.symbol, admin, reporter, keeper, confirmer=reporter2)
+        stack = load_stack(network, cfg.label, admin, reporter, keeper, confirmer=reporter2)
         agents = ag.make_agents(cfg.agents, cfg.seed, exposed=cfg.exposed)
         result = Simulation(stack, prepare(stack, agents), agents, cfg).run()
         path = report.write([result], tmp_path / "report", with_charts=False)
-        cleared = _cleared_at(stack)
-        yield cfg, scenario, result, path.read_text(), cleared
+        yield result, path.read_text(), _cleared_at(stack)
+
+
+@pytest.fixture
+def replayed(request, networks, tmp_path, monkeypatch, admin, reporter, reporter2, keeper):
+    """(config, scenario, result, report text, cleared) of one scenario on a chain of its own."""
+    name, sources = request.param
+    cfg = _cfg(name, sources)
+    scenario = sc.load(cfg.scenario)
+    roles = (admin, reporter, reporter2, keeper)
+    chain_id = 31_350 + CASES.index((name, sources))
+    start = scenario.primary[0].t
+    with _replay(networks, tmp_path, monkeypatch, roles, cfg, chain_id, start) as (r, text, cl):
+        yield cfg, scenario, r, text, cl
 
 
 def _cleared_at(stack) -> list[int]:
@@ -111,9 +124,10 @@ def _say(capsys, cfg, r) -> None:
     o, ab = r.outage, r.absorbed
     sources = "2 sources" if cfg.confirm else "1 source"
     halted = "no outage" if o is None else f"unusable {rp.fmt_duration(o.open_s)} of trading"
+    what = Path(cfg.scenario).stem or cfg.label
     with capsys.disabled():
         print(
-            f"\n  {Path(cfg.scenario).stem}, {sources}: {halted}; pushes made / refused / "
+            f"\n  {what}, {sources}: {halted}; pushes made / refused / "
             f"suspect {r.counters['oracle pushes']} / {r.counters['oracle refused']} / "
             f"{r.counters['oracle suspect']}; liquidations {len(r.liquidations)}, bad debt "
             f"${ab.bad_debt_wad / 1e18:,.0f} (fund ${ab.insurance_wad / 1e18:,.0f}, pool "
@@ -212,3 +226,50 @@ def test_multiday_halt_trades_nothing_then_reopens_within_target(replayed, capsy
 def test_the_cases_cover_every_scenario():
     assert {name for name, _ in CASES} == {s.name for s in sc.SPECS}
     assert all(dataclasses.asdict(_cfg(n, k))["confirm"] == (k == 2) for n, k in CASES)
+
+
+# The issue's replay, in daily bars: a +57% overnight gap. On bb08fdf the keeper refused every
+# print after it and the chain kept the pre-gap close to the end (the headline: "bad debt
+# $0.00"); now the gap goes on chain HALTED, the keeper reads its source every 5 minutes while
+# it is, and the price persists into use within the one-source target.
+DAILY_GAP = """date,open,high,low,close,volume
+2023-05-01,100.00,101.00,99.00,100.50,1000
+2023-05-02,100.50,101.50,99.50,100.40,1000
+2023-05-03,157.63,160.00,155.00,158.00,1000
+2023-05-04,158.00,165.00,156.00,163.00,1000
+"""
+
+
+def test_daily_bars_with_a_57_percent_gap_reopen_within_the_target(
+    networks, tmp_path, monkeypatch, admin, reporter, reporter2, keeper, capsys
+):
+    csv = tmp_path / "gapx_daily.csv"
+    csv.write_text(DAILY_GAP)
+    cfg = SimConfig(
+        start="2023-05-01",
+        end="2023-05-04",
+        agents=4,
+        exposed=4,
+        seed=7,
+        csv=str(csv),
+        insurance_usd=INSURANCE_USD,
+    )
+    assert cfg.label == "GAPX"  # from the file's name
+    roles = (admin, reporter, reporter2, keeper)
+    with _replay(networks, tmp_path, monkeypatch, roles, cfg, 31_349, to_ts(cfg.start)) as (
+        r,
+        text,
+        cleared,
+    ):
+        pass
+    _say(capsys, cfg, r)
+    gap = to_ts("2023-05-03") + 13 * 3_600 + 30 * 60  # the open, 09:30 New York
+    o = r.outage
+    assert o is not None and o.recovered and o.start == gap, r.headline()
+    assert o.open_s <= ONE_SOURCE_S and not r.frozen
+    assert next(t for t in cleared if t >= gap) == o.end
+    assert r.counters["oracle suspect"] == 1 and r.counters["oracle: extra reads while HALTED"]
+    assert r.samples[-1].answer == 163 * 10**8  # the chain follows the source to the end
+    assert f"# synthequity market replay: GAPX, {cfg.start} .. {cfg.end}" in text
+    assert "| status | ok |" in text and "TSLA" not in text
+    assert not [c.what for c in r.checks if not c.ok]
