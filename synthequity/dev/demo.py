@@ -15,6 +15,7 @@ from pathlib import Path
 
 from synthequity.dev.devchain import DEFAULT_PORT, Anvil
 from synthequity.market_hours import to_ts
+from synthequity.sim.run import replayed_symbol
 
 NETWORK = "ethereum:local:foundry"
 # The last leg of the 2022 drawdown (TSLA -54%), with Thanksgiving (a holiday and an early
@@ -38,9 +39,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--agents", type=int, default=24)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--prints-every", type=int, default=120, help="minutes between prints")
+    ap.add_argument("--csv", default="data/tsla_daily.csv", help="daily bars to replay")
+    ap.add_argument(
+        "--symbol", default=None, help="the equity's name (default: from the file's name)"
+    )
     ap.add_argument("--compare-gap-policy", type=float, default=None, help="MMR %% while CLOSED")
     ap.add_argument("--port", type=int, default=DEFAULT_PORT)
     args = ap.parse_args(argv)
+    symbol = (args.symbol or replayed_symbol(args.csv)).upper()
+    if not 0 < len(symbol) <= 5:
+        ap.error(f"--symbol {symbol!r}: a market's symbol has 1 to 5 characters")
 
     Path(".devchain").mkdir(exist_ok=True)
     # a new chain every run (anvil's genesis is the same each time): old records are stale
@@ -60,11 +68,13 @@ def main(argv: list[str] | None = None) -> int:
                 "TEST::0",
                 "--reporter",
                 "TEST::1",
+                "--symbols",
+                symbol,
             ],
         )
         step(
-            f"market replay {args.start} .. {args.end}: oracle, agents, order and liquidation "
-            "keepers",
+            f"market replay of {symbol} {args.start} .. {args.end}: oracle, agents, order and "
+            "liquidation keepers",
             [
                 "ape",
                 "run",
@@ -79,6 +89,10 @@ def main(argv: list[str] | None = None) -> int:
                 str(args.seed),
                 "--prints-every",
                 str(args.prints_every),
+                "--csv",
+                args.csv,
+                "--symbol",
+                symbol,
                 *(
                     ["--compare-gap-policy", str(args.compare_gap_policy)]
                     if args.compare_gap_policy

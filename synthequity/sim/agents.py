@@ -37,10 +37,13 @@ class Agent:
     side: int = 0  # traders: +1 long, -1 short
     leverage_x100: int = 0  # traders: 100..500
     hold_ticks: int = 0  # traders: mean holding time
+    eager: bool = False  # traders: fund and open at the first chance, hold (gap exposure)
 
 
-def make_agents(n: int, seed: int) -> list[Agent]:
-    """`n` agents (at least one of each kind): ~15% LPs, ~35% borrowers, the rest traders."""
+def make_agents(n: int, seed: int, exposed: int = 0) -> list[Agent]:
+    """`n` agents (at least one of each kind): ~15% LPs, ~35% borrowers, the rest traders;
+    then `exposed` eager traders at 5x, long and short in turn, who open at the first chance
+    and hold (what a gap scenario needs on the books when the gap comes)."""
     if n < 3:
         raise ValueError("the simulation needs at least 3 agents (an LP, a borrower, a trader)")
     rng = random.Random(seed)
@@ -68,6 +71,18 @@ def make_agents(n: int, seed: int) -> list[Agent]:
             hold_ticks=rng.randrange(5, 40),
         )
         for i in range(max(n_trade, 1))
+    ]
+    out += [
+        Agent(
+            f"exposed{i}",
+            Kind.TRADER,
+            5_000,
+            side=1 if i % 2 == 0 else -1,
+            leverage_x100=500,
+            hold_ticks=1_000_000,
+            eager=True,
+        )
+        for i in range(exposed)
     ]
     return out
 
@@ -131,14 +146,14 @@ def trader_step(a: Agent, v: TraderView, rng: random.Random) -> Action | None:
         return None
     if v.size_wad == 0:
         if v.margin_wad == 0:
-            if v.cash_units == 0 or rng.random() > 0.3:
+            if v.cash_units == 0 or (not a.eager and rng.random() > 0.3):
                 return None
             put = v.cash_units * 9 // 10
             return Action("perp", "deposit_margin", (put,), "fund the account")
-        if rng.random() < 0.01:
+        if not a.eager and rng.random() < 0.01:
             units = v.margin_wad // v.usd_per_unit
             return Action("perp", "withdraw_margin", (units,), "walk away with the margin")
-        if rng.random() > 0.25:
+        if not a.eager and rng.random() > 0.25:
             return None
         # a little under the stated leverage: the order fee and the fill's premium come first
         size = v.margin_wad * a.leverage_x100 * 95 // (100 * 100) * WAD // v.price_wad

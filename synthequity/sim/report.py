@@ -10,11 +10,16 @@ from pathlib import Path
 
 from rich.table import Table
 
+from synthequity.model import replay as rp
 from synthequity.sim.run import SimResult
 
 
 def _dates(ts: list[int]) -> list[dt.datetime]:
     return [dt.datetime.fromtimestamp(t, dt.UTC) for t in ts]
+
+
+def _utc(t: int) -> str:
+    return f"{dt.datetime.fromtimestamp(t, dt.UTC):%Y-%m-%d %H:%M}"
 
 
 def charts(r: SimResult, out: Path, tag: str = "") -> list[str]:
@@ -34,9 +39,16 @@ def charts(r: SimResult, out: Path, tag: str = "") -> list[str]:
         plt.close(fig)  # type: ignore[arg-type]
         files.append(path.name)
 
+    label = r.config.label
     fig, ax = plt.subplots(figsize=(9, 4))
-    ax.plot(x, [s.price for s in r.samples], color="tab:blue", label="TSLA (oracle)")
+    ax.plot(x, [s.price for s in r.samples], color="tab:blue", label=f"{label} (chain)")
+    src = [(d, s.source_answer / 1e8) for d, s in zip(x, r.samples, strict=True) if s.source_answer]
+    if src:
+        ax.plot(*zip(*src, strict=True), color="tab:green", lw=0.7, ls="--", label="source")
+    for o in rp.outages(r.oracle_samples(), r.max_age_open_s):
+        ax.axvspan(*_dates([o.start, o.end]), color="tab:red", alpha=0.15)
     ax.set_ylabel("USD")
+    ax.legend(loc="upper left", title="red: stale or HALTED while the source is OPEN")
     ax2 = ax.twinx()
     ax2.plot(x, [s.funding_rate_day * 100 for s in r.samples], color="tab:orange", lw=0.8)
     ax2.set_ylabel("funding rate, % per day", color="tab:orange")
@@ -94,22 +106,36 @@ def charts(r: SimResult, out: Path, tag: str = "") -> list[str]:
     return files
 
 
-def write(results: list[SimResult], out: Path) -> Path:
+def write(results: list[SimResult], out: Path, with_charts: bool = True) -> Path:
     """report.md (+ charts and samples CSV per run) in `out`; the report's path."""
     out.mkdir(parents=True, exist_ok=True)
     main = results[0]
+    cfg = main.config
+    if cfg.scenario:
+        what = (
+            f"{cfg.label}: the synthetic scenario `{cfg.scenario}` (its own intraday prints"
+            + (", and a second reporter replaying its confirming source" if cfg.confirm else "")
+            + ") replayed by the oracle keeper"
+        )
+    else:
+        what = (
+            f"{cfg.label} daily bars from `{cfg.csv}` replayed by the oracle keeper "
+            f"({cfg.step_s // 60}-minute prints in NYSE sessions, CLOSED overnight, on "
+            "weekends and holidays)"
+        )
     lines = [
-        f"# synthequity market replay: {main.config.start} .. {main.config.end}",
+        f"# synthequity market replay: {cfg.label}, {cfg.start} .. {cfg.end}",
         "",
-        f"TSLA daily bars from `{main.config.csv}` replayed by the oracle keeper "
-        f"({main.config.step_s // 60}-minute prints in NYSE sessions, CLOSED overnight, on "
-        f"weekends and holidays), {main.config.agents} seeded agents (seed {main.config.seed}), "
+        f"{what}, {cfg.agents + cfg.exposed} seeded agents (seed {cfg.seed}), "
         "the order keeper and the liquidation keepers (perp and vault) running against the chain.",
         "",
     ]
+    alarms = [r.status() for r in results if r.status() != "ok"]
+    if alarms:
+        lines += [f"**{a}**" for a in alarms] + [""]
     for i, r in enumerate(results):
         tag = "" if i == 0 else f"_{i}"
-        files = charts(r, out, tag)
+        files = charts(r, out, tag) if with_charts else []
         with (out / f"samples{tag}.csv").open("w", newline="") as fh:
             w = csv.writer(fh)
             fields = [f.name for f in dataclasses.fields(r.samples[0])]
@@ -117,6 +143,24 @@ def write(results: list[SimResult], out: Path) -> Path:
             w.writerows([getattr(s, f) for f in fields] for s in r.samples)
         lines += [f"## Policy: {r.policy}", "", "| | |", "|---|---|"]
         lines += [f"| {k} | {v} |" for k, v in r.headline().items()]
+        lines += ["", "### Oracle outages (stale or HALTED while the source was OPEN)", ""]
+        lines += ["| from (UTC) | to (UTC) | trading time | calendar span | recovered |"]
+        lines += ["|---|---|---:|---:|---|"]
+        for o in rp.outages(r.oracle_samples(), r.max_age_open_s):
+            lines.append(
+                f"| {_utc(o.start)} | {_utc(o.end)} | {rp.fmt_duration(o.open_s)} | "
+                f"{rp.fmt_duration(o.span_s)} | {'yes' if o.recovered else '**no**'} |"
+            )
+        shortfalls = [q for q in r.liquidations if q.bad_debt_wad > 0]
+        lines += ["", "### Bad debt and who absorbed it (from the contracts' events)", ""]
+        lines += ["| time (UTC) | book | account | bad debt | insurance fund | pool / uncovered |"]
+        lines += ["|---|---|---|---:|---:|---:|"]
+        for q in shortfalls:
+            fund = min(q.insurance_wad, q.bad_debt_wad)
+            lines.append(
+                f"| {_utc(q.t)} | {q.book} | {q.account[:10]} | ${q.bad_debt_wad / 1e18:,.2f} | "
+                f"${fund / 1e18:,.2f} | ${(q.bad_debt_wad - fund) / 1e18:,.2f} |"
+            )
         lines += ["", "### Reconciliation (collateral token, to the wei)", ""]
         lines += ["| check | expected | actual | |", "|---|---:|---:|---|"]
         for c in r.checks:
@@ -144,7 +188,7 @@ def write(results: list[SimResult], out: Path) -> Path:
 
 
 def headline_table(results: list[SimResult]) -> Table:
-    table = Table(title="market replay: headline numbers")
+    table = Table(title=f"market replay of {results[0].config.label}: headline numbers")
     table.add_column("")
     for r in results:
         table.add_column(r.policy, justify="right")

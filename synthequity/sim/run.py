@@ -22,6 +22,7 @@ from synthequity.contracts import flat, read_many
 from synthequity.deployments import MarketContracts
 from synthequity.keepers.common import StopFlag
 from synthequity.keepers.jobs import AccountIndex
+from synthequity.keepers.oracle.logic import FeedState, to_feed_units
 from synthequity.keepers.oracle.runner import ApeFeedIO, OracleKeeper, replay_schedule
 from synthequity.keepers.oracle.sources import CsvReplaySource
 from synthequity.keepers.perp.runner import ApeMarketIO, PerpKeeper
@@ -29,11 +30,14 @@ from synthequity.keepers.shell import KeeperConfig
 from synthequity.keepers.vault.runner import ApeVaultIO, VaultKeeper
 from synthequity.market_hours import nyse, to_ts, utc
 from synthequity.model import perp as pm
+from synthequity.model import replay as rp
 from synthequity.sim import agents as ag
+from synthequity.sim import scenarios as sc
 
 WAD = 10**18
 TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
 HEARTBEAT_S = 60  # the oracle keeper's heartbeat while OPEN: the print that fills orders
+SUSPECT_STEP_S = 300  # daily bars: the keeper's reads while the feed is HALTED (suspect)
 
 
 @dataclass(frozen=True)
@@ -44,15 +48,42 @@ class SimConfig:
     seed: int = 1
     step_s: int = 7_200  # prints at 09:30, 11:30, 13:30, 15:30 and the close
     csv: str = "data/tsla_daily.csv"
-    symbol: str = "TSLA"
+    symbol: str = ""  # the replayed equity's name; "" = from the file (`replayed_symbol`)
     gap_mmr_bps: int | None = None  # the policy: maintenance margin while CLOSED (None: default)
+    # a synthetic scenario (data/scenarios/NAME.json): its prints replace `csv` and the window
+    scenario: str = ""
+    confirm: bool = False  # a second reporter replays the scenario's confirming source
+    agent_every_s: int = 0  # agents act at most this often (0: every OPEN tick)
+    exposed: int = 0  # eager 5x traders on top of `agents` (sim.agents.make_agents)
+    insurance_usd: int = 0  # the insurance fund's balance at the start (topped up to it)
+    max_stale_open_s: int = 7_200  # the headline alarm: longer unusable while the source is OPEN
+
+    @property
+    def label(self) -> str:
+        return self.symbol or replayed_symbol(self.scenario or self.csv)
+
+
+def replayed_symbol(path: str) -> str:
+    """The equity a file replays: a scenario's `symbol`; a daily file's name up to its first
+    `_` or `.` (`data/aapl_daily.csv` -> AAPL)."""
+    p = Path(path)
+    if p.suffix == ".json":
+        import json
+
+        return str(json.loads(p.read_text())["symbol"])
+    return p.name.split("_")[0].split(".")[0].upper()
 
 
 @dataclass
 class Sample:
     t: int
-    price: float
-    status: str
+    price: float  # the chain's (8-decimal answer in USD)
+    status: str  # as reported
+    market_status: str  # what consumers act on: HALTED while the feed is suspect
+    updated_at: int  # the chain's latest round, observed at
+    answer: int  # the chain's price, feed units (8 decimals)
+    source_answer: int  # what the primary source said at the tick, feed units (0: nothing)
+    source_status: str
     funding_rate_day: float  # fraction per day
     oi_long_usd: float
     oi_short_usd: float
@@ -67,6 +98,9 @@ class Liquidation:
     book: str  # perp | vault
     account: str
     bad_debt_usd: float  # perp: shortfall; vault: bad debt at the price, in USD
+    price: float = 0.0  # USD per share the liquidation used
+    bad_debt_wad: int = 0
+    insurance_wad: int = 0  # what the insurance fund paid against it (Covered, same tx)
 
 
 @dataclass
@@ -94,6 +128,8 @@ class SimResult:
     counters: Counter[str] = field(default_factory=Counter)
     wall_s: float = 0.0
     decimals: int = 6
+    max_age_open_s: int = 120  # the markets' freshness bound: older is stale
+    fills: list[tuple[int, float]] = field(default_factory=list)  # (time, USD per share)
 
     @property
     def balanced(self) -> bool:
@@ -103,26 +139,145 @@ class SimResult:
     def bad_debt_usd(self) -> float:
         return sum(x.bad_debt_usd for x in self.liquidations)
 
+    # ---- the oracle's health and who paid (formulas: synthequity.model.replay) -----------
+    def oracle_samples(self) -> list[rp.OracleSample]:
+        return [
+            rp.OracleSample(
+                s.t,
+                s.source_answer,
+                MarketStatus[s.source_status],
+                s.answer,
+                s.updated_at,
+                MarketStatus[s.market_status],
+            )
+            for s in self.samples
+        ]
+
+    @property
+    def outage(self) -> rp.Outage | None:
+        """The longest time the chain's price was stale or HALTED while the source was OPEN."""
+        return rp.longest_outage(self.oracle_samples(), self.max_age_open_s)
+
+    @property
+    def frozen(self) -> bool:
+        return rp.frozen(self.outage, self.config.max_stale_open_s)
+
+    @property
+    def absorbed(self) -> rp.Absorbed:
+        return rp.absorbed(
+            [
+                rp.Shortfall(x.t, x.book, x.account, x.bad_debt_wad, x.insurance_wad)
+                for x in self.liquidations
+                if x.bad_debt_wad > 0
+            ]
+        )
+
+    def status(self) -> str:
+        """The first line of the headline: what must not be missed."""
+        alarms = []
+        o = self.outage
+        if o is not None and self.frozen:
+            alarms.append(f"ORACLE FROZEN {rp.fmt_duration(o.span_s)}")
+        if not self.balanced:
+            alarms.append("RECONCILIATION FAILED")
+        return "WARNING: " + ", ".join(alarms) if alarms else "ok"
+
     def headline(self) -> dict[str, str]:
         s0, s1 = self.samples[0], self.samples[-1]
         funded = next((s for s in self.samples if s.pool_nav_usd > 0), s0)  # after LPs came
         perp = sum(1 for x in self.liquidations if x.book == "perp")
         vault = sum(1 for x in self.liquidations if x.book == "vault")
+        src0 = next((s for s in self.samples if s.source_answer > 0), s0)
+        chain0 = next((s for s in self.samples if s.answer > 0), s0)
+        c = self.counters
+        ab, usd = self.absorbed, 1 / WAD
         return {
+            "status": self.status(),
             "window": f"{self.config.start} .. {self.config.end}",
             "policy": self.policy,
-            "TSLA": f"${s0.price:,.2f} -> ${s1.price:,.2f} ({s1.price / s0.price - 1:+.1%})",
-            "oracle pushes": f"{self.counters['oracle pushes']:,}",
-            "orders filled / cancelled": (
-                f"{self.counters['orders filled']:,} / {self.counters['orders cancelled']:,}"
+            f"{self.config.label} (source)": _move(
+                src0.source_answer / 1e8, s1.source_answer / 1e8
             ),
+            f"{self.config.label} (chain)": _move(chain0.price, s1.price),
+            "oracle pushes made / refused / suspect": (
+                f"{c['oracle pushes']:,} / {c['oracle refused']:,} / {c['oracle suspect']:,}"
+                f" (of {c['oracle ticks']:,} reads of the sources)"
+            ),
+            "longest stale or HALTED while source OPEN": self._outage_text(),
+            "largest source-chain divergence": self._divergence_text(None),
+            "largest divergence while usable for risk": self._divergence_text(self.max_age_open_s),
+            "orders filled / cancelled": (f"{c['orders filled']:,} / {c['orders cancelled']:,}"),
             "liquidations perp / vault": f"{perp:,} / {vault:,}",
-            "bad debt": f"${self.bad_debt_usd:,.2f}",
+            "bad debt": (
+                f"${ab.bad_debt_wad * usd:,.2f}: insurance fund ${ab.insurance_wad * usd:,.2f},"
+                f" pool ${ab.pool_wad * usd:,.2f}, uncovered ${ab.uncovered_wad * usd:,.2f}"
+            ),
             "pool NAV": f"${funded.pool_nav_usd:,.0f} -> ${s1.pool_nav_usd:,.0f}",
             "insurance fund": f"${s0.insurance_usd:,.0f} -> ${s1.insurance_usd:,.0f}",
             "reconciliation": "balanced to the wei" if self.balanced else "DOES NOT BALANCE",
             "wall time": f"{self.wall_s:.0f} s",
         }
+
+    def _outage_text(self) -> str:
+        o = self.outage
+        if o is None:
+            return "none"
+        text = (
+            f"{rp.fmt_duration(o.open_s)} of trading ({utc(o.start):%Y-%m-%d %H:%M} -> "
+            f"{utc(o.end):%Y-%m-%d %H:%M} UTC{'' if o.recovered else ', never recovered'})"
+        )
+        if self.frozen:
+            return (
+                f"ORACLE FROZEN {rp.fmt_duration(o.span_s)}: {text}, target "
+                f"{rp.fmt_duration(self.config.max_stale_open_s)}"
+            )
+        return text
+
+    def _divergence_text(self, max_age_s: int | None) -> str:
+        d = rp.max_divergence(self.oracle_samples(), max_age_s)
+        if d is None:
+            return "none"
+        return (
+            f"{d.pct:,.1f}% at {utc(d.t):%Y-%m-%d %H:%M} UTC (source "
+            f"${d.source_price / 1e8:,.2f}, chain ${d.chain_price / 1e8:,.2f})"
+        )
+
+
+def _move(a: float, b: float) -> str:
+    if a <= 0:
+        return f"${b:,.2f}"
+    return f"${a:,.2f} -> ${b:,.2f} ({b / a - 1:+.1%})"
+
+
+class SimFeedIO(ApeFeedIO):
+    """`ApeFeedIO` whose `read` is one JSON-RPC batch once the feed has a round (the replay
+    reads the feed at every print: six Ape calls each cost more than the rest of a tick)."""
+
+    has_round = False
+
+    def read(self) -> FeedState | None:
+        if not self.has_round:
+            if self.oracle.latestRound() == 0:
+                return None  # latestRoundData would revert "oracle: no data"
+            self.has_round = True
+        (rid, answer, _, updated_at, _), status, suspect, jump, escalation = read_many(
+            [
+                (self.oracle, "latestRoundData", ()),
+                (self.oracle, "reported_status", ()),
+                (self.oracle, "suspect", ()),
+                (self.oracle, "max_jump_bps", ()),
+                (self.oracle, "escalation", ()),
+            ]
+        )
+        return FeedState(
+            round_id=rid,
+            answer=answer,
+            updated_at=updated_at,
+            status=MarketStatus(status[0]),
+            suspect=bool(suspect[0]),
+            max_jump_bps=jump[0],
+            anchor=escalation[0] if suspect[0] else None,  # as ApeFeedIO reads it
+        )
 
 
 @dataclass
@@ -142,9 +297,17 @@ class Stack:
     start_block: int
 
     usd_per_unit: int = 10**12  # wad USD per collateral token unit (set by load_stack)
+    confirmer: Any = None  # a second reporter: replays the confirming source
 
 
-def load_stack(network: Any, symbol: str, admin: Any, reporter: Any, keeper: Any) -> Stack:
+def load_stack(
+    network: Any,
+    symbol: str,
+    admin: Any,
+    reporter: Any,
+    keeper: Any,
+    confirmer: Any = None,
+) -> Stack:
     """The deployment record's contracts for `symbol` (`ape run deploy` first: nothing is
     deployed here; LookupError when the record lacks them)."""
     contracts = MarketContracts.load(network, symbol)
@@ -162,6 +325,7 @@ def load_stack(network: Any, symbol: str, admin: Any, reporter: Any, keeper: Any
         keeper=keeper,
         start_block=min(contracts.block("vault") or 0, contracts.block("perp") or 0),
         usd_per_unit=10 ** (18 - int(collateral.decimals())),
+        confirmer=confirmer,
     )
 
 
@@ -185,15 +349,36 @@ class Simulation:
             if cfg.gap_mmr_bps is None
             else f"maintenance margin {cfg.gap_mmr_bps / 100:g}% while CLOSED",
             decimals=stack.collateral.decimals(),
+            max_age_open_s=int(stack.market.max_age_open()),
         )
         self.calendar = nyse()
         stop = StopFlag()
+        self.scenario = sc.load(cfg.scenario) if cfg.scenario else None
+        source: Any
+        if self.scenario is not None:
+            source = sc.PrintReplaySource(self.scenario.primary, f"prints:{self.scenario.name}")
+        else:
+            source = CsvReplaySource(cfg.csv, self.calendar)
         self.oracle = OracleKeeper(
-            io=ApeFeedIO(stack.oracle, stack.reporter),
-            source=CsvReplaySource(cfg.csv, self.calendar),
-            warp=True,
-            stop=stop,
+            io=SimFeedIO(stack.oracle, stack.reporter), source=source, warp=True, stop=stop
         )
+        self.oracles = [self.oracle]
+        if cfg.confirm:
+            if self.scenario is None or not self.scenario.confirm:
+                raise ValueError("--confirm needs a scenario with a confirming source")
+            if stack.confirmer is None:
+                raise ValueError("--confirm needs a second reporter")
+            self.oracles.append(  # the confirming keeper: pushes only to end a suspect state
+                OracleKeeper(
+                    io=SimFeedIO(stack.oracle, stack.confirmer),
+                    source=sc.PrintReplaySource(
+                        self.scenario.confirm, f"prints:{self.scenario.name}.confirm"
+                    ),
+                    confirm_only=True,
+                    warp=True,
+                    stop=stop,
+                )
+            )
         self.perp_keeper = PerpKeeper(
             io=ApeMarketIO(stack.market, stack.keeper, native_usd=0),
             index=AccountIndex(stack.start_block),
@@ -208,54 +393,114 @@ class Simulation:
         )
         self.default_params = stack.market.params()
         self.first_block = 0
+        self.last_acted = -(10**12)
+        self.was_usable = False
+        self.priced = False  # the feed has a round
+        self.pool_shortfall_start = 0
         self.inventory_minted = bool(stack.vault.position(stack.keeper)[1])
         if cfg.gap_mmr_bps is not None:  # the policy is the risk admin's to run
             role = stack.market.RISK_ADMIN_ROLE()
             if not stack.market.hasRole(role, stack.admin):
                 stack.market.grantRole(role, stack.admin, sender=stack.admin)
+        if stack.confirmer is not None and cfg.confirm:  # a local chain: the admin grants it
+            role = stack.oracle.REPORTER_ROLE()
+            if not stack.oracle.hasRole(role, stack.confirmer):
+                stack.oracle.grantRole(role, stack.confirmer, sender=stack.admin)
 
     # ---- the run ----------------------------------------------------------------------------
+    def schedule(self) -> list[tuple[int, tuple[int, ...]]]:
+        """(virtual time, which oracle keepers tick): a scenario's print times (each source
+        at its own); a daily file's `replay_schedule` (every `step_s` of each session and the
+        close)."""
+        if self.scenario is None:
+            start, end = to_ts(self.cfg.start), to_ts(self.cfg.end) + 86_400
+            return [(t, (0,)) for t in replay_schedule(self.calendar, start, end, self.cfg.step_s)]
+        by_t: dict[int, list[int]] = {}
+        series = [self.scenario.primary, self.scenario.confirm][: len(self.oracles)]
+        for k, prints in enumerate(series):
+            for p in prints:
+                by_t.setdefault(p.t, []).append(k)
+        return [(t, tuple(ks)) for t, ks in sorted(by_t.items())]
+
     def run(self) -> SimResult:
         from ape import chain
 
         t0 = time.perf_counter()
-        start, end = to_ts(self.cfg.start), to_ts(self.cfg.end) + 86_400
+        ticks = self.schedule()
+        start = ticks[0][0]
         head = chain.blocks.head.timestamp
         if head > start + 60:
             raise SystemExit(
                 f"the chain's clock ({utc(head):%Y-%m-%d %H:%M}) is past the window's start "
-                f"({self.cfg.start}); start anvil with --timestamp {start} (`make demo` does)"
+                f"({utc(start):%Y-%m-%d %H:%M}); start anvil with --timestamp {start} "
+                "(`make demo` does)"
             )
         self.first_block = chain.blocks.head.number + 1
-        ticks = list(replay_schedule(self.calendar, start, end, self.cfg.step_s))
+        self.pool_shortfall_start = int(self.s.market.pool_shortfall())
+        self._top_up_insurance()
         closes = set(self.calendar.closes)
-        for i, t in enumerate(ticks):
-            last_open = i + 1 < len(ticks) and ticks[i + 1] in closes and t not in closes
-            self._tick(t, last_open)
+        for i, (t, keepers) in enumerate(ticks):
+            nxt = ticks[i + 1][0] if i + 1 < len(ticks) else None
+            last_open = nxt is not None and nxt in closes and t not in closes
+            self._tick(t, keepers, last_open)
+            if self.scenario is None and nxt is not None:
+                self._while_halted(t, nxt)
             if self.on_tick:
-                sample = self.result.samples[-1]
-                self.on_tick(i + 1, len(ticks), f"{utc(t):%Y-%m-%d} ${sample.price:,.2f}")
+                price = self.result.samples[-1].price if self.result.samples else 0.0
+                self.on_tick(i + 1, len(ticks), f"{utc(t):%Y-%m-%d %H:%M} ${price:,.2f}")
         self._finish()
         self.result.wall_s = time.perf_counter() - t0
         return self.result
 
-    def _tick(self, t: int, last_open: bool) -> None:
+    def _while_halted(self, t: int, nxt: int) -> None:
+        """Daily bars: while the feed is HALTED (a suspect jump) and the source OPEN, the
+        keeper keeps reading its source every `SUSPECT_STEP_S` until the next scheduled print
+        (a live keeper polls all the time; the replay's 2-hour steps would otherwise hold a
+        confirmation back for hours)."""
+        t += SUSPECT_STEP_S
+        samples = self.result.samples
+        while t < nxt and samples and samples[-1].market_status == MarketStatus.HALTED.name:
+            quote = self.oracle.source.quote(t)
+            if quote is None or quote.status is not MarketStatus.OPEN:
+                return
+            self._tick(t, (0,), False)
+            self.result.counters["oracle: extra reads while HALTED"] += 1
+            t += SUSPECT_STEP_S
+
+    def _top_up_insurance(self) -> None:
         s = self.s
-        pushed = len(self.oracle.pushes)
-        self.oracle.tick(t)
-        self.result.counters["oracle pushes"] += len(self.oracle.pushes) - pushed
-        is_open = s.oracle.reported_status() == MarketStatus.OPEN and s.oracle.latestRound() > 0
-        if is_open:
+        want = self.cfg.insurance_usd * 10 ** s.collateral.decimals()
+        have = s.collateral.balanceOf(s.insurance)
+        if want > have:
+            s.collateral.faucet(s.insurance, want - have, sender=s.admin)
+
+    def _oracle_tick(self, k: int, t: int) -> None:
+        keeper, r = self.oracles[k], self.result
+        pushed, refused = len(keeper.pushes), keeper.metrics["refused"]
+        keeper.tick(t)
+        r.counters["oracle pushes"] += len(keeper.pushes) - pushed
+        r.counters["oracle refused"] += keeper.metrics["refused"] - refused
+
+    def _tick(self, t: int, keepers: tuple[int, ...], last_open: bool) -> None:
+        s = self.s
+        for k in keepers:
+            self._oracle_tick(k, t)
+            self.result.counters["oracle ticks"] += 1
+        usable = MarketStatus(s.oracle.market_status()) is MarketStatus.OPEN
+        if usable:
             if self.cfg.gap_mmr_bps is not None:
                 self._set_mmr(self.cfg.gap_mmr_bps if last_open else None)
             if not self.inventory_minted:
                 self._keeper_inventory()
                 self.inventory_minted = True
-            self._keepers()
-            if self._agents_act():
-                self.oracle.tick(t + HEARTBEAT_S)  # the next print: orders fill on it
-                self.result.counters["oracle pushes"] += 1
+            if 0 in keepers or not self.was_usable:  # the primary's print, or a reopening
                 self._keepers()
+            if t - self.last_acted >= self.cfg.agent_every_s and 0 in keepers:
+                self.last_acted = t
+                if self._agents_act():
+                    self._oracle_tick(0, t + HEARTBEAT_S)  # the next print: orders fill on it
+                    self._keepers()
+        self.was_usable = usable
         self._sample(t)
 
     def _keepers(self) -> None:
@@ -347,11 +592,16 @@ class Simulation:
     def _sample(self, t: int) -> None:
         """One row of the report's series, read in one JSON-RPC batch."""
         s = self.s
-        round_data, oi, status, rate, nav, insurance, params = read_many(
+        if not self.priced:  # before a first round the price views revert "oracle: no data"
+            self.priced = s.oracle.latestRound() > 0
+            if not self.priced:
+                return
+        round_data, oi, status, market_status, rate, nav, insurance, params = read_many(
             [
                 (s.oracle, "latestRoundData", ()),
                 (s.market, "open_interest", ()),
                 (s.oracle, "reported_status", ()),
+                (s.oracle, "market_status", ()),
                 (s.market, "funding_rate", ()),
                 (s.pool, "totalAssets", ()),
                 (s.collateral, "balanceOf", (s.insurance.address,)),
@@ -360,11 +610,17 @@ class Simulation:
         )
         price = round_data[1] / 10**8
         oi_long, oi_short = oi
+        quote = self.oracle.source.quote(t)
         self.result.samples.append(
             Sample(
                 t=t,
                 price=price,
                 status=MarketStatus(status[0]).name,
+                market_status=MarketStatus(market_status[0]).name,
+                updated_at=int(round_data[3]),
+                answer=int(round_data[1]),
+                source_answer=to_feed_units(quote.price) if quote else 0,
+                source_status=(quote.status if quote else MarketStatus.UNKNOWN).name,
                 funding_rate_day=rate[0] / WAD,
                 oi_long_usd=oi_long / WAD * price,
                 oi_short_usd=oi_short / WAD * price,
@@ -387,24 +643,53 @@ class Simulation:
                 times[block] = int(chain.blocks[block].timestamp)
             return times[block]
 
-        for lg in s.market.PositionLiquidated.range(self.first_block, head + 1):
+        upu, lo, hi = s.usd_per_unit, self.first_block, head + 1
+        # what the insurance fund paid, per transaction and market (Covered)
+        paid: Counter[tuple[str, str]] = Counter()
+        for lg in s.insurance.Covered.range(lo, hi):
+            paid[(str(lg.transaction_hash), str(lg.market))] += int(lg.paid) * upu
+        for lg in s.market.PositionLiquidated.range(lo, hi):
+            shortfall = max(int(lg.shortfall), 0)
+            fund = paid[(str(lg.transaction_hash), s.market.address)] if shortfall else 0
             r.liquidations.append(
-                Liquidation(ts(lg.block_number), "perp", str(lg.account), lg.shortfall / WAD)
+                Liquidation(
+                    ts(lg.block_number),
+                    "perp",
+                    str(lg.account),
+                    shortfall / WAD,
+                    int(lg.price) / WAD,
+                    shortfall,
+                    fund,
+                )
             )
-        bad = {
-            (lg.block_number, str(lg.account)): lg
-            for lg in s.vault.BadDebt.range(self.first_block, head + 1)
-        }
-        for lg in s.vault.Liquidate.range(self.first_block, head + 1):
-            b = bad.get((lg.block_number, str(lg.account)))
-            usd = b.uncovered_usd / WAD if b else 0.0
-            r.liquidations.append(Liquidation(ts(lg.block_number), "vault", str(lg.account), usd))
-        r.counters["orders filled"] = len(
-            list(s.market.OrderFilled.range(self.first_block, head + 1))
-        )
-        r.counters["orders cancelled"] = len(
-            list(s.market.OrderCancelled.range(self.first_block, head + 1))
-        )
+        bad = {(lg.block_number, str(lg.account)): lg for lg in s.vault.BadDebt.range(lo, hi)}
+        for lg in s.vault.Liquidate.range(lo, hi):
+            b = bad.pop((lg.block_number, str(lg.account)), None)
+            covered = int(b.covered) * upu if b else 0
+            total = covered + int(b.uncovered_usd) if b else 0
+            r.liquidations.append(
+                Liquidation(
+                    ts(lg.block_number), "vault", str(lg.account), total / WAD, 0.0, total, covered
+                )
+            )
+        for (block, account), b in bad.items():  # bad debt taken without a liquidation
+            covered = int(b.covered) * upu
+            total = covered + int(b.uncovered_usd)
+            r.liquidations.append(
+                Liquidation(ts(block), "vault", account, total / WAD, 0.0, total, covered)
+            )
+        r.liquidations.sort(key=lambda x: x.t)
+        fills = list(s.market.OrderFilled.range(lo, hi))
+        r.fills = [(ts(lg.block_number), int(lg.fill_price) / WAD) for lg in fills]
+        r.counters["orders filled"] = len(fills)
+        r.counters["orders cancelled"] = len(list(s.market.OrderCancelled.range(lo, hi)))
+        r.counters["oracle suspect"] = len(list(s.oracle.FeedSuspect.range(lo, hi)))
+        for lg in s.oracle.FeedCleared.range(lo, hi):
+            r.counters[f"oracle cleared: {lg.reason}"] += 1
+        pushed = list(s.oracle.PricePushed.range(lo, hi))
+        if len(pushed) != r.counters["oracle pushes"]:  # the keepers' count vs the chain's
+            r.counters["oracle pushes (keepers' count)"] = r.counters["oracle pushes"]
+            r.counters["oracle pushes"] = len(pushed)
         for a in self.agents:
             if a.kind is ag.Kind.BORROWER:
                 who = self.accounts[a.name]
@@ -417,6 +702,14 @@ class Simulation:
             self.perp_keeper.metrics["raced"] + self.vault_keeper.metrics["raced"]
         )
         r.checks, r.flows = reconcile(s, self.accounts, self.first_block)
+        r.checks.append(
+            Check(
+                "bad debt the pool absorbed (events) == pool_shortfall change",
+                int(s.market.pool_shortfall()) - self.pool_shortfall_start,
+                r.absorbed.pool_wad,
+                "wad",
+            )
+        )
 
 
 def reconcile(
@@ -556,9 +849,22 @@ def prepare(stack: Stack, agents: list[ag.Agent]) -> dict[str, Any]:
     return out
 
 
+def deployed_market(network: Any, want: str) -> str:
+    """`want` when the deployment record has a market of that name, else the only market it
+    has (a replay of another equity's prices on it), else `want` (load_stack then refuses)."""
+    from synthequity import deployments
+
+    markets = deployments.load(deployments.network_key(network)).get("markets", {})
+    if want.upper() in markets or len(markets) != 1:
+        return want.upper()
+    return str(next(iter(markets)))
+
+
 def replace_policy(cfg: SimConfig, gap_mmr_bps: int | None) -> SimConfig:
     return dataclasses.replace(cfg, gap_mmr_bps=gap_mmr_bps)
 
 
 def default_output(root: Path, cfg: SimConfig) -> Path:
-    return root / f"{cfg.start}_{cfg.end}_seed{cfg.seed}_{cfg.agents}agents"
+    what = Path(cfg.scenario).stem if cfg.scenario else cfg.label
+    sources = "_2sources" if cfg.confirm else ""
+    return root / f"{what}_{cfg.start}_{cfg.end}_seed{cfg.seed}_{cfg.agents}agents{sources}"

@@ -51,7 +51,14 @@ def test_simulate_replays_a_window_and_reconciles_to_the_wei(tmp_path):
         assert (out / f"{chart}.png").stat().st_size > 5_000
         assert (out / f"{chart}_1.png").exists()
     # the replay really ran: prints, fills by the keeper, the holiday closed
-    pushes = int(re.search(r"\| oracle pushes \| (\d+) \|", report).group(1))
+    pushes, refused, suspect = map(
+        int,
+        re.search(
+            r"\| oracle pushes made / refused / suspect \| (\d+) / (\d+) / (\d+)", report
+        ).groups(),
+    )
+    assert refused == suspect == 0  # no jump beyond the guard in that week
+    assert "| status | ok |" in report and "TSLA (chain)" in report
     filled = int(re.search(r"\| orders filled / cancelled \| (\d+) /", report).group(1))
     assert pushes >= 6 * 5 and filled >= 3
     samples = (out / "samples.csv").read_text().splitlines()

@@ -63,3 +63,22 @@ def test_lp_deposits_once():
     a = ag.Agent("l", ag.Kind.LP, 1)
     assert ag.lp_step(a, ag.LpView(5, 0)).args == (5,)
     assert ag.lp_step(a, ag.LpView(5, 1)) is None
+
+
+def test_exposed_traders_open_at_5x_at_the_first_chance_and_hold():
+    base = ag.make_agents(9, seed=2)
+    more = ag.make_agents(9, seed=2, exposed=4)
+    assert more[:9] == base  # the seeded agents are unchanged
+    exposed = more[9:]
+    assert [x.side for x in exposed] == [1, -1, 1, -1]
+    assert all(x.eager and x.leverage_x100 == 500 for x in exposed)
+    a, price, rng = exposed[1], 100 * WAD, random.Random(0)
+    fund = ag.trader_step(a, ag.TraderView(price, 5_000 * 10**6, UPU, 0, 0, False), rng)
+    assert fund is not None and fund.args == (4_500 * 10**6,)  # 90% of the cash, at once
+    view = ag.TraderView(price, 500 * 10**6, UPU, 4_500 * WAD, 0, False)
+    act = ag.trader_step(a, view, rng)
+    assert act is not None and act.fn == "commit_order"
+    delta, _ = act.args
+    assert delta == -(4_500 * 5 * 95 // 100) * WAD // 100  # short 4.75x the margin
+    held = ag.TraderView(price, 500 * 10**6, UPU, 4_500 * WAD, delta, False)
+    assert all(ag.trader_step(a, held, rng) is None for _ in range(1_000))
