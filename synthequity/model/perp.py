@@ -349,6 +349,8 @@ def unlock_at(previous_unlock: int, now: int, lock_s: int) -> int:
 def is_locked(unlock: int, now: int) -> bool:
     """The balance cannot be withdrawn, redeemed or transferred yet."""
     return now < unlock
+
+
 I128 = 2**127
 
 
