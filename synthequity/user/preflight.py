@@ -127,7 +127,7 @@ def lp_deposit_lock_note(unlock: int, now: int, lock_s: int) -> str:
     until = unlock_at(unlock, now, lock_s)
     return (
         f"locks your whole pool balance (this deposit and any shares you hold) until "
-        f"{when(until)}, {duration(lock_s)} from now: no withdrawal or transfer before"
+        f"{when(until)}, {duration(until - now)} from now: no withdrawal or transfer before"
     )
 
 

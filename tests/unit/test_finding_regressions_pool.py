@@ -258,3 +258,36 @@ def test_the_lock_keeps_erc4626_rounding_in_the_pools_favour(p):
             p.pool.withdraw(amount, p.attacker, p.attacker)
             p.pool.redeem(p.pool.balanceOf(p.attacker), p.attacker, p.attacker)
         assert p.collateral.balanceOf(p.attacker) <= before
+
+
+def test_the_wallet_says_until_when_the_balance_is_locked():
+    """`ape run pool` (status, deposit, withdraw) over plain numbers: the lock's end in UTC and
+    how long is left, before any gas is spent."""
+    from synthequity.user.preflight import (
+        duration,
+        lp_deposit_lock_note,
+        lp_lock_problem,
+        lp_lock_state,
+    )
+
+    now = 1_767_600_000  # Mon 2026-01-05 08:00:00 UTC
+    assert [duration(s) for s in (0, 59, 3_600, 5 * 3_600 + 61, DAY + 7_205)] == [
+        "0 s",
+        "59 s",
+        "1 h",
+        "5 h 1 min",
+        "1 d 2 h",
+    ]
+    assert lp_lock_state(now + 3_600, now) == ("locked until Mon 2026-01-05 09:00:00 UTC (in 1 h)")
+    assert lp_lock_state(now, now) == "unlocked: withdrawals and transfers are open"
+    assert lp_lock_problem(now, now, DAY) is None
+    problem = lp_lock_problem(now + 90, now, DAY)
+    assert problem is not None and problem.startswith(
+        "pool: locked until Mon 2026-01-05 08:01:30 UTC (in 1 min 30 s)"
+    )
+    assert "for 1 d" in problem
+    # a top-up relocks everything from now; a longer running lock is kept
+    assert "until Tue 2026-01-06 08:00:00 UTC, 1 d from now" in lp_deposit_lock_note(0, now, DAY)
+    assert "until Wed 2026-01-07 08:00:00 UTC, 2 d from now" in lp_deposit_lock_note(
+        now + 2 * DAY, now, DAY
+    )
