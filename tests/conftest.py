@@ -230,6 +230,7 @@ def perp(admin, core, stablecoin, oracle, risk_admin, guardian):
     pool, market = deploy_perp(admin, core, stablecoin, oracle, "TSLA")
     market.grantRole(market.RISK_ADMIN_ROLE(), risk_admin, sender=admin)
     market.grantRole(market.GUARDIAN_ROLE(), guardian, sender=admin)
+    pool.grantRole(pool.RISK_ADMIN_ROLE(), risk_admin, sender=admin)  # the deposit lock
     return pool, market
 
 

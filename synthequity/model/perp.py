@@ -335,6 +335,22 @@ CLOSED, OPEN, HALTED = 1, 2, 3
 # the accounts the market moves tokens between, besides the traders, keepers and LPs
 MARKET, POOL, INSURANCE = "market", "pool", "insurance"
 VIRTUAL_SHARES, VIRTUAL_ASSETS = 10**6, 1  # the pool's decimals offset (LiquidityPool.vy)
+# The pool's deposit lock (LiquidityPool.vy, docs/design/pool.md): default and bounds, seconds.
+DEPOSIT_LOCK_S = DAY
+MIN_DEPOSIT_LOCK_S, MAX_DEPOSIT_LOCK_S = 3_600, 30 * DAY
+
+
+def unlock_at(previous_unlock: int, now: int, lock_s: int) -> int:
+    """When a deposit at `now` unlocks its receiver's balance: `lock_s` later, never earlier
+    than a lock already running."""
+    return max(previous_unlock, now + lock_s)
+
+
+def is_locked(unlock: int, now: int) -> bool:
+    """The balance cannot be withdrawn, redeemed or transferred yet."""
+    return now < unlock
+
+
 I128 = 2**127
 # two-step orders (docs/design/perp-orders.md): an order fills at the first usable round among
 # the next `FILL_SCAN_ROUNDS` after the round that was the oracle's latest at its commit; the
@@ -531,6 +547,8 @@ class PerpModel:
     balances: dict[str, int] = field(default_factory=dict)
     shares: dict[str, int] = field(default_factory=dict)  # the pool's LP shares
     share_supply: int = 0
+    deposit_lock_s: int = DEPOSIT_LOCK_S  # the pool's lock after a deposit
+    unlocks: dict[str, int] = field(default_factory=dict)  # the pool's `unlock_at`
     skew: int = 0
     long_oi: int = 0
     sum_entry: int = 0  # Σ size x entry / 1e18, each term truncated as stored
@@ -889,6 +907,7 @@ class PerpModel:
             minted = self._to_shares(assets, self.pool_nav(now), False)
             if minted == 0:
                 raise PerpRevert("pool: zero shares")
+            self.unlocks[who] = unlock_at(self.unlocks.get(who, 0), now, self.deposit_lock_s)
             self._transfer(who, POOL, assets)
             self.shares[who] = self.shares.get(who, 0) + minted
             self.share_supply += minted
@@ -902,6 +921,8 @@ class PerpModel:
         def tx() -> Outcome:
             if not self.lp_open(now):
                 raise PerpRevert("pool: market closed")
+            if is_locked(self.unlocks.get(who, 0), now):
+                raise PerpRevert("pool: locked")
             nav = self.pool_nav(now)
             if assets > self.pool_free(now):
                 raise PerpRevert("pool: needed by open interest")
@@ -918,6 +939,8 @@ class PerpModel:
         def tx() -> Outcome:
             if not self.lp_open(now):
                 raise PerpRevert("pool: market closed")
+            if is_locked(self.unlocks.get(who, 0), now):
+                raise PerpRevert("pool: locked")
             nav = self.pool_nav(now)
             assets = self._to_assets(shares, nav, False)
             if assets > self.pool_free(now):

@@ -37,9 +37,9 @@ class Protocol:
     """Handles for one equity's protocol. Contracts: `oracle`, `collateral`, `insurance`,
     `factory`, `codec`, `vault` (+ `vault_ext`), `synth`, `market` (+ `market_ext`), `pool`.
     Accounts (addresses): `admin` (DEFAULT_ADMIN everywhere), `reporter` (pushes prices),
-    `guardian` (pauses), `risk_admin` (parameters), and the users `trader`, `borrower`, `lp`,
-    `keeper`, `attacker`. `vault` and `market` answer every function of their interface,
-    their extension's included."""
+    `guardian` (pauses), `risk_admin` (parameters, the pool's deposit lock included), and the
+    users `trader`, `borrower`, `lp`, `keeper`, `attacker`. `vault` and `market` answer every
+    function of their interface, their extension's included."""
 
     symbol: str
     admin: str
@@ -140,6 +140,7 @@ def deploy_protocol(
             insurance.grantRole(insurance.MARKET_ROLE(), book)
             book.grantRole(book.RISK_ADMIN_ROLE(), acct["risk_admin"])
             book.grantRole(book.GUARDIAN_ROLE(), acct["guardian"])
+        pool.grantRole(pool.RISK_ADMIN_ROLE(), acct["risk_admin"])  # the deposit lock
     return Protocol(
         symbol=symbol,
         **acct,

@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 
 from synthequity.constants import MarketStatus
 from synthequity.market_hours import MarketCalendar, utc
+from synthequity.model.perp import is_locked, unlock_at
 
 WAD = 10**18
 
@@ -88,6 +89,46 @@ def withdraw_problem(withdrawable: int, want: int, decimals: int, what: str) -> 
             "(the rest backs what you owe or hold open)"
         )
     return None
+
+
+def duration(seconds: int) -> str:
+    """ "1 d 2 h", "3 h 5 min", "59 s": the two largest units."""
+    seconds = max(seconds, 0)
+    parts = [(seconds // 86_400, "d"), (seconds % 86_400 // 3_600, "h")]
+    parts += [(seconds % 3_600 // 60, "min"), (seconds % 60, "s")]
+    first = next((i for i, (n, _) in enumerate(parts) if n), len(parts) - 1)
+    return " ".join(f"{n} {unit}" for n, unit in parts[first : first + 2] if n) or "0 s"
+
+
+def when(ts: int) -> str:
+    return f"{utc(ts):%a %Y-%m-%d %H:%M:%S} UTC"
+
+
+def lp_lock_state(unlock: int, now: int) -> str:
+    """The `status` line of an LP's deposit lock."""
+    if is_locked(unlock, now):
+        return f"locked until {when(unlock)} (in {duration(unlock - now)})"
+    return "unlocked: withdrawals and transfers are open"
+
+
+def lp_lock_problem(unlock: int, now: int, lock_s: int) -> str | None:
+    """Why an LP cannot withdraw yet: its last deposit locked the whole balance."""
+    if not is_locked(unlock, now):
+        return None
+    return (
+        f"pool: locked until {when(unlock)} (in {duration(unlock - now)}): a deposit locks "
+        f"your whole pool balance for {duration(lock_s)}, so that nobody can take the fees "
+        "of fills that happen while it is in for less than that"
+    )
+
+
+def lp_deposit_lock_note(unlock: int, now: int, lock_s: int) -> str:
+    """What a deposit does to the LP's lock, shown before it is sent."""
+    until = unlock_at(unlock, now, lock_s)
+    return (
+        f"locks your whole pool balance (this deposit and any shares you hold) until "
+        f"{when(until)}, {duration(until - now)} from now: no withdrawal or transfer before"
+    )
 
 
 def check(*problems: str | None) -> None:

@@ -162,7 +162,7 @@ def test_perp_commands(protocol, accounts, chain):
     assert rc == 1 and "stale price: last update" in text
 
 
-def test_pool_commands(protocol, accounts):
+def test_pool_commands(protocol, accounts, chain):
     lp = accounts[4]
     usd, pool = protocol["usd"], protocol["pool"]
     usd.faucet(lp, 10_000 * 10**6, sender=lp)
@@ -177,10 +177,19 @@ def test_pool_commands(protocol, accounts):
     assert rc == 1 and "insufficient mUSD" in text
     rc, text = pool_cmd("deposit", "--amount", "10000")
     assert rc == 0 and pool.balanceOf(lp) > 0 and "value: 10,000.00 mUSD" in text, text
+    assert "locks your whole pool balance (this deposit and any shares you hold) until" in text
+    assert "lock: locked until" in text, text
+    # the deposit lock (no just-in-time LP): refused before gas, with the time it ends
+    rc, text = pool_cmd("withdraw", "--amount", "2500")
+    assert rc == 1 and "pool: locked until" in text and usd.balanceOf(lp) == 0, text
+    assert "a deposit locks your whole pool balance for 1 d" in text
+    chain.mine(timestamp=pool.unlock_at(lp))
+    protocol["push"](200)
     rc, text = pool_cmd("withdraw", "--amount", "2500")
     assert rc == 0 and usd.balanceOf(lp) == 2_500 * 10**6, text
     rc, text = pool_cmd("status", yes=False)
     assert rc == 0 and "value: 7,500.00 mUSD" in text
+    assert "lock: unlocked: withdrawals and transfers are open" in text, text
     protocol["push"](200, MarketStatus.CLOSED)
     rc, text = pool_cmd("withdraw", "--amount", "1")
     assert rc == 1 and "market closed; next NYSE open" in text
@@ -217,5 +226,6 @@ def test_perp_commands_once_settled(protocol, accounts, chain):
     before = usd.balanceOf(trader)
     rc, text = run("perp", "withdraw", "--amount", str(equity // 10**12 / 10**6), account="TEST::3")
     assert rc == 0 and usd.balanceOf(trader) - before == equity // 10**12, text
+    chain.mine(timestamp=max(chain.blocks.head.timestamp, protocol["pool"].unlock_at(lp)))
     rc, text = run("pool", "withdraw", "--amount", "1000", account="TEST::9")
     assert rc == 0 and "withdrawable now" in text, text

@@ -847,5 +847,6 @@ class PerpMachine(RuleBasedStateMachine):
             if units := self.model.position(who).margin // self.upu:
                 self._market(who, "withdraw_margin", units)
         shares = self.model.shares.get("lp", 0)
+        self.backend.advance(max(self.model.unlocks.get("lp", 0) - self.now, 0))  # the lock
         assert isinstance(self._lp("lp_redeem", "redeem", shares), m.Done)  # LPs leave last
         note(self, "delisted")

@@ -114,9 +114,15 @@ def test_extremes_on_the_perp_market_and_the_pool(
         (lambda: mk.commit_order(MIN_INT, 0, sender=outsider), "perp: overflow"),
         (lambda: pool.deposit(MAX, lp, sender=lp), "math: mul_div overflow"),
         (lambda: pool.mint(MAX, lp, sender=lp), "erc20: transfer amount exceeds balance"),
-        (lambda: pool.withdraw(MAX, lp, lp, sender=lp), "pool: needed by open interest"),
-        (lambda: pool.redeem(MAX, lp, lp, sender=lp), "pool: needed by open interest"),
-        (lambda: pool.transfer(trader, MAX, sender=lp), "erc20: transfer amount exceeds balance"),
+        # the LP deposited in this test: its balance is locked (docs/design/pool.md) ...
+        (lambda: pool.withdraw(MAX, lp, lp, sender=lp), "pool: locked"),
+        (lambda: pool.redeem(MAX, lp, lp, sender=lp), "pool: locked"),
+        (lambda: pool.transfer(trader, MAX, sender=lp), "pool: locked"),
+        # ... the outsider's is not: the amount is what refuses
+        (lambda: pool.withdraw(MAX, outsider, outsider, sender=outsider), "pool: needed by"),
+        (lambda: pool.redeem(MAX, outsider, outsider, sender=outsider), "pool: needed by"),
+        (lambda: pool.transfer(trader, MAX, sender=outsider), "erc20: transfer amount exceeds"),
+        (lambda: pool.set_deposit_lock_s(MAX, sender=risk_admin), "pool: lock bounds"),
     ]
     fields = [f.name for f in dataclasses.fields(m.PerpParams)]
     for name in fields:
@@ -133,7 +139,12 @@ def test_extremes_on_the_perp_market_and_the_pool(
         params = dataclasses.replace(m.MarketParams(), **{name: extreme}).as_tuple()
         cases.append((lambda p=params: mk.set_params(p, sender=risk_admin), "perp: "))
     before = _book(w, trader, lp, outsider)
+    from ape import chain
+
     for k, (send, reason) in enumerate(cases):
+        # each refusal is mined: one second apiece, not the wall clock's (on a loaded machine
+        # the ~40 cases would otherwise outlast the pending order's 120 s window)
+        chain.pending_timestamp = chain.blocks.head.timestamp + 1
         got = refusal(send)
         assert got.startswith(reason), (k, got, reason)
     assert _book(w, trader, lp, outsider) == before

@@ -1,9 +1,16 @@
 """LiquidityPool (docs/spec.md §4): ERC-4626 at the NAV the market reports, market-hours gating,
-the open-interest floor on withdrawals, market-only payouts, and the first-depositor
+the open-interest floor on withdrawals, the deposit lock (no just-in-time LP; the attack
+itself is in test_finding_regressions_pool.py), market-only payouts, and the first-depositor
 inflation attack. The market is a test double here; the perp market replaces it (issue 4)."""
 
 import ape
 import pytest
+
+DAY = 86_400
+
+
+def _after_the_lock(chain) -> None:
+    chain.mine(timestamp=chain.blocks.head.timestamp + DAY)
 
 
 @pytest.fixture
@@ -27,12 +34,19 @@ def test_metadata(pool, stablecoin):
     assert (pool.name(), pool.symbol()) == ("synthequity TSLA LP", "sqLP")
 
 
-def test_deposit_and_redeem_at_nav_with_events(pool, stablecoin, lp, usd):
+def test_deposit_and_redeem_at_nav_with_events(pool, stablecoin, lp, usd, chain):
     tx = pool.deposit(usd(1_000), lp, sender=lp)
     shares = tx.return_value
     assert shares == usd(1_000) * 10**6  # virtual offset: 10^6 shares per unit at par
     assert pool.Deposit(sender=lp, owner=lp, assets=usd(1_000), shares=shares) in tx.events
+    unlock = chain.blocks.head.timestamp + DAY
+    assert pool.Locked(owner=lp, unlock_at=unlock) in tx.events
     assert pool.totalAssets() == usd(1_000) and pool.balanceOf(lp) == shares
+    assert pool.unlock_at(lp) == unlock and pool.maxRedeem(lp) == 0
+    with ape.reverts("pool: locked"):  # not in the deposit's block: no just-in-time LP
+        pool.redeem(shares, lp, lp, sender=lp)
+    _after_the_lock(chain)
+    assert pool.maxRedeem(lp) == shares
     tx = pool.redeem(shares, lp, lp, sender=lp)
     assert tx.return_value == usd(1_000)
     assert (
@@ -75,8 +89,9 @@ def test_lp_actions_only_while_the_market_trades(pool, market, lp, usd, admin):
             call()
 
 
-def test_withdrawals_stop_at_what_open_interest_needs(pool, market, lp, usd, admin):
+def test_withdrawals_stop_at_what_open_interest_needs(pool, market, lp, usd, admin, chain):
     pool.deposit(usd(1_000), lp, sender=lp)
+    _after_the_lock(chain)
     market.set_state(0, usd(800), True, sender=admin)
     assert pool.maxWithdraw(lp) == usd(200)
     with ape.reverts("pool: needed by open interest"):
@@ -84,6 +99,28 @@ def test_withdrawals_stop_at_what_open_interest_needs(pool, market, lp, usd, adm
     pool.withdraw(usd(200), lp, lp, sender=lp)
     with ape.reverts("pool: needed by open interest"):
         pool.redeem(pool.balanceOf(lp), lp, lp, sender=lp)
+
+
+def test_the_lock_and_its_parameter(pool, lp, outsider, admin, usd, chain):
+    """The rest (transfers, third-party deposits, bounds at both ends, `mint`) is in
+    test_finding_regressions_pool.py on the real market."""
+    shares = pool.deposit(usd(1_000), lp, sender=lp).return_value
+    with ape.reverts("pool: locked"):
+        pool.transfer(outsider, shares, sender=lp)
+    with ape.reverts("pool: locked"):
+        pool.withdraw(1, lp, lp, sender=lp)
+    with ape.reverts("pool: receiver holds shares"):
+        pool.deposit(usd(1), lp, sender=outsider)
+    with ape.reverts("access_control: account is missing role"):
+        pool.set_deposit_lock_s(3_600, sender=admin)  # RISK_ADMIN, not DEFAULT_ADMIN
+    pool.grantRole(pool.RISK_ADMIN_ROLE(), admin, sender=admin)
+    with ape.reverts("pool: lock bounds"):
+        pool.set_deposit_lock_s(3_599, sender=admin)
+    tx = pool.set_deposit_lock_s(3_600, sender=admin)
+    assert tx.events == [pool.DepositLockSet(old_s=DAY, new_s=3_600)]
+    _after_the_lock(chain)
+    assert pool.transfer(outsider, shares, sender=lp).return_value
+    assert pool.unlock_at(outsider) == 0 and pool.maxRedeem(outsider) == shares
 
 
 def test_zero_share_deposits_revert(pool, lp):

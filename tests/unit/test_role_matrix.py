@@ -95,6 +95,7 @@ MATRIX: dict[str, dict[str, str]] = {
         **ERC20,
         **{f: ANYONE for f in ("deposit", "mint", "withdraw", "redeem")},
         "pay": ONLY_MARKET,
+        "set_deposit_lock_s": RISK,
         "set_market": ADMIN,  # or the pool's deployer (the factory), once
     },
     "PerpParamsCodec": {},  # stateless: views only

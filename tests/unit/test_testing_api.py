@@ -34,6 +34,7 @@ def test_every_handle_and_role(decimals):
         assert book.hasRole(book.GUARDIAN_ROLE(), p.guardian)
         assert book.hasRole(book.RISK_ADMIN_ROLE(), p.risk_admin)
         assert p.insurance.hasRole(p.insurance.MARKET_ROLE(), book.address)
+    assert p.pool.hasRole(p.pool.RISK_ADMIN_ROLE(), p.risk_admin)  # the deposit lock
 
 
 def test_the_documented_example(decimals):
