@@ -30,12 +30,14 @@ from pathlib import Path
 # runs in an Ape lane, where it works too: this list only decides where it runs fastest.
 BOA_LANE: tuple[str, ...] = (
     "tests/property",
+    "tests/stateful/test_lp_machine.py",
     "tests/stateful/test_oracle_machine.py",
     "tests/stateful/test_perp_machine.py",
     "tests/stateful/test_vault_machine.py",
     "tests/unit/test_admin_logic.py",
     "tests/unit/test_contract_review.py",
     "tests/unit/test_finding_regressions_orders.py",
+    "tests/unit/test_finding_regressions_pool.py",
     "tests/unit/test_finding_regressions_vault.py",
     "tests/unit/test_market_hours.py",
     "tests/unit/test_oracle_escalation.py",
