@@ -116,11 +116,18 @@ def _order(s: Session, delta: int, slippage_bps: int, what: str) -> None:
     fee = pm.order_fee(skew, delta, fill, p)
     keeper_fee = int(s.market.params()[2])
     equity = pm.equity(pos, price, s.perp_index(price)) - fee - keeper_fee
-    need = pm.requirement(new, fill, p.initial_margin_bps)
-    if abs(new) > abs(pos.size) and equity < need:
+    grows = pm.grows(pos.size, new)
+    if grows and bool(s.market.paused()):
+        raise Refused("the market is paused: only orders that reduce or close a position")
+    # the market's check at the fill (SPEC.md §4 "Minimum size"): 5x at most to grow, outside
+    # the liquidation threshold and at least the minimum margin for whatever stays open
+    bps = p.initial_margin_bps if grows else p.maintenance_margin_bps
+    need = pm.min_equity(new, price, bps, p)
+    if new != 0 and equity < need:
         raise Refused(
-            f"not enough margin: {what} needs ${fmt(need, 18)} of equity at 5x max "
-            f"(you would have ${fmt(max(equity, 0), 18)} after fees); deposit more margin"
+            f"not enough margin: {what} needs ${fmt(need, 18)} of equity (5x at most, the "
+            f"${fmt(p.min_margin_usd, 18)} minimum; you would have ${fmt(max(equity, 0), 18)} "
+            "after fees); deposit more margin" + ("" if grows else ", or close the whole position")
         )
     s.transact(
         f"{what}: {fmt(delta, 18, 6)} shares",

@@ -64,3 +64,12 @@ def funding_owed(size: int256, index_now: int256, index_entry: int256) -> int256
     @notice perp_math._funding_owed.
     """
     return perp_math._funding_owed(size, index_now, index_entry)
+
+
+@external
+@pure
+def min_equity(size: int256, price: int256, margin_bps: int256, p: perp_math.MathParams) -> int256:
+    """
+    @notice perp_math._min_equity.
+    """
+    return perp_math._min_equity(size, price, margin_bps, p)

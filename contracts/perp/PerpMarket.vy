@@ -34,8 +34,8 @@ initializes: pausable
 initializes: perp_market[pausable := pausable]
 
 # @dev Words of return data `__default__` hands back (the largest answer of the extension,
-#      `params()`, is 16 words; ABI decoders read the words they expect).
-EXT_RETURN_WORDS: constant(uint256) = 16
+#      `params()`, is 17 words; ABI decoders read the words they expect).
+EXT_RETURN_WORDS: constant(uint256) = 17
 
 # @dev The `PerpMarketExt` this market delegates to (same immutables, created by the
 #      factory for this market).
@@ -72,7 +72,7 @@ def __default__() -> uint256[EXT_RETURN_WORDS]:
     @notice Every function of the market's interface (docs/abi/PerpMarket.json) not defined here runs in `PerpMarketExt` by
             delegatecall; its revert reason comes back as it is.
     @dev Not `nonreentrant`: the extension's functions take the lock themselves.
-    @return uint256[16] The extension's answer, padded with zero words.
+    @return uint256[17] The extension's answer, padded with zero words.
     """
     data: Bytes[32 * EXT_RETURN_WORDS] = raw_call(
         EXTENSION, msg.data, max_outsize=32 * EXT_RETURN_WORDS, is_delegate_call=True
@@ -100,7 +100,8 @@ def deposit_margin(amount: uint256):
 @external
 def commit_order(size_delta: int256, acceptable_price: uint256):
     """
-    @notice Commits an order (one at a time), escrowing the keeper fee. Market must trade.
+    @notice Commits an order (one at a time), escrowing the keeper fee. Market must trade;
+            while paused, only an order that reduces or closes the position.
     @param size_delta Signed shares (+ buy, - sell).
     @param acceptable_price Worst fill price accepted (1e18 USD).
     """
@@ -112,9 +113,9 @@ def execute_order(account: address):
     """
     @notice Fills `account`'s order at the first usable price observed after its commit
             (the same price whoever executes whenever), or cancels it (slippage, margin,
-            caps; the caller gets the keeper fee). Refused before such a price
-            ("perp: no newer price") and after `order_max_age` ("perp: order expired":
-            then only `cancel_order` removes it).
+            caps; "paused" for a growing order while paused; the caller gets the keeper
+            fee). Refused before such a price ("perp: no newer price") and after
+            `order_max_age` ("perp: order expired": then only `cancel_order` removes it).
     @param account The trader.
     """
     perp_market._execute(account)

@@ -102,7 +102,8 @@ def initialize(
 @external
 def withdraw_margin(amount: uint256):
     """
-    @notice Takes margin out, never unrealized profit, keeping the initial margin.
+    @notice Takes margin out, never unrealized profit, keeping the initial margin (and the
+            minimum: outside the liquidation threshold, at least `min_margin_usd`).
     @param amount Collateral units.
     """
     self._only_delegated()
@@ -153,7 +154,7 @@ def set_params(params: perp_params.MarketParams):
 @external
 def pause():
     """
-    @notice Stops new orders. GUARDIAN only.
+    @notice Stops orders that grow a position (reducing and closing go on). GUARDIAN only.
     """
     self._only_delegated()
     access_control._check_role(roles.GUARDIAN_ROLE, msg.sender)

@@ -458,7 +458,8 @@ def _deposit_margin(amount: uint256):
 def _withdraw_margin(amount: uint256):
     """
     @dev Never pays out unrealized profit: withdrawable = margin + min(0, PnL - funding)
-         - IMR x notional. Needs a usable price.
+         - the equity an open position keeps (`perp_math._min_equity` at the IMR: outside
+         the liquidation threshold, at least the minimum margin). Needs a usable price.
     """
     assert amount != 0, "perp: zero amount"
     pos: perp_packing.Position = self._get_pos(msg.sender)
@@ -471,9 +472,8 @@ def _withdraw_margin(amount: uint256):
         upnl: int256 = perp_math._pnl(pos.size, pos.entry_price, price) - perp_math._funding_owed(
             pos.size, index, pos.funding_entry
         )
-        free += min(0, upnl) - perp_math._requirement(
-            pos.size, price, self._math().initial_margin_bps
-        )
+        p: perp_math.MathParams = self._math()
+        free += min(0, upnl) - perp_math._min_equity(pos.size, price, p.initial_margin_bps, p)
     # amount x unit <= free, in a form that cannot overflow (any uint256 gets the reason)
     assert amount <= convert(max(free, 0) // _USD_PER_UNIT, uint256), "perp: exceeds withdrawable"
     pos.margin -= convert(amount, int256) * _USD_PER_UNIT
@@ -484,7 +484,10 @@ def _withdraw_margin(amount: uint256):
 
 @internal
 def _commit(size_delta: int256, acceptable_price: uint256):
-    pausable._require_not_paused()
+    """
+    @dev While the guardian has paused, only an order that reduces or closes the position
+         (docs/spec.md §8).
+    """
     assert size_delta != 0, "perp: zero size"
     self._require_listed()
     latest: oracle_guard.Price = oracle_guard._latest()
@@ -492,6 +495,8 @@ def _commit(size_delta: int256, acceptable_price: uint256):
     assert self._ord_a[msg.sender] & perp_packing.ORDER_LIVE == 0, "perp: order pending"
     fee: int256 = perp_params._order_keeper_fee(self._par_c)  # one word, not all four
     pos: perp_packing.Position = self._get_pos(msg.sender)
+    if pausable.paused:
+        assert not self._grows(pos.size, pos.size + size_delta), "pausable: contract is paused"
     assert pos.margin >= fee, "perp: margin below keeper fee"
     pos.margin -= fee
     self._put_pos(msg.sender, pos)
@@ -514,6 +519,16 @@ def _commit(size_delta: int256, acceptable_price: uint256):
 
 
 @internal
+@pure
+def _grows(old_size: int256, new_size: int256) -> bool:
+    """
+    @dev A trade from `old_size` to `new_size` adds risk: it grows |size| or opens or flips a
+         position (a close or a reduction does not).
+    """
+    return new_size != 0 and (abs(new_size) > abs(old_size) or (new_size > 0) != (old_size > 0))
+
+
+@internal
 def _pay_keeper(order: perp_packing.Order):
     self._push_wad(msg.sender, order.keeper_fee)
 
@@ -532,7 +547,11 @@ def _execute(account: address):
          of the commit, whoever executes whenever), within `order_max_age` of the commit
          (after it only `cancel_order` removes the order: no free look); a fill the trader
          would not accept, a cap or the margin cancels instead (the keeper is paid either
-         way).
+         way). A position left open by a fill keeps `perp_math._min_equity` at the oracle
+         price (the IMR if it grew, else the MMR): never liquidatable at its fill, never
+         below the minimum margin; a reduction that would leave less is cancelled ("margin":
+         close it whole instead). While paused, an order that grows or flips the position is
+         cancelled ("paused").
     """
     order: perp_packing.Order = self._get_order(account)
     assert order.committed_at != 0, "perp: no order"
@@ -557,26 +576,31 @@ def _execute(account: address):
     realized: int256 = 0
     pos, realized = self._realize(pos, fill, index)
     fee: int256 = perp_math._order_fee(self._skew(), order.size_delta, fill, p)
-    pos.margin -= fee
+    units: int256 = 0
+    dust: int256 = 0
+    units, dust = self._units_and_dust(realized - fee)
+    pos.margin -= fee + dust
     new_size: int256 = pos.size + order.size_delta
-    grows: bool = abs(new_size) > abs(pos.size) or (new_size > 0) != (pos.size > 0)
-    if grows and new_size != 0:
+    if new_size != 0:
+        grows: bool = self._grows(pos.size, new_size)
+        if grows and pausable.paused:
+            self._cancel(account, order, "paused")
+            return
+        bps: int256 = p.maintenance_margin_bps
+        if grows:
+            bps = p.initial_margin_bps
         if self._equity(
             perp_packing.Position(
                 size=new_size, entry_price=fill, margin=pos.margin, funding_entry=index
             ),
             price,
             index,
-        ) < perp_math._requirement(new_size, price, p.initial_margin_bps):
+        ) < perp_math._min_equity(new_size, price, bps, p):
             self._cancel(account, order, "margin")
             return
-        if not self._within_caps(pos.size, new_size, price, index):
+        if grows and not self._within_caps(pos.size, new_size, price, index):
             self._cancel(account, order, "open interest")
             return
-    units: int256 = 0
-    dust: int256 = 0
-    units, dust = self._units_and_dust(realized - fee)
-    pos.margin -= dust
     if pos.margin < 0:
         self._cancel(account, order, "liquidatable")
         return
@@ -656,7 +680,8 @@ def _cancel_order(account: address):
 @internal
 def _liquidate(account: address):
     """
-    @dev Closes what `perp_math._liquidation_size` says at the oracle price. The margin pays,
+    @dev Closes what `perp_math._liquidation_size` says at the oracle price (all of it when
+         the rest would not be healthy: docs/spec.md §7.4). The margin pays,
          in order: the trader's loss to the pool, the keeper's reward, the penalty. A keeper
          reward the margin cannot pay, and a loss beyond the margin (bad debt), are covered by
          the insurance fund first and the pool after (recorded in `pool_shortfall`).
@@ -667,15 +692,15 @@ def _liquidate(account: address):
     pos: perp_packing.Position = self._get_pos(account)
     assert self._liquidatable(pos, price, index), "perp: not liquidatable"
     p: perp_math.MathParams = self._math()
-    closed: int256 = perp_math._liquidation_size(
-        pos.size, self._equity(pos, price, index), price, p
-    )
+    bad_debt: int256 = 0
+    pos, bad_debt = self._realize_against_pool(pos, price, index)
+    # realized at `price`: the equity is the margin (sub-unit dust of a gain already off it)
+    closed: int256 = perp_math._liquidation_size(pos.size, pos.margin, price, p)
     reward: int256 = perp_math._keeper_reward(pos.size, price, p)
+    # paid out: rounds down
     penalty: int256 = (
         perp_math._notional(closed, price) * p.liquidation_penalty_bps // constants.BPS_I
     )
-    bad_debt: int256 = 0
-    pos, bad_debt = self._realize_against_pool(pos, price, index)
     available: int256 = max(pos.margin, 0)
     reward_paid: int256 = min(reward, available)
     penalty_paid: int256 = min(penalty, available - reward_paid)

@@ -4,8 +4,8 @@
 @custom:contract-name perp_math
 @notice The perpetual market's pure math (docs/spec.md §4), mirrored by
         `synthequity.model.perp`: fill price from skew, maker/taker fees, funding velocity and
-        its exact capped integral, PnL, notional, requirements, keeper reward, liquidation
-        size. Signed quantities are `int256` 1e18 (`_wad`); sizes in shares, prices in USD.
+        its exact capped integral, PnL, notional, requirements (with the minimum size),
+        keeper reward, liquidation size. Signed quantities are `int256` 1e18 (`_wad`); sizes in shares, prices in USD.
         Rounding: owed to the protocol rounds away from zero, paid out toward zero.
 """
 
@@ -24,6 +24,7 @@ struct MathParams:
     max_keeper_fee: int256
     max_funding_velocity: int256
     max_funding_rate: int256
+    min_margin_usd: int256
 
 
 @internal
@@ -177,10 +178,34 @@ def _keeper_reward(size: int256, price: int256, p: MathParams) -> int256:
 
 @internal
 @pure
+def _min_equity(size: int256, price: int256, margin_bps: int256, p: MathParams) -> int256:
+    """
+    @dev The equity a position of `size` must keep after a fill or a withdrawal (docs/spec.md
+         §4 "Minimum size"): `margin_bps` x notional (the IMR to grow, the MMR to keep), and
+         outside the liquidation threshold (MMR x notional + keeper reward), and at least
+         `min_margin_usd`. Zero for no position.
+    """
+    if size == 0:
+        return 0
+    return max(
+        max(
+            self._requirement(size, price, margin_bps),
+            self._requirement(size, price, p.maintenance_margin_bps)
+            + self._keeper_reward(size, price, p),
+        ),
+        p.min_margin_usd,
+    )
+
+
+@internal
+@pure
 def _liquidation_size(size: int256, equity: int256, price: int256, p: MathParams) -> int256:
     """
     @dev Shares to close so that the rest is back at the IMR after penalty and keeper reward;
-         the whole position when impossible. Same sign as `size`.
+         the whole position when impossible, or when the rest would not be healthy (within
+         the liquidation threshold, or below `min_margin_usd`). `equity` is the position's
+         realized at `price` (the rest's equity after is `equity` - reward - penalty).
+         Same sign as `size`.
     """
     s: int256 = abs(size)
     k: int256 = self._keeper_reward(size, price, p)
@@ -192,7 +217,14 @@ def _liquidation_size(size: int256, equity: int256, price: int256, p: MathParams
     )
     q: int256 = 0
     if need > 0:
-        q = self._ceil_div(need * constants.BPS_I, (imr - p.liquidation_penalty_bps) * price)
-    if q >= s or equity - k <= 0:
-        q = s
+        q = min(
+            s, self._ceil_div(need * constants.BPS_I, (imr - p.liquidation_penalty_bps) * price)
+        )
+    if q < s:
+        # the rest keeps equity - reward - penalty (the penalty paid out: rounds down)
+        left: int256 = (
+            equity - k - self._notional(q, price) * p.liquidation_penalty_bps // constants.BPS_I
+        )
+        if left < self._min_equity(s - q, price, p.maintenance_margin_bps, p):
+            q = s
     return q if size > 0 else -q

@@ -12,6 +12,9 @@
 from contracts.lib import constants
 from contracts.perp import perp_math
 
+# @dev The highest minimum margin a market may ask (USD wad).
+MAX_MIN_MARGIN_USD: constant(int256) = 10_000 * constants.WAD_I
+
 
 struct MarketParams:
     math: perp_math.MathParams
@@ -31,7 +34,7 @@ def _pack(params: MarketParams) -> uint256[4]:
              age, max skew to pool: 16 bits each [128,256);
          [1] min keeper fee [0,128) | max keeper fee [128,256);
          [2] max funding velocity [0,64) | max funding rate [64,128) | order keeper fee
-             [128,192);
+             [128,192) | min margin in whole micro-USD [192,256);
          [3] max long OI (USD) [0,128) | max short OI (USD) [128,256).
     """
     m: perp_math.MathParams = params.math
@@ -61,6 +64,12 @@ def _pack(params: MarketParams) -> uint256[4]:
         m.keeper_reward_share_bps >= 0 and m.keeper_reward_share_bps <= constants.BPS_I
     ), "perp: keeper bounds"
     assert m.min_keeper_fee >= 0 and m.liquidation_penalty_bps >= 0, "perp: keeper bounds"
+    # a position at the minimum still pays the minimum reward after escrowing an order's fee
+    assert (
+        m.min_margin_usd >= m.min_keeper_fee + params.order_keeper_fee
+        and m.min_margin_usd <= MAX_MIN_MARGIN_USD
+    ), "perp: min margin"
+    assert m.min_margin_usd % constants.MICRO_I == 0, "perp: min margin"
     return [
         convert(m.skew_scale, uint256)
         | (convert(m.taker_fee_bps, uint256) << 128)
@@ -74,7 +83,8 @@ def _pack(params: MarketParams) -> uint256[4]:
         convert(m.min_keeper_fee, uint256) | (convert(m.max_keeper_fee, uint256) << 128),
         convert(m.max_funding_velocity, uint256)
         | (convert(m.max_funding_rate, uint256) << 64)
-        | (convert(params.order_keeper_fee, uint256) << 128),
+        | (convert(params.order_keeper_fee, uint256) << 128)
+        | (convert(m.min_margin_usd // constants.MICRO_I, uint256) << 192),
         convert(params.max_oi_long_usd, uint256)
         | (convert(params.max_oi_short_usd, uint256) << 128),
     ]
@@ -98,6 +108,7 @@ def _unpack_math(a: uint256, b: uint256, c: uint256) -> perp_math.MathParams:
         max_keeper_fee=convert(b >> 128, int256),
         max_funding_velocity=convert(c & constants.MASK64, int256),
         max_funding_rate=convert((c >> 64) & constants.MASK64, int256),
+        min_margin_usd=convert(c >> 192, int256) * constants.MICRO_I,
     )
 
 

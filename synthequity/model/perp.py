@@ -54,6 +54,10 @@ class PerpParams:
     max_keeper_fee: int = 100 * WAD
     max_funding_velocity: int = 3 * WAD // 100  # per day, per day
     max_funding_rate: int = 10 * WAD // 100  # per day
+    # SPEC.md §4 "Minimum size": every open position keeps at least this much equity after a
+    # fill or a withdrawal; 10x `min_keeper_fee`, so that funding or a move must eat $18 of a
+    # minimum position before a liquidation can pay its keeper more than the position holds
+    min_margin_usd: int = 20 * WAD
 
 
 # ---- pricing ------------------------------------------------------------------------------
@@ -184,29 +188,58 @@ def is_liquidatable(pos: Position, price: int, index: int, p: PerpParams) -> boo
     )
 
 
+def min_equity(size: int, price: int, margin_bps: int, p: PerpParams) -> int:
+    """The equity a position of `size` must keep after a fill or a withdrawal (SPEC.md §4
+    "Minimum size"): `margin_bps` x notional (the IMR to grow or withdraw, the MMR to keep a
+    reduced position), outside the liquidation threshold (MMR x notional + keeper reward),
+    and at least `min_margin_usd`. Zero for no position."""
+    if size == 0:
+        return 0
+    return max(
+        requirement(size, price, margin_bps),
+        requirement(size, price, p.maintenance_margin_bps) + keeper_reward(size, price, p),
+        p.min_margin_usd,
+    )
+
+
+def grows(old_size: int, new_size: int) -> bool:
+    """A trade from `old_size` to `new_size` adds risk: it grows |size|, or opens or flips a
+    position (a close or a reduction does not)."""
+    return new_size != 0 and (abs(new_size) > abs(old_size) or (new_size > 0) != (old_size > 0))
+
+
 def withdrawable(pos: Position, price: int, index: int, p: PerpParams) -> int:
-    """margin + min(0, PnL - funding) - IMR x notional: unrealized profit never counts."""
+    """margin + min(0, PnL - funding) - `min_equity` at the IMR: unrealized profit never
+    counts, and an open position stays outside the liquidation threshold and at the minimum
+    margin."""
     upnl = pnl(pos, price) - funding_owed(pos.size, index, pos.funding_entry)
-    free = pos.margin + min(0, upnl) - requirement(pos.size, price, p.initial_margin_bps)
+    free = pos.margin + min(0, upnl) - min_equity(pos.size, price, p.initial_margin_bps, p)
     return max(free, 0)
 
 
 def liquidation_size(pos: Position, price: int, index: int, p: PerpParams) -> int:
     """Shares to close (same sign as the position) so that what remains is back at the IMR
-    after the penalty and the keeper's reward; the whole position when that is impossible.
+    after the penalty and the keeper's reward; the whole position when that is impossible,
+    or when the rest would not be healthy (SPEC.md §7.4: within the liquidation threshold or
+    below `min_margin_usd`, e.g. under ~$20 of notional, where IMR - MMR is less than the
+    minimum reward).
 
     Closing q at the oracle price realizes its PnL without changing equity; it costs
     penalty x |q| x P, and the keeper reward K is paid once:
         E - pen |q| P - K >= imr (|S| - |q|) P  =>  |q| >= (imr |S| P - E + K) / ((imr - pen) P)
-    """
+
+    The market passes the position realized at `price` (its margin then is its equity, the
+    sub-unit dust of a realized gain already off it)."""
     size = abs(pos.size)
     e = equity(pos, price, index)
     k = keeper_reward(pos.size, price, p)
     imr, pen = p.initial_margin_bps, p.liquidation_penalty_bps
     need = imr * size * price // BPS - e * WAD + k * WAD
-    q = ceil_div(need * BPS, (imr - pen) * price) if need > 0 else 0
-    if q >= size or e - k <= 0:
-        q = size
+    q = min(size, ceil_div(need * BPS, (imr - pen) * price)) if need > 0 else 0
+    if q < size:
+        left = e - k - notional(q, price) * pen // BPS  # what the rest keeps
+        if left < min_equity(size - q, price, p.maintenance_margin_bps, p):
+            q = size
     return q if pos.size > 0 else -q
 
 
@@ -298,7 +331,8 @@ class MarketParams:
         return cls(PerpParams(*(int(x) for x in t[0])), *(int(x) for x in t[1:6]))
 
 
-MICRO = 10**12  # keeper fees are stored in whole micro-USD
+MICRO = 10**12  # keeper fees and the minimum margin are stored in whole micro-USD
+MAX_MIN_MARGIN_USD = 10_000 * WAD  # the highest `min_margin_usd` a market may ask
 
 
 def params_problem(mp: MarketParams) -> str | None:
@@ -324,6 +358,11 @@ def params_problem(mp: MarketParams) -> str | None:
         (m.taker_fee_bps >= 0 and m.maker_fee_bps >= 0, "perp: fee bounds"),
         (0 <= m.keeper_reward_share_bps <= BPS, "perp: keeper bounds"),
         (m.min_keeper_fee >= 0 and m.liquidation_penalty_bps >= 0, "perp: keeper bounds"),
+        (
+            m.min_keeper_fee + mp.order_keeper_fee <= m.min_margin_usd <= MAX_MIN_MARGIN_USD,
+            "perp: min margin",
+        ),
+        (m.min_margin_usd % MICRO == 0, "perp: min margin"),
     )
     return next((reason for ok, reason in checks if not ok), None)
 
@@ -476,7 +515,7 @@ class Filled:
 
 @dataclass(frozen=True)
 class Cancelled:
-    """`OrderCancelled`: "settled", "expired", "price", "margin", "open interest",
+    """`OrderCancelled`: "settled", "expired", "price", "paused", "margin", "open interest",
     "liquidatable"."""
 
     reason: str
@@ -709,8 +748,6 @@ class PerpModel:
 
     def commit_order(self, who: str, size_delta: int, acceptable_price: int, now: int) -> Outcome:
         def tx() -> Outcome:
-            if self.paused:
-                raise PerpRevert("pausable: contract is paused")
             if size_delta == 0:
                 raise PerpRevert("perp: zero size")
             self._live()
@@ -720,6 +757,8 @@ class PerpModel:
                 raise PerpRevert("perp: order pending")
             fee = self.params.order_keeper_fee
             pos = self.position(who)
+            if self.paused and grows(pos.size, pos.size + size_delta):
+                raise PerpRevert("pausable: contract is paused")  # reducing goes on (SPEC §8)
             if pos.margin < fee:
                 raise PerpRevert("perp: margin below keeper fee")
             self._put_pos(who, dataclasses.replace(pos, margin=pos.margin - fee))
@@ -741,7 +780,11 @@ class PerpModel:
         """Fill `account`'s order at its fill round's price (`fill_round`: the same whoever
         executes whenever) within `order_max_age` of the commit, or cancel it (slippage,
         margin, caps); the keeper is paid either way. After the window only `cancel_order`
-        removes it (no free look)."""
+        removes it (no free look). A position the fill leaves open keeps `min_equity` at the
+        oracle price (the IMR if the fill grew it, else the MMR): never liquidatable at its
+        fill, never below the minimum margin; a reduction that would leave less is cancelled
+        ("margin"; a whole close always goes). While paused, an order that grows or flips the
+        position is cancelled ("paused")."""
 
         def tx() -> Outcome:
             order = self.pending_order(account)
@@ -761,17 +804,19 @@ class PerpModel:
             index = self._accrue(price, now)  # stays written even if the order is cancelled
             pos, settled = self._realize(self.position(account), fill, index)
             fee = order_fee(self.skew, order.size_delta, fill, p)
-            margin = pos.margin - fee
-            new_size = pos.size + order.size_delta
-            grows = abs(new_size) > abs(pos.size) or (new_size > 0) != (pos.size > 0)
-            if grows and new_size != 0:
-                after = Position(new_size, fill, margin, index)
-                if equity(after, price, index) < requirement(new_size, price, p.initial_margin_bps):
-                    return self._cancel(keeper, account, order, "margin")
-                if not self._within_caps(pos.size, new_size, price, index):
-                    return self._cancel(keeper, account, order, "open interest")
             units, dust = settlement_units(settled - fee, self.usd_per_unit)
-            margin -= dust
+            margin = pos.margin - fee - dust
+            new_size = pos.size + order.size_delta
+            if new_size != 0:
+                adds = grows(pos.size, new_size)
+                if adds and self.paused:
+                    return self._cancel(keeper, account, order, "paused")
+                after = Position(new_size, fill, margin, index)
+                bps = p.initial_margin_bps if adds else p.maintenance_margin_bps
+                if equity(after, price, index) < min_equity(new_size, price, bps, p):
+                    return self._cancel(keeper, account, order, "margin")
+                if adds and not self._within_caps(pos.size, new_size, price, index):
+                    return self._cancel(keeper, account, order, "open interest")
             if margin < 0:
                 return self._cancel(keeper, account, order, "liquidatable")
             del self.orders[account]
@@ -806,10 +851,10 @@ class PerpModel:
             p = self.math
             if not is_liquidatable(pos, price, index, p):
                 raise PerpRevert("perp: not liquidatable")
-            closed = liquidation_size(pos, price, index, p)
+            out, bad_debt = self._realize_against_pool(pos, price, index)
+            closed = liquidation_size(out, price, index, p)  # realized: equity == margin
             reward = keeper_reward(pos.size, price, p)
             penalty = notional(closed, price) * p.liquidation_penalty_bps // BPS
-            out, bad_debt = self._realize_against_pool(pos, price, index)
             available = max(out.margin, 0)
             reward_paid = min(reward, available)
             penalty_paid = min(penalty, available - reward_paid)

@@ -78,6 +78,21 @@ def test_keeper_reward_and_liquidation_size(harness, size, price, equity):
     assert harness.liquidation_size(size, equity, price, T) == want
 
 
+@given(
+    size=st.integers(-(10**7) * WAD, 10**7 * WAD),
+    price=prices,
+    margin_bps=st.sampled_from([P.maintenance_margin_bps, P.initial_margin_bps]),
+)
+def test_min_equity(harness, size, price, margin_bps):
+    """The minimum size (SPEC.md §4): the contract's floor == the model's, and it is never
+    within the liquidation threshold."""
+    want = m.min_equity(size, price, margin_bps, P)
+    assert harness.min_equity(size, price, margin_bps, T) == want
+    if size:
+        assert not m.is_liquidatable(m.Position(size, price, want, 0), price, 0, P)
+        assert want >= P.min_margin_usd
+
+
 def _liq(pos: m.Position, equity: int, price: int) -> int:
     """model.liquidation_size with a given equity (margin chosen to produce it)."""
     return m.liquidation_size(dataclasses.replace(pos, margin=equity), price, 0, P)

@@ -17,7 +17,21 @@ liquidation). After every step the chain's books must equal the model's, and the
 - 8  no order fills at a price older than its commit;
 - 9  a deposit -> trade -> withdraw round trip at one price never returns more than was put in;
 - 10 closing every position leaves OI = 0, the pool's PnL 0 and the market holding only the
-     margins and sub-unit dust (at the end of every example).
+     margins and sub-unit dust (at the end of every example);
+- 11 at an unchanged oracle price no sequence of the `attacker`'s actions increases its value
+     beyond the stated allowance (`inv_attacker_value_never_grows_at_fixed_price`);
+- 12 a fill never leaves a position liquidatable at its price or below the minimum margin
+     (`inv_fill_never_liquidatable`); after `liquidate` the rest is healthy, closed or its
+     shortfall recorded (`inv_liquidation_leaves_healthy_closed_or_recorded`); no
+     liquidation pays its keeper beyond the position's equity unless the price, the funding or
+     the parameters moved against it since its last fill
+     (`inv_keeper_paid_beyond_equity_only_after_a_move`);
+- 15 the guardian's pause never blocks an order that only reduces or closes a position
+     (`inv_pause_never_blocks_reducing`).
+
+Besides three traders with $50,000 each, two small traders (`s0`, `s1`) hold $1-$50 so
+that the minimum margin, dust and rounding are reached, and an `attacker` mixes its own
+orders, self-execution, self-liquidation and keeper work for others at one price.
 
 The chain's books are read from raw storage where the backend can (titanoboa: ~2 µs a word,
 decoded as the contract packs them and checked against the views at the end of every
@@ -37,8 +51,11 @@ from machine_base import CLOSED, HALTED, MAX_AGE, OPEN, Backend, find_slot, hash
 from synthequity.model import perp as m
 
 WAD = m.WAD
-TRADERS = ("t0", "t1", "t2")
-ACCOUNTS = (*TRADERS, "tripper")  # everyone who holds a position
+TRADERS = ("t0", "t1", "t2")  # $50,000 each at the start
+SMALL = ("s0", "s1")  # $1-$50: the minimum margin, dust and rounding
+ATTACKER = "attacker"
+PLAYERS = (*TRADERS, *SMALL)  # who the trading rules draw
+ACCOUNTS = (*PLAYERS, "tripper", ATTACKER)  # everyone who holds a position
 HOLDERS = (*ACCOUNTS, "keeper", "lp")  # everyone whose token balance the model follows
 BOOKS = (m.MARKET, m.POOL, m.INSURANCE)
 ANY_PRICE = (2**255, 0)  # acceptable prices that never cancel a buy / a sell
@@ -212,13 +229,17 @@ ORDER_ARGS = {
 
 class PerpMachine(RuleBasedStateMachine):
     backend: Backend
-    stack: Any  # oracle, collateral, insurance, market, pool, reporter, admin, risk_admin
-    actors: dict[str, Any]  # t0..t2, keeper, lp, tripper
+    stack: Any  # oracle, collateral, insurance, market, pool, reporter, admin, risk_admin,
+    #             guardian
+    actors: dict[str, Any]  # t0..t2, s0, s1, keeper, lp, tripper, attacker
     steps = 0
 
     # ---- setup --------------------------------------------------------------------------
-    @initialize(ending=st.sampled_from(["orders", "delisting"]))
-    def setup(self, ending):
+    @initialize(
+        ending=st.sampled_from(["orders", "delisting"]),
+        small_cents=st.tuples(st.integers(100, 5_000), st.integers(100, 5_000)),
+    )
+    def setup(self, ending, small_cents):
         s, b = self.stack, self.backend
         b.begin()
         self.ending = ending
@@ -242,7 +263,18 @@ class PerpMachine(RuleBasedStateMachine):
         self._push(200 * 10**8, OPEN)
         for who in TRADERS:
             self._market(who, "deposit_margin", self._units(50_000))
+        for who, cents in zip(SMALL, small_cents, strict=True):
+            self._market(who, "deposit_margin", self._cents(cents))
         self._lp("lp_deposit", "deposit", self._units(2_000_000))
+        # what the adversarial invariants found wrong (each names the step): empty when they hold
+        self.bad_fills: list[tuple[Any, ...]] = []
+        self.bad_liquidations: list[tuple[Any, ...]] = []
+        self.unearned_rewards: list[tuple[Any, ...]] = []
+        self.pause_blocks: list[tuple[Any, ...]] = []
+        self.attacker_gains: list[tuple[Any, ...]] = []
+        # per account: (oracle price, funding index, parameters) when its position was last
+        # filled or re-based by a liquidation
+        self.last_fill: dict[str, tuple[int, int, m.MarketParams]] = {}
 
     def teardown(self):
         try:
@@ -272,6 +304,9 @@ class PerpMachine(RuleBasedStateMachine):
 
     def _units(self, dollars: int) -> int:
         return dollars * WAD // self.upu
+
+    def _cents(self, cents: int) -> int:
+        return cents * WAD // 100 // self.upu
 
     def _push(self, answer: int, status: int) -> None:
         b = self.backend
@@ -327,6 +362,8 @@ class PerpMachine(RuleBasedStateMachine):
         """`fn` on the model and the market: `who` is the trader (the model's first argument
         and the sender), or the account acted on when a keeper (`by`) sends."""
         model_fn = getattr(self.model, fn)
+        before, order = self.model.position(who), self.model.pending_order(who)
+        equity_before = self._equity_now(who) if fn == "liquidate" else 0
         if by is None:
             outcome = model_fn(who, *args, self.now)
             sender, chain_args = self.actors[who], args
@@ -336,9 +373,69 @@ class PerpMachine(RuleBasedStateMachine):
         self._send(outcome, self.stack.market, fn, *chain_args, sender=sender)
         if isinstance(outcome, m.Liquidated):
             self.liquidations += 1
+            self._check_liquidation(who, before, equity_before, outcome)
         elif isinstance(outcome, m.Closed):
             self.settlement_closes += 1
+        elif isinstance(outcome, m.Filled):
+            self._check_fill(who, outcome)
+        # invariant 15: what the pause refused only ever grew or flipped a position
+        paused = m.Reverted("pausable: contract is paused")
+        if (
+            fn == "commit_order"
+            and outcome == paused
+            and not m.grows(before.size, before.size + args[0])
+        ):
+            self.pause_blocks.append(("commit", who, before.size, args[0]))
+        if outcome == m.Cancelled("paused") and not m.grows(
+            before.size, before.size + order.size_delta
+        ):
+            self.pause_blocks.append(("execute", who, before.size, order.size_delta))
         return outcome
+
+    def _equity_now(self, who: str) -> int:
+        """`who`'s equity at the oracle price, funding accrued to now (USD wad)."""
+        if self.model.oracle is None or self.model.settled:
+            return self.model.position(who).margin
+        price = self.model.oracle.price_wad
+        return m.equity(self.model.position(who), price, self.model.index_at(price, self.now))
+
+    def _check_fill(self, who: str, outcome: m.Filled) -> None:
+        """Invariant 12 (fills): the position a fill leaves open is outside the liquidation
+        threshold and at the minimum margin, at the oracle price of the fill."""
+        pos, p = self.model.position(who), self.model.math
+        price, index = self.model.oracle.price_wad, self.model.funding.index
+        if pos.size:
+            floor = m.min_equity(pos.size, price, p.maintenance_margin_bps, p)
+            if m.is_liquidatable(pos, price, index, p) or m.equity(pos, price, index) < floor:
+                self.bad_fills.append((who, pos, price, index, outcome))
+            self.last_fill[who] = (price, index, self.model.params)
+
+    def _check_liquidation(
+        self, who: str, before: m.Position, equity: int, outcome: m.Liquidated
+    ) -> None:
+        """Invariant 12 (liquidations): the rest is healthy (outside the threshold and at the
+        minimum margin), closed, or the shortfall recorded; and a keeper is paid beyond the
+        position's equity only after the price, the funding or the parameters moved against
+        it since its last fill."""
+        after, p = self.model.position(who), self.model.math
+        px, index = outcome.price, self.model.funding.index
+        healthy = after.size == 0 or (
+            not m.is_liquidatable(after, px, index, p) and after.margin >= p.min_margin_usd
+        )
+        if not (healthy or outcome.shortfall > 0):
+            self.bad_liquidations.append((who, after, outcome))
+        if outcome.reward > max(equity, 0):
+            fill_px, fill_index, fill_params = self.last_fill.get(who, (px, index, None))
+            moved = (
+                (before.size > 0 and px < fill_px)
+                or (before.size < 0 and px > fill_px)
+                or m.funding_owed(before.size, index, fill_index) > 0
+                or fill_params != self.model.params
+            )
+            if not moved:
+                self.unearned_rewards.append((who, before, equity, outcome))
+        if after.size:
+            self.last_fill[who] = (px, index, self.model.params)
 
     def _lp(self, model_fn: str, fn: str, amount: int) -> m.Outcome:
         outcome: m.Outcome = getattr(self.model, model_fn)("lp", amount, self.now)
@@ -383,22 +480,22 @@ class PerpMachine(RuleBasedStateMachine):
         """Flat traders with no order and at least $100 of margin."""
         return [
             w
-            for w in TRADERS
+            for w in PLAYERS
             if self.model.position(w).size == 0
             and w not in self.model.orders
             and self.model.position(w).margin >= 100 * WAD
         ]
 
     # ---- traders ------------------------------------------------------------------------
-    trader = st.sampled_from(TRADERS)
+    trader = st.sampled_from(PLAYERS)
 
-    @precondition(lambda self: any(w not in self.model.orders for w in TRADERS))
+    @precondition(lambda self: any(w not in self.model.orders for w in PLAYERS))
     @rule(data=st.data(), **ORDER_ARGS)
     def commit_and_execute(self, data, lev_bps, slip_bps):
         """An order of up to ±6x the margin, refused while the market does not trade; the
         keeper's execution is refused until a price newer than the commit lands (invariant
         8), then fills or cancels (slippage, margin, caps) as the model says."""
-        who = data.draw(st.sampled_from([w for w in TRADERS if w not in self.model.orders]))
+        who = data.draw(st.sampled_from([w for w in PLAYERS if w not in self.model.orders]))
         size = self._order_size(who, lev_bps)
         outcome = self._market(who, "commit_order", size, self._bound(size, slip_bps))
         note(self, f"commit: {outcome.label}")
@@ -418,6 +515,8 @@ class PerpMachine(RuleBasedStateMachine):
 
     @rule(who=trader, dollars=st.integers(0, 200_000))
     def deposit_margin(self, who, dollars):
+        if who in SMALL:  # small money stays small: $0-$50
+            dollars %= 51
         outcome = self._market(who, "deposit_margin", self._units(dollars))
         note(self, f"deposit: {outcome.label}")
 
@@ -438,12 +537,12 @@ class PerpMachine(RuleBasedStateMachine):
             need = m.requirement(pos.size, px, self.model.math.initial_margin_bps)
             assert m.equity(pos, px, self._index()) >= need
 
-    @precondition(lambda self: any(w not in self.model.orders for w in TRADERS))
+    @precondition(lambda self: any(w not in self.model.orders for w in PLAYERS))
     @rule(data=st.data(), **ORDER_ARGS)
     def commit_order(self, data, lev_bps, slip_bps):
         """An order that waits: a keeper executes or cancels it in a later step, after the
         price moved or the order expired."""
-        who = data.draw(st.sampled_from([w for w in TRADERS if w not in self.model.orders]))
+        who = data.draw(st.sampled_from([w for w in PLAYERS if w not in self.model.orders]))
         size = self._order_size(who, lev_bps)
         outcome = self._market(who, "commit_order", size, self._bound(size, slip_bps))
         note(self, f"commit: {outcome.label}")
@@ -456,6 +555,28 @@ class PerpMachine(RuleBasedStateMachine):
         says, the keeper paid either way."""
         self._execute(data.draw(st.sampled_from(sorted(self.model.orders))))
 
+    @precondition(
+        lambda self: (
+            self.status == OPEN
+            and any(w not in self.model.orders for w in PLAYERS)
+            and not self.model.paused
+        )
+    )
+    @rule(data=st.data(), by_cancel=st.booleans())
+    def order_expires(self, data, by_cancel):
+        """An order nobody executes within `order_max_age`: after it only `cancel_order` or a
+        cancelling `execute_order` removes it ("expired"), the caller paid the fee."""
+        who = data.draw(st.sampled_from([w for w in PLAYERS if w not in self.model.orders]))
+        size = self._order_size(who, 10_000)
+        if not isinstance(self._market(who, "commit_order", size, ANY_PRICE[0]), m.Done):
+            return
+        self.backend.advance(self.model.params.order_max_age + 1)
+        self._push(self.price, OPEN)
+        if by_cancel:
+            note(self, f"cancel: {self._market(who, 'cancel_order', by='keeper').label}")
+        else:
+            note(self, f"execute: {self._market(who, 'execute_order', by='keeper').label}")
+
     @precondition(lambda self: bool(self.model.orders))
     @rule(data=st.data())
     def cancel_order(self, data):
@@ -464,7 +585,9 @@ class PerpMachine(RuleBasedStateMachine):
         outcome = self._market(who, "cancel_order", by="keeper")
         note(self, f"cancel: {outcome.label}")
 
-    @precondition(lambda self: self.status == OPEN and bool(self._squeezable()))
+    @precondition(
+        lambda self: self.status == OPEN and not self.model.paused and bool(self._squeezable())
+    )
     @rule(
         data=st.data(),
         lev_bps=st.integers(40_000, 49_000),
@@ -505,10 +628,15 @@ class PerpMachine(RuleBasedStateMachine):
 
     @rule(seconds=st.sampled_from([1, 60, 3_600, 86_400]))
     def time_passes(self, seconds):
+        """Time passes (funding accrues); while open the keeper keeps the price fresh, sweeps,
+        and executes what waited past its age (each is cancelled, "expired")."""
         self.backend.advance(seconds)
         if self.status == OPEN:
             self._push(self.price, OPEN)  # a keeper keeps the price fresh while open
             self._sweep()
+            stale = self.model.oracle.updated_at - self.model.params.order_max_age
+            for who in [w for w, o in sorted(self.model.orders.items()) if o.committed_at < stale]:
+                note(self, f"execute: {self._market(who, 'execute_order', by='keeper').label}")
 
     # ---- risk admin ---------------------------------------------------------------------
     @precondition(lambda self: self.status != OPEN)  # between sessions, as the gap policy does
@@ -548,15 +676,11 @@ class PerpMachine(RuleBasedStateMachine):
             if self.model.is_liquidatable(who, self.now):
                 self._liquidate(who)
 
-    def _liquidate(self, who: str) -> m.Outcome:
-        before_shortfall = self.model.pool_shortfall
-        outcome = self._market(who, "liquidate", by="keeper")
+    def _liquidate(self, who: str, by: str = "keeper") -> m.Outcome:
+        """A liquidation; invariant 4/12 on its result is `_check_liquidation`'s."""
+        outcome = self._market(who, "liquidate", by=by)
         if isinstance(outcome, m.Liquidated):
             after = self.model.position(who)
-            px, index = outcome.price, self.model.funding.index
-            healthy = after.size == 0 or not m.is_liquidatable(after, px, index, self.model.math)
-            # invariant 4: the rest is healthy, closed, or the shortfall was recorded
-            assert healthy or self.model.pool_shortfall > before_shortfall, (after, outcome)
             note(self, "liquidated" if after.size == 0 else "liquidated partially")
         else:
             note(self, f"liquidate: {outcome.label}")
@@ -599,8 +723,12 @@ class PerpMachine(RuleBasedStateMachine):
         note(self, f"lp withdraw: {outcome.label}")
 
     # ---- a round trip creates nothing (invariant 9) --------------------------------------
-    @precondition(lambda self: self.status == OPEN and "tripper" not in self.model.orders)
-    @rule(dollars=st.integers(10, 100_000), lev_bps=st.integers(-40_000, 40_000))
+    @precondition(
+        lambda self: (
+            self.status == OPEN and "tripper" not in self.model.orders and not self.model.paused
+        )
+    )
+    @rule(dollars=st.integers(25, 100_000), lev_bps=st.integers(-40_000, 40_000))
     def round_trip(self, dollars, lev_bps):
         """Deposit, open, close at the same oracle price, withdraw everything: never more
         back than in."""
@@ -689,6 +817,137 @@ class PerpMachine(RuleBasedStateMachine):
             assert first[1] <= order.committed_at + self.model.params.order_max_age
             assert fill == m.fill_price(first[0], skew, order.size_delta, math), (order, fill)
 
+    # ---- the guardian (docs/spec.md §8) ------------------------------------------------------
+    def _reducible(self) -> list[str]:
+        return [w for w in ACCOUNTS if self.model.position(w).size and w not in self.model.orders]
+
+    @precondition(lambda self: self.status == OPEN and not self.model.paused)
+    @rule(part_bps=st.sampled_from([2_500, 5_000, 10_000]), move_bps=st.integers(-1_500, 1_500))
+    def guardian_pauses(self, part_bps, move_bps):
+        """The guardian pauses: waiting orders that grow a position are cancelled ("paused",
+        the keeper paid), everyone with a position reduces or closes it (`part_bps` of it; a
+        rest under the minimum is cancelled, "margin"), a growing order is refused, the price
+        moves and liquidations go on (invariant 15); then the risk admin unpauses."""
+        mk = self.stack.market
+        self._send(self.model.pause(), mk, "pause", sender=self.stack.guardian)
+        self._push(self.price, OPEN)  # newer than every waiting order
+        for who in sorted(self.model.orders):
+            note(self, f"paused: execute {self._market(who, 'execute_order', by='keeper').label}")
+        for who in self._reducible():
+            size = self.model.position(who).size
+            if self.model.position(who).margin < self.model.params.order_keeper_fee:
+                self._market(who, "deposit_margin", self._units(2))
+            delta = -(size * part_bps // 10_000) or -size
+            outcome = self._market(who, "commit_order", delta, ANY_PRICE[0 if delta > 0 else 1])
+            if isinstance(outcome, m.Done):
+                self._push(self.price, OPEN)
+                outcome = self._market(who, "execute_order", by="keeper")
+            note(self, f"paused: reduce {outcome.label}")
+        grow_by = WAD if self.model.position("t0").size >= 0 else -WAD  # more of the same side
+        grow = self._market("t0", "commit_order", grow_by, ANY_PRICE[0 if grow_by > 0 else 1])
+        note(self, f"paused: grow {grow.label}")
+        self._push(max(self.price * (10_000 + move_bps) // 10_000, 10**6), OPEN)
+        self._sweep()
+        self._send(self.model.unpause(), mk, "unpause", sender=self.stack.risk_admin)
+
+    # ---- the attacker (invariant 11) ----------------------------------------------------------
+    def _attacker_value(self) -> int:
+        """Tokens + the position's equity at the oracle price (its own loss beyond the margin
+        is not the attacker's to pay: floored at 0) + its escrowed order fee + its LP shares at
+        the NAV, in USD wad."""
+        a = ATTACKER
+        value = self.model.balance_of(a) * self.upu + max(self._equity_now(a), 0)
+        value += self.model.pending_order(a).keeper_fee
+        if shares := self.model.shares.get(a, 0):
+            value += self.model.convert_to_assets(shares, self.now) * self.upu
+        return value
+
+    @precondition(lambda self: self.status == OPEN and not self.model.settled)
+    @rule(
+        plan=st.lists(
+            st.sampled_from(
+                ["deposit", "withdraw", "order", "dust", "execute", "liquidate_self", "work"]
+                + ["cycle"] * 3  # the review's attack, whole: weighted
+            ),
+            min_size=1,
+            max_size=6,
+        ),
+        cents=st.one_of(st.integers(1, 500), st.integers(1, 6_000)),
+        lev_bps=st.integers(-60_000, 60_000),
+    )
+    def attacker_acts(self, plan, cents, lev_bps):
+        """A sequence of the attacker's actions at one oracle price (prices pushed in between
+        repeat it): margin in and out, orders of any size (dust included) that it executes
+        itself, liquidating itself, and keeper work for others. Its value after minus before
+        must not exceed the allowance of invariant 11 (`inv_attacker_value_...`). A "cycle"
+        is the review's attack whole: deposit, a $2 order, execute it, liquidate itself."""
+        a, price = ATTACKER, self.model.oracle.price_wad
+        start = self._attacker_value()
+        liquidatable_at_start = self.model.is_liquidatable(a, self.now)
+        allowance = 0
+        steps = [x for step in plan for x in (self._CYCLE if step == "cycle" else (step,))]
+        for step in steps:
+            pos = self.model.position(a)
+            if step == "deposit":
+                self._market(a, "deposit_margin", self._cents(cents))
+            elif step == "withdraw":
+                units = self.model.withdrawable_units(a, self.now)
+                if units:
+                    self._market(a, "withdraw_margin", units)
+            elif step in ("order", "dust") and a not in self.model.orders:
+                size = self._order_size(a, lev_bps) if step == "order" else -pos.size or 10**16
+                self._market(a, "commit_order", size, ANY_PRICE[0 if size > 0 else 1])
+            elif step == "execute" and a in self.model.orders:
+                order = self.model.orders[a]
+                if self.model.oracle.updated_at <= order.committed_at:
+                    allowance += self._push_same_price()
+                outcome = self._market(a, "execute_order", by=a)  # its own keeper
+                note(self, f"attacker execute: {outcome.label}")
+                if isinstance(outcome, m.Filled):
+                    # the skew premium the market pays for a fill better than the oracle's
+                    # price (+ 2 wei: PnL truncated at the old and the new entry)
+                    allowance += max(0, m.mul_down(order.size_delta, price - outcome.fill_price))
+                    allowance += 2
+            elif step == "liquidate_self" and pos.size:
+                equity = self._equity_now(a)
+                outcome = self._liquidate(a, by=a)
+                if isinstance(outcome, m.Liquidated) and liquidatable_at_start:
+                    # made liquidatable before this sequence (a move, funding, parameters):
+                    # the reward beyond its equity is owed for the liquidation
+                    allowance += max(0, outcome.reward - max(equity, 0))
+                note(self, f"attacker self-liquidation: {outcome.label}")
+            elif step == "work":
+                allowance += self._attacker_works()
+        gain = self._attacker_value() - start
+        if gain > allowance:
+            self.attacker_gains.append((plan, cents, lev_bps, gain, allowance))
+        note(self, "attacker: gained" if gain > 0 else "attacker: no gain")
+
+    _CYCLE = ("deposit", "dust", "execute", "liquidate_self")
+
+    def _push_same_price(self) -> int:
+        """A new round at the same price (one second later); returns the funding the
+        attacker's position was credited over that second (part of the allowance)."""
+        before = self._equity_now(ATTACKER)
+        self._push(self.price, OPEN)
+        return max(0, self._equity_now(ATTACKER) - before)
+
+    def _attacker_works(self) -> int:
+        """Keeper work others need: executing a waiting order with a newer price, cancelling
+        an expired one, or liquidating a liquidatable account. Returns what it was paid."""
+        start = self.model.balance_of(ATTACKER)
+        others = [w for w in self.model.orders if w != ATTACKER]
+        due = [w for w in ACCOUNTS if w != ATTACKER and self.model.is_liquidatable(w, self.now)]
+        if due:
+            self._liquidate(due[0], by=ATTACKER)
+        elif others:
+            who = others[0]
+            if self.model.oracle.updated_at > self.model.orders[who].committed_at:
+                note(self, f"execute: {self._market(who, 'execute_order', by=ATTACKER).label}")
+            else:
+                note(self, f"cancel: {self._market(who, 'cancel_order', by=ATTACKER).label}")
+        return (self.model.balance_of(ATTACKER) - start) * self.upu
+
     # ---- invariants: the chain == the model, after every step ------------------------------
     @invariant()
     def counts_the_step(self):
@@ -764,6 +1023,52 @@ class PerpMachine(RuleBasedStateMachine):
         pool_share = m.tdiv(model.skew * index, WAD) - model.sum_funding
         bound = FUNDING_ROUNDING_WEI_PER_POSITION * len(model.positions) + FUNDING_ROUNDING_WEI
         assert abs(owed - pool_share) <= bound, (owed, pool_share)
+
+    @invariant()
+    def inv_fill_never_liquidatable(self):
+        """Invariant 12 / finding 1: every fill left its position outside the liquidation
+        threshold (equity >= MMR x notional + keeper reward) and at the minimum margin, at the
+        oracle price it filled at (checked at each fill, `_check_fill`)."""
+        assert not self.bad_fills, self.bad_fills
+
+    @invariant()
+    def inv_liquidation_leaves_healthy_closed_or_recorded(self):
+        """Invariant 4 / finding 3: after every `liquidate` the rest was healthy (outside the
+        threshold, at the minimum margin), closed, or its shortfall recorded."""
+        assert not self.bad_liquidations, self.bad_liquidations
+
+    @invariant()
+    def inv_keeper_paid_beyond_equity_only_after_a_move(self):
+        """Invariant 12 / finding 1: a liquidation paid its keeper more than the position's
+        equity only if, since the position's last fill (or partial liquidation), the oracle
+        price moved against it, funding was charged to it, or the parameters changed. What the
+        allowance covers: those three, nothing else (not the order fee a commit escrows, not a
+        withdrawal, not time at a fixed price without funding)."""
+        assert not self.unearned_rewards, self.unearned_rewards
+
+    @invariant()
+    def inv_pause_never_blocks_reducing(self):
+        """Invariant 15 / finding 4: while paused, no order that only reduces or closes a
+        position was refused at commit or cancelled at execution for the pause."""
+        assert not self.pause_blocks, self.pause_blocks
+
+    @invariant()
+    def inv_attacker_value_never_grows_at_fixed_price(self):
+        """Invariant 11 / finding 1: over each `attacker_acts` sequence (one oracle price; the
+        rounds pushed in between repeat it), the attacker's value — tokens + position equity at
+        the oracle price (floored at 0) + escrowed order fee + LP shares at the NAV — grew by
+        no more than this allowance, exactly:
+        - keeper fees and liquidation rewards paid to it for others' orders and positions;
+        - on a self-liquidation of a position that was already liquidatable when the sequence
+          began (a price move, funding or a parameter change made it so), the reward beyond
+          the position's equity;
+        - on each of its own fills, the skew premium (oracle price - fill price) x size when
+          positive (the market pays whoever reduces a skew others made), + 2 wei of PnL
+          truncation;
+        - funding credited to its position over the seconds the sequence's pushes take.
+        Its own order fees, its own executions and its own liquidation of a position it made
+        liquidatable at this price earn nothing."""
+        assert not self.attacker_gains, self.attacker_gains
 
     @invariant()
     def market_holds_every_margin(self):

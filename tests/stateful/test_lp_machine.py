@@ -196,9 +196,14 @@ class LpMachine(RuleBasedStateMachine):
         the next price makes it executable); then, in one block, the attacker deposits (for
         itself, or for the accomplice), executes every waiting order for the keeper fee, the
         others act, and the group tries every way out."""
+        for who in self._pending():  # past its window an order only cancels (finding 7)
+            if not isinstance(
+                self._send(self.stack.market, "cancel_order", self._a(who), by="keeper"), str
+            ):
+                note(self, "jit stale order cancelled")
         if not self._pending():
             note(self, f"jit order {self._commit(TRADERS[0], lev_bps)}")
-            self._push()
+        self._push()  # the first price after every waiting commit: each is executable now
         receiver = "accomplice" if to_accomplice else "attacker"
         note(self, f"jit {self._group_deposit(dollars, receiver)}")
         for action in ("execute", *actions):

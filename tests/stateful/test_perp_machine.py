@@ -14,7 +14,7 @@ from perp_machine import PerpMachine, machine_params
 
 from synthequity.testing import deploy_protocol
 
-ACTORS = ("t0", "t1", "t2", "keeper", "lp", "tripper")
+ACTORS = ("t0", "t1", "t2", "s0", "s1", "keeper", "lp", "tripper", "attacker")
 
 
 @pytest.fixture(scope="module", params=[6, 18], ids=["usdc6", "usd18"])
@@ -35,6 +35,7 @@ def boa_perp(request):
         reporter=p.reporter,
         admin=p.admin,
         risk_admin=p.risk_admin,
+        guardian=p.guardian,
     )
     return stack, actors
 
@@ -60,11 +61,18 @@ def test_perp_market_matches_model(boa_perp, capsys):
     covered = (  # what a full run must have exercised (any of each group)
         ("execute: filled",),
         ("execute: cancelled:price",),
-        ("execute: cancelled:expired", "cancel: cancelled:expired"),
+        (
+            "execute: cancelled:expired",
+            "cancel: cancelled:expired",
+            "paused: execute cancelled:expired",
+        ),
         ("execute: reverted:perp: no newer price",),
         ("finding7 execute: filled",),  # at the first usable round after the commit
         ("finding7 execute: reverted:perp: order expired",),  # then only cancel works
         ("liquidated partially",),
+        ("paused: reduce filled",),
+        ("paused: grow reverted:pausable: contract is paused",),
+        ("attacker execute: filled",),
         ("closed out",),
         ("delisted",),
     )

@@ -16,6 +16,7 @@ def ape_perp_machine(
     chain,
     admin,
     risk_admin,
+    guardian,
     perp,
     core,
     oracle,
@@ -27,16 +28,24 @@ def ape_perp_machine(
     keeper,
     lp,
     liquidator,
+    accounts,
 ):
     pool, market = perp
-    # the round-tripper is the liquidator's account acting as a trader
+    # the round-tripper is the liquidator's account acting as a trader; the small traders
+    # and the attacker are fresh accounts (no role: nothing for tests/conftest.py to map)
+    fresh = [accounts.generate_test_account() for _ in range(3)]
+    for who in fresh:
+        who.balance = 10**21  # ether for gas (the node's setBalance)
     actors = {
         "t0": trader,
         "t1": borrower,
         "t2": outsider,
+        "s0": fresh[0],
+        "s1": fresh[1],
         "keeper": keeper,
         "lp": lp,
         "tripper": liquidator,
+        "attacker": fresh[2],
     }
     scale = 10 ** stablecoin.decimals()
     for who in actors.values():
@@ -52,6 +61,7 @@ def ape_perp_machine(
         reporter=reporter,
         admin=admin,
         risk_admin=risk_admin,
+        guardian=guardian,
     )
     return ApeBackend(chain), stack, actors
 

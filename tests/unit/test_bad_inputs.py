@@ -105,6 +105,9 @@ def test_extremes_on_the_perp_market_and_the_pool(
     world, trader, lp, outsider, keeper, push, risk_admin
 ):
     w, mk, pool = world, world.market, world.pool
+    # the world's order must outlive the ~40 refusals below on a loaded machine
+    slow = dataclasses.replace(m.MarketParams(), order_max_age=3_600)
+    mk.set_params(slow.as_tuple(), sender=risk_admin)
     mk.deposit_margin(w.usd(1_000), sender=outsider)
     cases = [
         (lambda: mk.withdraw_margin(MAX, sender=trader), "perp: exceeds withdrawable"),

@@ -343,6 +343,9 @@ def test_growing_beyond_5x_cancels_for_margin(perp, trader, keeper, push, usd):
         (dict(taker_fee_bps=1_000), "perp: fee bounds"),
         (dict(skew_scale=0), "perp: skew scale"),
         (dict(max_funding_rate=0), "perp: funding bounds"),
+        (dict(min_margin_usd=3 * WAD - 1), "perp: min margin"),  # < min keeper + order fee
+        (dict(min_margin_usd=10_000 * WAD + m.MICRO), "perp: min margin"),
+        (dict(min_margin_usd=20 * WAD + 1), "perp: min margin"),  # not whole micro-USD
     ],
 )
 def test_params_have_hard_bounds(perp, risk_admin, guardian, change, reason):
@@ -356,15 +359,103 @@ def test_params_have_hard_bounds(perp, risk_admin, guardian, change, reason):
         market.set_params(m.MarketParams().as_tuple(), sender=guardian)
 
 
-def test_pause_stops_new_orders_only(perp, trader, keeper, push, usd, guardian, risk_admin):
+def test_pause_stops_growing_orders_only(
+    perp, stablecoin, trader, keeper, push, usd, guardian, risk_admin
+):
+    """docs/spec.md §8: the guardian's pause refuses orders that grow or flip a position (at
+    commit; one committed before the pause is cancelled at execution, "paused", its keeper
+    paid), never a reduction, a close, or margin in and out."""
     _, market = perp
     market.deposit_margin(usd(5_000), sender=trader)
     commit_and_fill(market, trader, keeper, push, shares(10))
+    after(market.commit_order(shares(5), 2**255, sender=trader))  # before the pause
     assert market.pause(sender=guardian).events == [market.Paused(account=guardian)]
-    with ape.reverts("pausable: contract is paused"):
-        market.commit_order(shares(1), 2**255, sender=trader)
+    push(200)
+    before = stablecoin.balanceOf(keeper)
+    tx = market.execute_order(trader, sender=keeper)
+    assert tx.events.filter(market.OrderCancelled)[0].reason == "paused"
+    assert stablecoin.balanceOf(keeper) - before == usd(1)
+    for grow in (shares(1), -shares(11)):  # more, or a flip to short
+        with ape.reverts("pausable: contract is paused"):
+            market.commit_order(grow, 2**255 if grow > 0 else 0, sender=trader)
+    tx = commit_and_fill(market, trader, keeper, push, -shares(4))
+    assert tx.events.filter(market.OrderFilled)[0].size == shares(6)
+    tx = commit_and_fill(market, trader, keeper, push, -shares(6))
+    assert tx.events.filter(market.OrderFilled)[0].size == 0
     market.deposit_margin(usd(1), sender=trader)
     market.withdraw_margin(usd(1), sender=trader)
     with ape.reverts("access_control: account is missing role"):
         market.unpause(sender=guardian)
     market.unpause(sender=risk_admin)
+
+
+def test_a_fill_keeps_the_minimum_margin(perp, trader, keeper, push, usd):
+    """docs/spec.md §4 "Minimum size": a $2 long on $9.50 of margin is cancelled ("margin"),
+    the same long on $21.10 fills with just over the $20 minimum and is not liquidatable."""
+    _, market = perp
+    market.deposit_margin(usd(10.50), sender=trader)  # $9.50 after the order's keeper fee
+    tx = commit_and_fill(market, trader, keeper, push, WAD // 100)
+    assert tx.events.filter(market.OrderCancelled)[0].reason == "margin"
+    market.deposit_margin(usd(11.60), sender=trader)  # $20.10 after the next keeper fee
+    commit_and_fill(market, trader, keeper, push, WAD // 100)
+    assert market.position(trader).size == WAD // 100
+    assert 20 * WAD <= market.equity(trader) < 21 * WAD
+    assert not market.is_liquidatable(trader)
+
+
+def test_a_fill_never_sits_within_the_liquidation_threshold(
+    perp, trader, keeper, push, usd, risk_admin
+):
+    """With a $3 minimum, a $15 long needs max(IMR $3, MMR $1.50 + the $2 reward) = $3.50:
+    $3.45 of equity is refused although it covers the IMR; $3.55 fills, not liquidatable."""
+    import dataclasses
+
+    _, market = perp
+    low = m.MarketParams(math=dataclasses.replace(P, min_margin_usd=3 * WAD))
+    market.set_params(low.as_tuple(), sender=risk_admin)
+    size = 75 * WAD // 1_000  # $15 at $200
+    fee = m.order_fee(0, size, 200 * WAD, P)  # ~1.5 cents; the premium is < 1 wei a share
+    need = m.min_equity(size, 200 * WAD, P.initial_margin_bps, low.math)
+    assert need == 35 * WAD // 10
+    market.deposit_margin(usd(4.46), sender=trader)  # $3.46 - fee after the $1 keeper fee
+    tx = commit_and_fill(market, trader, keeper, push, size)
+    assert tx.events.filter(market.OrderCancelled)[0].reason == "margin"
+    market.deposit_margin(usd(1.10), sender=trader)
+    commit_and_fill(market, trader, keeper, push, size)
+    assert market.equity(trader) >= need and fee < WAD // 50
+    assert not market.is_liquidatable(trader)
+
+
+def test_a_reduction_keeps_the_minimum_or_closes_whole(perp, trader, keeper, push, usd):
+    """A $50 long on $25 falls to $170 (equity ~$16.50: healthy, under the $20 minimum):
+    reducing it is cancelled ("margin": the rest would sit below the minimum), closing it
+    whole goes through."""
+    _, market = perp
+    market.deposit_margin(usd(25), sender=trader)
+    commit_and_fill(market, trader, keeper, push, WAD // 4)
+    push(170)
+    assert not market.is_liquidatable(trader) and market.equity(trader) < 20 * WAD
+    tx = commit_and_fill(market, trader, keeper, push, -WAD // 10, price=170)
+    assert tx.events.filter(market.OrderCancelled)[0].reason == "margin"
+    tx = commit_and_fill(market, trader, keeper, push, -WAD // 4, price=170)
+    assert tx.events.filter(market.OrderFilled)[0].size == 0
+
+
+def test_withdrawal_keeps_the_minimum_margin(perp, trader, keeper, push, usd):
+    """A $20 position on $100: the IMR is $4, but what must stay is the $20 minimum (and
+    never within the liquidation threshold): what the model says is withdrawable goes (to
+    a tenth of a cent: the next block's funding), one unit more is refused."""
+    _, market = perp
+    market.deposit_margin(usd(100), sender=trader)
+    commit_and_fill(market, trader, keeper, push, WAD // 10)
+    pos = market.position(trader)
+    model_pos = m.Position(pos.size, pos.entry_price, pos.margin, pos.funding_entry)
+    free = m.withdrawable(model_pos, 200 * WAD, market.funding_state()[1], P)
+    # at $200, ~the position's own price: no profit counts, a loss of a few wei (premium)
+    assert pos.margin - 20 * WAD - WAD // 10**6 <= free <= pos.margin - 20 * WAD
+    units = free // (WAD // usd(1))
+    with ape.reverts("perp: exceeds withdrawable"):
+        market.withdraw_margin(units + 1, sender=trader)
+    # a tenth of a cent less: the seconds of funding until the next block take wei off it
+    market.withdraw_margin((free - WAD // 1_000) // (WAD // usd(1)), sender=trader)
+    assert market.equity(trader) >= 20 * WAD and not market.is_liquidatable(trader)
