@@ -75,6 +75,13 @@ class LpMachine(RuleBasedStateMachine):
         self.unlocks = self._unlocks()
 
     def teardown(self):
+        """Every stint ends: one still open waits out its lock and leaves (so each example
+        checks an exit after the lock, whatever the rules drew), then the invariant again."""
+        if self.stint is not None:
+            self._push(self.lock_s + 1)
+            for label in self._exit_all():
+                note(self, f"final exit {label}")
+            self.inv_lp_round_trip_never_profits_at_fixed_price()
         self.backend.end()
 
     # ---- helpers ------------------------------------------------------------------------
