@@ -3,7 +3,8 @@
 - `boa`: the tests that need no node (the direct titanoboa state machines, property tests,
   pure keeper/model logic, the regressions deployed through `synthequity.testing`), run by
   plain pytest without Ape's plugin;
-- `ape-unit` and `ape-integration`: everything else through `ape test`, each lane against its
+- `ape-unit` and `ape-integration` (with the Ape-driven machines and the slowest unit files,
+  `SECOND_NODE`, to even the two out): everything else through `ape test`, each lane against its
   own anvil (the unit lane's on a free port through `APE_FOUNDRY_HOST`, the integration lane's
   on Ape's default), so the two never share a chain.
 
@@ -104,20 +105,32 @@ class Lane:
         return f"{self.name} {verdict} in {self.ended - self.started:.0f}s"
 
 
+# Ape files moved from the unit lane to the integration lane's node, to even the two out.
+SECOND_NODE: tuple[str, ...] = (
+    "tests/stateful",  # the short Ape-driven machines (the boa ones are in BOA_LANE)
+    "tests/unit/test_bad_inputs.py",
+    "tests/unit/test_bench.py",
+)
+
+
 def lanes(extra: list[str]) -> list[Lane]:
-    ignores = [f"--ignore={p}" for p in BOA_LANE]
+    boa = [f"--ignore={p}" for p in BOA_LANE]
+    moved = [f"--ignore={p}" for p in SECOND_NODE]
     return [
         Lane(
             "boa", [sys.executable, "-m", "pytest", "-p", "no:ape_test", *COMMON, *BOA_LANE, *extra]
         ),
         Lane(
             "ape-unit",
-            ["ape", "test", "tests/unit", "tests/stateful", *ignores, *COMMON, *extra],
+            ["ape", "test", "tests/unit", *boa, *moved, *COMMON, *extra],
             {"APE_FOUNDRY_HOST": f"http://127.0.0.1:{free_port()}"},
         ),
         # Ape's default node (127.0.0.1:8545): `APE_FOUNDRY_HOST` would also override the
         # host of the nodes these tests start for themselves (`ape_cli.own_chain`).
-        Lane("ape-integration", ["ape", "test", "tests/integration", *COMMON, *extra]),
+        Lane(
+            "ape-integration",
+            ["ape", "test", "tests/integration", *SECOND_NODE, *boa, *COMMON, *extra],
+        ),
     ]
 
 
