@@ -20,16 +20,6 @@ P = 250 * 10**8
 POLICY = PushPolicy()
 
 
-def state(model: FeedModel) -> FeedState | None:
-    r = model.latest
-    if r is None:
-        return None
-    anchor = model.escalation()[0] if model.suspect else None
-    return FeedState(
-        r.round_id, r.answer, r.observed_at, r.status, model.suspect, model.max_jump_bps, anchor
-    )
-
-
 @given(
     start=st.integers(10**9, 2 * 10**9),
     steps=st.lists(
@@ -54,7 +44,7 @@ def test_whatever_the_keepers_push_the_oracle_accepts(start, steps):
         now += dt_s
         price = max(1, price + price * move_bps // 10_000)
         o = Observation(price, now - skew + 5, status)  # sometimes ahead of the chain
-        before = state(model)
+        before = FeedState.of_model(model)
         d = decide(o, before, now, POLICY)
         assert d.action is not Action.REFUSE
         if d.action is Action.PUSH:
@@ -72,7 +62,7 @@ def test_whatever_the_keepers_push_the_oracle_accepts(start, steps):
             continue
         now += 1
         second = max(1, price + price * second_off_bps // 10_000)
-        feed = state(model)
+        feed = FeedState.of_model(model)
         c = decide_confirm(Observation(second, now - skew, status), feed, now, POLICY, confirmed_at)
         if c.action is Action.PUSH:
             assert feed is not None and feed.suspect

@@ -131,16 +131,6 @@ def test_confirming_keeper_pushes_only_to_end_a_suspect_episode():
 # ---- the escalation targets (docs/spec.md §2), decisions driven against the oracle's model ---
 
 
-def state(model: FeedModel) -> FeedState | None:
-    r = model.latest
-    if r is None:
-        return None
-    anchor = model.escalation()[0] if model.suspect else None
-    return FeedState(
-        r.round_id, r.answer, r.observed_at, r.status, model.suspect, model.max_jump_bps, anchor
-    )
-
-
 def reopen(primary, confirming=None, minutes=240):
     """Friday's close at $100 on chain; from Monday's open the primary (and, if given, the
     confirming keeper) see `primary(minute)` / `confirming(minute)` every 60 s. Returns the
@@ -150,13 +140,13 @@ def reopen(primary, confirming=None, minutes=240):
     open_at, last_confirm = t0 + 17 * 3_600, None
     for minute in range(minutes + 1):
         now = open_at + minute * 60
-        d = decide(Observation(primary(minute), now, OPEN), state(model), now, POLICY)
+        d = decide(Observation(primary(minute), now, OPEN), FeedState.of_model(model), now, POLICY)
         if d.action is Action.PUSH:
             model.push("primary", d.observation.answer, now, int(OPEN), now)
         if confirming is not None:
             c = decide_confirm(
                 Observation(confirming(minute), now + 20, OPEN),
-                state(model),
+                FeedState.of_model(model),
                 now + 20,
                 POLICY,
                 last_confirm,

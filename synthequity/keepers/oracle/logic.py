@@ -18,7 +18,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 
 from synthequity.constants import BPS, ORACLE_DECIMALS, MarketStatus
-from synthequity.model.oracle import is_jump
+from synthequity.model.oracle import FeedModel, is_jump
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,18 @@ class FeedState:
     suspect: bool
     max_jump_bps: int
     anchor: int | None = None  # while suspect: the last trusted answer (`escalation()[0]`)
+
+    @staticmethod
+    def of_model(model: FeedModel) -> FeedState | None:
+        """What the oracle's reference model holds, as the keeper reads it from the chain
+        (None before the first round): the keeper's decisions driven against the model."""
+        r = model.latest
+        if r is None:
+            return None
+        anchor = model.escalation()[0] if model.suspect else None
+        return FeedState(
+            r.round_id, r.answer, r.observed_at, r.status, model.suspect, model.max_jump_bps, anchor
+        )
 
 
 @dataclass(frozen=True)
