@@ -94,8 +94,9 @@ class Lane:
         assert self.proc is not None
         if self.proc.poll() is None:
             text = self.text()
-            done = sum(len(row) for row in RESULTS.findall(text))
-            failed = sum(row.count("F") + row.count("E") for row in RESULTS.findall(text))
+            rows = RESULTS.findall(text)
+            done = sum(len(row) for row in rows)
+            failed = sum(row.count("F") + row.count("E") for row in rows)
             found = PROGRESS.findall(text)
             pct = f" ({found[-1]}%)" if found else ""
             return f"{self.name} {done} done{pct}" + (f", {failed} FAILED" if failed else "")
