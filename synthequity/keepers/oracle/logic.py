@@ -133,9 +133,13 @@ def outside_band(
         return None
     return Decision(
         Action.REFUSE,
-        f"{when}: {obs.answer / 10**ORACLE_DECIMALS} outside the expected band "
-        f"[{lo / 10**ORACLE_DECIMALS}, {hi / 10**ORACLE_DECIMALS}] (--expect)",
+        f"{when}: {_usd(obs.answer)} outside the expected band [{_usd(lo)}, {_usd(hi)}] "
+        "(--expect): check the source's feed id and exponent",
     )
+
+
+def _usd(units: int) -> str:
+    return format(units / 10**ORACLE_DECIMALS, ".10g")
 
 
 def parse_band(spec: str) -> tuple[int, int]:
