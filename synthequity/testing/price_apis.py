@@ -72,7 +72,9 @@ class PriceApis:
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
 
-    def _answer(self, path: str, query: dict, raw_path: str, headers: Any) -> tuple[int, bytes]:
+    def _answer(
+        self, path: str, query: dict[str, list[str]], raw_path: str, headers: Any
+    ) -> tuple[int, bytes]:
         if self.fail_with is not None:
             return self.fail_with, json.dumps({"error": "recorded failure"}).encode()
         if path == "/v2/updates/price/latest":
@@ -109,7 +111,7 @@ class PriceApis:
     @property
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def __enter__(self) -> PriceApis:
         self._thread.start()

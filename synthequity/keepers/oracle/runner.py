@@ -243,9 +243,10 @@ class OracleKeeper:
             return
         from ape.exceptions import ContractLogicError
 
+        ratio, activation = split.ratio, split.activation
         try:
             with_retries(
-                lambda: io.stage_split(split.ratio, split.activation),
+                lambda: io.stage_split(ratio, activation),
                 what="stage split",
                 attempts=self.rpc_attempts,
                 on_retry=self.io.reconnect,

@@ -36,7 +36,7 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs, urldefrag, urlencode
 
 import requests
-from eth_abi import decode as abi_decode
+from eth_abi.abi import decode as abi_decode
 
 from synthequity.constants import MarketStatus
 from synthequity.corporate_actions import Split, unadjust_factor
