@@ -28,7 +28,13 @@ def cli():
 @click.option(
     "--oracle", "oracle_address", default=None, help="Oracle address (overrides --symbol)."
 )
-@click.option("--source", default=None, help="Primary: csv:PATH | gbm:SEED[:S0[:SIGMA]] | http:URL")
+@click.option(
+    "--source",
+    default=None,
+    help="Primary: csv:PATH | gbm:SEED[:S0[:SIGMA]] | http:URL | pyth:FEED_ID | "
+    "datastreams:FEED_ID (keys and endpoints: SYNTHEQUITY_ORACLE_* env, "
+    "docs/runbooks/price-sources.md)",
+)
 @click.option(
     "--confirm-source",
     default=None,
@@ -61,6 +67,18 @@ def cli():
     default=None,
     help="Push at least this often while OPEN, seconds (default 60).",
 )
+@click.option(
+    "--expect",
+    default=None,
+    help="LO:HI in USD, e.g. 150:400: the first push (and the first after an outage) must "
+    "lie within it, else it is refused (required for network sources off local chains).",
+)
+@click.option(
+    "--stage-splits",
+    is_flag=True,
+    help="Stage the splits the source announces (Data Streams v10) with this account, which "
+    "needs DEFAULT_ADMIN; otherwise they are logged for the admin.",
+)
 @click.option("--dry-run", is_flag=True, help="Decide and log, send nothing.")
 @click.option(
     "--log-format", type=click.Choice(["json", "plain"]), default="json", show_default=True
@@ -68,7 +86,9 @@ def cli():
 @click.option("--summary/--no-summary", default=True, help="Print the pushes at exit.")
 def oracle(network, account, **options):
     """Push an equity's price and market status into its EquityOracle."""
-    run_oracle_keeper(network, account, **options)
+    keeper = run_oracle_keeper(network, account, **options)
+    if refused := keeper.metrics["refused"]:
+        raise SystemExit(f"refused {refused} push(es): see the 'push refused' log lines")
 
 
 def keeper_options(fn):

@@ -29,6 +29,8 @@ from synthequity.reports.oracle import summarize, summary_table
 from synthequity.ui import make_console
 
 console = make_console(stderr=True)
+# sources read over the network: their first push needs a band (--expect) off local chains
+NETWORK_SOURCES = ("http", "https", "pyth", "datastreams")
 
 
 def run_oracle_keeper(network: Any, account: Any, **opt: Any) -> OracleKeeper:
@@ -37,8 +39,14 @@ def run_oracle_keeper(network: Any, account: Any, **opt: Any) -> OracleKeeper:
 
     logs.configure(json_lines=opt["log_format"] == "json")
     ape_logger.set_level("WARNING")  # our structured logs say what each transaction did
-    overrides = {k: opt[k] for k in ("deviation_bps", "heartbeat_open_s", "splits") if opt.get(k)}
-    settings = OracleKeeperSettings(**overrides)
+    keys = ("deviation_bps", "heartbeat_open_s", "splits", "expect", "stage_splits")
+    overrides = {k: opt[k] for k in keys if opt.get(k)}
+    try:
+        settings = OracleKeeperSettings(**overrides)
+        policy = settings.policy()
+        source_config = settings.source_config()
+    except ValueError as exc:
+        raise SystemExit(f"refused: {exc}") from None
     calendar = nyse()
     splits = parse_splits(settings.splits)
     if bool(opt.get("source")) == bool(opt.get("confirm_source")):
@@ -47,7 +55,16 @@ def run_oracle_keeper(network: Any, account: Any, **opt: Any) -> OracleKeeper:
             "keeper, a second process with its own reporter account), not both or neither"
         )
     confirm_only = bool(opt.get("confirm_source"))
-    source = parse_source(opt["confirm_source"] or opt["source"], calendar, splits)
+    spec = opt["confirm_source"] or opt["source"]
+    try:
+        source = parse_source(spec, calendar, splits, source_config)
+    except ValueError as exc:
+        raise SystemExit(f"refused: {exc}") from None
+    if spec.split(":", 1)[0] in NETWORK_SOURCES and policy.expect is None and not network.is_local:
+        raise SystemExit(
+            f"refused: {spec.split(':', 1)[0]} on {network.name}: give the first push a band, "
+            "--expect LO:HI in USD (docs/runbooks/price-sources.md)"
+        )
 
     if opt.get("oracle_address"):
         oracle = at(project.EquityOracle, opt["oracle_address"])
@@ -63,13 +80,14 @@ def run_oracle_keeper(network: Any, account: Any, **opt: Any) -> OracleKeeper:
     keeper = OracleKeeper(
         io=ApeFeedIO(oracle, account),
         source=source,
-        policy=settings.policy(),
+        policy=policy,
         confirm_only=confirm_only,
         warp=replay,
         splits=splits,
         dry_run=opt["dry_run"],
         rpc_attempts=settings.rpc_attempts,
         stop=StopFlag().install(),
+        stage_splits=settings.stage_splits,
     )
     started = time.time()
     if replay:

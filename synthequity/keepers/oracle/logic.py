@@ -64,12 +64,20 @@ class PushPolicy:
     # the confirming keeper vouches for a suspect price only this close to it (the chain
     # accepts up to `max_jump_bps`; two sources minutes apart at a gapped open differ by %)
     confirm_tolerance_bps: int = 500
+    # the first round of a new feed, or a push after an outage, must lie in [lo, hi] (feed
+    # units; None: no band): a misread exponent would otherwise land 10^k off unopposed
+    expect: tuple[int, int] | None = None
+    # an outage: the chain's last round is older than this (longer than any scheduled NYSE
+    # closure: a four-day weekend is 89.5 h)
+    outage_s: int = 96 * 3_600
 
 
 class Action(StrEnum):
     PUSH = "push"
     SKIP = "skip"
-    REFUSE = "refuse"  # a price no chain may hold (<= 0): logged loudly, needs an operator
+    # a price no chain may hold (<= 0), or a first push outside the operator's band: logged
+    # loudly, counted, never pushed; needs an operator
+    REFUSE = "refuse"
 
 
 @dataclass(frozen=True)
@@ -101,7 +109,49 @@ def _checked(
         return obs, Decision(Action.SKIP, "not newer than chain")
     if obs.status is MarketStatus.OPEN and chain_now - obs.observed_at > policy.max_source_age_s:
         return obs, Decision(Action.SKIP, "source stale")
+    if (refused := outside_band(obs, feed, chain_now, policy)) is not None:
+        return obs, refused
     return obs, None
+
+
+def outside_band(
+    obs: Observation, feed: FeedState | None, chain_now: int, policy: PushPolicy
+) -> Decision | None:
+    """The first push bound: the first round of a feed, or the first after an outage (the
+    chain's last round older than `policy.outage_s`), must lie within `policy.expect`, else it
+    is refused (never pushed: an operator checks the source's exponent, feed id and band)."""
+    if policy.expect is None:
+        return None
+    if feed is None:
+        when = "first round"
+    elif chain_now - feed.updated_at > policy.outage_s:
+        when = f"first round after {(chain_now - feed.updated_at) / 3_600:.0f} h without one"
+    else:
+        return None
+    lo, hi = policy.expect
+    if lo <= obs.answer <= hi:
+        return None
+    return Decision(
+        Action.REFUSE,
+        f"{when}: {_usd(obs.answer)} outside the expected band [{_usd(lo)}, {_usd(hi)}] "
+        "(--expect): check the source's feed id and exponent",
+    )
+
+
+def _usd(units: int) -> str:
+    return format(units / 10**ORACLE_DECIMALS, ".10g")
+
+
+def parse_band(spec: str) -> tuple[int, int]:
+    """`"150:400"` (USD) -> (lo, hi) in feed units."""
+    lo_s, sep, hi_s = spec.partition(":")
+    try:
+        lo, hi = to_feed_units(Decimal(lo_s)), to_feed_units(Decimal(hi_s))
+    except ArithmeticError:
+        lo = hi = 0
+    if not sep or not 0 < lo < hi:
+        raise ValueError(f"band {spec!r}: expected LO:HI in USD with 0 < LO < HI, e.g. 150:400")
+    return lo, hi
 
 
 def decide(
