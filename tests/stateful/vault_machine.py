@@ -187,13 +187,15 @@ class VaultMachine(RuleBasedStateMachine):
             self.attacker_allowance = 0
 
     def attacker_value(self) -> int:
-        """Tokens + position equity (>= 0) + synth, USD wad, at the oracle (frozen) price."""
+        """Tokens + position equity (>= 0) + synth at the oracle (frozen) price, in USD wad x
+        WAD: exact, so no rounding of the measure itself can show a gain (the nightly run
+        found +1 wad when the debt was valued rounded up and the synth rounded down)."""
         m, now = self.model, self.backend.now()
         price = m.settlement_price or self.price_wad
-        tokens = self.reads.collateral(ATTACKER) * self.usd_per_unit
+        tokens = self.reads.collateral(ATTACKER) * self.usd_per_unit * WAD
         coll, debt = m.view(ATTACKER, now)
-        equity = max(coll * self.usd_per_unit - ceil_div(debt * price, WAD), 0)
-        return tokens + equity + m.synth.get(ATTACKER, 0) * price // WAD
+        equity = max(coll * self.usd_per_unit * WAD - debt * price, 0)
+        return tokens + equity + m.synth.get(ATTACKER, 0) * price
 
     @property
     def price_wad(self) -> int:
@@ -274,7 +276,7 @@ class VaultMachine(RuleBasedStateMachine):
             assert result == out.repay, (result, out)
             if who == ATTACKER:  # its reward: the allowance of §7.11
                 self.attacker_allowance += (
-                    out.to_liquidator * self.usd_per_unit - out.repay * self.price_wad // WAD
+                    out.to_liquidator * self.usd_per_unit * WAD - out.repay * self.price_wad
                 )
             target = args[0]
             coll, debt = m.view(target, now)
