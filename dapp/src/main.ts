@@ -254,7 +254,7 @@ function perpEstimate() {
   const q = pp();
   const fill = m.fillPrice(s.oracle.priceWad, s.perp.skew, size, q);
   const fee = m.orderFee(s.perp.skew, size, fill, q);
-  set("p-estimate", `Long ${shares(size, 6)}: fill ≈ ${usd(fill)} (oracle ${usd(s.oracle.priceWad)}, skew ${shares(s.perp.skew)}), fee ≈ ${usd(fee)} + keeper ${usd(s.perp.keeperFee)}; notional ≈ ${usd(m.notional(size, fill))}`);
+  set("p-estimate", `Order of ${shares(size, 6)} shares (long; short mirrors it): fill ≈ ${usd(fill)} (oracle ${usd(s.oracle.priceWad)}, skew ${shares(s.perp.skew)}), fee ≈ ${usd(fee)} + keeper ${usd(s.perp.keeperFee)}; notional ≈ ${usd(m.notional(size, fill))}`);
 }
 
 // ---- actions --------------------------------------------------------------------------------

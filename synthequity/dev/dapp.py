@@ -26,7 +26,6 @@ import time
 import urllib.parse
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -168,7 +167,7 @@ def handler(dist: Path, config: dict[str, Any], clock: DevClock) -> type[SimpleH
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, directory=str(dist), **kwargs)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
         def _json(self, body: Any, code: int = 200) -> None:
@@ -180,7 +179,7 @@ def handler(dist: Path, config: dict[str, Any], clock: DevClock) -> type[SimpleH
             self.end_headers()
             self.wfile.write(raw)
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             path = urllib.parse.urlparse(self.path).path
             if path == "/config.json":
                 return self._json(config)
@@ -188,7 +187,7 @@ def handler(dist: Path, config: dict[str, Any], clock: DevClock) -> type[SimpleH
                 return self._json(clock.state())
             return super().do_GET()
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             url = urllib.parse.urlparse(self.path)
             query = dict(urllib.parse.parse_qsl(url.query))
             try:
@@ -307,7 +306,9 @@ def main(argv: list[str] | None = None) -> int:
         oracle.start()
         procs = keeper_processes(env, args.state_dir)
         config = app_config(node.url, deployments_dir, dev=True)
-        server = ThreadingHTTPServer(("127.0.0.1", args.app_port), handler(args.dist, config, clock))
+        server = ThreadingHTTPServer(
+            ("127.0.0.1", args.app_port), handler(args.dist, config, clock)
+        )
         threading.Thread(target=server.serve_forever, daemon=True).start()
         app = f"http://127.0.0.1:{args.app_port}/"
         print_welcome(app, node.url, config["chainId"])

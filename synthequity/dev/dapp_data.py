@@ -72,11 +72,11 @@ def perp_vectors(rng: random.Random, n: int) -> list[dict[str, Any]]:
         size = rng.choice([-1, 1]) * rng.randint(1, 5_000) * WAD // rng.randint(1, 100)
         entry = price * rng.randint(80, 120) // 100
         margin = abs(size) * entry // WAD * rng.randint(15, 100) // 100 + 20 * WAD
-        index = rng.randint(-10**18, 10**18)
-        entry_index = index - rng.randint(-10**17, 10**17)
+        index = rng.randint(-(10**18), 10**18)
+        entry_index = index - rng.randint(-(10**17), 10**17)
         pos = pm.Position(size, entry, margin, entry_index)
         fill = pm.fill_price(price, skew, delta, p)
-        funding = pm.FundingState(rng.randint(-10**17, 10**17), index, 1_000_000)
+        funding = pm.FundingState(rng.randint(-(10**17), 10**17), index, 1_000_000)
         dt = rng.randint(0, 30 * 86_400)
         accrued = pm.accrue_funding(funding, skew, price, funding.updated_at + dt, p)
         out.append(
