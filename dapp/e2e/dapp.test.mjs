@@ -138,6 +138,9 @@ test("market OPEN: vault, 3x long filled by the keeper, PnL after a price push, 
   await shot(page, "history");
   await tab(page, "dev");
   await shot(page, "dev");
+  await page.setViewportSize({ width: 390, height: 844 }); // a phone
+  await tab(page, "perp");
+  await shot(page, "perp-phone");
   await page.close();
 });
 

@@ -206,8 +206,8 @@ function renderChart() {
   if (pts.length < 2) return;
   const ps = pts.map((x) => x.p);
   const lo = Math.min(...ps), hi = Math.max(...ps);
-  const t0 = pts[0].t, t1 = pts[pts.length - 1].t || t0 + 1;
-  const path = pts.map((x) => `${(((x.t - t0) / Math.max(t1 - t0, 1)) * 300).toFixed(1)},${(130 - ((x.p - lo) / Math.max(hi - lo, 1e-9)) * 120).toFixed(1)}`).join(" ");
+  // one step per round (a close or a weekend is one step, not a flat stretch)
+  const path = pts.map((x, i) => `${((i / (pts.length - 1)) * 300).toFixed(1)},${(130 - ((x.p - lo) / Math.max(hi - lo, 1e-9)) * 120).toFixed(1)}`).join(" ");
   $("mk-chart").innerHTML = `<polyline fill="none" stroke="#4c8dff" stroke-width="1.5" points="${path}"/>`;
   set("mk-range", `${pts.length} rounds, $${lo.toFixed(2)} – $${hi.toFixed(2)}`);
 }
@@ -536,6 +536,7 @@ function renderWallets() {
 async function refresh() {
   try {
     st.snap = await snapshot(st.pc, st.market, st.account);
+    $("top-msg").hidden = true; // a read that failed once (a node restarting) is over
     render();
   } catch (e) {
     const el = $("top-msg");
