@@ -225,8 +225,11 @@ def keeper_processes(env: dict[str, str], logs: Path) -> list[subprocess.Popen[b
     return procs
 
 
-def run_oracle(clock: DevClock, seed: int, heartbeat_s: int, stop: threading.Event) -> None:
-    """Connect Ape, seed the pool, then tick the oracle keeper at the chain's time."""
+def run_oracle(
+    clock: DevClock, seed: int, heartbeat_s: int, stop: threading.Event, ready: threading.Event
+) -> None:
+    """Connect Ape, push the first price, seed the pool (then `ready`), then tick the oracle
+    keeper at the chain's time."""
     from ape import accounts, networks
     from ape.logging import logger as ape_logger
 
@@ -249,6 +252,7 @@ def run_oracle(clock: DevClock, seed: int, heartbeat_s: int, stop: threading.Eve
             units = LP_SEED_USD * 10 ** int(usd.decimals())
             usd.approve(pool, units, sender=lp)
             pool.deposit(units, lp, sender=lp)
+        ready.set()
         while not stop.is_set():
             clock.keep_in_session()
             keeper.tick(clock.now())
@@ -300,10 +304,15 @@ def main(argv: list[str] | None = None) -> int:
         deploy(env)
         print(f"==> protocol deployed ({time.time() - t0:.0f} s)", flush=True)
         clock = DevClock(calendar, node.url)
+        priced = threading.Event()
         oracle = threading.Thread(
-            target=run_oracle, args=(clock, args.seed, args.heartbeat, stop), daemon=True
+            target=run_oracle, args=(clock, args.seed, args.heartbeat, stop, priced), daemon=True
         )
         oracle.start()
+        while not priced.wait(0.5):  # the page's first read finds a price and a funded pool
+            if not oracle.is_alive():
+                print("oracle keeper stopped: see the log above", file=sys.stderr)
+                return 1
         procs = keeper_processes(env, args.state_dir)
         config = app_config(node.url, deployments_dir, dev=True)
         server = ThreadingHTTPServer(
