@@ -12,12 +12,15 @@ export PYTHONDONTWRITEBYTECODE := 1
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: help install demo test test-fast lint layout format bench bench-keepers compile clean
+.PHONY: dapp-assets help install demo test test-fast lint layout format bench bench-keepers compile clean \
+	dapp dapp-build
 
 help:
 	@echo "make demo    local chain + deploy + the 2022 drawdown replayed with agents and keepers + report"
 	@echo "make test    the whole suite (HYPOTHESIS_PROFILE=nightly for the deep run)"
 	@echo "make lint    ruff + mamushi (Vyper formatting) + mypy --strict + storage layouts and code sizes"
+	@echo "make dapp    local chain + deploy + keepers + the wallet dapp on http://127.0.0.1:8611/"
+	@echo "make dapp-build NETWORK=<deployments key> RPC_URL=<url>  the dapp as a static folder"
 	@echo "make bench   receipt gas of the docs/spec.md §10 operations + the keeper's checks per second"
 	@echo "make bench-keepers  the liquidation keeper against 10,000 positions (ACCOUNTS=N)"
 
@@ -34,7 +37,14 @@ $(NODE_STAMP): package.json package-lock.json
 	@test -x node_modules/.bin/anvil
 	@touch $@
 
-install: $(PY_STAMP) $(NODE_STAMP)
+# The dapp's own packages (Vite, viem, Vitest, playwright-core: no browser download; the
+# browser tests drive Debian's /usr/bin/chromium).
+DAPP_STAMP := dapp/node_modules/.installed
+$(DAPP_STAMP): dapp/package.json dapp/package-lock.json
+	cd dapp && npm install --no-save --no-audit --no-fund --loglevel=error
+	@touch $@
+
+install: $(PY_STAMP) $(NODE_STAMP) $(DAPP_STAMP)
 
 # Ape does not see edits to modules it does not compile alone (snake_case .vy files), so
 # every entry point rebuilds; it takes a few seconds.
@@ -48,6 +58,22 @@ demo: compile
 # a progress line every 30 s; logs in .test-logs/ (synthequity/dev/test_lanes.py).
 test: compile
 	python -m synthequity.dev.test_lanes
+
+# The page's ABIs come from the compiled contracts, its NYSE sessions and its formulas' test
+# vectors from the Python side (synthequity.dev.dapp_data); the bundle's size is printed.
+dapp-assets: compile
+	python -m synthequity.dev.dapp_data
+	cd dapp && npm run build
+
+dapp: dapp-assets
+	python -m synthequity.dev.dapp
+
+NETWORK ?=
+RPC_URL ?=
+dapp-build: dapp-assets
+	@test -n "$(NETWORK)" -a -n "$(RPC_URL)" || \
+		{ echo "usage: make dapp-build NETWORK=<deployments/ key> RPC_URL=<public rpc>"; exit 2; }
+	python -m synthequity.dev.dapp_build --network $(NETWORK) --rpc-url $(RPC_URL)
 
 test-fast: compile
 	HYPOTHESIS_PROFILE=dev ape test tests -p no:cacheprovider -q -m "not integration"
@@ -83,4 +109,4 @@ bench-keepers: compile
 		--network ethereum:local:foundry
 
 clean:
-	rm -rf .build .cache .devchain .test-logs reports deployments/ethereum-local.json
+	rm -rf .build .cache .devchain .test-logs reports deployments/ethereum-local.json dapp/dist

@@ -1,8 +1,9 @@
-"""`make test`: the whole suite in three parallel lanes, with a progress line while it runs.
+"""`make test`: the whole suite in four parallel lanes, with a progress line while it runs.
 
 - `boa`: the tests that need no node (the direct titanoboa state machines, property tests,
   pure keeper/model logic, the regressions deployed through `synthequity.testing`), run by
   plain pytest without Ape's plugin;
+- `dapp`: the wallet dapp's unit tests, build and end-to-end browser tests (tests/dapp);
 - `ape-unit` and `ape-integration` (with the Ape-driven machines and the slowest unit files,
   `SECOND_NODE`, to even the two out): everything else through `ape test`, each lane against its
   own anvil (the unit lane's on a free port through `APE_FOUNDRY_HOST`, the integration lane's
@@ -134,6 +135,9 @@ def lanes(extra: list[str]) -> list[Lane]:
             "ape-integration",
             ["ape", "test", "tests/integration", *SECOND_NODE, *boa, *COMMON, *extra],
         ),
+        # the wallet dapp: Vitest, the build, and the browser tests against a driver that
+        # starts its own anvil on free ports (tests/dapp)
+        Lane("dapp", [sys.executable, "-m", "pytest", "-p", "no:ape_test", *COMMON, "tests/dapp"]),
     ]
 
 
