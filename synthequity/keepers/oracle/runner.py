@@ -120,12 +120,15 @@ class OracleKeeper:
     last_pushed_at: int | None = None  # chain time of this keeper's last push
 
     def _observe(self, source: PriceSource, now: int) -> Observation | None:
+        started = time.perf_counter()
         try:
             quote = source.quote(now)
         except SourceError as exc:
             self.metrics["source_errors"] += 1
             event(log, "source error", logging.WARNING, source=source.name, error=str(exc))
             return None
+        finally:
+            self.metrics.observe("source latency", time.perf_counter() - started)
         if quote is None:
             return None
         return Observation(to_feed_units(quote.price), quote.observed_at, quote.status)
@@ -133,6 +136,7 @@ class OracleKeeper:
     def tick(self, now: int) -> Decision:
         """One decision at (wall or virtual) time `now`; pushes unless dry-running."""
         self.metrics["ticks"] += 1
+        self.metrics.gauges["last tick"] = time.time()  # /health: the loop is alive
         obs = self._observe(self.source, now)
         if obs is None:
             self.metrics["skipped"] += 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from synthequity.contracts import at, base_price_wad, flat, read_many
+from synthequity.contracts import at, base_price_wad, flat
 from synthequity.keepers.jobs import LogRef
 from synthequity.keepers.perp.logic import (
     PendingOrder,
@@ -44,7 +44,7 @@ class PerpKeeper(ChainKeeper):
 
     def on_page(self, lo: int, hi: int) -> None:
         orders = self._rpc(lambda: self.io.order_logs(lo, hi), "logs")
-        self.committed |= {account for _, account in orders}
+        self.committed |= {a for _, a in orders if self.index.shard.owns(a)}
 
     def work(self) -> None:
         if self.config.orders:
@@ -80,10 +80,10 @@ class ApeMarketIO(ApeChainIO):
 
     RACED = ("not liquidatable", "no order")
 
-    def __init__(self, market: Any, account: Any, native_usd: int = 3_000 * 10**18):
+    def __init__(self, market: Any, account: Any, native_usd: int = 3_000 * 10**18, **rpc: Any):
         from ape import project
 
-        super().__init__(market, account, native_usd)
+        super().__init__(market, account, native_usd, **rpc)
         self.market = market
         self.oracle = at(project.EquityOracle, market.oracle())
         self._params: tuple[m.PerpParams, int] | None = None
@@ -112,7 +112,7 @@ class ApeMarketIO(ApeChainIO):
             return {}
         calls = [(self.oracle, "getRoundData", (i,)) for i in ids]
         calls += [(self.oracle, "round_state", (i,)) for i in ids]
-        rows = read_many(calls)
+        rows = self.read(calls)
         scale = 10 ** (18 - int(self.oracle.decimals()))
         out = {}
         for k, i in enumerate(ids):

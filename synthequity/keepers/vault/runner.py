@@ -58,10 +58,10 @@ class ApeVaultIO(ApeChainIO):
 
     RACED = ("not liquidatable",)
 
-    def __init__(self, vault: Any, account: Any, native_usd: int = 3_000 * 10**18):
+    def __init__(self, vault: Any, account: Any, native_usd: int = 3_000 * 10**18, **rpc: Any):
         from ape import project
 
-        super().__init__(vault, account, native_usd)
+        super().__init__(vault, account, native_usd, **rpc)
         self.vault = vault
         self.oracle = at(project.EquityOracle, vault.oracle())
         self.synth = at(project.SynthToken, vault.SYNTH())
