@@ -121,7 +121,11 @@ def load_settings(config: str | Path | None = None, **flags: Any) -> KeeperSetti
         cls = type(
             "KeeperSettingsFromFile",
             (KeeperSettings,),
-            {"model_config": SettingsConfigDict(**KeeperSettings.model_config, toml_file=path)},
+            {
+                "model_config": SettingsConfigDict(
+                    **{**KeeperSettings.model_config, "toml_file": path}
+                )
+            },
         )
     given = {k: v for k, v in flags.items() if v is not None}
     batch = {k: given.pop(f"batch_{k}") for k in BatchSizes.model_fields if f"batch_{k}" in given}

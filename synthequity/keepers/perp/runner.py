@@ -55,13 +55,14 @@ class PerpKeeper(ChainKeeper):
     def _orders(self) -> None:
         if not self.committed:
             return
-        _, max_age = self.io.params()
+        _, max_age = self._rpc(self.io.params, "params")
         pending = self._rpc(lambda: self.io.pending(sorted(self.committed)), "orders")
         live = [o for o in pending if o.committed_at]
         self.committed = {o.account for o in live}
         latest = self._rpc(self.io.latest_round, "rounds")
         rounds = self._rpc(lambda: self.io.rounds(rounds_wanted(live, latest)), "rounds")
-        jobs = order_jobs(live, rounds, latest, self.io.now(), max_age)
+        now = self._rpc(self.io.now, "head time")
+        jobs = order_jobs(live, rounds, latest, now, max_age)
         self.send_jobs([Job(j.action + "_order", (j.account,), j.keeper_fee, j) for j in jobs])
 
     def _liquidations(self) -> None:
@@ -69,9 +70,10 @@ class PerpKeeper(ChainKeeper):
         if not flagged:
             return
         price, _, _ = self._rpc(self.io.price, "price")
-        params, _ = self.io.params()
+        params, _ = self._rpc(self.io.params, "params")
         positions = self._rpc(lambda: self.io.positions(flagged), "positions")
-        jobs = liquidation_jobs(positions, price, self.io.index_now(price), params)
+        index = self._rpc(lambda: self.io.index_now(price), "funding")
+        jobs = liquidation_jobs(positions, price, index, params)
         self.send_jobs([Job("liquidate", (j.account,), j.reward, j) for j in jobs])
 
 

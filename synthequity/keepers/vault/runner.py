@@ -44,9 +44,8 @@ class VaultKeeper(ChainKeeper):
         price = self._rpc(self.io.price, "price")
         positions = self._rpc(lambda: self.io.positions(flagged), "positions")
         inventory = self._rpc(self.io.inventory, "inventory")
-        jobs, refused = vault_jobs(
-            positions, price, self.io.params(), self.io.usd_per_unit, inventory
-        )
+        params = self._rpc(self.io.params, "params")
+        jobs, refused = vault_jobs(positions, price, params, self.io.usd_per_unit, inventory)
         for account in refused:
             self.metrics["refused: no inventory"] += 1
             event(self.log, "refused: sTSLA inventory too small", account=account, held=inventory)
