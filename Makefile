@@ -12,8 +12,8 @@ export PYTHONDONTWRITEBYTECODE := 1
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: dapp-assets help install demo test test-fast lint layout format bench bench-keepers compile clean \
-	dapp dapp-build
+.PHONY: help install install-runtime lock demo test test-fast lint layout format bench bench-keepers \
+	compile clean dapp dapp-build dapp-assets
 
 help:
 	@echo "make demo    local chain + deploy + the 2022 drawdown replayed with agents and keepers + report"
@@ -23,12 +23,33 @@ help:
 	@echo "make dapp-build NETWORK=<deployments key> RPC_URL=<url>  the dapp as a static folder"
 	@echo "make bench   receipt gas of the docs/spec.md §10 operations + the keeper's checks per second"
 	@echo "make bench-keepers  the liquidation keeper against 10,000 positions (ACCOUNTS=N)"
+	@echo "make install-runtime  only what a keeper operator needs (no tests, charts, linters)"
+	@echo "make lock    constraints.txt from pyproject.toml's ranges (uv pip compile)"
 
+# `make test` and `make demo` need every extra (titanoboa for the in-process tests, matplotlib
+# for the charts, the linters): `.[dev]` pulls `.[sim,test]` in. A venv that only had the
+# runtime set (`make install-runtime`) is completed here: its stamp is another file.
 $(PY_STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $@
+
+# A keeper operator's or wallet user's install: the runtime set only (pyproject.toml's
+# `dependencies`), pinned by constraints.txt.
+install-runtime: $(NODE_STAMP)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e .
+
+# constraints.txt from the declared ranges (every extra, Python 3.11), keeping the versions it
+# already pins unless a range excludes them; `make lock UPGRADE=1` moves to the newest allowed.
+# uv comes with the dev extra (installed here if missing); it reads PyPI, nothing else.
+lock:
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet 'uv>=0.5'
+	$(BIN)/uv pip compile pyproject.toml --all-extras --python-version 3.11 --no-annotate \
+		--custom-compile-command "make lock" $(if $(UPGRADE),--upgrade) -o constraints.txt
 
 # `npm install --no-save` rather than `npm ci`: npm 11 records anvil's platform packages only
 # for the platform that wrote the lock, and `npm ci` then refuses the lock everywhere.

@@ -5,7 +5,8 @@
     ape run keeper oracle --network ethereum:local:foundry --account TEST::2 \
         --confirm-source http:URL#price=p&time=t     # the confirming keeper (2nd reporter)
     ape run keeper orders --network ethereum:local:foundry --account TEST::5
-    ape run keeper liquidate --network ethereum:local:foundry --account TEST::6 [--book vault]
+    ape run keeper liquidate --network ethereum:local:foundry --account TEST::6 [--book vault] \
+        [--config keeper.toml] [--shard 0/2] [--metrics-port 9101]
     ape run keeper inventory --network ethereum:local:foundry --account TEST::6 \
         --collateral 5000 --mint 10
 """
@@ -92,11 +93,18 @@ def oracle(network, account, **options):
 
 
 def keeper_options(fn):
-    """Options shared by the order and liquidation keepers."""
+    """Options shared by the order and liquidation keepers. A flag left out is decided by the
+    environment (SYNTHEQUITY_KEEPER_<NAME>), then the --config file, then the default
+    (synthequity/keepers/settings.py; docs/runbooks/keepers.md)."""
     for opt in reversed(
         [
             account_option(),
-            click.option("--symbol", default="TSLA", show_default=True, help="Market."),
+            click.option(
+                "--config",
+                default=None,
+                help="TOML settings file (env SYNTHEQUITY_KEEPER_CONFIG); flags override it.",
+            ),
+            click.option("--symbol", default=None, help="Market [TSLA]."),
             click.option("--market", "market_address", default=None, help="PerpMarket address."),
             click.option("--vault", "vault_address", default=None, help="SynthVault address."),
             click.option(
@@ -105,7 +113,7 @@ def keeper_options(fn):
                 default=None,
                 help="Index accounts from this block (default: the contract's deploy block).",
             ),
-            click.option("--poll", default=0.5, show_default=True, help="Seconds between ticks."),
+            click.option("--poll", type=float, default=None, help="Seconds between ticks [0.5]."),
             click.option("--max-ticks", type=int, default=None, help="Stop after N ticks."),
             click.option(
                 "--max-fee-gwei", type=float, default=None, help="Send nothing above this fee."
@@ -113,23 +121,38 @@ def keeper_options(fn):
             click.option(
                 "--min-profit-usd",
                 type=float,
-                default=0.0,
-                show_default=True,
-                help="Skip jobs whose reward minus gas is below this.",
+                default=None,
+                help="Skip jobs whose reward minus gas is below this [0].",
             ),
             click.option(
                 "--native-usd",
                 type=float,
-                default=3_000.0,
-                show_default=True,
-                help="USD price of the gas token, for the profitability check.",
+                default=None,
+                help="USD price of the gas token, for the profitability check [3000].",
             ),
-            click.option("--dry-run", is_flag=True, help="Decide and log, send nothing."),
             click.option(
-                "--log-format",
-                type=click.Choice(["json", "plain"]),
-                default="json",
-                show_default=True,
+                "--shard",
+                default=None,
+                help="i/N: keep only the accounts whose address hashes to i mod N [0/1].",
+            ),
+            click.option(
+                "--metrics-port",
+                type=int,
+                default=None,
+                help="Serve Prometheus /metrics and JSON /health on this port.",
+            ),
+            click.option("--batch-reads", type=int, default=None, help="eth_call per batch."),
+            click.option(
+                "--batch-simulations", type=int, default=None, help="eth_estimateGas per batch."
+            ),
+            click.option(
+                "--batch-sends", type=int, default=None, help="eth_sendRawTransaction per batch."
+            ),
+            click.option(
+                "--dry-run", is_flag=True, default=None, help="Decide and log, send nothing."
+            ),
+            click.option(
+                "--log-format", type=click.Choice(["json", "plain"]), default=None, help="[json]"
             ),
         ]
     ):
@@ -149,9 +172,8 @@ def orders(network, account, **options):
 @click.option(
     "--book",
     type=click.Choice(["all", "perp", "vault"]),
-    default="all",
-    show_default=True,
-    help="Perp positions below maintenance, vault positions below the liquidation ratio, or both.",
+    default=None,
+    help="Perp positions below maintenance, vault ones below the liquidation ratio, or both [all].",
 )
 def liquidate(network, account, **options):
     """Liquidate perp and vault positions, riskiest first (vault: within the sTSLA inventory)."""

@@ -152,6 +152,7 @@ class OracleKeeper:
     _actions_seen: set[tuple[int, int]] = field(default_factory=set)
 
     def _quote(self, source: PriceSource, now: int) -> Quote | None:
+        started = time.perf_counter()
         try:
             return source.quote(now)
         except SourceRateLimited as exc:
@@ -165,6 +166,8 @@ class OracleKeeper:
         except SourceError as exc:
             self.metrics["source_errors"] += 1
             event(log, "source error", logging.WARNING, source=source.name, error=str(exc))
+        finally:
+            self.metrics.observe("source latency", time.perf_counter() - started)
         return None
 
     def _observe(self, source: PriceSource, now: int) -> Observation | None:
@@ -286,6 +289,7 @@ class OracleKeeper:
     def tick(self, now: int) -> Decision:
         """One decision at (wall or virtual) time `now`; pushes unless dry-running."""
         self.metrics["ticks"] += 1
+        self.metrics.gauges["last tick"] = time.time()  # /health: the loop is alive
         quote = self._quote(self.source, now)
         if quote is None:
             self.metrics["skipped"] += 1
