@@ -204,9 +204,7 @@ def test_one_command_runs_both_sources_with_two_reporters(
     assert cli.returncode == 0, cli.stderr[-3_000:]
     logged = [json.loads(line) for line in cli.stderr.splitlines() if line.startswith("{")]
     jumps = [(e["role"], e["reason"]) for e in logged if e["event"] == "jump pushed as suspect"]
-    assert jumps == [
-        ("primary", "jump of 3023 bps beyond the guard (2500 bps): pushed as suspect")
-    ]
+    assert jumps == [("primary", "jump of 3023 bps beyond the guard (2500 bps): pushed as suspect")]
     staged = [e for e in logged if e["event"] == "split staged from the feed"]
     assert [(e["role"], e["ratio"]) for e in staged] == [("confirming", 3)]
     stopped = {e["role"]: e for e in logged if e["event"] == "keeper stopped"}
@@ -221,9 +219,7 @@ def test_one_command_runs_both_sources_with_two_reporters(
         (3, reporter.address, 21_000_000_000)
     ]
     cleared = list(oracle.FeedCleared.range(first_block, head + 1))
-    assert [(lg.round_id, lg.by, lg.reason) for lg in cleared] == [
-        (4, admin.address, "confirmed")
-    ]
+    assert [(lg.round_id, lg.by, lg.reason) for lg in cleared] == [(4, admin.address, "confirmed")]
     assert oracle.latestRound() == 4 and oracle.latestRoundData()[1] == 21_060_000_000
     assert not oracle.suspect() and oracle.market_status() == MarketStatus.OPEN
     assert oracle.staged_split() == (3, SPLIT_AT)

@@ -178,7 +178,7 @@ class OracleKeeper:
             return None
         return Observation(to_feed_units(quote.price), quote.observed_at, quote.status)
 
-    def _add_split(self, split: FeedSplit) -> bool:
+    def _add_split(self, split: Split) -> bool:
         """Add a split to the schedule unless it is there (same ratio and day): True if new."""
         if any(s.ratio == split.ratio and s.effective == split.effective for s in self.splits):
             return False
@@ -466,7 +466,8 @@ def run_keepers(
     """
     stop = keepers[0].stop
     prev: int | None = None
-    day, day_starts = None, [0] * len(keepers)
+    day: str | None = None
+    day_starts = [0] * len(keepers)
     for t in schedule:
         if stop.stopped:
             break
