@@ -184,9 +184,9 @@ def roles_refusal(
             )
         if account is not None and confirm_account.lower() == account.lower():
             return (
-                "--confirm-account is the --account: the oracle counts a confirmation only "
-                "from a different reporter (path a); the same account's print would only "
-                "count toward persistence (path b). Give a second REPORTER account"
+                "--confirm-account is the same account as --account: the oracle counts a "
+                "confirmation only from a different reporter (path a); the same account's print "
+                "would only count toward persistence (path b). Give a second REPORTER account"
             )
         return None
     if confirm_account:
