@@ -4,6 +4,8 @@
         --source csv:data/tsla_daily.csv --start 2022-11-21 --end 2022-11-29
     ape run keeper oracle --network ethereum:local:foundry --account TEST::2 \
         --confirm-source http:URL#price=p&time=t     # the confirming keeper (2nd reporter)
+    ape run keeper oracle --network ethereum:local:foundry --account TEST::1 \
+        --source pyth:ID --confirm-source datastreams:ID --confirm-account TEST::2   # both
     ape run keeper orders --network ethereum:local:foundry --account TEST::5
     ape run keeper liquidate --network ethereum:local:foundry --account TEST::6 [--book vault] \
         [--config keeper.toml] [--shard 0/2] [--metrics-port 9101]
@@ -12,7 +14,7 @@
 """
 
 import click
-from ape.cli import ConnectedProviderCommand, account_option
+from ape.cli import AccountAliasPromptChoice, ConnectedProviderCommand, account_option
 
 from synthequity.keepers.cli import run_inventory_cli, run_keeper_cli
 from synthequity.keepers.oracle.cli import run_oracle_keeper
@@ -39,9 +41,18 @@ def cli():
 @click.option(
     "--confirm-source",
     default=None,
-    help="Run as the confirming keeper instead: read this independent source and push only "
-    "while the feed is suspect (confirm it, or revert it to its anchor). A second process, "
-    "with its own REPORTER account; not with --source.",
+    help="The confirming keeper: read this independent source and push only while the feed "
+    "is suspect (confirm it, or revert it to its anchor). Alone: a second process signing "
+    "with its own --account (the more independent deployment). With --source: both roles in "
+    "one process, the confirmations signed by --confirm-account.",
+)
+@click.option(
+    "--confirm-account",
+    type=AccountAliasPromptChoice(),
+    default=None,
+    help="With --source and --confirm-source: the second REPORTER account, which signs the "
+    "confirming keeper's pushes (not the --account: the oracle's path (a) needs a different "
+    "reporter).",
 )
 @click.option(
     "--splits",
@@ -87,8 +98,8 @@ def cli():
 @click.option("--summary/--no-summary", default=True, help="Print the pushes at exit.")
 def oracle(network, account, **options):
     """Push an equity's price and market status into its EquityOracle."""
-    keeper = run_oracle_keeper(network, account, **options)
-    if refused := keeper.metrics["refused"]:
+    run = run_oracle_keeper(network, account, **options)
+    if refused := run.refused:
         raise SystemExit(f"refused {refused} push(es): see the 'push refused' log lines")
 
 

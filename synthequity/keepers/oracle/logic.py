@@ -1,7 +1,8 @@
 """Oracle keeper decisions (docs/spec.md §2 "Escalation", §9) — pure functions over plain data,
 no chain, no clock.
 
-Two roles, one signing account and one source per process (docs/design/oracle.md):
+Two roles, each with its own signing account and source (docs/design/oracle.md), in two
+processes or in one (`roles_refusal` says which combinations of flags are coherent):
 - the primary keeper (`decide`): pushes on deviation or heartbeat, and pushes a jump beyond the
   guard too — the chain stores it as suspect (HALTED to consumers) and it becomes usable when a
   second reporter confirms it or when the primary keeps printing it through the escalation
@@ -152,6 +153,49 @@ def parse_band(spec: str) -> tuple[int, int]:
     if not sep or not 0 < lo < hi:
         raise ValueError(f"band {spec!r}: expected LO:HI in USD with 0 < LO < HI, e.g. 150:400")
     return lo, hi
+
+
+def roles_refusal(
+    source: str | None,
+    confirm_source: str | None,
+    account: str | None,
+    confirm_account: str | None,
+) -> str | None:
+    """Why a keeper process's roles do not hold together (None: they do). `account` and
+    `confirm_account` are the addresses of `--account` and `--confirm-account`.
+
+    - `--source`: the primary, signing with `--account`;
+    - `--confirm-source`: the confirming keeper, signing with `--account` (a second process);
+    - both: one process, both roles; the confirmations are signed by `--confirm-account`,
+      which must be another reporter — the oracle's path (a) counts only a *different*
+      reporter's print (the same reporter's would only count toward persistence, path b).
+    """
+    if not source and not confirm_source:
+        return (
+            "give --source (the primary), --confirm-source (the confirming keeper), or both "
+            "with --confirm-account (one process, two reporter accounts)"
+        )
+    if source and confirm_source:
+        if not confirm_account:
+            return (
+                "--source with --confirm-source runs both roles in one process: give the "
+                "confirming reporter's account, --confirm-account (the oracle's path (a) "
+                "needs a second reporter), or run the confirming keeper as its own process"
+            )
+        if account is not None and confirm_account.lower() == account.lower():
+            return (
+                "--confirm-account is the same account as --account: the oracle counts a "
+                "confirmation only from a different reporter (path a); the same account's print "
+                "would only count toward persistence (path b). Give a second REPORTER account"
+            )
+        return None
+    if confirm_account:
+        return (
+            "--confirm-account signs the confirmations of one process running both roles: "
+            "give it with --source and --confirm-source (a confirming keeper on its own "
+            "signs with --account)"
+        )
+    return None
 
 
 def decide(

@@ -1,6 +1,7 @@
 """The oracle keeper's thin I/O shell: read the feed, ask `logic.decide` (the primary) or
 `logic.decide_confirm` (the confirming keeper: its own source and reporter account, pushing
-only while the feed is suspect), push, log.
+only while the feed is suspect), push, log. `run_keepers` ticks one or both roles on one
+schedule (one process, two reporter accounts: `--source` with `--confirm-source`).
 
 Two ways to drive time:
 - live: tick every `poll_interval_s` of wall time; the chain's clock is the real one;
@@ -16,7 +17,7 @@ import dataclasses
 import datetime as dt
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -151,6 +152,10 @@ class OracleKeeper:
     stage_splits: bool = False
     _actions_seen: set[tuple[int, int]] = field(default_factory=set)
 
+    @property
+    def role(self) -> str:
+        return "confirming" if self.confirm_only else "primary"
+
     def _quote(self, source: PriceSource, now: int) -> Quote | None:
         started = time.perf_counter()
         try:
@@ -176,7 +181,7 @@ class OracleKeeper:
             return None
         return Observation(to_feed_units(quote.price), quote.observed_at, quote.status)
 
-    def _add_split(self, split: FeedSplit) -> bool:
+    def _add_split(self, split: Split) -> bool:
         """Add a split to the schedule unless it is there (same ratio and day): True if new."""
         if any(s.ratio == split.ratio and s.effective == split.effective for s in self.splits):
             return False
@@ -191,6 +196,7 @@ class OracleKeeper:
             return
         self._actions_seen.add(key)
         fields: dict[str, Any] = dict(
+            role=self.role,
             current_multiplier=action.current_multiplier,
             new_multiplier=action.new_multiplier,
             activation=action.activation,
@@ -342,6 +348,7 @@ class OracleKeeper:
                 log,
                 "push refused",
                 logging.ERROR,
+                role=self.role,
                 reason=decision.reason,
                 price=obs.answer,
                 chain_price=feed.answer if feed else None,
@@ -363,6 +370,7 @@ class OracleKeeper:
         obs = decision.observation
         assert obs is not None
         fields = dict(
+            role=self.role,
             reason=decision.reason,
             price=obs.answer,
             observed_at=obs.observed_at,
@@ -426,30 +434,9 @@ class OracleKeeper:
         )
 
     def run(self, schedule: Iterable[int], speed: float = 0.0, live: bool = False) -> Metrics:
-        """Tick at each time of `schedule` until it ends or a stop signal arrives.
-
-        Replay: `speed` virtual seconds per wall second (0 = as fast as possible).
-        Live: the schedule yields wall times; sleeps until each.
-        """
-        prev: int | None = None
-        day, day_start = None, 0
-        for t in schedule:
-            if self.stop.stopped:
-                break
-            if not live and (d := utc_day(t)) != day:
-                if day is not None:
-                    self._log_day(day, day_start)
-                day, day_start = d, len(self.pushes)
-            if live:
-                if self.stop.sleep(t - time.time()):
-                    break
-            elif speed > 0 and prev is not None and self.stop.sleep(min((t - prev) / speed, 5.0)):
-                break
-            prev = t
-            self.tick(t)
-        if day is not None:
-            self._log_day(day, day_start)
-        event(log, "keeper stopped", **self.metrics.as_fields())
+        """Tick at each time of `schedule` until it ends or a stop signal arrives
+        (`run_keepers` with this keeper alone)."""
+        run_keepers((self,), schedule, speed=speed, live=live)
         return self.metrics
 
     def _log_day(self, day: str, first: int) -> None:
@@ -458,11 +445,57 @@ class OracleKeeper:
         event(
             log,
             "replayed day",
+            role=self.role,
             day=day,
             pushes=len(done),
             last_price=done[-1].answer / 10**8 if done else None,
             last_status=done[-1].status.name if done else None,
         )
+
+
+def run_keepers(
+    keepers: Sequence[OracleKeeper],
+    schedule: Iterable[int],
+    speed: float = 0.0,
+    live: bool = False,
+) -> None:
+    """Tick every keeper, in order, at each time of `schedule` until it ends or a stop signal
+    arrives (the first keeper's `stop`: give them one). The primary first, then the
+    confirming keeper: a gap the primary pushes is confirmed in the same tick when the second
+    source already agrees. The splits one keeper's source announces join the others'
+    schedules (one process, one view of the corporate actions).
+
+    Replay: `speed` virtual seconds per wall second (0 = as fast as possible).
+    Live: the schedule yields wall times; sleeps until each.
+    """
+    stop = keepers[0].stop
+    prev: int | None = None
+    day: str | None = None
+    day_starts = [0] * len(keepers)
+    for t in schedule:
+        if stop.stopped:
+            break
+        if not live and (d := utc_day(t)) != day:
+            if day is not None:
+                for k, first in zip(keepers, day_starts, strict=True):
+                    k._log_day(day, first)
+            day, day_starts = d, [len(k.pushes) for k in keepers]
+        if live:
+            if stop.sleep(t - time.time()):
+                break
+        elif speed > 0 and prev is not None and stop.sleep(min((t - prev) / speed, 5.0)):
+            break
+        prev = t
+        for k in keepers:
+            k.tick(t)
+        for split in {s for k in keepers for s in k.splits}:
+            for k in keepers:
+                k._add_split(split)
+    if day is not None:
+        for k, first in zip(keepers, day_starts, strict=True):
+            k._log_day(day, first)
+    for k in keepers:
+        event(log, "keeper stopped", role=k.role, **k.metrics.as_fields())
 
 
 def utc_day(ts: int) -> str:
