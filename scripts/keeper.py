@@ -91,6 +91,13 @@ def cli():
     help="Stage the splits the source announces (Data Streams v10) with this account, which "
     "needs DEFAULT_ADMIN; otherwise they are logged for the admin.",
 )
+@click.option(
+    "--metrics-port",
+    type=int,
+    default=None,
+    help="Serve Prometheus /metrics and JSON /health on this port (env "
+    "SYNTHEQUITY_ORACLE_METRICS_PORT).",
+)
 @click.option("--dry-run", is_flag=True, help="Decide and log, send nothing.")
 @click.option(
     "--log-format", type=click.Choice(["json", "plain"]), default="json", show_default=True

@@ -199,10 +199,12 @@ def test_one_command_runs_both_sources_with_two_reporters(
         "--oracle", oracle.address, "--source", pyth,
         "--confirm-source", f"datastreams:{DS_V10}", "--expect", "150:400", "--stage-splits",
         "--start", iso(MON_OPEN + 60), "--end", iso(MON_OPEN + 360), "--no-summary",
+        "--metrics-port", "0",
         deployments_dir=tmp_path, node_url=week_of_june_6.url,
     )  # fmt: skip
     assert cli.returncode == 0, cli.stderr[-3_000:]
     logged = [json.loads(line) for line in cli.stderr.splitlines() if line.startswith("{")]
+    assert [e["event"] for e in logged if e["event"] == "metrics served"] == ["metrics served"]
     jumps = [(e["role"], e["reason"]) for e in logged if e["event"] == "jump pushed as suspect"]
     assert jumps == [("primary", "jump of 3023 bps beyond the guard (2500 bps): pushed as suspect")]
     staged = [e for e in logged if e["event"] == "split staged from the feed"]

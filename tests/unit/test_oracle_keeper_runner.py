@@ -321,3 +321,43 @@ def test_a_dead_node_is_transient_however_ape_wraps_it():
         return v
 
     assert with_retries(dead_then_back, what="x", sleep=lambda _s: None) == 3
+
+
+def test_the_oracle_keepers_counters_reach_metrics_and_health():
+    """`--metrics-port` on `keeper oracle`: what the keeper counts while it ticks (pushes,
+    suspect rounds, source latency, its last tick) is what /metrics and /health answer."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    from synthequity.keepers.metrics import MetricsServer, Watched
+
+    t = 1_700_000_000
+    chain = ModelChain(t)
+    primary = OracleKeeper(io=chain, source=ScriptedSource(["250", "170", "170"]))
+    watched = Watched(labels={"market": "TSLA"})
+    watched.add("oracle primary", primary.metrics)
+    server = MetricsServer(watched, port=0, stale_s=30).start()
+    base = f"http://127.0.0.1:{server.port}"
+
+    def get(path: str) -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(base + path, timeout=5) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    try:
+        assert get("/health")[0] == 503  # never ticked: not alive yet
+        primary.tick(t + 1)
+        primary.tick(t + 10)  # -32%: pushed suspect
+        status, text = get("/metrics")
+        labels = 'keeper="oracle primary",market="TSLA"'
+        assert status == 200
+        assert f"synthequity_oracle_pushes_total{{{labels}}} 2.0" in text.splitlines()
+        assert f"synthequity_oracle_suspect_rounds_total{{{labels}}} 1.0" in text.splitlines()
+        assert f"synthequity_source_latency_seconds_count{{{labels}}} 2.0" in text.splitlines()
+        status, body = get("/health")
+        assert status == 200 and json.loads(body)["ok"] is True
+    finally:
+        server.stop()

@@ -10,6 +10,7 @@ process (`logic.roles_refusal` says which combinations hold).
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ from synthequity.contracts import at
 from synthequity.corporate_actions import parse_splits
 from synthequity.deployments import MarketContracts
 from synthequity.keepers.common import StopFlag
+from synthequity.keepers.metrics import MetricsServer, Watched
 from synthequity.keepers.oracle.logic import roles_refusal
 from synthequity.keepers.oracle.runner import (
     ApeFeedIO,
@@ -29,11 +31,13 @@ from synthequity.keepers.oracle.runner import (
 )
 from synthequity.keepers.oracle.settings import OracleKeeperSettings
 from synthequity.keepers.oracle.sources import CsvReplaySource, PriceSource, parse_source
+from synthequity.logs import event
 from synthequity.market_hours import nyse, to_ts, utc
 from synthequity.reports.oracle import summarize, summary_table
 from synthequity.ui import make_console
 
 console = make_console(stderr=True)
+log = logging.getLogger("synthequity.keeper.oracle")
 # sources read over the network: their first push needs a band (--expect) off local chains
 NETWORK_SOURCES = ("http", "https", "pyth", "datastreams")
 
@@ -63,8 +67,16 @@ def run_oracle_keeper(
 
     logs.configure(json_lines=opt["log_format"] == "json")
     ape_logger.set_level("WARNING")  # our structured logs say what each transaction did
-    keys = ("deviation_bps", "heartbeat_open_s", "splits", "expect", "stage_splits")
-    overrides = {k: opt[k] for k in keys if opt.get(k)}
+    keys = (
+        "deviation_bps",
+        "heartbeat_open_s",
+        "splits",
+        "expect",
+        "stage_splits",
+        "metrics_port",
+    )
+    # a flag left out (None, or False for --stage-splits) leaves the environment's value
+    overrides = {k: opt[k] for k in keys if opt.get(k) is not None and opt.get(k) is not False}
     try:
         settings = OracleKeeperSettings(**overrides)
         policy = settings.policy()
@@ -131,23 +143,41 @@ def run_oracle_keeper(
         for role, src in sources.items()
     }
     run = OracleRun(keepers.get("primary"), keepers.get("confirming"))
+    server = None
+    if settings.metrics_port is not None:
+        watched = Watched(labels={"market": opt.get("symbol") or oracle.description()})
+        for role, keeper in keepers.items():
+            watched.add(f"oracle {role}", keeper.metrics)
+        server = MetricsServer(
+            watched,
+            settings.metrics_port,
+            host=settings.metrics_host,
+            stale_s=settings.health_stale_s,
+        ).start()
+        event(log, "metrics served", host=settings.metrics_host, port=server.port)
     started = time.time()
-    if replay:
-        start = to_ts(opt["start"]) if opt.get("start") else chain.blocks.head.timestamp
-        csv_days = [src.last_day() for src in sources.values() if isinstance(src, CsvReplaySource)]
-        default_end = to_ts(max(csv_days)) + 86_400 if csv_days else start + 7 * 86_400
-        end = to_ts(opt["end"]) if opt.get("end") else default_end
-        head = chain.blocks.head.timestamp
-        if head > start + 60 and not opt["dry_run"]:
-            raise SystemExit(
-                f"the chain's clock ({utc(head):%Y-%m-%d %H:%M}) is past the replay start "
-                f"({utc(start):%Y-%m-%d %H:%M}); start anvil with --timestamp {start}"
+    try:
+        if replay:
+            start = to_ts(opt["start"]) if opt.get("start") else chain.blocks.head.timestamp
+            csv_days = [
+                src.last_day() for src in sources.values() if isinstance(src, CsvReplaySource)
+            ]
+            default_end = to_ts(max(csv_days)) + 86_400 if csv_days else start + 7 * 86_400
+            end = to_ts(opt["end"]) if opt.get("end") else default_end
+            head = chain.blocks.head.timestamp
+            if head > start + 60 and not opt["dry_run"]:
+                raise SystemExit(
+                    f"the chain's clock ({utc(head):%Y-%m-%d %H:%M}) is past the replay start "
+                    f"({utc(start):%Y-%m-%d %H:%M}); start anvil with --timestamp {start}"
+                )
+            run_keepers(
+                run.keepers, replay_schedule(calendar, start, end, opt["step"]), speed=opt["speed"]
             )
-        run_keepers(
-            run.keepers, replay_schedule(calendar, start, end, opt["step"]), speed=opt["speed"]
-        )
-    else:
-        run_keepers(run.keepers, live_schedule(settings.poll_interval_s), live=True)
+        else:
+            run_keepers(run.keepers, live_schedule(settings.poll_interval_s), live=True)
+    finally:
+        if server is not None:
+            server.stop()
     if opt.get("summary", True):
         verb = "decided (dry run)" if opt["dry_run"] else "made"
         for keeper in run.keepers:

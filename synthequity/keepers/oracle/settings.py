@@ -41,6 +41,10 @@ class OracleKeeperSettings(BaseSettings):
     http_headers: SecretStr = SecretStr("")  # "Name: value; Other: value", for http: sources
     source_timeout_s: float = Field(5.0, gt=0, le=60)
     source_backoff_s: float = Field(60.0, ge=1, le=3_600)  # after a 429, doubling to 600 s
+    # Prometheus /metrics and JSON /health (synthequity.keepers.metrics); none when unset
+    metrics_port: int | None = Field(None, ge=0, le=65_535)
+    metrics_host: str = "127.0.0.1"
+    health_stale_s: float = Field(60.0, gt=0)  # /health: 503 when no tick for this long
 
     def policy(self) -> PushPolicy:
         return PushPolicy(
