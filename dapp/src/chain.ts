@@ -110,7 +110,7 @@ export async function snapshot(pc: PublicClient, m: Market, me: Address | null) 
     ppos, order, skew, fundingState, fundingRate, oi, params, poolNav, perpMaxAge, lpOpen,
     poolTotalAssets, poolSupply, poolShares, unlockAt, lockS, poolPnl, requiredNav,
     cash, synthBal, decimals, cashSymbol, synthSymbol,
-    allowVault, allowPerp, allowPool,
+    allowVault, allowPerp, allowPool, rateIndex, insurance,
   ] = await Promise.all([
     hasPrice ? r<readonly [bigint, bigint, bigint, bigint, bigint]>(m.oracle, abi.EquityOracle, "latestRoundData") : null,
     r<number>(m.oracle, abi.EquityOracle, "market_status"),
@@ -147,9 +147,12 @@ export async function snapshot(pc: PublicClient, m: Market, me: Address | null) 
     r<bigint>(m.collateral, abi.MockStablecoin, "allowance", [who, m.vault]),
     r<bigint>(m.collateral, abi.MockStablecoin, "allowance", [who, m.perp]),
     r<bigint>(m.collateral, abi.MockStablecoin, "allowance", [who, m.pool]),
+    r<bigint>(m.vault, abi.SynthVault, "rate_index"),
+    r<Address>(m.vault, abi.SynthVault, "INSURANCE"),
   ]);
-  const [poolValue] = await Promise.all([
+  const [poolValue, feeSynth] = await Promise.all([
     r<bigint>(m.pool, abi.LiquidityPool, "convertToAssets", [poolShares]),
+    r<bigint>(m.synth, abi.SynthToken, "balanceOf", [insurance]), // the fund's fee synth, for sale
   ]);
   const answer = round ? round[1] : 0n;
   const upu = 10n ** BigInt(18 - Number(decimals)); // collateral units -> USD wad
@@ -165,7 +168,7 @@ export async function snapshot(pc: PublicClient, m: Market, me: Address | null) 
       collateral: vpos[0], debt: vpos[1], maxMintable,
       params: [rp.mcr_bps, rp.liquidation_ratio_bps, rp.liquidation_penalty_bps, rp.protocol_share_bps,
         rp.min_debt_usd, rp.stability_fee_bps, rp.debt_ceiling],
-      maxAge: Number(vaultMaxAge), paused: vaultPaused,
+      maxAge: Number(vaultMaxAge), paused: vaultPaused, rateIndex, feeSynth,
     },
     perp: {
       position: { size: ppos.size, entryPrice: ppos.entry_price, margin: ppos.margin, fundingEntry: ppos.funding_entry },

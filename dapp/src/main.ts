@@ -10,6 +10,7 @@ import {
   reason, snapshot,
 } from "./chain";
 import { duration, fmtUnits, nextOpen, parseAmount, pct, sessionAt, shares, usd, when } from "./format";
+import { estimateText } from "./estimate";
 import * as m from "./model";
 import { STATUS, balanceProblem, first, mintProblem, priceProblem, withdrawProblem } from "./preflight";
 
@@ -17,10 +18,17 @@ const SCREENS = ["markets", "vault", "perp", "pool", "history", "dev"] as const;
 type Screen = (typeof SCREENS)[number];
 
 const st: {
-  cfg: Config; pc: PublicClient; market: Market; snap: Snapshot | null;
+  cfg: Config; pc: PublicClient; markets: Market[]; market: Market; snap: Snapshot | null;
+  feeBase: { debt: bigint; block: bigint } | null; funding: Map<string, bigint>;
   wallets: Wallet[]; account: Address | null; wc: WalletClient | null; busy: boolean;
   chart: { t: number; p: number }[]; chartFrom: bigint;
 } = {} as never;
+
+/** The selected market's addresses, read at each click (the selector may change it). */
+const mk = {
+  get collateral() { return st.market.collateral; }, get vault() { return st.market.vault; },
+  get perp() { return st.market.perp; }, get pool() { return st.market.pool; },
+};
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const set = (id: string, text: string) => {
@@ -46,29 +54,32 @@ function layout() {
   $("app").innerHTML = `
   <header>
     <h1>synthequity</h1>
+    <label for="market" class="sr-only">Market</label><select id="market" aria-label="Market"></select>
     <span id="h-market"></span><span id="h-status" class="badge UNKNOWN">–</span>
     <span class="dim" id="h-time"></span>
     <span style="flex:1"></span>
     <span id="wallets"></span><span id="h-account" class="dim">read-only (no wallet)</span>
     ${btn("faucet", "Get test USD")}
   </header>
-  <nav role="tablist">${SCREENS.map((s) => `<button role="tab" id="tab-${s}" aria-selected="false">${s[0].toUpperCase() + s.slice(1)}</button>`).join("")}</nav>
+  <nav role="tablist" aria-label="Screens">${SCREENS.map((s) => `<button role="tab" id="tab-${s}" aria-controls="s-${s}" aria-selected="false">${s[0].toUpperCase() + s.slice(1)}</button>`).join("")}</nav>
   <main>
   <p class="msg info" id="top-msg" hidden></p>
-  <section id="s-markets"><div class="grid">
+  <section id="s-markets" role="tabpanel" aria-labelledby="tab-markets"><div class="grid">
     <div class="panel"><h2 id="mk-title">Market</h2>${dl([["Oracle price", "mk-price"], ["Price age", "mk-age"], ["Status", "mk-status"], ["Next", "mk-next"], ["Funding rate (per day)", "mk-funding"], ["Skew", "mk-skew"], ["Open interest long / short", "mk-oi"], ["Pool NAV", "mk-nav"]])}</div>
     <div class="panel"><h2>Price (oracle rounds)</h2><svg class="chart" id="mk-chart" viewBox="0 0 300 140" preserveAspectRatio="none"></svg><p class="dim" id="mk-range"></p></div>
   </div></section>
-  <section id="s-vault"><div class="grid">
-    <div class="panel"><h2>Your vault</h2>${dl([["Collateral", "v-coll"], ["Debt", "v-debt"], ["Collateral ratio", "v-cr"], ["Liquidation price", "v-liq"], ["Max mintable now", "v-max"], ["Stability fee", "v-fee"], ["Wallet", "v-wallet"]])}
-      <div class="gauge" id="v-gauge" aria-label="collateral ratio"><div class="fill" id="v-gauge-fill" style="width:0"></div><div class="mark liq" id="v-gauge-liq"></div><div class="mark" id="v-gauge-mcr"></div></div>
+  <section id="s-vault" role="tabpanel" aria-labelledby="tab-vault"><div class="grid">
+    <div class="panel"><h2>Your vault</h2>${dl([["Collateral", "v-coll"], ["Debt", "v-debt"], ["Collateral ratio", "v-cr"], ["Liquidation price", "v-liq"], ["Max mintable now", "v-max"], ["Stability fee", "v-fee"], ["Fee accrued", "v-fee-accrued"], ["Wallet", "v-wallet"], ["Fee synth for sale", "v-fund"]])}
+      <div class="gauge" id="v-gauge" role="img" aria-label="collateral ratio"><div class="fill" id="v-gauge-fill" style="width:0"></div><div class="mark liq" id="v-gauge-liq"></div><div class="mark" id="v-gauge-mcr"></div></div>
       <p class="dim" id="v-gauge-legend"></p></div>
     <div class="panel"><h2>Act</h2>${field("v-coll-in", "Collateral (USD)", "e.g. 3000")}${field("v-synth-in", "Synth (shares)", "e.g. 4")}
       <p class="dim" id="v-preview">Preview: enter an amount</p>
-      <div class="row">${btn("v-open", "Open", "primary")}${btn("v-deposit", "Deposit")}${btn("v-mint", "Mint")}${btn("v-burn", "Burn")}${btn("v-withdraw", "Withdraw")}${btn("v-close", "Close (repay all)")}</div>
+      <p class="dim" id="v-repay"></p>
+      <label class="check" for="v-buy"><input type="checkbox" id="v-buy"> Buy the missing synth from the insurance fund at the oracle price (at most 1% more) when burning or closing</label>
+      <div class="row">${btn("v-open", "Open", "primary")}${btn("v-deposit", "Deposit")}${btn("v-mint", "Mint")}${btn("v-burn", "Burn")}${btn("v-withdraw", "Withdraw")}${btn("v-close", "Close (repay all)")}${btn("v-buy-fee", "Buy fee synth")}</div>
       <p class="msg" id="vault-msg" role="status" aria-live="polite"></p></div>
   </div></section>
-  <section id="s-perp"><div class="grid">
+  <section id="s-perp" role="tabpanel" aria-labelledby="tab-perp"><div class="grid">
     <div class="panel"><h2>Your position</h2>${dl([["Margin", "p-margin"], ["Size", "p-size"], ["Entry", "p-entry"], ["PnL", "p-pnl"], ["Funding owed", "p-funding"], ["Equity", "p-equity"], ["Leverage", "p-lev"], ["Liquidation price", "p-liq"], ["Health", "p-health"], ["Withdrawable", "p-withdrawable"], ["Pending order", "p-order"]])}
       <div class="row">${btn("p-close", "Close position")}${btn("p-cancel", "Cancel order")}${btn("p-execute", "Execute order")}</div></div>
     <div class="panel"><h2>Trade</h2>
@@ -78,22 +89,26 @@ function layout() {
       <div class="row">${btn("p-long", "Long", "primary")}${btn("p-short", "Short")}</div>
       <p class="msg" id="perp-msg" role="status" aria-live="polite"></p></div>
   </div></section>
-  <section id="s-pool"><div class="grid">
+  <section id="s-pool" role="tabpanel" aria-labelledby="tab-pool"><div class="grid">
     <div class="panel"><h2>Liquidity pool</h2>${dl([["Pool NAV", "l-nav"], ["Assets", "l-assets"], ["Share value", "l-share"], ["Locked by open interest", "l-required"], ["Pool PnL vs traders", "l-pnl"], ["Your shares", "l-mine"], ["Your value", "l-value"], ["Your lock", "l-lock"]])}</div>
     <div class="panel"><h2>Deposit / withdraw</h2>${field("l-amount", "Amount (USD)", "e.g. 1000")}
       <p class="dim" id="l-note"></p>
       <div class="row">${btn("l-deposit", "Deposit", "primary")}${btn("l-withdraw", "Withdraw")}</div>
       <p class="msg" id="pool-msg" role="status" aria-live="polite"></p></div>
   </div></section>
-  <section id="s-history"><div class="panel"><h2>Your history</h2><table><thead><tr><th>block</th><th>event</th><th>details</th></tr></thead><tbody id="h-rows"></tbody></table>
+  <section id="s-history" role="tabpanel" aria-labelledby="tab-history"><div class="panel"><h2>Your history</h2><p class="dim" id="h-open-funding"></p><table><thead><tr><th>block</th><th>event</th><th>funding</th><th>details</th></tr></thead><tbody id="h-rows"></tbody></table>
     <p class="msg" id="history-msg"></p></div></section>
-  <section id="s-dev"><div class="panel"><h2>Dev panel (local chain)</h2>
+  <section id="s-dev" role="tabpanel" aria-labelledby="tab-dev"><div class="panel"><h2>Dev panel (local chain)</h2>
     <p class="dim">Moves the local chain's clock and the oracle keeper's source, to see what changes.</p>
     ${dl([["Chain time", "d-time"], ["Calendar", "d-cal"], ["Mode", "d-mode"]])}
     <div class="row">${btn("d-open", "Open (next session)")}${btn("d-close", "Close")}${btn("d-weekend", "Weekend")}${btn("d-halt", "Halt")}${btn("d-resume", "Resume")}${btn("d-up", "Price +5%")}${btn("d-down", "Price −5%")}</div>
     <p class="msg" id="dev-msg"></p></div></section>
   </main>`;
   for (const s of SCREENS) $(`tab-${s}`).onclick = () => show(s);
+  const sel = $<HTMLSelectElement>("market");
+  sel.innerHTML = st.markets.map((x, i) => `<option value="${i}">${x.symbol}</option>`).join("");
+  sel.hidden = st.markets.length < 2; // one market: nothing to choose
+  sel.onchange = () => void selectMarket(Number(sel.value));
 }
 
 function show(s: Screen) {
@@ -150,6 +165,8 @@ function render() {
   set("v-liq", liq === null ? "none (no debt)" : usd(liq));
   set("v-max", `${shares(s.vault.maxMintable, 6)} ${w.synthSymbol}`);
   set("v-fee", `${pct(p.stabilityFeeBps)} a year on debt, accrued by the second`);
+  set("v-fee-accrued", feeAccrued(s));
+  set("v-fund", `${shares(s.vault.feeSynth, 8)} ${w.synthSymbol} (the insurance fund's stability fees, at the oracle price)`);
   set("v-wallet", `${fmtUnits(w.cash, w.decimals)} ${w.cashSymbol}, ${shares(w.synth, 6)} ${w.synthSymbol}`);
   const scale = 40_000; // gauge spans 0..400%
   $("v-gauge-fill").style.width = `${Math.min(Number(crBps ?? 0n) / scale, 1) * 100}%`;
@@ -158,6 +175,7 @@ function render() {
   $("v-gauge-liq").style.left = `${(Number(p.liquidationRatioBps) / scale) * 100}%`;
   set("v-gauge-legend", `gauge 0–400%: red mark = liquidation ratio ${pct(p.liquidationRatioBps, 0)}, amber = MCR ${pct(p.mcrBps, 0)}`);
   vaultPreview();
+  repayPreview();
   // perp
   const pos = s.perp.position;
   const q = pp();
@@ -251,10 +269,7 @@ function perpEstimate() {
   const size = orderSize(s);
   if (size === null) return set("p-estimate", "Estimate: enter a size or a leverage");
   if (typeof size === "string") return set("p-estimate", size);
-  const q = pp();
-  const fill = m.fillPrice(s.oracle.priceWad, s.perp.skew, size, q);
-  const fee = m.orderFee(s.perp.skew, size, fill, q);
-  set("p-estimate", `Order of ${shares(size, 6)} shares (long; short mirrors it): fill ≈ ${usd(fill)} (oracle ${usd(s.oracle.priceWad)}, skew ${shares(s.perp.skew)}), fee ≈ ${usd(fee)} + keeper ${usd(s.perp.keeperFee)}; notional ≈ ${usd(m.notional(size, fill))}`);
+  set("p-estimate", estimateText({ priceWad: s.oracle.priceWad, skew: s.perp.skew, size, keeperFee: s.perp.keeperFee, p: pp() }));
 }
 
 // ---- actions --------------------------------------------------------------------------------
@@ -302,6 +317,7 @@ async function act(screen: Screen, label: string, plan: () => string | Call[]) {
     msg(screen, "error", reason(e));
   } finally {
     st.busy = false;
+    await loadFeeBase().catch(() => undefined);
     await refresh();
   }
 }
@@ -320,7 +336,6 @@ function need<T>(x: T | string | null, what: string): T {
 }
 
 function vaultActions() {
-  const mk = st.market;
   const cash = () => need(amount("v-coll-in", st.snap!.wallet.decimals, "collateral"), "collateral");
   const synth = () => need(amount("v-synth-in", 18, "synth"), "synth");
   const dec = () => st.snap!.wallet.decimals;
@@ -349,10 +364,14 @@ function vaultActions() {
       [call(mk.vault, abi.SynthVault, "mint", [d], `mint ${shares(d, 6)}`)];
   });
   $("v-burn").onclick = () => act("vault", "burn", () => {
-    const s = st.snap!, d = synth();
-    return first(balanceProblem(s.wallet.synth, d, 18, s.wallet.synthSymbol, 6),
-      d > s.vault.debt ? `you owe ${shares(s.vault.debt, 6)} ${s.wallet.synthSymbol}: burn at most that (or Close)` : null) ??
-      [call(mk.vault, abi.SynthVault, "burn", [d], `burn ${shares(d, 6)}`)];
+    const s = st.snap!, d = synth(), p = vp();
+    const problem = first(
+      d > s.vault.debt ? `you owe ${shares(s.vault.debt, 6)} ${s.wallet.synthSymbol}: burn at most that (or Close)` : null,
+      d === s.vault.debt || m.isDust(s.vault.debt - d, s.oracle.priceWad, p)
+        ? `burning ${shares(d, 6)} would leave under ${usd(p.minDebtUsd, 0)} of debt (it grows each second): burn less, or Close to repay in full` : null);
+    if (problem) return problem;
+    const burn = call(mk.vault, abi.SynthVault, "burn", [d], `burn ${shares(d, 6)}`);
+    return d > s.wallet.synth ? withBuy(s, d, "this burn", burn) : [burn];
   });
   $("v-withdraw").onclick = () => act("vault", "withdraw", () => {
     const s = st.snap!, a = cash(), p = vp();
@@ -364,11 +383,75 @@ function vaultActions() {
   $("v-close").onclick = () => act("vault", "close", () => {
     const s = st.snap!;
     if (!s.vault.collateral && !s.vault.debt) return "no vault position to close";
-    // the debt grows by the second: a minute of stability fee on top
-    const owed = s.vault.debt + m.ceilDiv(s.vault.debt * vp().stabilityFeeBps * 60n, m.BPS * 365n * 86_400n);
-    return first(balanceProblem(s.wallet.synth, owed, 18, s.wallet.synthSymbol, 6)) ??
-      [call(mk.vault, abi.SynthVault, "close", [], `close: repay ${shares(s.vault.debt, 6)}, get ${fmtUnits(s.vault.collateral, dec())} back`)];
+    const close = call(mk.vault, abi.SynthVault, "close", [], `close: repay ${shares(s.vault.debt, 6)}, get ${fmtUnits(s.vault.collateral, dec())} back`);
+    const owed = closeNeeds(s);
+    return owed > s.wallet.synth ? withBuy(s, owed, "closing", close) : [close];
   });
+  $("v-buy-fee").onclick = () => act("vault", "buy fee synth", () => buyFeeSynth(st.snap!, synth()));
+}
+
+/** What a full repay takes: the debt a minute from now (the fee accrues by the second until
+ * the close is mined; `synthequity.model.vault` `rate_at`/`debt_at`). */
+const closeNeeds = (s: Snapshot) => m.debtIn(s.vault.debt, s.vault.rateIndex, CLOSE_MARGIN_S, vp());
+const CLOSE_MARGIN_S = 60n;
+const FEE_SYNTH_BOUND_BPS = 100n; // max_paid: the cost at the price now + 1%
+
+/** Buying `amount` of the insurance fund's fee synth (`buy_fee_synth`): the vault's own
+ * rules first (a usable price, at most what the fund holds, the cost in the wallet), then
+ * the approval when short, then the purchase with `max_paid` = cost + 1%. */
+function buyFeeSynth(s: Snapshot, amount: bigint): string | Call[] {
+  const w = s.wallet;
+  const cost = m.feeSynthCost(amount, s.oracle.priceWad, w.upu);
+  const maxPaid = m.ceilDiv(cost * (m.BPS + FEE_SYNTH_BOUND_BPS), m.BPS);
+  const price = riskProblem(s, s.vault.maxAge);
+  const problem = first(
+    price && `buying the insurance fund's synth needs a usable price: ${price}`,
+    amount > s.vault.feeSynth
+      ? `the insurance fund holds ${shares(s.vault.feeSynth, 8)} ${w.synthSymbol} of stability fees for sale; this needs ${shares(amount, 8)} (buy it on a market)` : null,
+    balanceProblem(w.cash, maxPaid, w.decimals, w.cashSymbol, 6),
+  );
+  if (problem) return problem;
+  return [...approve(st.market.collateral, st.market.vault, w.allowVault, maxPaid, "the vault to take the fee synth's price"),
+    call(st.market.vault, abi.SynthVault, "buy_fee_synth", [amount, maxPaid],
+      `buy ${shares(amount, 8)} ${w.synthSymbol} from the insurance fund for ≈ ${fmtUnits(cost, w.decimals, 6)} ${w.cashSymbol} (at most ${fmtUnits(maxPaid, w.decimals, 6)})`)];
+}
+
+/** `next` needs `need` synth in the wallet, which holds less: the purchase of the rest when
+ * the user ticked it, else a refusal that says what it would cost. */
+function withBuy(s: Snapshot, need: bigint, what: string, next: Call): string | Call[] {
+  const w = s.wallet;
+  const short = need - w.synth;
+  if (!$<HTMLInputElement>("v-buy").checked) {
+    const cost = m.feeSynthCost(short, s.oracle.priceWad, w.upu);
+    return `insufficient ${w.synthSymbol}: you have ${shares(w.synth, 8)}, ${what} needs ${shares(need, 8)} (the debt grows by the stability fee each second); tick "Buy the missing synth" to buy ${shares(short, 8)} from the insurance fund for ≈ ${fmtUnits(cost, w.decimals, 6)} ${w.cashSymbol}`;
+  }
+  const buy = buyFeeSynth(s, short);
+  return typeof buy === "string" ? buy : [...buy, next];
+}
+
+/** The stability fee as an amount: the debt now (the vault's view) less the debt right
+ * after your last mint, burn or liquidation (its event), and the next day's at this debt. */
+function feeAccrued(s: Snapshot): string {
+  const { debt, rateIndex } = s.vault;
+  if (!debt) return "none (no debt)";
+  const sym = s.wallet.synthSymbol;
+  const day = m.debtIn(debt, rateIndex, m.DAY, vp()) - debt;
+  const perDay = `≈ ${shares(day, 8)} ${sym} (${usd(m.notional(day, s.oracle.priceWad), 4)}) a day at this debt`;
+  if (!st.feeBase || st.feeBase.debt > debt) return perDay;
+  const acc = debt - st.feeBase.debt;
+  return `${shares(acc, 8)} ${sym} (${usd(m.notional(acc, s.oracle.priceWad), 4)}) since block ${st.feeBase.block}; ${perDay}`;
+}
+
+/** The close's plan in words, before any click: what it needs, what is missing, its price. */
+function repayPreview() {
+  const s = st.snap!, w = s.wallet;
+  if (!s.vault.debt) return set("v-repay", "");
+  const need = closeNeeds(s);
+  const short = need - w.synth;
+  const head = `Close needs ≈ ${shares(need, 8)} ${w.synthSymbol} (your debt a minute from now); you hold ${shares(w.synth, 8)}`;
+  if (short <= 0n) return set("v-repay", `${head}: enough.`);
+  const cost = m.feeSynthCost(short, s.oracle.priceWad, w.upu);
+  set("v-repay", `${head}: short ${shares(short, 8)}, from the insurance fund for ≈ ${fmtUnits(cost, w.decimals, 6)} ${w.cashSymbol} (it holds ${shares(s.vault.feeSynth, 8)}).`);
 }
 
 /** The most debt `coll` carries at the MCR (the vault's own `max_mintable` for the present). */
@@ -378,7 +461,6 @@ function maxMint(coll: bigint, debt: bigint, s: Snapshot): bigint {
 }
 
 function perpActions() {
-  const mk = st.market;
   const dec = () => st.snap!.wallet.decimals;
   $("p-deposit").onclick = () => act("perp", "deposit margin", () => {
     const s = st.snap!, a = need(amount("p-margin-in", dec(), "margin"), "margin");
@@ -441,7 +523,6 @@ function commit(s: Snapshot, delta: bigint, what: string): string | Call[] {
 }
 
 function poolActions() {
-  const mk = st.market;
   const dec = () => st.snap!.wallet.decimals;
   $("l-deposit").onclick = () => act("pool", "pool deposit", () => {
     const s = st.snap!, a = need(amount("l-amount", dec(), "amount"), "amount");
@@ -468,16 +549,72 @@ async function history() {
   ]);
   const mine = [...v, ...p, ...l].filter((e) => {
     const a = e.args as Record<string, unknown>;
-    return ["account", "owner", "holder"].some((k) => String(a?.[k] ?? "").toLowerCase() === me);
+    return ["account", "owner", "holder", "buyer"].some((k) => String(a?.[k] ?? "").toLowerCase() === me);
   }).filter((e) => !["Approval", "Transfer"].includes(e.eventName ?? ""));
   mine.sort((a, b) => Number(b.blockNumber - a.blockNumber) || (b.logIndex ?? 0) - (a.logIndex ?? 0));
-  $("h-rows").innerHTML = mine.slice(0, 100).map((e) => {
+  const shown = mine.slice(0, 100);
+  const funding = await Promise.all(shown.map((e) => realizedFunding(e).catch(() => null)));
+  const s = st.snap;
+  const pos = s?.perp.position;
+  set("h-open-funding", !s || !pos?.size ? "No open perp position: no funding accruing."
+    : `Open position: funding accrued since your last fill ${fundingWords(m.fundingOwed(pos.size, indexNow(s), pos.fundingEntry))} (unrealized: settled into your margin at the next fill, from the market's views).`);
+  $("h-rows").innerHTML = shown.map((e, i) => {
     const a = e.args as Record<string, unknown>;
-    const details = Object.entries(a).filter(([k]) => !["account", "owner", "holder", "sender"].includes(k))
+    const details = Object.entries(a).filter(([k]) => !["account", "owner", "holder", "sender", "buyer"].includes(k))
       .map(([k, x]) => `${k}=${typeof x === "bigint" ? (x > 10n ** 12n || x < -(10n ** 12n) ? fmtUnits(x, 18, 4) : x.toString()) : String(x).slice(0, 10)}`).join(", ");
-    return `<tr><td>${e.blockNumber}</td><td>${e.eventName}</td><td>${details}</td></tr>`;
+    const f = funding[i];
+    return `<tr><td>${e.blockNumber}</td><td>${e.eventName}</td><td>${f === null ? "" : fundingWords(f)}</td><td>${details}</td></tr>`;
   }).join("");
-  msg("history", "info", `${mine.length} events of yours (fills, liquidations, funding realized at each fill, vault and pool moves)`);
+  msg("history", "info", `${mine.length} events of yours (fills, liquidations and the funding each realized, vault and pool moves)`);
+}
+
+const fundingWords = (owed: bigint) => (owed > 0n ? `paid ${usd(owed, 4)}` : owed < 0n ? `received ${usd(-owed, 4)}` : usd(0n, 4));
+
+/** The funding a fill, liquidation or settlement realized (positive: the trader paid). The
+ * market emits no funding event: it is the position's size and funding entry the block
+ * before, against the funding index the event's block stored (`fundingOwed`, as the fill's
+ * own `_realize`). null for other events. Needs state at past blocks (an archive RPC). */
+async function realizedFunding(e: { eventName?: string; address: Address; blockNumber: bigint; transactionHash: string; logIndex: number }): Promise<bigint | null> {
+  if (!["OrderFilled", "PositionLiquidated", "PositionSettled"].includes(e.eventName ?? "") || e.address.toLowerCase() !== st.market.perp.toLowerCase()) return null;
+  const key = `${e.transactionHash}:${e.logIndex}`;
+  const known = st.funding.get(key);
+  if (known !== undefined) return known;
+  const read = <T,>(functionName: string, args: unknown[], blockNumber: bigint) =>
+    st.pc.readContract({ address: st.market.perp, abi: abi.PerpMarket, functionName, args, blockNumber } as never) as Promise<T>;
+  const [before, state] = await Promise.all([
+    read<{ size: bigint; funding_entry: bigint }>("position", [st.account], e.blockNumber - 1n),
+    read<readonly [bigint, bigint, bigint]>("funding_state", [], e.blockNumber),
+  ]);
+  const owed = m.fundingOwed(before.size, state[1], before.funding_entry);
+  st.funding.set(key, owed);
+  return owed;
+}
+
+/** The debt right after the account's last mint, burn or liquidation: where "fee accrued"
+ * counts from. */
+async function loadFeeBase() {
+  st.feeBase = null;
+  if (!st.account) return;
+  const me = st.account.toLowerCase();
+  const logs = await st.pc.getContractEvents({ address: st.market.vault, abi: abi.SynthVault as Abi, fromBlock: st.market.fromBlock });
+  for (const e of logs) {
+    const a = e.args as Record<string, unknown>;
+    if (["Mint", "Burn", "Liquidate"].includes(e.eventName ?? "") && String(a.account).toLowerCase() === me)
+      st.feeBase = { debt: a.debt as bigint, block: e.blockNumber };
+  }
+}
+
+async function selectMarket(i: number) {
+  st.market = st.markets[i];
+  st.snap = null;
+  st.chart = [];
+  st.chartFrom = st.market.fromBlock;
+  st.funding.clear();
+  $("mk-chart").innerHTML = "";
+  set("mk-range", "");
+  await loadFeeBase().catch(() => undefined);
+  await refresh();
+  if (currentScreen() === "history") await history();
 }
 
 async function loadChart() {
@@ -523,6 +660,7 @@ function renderWallets() {
         st.account = account;
         st.wc = client;
         $("wallets").innerHTML = "";
+        await loadFeeBase().catch(() => undefined);
         set("h-account", `${account.slice(0, 6)}…${account.slice(-4)} (${w.info.name})`);
         w.provider.on?.("accountsChanged", (a: unknown) => { st.account = (a as Address[])[0] ?? null; void refresh(); });
         await refresh();
@@ -549,7 +687,11 @@ async function main() {
   const cfg = (await (await fetch("config.json")).json()) as Config;
   st.cfg = cfg;
   st.pc = reader(cfg);
-  st.market = markets(cfg)[0];
+  st.markets = markets(cfg);
+  st.market = st.markets[0];
+  st.feeBase = null;
+  st.funding = new Map();
+  st.wallets = []; // read-only until a wallet announces itself
   st.chart = [];
   st.chartFrom = st.market.fromBlock;
   st.account = null;
@@ -566,7 +708,7 @@ async function main() {
   perpActions();
   poolActions();
   devActions();
-  for (const id of ["v-coll-in", "v-synth-in", "p-size-in", "p-lev-in"]) $(id).oninput = () => st.snap && render();
+  for (const id of ["v-coll-in", "v-synth-in", "p-size-in", "p-lev-in", "v-buy"]) $(id).oninput = () => st.snap && render();
   show((SCREENS as readonly string[]).includes(location.hash.slice(1)) ? (location.hash.slice(1) as Screen) : "markets");
   discoverWallets((ws) => { st.wallets = ws; renderWallets(); });
   renderWallets();

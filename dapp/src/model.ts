@@ -50,6 +50,26 @@ export const collateralRatioBps = (
 export const isDust = (debt: bigint, priceWad: bigint, p: VaultParams) =>
   debt > 0n && debt * priceWad < p.minDebtUsd * WAD;
 
+export const YEAR = 365n * DAY;
+/** The stability fee per second, wad (`VaultParams.fee_per_second`, rounded down). */
+export const feePerSecond = (p: VaultParams) => (p.stabilityFeeBps * WAD) / (BPS * YEAR);
+/** The vault's fee index at `now` (`rate_at`): linear within one accrual, rounded up. */
+export function rateAt(rate: bigint, last: bigint, now: bigint, fps: bigint): bigint {
+  const dt = now - last;
+  if (dt === 0n || fps === 0n) return rate;
+  return rate + ceilDiv(rate * fps * dt, WAD);
+}
+/** A recorded debt brought from index `snapshot` to `rate` (`debt_at`, rounded up). */
+export const debtAt = (debt: bigint, snapshot: bigint, rate: bigint) =>
+  debt === 0n || snapshot === rate ? debt : ceilDiv(debt * rate, snapshot);
+/** The debt `dt` seconds from now, from the vault's index now (one accrual: the least it
+ * can be; each touch in between compounds a little more). */
+export const debtIn = (debt: bigint, rateNow: bigint, dt: bigint, p: VaultParams) =>
+  debtAt(debt, rateNow, rateAt(rateNow, 0n, dt, feePerSecond(p)));
+/** Collateral units `buy_fee_synth(amount)` costs at the price (`fee_synth_cost`, rounded up). */
+export const feeSynthCost = (amount: bigint, priceWad: bigint, usdPerUnit: bigint) =>
+  ceilDiv(amount * priceWad, WAD * usdPerUnit);
+
 // ---- perp (synthequity.model.perp) ------------------------------------------------------
 export interface PerpParams {
   skewScale: bigint; takerFeeBps: bigint; makerFeeBps: bigint; initialMarginBps: bigint;

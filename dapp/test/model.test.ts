@@ -15,6 +15,12 @@ describe("vault formulas = synthequity.model.vault", () => {
     expect(m.collateralRatioBps(c, d, p, upu).toString()).toBe(v.cr_bps);
     expect(m.isBelow(c * upu, d, p, vp.mcrBps)).toBe(v.below_mcr);
     expect(m.vaultLiquidationPrice(c, d, vp, upu)?.toString() ?? null).toBe(v.liquidation_price);
+    const [rate, dt] = [B(v.rate), BigInt(v.dt)];
+    const after = m.rateAt(rate, 0n, dt, m.feePerSecond(vp));
+    expect(after.toString()).toBe(v.rate_after);
+    expect(m.debtAt(d, rate, after).toString()).toBe(v.debt_after);
+    expect(m.debtIn(d, rate, dt, vp).toString()).toBe(v.debt_after);
+    expect(m.feeSynthCost(d, p, upu).toString()).toBe(v.fee_synth_cost);
   });
 });
 

@@ -41,6 +41,11 @@ SYMBOL = "TSLA"
 TRADER = 2  # TEST::2: the account a person imports into their wallet
 LP = 9  # TEST::9 seeds the pool, so that perps can open at once
 LP_SEED_USD = 90_000
+# TEST::8 borrows in the background: touching its position now and then mints its stability
+# fee to the insurance fund, which sells that synth to borrowers short of it for a full
+# repay (`buy_fee_synth`): a lone borrower could never close (its own fee reaches the fund
+# only when its close is mined).
+BORROWER, BORROWER_USD, BORROWER_TOUCH_S = 8, 60_000, 10
 ORDER_KEEPER, LIQUIDATION_KEEPER = 5, 6
 ROLLOVER_S = 120  # jump to the next open this long before a session's close
 AFTER_OPEN_S = 60  # where a jump to an open lands
@@ -252,10 +257,23 @@ def run_oracle(
             units = LP_SEED_USD * 10 ** int(usd.decimals())
             usd.approve(pool, units, sender=lp)
             pool.deposit(units, lp, sender=lp)
+        borrower, vault = accounts.test_accounts[BORROWER], market.need("vault")
+        if int(vault.position(borrower)[1]) == 0:  # a vault at 200% (the MCR is 150%)
+            units = BORROWER_USD * 10 ** int(usd.decimals())
+            usd.approve(vault, units, sender=borrower)
+            vault.deposit(units, sender=borrower)
+            vault.mint(int(vault.max_mintable(borrower)) * 3 // 4, sender=borrower)
         ready.set()
+        touched = time.monotonic()
         while not stop.is_set():
             clock.keep_in_session()
             keeper.tick(clock.now())
+            if time.monotonic() - touched > BORROWER_TOUCH_S:
+                touched = time.monotonic()
+                try:  # repays a speck: the touch mints its fee to the fund (any market state)
+                    vault.burn(10**9, sender=borrower)
+                except Exception as e:  # a refused touch costs nothing but this line
+                    print(f"background borrower: {e}", file=sys.stderr)
             stop.wait(1.0)
 
 

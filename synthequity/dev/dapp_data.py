@@ -4,8 +4,9 @@
   around today, so that the page tells the next open and close with the same holidays and
   early closes as the keepers and the CLI;
 - `vectors.json`: test vectors from `synthequity.model` (collateral ratio, the vault's
-  liquidation price, fill price, fees, equity, withdrawable, the perp liquidation price,
-  funding accrual), which the dapp's unit tests check its TypeScript formulas against.
+  liquidation price, the stability fee's accrual, the fee synth's cost, fill price, fees,
+  equity, withdrawable, the perp liquidation price, funding accrual), which the dapp's
+  unit tests check its TypeScript formulas against.
 
     python -m synthequity.dev.dapp_data [--out dapp/src/generated]
 """
@@ -49,6 +50,9 @@ def vault_vectors(rng: random.Random, n: int) -> list[dict[str, Any]]:
         collateral = rng.randint(100, 10**7) * 10**6 + rng.randint(0, 10**6)
         debt = rng.randint(1, 10**5) * WAD // rng.randint(1, 1000) + rng.randint(0, 10**9)
         price = rng.randint(1, 2_000) * WAD + rng.randint(0, WAD)
+        rate = WAD + rng.randint(0, WAD // 2)  # the vault's fee index
+        dt = rng.choice([1, 60, 86_400, rng.randint(0, 2 * vm.YEAR)])
+        rate_after = vm.rate_at(rate, 0, dt, p.fee_per_second)
         out.append(
             {
                 "collateral": str(collateral),
@@ -57,6 +61,11 @@ def vault_vectors(rng: random.Random, n: int) -> list[dict[str, Any]]:
                 "cr_bps": str(collateral_ratio_bps(collateral, debt, price, USD6)),
                 "below_mcr": vm.is_below(collateral * USD6, debt, price, p.mcr_bps),
                 "liquidation_price": s(vm.liquidation_price(collateral, debt, p, USD6)),
+                "rate": str(rate),
+                "dt": dt,
+                "rate_after": str(rate_after),
+                "debt_after": str(vm.debt_at(debt, rate, rate_after)),
+                "fee_synth_cost": str(vm.VaultModel(USD6, p).fee_synth_cost(debt, price)),
             }
         )
     return out

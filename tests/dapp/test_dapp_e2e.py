@@ -90,6 +90,7 @@ def test_wallet_flows_in_chromium(built: Path, tmp_path: Path) -> None:
         print(out[-3000:])
         print(f"e2e in {time.monotonic() - t0:.0f} s; screenshots in {shots}")
         screens = {"markets", "vault", "perp", "pool", "history", "dev", "vault-closed"}
+        screens |= {"markets-halted"}
         assert screens <= {p.stem for p in shots.glob("*.png")}
     finally:
         os.killpg(driver.pid, signal.SIGTERM)
