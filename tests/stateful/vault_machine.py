@@ -234,7 +234,7 @@ class VaultMachine(RuleBasedStateMachine):
             elif fn == "burn":
                 out = m.burn(who, args[0], self.price_wad, now)
             elif fn == "close":
-                out = m.close(who, now)
+                out = m.close(who, now, self.price_wad, self.risk_error())
             elif fn == "liquidate":
                 out = m.liquidate(who, args[0], args[1], self.price_wad, self.risk_error(), now)
             elif fn == "buy_fee_synth":
@@ -395,6 +395,9 @@ class VaultMachine(RuleBasedStateMachine):
             m._move_synth(src, -amount)
             m._move_synth(who, amount)
         self._gather(who)
+        # the close lands a block later, as on a real chain: the fee accrued meanwhile is not
+        # in `who`'s hands, and the close buys it from the fund (finding 5)
+        self.backend.advance(12)
         self._call("close", who)
 
     @precondition(lambda self: any(self.model.synth.get(w, 0) for w in BORROWERS))
