@@ -429,9 +429,7 @@ def _set_position(account: address, new: perp_packing.Position):
 
 
 @internal
-def _replace_position(
-    account: address, old: perp_packing.Position, new: perp_packing.Position
-):
+def _replace_position(account: address, old: perp_packing.Position, new: perp_packing.Position):
     """
     @dev `_set_position` where the caller holds `old`, the position stored for `account`.
     """
