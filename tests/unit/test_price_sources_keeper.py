@@ -33,17 +33,21 @@ from synthequity.keepers.oracle.sources import (
 )
 from synthequity.market_hours import nyse
 from synthequity.model.oracle import FeedModel, PushRejected
-from synthequity.testing.price_apis import PriceApis, recorded
+from synthequity.testing.price_apis import (
+    DS_KEY,
+    DS_SECRET,
+    DS_V10,
+    FRI_1900,
+    MON_CLOSE,
+    MON_OPEN,
+    PYTH_KEY,
+    PYTH_TSLA,
+    SPLIT_AT,
+    TUE_OPEN,
+    PriceApis,
+    recorded,
+)
 
-PYTH_TSLA = "16dad506d7db8da01c87581c87ca897a012a153557d4d578c3b9c9e1bc0632f1"
-DS_V10 = "0x000a7e5a" + "00" * 28
-FRI_1900 = 1_749_236_400
-FRI_CLOSE = 1_749_240_000
-MON_OPEN = 1_749_475_800
-MON_CLOSE = 1_749_499_200
-SPLIT_AT = 1_749_513_600  # 2025-06-10 00:00 UTC
-TUE_OPEN = 1_749_562_200
-KEY, SECRET = "4f1c8a5e-0000-4000-8000-00000000c0de", "s3cr3t"
 BAND = PushPolicy(expect=parse_band("150:400"))
 
 
@@ -97,16 +101,16 @@ class ModelFeed:
 
 @pytest.fixture
 def apis():
-    with PriceApis(pyth_key="pyth-key", ds_key=KEY, ds_secret=SECRET) as srv:
+    with PriceApis(pyth_key=PYTH_KEY, ds_key=DS_KEY, ds_secret=DS_SECRET) as srv:
         yield srv
 
 
 def pyth(apis: PriceApis) -> PythSource:
-    return PythSource(PythHermes(apis.url, "pyth-key", HttpClient(2), cache_s=0), PYTH_TSLA, nyse())
+    return PythSource(PythHermes(apis.url, PYTH_KEY, HttpClient(2), cache_s=0), PYTH_TSLA, nyse())
 
 
 def datastreams(apis: PriceApis) -> DataStreamsSource:
-    return DataStreamsSource(DS_V10, apis.url, KEY, SECRET, HttpClient(2))
+    return DataStreamsSource(DS_V10, apis.url, DS_KEY, DS_SECRET, HttpClient(2))
 
 
 def test_a_misread_exponent_is_refused_loudly_and_never_pushed(apis, caplog):
@@ -150,14 +154,14 @@ def test_parse_band_refuses_nonsense(spec):
 
 def test_settings_carry_the_band_and_the_credentials(monkeypatch):
     monkeypatch.setenv("SYNTHEQUITY_ORACLE_EXPECT", "150.5:400")
-    monkeypatch.setenv("SYNTHEQUITY_ORACLE_DATASTREAMS_API_SECRET", SECRET)
+    monkeypatch.setenv("SYNTHEQUITY_ORACLE_DATASTREAMS_API_SECRET", DS_SECRET)
     monkeypatch.setenv("SYNTHEQUITY_ORACLE_HTTP_HEADERS", "X-Api-Key: k")
     s = OracleKeeperSettings()
     assert s.policy().expect == (15_050_000_000, 40_000_000_000)
     assert s.policy().outage_s == 96 * 3_600
-    assert SECRET not in repr(s)  # secrets stay out of logs
+    assert DS_SECRET not in repr(s)  # secrets stay out of logs
     cfg = s.source_config()
-    assert cfg.datastreams_api_secret == SECRET and cfg.http_headers == {"X-Api-Key": "k"}
+    assert cfg.datastreams_api_secret == DS_SECRET and cfg.http_headers == {"X-Api-Key": "k"}
 
 
 def test_rate_limits_and_refused_keys_are_counted_not_fatal(apis, caplog):
