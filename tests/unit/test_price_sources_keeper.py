@@ -7,11 +7,9 @@ logged for the admin when the keeper may not stage it."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
-from ape.exceptions import ContractLogicError
 
 from synthequity.constants import MarketStatus
 from synthequity.keepers.oracle.logic import (
@@ -32,7 +30,8 @@ from synthequity.keepers.oracle.sources import (
     PythSource,
 )
 from synthequity.market_hours import nyse
-from synthequity.model.oracle import FeedModel, PushRejected
+from synthequity.model.oracle import FeedModel
+from synthequity.testing.model_feed import ModelFeed
 from synthequity.testing.price_apis import (
     DS_KEY,
     DS_SECRET,
@@ -49,54 +48,6 @@ from synthequity.testing.price_apis import (
 )
 
 BAND = PushPolicy(expect=parse_band("150:400"))
-
-
-@dataclass
-class Receipt:
-    gas_used: int = 41_000
-    txn_hash: str = "0x00"
-
-
-class ModelFeed:
-    """FeedIO and SplitStaging over FeedModel: the contract's rules, no node. `admin`: the
-    keeper's account holds DEFAULT_ADMIN."""
-
-    def __init__(self, head_time: int, model: FeedModel, reporter: str, admin: bool = False):
-        self.model, self.reporter, self.head_time, self.admin = model, reporter, head_time, admin
-
-    def read(self) -> FeedState | None:
-        return FeedState.of_model(self.model)
-
-    def next_block_time(self) -> int:
-        return self.head_time + 1
-
-    def warp_to(self, ts: int) -> None:
-        self.head_time = max(self.head_time, ts - 1)
-
-    def push(self, obs: Observation) -> Receipt:
-        self.head_time += 1
-        try:
-            self.model.push(
-                self.reporter, obs.answer, obs.observed_at, int(obs.status), self.head_time
-            )
-        except PushRejected as exc:
-            raise ContractLogicError(exc.reason) from None
-        return Receipt()
-
-    def reconnect(self) -> None:
-        pass
-
-    def staged_split(self) -> tuple[int, int]:
-        return self.model.split or (0, 0)
-
-    def can_stage_splits(self) -> bool:
-        return self.admin
-
-    def stage_split(self, ratio: int, activation: int) -> Receipt:
-        if not self.admin:
-            raise ContractLogicError("access is denied")
-        self.model.stage_split(ratio, activation, self.head_time + 1)
-        return Receipt()
 
 
 @pytest.fixture
