@@ -64,6 +64,12 @@ def datastreams(apis: PriceApis) -> DataStreamsSource:
     return DataStreamsSource(DS_V10, apis.url, DS_KEY, DS_SECRET, HttpClient(2))
 
 
+def staging_keeper(apis: PriceApis, model: FeedModel, **kw: bool) -> OracleKeeper:
+    """A keeper on the v10 stream whose account holds DEFAULT_ADMIN, asked to stage splits."""
+    io = ModelFeed(FRI_1900, model, "admin", admin=True)
+    return OracleKeeper(io=io, source=datastreams(apis), stage_splits=True, **kw)
+
+
 def test_a_misread_exponent_is_refused_loudly_and_never_pushed(apis, caplog):
     apis.pyth = recorded("pyth_wrong_expo.json")  # $30,012.345: exponent -3 for -5
     model = FeedModel()
@@ -132,12 +138,7 @@ def test_rate_limits_and_refused_keys_are_counted_not_fatal(apis, caplog):
 def test_a_v10_split_schedule_reaches_stage_split(apis):
     apis.datastreams[DS_V10] = recorded("ds_v10_friday.json")
     model = FeedModel()
-    keeper = OracleKeeper(
-        io=ModelFeed(FRI_1900, model, "admin", admin=True),
-        source=datastreams(apis),
-        confirm_only=True,
-        stage_splits=True,
-    )
+    keeper = staging_keeper(apis, model, confirm_only=True)
     keeper.tick(FRI_1900 + 1)
     assert model.split == (3, SPLIT_AT)
     assert keeper.metrics["splits staged"] == 1
@@ -159,11 +160,7 @@ def test_a_split_the_keeper_may_not_stage_is_logged_for_the_admin(apis, caplog):
     assert keeper.splits[0].activation == SPLIT_AT  # its own comparisons know the split
     # a different split staged on chain: a conflict for the admin, nothing staged
     model.stage_split(2, SPLIT_AT + 86_400, FRI_1900)
-    other = OracleKeeper(
-        io=ModelFeed(FRI_1900, model, "admin", admin=True),
-        source=datastreams(apis),
-        stage_splits=True,
-    )
+    other = staging_keeper(apis, model)
     other.tick(FRI_1900 + 2)
     assert other.metrics["split conflicts"] == 1 and model.split == (2, SPLIT_AT + 86_400)
 
@@ -171,11 +168,7 @@ def test_a_split_the_keeper_may_not_stage_is_logged_for_the_admin(apis, caplog):
 def test_a_dividend_multiplier_is_not_staged(apis):
     apis.datastreams[DS_V10] = recorded("ds_v10_dividend.json")
     model = FeedModel()
-    keeper = OracleKeeper(
-        io=ModelFeed(FRI_1900, model, "admin", admin=True),
-        source=datastreams(apis),
-        stage_splits=True,
-    )
+    keeper = staging_keeper(apis, model)
     keeper.tick(FRI_1900 + 1)
     assert model.split is None and keeper.splits == ()
     assert keeper.metrics["corporate actions not staged"] == 1

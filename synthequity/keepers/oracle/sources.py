@@ -503,26 +503,24 @@ class PythSource:
 # fullReport = abi.encode(bytes32[3] reportContext, bytes reportBlob, bytes32[] rs,
 # bytes32[] ss, bytes32 rawVs); the blob is the schema's fields, abi-encoded
 FULL_REPORT_TYPES = ["bytes32[3]", "bytes", "bytes32[]", "bytes32[]", "bytes32"]
+# the fields every report schema starts with
+_REPORT_HEADER: tuple[tuple[str, str], ...] = (
+    ("feedId", "bytes32"),
+    ("validFromTimestamp", "uint32"),
+    ("observationsTimestamp", "uint32"),
+    ("nativeFee", "uint192"),
+    ("linkFee", "uint192"),
+    ("expiresAt", "uint32"),
+    ("lastUpdateTimestamp", "uint64"),  # nanoseconds
+)
 REPORT_SCHEMAS: dict[int, tuple[tuple[str, str], ...]] = {
     8: (
-        ("feedId", "bytes32"),
-        ("validFromTimestamp", "uint32"),
-        ("observationsTimestamp", "uint32"),
-        ("nativeFee", "uint192"),
-        ("linkFee", "uint192"),
-        ("expiresAt", "uint32"),
-        ("lastUpdateTimestamp", "uint64"),  # nanoseconds
+        *_REPORT_HEADER,
         ("midPrice", "int192"),  # 18 decimals
         ("marketStatus", "uint32"),  # 0 unknown, 1 closed, 2 open
     ),
     10: (
-        ("feedId", "bytes32"),
-        ("validFromTimestamp", "uint32"),
-        ("observationsTimestamp", "uint32"),
-        ("nativeFee", "uint192"),
-        ("linkFee", "uint192"),
-        ("expiresAt", "uint32"),
-        ("lastUpdateTimestamp", "uint64"),  # nanoseconds
+        *_REPORT_HEADER,
         ("price", "int192"),  # 18 decimals
         ("marketStatus", "uint32"),  # 0 unknown, 1 closed, 2 open (3 halted)
         ("currentMultiplier", "int192"),  # 18 decimals
