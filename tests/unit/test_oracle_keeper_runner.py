@@ -250,6 +250,12 @@ def test_a_dead_node_is_transient_however_ape_wraps_it():
         assert is_transient(chained)
     assert is_transient(wrapped)
     assert not is_transient(ContractLogicError("vault: not liquidatable"))
+    # a revert whose text carries hex (a tx hash, undecoded revert data) with 429 inside it is
+    # still a revert; a provider's 429 is transient
+    assert not is_transient(ContractLogicError("0x08c379a0f429ab reverted, tx 0xab4290"))
+    assert is_transient(RuntimeError("HTTP 429: rate limited")) and is_transient(
+        RuntimeError("429 Client Error: Too Many Requests for url: http://rpc")
+    )
     calls = iter([wrapped, 3])
 
     def dead_then_back():
