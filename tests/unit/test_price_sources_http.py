@@ -161,8 +161,9 @@ def test_pyth_market_session_in_the_payload_wins_over_the_calendar(apis):
         (lambda a: a.pop("parsed"), "no parsed prices"),
         (lambda a: a["parsed"][0]["price"].pop("expo"), "malformed price"),
         (lambda a: a["parsed"][0]["price"].update(price="-5"), "non-positive"),
+        (lambda a: a["parsed"][0].update(metadata="n/a"), "malformed price"),
     ],
-    ids=["feed-missing", "no-parsed", "no-expo", "negative"],
+    ids=["feed-missing", "no-parsed", "no-expo", "negative", "metadata-not-object"],
 )
 def test_pyth_malformed_answers_are_source_errors(apis, mutate, match):
     answer = recorded("pyth_friday.json")
@@ -170,6 +171,22 @@ def test_pyth_malformed_answers_are_source_errors(apis, mutate, match):
     apis.pyth = answer
     with pytest.raises(SourceError, match=match):
         pyth(apis).quote(FRI_1900)
+
+
+def test_pyth_metadata_may_be_null(apis):
+    answer = recorded("pyth_friday.json")
+    answer["parsed"][0]["metadata"] = None
+    apis.pyth = answer
+    q = pyth(apis).quote(FRI_1900 + 3)
+    assert (q.price, q.status) == (Decimal("300.12345"), MarketStatus.OPEN)
+
+
+def test_a_report_for_a_feed_id_that_is_not_hex_is_a_source_error(apis):
+    answer = recorded("ds_v8_open.json")
+    answer["report"]["feedID"] = 8
+    apis.datastreams[DS_V8] = answer
+    with pytest.raises(SourceError, match="malformed report"):
+        datastreams(apis, DS_V8).quote(FRI_1900)
 
 
 def test_malformed_json_is_a_source_error(apis):

@@ -485,8 +485,9 @@ class PythSource:
             price = scaled(int(px["price"]), expo)
             conf = scaled(int(px["conf"]), expo)
             published = int(px["publish_time"])
-            session = entry.get("market_session") or entry.get("metadata", {}).get("market_session")
-        except (KeyError, TypeError, ValueError) as exc:
+            metadata = entry.get("metadata") or {}
+            session = entry.get("market_session") or metadata.get("market_session")
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise SourceError(f"{self.name}: malformed price ({exc!r})") from exc
         if price <= 0:
             raise SourceError(f"{self.name}: non-positive price {price}")
@@ -533,6 +534,8 @@ DATA_STREAMS_DECIMALS = 18
 
 
 def _hex_id(value: str, size: int) -> str:
+    if not isinstance(value, str):  # an API's JSON: anything may come
+        raise ValueError(f"{value!r}: expected {size} bytes of hex")
     h = value.lower().removeprefix("0x")
     if len(h) != 2 * size or any(c not in "0123456789abcdef" for c in h):
         raise ValueError(f"{value!r}: expected {size} bytes of hex")
