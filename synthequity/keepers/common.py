@@ -4,6 +4,7 @@ counters for the operator."""
 from __future__ import annotations
 
 import logging
+import re
 import signal
 import threading
 import time
@@ -73,9 +74,10 @@ _DOWN = (
     "connection aborted",
     "connection reset",
     "read timed out",
-    "429",
     "too many requests",
 )
+# HTTP 429 as a word: not the digits inside a hash or undecoded revert data ("0x...f429ab")
+HTTP_429 = re.compile(r"\b429\b")
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -90,7 +92,7 @@ def is_transient(exc: BaseException) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     text = str(exc).lower()
-    return any(marker in text for marker in _DOWN)
+    return any(marker in text for marker in _DOWN) or HTTP_429.search(text) is not None
 
 
 def with_retries(

@@ -25,7 +25,7 @@ from typing import Any
 
 from eth_utils import keccak, to_hex
 
-from synthequity.keepers.common import Metrics
+from synthequity.keepers.common import HTTP_429, Metrics
 from synthequity.keepers.jobs import GasQuote, LogRef
 from synthequity.keepers.shell import Call, Landed, Raced, Reverted
 from synthequity.logs import event
@@ -84,7 +84,7 @@ def _refusal(message: str) -> bool:
 
 def _rate_limited(message: str) -> bool:
     text = message.lower()
-    return "rate limit" in text or "too many requests" in text or "429" in text
+    return "rate limit" in text or "too many requests" in text or HTTP_429.search(text) is not None
 
 
 def http_post(url: str, timeout_s: float = 30.0) -> Callable[[Any], Any]:
@@ -137,6 +137,8 @@ class RpcBatcher:
             try:
                 out += self._attempt(part)
             except BatchRefused as exc:
+                if len(part) == 1:  # one call cannot be split: never re-send it in a loop
+                    raise ConnectionError(f"rpc {part[0][0]}: {exc}") from None
                 smaller = max(1, len(part) // 2)
                 self.size[kind] = smaller  # kept: the next block starts at the size that works
                 self.metrics["rpc batches refused"] += 1
@@ -206,6 +208,10 @@ class RpcBatcher:
                 raise _RateLimited(message)
             raise BatchRefused(message)
         answers = body if isinstance(body, list) else [body]
+        if len(calls) == 1 and len(answers) == 1 and isinstance(answers[0], dict):
+            if _rate_limited(str(answers[0].get("error", ""))):
+                raise _RateLimited(str(answers[0]["error"]))
+            return answers  # the call's own answer, whatever its id (some errors carry null)
         errors = [str(a.get("error", "")) for a in answers if isinstance(a, dict)]
         if len(calls) > 1 and errors and all(e and _refusal(e) for e in errors):
             raise BatchRefused(errors[0])
@@ -213,7 +219,7 @@ class RpcBatcher:
             raise _RateLimited(errors[0])
         by_id = {a.get("id"): a for a in answers if isinstance(a, dict)}
         if len(by_id) != len(calls) or any(c["id"] not in by_id for c in calls):
-            raise BatchRefused(f"{len(answers)} answers for {len(calls)} calls")
+            raise BatchRefused(f"no answer: {len(answers)} answers for {len(calls)} calls")
         return [by_id[c["id"]] for c in calls]  # providers may answer out of order
 
 

@@ -14,14 +14,32 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from synthequity.testing.http_source import LocalServer, send_body
+
 FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "sources"
+
+# The recorded week (tests/fixtures/sources/make_payloads.py writes the answers): TSLA around
+# 2025-06-06, Pyth ids meant as Equity.US.TSLA/USD and Equity.US.AAPL/USD, Data Streams ids
+# made up (the schema version in their first two bytes, as real ids have).
+PYTH_TSLA = "0x16dad506d7db8da01c87581c87ca897a012a153557d4d578c3b9c9e1bc0632f1"
+PYTH_AAPL = "0x49f6b65cb1de6b10eaf75e7c03ca029c306d0357e91b5311b175084a5ad55688"
+DS_V8 = "0x0008" + "7e5a" + "00" * 28
+DS_V10 = "0x000a" + "7e5a" + "00" * 28
+FRI_1900 = 1_749_236_400  # 2025-06-06 19:00 UTC, Friday's session (13:30-20:00 UTC)
+FRI_CLOSE = 1_749_240_000
+MON_OPEN = 1_749_475_800  # 2025-06-09 13:30 UTC
+MON_CLOSE = 1_749_499_200
+SPLIT_AT = 1_749_513_600  # 2025-06-10 00:00 UTC: the 3:1 split the v10 reports schedule
+TUE_OPEN = 1_749_562_200
+# the credentials `PriceApis` checks when given them
+PYTH_KEY = "pyth-key"
+DS_KEY, DS_SECRET = "4f1c8a5e-0000-4000-8000-00000000c0de", "s3cr3t"
 
 
 def recorded(name: str) -> Any:
@@ -29,7 +47,7 @@ def recorded(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text())
 
 
-class PriceApis:
+class PriceApis(LocalServer):
     """Both APIs on one ephemeral port. `fail_with` (status code) and `raw` (bytes) override
     the next answers; `retry_after` goes with a 429."""
 
@@ -56,21 +74,18 @@ class PriceApis:
                 apis.headers_seen.append(dict(self.headers.items()))
                 apis.peers.append(self.client_address[1])
                 code, body = apis._answer(parts.path, query, self.path, self.headers)
-                self.send_response(code)
-                if code == 429 and apis.retry_after is not None:
-                    self.send_header("Retry-After", str(apis.retry_after))
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                limited = code == 429 and apis.retry_after is not None
+                send_body(
+                    self,
+                    code,
+                    body,
+                    headers={"Retry-After": str(apis.retry_after)} if limited else None,
+                )
 
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        super().__init__(Handler)
 
     def _answer(
         self, path: str, query: dict[str, list[str]], raw_path: str, headers: Any
@@ -110,13 +125,4 @@ class PriceApis:
 
     @property
     def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def __enter__(self) -> PriceApis:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        return self.base_url

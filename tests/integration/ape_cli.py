@@ -37,22 +37,31 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def own_chain(networks, chain_id: int, timestamp: int | None = None) -> Iterator[Anvil]:
-    """A node of the test's own (its own chain id: Ape keys caches and snapshots by chain
-    id), with the test's Ape session connected to it. APE_FOUNDRY_HOST (which ape-foundry
-    prefers to `provider_settings`) points at it meanwhile."""
-    node = Anvil(port=free_port(), chain_id=chain_id, timestamp=timestamp)
-    node.start()
+def ape_points_at(networks, url: str) -> Iterator[None]:
+    """The test's Ape session connected to the node at `url`, and APE_FOUNDRY_HOST (which
+    ape-foundry prefers to `provider_settings`) pointing at it meanwhile."""
     host = os.environ.get("APE_FOUNDRY_HOST")
-    os.environ["APE_FOUNDRY_HOST"] = node.url
+    os.environ["APE_FOUNDRY_HOST"] = url
     try:
         with networks.ethereum.local.use_provider(
-            "foundry", provider_settings={"host": node.url}, disconnect_after=True
+            "foundry", provider_settings={"host": url}, disconnect_after=True
         ):
-            yield node
+            yield
     finally:
         if host is None:
             os.environ.pop("APE_FOUNDRY_HOST", None)
         else:
             os.environ["APE_FOUNDRY_HOST"] = host
+
+
+@contextlib.contextmanager
+def own_chain(networks, chain_id: int, timestamp: int | None = None) -> Iterator[Anvil]:
+    """A node of the test's own (its own chain id: Ape keys caches and snapshots by chain
+    id), with the test's Ape session connected to it (`ape_points_at`)."""
+    node = Anvil(port=free_port(), chain_id=chain_id, timestamp=timestamp)
+    node.start()
+    try:
+        with ape_points_at(networks, node.url):
+            yield node
+    finally:
         node.stop()

@@ -15,14 +15,13 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import threading
 import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
-from ape_cli import free_port
+from ape_cli import ape_points_at, free_port
 from eth_utils import keccak, to_hex
 
 from synthequity.dev.devchain import Anvil
@@ -32,11 +31,12 @@ from synthequity.keepers.perp.runner import ApeMarketIO, PerpKeeper
 from synthequity.keepers.shell import KeeperConfig, run_keepers
 from synthequity.keepers.transport import MULTICALL3, BatchLimits
 from synthequity.model import perp as m
+from synthequity.testing.http_source import LocalServer, send_body
 
 WAD = m.WAD
 
 
-class HostileProxy:
+class HostileProxy(LocalServer):
     def __init__(
         self, upstream: str, max_batch: int = 3, rate_every: int = 13, drop_every: int = 29
     ):
@@ -76,20 +76,14 @@ class HostileProxy:
                 self.answer(200, answer)
 
             def answer(self, status: int, body: bytes, retry_after: str | None = None) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                if retry_after is not None:
-                    self.send_header("Retry-After", retry_after)
-                self.end_headers()
-                self.wfile.write(body)
+                extra = {"Retry-After": retry_after} if retry_after is not None else None
+                send_body(self, status, body, headers=extra)
 
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        super().__init__(Handler)
+        self.url = self.base_url
 
     def judge(self, payload: object) -> str:
         calls = payload if isinstance(payload, list) else [payload]
@@ -126,32 +120,15 @@ class HostileProxy:
                 return True
             return False
 
-    def __enter__(self) -> HostileProxy:
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
 
 @contextlib.contextmanager
 def chain_behind_proxy(networks) -> Iterator[HostileProxy]:
     node = Anvil(port=free_port(), chain_id=31341)
     node.start()
-    host = os.environ.get("APE_FOUNDRY_HOST")
     try:
-        with HostileProxy(node.url) as proxy:
-            os.environ["APE_FOUNDRY_HOST"] = proxy.url
-            with networks.ethereum.local.use_provider(
-                "foundry", provider_settings={"host": proxy.url}, disconnect_after=True
-            ):
-                yield proxy
+        with HostileProxy(node.url) as proxy, ape_points_at(networks, proxy.url):
+            yield proxy
     finally:
-        if host is None:
-            os.environ.pop("APE_FOUNDRY_HOST", None)
-        else:
-            os.environ["APE_FOUNDRY_HOST"] = host
         node.stop()
 
 

@@ -25,30 +25,34 @@ from ape_cli import ape_run, own_chain
 
 from synthequity.constants import MarketStatus
 from synthequity.keepers.oracle.cli import run_oracle_keeper
-from synthequity.testing.price_apis import PriceApis, recorded
+from synthequity.testing.price_apis import (
+    DS_KEY,
+    DS_SECRET,
+    DS_V10,
+    FRI_1900,
+    FRI_CLOSE,
+    MON_CLOSE,
+    MON_OPEN,
+    PYTH_KEY,
+    PYTH_TSLA,
+    SPLIT_AT,
+    TUE_OPEN,
+    PriceApis,
+    recorded,
+)
 
 pytestmark = pytest.mark.integration
-
-PYTH_TSLA = "0x16dad506d7db8da01c87581c87ca897a012a153557d4d578c3b9c9e1bc0632f1"
-DS_V10 = "0x000a7e5a" + "00" * 28
-FRI_1900 = 1_749_236_400  # 2025-06-06 19:00 UTC
-FRI_CLOSE = 1_749_240_000
-MON_OPEN = 1_749_475_800
-MON_CLOSE = 1_749_499_200
-SPLIT_AT = 1_749_513_600  # 2025-06-10 00:00 UTC
-TUE_OPEN = 1_749_562_200
-KEY, SECRET = "4f1c8a5e-0000-4000-8000-00000000c0de", "s3cr3t"
 
 
 @pytest.fixture
 def apis(monkeypatch):
-    with PriceApis(pyth_key="pyth-key", ds_key=KEY, ds_secret=SECRET) as srv:
+    with PriceApis(pyth_key=PYTH_KEY, ds_key=DS_KEY, ds_secret=DS_SECRET) as srv:
         for name, value in {
             "PYTH_URL": srv.url,
-            "PYTH_API_KEY": "pyth-key",
+            "PYTH_API_KEY": PYTH_KEY,
             "DATASTREAMS_URL": srv.url,
-            "DATASTREAMS_API_KEY": KEY,
-            "DATASTREAMS_API_SECRET": SECRET,
+            "DATASTREAMS_API_KEY": DS_KEY,
+            "DATASTREAMS_API_SECRET": DS_SECRET,
         }.items():
             monkeypatch.setenv(f"SYNTHEQUITY_ORACLE_{name}", value)
         yield srv

@@ -93,6 +93,44 @@ def test_a_provider_that_never_answers_gives_up_with_a_connection_error():
         rpc.run("reads", [("eth_call", [0])])
 
 
+def test_a_single_calls_answer_without_its_id_is_its_answer_not_an_endless_refusal():
+    """Providers answer some errors with `"id": null`; a call sent alone cannot be split
+    further, so that answer is the call's (it never loops re-sending it), and an answer that
+    is no answer at all is a connection error (retried with backoff by the keeper)."""
+    sent: list[object] = []
+
+    def provider(payload):
+        sent.append(payload)
+        assert len(sent) < 50, "re-sent the same call in a loop"
+        if payload["method"] == "eth_call":
+            return {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "bad"}}
+        return []
+
+    rpc = RpcBatcher(provider, HOSTED, sleep=lambda s: None)
+    [answer] = rpc.run("reads", [("eth_call", [0])])
+    assert answer["error"]["message"] == "bad" and len(sent) == 1
+    with pytest.raises(ConnectionError, match="no answer"):
+        rpc.run("receipts", [("eth_getTransactionReceipt", ["0x00"])])
+    assert len(sent) == 2
+
+
+def test_a_revert_whose_data_holds_429_is_a_revert_not_a_rate_limit():
+    """Revert data is hex: "429" inside it is no HTTP status. The simulation's answer comes
+    back at once (the keeper reads the revert), not after six retries and a give-up."""
+    data = "0x08c379a0" + "00" * 31 + "20" + "f429ab" + "00" * 29
+    sent: list[object] = []
+
+    def provider(payload):
+        sent.append(payload)
+        error = {"code": 3, "message": "execution reverted: perp: no order", "data": data}
+        return {"jsonrpc": "2.0", "id": payload["id"], "error": error}
+
+    rpc = RpcBatcher(provider, HOSTED, sleep=lambda s: None)
+    [answer] = rpc.run("simulations", [("eth_estimateGas", [{}, "latest"])])
+    assert answer["error"]["message"].endswith("no order") and len(sent) == 1
+    assert rpc.metrics["rpc errors"] == 0
+
+
 def test_default_limits_are_within_hosted_providers_published_caps():
     assert HOSTED.sends == 1  # several providers refuse to batch eth_sendRawTransaction
     assert max(HOSTED.reads, HOSTED.simulations, HOSTED.receipts) <= 20

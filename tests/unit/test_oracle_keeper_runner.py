@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
@@ -14,78 +13,17 @@ from ape.exceptions import ContractLogicError
 
 from synthequity.constants import MarketStatus
 from synthequity.keepers.common import StopFlag, is_transient, with_retries
-from synthequity.keepers.oracle.logic import FeedState, Observation
+from synthequity.keepers.oracle.logic import FeedState
 from synthequity.keepers.oracle.runner import OracleKeeper, replay_schedule, run_keepers
 from synthequity.keepers.oracle.sources import CorporateAction, CsvReplaySource, Quote
 from synthequity.market_hours import nyse, to_ts
-from synthequity.model.oracle import FeedModel, PushRejected
+from synthequity.testing.model_feed import ModelFeed
 
 
-@dataclass
-class Receipt:
-    gas_used: int = 39_000
-    txn_hash: str = "0x00"
-
-
-class ModelChain:
-    """FeedIO over FeedModel: the contract's rules, no node."""
-
-    def __init__(
-        self,
-        head_time: int,
-        fail_reads: int = 0,
-        model: FeedModel | None = None,
-        reporter: str = "keeper",
-    ):
-        self.model = model or FeedModel()
-        self.reporter = reporter
-        self.head_time = head_time
-        self.fail_reads = fail_reads
-        self.reconnects = 0
-        self.sent = 0
-
-    def read(self) -> FeedState | None:
-        if self.fail_reads:
-            self.fail_reads -= 1
-            raise ConnectionError("connection refused")
-        r = self.model.latest
-        if r is None:
-            return None
-        return FeedState(
-            r.round_id,
-            r.answer,
-            r.observed_at,
-            r.status,
-            self.model.suspect,
-            self.model.max_jump_bps,
-            self.model.escalation()[0] if self.model.suspect else None,
-        )
-
-    def next_block_time(self) -> int:
-        return self.head_time + 1
-
-    def warp_to(self, ts: int) -> None:
-        self.head_time = max(self.head_time, ts - 1)
-
-    def push(self, obs: Observation) -> Receipt:
-        self.head_time += 1
-        self.sent += 1
-        try:
-            self.model.push(
-                self.reporter, obs.answer, obs.observed_at, int(obs.status), self.head_time
-            )
-        except PushRejected as exc:
-            raise ContractLogicError(exc.reason) from None
-        return Receipt()
-
-    def reconnect(self) -> None:
-        self.reconnects += 1
-
-
-class SecondReporter(ModelChain):
+class SecondReporter(ModelFeed):
     """Another reporter's view of `chain`: one model, one clock."""
 
-    def __init__(self, chain: ModelChain, reporter: str):
+    def __init__(self, chain: ModelFeed, reporter: str):
         self.chain = chain
         super().__init__(chain.head_time, model=chain.model, reporter=reporter)
 
@@ -117,7 +55,7 @@ def test_replay_schedule_follows_sessions(calendar):
 
 def test_replay_of_thanksgiving_week_pushes_what_the_calendar_says(calendar):
     start, end = to_ts("2022-11-21"), to_ts("2022-11-29")
-    chain = ModelChain(start)
+    chain = ModelFeed(start)
     keeper = OracleKeeper(
         io=chain, source=CsvReplaySource("data/tsla_daily.csv", calendar), warp=True
     )
@@ -159,7 +97,7 @@ class ScriptedSource:
 
 
 def test_dry_run_sends_nothing():
-    chain = ModelChain(1_700_000_000)
+    chain = ModelFeed(1_700_000_000)
     keeper = OracleKeeper(io=chain, source=ScriptedSource(["250", "260"]), dry_run=True)
     keeper.run([1_700_000_001, 1_700_000_100], live=False)
     assert chain.sent == 0 and keeper.metrics["would_push"] == 2
@@ -169,8 +107,8 @@ def test_a_jump_is_pushed_suspect_and_a_confirming_keeper_confirms_it():
     """The primary pushes the gap (HALTED on chain) instead of refusing it; the confirming
     keeper — its own source and reporter, sharing the chain — pushes only while suspect."""
     t = 1_700_000_000
-    chain = ModelChain(t)
-    confirmer_io = ModelChain(t, model=chain.model, reporter="confirmer")
+    chain = ModelFeed(t)
+    confirmer_io = ModelFeed(t, model=chain.model, reporter="confirmer")
     primary = OracleKeeper(io=chain, source=ScriptedSource(["250", "170", "170"]))
     confirmer = OracleKeeper(
         io=confirmer_io, source=ScriptedSource(["250", "171", "171"]), confirm_only=True
@@ -205,7 +143,7 @@ def test_one_process_ticks_both_roles_in_order_and_shares_announced_splits():
     confirming keeper with its own reporter — the gap pushed and confirmed in the same tick;
     a split one source announces joins the other keeper's schedule."""
     t = 1_700_000_000
-    chain = ModelChain(t, reporter="r1")
+    chain = ModelFeed(t, reporter="r1")
     second = SecondReporter(chain, "r2")
     stop = StopFlag()
     e18 = 10**18
@@ -232,7 +170,7 @@ def test_one_process_ticks_both_roles_in_order_and_shares_announced_splits():
 
 
 def test_rpc_errors_are_retried_with_reconnects():
-    chain = ModelChain(1_700_000_000, fail_reads=2)
+    chain = ModelFeed(1_700_000_000, fail_reads=2)
     keeper = OracleKeeper(io=chain, source=ScriptedSource(["250"]))
     keeper.stop.sleep = lambda s: False  # no real waiting in the test
     keeper.run([1_700_000_001])
@@ -240,7 +178,7 @@ def test_rpc_errors_are_retried_with_reconnects():
 
 
 def test_rpc_down_for_good_raises_after_the_attempts():
-    chain = ModelChain(1_700_000_000, fail_reads=100)
+    chain = ModelFeed(1_700_000_000, fail_reads=100)
     keeper = OracleKeeper(io=chain, source=ScriptedSource(["250"]), rpc_attempts=3)
     keeper.stop.sleep = lambda s: False
     with pytest.raises(ConnectionError):
@@ -249,7 +187,7 @@ def test_rpc_down_for_good_raises_after_the_attempts():
 
 
 def test_a_push_raced_by_another_reporter_is_counted_not_fatal():
-    chain = ModelChain(1_700_000_000)
+    chain = ModelFeed(1_700_000_000)
     keeper = OracleKeeper(io=chain, source=ScriptedSource(["250", "253"]))
     keeper.run([1_700_000_001])
     chain.head_time = 1_700_000_500
@@ -262,7 +200,7 @@ def test_a_push_raced_by_another_reporter_is_counted_not_fatal():
 
 
 def test_stop_flag_ends_the_loop_between_ticks():
-    chain = ModelChain(1_700_000_000)
+    chain = ModelFeed(1_700_000_000)
     stop = StopFlag()
     keeper = OracleKeeper(io=chain, source=ScriptedSource(["250"] * 10), stop=stop)
     ticks = iter(range(1_700_000_001, 1_700_000_011))
@@ -312,6 +250,12 @@ def test_a_dead_node_is_transient_however_ape_wraps_it():
         assert is_transient(chained)
     assert is_transient(wrapped)
     assert not is_transient(ContractLogicError("vault: not liquidatable"))
+    # a revert whose text carries hex (a tx hash, undecoded revert data) with 429 inside it is
+    # still a revert; a provider's 429 is transient
+    assert not is_transient(ContractLogicError("0x08c379a0f429ab reverted, tx 0xab4290"))
+    assert is_transient(RuntimeError("HTTP 429: rate limited")) and is_transient(
+        RuntimeError("429 Client Error: Too Many Requests for url: http://rpc")
+    )
     calls = iter([wrapped, 3])
 
     def dead_then_back():
@@ -333,7 +277,7 @@ def test_the_oracle_keepers_counters_reach_metrics_and_health():
     from synthequity.keepers.metrics import MetricsServer, Watched
 
     t = 1_700_000_000
-    chain = ModelChain(t)
+    chain = ModelFeed(t)
     primary = OracleKeeper(io=chain, source=ScriptedSource(["250", "170", "170"]))
     watched = Watched(labels={"market": "TSLA"})
     watched.add("oracle primary", primary.metrics)

@@ -35,18 +35,24 @@ from synthequity.keepers.oracle.sources import (
     schema_version,
 )
 from synthequity.market_hours import nyse
-from synthequity.testing.price_apis import PriceApis, recorded
+from synthequity.testing.price_apis import (
+    DS_KEY,
+    DS_SECRET,
+    DS_V8,
+    DS_V10,
+    FRI_1900,
+    FRI_CLOSE,
+    MON_OPEN,
+    PYTH_AAPL,
+    PYTH_KEY,
+    PYTH_TSLA,
+    SPLIT_AT,
+    PriceApis,
+    recorded,
+)
 
-PYTH_TSLA = "0x16dad506d7db8da01c87581c87ca897a012a153557d4d578c3b9c9e1bc0632f1"
-PYTH_AAPL = "49f6b65cb1de6b10eaf75e7c03ca029c306d0357e91b5311b175084a5ad55688"
-DS_V8 = "0x00087e5a" + "00" * 28
-DS_V10 = "0x000a7e5a" + "00" * 28
-FRI_1900 = 1_749_236_400  # 2025-06-06 19:00 UTC: Friday's session
-FRI_CLOSE = 1_749_240_000
 SATURDAY = FRI_CLOSE + 86_400
-SPLIT_AT = 1_749_513_600  # 2025-06-10 00:00 UTC
 E18 = 10**18
-KEY, SECRET = "4f1c8a5e-0000-4000-8000-00000000c0de", "s3cr3t"
 
 
 class Clock:
@@ -59,17 +65,17 @@ class Clock:
 
 @pytest.fixture
 def apis():
-    with PriceApis(pyth_key="pyth-key", ds_key=KEY, ds_secret=SECRET) as srv:
+    with PriceApis(pyth_key=PYTH_KEY, ds_key=DS_KEY, ds_secret=DS_SECRET) as srv:
         yield srv
 
 
-def pyth(apis: PriceApis, feed: str = PYTH_TSLA, key: str = "pyth-key", clock=None) -> PythSource:
+def pyth(apis: PriceApis, feed: str = PYTH_TSLA, key: str = PYTH_KEY, clock=None) -> PythSource:
     client = HttpClient(timeout_s=2, clock=clock or Clock())
     return PythSource(PythHermes(apis.url, key, client, cache_s=0), feed, nyse())
 
 
-def datastreams(apis: PriceApis, feed: str = DS_V8, secret: str = SECRET) -> DataStreamsSource:
-    return DataStreamsSource(feed, apis.url, KEY, secret, HttpClient(timeout_s=2))
+def datastreams(apis: PriceApis, feed: str = DS_V8, secret: str = DS_SECRET) -> DataStreamsSource:
+    return DataStreamsSource(feed, apis.url, DS_KEY, secret, HttpClient(timeout_s=2))
 
 
 # ---- Pyth ---------------------------------------------------------------------------
@@ -86,14 +92,14 @@ def test_pyth_applies_the_exponent_to_price_and_confidence(apis):
 
 def test_pyth_reads_several_feed_ids_in_one_request(apis):
     apis.pyth = recorded("pyth_friday.json")
-    hermes = PythHermes(apis.url, "pyth-key", HttpClient(timeout_s=2))
-    tsla, aapl = PythSource(hermes, PYTH_TSLA), PythSource(hermes, PYTH_AAPL)
+    hermes = PythHermes(apis.url, PYTH_KEY, HttpClient(timeout_s=2))
+    tsla, aapl = PythSource(hermes, PYTH_TSLA), PythSource(hermes, PYTH_AAPL[2:])
     assert tsla.quote(FRI_1900).price == Decimal("300.12345")
     assert aapl.quote(FRI_1900).price == Decimal("203.9")
     assert len(apis.hits) == 1  # the second quote came from the same answer
     path, query = apis.hits[0]
     assert path == "/v2/updates/price/latest"
-    assert query["ids[]"] == [PYTH_TSLA[2:], PYTH_AAPL] and query["parsed"] == ["true"]
+    assert query["ids[]"] == [PYTH_TSLA[2:], PYTH_AAPL[2:]] and query["parsed"] == ["true"]
 
 
 def test_pyth_without_its_api_key_is_unauthorized(apis):
@@ -155,8 +161,9 @@ def test_pyth_market_session_in_the_payload_wins_over_the_calendar(apis):
         (lambda a: a.pop("parsed"), "no parsed prices"),
         (lambda a: a["parsed"][0]["price"].pop("expo"), "malformed price"),
         (lambda a: a["parsed"][0]["price"].update(price="-5"), "non-positive"),
+        (lambda a: a["parsed"][0].update(metadata="n/a"), "malformed price"),
     ],
-    ids=["feed-missing", "no-parsed", "no-expo", "negative"],
+    ids=["feed-missing", "no-parsed", "no-expo", "negative", "metadata-not-object"],
 )
 def test_pyth_malformed_answers_are_source_errors(apis, mutate, match):
     answer = recorded("pyth_friday.json")
@@ -164,6 +171,22 @@ def test_pyth_malformed_answers_are_source_errors(apis, mutate, match):
     apis.pyth = answer
     with pytest.raises(SourceError, match=match):
         pyth(apis).quote(FRI_1900)
+
+
+def test_pyth_metadata_may_be_null(apis):
+    answer = recorded("pyth_friday.json")
+    answer["parsed"][0]["metadata"] = None
+    apis.pyth = answer
+    q = pyth(apis).quote(FRI_1900 + 3)
+    assert (q.price, q.status) == (Decimal("300.12345"), MarketStatus.OPEN)
+
+
+def test_a_report_for_a_feed_id_that_is_not_hex_is_a_source_error(apis):
+    answer = recorded("ds_v8_open.json")
+    answer["report"]["feedID"] = 8
+    apis.datastreams[DS_V8] = answer
+    with pytest.raises(SourceError, match="malformed report"):
+        datastreams(apis, DS_V8).quote(FRI_1900)
 
 
 def test_malformed_json_is_a_source_error(apis):
@@ -187,7 +210,7 @@ def test_datastreams_v8_signed_request_and_decoded_report(apis):
     path, query = apis.hits[-1]
     assert path == "/api/v1/reports/latest" and query["feedID"] == [DS_V8]
     seen = apis.headers_seen[-1]
-    assert seen["Authorization"] == KEY and len(seen["X-Authorization-Signature-SHA256"]) == 64
+    assert seen["Authorization"] == DS_KEY and len(seen["X-Authorization-Signature-SHA256"]) == 64
 
 
 def test_datastreams_hmac_signature_is_the_documented_one():
@@ -254,10 +277,9 @@ def test_full_report_decodes_every_v10_field():
     ctx, f = decode_full_report(recorded("ds_v10_monday.json")["report"]["fullReport"])
     assert ctx[1] == (7_000_001).to_bytes(32, "big")
     assert "0x" + f["feedId"].hex() == DS_V10 and schema_version(DS_V10) == 10
-    mon_open = 1_749_475_800
-    assert (f["validFromTimestamp"], f["observationsTimestamp"]) == (mon_open + 60,) * 2
-    assert (f["nativeFee"], f["linkFee"], f["expiresAt"]) == (10**14, 10**15, mon_open + 86_460)
-    assert f["lastUpdateTimestamp"] == (mon_open + 58) * 10**9
+    assert (f["validFromTimestamp"], f["observationsTimestamp"]) == (MON_OPEN + 60,) * 2
+    assert (f["nativeFee"], f["linkFee"], f["expiresAt"]) == (10**14, 10**15, MON_OPEN + 86_460)
+    assert f["lastUpdateTimestamp"] == (MON_OPEN + 58) * 10**9
     assert f["price"] == 21_060 * E18 // 100 and f["marketStatus"] == 2
     assert (f["currentMultiplier"], f["newMultiplier"]) == (E18, 3 * E18)
     assert f["activationDateTime"] == SPLIT_AT and f["tokenizedPrice"] == f["price"] + E18 // 4
@@ -307,10 +329,10 @@ def test_http_source_sends_headers_applies_the_exponent_and_keeps_one_connection
 def test_parse_source_builds_every_kind_from_the_config(apis):
     cfg = SourceConfig(
         pyth_url=apis.url,
-        pyth_api_key="pyth-key",
+        pyth_api_key=PYTH_KEY,
         datastreams_url=apis.url,
-        datastreams_api_key=KEY,
-        datastreams_api_secret=SECRET,
+        datastreams_api_key=DS_KEY,
+        datastreams_api_secret=DS_SECRET,
         http_headers=parse_headers("X-Api-Key: k2; Accept: application/json"),
     )
     apis.pyth = recorded("pyth_friday.json")

@@ -7,11 +7,9 @@ logged for the admin when the keeper may not stage it."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
-from ape.exceptions import ContractLogicError
 
 from synthequity.constants import MarketStatus
 from synthequity.keepers.oracle.logic import (
@@ -32,81 +30,44 @@ from synthequity.keepers.oracle.sources import (
     PythSource,
 )
 from synthequity.market_hours import nyse
-from synthequity.model.oracle import FeedModel, PushRejected
-from synthequity.testing.price_apis import PriceApis, recorded
+from synthequity.model.oracle import FeedModel
+from synthequity.testing.model_feed import ModelFeed
+from synthequity.testing.price_apis import (
+    DS_KEY,
+    DS_SECRET,
+    DS_V10,
+    FRI_1900,
+    MON_CLOSE,
+    MON_OPEN,
+    PYTH_KEY,
+    PYTH_TSLA,
+    SPLIT_AT,
+    TUE_OPEN,
+    PriceApis,
+    recorded,
+)
 
-PYTH_TSLA = "16dad506d7db8da01c87581c87ca897a012a153557d4d578c3b9c9e1bc0632f1"
-DS_V10 = "0x000a7e5a" + "00" * 28
-FRI_1900 = 1_749_236_400
-FRI_CLOSE = 1_749_240_000
-MON_OPEN = 1_749_475_800
-MON_CLOSE = 1_749_499_200
-SPLIT_AT = 1_749_513_600  # 2025-06-10 00:00 UTC
-TUE_OPEN = 1_749_562_200
-KEY, SECRET = "4f1c8a5e-0000-4000-8000-00000000c0de", "s3cr3t"
 BAND = PushPolicy(expect=parse_band("150:400"))
-
-
-@dataclass
-class Receipt:
-    gas_used: int = 41_000
-    txn_hash: str = "0x00"
-
-
-class ModelFeed:
-    """FeedIO and SplitStaging over FeedModel: the contract's rules, no node. `admin`: the
-    keeper's account holds DEFAULT_ADMIN."""
-
-    def __init__(self, head_time: int, model: FeedModel, reporter: str, admin: bool = False):
-        self.model, self.reporter, self.head_time, self.admin = model, reporter, head_time, admin
-
-    def read(self) -> FeedState | None:
-        return FeedState.of_model(self.model)
-
-    def next_block_time(self) -> int:
-        return self.head_time + 1
-
-    def warp_to(self, ts: int) -> None:
-        self.head_time = max(self.head_time, ts - 1)
-
-    def push(self, obs: Observation) -> Receipt:
-        self.head_time += 1
-        try:
-            self.model.push(
-                self.reporter, obs.answer, obs.observed_at, int(obs.status), self.head_time
-            )
-        except PushRejected as exc:
-            raise ContractLogicError(exc.reason) from None
-        return Receipt()
-
-    def reconnect(self) -> None:
-        pass
-
-    def staged_split(self) -> tuple[int, int]:
-        return self.model.split or (0, 0)
-
-    def can_stage_splits(self) -> bool:
-        return self.admin
-
-    def stage_split(self, ratio: int, activation: int) -> Receipt:
-        if not self.admin:
-            raise ContractLogicError("access is denied")
-        self.model.stage_split(ratio, activation, self.head_time + 1)
-        return Receipt()
 
 
 @pytest.fixture
 def apis():
-    with PriceApis(pyth_key="pyth-key", ds_key=KEY, ds_secret=SECRET) as srv:
+    with PriceApis(pyth_key=PYTH_KEY, ds_key=DS_KEY, ds_secret=DS_SECRET) as srv:
         yield srv
 
 
 def pyth(apis: PriceApis) -> PythSource:
-    return PythSource(PythHermes(apis.url, "pyth-key", HttpClient(2), cache_s=0), PYTH_TSLA, nyse())
+    return PythSource(PythHermes(apis.url, PYTH_KEY, HttpClient(2), cache_s=0), PYTH_TSLA, nyse())
 
 
 def datastreams(apis: PriceApis) -> DataStreamsSource:
-    return DataStreamsSource(DS_V10, apis.url, KEY, SECRET, HttpClient(2))
+    return DataStreamsSource(DS_V10, apis.url, DS_KEY, DS_SECRET, HttpClient(2))
+
+
+def staging_keeper(apis: PriceApis, model: FeedModel, **kw: bool) -> OracleKeeper:
+    """A keeper on the v10 stream whose account holds DEFAULT_ADMIN, asked to stage splits."""
+    io = ModelFeed(FRI_1900, model, "admin", admin=True)
+    return OracleKeeper(io=io, source=datastreams(apis), stage_splits=True, **kw)
 
 
 def test_a_misread_exponent_is_refused_loudly_and_never_pushed(apis, caplog):
@@ -150,14 +111,14 @@ def test_parse_band_refuses_nonsense(spec):
 
 def test_settings_carry_the_band_and_the_credentials(monkeypatch):
     monkeypatch.setenv("SYNTHEQUITY_ORACLE_EXPECT", "150.5:400")
-    monkeypatch.setenv("SYNTHEQUITY_ORACLE_DATASTREAMS_API_SECRET", SECRET)
+    monkeypatch.setenv("SYNTHEQUITY_ORACLE_DATASTREAMS_API_SECRET", DS_SECRET)
     monkeypatch.setenv("SYNTHEQUITY_ORACLE_HTTP_HEADERS", "X-Api-Key: k")
     s = OracleKeeperSettings()
     assert s.policy().expect == (15_050_000_000, 40_000_000_000)
     assert s.policy().outage_s == 96 * 3_600
-    assert SECRET not in repr(s)  # secrets stay out of logs
+    assert DS_SECRET not in repr(s)  # secrets stay out of logs
     cfg = s.source_config()
-    assert cfg.datastreams_api_secret == SECRET and cfg.http_headers == {"X-Api-Key": "k"}
+    assert cfg.datastreams_api_secret == DS_SECRET and cfg.http_headers == {"X-Api-Key": "k"}
 
 
 def test_rate_limits_and_refused_keys_are_counted_not_fatal(apis, caplog):
@@ -177,12 +138,7 @@ def test_rate_limits_and_refused_keys_are_counted_not_fatal(apis, caplog):
 def test_a_v10_split_schedule_reaches_stage_split(apis):
     apis.datastreams[DS_V10] = recorded("ds_v10_friday.json")
     model = FeedModel()
-    keeper = OracleKeeper(
-        io=ModelFeed(FRI_1900, model, "admin", admin=True),
-        source=datastreams(apis),
-        confirm_only=True,
-        stage_splits=True,
-    )
+    keeper = staging_keeper(apis, model, confirm_only=True)
     keeper.tick(FRI_1900 + 1)
     assert model.split == (3, SPLIT_AT)
     assert keeper.metrics["splits staged"] == 1
@@ -204,11 +160,7 @@ def test_a_split_the_keeper_may_not_stage_is_logged_for_the_admin(apis, caplog):
     assert keeper.splits[0].activation == SPLIT_AT  # its own comparisons know the split
     # a different split staged on chain: a conflict for the admin, nothing staged
     model.stage_split(2, SPLIT_AT + 86_400, FRI_1900)
-    other = OracleKeeper(
-        io=ModelFeed(FRI_1900, model, "admin", admin=True),
-        source=datastreams(apis),
-        stage_splits=True,
-    )
+    other = staging_keeper(apis, model)
     other.tick(FRI_1900 + 2)
     assert other.metrics["split conflicts"] == 1 and model.split == (2, SPLIT_AT + 86_400)
 
@@ -216,11 +168,7 @@ def test_a_split_the_keeper_may_not_stage_is_logged_for_the_admin(apis, caplog):
 def test_a_dividend_multiplier_is_not_staged(apis):
     apis.datastreams[DS_V10] = recorded("ds_v10_dividend.json")
     model = FeedModel()
-    keeper = OracleKeeper(
-        io=ModelFeed(FRI_1900, model, "admin", admin=True),
-        source=datastreams(apis),
-        stage_splits=True,
-    )
+    keeper = staging_keeper(apis, model)
     keeper.tick(FRI_1900 + 1)
     assert model.split is None and keeper.splits == ()
     assert keeper.metrics["corporate actions not staged"] == 1

@@ -485,8 +485,9 @@ class PythSource:
             price = scaled(int(px["price"]), expo)
             conf = scaled(int(px["conf"]), expo)
             published = int(px["publish_time"])
-            session = entry.get("market_session") or entry.get("metadata", {}).get("market_session")
-        except (KeyError, TypeError, ValueError) as exc:
+            metadata = entry.get("metadata") or {}
+            session = entry.get("market_session") or metadata.get("market_session")
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise SourceError(f"{self.name}: malformed price ({exc!r})") from exc
         if price <= 0:
             raise SourceError(f"{self.name}: non-positive price {price}")
@@ -503,26 +504,24 @@ class PythSource:
 # fullReport = abi.encode(bytes32[3] reportContext, bytes reportBlob, bytes32[] rs,
 # bytes32[] ss, bytes32 rawVs); the blob is the schema's fields, abi-encoded
 FULL_REPORT_TYPES = ["bytes32[3]", "bytes", "bytes32[]", "bytes32[]", "bytes32"]
+# the fields every report schema starts with
+_REPORT_HEADER: tuple[tuple[str, str], ...] = (
+    ("feedId", "bytes32"),
+    ("validFromTimestamp", "uint32"),
+    ("observationsTimestamp", "uint32"),
+    ("nativeFee", "uint192"),
+    ("linkFee", "uint192"),
+    ("expiresAt", "uint32"),
+    ("lastUpdateTimestamp", "uint64"),  # nanoseconds
+)
 REPORT_SCHEMAS: dict[int, tuple[tuple[str, str], ...]] = {
     8: (
-        ("feedId", "bytes32"),
-        ("validFromTimestamp", "uint32"),
-        ("observationsTimestamp", "uint32"),
-        ("nativeFee", "uint192"),
-        ("linkFee", "uint192"),
-        ("expiresAt", "uint32"),
-        ("lastUpdateTimestamp", "uint64"),  # nanoseconds
+        *_REPORT_HEADER,
         ("midPrice", "int192"),  # 18 decimals
         ("marketStatus", "uint32"),  # 0 unknown, 1 closed, 2 open
     ),
     10: (
-        ("feedId", "bytes32"),
-        ("validFromTimestamp", "uint32"),
-        ("observationsTimestamp", "uint32"),
-        ("nativeFee", "uint192"),
-        ("linkFee", "uint192"),
-        ("expiresAt", "uint32"),
-        ("lastUpdateTimestamp", "uint64"),  # nanoseconds
+        *_REPORT_HEADER,
         ("price", "int192"),  # 18 decimals
         ("marketStatus", "uint32"),  # 0 unknown, 1 closed, 2 open (3 halted)
         ("currentMultiplier", "int192"),  # 18 decimals
@@ -535,6 +534,8 @@ DATA_STREAMS_DECIMALS = 18
 
 
 def _hex_id(value: str, size: int) -> str:
+    if not isinstance(value, str):  # an API's JSON: anything may come
+        raise ValueError(f"{value!r}: expected {size} bytes of hex")
     h = value.lower().removeprefix("0x")
     if len(h) != 2 * size or any(c not in "0123456789abcdef" for c in h):
         raise ValueError(f"{value!r}: expected {size} bytes of hex")
