@@ -195,6 +195,8 @@ class SimResult:
         return "WARNING: " + ", ".join(alarms) if alarms else "ok"
 
     def headline(self) -> dict[str, str]:
+        if not self.samples:  # interrupted before a first price
+            return {"status": self.status(), "window": f"{self.config.start} .."}
         s0, s1 = self.samples[0], self.samples[-1]
         funded = next((s for s in self.samples if s.pool_nav_usd > 0), s0)  # after LPs came
         perp = sum(1 for x in self.liquidations if x.book == "perp")
@@ -231,6 +233,56 @@ class SimResult:
                 f"{self.wall_s:.0f} s on {self.backend} ({self.ticks_done:,} ticks, "
                 f"{self.ticks_per_s:.1f} ticks/s)"
             ),
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """The run's numbers as plain data (summary.json, the sweep's table, the test that
+        compares backends): everything the headline says, exactly, and the time it took."""
+        ab = self.absorbed
+        navs = [s.pool_nav_usd for s in self.samples if s.pool_nav_usd > 0]
+        peak, drawdown = 0.0, 0.0
+        for nav in navs:
+            peak = max(peak, nav)
+            drawdown = max(drawdown, 1 - nav / peak)
+        last = self.samples[-1] if self.samples else None
+        reverts = {k: v for k, v in self.counters.items() if k.startswith("agent reverts")}
+        return {
+            "label": self.config.label,
+            "start": self.config.start,
+            "end": self.config.end,
+            "seed": self.config.seed,
+            "agents": self.config.agents + self.config.exposed,
+            "policy": self.policy,
+            "backend": self.backend,
+            "status": self.status(),
+            "interrupted": self.interrupted,
+            "ticks": self.ticks_done,
+            "ticks_total": self.ticks_total,
+            "oracle_pushes": self.counters["oracle pushes"],
+            "oracle_refused": self.counters["oracle refused"],
+            "oracle_suspect": self.counters["oracle suspect"],
+            "orders_filled": self.counters["orders filled"],
+            "orders_cancelled": self.counters["orders cancelled"],
+            "liquidations_perp": sum(1 for x in self.liquidations if x.book == "perp"),
+            "liquidations_vault": sum(1 for x in self.liquidations if x.book == "vault"),
+            "bad_debt_wad": ab.bad_debt_wad,
+            "bad_debt_insurance_wad": ab.insurance_wad,
+            "bad_debt_pool_wad": ab.pool_wad,
+            "bad_debt_uncovered_wad": ab.uncovered_wad,
+            "pool_nav_start_usd": navs[0] if navs else 0.0,
+            "pool_nav_end_usd": last.pool_nav_usd if last else 0.0,
+            "pool_nav_max_drawdown": drawdown,
+            "insurance_end_usd": last.insurance_usd if last else 0.0,
+            "price_end": last.price if last else 0.0,
+            "agent_reverts": sum(reverts.values()),
+            "balanced": self.balanced,
+            "checks": [[c.what, c.expected, c.actual, c.ok] for c in self.checks],
+            "counters": dict(sorted(self.counters.items())),
+            "flows": self.flows,
+            "liquidations": [dataclasses.asdict(x) for x in self.liquidations],
+            "ticks_per_s": self.ticks_per_s,
+            "replay_s": self.replay_s,
+            "wall_s": self.wall_s,
         }
 
     def _outage_text(self) -> str:
