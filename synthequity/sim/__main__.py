@@ -20,7 +20,16 @@ from synthequity.ui import make_console
     show_default=True,
     help="The EVM the in-process chain runs on.",
 )
-def main(out: str | None, charts: bool, engine: str, **opts: object) -> None:
+@click.option(
+    "--deployed-at",
+    type=int,
+    default=None,
+    help="Unix time of the deployment on the in-process chain (default: the window's start); "
+    "the vault's fee index runs from it.",
+)
+def main(
+    out: str | None, charts: bool, engine: str, deployed_at: int | None, **opts: object
+) -> None:
     from synthequity import logs
 
     logs.configure(json_lines=False, level="WARNING")
@@ -31,7 +40,7 @@ def main(out: str | None, charts: bool, engine: str, **opts: object) -> None:
         f"{cfg.agents + cfg.exposed} agents, seed {cfg.seed}",
         highlight=False,
     )
-    results = run_local(cfg, policies, engine, console)
+    results = run_local(cfg, policies, engine, console, deployed_at=deployed_at)
     report(results, cfg, out, console, charts)
 
 

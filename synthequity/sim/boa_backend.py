@@ -713,7 +713,9 @@ class BoaSimChain:
 
 
 def deploy_stack(
-    start_time: int, addresses: list[str] | None = None, engine: str = "revm"
+    start_time: int,
+    addresses: list[str] | None = None,
+    engine: str = "revm",
 ) -> tuple[BoaSimChain, Any]:
     """The protocol for one equity deployed in titanoboa (`synthequity.testing.deploy_protocol`,
     the defaults `ape run deploy` uses), seen through a `BoaSimChain` whose clock starts at

@@ -176,16 +176,19 @@ def run_local(
     engine: str = "revm",
     console: Console | None = None,
     addresses: list[str] | None = None,
+    deployed_at: int | None = None,
 ) -> list[SimResult]:
     """The replay in-process (`synthequity.sim.boa_backend`): the protocol deployed by
-    `deploy_protocol` with its clock at the window's start, one fresh deployment per policy."""
+    `deploy_protocol` with the chain's clock at `deployed_at` (default: the window's start),
+    one fresh deployment per policy."""
     from synthequity.market_hours import to_ts
     from synthequity.sim.boa_backend import deploy_stack
     from synthequity.sim.run import prepare
 
     results = []
     for policy in policies:
-        chain, stack = deploy_stack(to_ts(cfg.start), addresses, engine=engine)
+        at = deployed_at if deployed_at is not None else to_ts(cfg.start)
+        chain, stack = deploy_stack(at, addresses, engine=engine)
         agents = ag.make_agents(cfg.agents, cfg.seed, exposed=cfg.exposed)
         who = prepare(stack, agents, chain)
         sim = Simulation(stack, who, agents, replace_policy(cfg, policy), chain=chain)
