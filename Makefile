@@ -12,10 +12,11 @@ export PYTHONDONTWRITEBYTECODE := 1
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: help install demo test test-fast lint layout format bench bench-keepers compile clean
+.PHONY: help install demo stress test test-fast lint layout format bench bench-keepers compile clean
 
 help:
 	@echo "make demo    local chain + deploy + the 2022 drawdown replayed with agents and keepers + report"
+	@echo "make stress  the whole TSLA history (2010-2024) replayed in-process (revm), 24 agents, report in reports/stress/"
 	@echo "make test    the whole suite (HYPOTHESIS_PROFILE=nightly for the deep run)"
 	@echo "make lint    ruff + mamushi (Vyper formatting) + mypy --strict + storage layouts and code sizes"
 	@echo "make bench   receipt gas of the docs/spec.md §10 operations + the keeper's checks per second"
@@ -43,6 +44,15 @@ compile: install
 
 demo: compile
 	python -m synthequity.dev.demo
+
+# The whole of data/tsla_daily.csv in-process (deploy_protocol in titanoboa, run in revm): no
+# node; a progress bar (plain lines in a log); Ctrl-C writes the partial report.
+# SEED=n, STRESS_ARGS="--compare-gap-policy 15 ..." (python -m synthequity.sim --help).
+SEED ?= 1
+STRESS_WINDOW ?= 2010-07-01:2024-07-15
+stress: install
+	python -m synthequity.sim --window $(STRESS_WINDOW) --seed $(SEED) \
+		--out reports/stress/tsla_$(subst :,_,$(STRESS_WINDOW))_seed$(SEED) $(STRESS_ARGS)
 
 # Three parallel lanes (boa, Ape unit, Ape integration), each Ape lane on its own anvil, with
 # a progress line every 30 s; logs in .test-logs/ (synthequity/dev/test_lanes.py).
