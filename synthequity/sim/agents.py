@@ -19,7 +19,7 @@ sending what would revert, print after print.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from synthequity.model import perp as pm
@@ -149,7 +149,7 @@ class TraderView:
     entry_price_wad: int = 0
     skew_wad: int = 0  # the market's, for the fill price and fee estimate
     keeper_fee_wad: int = WAD  # escrowed from margin at every commit
-    params: pm.PerpParams = pm.PerpParams()
+    params: pm.PerpParams = field(default_factory=pm.PerpParams)
 
 
 def trading_floor_wad(v: TraderView) -> int:

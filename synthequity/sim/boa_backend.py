@@ -308,7 +308,9 @@ class BoaChain:
         return self.head
 
     # ---- logs -------------------------------------------------------------------------------
-    def raw_logs(self, handle: BoaContract, event: str, lo: int = 0, hi: int | None = None) -> list[RawLog]:
+    def raw_logs(
+        self, handle: BoaContract, event: str, lo: int = 0, hi: int | None = None
+    ) -> list[RawLog]:
         """`event`'s logs from `handle` in blocks lo..hi (inclusive)."""
         key = (handle.canonical, handle.topics[event])
         blocks = self._log_blocks.get(key)
@@ -318,7 +320,9 @@ class BoaChain:
         j = len(blocks) if hi is None else bisect.bisect_right(blocks, hi)
         return self.logs[key][i:j]
 
-    def events(self, handle: BoaContract, event: str, lo: int = 0, hi: int | None = None) -> list[Log]:
+    def events(
+        self, handle: BoaContract, event: str, lo: int = 0, hi: int | None = None
+    ) -> list[Log]:
         return [handle.decode_log(r) for r in self.raw_logs(handle, event, lo, hi)]
 
 
@@ -365,9 +369,9 @@ class RevmChain(BoaChain):
                     continue
                 self.revm.insert_account_storage(hexa, slot, value)
                 # an address kept in storage (a blueprint, an extension): copy it too
-                if 2**120 < value < 2**160 and (k := value.to_bytes(20, "big")) not in done:
-                    if evm.get_code(Address(k)):
-                        todo.add(k)
+                k = value.to_bytes(32, "big")[-20:]
+                if 2**120 < value < 2**160 and k not in done and evm.get_code(Address(k)):
+                    todo.add(k)
         return len(done)
 
     def _set_block(self, number: int, timestamp: int) -> None:
@@ -515,9 +519,7 @@ class BoaChainIO:
                 out.append(Landed(block, f"0x{block:064x}"))
             else:
                 raced = self._classify(reason)
-                out.append(
-                    raced if isinstance(raced, Raced) else RuntimeError(f"{fn}: {reason}")
-                )
+                out.append(raced if isinstance(raced, Raced) else RuntimeError(f"{fn}: {reason}"))
         return out
 
     def quote(self, gas: int) -> GasQuote:
@@ -550,7 +552,8 @@ class BoaMarketIO(BoaChainIO):
 
     def pending(self, accounts: list[str]) -> list[PendingOrder]:
         out = []
-        for a, row in zip(accounts, self.call_many("pending_order", [(a,) for a in accounts])):
+        rows = self.call_many("pending_order", [(a,) for a in accounts])
+        for a, row in zip(accounts, rows, strict=True):
             size_delta, _acceptable, committed_at, keeper_fee, round_id = _flat(row)
             out.append(PendingOrder(a, size_delta, committed_at, keeper_fee, round_id))
         return out

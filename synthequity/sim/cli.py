@@ -98,9 +98,7 @@ def sim_options(f: Callable[..., Any]) -> Callable[..., Any]:
             "(raised at each day's last print) and compare bad debt.",
         ),
         click.option("--out", default=None, help="Report directory (default: reports/<run>)."),
-        click.option(
-            "--charts/--no-charts", default=True, show_default=True, help="PNG charts."
-        ),
+        click.option("--charts/--no-charts", default=True, show_default=True, help="PNG charts."),
     ]
     for option in reversed(options):
         f = option(f)

@@ -902,9 +902,7 @@ def reconcile(
     return checks, sorted(flows.items(), key=lambda kv: -kv[1])
 
 
-def prepare(
-    stack: Stack, agents: list[ag.Agent], chain: SimChain | None = None
-) -> dict[str, Any]:
+def prepare(stack: Stack, agents: list[ag.Agent], chain: SimChain | None = None) -> dict[str, Any]:
     """One funded account per agent (fresh keys, gas on the local chain), its cash in the
     collateral token, and its approvals; the keeper's collateral for its inventory."""
     s, c, out = stack, chain if chain is not None else ApeChain(), {}
@@ -923,6 +921,7 @@ def prepare(
     send(s.collateral, "faucet", (c.address(s.keeper), 400_000 * unit), s.admin)
     send(s.collateral, "approve", (s.vault.address, 2**256 - 1), s.keeper)
     return out
+
 
 def deployed_market(network: Any, want: str) -> str:
     """`want` when the deployment record has a market of that name, else the only market it

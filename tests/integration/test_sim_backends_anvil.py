@@ -55,9 +55,9 @@ def test_anvil_and_in_process_replays_agree_to_the_wei(tmp_path):
         assert deployed.returncode == 0, deployed.stderr[-3000:]
         record = json.loads((tmp_path / "deployments" / "ethereum-local.json").read_text())
         at = genesis + record["markets"]["TSLA"]["vault"]["block"]
+        argv = [sys.executable, "-m", "synthequity.sim", *ARGS, "--deployed-at", str(at)]
         fast = subprocess.Popen(  # in-process, no node: runs while anvil replays
-            [sys.executable, "-m", "synthequity.sim", *ARGS, "--deployed-at", str(at)]
-            + ["--out", str(tmp_path / "revm")],
+            [*argv, "--out", str(tmp_path / "revm")],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
