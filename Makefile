@@ -25,7 +25,7 @@ help:
 $(PY_STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,sweep]'
 	@touch $@
 
 # `npm install --no-save` rather than `npm ci`: npm 11 records anvil's platform packages only

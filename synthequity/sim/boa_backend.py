@@ -719,18 +719,20 @@ def deploy_stack(
     start_time: int,
     addresses: list[str] | None = None,
     engine: str = "revm",
+    **protocol: Any,
 ) -> tuple[BoaSimChain, Any]:
     """The protocol for one equity deployed in titanoboa (`synthequity.testing.deploy_protocol`,
     the defaults `ape run deploy` uses), seen through a `BoaSimChain` whose clock starts at
     `start_time` and whose transactions run in `engine` ("revm": copied into revm; "pyevm":
-    titanoboa's own EVM); and the simulation's `Stack` over it."""
+    titanoboa's own EVM); and the simulation's `Stack` over it. `protocol`: deploy_protocol's
+    keyword arguments (vault_params, perp_params, max_jump_bps: a sweep's parameter set)."""
     from synthequity.contracts import merge_abis
     from synthequity.sim.run import Stack
     from synthequity.testing import deploy_protocol
     from synthequity.testing.boa_stack import _abi
 
     boa.env.evm.patch.timestamp = start_time  # the contracts' clocks start with the chain's
-    p = deploy_protocol(decimals=6)
+    p = deploy_protocol(decimals=6, **protocol)
     confirmer = str(boa.env.generate_address("confirmer"))
     chain = RevmChain(start_time) if engine == "revm" else BoaChain(start_time)
     abi = {

@@ -175,10 +175,11 @@ def run_local(
     console: Console | None = None,
     addresses: list[str] | None = None,
     deployed_at: int | None = None,
+    **protocol: Any,
 ) -> list[SimResult]:
     """The replay in-process (`synthequity.sim.boa_backend`): the protocol deployed by
     `deploy_protocol` with the chain's clock at `deployed_at` (default: the window's start),
-    one fresh deployment per policy."""
+    one fresh deployment per policy; `protocol`: deploy_protocol's parameters."""
     from synthequity.market_hours import to_ts
     from synthequity.sim.boa_backend import deploy_stack
     from synthequity.sim.run import prepare
@@ -186,7 +187,7 @@ def run_local(
     results = []
     for policy in policies:
         at = deployed_at if deployed_at is not None else to_ts(cfg.start)
-        chain, stack = deploy_stack(at, addresses, engine=engine)
+        chain, stack = deploy_stack(at, addresses, engine=engine, **protocol)
         agents = ag.make_agents(cfg.agents, cfg.seed, exposed=cfg.exposed)
         who = prepare(stack, agents, chain)
         sim = Simulation(stack, who, agents, replace_policy(cfg, policy), chain=chain)

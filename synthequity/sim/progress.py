@@ -66,6 +66,7 @@ class ReplayProgress(AbstractContextManager["ReplayProgress"]):
                 f"ETA {left / 60:.1f} min",
                 highlight=False,
             )
+            self.console.file.flush()  # a log file is block-buffered: show it now
 
     def __exit__(
         self,

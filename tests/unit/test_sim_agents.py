@@ -143,7 +143,7 @@ def test_agents_on_a_rally_send_nothing_that_reverts():
             cash, margin = cash - units, margin + units * UPU
         elif act.fn == "withdraw_margin":
             (units,) = act.args
-            assert 0 < units and units * UPU <= margin
+            assert units > 0 and units * UPU <= margin
             cash, margin = cash + units, margin - units * UPU
         else:
             delta, _ = act.args
