@@ -24,7 +24,8 @@ from synthequity.ui import make_console
     "--deployed-at",
     type=int,
     default=None,
-    help="Unix time of the deployment on the in-process chain (default: the window's start); "
+    help="Unix time of the deployment on the in-process chain (default: an hour before the "
+    "window's start); "
     "the vault's fee index runs from it.",
 )
 def main(

@@ -17,6 +17,7 @@ from synthequity.sim.progress import ReplayProgress
 from synthequity.sim.run import SimConfig, SimResult, Simulation, default_output, replace_policy
 
 BACKENDS = ("anvil", "revm", "pyevm")
+DEPLOY_LEAD_S = 3_600  # the in-process deployment, before the window's start
 
 
 def _window(_ctx: Any, _param: Any, value: str) -> tuple[str, str]:
@@ -178,7 +179,8 @@ def run_local(
     **protocol: Any,
 ) -> list[SimResult]:
     """The replay in-process (`synthequity.sim.boa_backend`): the protocol deployed by
-    `deploy_protocol` with the chain's clock at `deployed_at` (default: the window's start),
+    `deploy_protocol` with the chain's clock at `deployed_at` (default: an hour before the
+    window's start: funding the agents takes a block each),
     one fresh deployment per policy; `protocol`: deploy_protocol's parameters."""
     from synthequity.market_hours import to_ts
     from synthequity.sim.boa_backend import deploy_stack
@@ -186,7 +188,7 @@ def run_local(
 
     results = []
     for policy in policies:
-        at = deployed_at if deployed_at is not None else to_ts(cfg.start)
+        at = deployed_at if deployed_at is not None else to_ts(cfg.start) - DEPLOY_LEAD_S
         chain, stack = deploy_stack(at, addresses, engine=engine, **protocol)
         agents = ag.make_agents(cfg.agents, cfg.seed, exposed=cfg.exposed)
         who = prepare(stack, agents, chain)
