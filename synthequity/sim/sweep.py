@@ -109,6 +109,8 @@ def run_spec(spec: dict[str, Any]) -> dict[str, Any]:
     trader_in += flows.get("exposeds -> market", 0)
     trader_out = sum(v for k, v in flows.items() if k.startswith("market -> ") and "trader" in k)
     trader_out += flows.get("market -> exposeds", 0)
+    # margin still in the market at the end (the books' check, token units): not lost
+    left = next((c[1] for c in summary["checks"] if c[0].startswith("market balance")), 0)
     nav0 = summary["pool_nav_start_usd"]
     row = {
         "run": f"{s.params_name}/{s.mix_name}/{s.start}_{s.end}/seed{s.seed}",
@@ -120,7 +122,7 @@ def run_spec(spec: dict[str, Any]) -> dict[str, Any]:
             if not isinstance(v, list | dict) and k not in ("start", "end", "seed", "agents")
         },
         "lp_return": summary["pool_nav_end_usd"] / nav0 - 1 if nav0 else 0.0,
-        "trader_return": trader_out / trader_in - 1 if trader_in else 0.0,
+        "trader_return": (trader_out + left) / trader_in - 1 if trader_in else 0.0,
         "worker_s": time.perf_counter() - t0,
     }
     for k in ("bad_debt_wad", "bad_debt_insurance_wad", "bad_debt_pool_wad"):
@@ -272,8 +274,9 @@ def write(results: list[dict[str, Any]], out: Path, charts: bool = True) -> Path
             ]
         ),
         "",
-        "Trader return: (margin paid back to traders) / (margin they deposited) - 1, from the "
-        "collateral token's Transfer logs (positions open at the end count as not paid back).",
+        "Trader return: (margin paid back to traders + margin left in the market at the end) "
+        "/ (margin they deposited) - 1, from the collateral token's Transfer logs and the "
+        "market's books (open positions' unrealized PnL is left out).",
         "",
     ]
     if charts:
