@@ -156,6 +156,10 @@ def replay(sim: Simulation, console: Console | None, label: str = "replaying") -
         if console is not None:
             console.print("stopping after this tick: the partial report follows", style="yellow")
 
+    # importing ape sets SIGINT to exit(130) (ape/__init__.py) and the oracle keeper imports it
+    # lazily at its first push: import it first, so that the handler below is the one kept
+    import ape  # noqa: F401
+
     main = threading.current_thread() is threading.main_thread()
     old = [signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)] if main else []
     try:
