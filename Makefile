@@ -12,11 +12,12 @@ export PYTHONDONTWRITEBYTECODE := 1
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: help install install-runtime lock demo test test-fast lint layout format bench bench-keepers \
-	compile clean dapp dapp-build dapp-assets
+.PHONY: help install install-runtime lock demo stress test test-fast lint layout format bench \
+	bench-keepers compile clean dapp dapp-build dapp-assets
 
 help:
 	@echo "make demo    local chain + deploy + the 2022 drawdown replayed with agents and keepers + report"
+	@echo "make stress  the whole TSLA history (2010-2024) replayed in-process (revm), 24 agents, report in reports/stress/"
 	@echo "make test    the whole suite (HYPOTHESIS_PROFILE=nightly for the deep run)"
 	@echo "make lint    ruff + mamushi (Vyper formatting) + mypy --strict + storage layouts and code sizes"
 	@echo "make dapp    local chain + deploy + keepers + the wallet dapp on http://127.0.0.1:8611/"
@@ -26,13 +27,14 @@ help:
 	@echo "make install-runtime  only what a keeper operator needs (no tests, charts, linters)"
 	@echo "make lock    constraints.txt from pyproject.toml's ranges (uv pip compile)"
 
-# `make test` and `make demo` need every extra (titanoboa for the in-process tests, matplotlib
-# for the charts, the linters): `.[dev]` pulls `.[sim,test]` in. A venv that only had the
+# `make test`, `make demo` and `make stress` need every extra (titanoboa and pyrevm for the
+# in-process runs, matplotlib for the charts, dask and pyarrow for sweeps, the linters):
+# `.[dev,sweep]`, where `.[dev]` pulls `.[sim,test]` in. A venv that only had the
 # runtime set (`make install-runtime`) is completed here: its stamp is another file.
 $(PY_STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,sweep]'
 	@touch $@
 
 # A keeper operator's or wallet user's install: the runtime set only (pyproject.toml's
@@ -74,6 +76,15 @@ compile: install
 
 demo: compile
 	python -m synthequity.dev.demo
+
+# The whole of data/tsla_daily.csv in-process (deploy_protocol in titanoboa, run in revm): no
+# node; a progress bar (plain lines in a log); Ctrl-C writes the partial report.
+# SEED=n, STRESS_ARGS="--compare-gap-policy 15 ..." (python -m synthequity.sim --help).
+SEED ?= 1
+STRESS_WINDOW ?= 2010-07-01:2024-07-15
+stress: install
+	python -m synthequity.sim --window $(STRESS_WINDOW) --seed $(SEED) \
+		--out reports/stress/tsla_$(subst :,_,$(STRESS_WINDOW))_seed$(SEED) $(STRESS_ARGS)
 
 # Three parallel lanes (boa, Ape unit, Ape integration), each Ape lane on its own anvil, with
 # a progress line every 30 s; logs in .test-logs/ (synthequity/dev/test_lanes.py).

@@ -8,14 +8,21 @@ need and sends what they return.
   liquidation keeper's customers when TSLA rallies).
 - Traders go long or short at 1-5x on a margin of their own, hold for a few days, close and
   sometimes walk away with their margin; their orders carry a 1% slippage bound.
+
+Agents behave like wallet users: before sending they check what the wallet commands'
+preflight checks (`scripts/perp.py`: the keeper fee comes out of margin, the fill must leave
+the minimum equity after fees), top their margin up from their cash when an order needs it,
+and leave the market (withdraw what is left, stop trading) when they are broke — instead of
+sending what would revert, print after print.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
+from synthequity.model import perp as pm
 from synthequity.model.perp import slippage_bound
 
 WAD = 10**18
@@ -139,26 +146,58 @@ class TraderView:
     margin_wad: int  # deposited margin (realized PnL included)
     size_wad: int  # signed shares
     pending: bool  # an order is waiting for the keeper
+    entry_price_wad: int = 0
+    skew_wad: int = 0  # the market's, for the fill price and fee estimate
+    keeper_fee_wad: int = WAD  # escrowed from margin at every commit
+    params: pm.PerpParams = field(default_factory=pm.PerpParams)
+
+
+def trading_floor_wad(v: TraderView) -> int:
+    """The least margin worth trading on: twice the minimum margin plus the keeper fee (a
+    smaller account pays more in fees than any move can give it)."""
+    return 2 * v.params.min_margin_usd + v.keeper_fee_wad
+
+
+def order_problem(v: TraderView, delta: int) -> str | None:
+    """What the wallet's preflight (`scripts/perp.py` `_order`) would refuse an order of
+    `delta` for — the contract's revert at commit, or its cancel at the fill — else None.
+    Funding owed is left out (the view has no index): the fill is checked with the margin."""
+    if v.margin_wad < v.keeper_fee_wad:
+        return "margin below keeper fee"
+    p = v.params
+    fill = pm.fill_price(v.price_wad, v.skew_wad, delta, p)
+    fee = pm.order_fee(v.skew_wad, delta, fill, p)
+    pos = pm.Position(v.size_wad, v.entry_price_wad, v.margin_wad, 0)
+    equity = v.margin_wad + pm.pnl(pos, v.price_wad) - fee - v.keeper_fee_wad
+    new = v.size_wad + delta
+    bps = p.initial_margin_bps if pm.grows(v.size_wad, new) else p.maintenance_margin_bps
+    if new != 0 and equity < pm.min_equity(new, v.price_wad, bps, p):
+        return "not enough margin"
+    return None
 
 
 def trader_step(a: Agent, v: TraderView, rng: random.Random) -> Action | None:
     if v.pending:
         return None
     if v.size_wad == 0:
-        if v.margin_wad == 0:
-            if v.cash_units == 0 or (not a.eager and rng.random() > 0.3):
-                return None
+        units = max(v.margin_wad, 0) // v.usd_per_unit  # what a withdrawal can take out
+        if v.margin_wad < trading_floor_wad(v):
             put = v.cash_units * 9 // 10
-            return Action("perp", "deposit_margin", (put,), "fund the account")
+            if v.margin_wad + put * v.usd_per_unit >= trading_floor_wad(v):
+                if not a.eager and rng.random() > 0.3:
+                    return None
+                return Action("perp", "deposit_margin", (put,), "fund the account")
+            if units > 0:  # broke: take what is left and leave the market
+                return Action("perp", "withdraw_margin", (units,), "broke: leave the market")
+            return None
         if not a.eager and rng.random() < 0.01:
-            units = v.margin_wad // v.usd_per_unit
             return Action("perp", "withdraw_margin", (units,), "walk away with the margin")
         if not a.eager and rng.random() > 0.25:
             return None
         # a little under the stated leverage: the order fee and the fill's premium come first
         size = v.margin_wad * a.leverage_x100 * 95 // (100 * 100) * WAD // v.price_wad
         delta = a.side * size
-        if size == 0:
+        if size == 0 or order_problem(v, delta) is not None:
             return None
         return Action(
             "perp",
@@ -168,6 +207,8 @@ def trader_step(a: Agent, v: TraderView, rng: random.Random) -> Action | None:
         )
     if rng.random() < 1 / max(a.hold_ticks, 1):
         delta = -v.size_wad
+        if order_problem(v, delta) is not None:
+            return None  # not even the keeper fee: the liquidation keeper's now
         return Action("perp", "commit_order", (delta, slippage_bound(v.price_wad, delta)), "close")
     return None
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
+import json
 from pathlib import Path
 
 from rich.table import Table
 
 from synthequity.model import replay as rp
-from synthequity.sim.run import SimResult
+from synthequity.sim.run import Sample, SimResult
 
 
 def _dates(ts: list[int]) -> list[dt.datetime]:
@@ -136,9 +137,10 @@ def write(results: list[SimResult], out: Path, with_charts: bool = True) -> Path
     for i, r in enumerate(results):
         tag = "" if i == 0 else f"_{i}"
         files = charts(r, out, tag) if with_charts else []
+        (out / f"summary{tag}.json").write_text(json.dumps(r.summary(), indent=1))
         with (out / f"samples{tag}.csv").open("w", newline="") as fh:
             w = csv.writer(fh)
-            fields = [f.name for f in dataclasses.fields(r.samples[0])]
+            fields = [f.name for f in dataclasses.fields(Sample)]
             w.writerow(fields)
             w.writerows([getattr(s, f) for f in fields] for s in r.samples)
         lines += [f"## Policy: {r.policy}", "", "| | |", "|---|---|"]

@@ -25,17 +25,18 @@ from synthequity.keepers.jobs import AccountIndex
 from synthequity.keepers.oracle.logic import FeedState, to_feed_units
 from synthequity.keepers.oracle.runner import ApeFeedIO, OracleKeeper, replay_schedule
 from synthequity.keepers.oracle.sources import CsvReplaySource
-from synthequity.keepers.perp.runner import ApeMarketIO, PerpKeeper
+from synthequity.keepers.perp.runner import PerpKeeper
 from synthequity.keepers.shell import KeeperConfig
-from synthequity.keepers.vault.runner import ApeVaultIO, VaultKeeper
+from synthequity.keepers.vault.runner import VaultKeeper
 from synthequity.market_hours import nyse, to_ts, utc
 from synthequity.model import perp as pm
 from synthequity.model import replay as rp
 from synthequity.sim import agents as ag
 from synthequity.sim import scenarios as sc
+from synthequity.sim.chain import ApeChain, SimChain
 
 WAD = 10**18
-TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
+KEEPER_INVENTORY_UNITS_USD = 200_000  # the vault keeper's collateral for its own sTSLA
 HEARTBEAT_S = 60  # the oracle keeper's heartbeat while OPEN: the print that fills orders
 SUSPECT_STEP_S = 300  # daily bars: the keeper's reads while the feed is HALTED (suspect)
 
@@ -130,6 +131,15 @@ class SimResult:
     decimals: int = 6
     max_age_open_s: int = 120  # the markets' freshness bound: older is stale
     fills: list[tuple[int, float]] = field(default_factory=list)  # (time, USD per share)
+    backend: str = "anvil"
+    ticks_total: int = 0  # the schedule's
+    ticks_done: int = 0  # replayed (fewer when interrupted)
+    interrupted: bool = False
+    replay_s: float = 0.0  # the ticks' wall time (wall_s adds the events and reconciliation)
+
+    @property
+    def ticks_per_s(self) -> float:
+        return self.ticks_done / self.replay_s if self.replay_s > 0 else 0.0
 
     @property
     def balanced(self) -> bool:
@@ -180,9 +190,13 @@ class SimResult:
             alarms.append(f"ORACLE FROZEN {rp.fmt_duration(o.span_s)}")
         if not self.balanced:
             alarms.append("RECONCILIATION FAILED")
+        if self.interrupted:
+            alarms.append(f"INTERRUPTED after {self.ticks_done:,} of {self.ticks_total:,} ticks")
         return "WARNING: " + ", ".join(alarms) if alarms else "ok"
 
     def headline(self) -> dict[str, str]:
+        if not self.samples:  # interrupted before a first price
+            return {"status": self.status(), "window": f"{self.config.start} .."}
         s0, s1 = self.samples[0], self.samples[-1]
         funded = next((s for s in self.samples if s.pool_nav_usd > 0), s0)  # after LPs came
         perp = sum(1 for x in self.liquidations if x.book == "perp")
@@ -215,7 +229,60 @@ class SimResult:
             "pool NAV": f"${funded.pool_nav_usd:,.0f} -> ${s1.pool_nav_usd:,.0f}",
             "insurance fund": f"${s0.insurance_usd:,.0f} -> ${s1.insurance_usd:,.0f}",
             "reconciliation": "balanced to the wei" if self.balanced else "DOES NOT BALANCE",
-            "wall time": f"{self.wall_s:.0f} s",
+            "wall time": (
+                f"{self.wall_s:.0f} s on {self.backend} ({self.ticks_done:,} ticks, "
+                f"{self.ticks_per_s:.1f} ticks/s)"
+            ),
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """The run's numbers as plain data (summary.json, the sweep's table, the test that
+        compares backends): everything the headline says, exactly, and the time it took."""
+        ab = self.absorbed
+        navs = [s.pool_nav_usd for s in self.samples if s.pool_nav_usd > 0]
+        peak, drawdown = 0.0, 0.0
+        for nav in navs:
+            peak = max(peak, nav)
+            drawdown = max(drawdown, 1 - nav / peak)
+        last = self.samples[-1] if self.samples else None
+        reverts = {k: v for k, v in self.counters.items() if k.startswith("agent reverts")}
+        return {
+            "label": self.config.label,
+            "start": self.config.start,
+            "end": self.config.end,
+            "seed": self.config.seed,
+            "agents": self.config.agents + self.config.exposed,
+            "policy": self.policy,
+            "backend": self.backend,
+            "status": self.status(),
+            "interrupted": self.interrupted,
+            "ticks": self.ticks_done,
+            "ticks_total": self.ticks_total,
+            "oracle_pushes": self.counters["oracle pushes"],
+            "oracle_refused": self.counters["oracle refused"],
+            "oracle_suspect": self.counters["oracle suspect"],
+            "orders_filled": self.counters["orders filled"],
+            "orders_cancelled": self.counters["orders cancelled"],
+            "liquidations_perp": sum(1 for x in self.liquidations if x.book == "perp"),
+            "liquidations_vault": sum(1 for x in self.liquidations if x.book == "vault"),
+            "bad_debt_wad": ab.bad_debt_wad,
+            "bad_debt_insurance_wad": ab.insurance_wad,
+            "bad_debt_pool_wad": ab.pool_wad,
+            "bad_debt_uncovered_wad": ab.uncovered_wad,
+            "pool_nav_start_usd": navs[0] if navs else 0.0,
+            "pool_nav_end_usd": last.pool_nav_usd if last else 0.0,
+            "pool_nav_max_drawdown": drawdown,
+            "insurance_end_usd": last.insurance_usd if last else 0.0,
+            "price_end": last.price if last else 0.0,
+            "agent_reverts": sum(reverts.values()),
+            "balanced": self.balanced,
+            "checks": [[c.what, c.expected, c.actual, c.ok] for c in self.checks],
+            "counters": dict(sorted(self.counters.items())),
+            "flows": self.flows,
+            "liquidations": [dataclasses.asdict(x) for x in self.liquidations],
+            "ticks_per_s": self.ticks_per_s,
+            "replay_s": self.replay_s,
+            "wall_s": self.wall_s,
         }
 
     def _outage_text(self) -> str:
@@ -339,8 +406,11 @@ class Simulation:
         agents: list[ag.Agent],
         cfg: SimConfig,
         on_tick: Callable[[int, int, str], None] | None = None,
+        chain: SimChain | None = None,
     ):
         self.s, self.accounts, self.agents, self.cfg = stack, accounts, agents, cfg
+        self.chain: SimChain = chain if chain is not None else ApeChain()
+        self.stop = StopFlag()  # set it (Ctrl-C) to end the replay early: the report still comes
         self.rng = random.Random(cfg.seed)
         self.on_tick = on_tick
         self.result = SimResult(
@@ -348,11 +418,13 @@ class Simulation:
             "default"
             if cfg.gap_mmr_bps is None
             else f"maintenance margin {cfg.gap_mmr_bps / 100:g}% while CLOSED",
-            decimals=stack.collateral.decimals(),
+            decimals=int(stack.collateral.decimals()),
             max_age_open_s=int(stack.market.max_age_open()),
+            backend=self.chain.name,
         )
         self.calendar = nyse()
         stop = StopFlag()
+        chain_io = self.chain
         self.scenario = sc.load(cfg.scenario) if cfg.scenario else None
         source: Any
         if self.scenario is not None:
@@ -360,7 +432,10 @@ class Simulation:
         else:
             source = CsvReplaySource(cfg.csv, self.calendar)
         self.oracle = OracleKeeper(
-            io=SimFeedIO(stack.oracle, stack.reporter), source=source, warp=True, stop=stop
+            io=chain_io.feed_io(stack.oracle, stack.reporter),
+            source=source,
+            warp=True,
+            stop=stop,
         )
         self.oracles = [self.oracle]
         if cfg.confirm:
@@ -370,7 +445,7 @@ class Simulation:
                 raise ValueError("--confirm needs a second reporter")
             self.oracles.append(  # the confirming keeper: pushes only to end a suspect state
                 OracleKeeper(
-                    io=SimFeedIO(stack.oracle, stack.confirmer),
+                    io=chain_io.feed_io(stack.oracle, stack.confirmer),
                     source=sc.PrintReplaySource(
                         self.scenario.confirm, f"prints:{self.scenario.name}.confirm"
                     ),
@@ -380,13 +455,13 @@ class Simulation:
                 )
             )
         self.perp_keeper = PerpKeeper(
-            io=ApeMarketIO(stack.market, stack.keeper, native_usd=0),
+            io=chain_io.market_io(stack.market, stack.keeper),
             index=AccountIndex(stack.start_block),
             config=KeeperConfig(orders=True, liquidations=True),
             stop=stop,
         )
         self.vault_keeper = VaultKeeper(
-            io=ApeVaultIO(stack.vault, stack.keeper, native_usd=0),
+            io=chain_io.vault_io(stack.vault, stack.keeper),
             index=AccountIndex(stack.start_block),
             config=KeeperConfig(orders=False),
             stop=stop,
@@ -401,11 +476,11 @@ class Simulation:
         if cfg.gap_mmr_bps is not None:  # the policy is the risk admin's to run
             role = stack.market.RISK_ADMIN_ROLE()
             if not stack.market.hasRole(role, stack.admin):
-                stack.market.grantRole(role, stack.admin, sender=stack.admin)
+                self._send(stack.market, "grantRole", (role, stack.admin), stack.admin)
         if stack.confirmer is not None and cfg.confirm:  # a local chain: the admin grants it
             role = stack.oracle.REPORTER_ROLE()
             if not stack.oracle.hasRole(role, stack.confirmer):
-                stack.oracle.grantRole(role, stack.confirmer, sender=stack.admin)
+                self._send(stack.oracle, "grantRole", (role, stack.confirmer), stack.admin)
 
     # ---- the run ----------------------------------------------------------------------------
     def schedule(self) -> list[tuple[int, tuple[int, ...]]]:
@@ -423,34 +498,45 @@ class Simulation:
         return [(t, tuple(ks)) for t, ks in sorted(by_t.items())]
 
     def run(self) -> SimResult:
-        from ape import chain
-
+        """The whole schedule, or up to where `stop` was set or Ctrl-C pressed (the result
+        then says `interrupted` and covers the ticks replayed: events, reconciliation and all)."""
         t0 = time.perf_counter()
         ticks = self.schedule()
         start = ticks[0][0]
-        head = chain.blocks.head.timestamp
+        number, head = self.chain.head()
         if head > start + 60:
             raise SystemExit(
                 f"the chain's clock ({utc(head):%Y-%m-%d %H:%M}) is past the window's start "
                 f"({utc(start):%Y-%m-%d %H:%M}); start anvil with --timestamp {start} "
                 "(`make demo` does)"
             )
-        self.first_block = chain.blocks.head.number + 1
+        self.chain.start()
+        self.first_block = number + 1
         self.pool_shortfall_start = int(self.s.market.pool_shortfall())
         self._top_up_insurance()
         closes = set(self.calendar.closes)
-        for i, (t, keepers) in enumerate(ticks):
-            nxt = ticks[i + 1][0] if i + 1 < len(ticks) else None
-            last_open = nxt is not None and nxt in closes and t not in closes
-            self._tick(t, keepers, last_open)
-            if self.scenario is None and nxt is not None:
-                self._while_halted(t, nxt)
-            if self.on_tick:
-                price = self.result.samples[-1].price if self.result.samples else 0.0
-                self.on_tick(i + 1, len(ticks), f"{utc(t):%Y-%m-%d %H:%M} ${price:,.2f}")
+        r = self.result
+        r.ticks_total = len(ticks)
+        try:
+            for i, (t, keepers) in enumerate(ticks):
+                if self.stop.stopped:
+                    break
+                nxt = ticks[i + 1][0] if i + 1 < len(ticks) else None
+                last_open = nxt is not None and nxt in closes and t not in closes
+                self._tick(t, keepers, last_open)
+                if self.scenario is None and nxt is not None:
+                    self._while_halted(t, nxt)
+                r.ticks_done = i + 1
+                if self.on_tick:
+                    price = r.samples[-1].price if r.samples else 0.0
+                    self.on_tick(i + 1, len(ticks), f"{utc(t):%Y-%m-%d %H:%M} ${price:,.2f}")
+        except KeyboardInterrupt:
+            pass  # the tick in flight is lost; everything before it is on the chain
+        r.interrupted = r.ticks_done < len(ticks)
+        r.replay_s = time.perf_counter() - t0
         self._finish()
-        self.result.wall_s = time.perf_counter() - t0
-        return self.result
+        r.wall_s = time.perf_counter() - t0
+        return r
 
     def _while_halted(self, t: int, nxt: int) -> None:
         """Daily bars: while the feed is HALTED (a suspect jump) and the source OPEN, the
@@ -467,12 +553,18 @@ class Simulation:
             self.result.counters["oracle: extra reads while HALTED"] += 1
             t += SUSPECT_STEP_S
 
+    def _send(self, contract: Any, fn: str, args: tuple[Any, ...], sender: Any) -> None:
+        """A transaction the replay itself needs (not an agent's): a revert is a bug."""
+        reason = self.chain.send(contract, fn, args, sender)
+        if reason is not None:
+            raise RuntimeError(f"{fn} reverted: {reason}")
+
     def _top_up_insurance(self) -> None:
         s = self.s
-        want = self.cfg.insurance_usd * 10 ** s.collateral.decimals()
+        want = self.cfg.insurance_usd * 10 ** int(s.collateral.decimals())
         have = s.collateral.balanceOf(s.insurance)
         if want > have:
-            s.collateral.faucet(s.insurance, want - have, sender=s.admin)
+            self._send(s.collateral, "faucet", (s.insurance, want - have), s.admin)
 
     def _oracle_tick(self, k: int, t: int) -> None:
         keeper, r = self.oracles[k], self.result
@@ -486,7 +578,7 @@ class Simulation:
         for k in keepers:
             self._oracle_tick(k, t)
             self.result.counters["oracle ticks"] += 1
-        usable = MarketStatus(s.oracle.market_status()) is MarketStatus.OPEN
+        usable = MarketStatus(int(s.oracle.market_status())) is MarketStatus.OPEN
         if usable:
             if self.cfg.gap_mmr_bps is not None:
                 self._set_mmr(self.cfg.gap_mmr_bps if last_open else None)
@@ -514,24 +606,22 @@ class Simulation:
         math_struct, *rest_fields = self.default_params
         math, rest = flat(math_struct), [int(x) for x in rest_fields]
         want = math if mmr_bps is None else (*math[:4], mmr_bps, *math[5:])
-        if tuple(self.s.market.params()[0]) != tuple(want):
-            self.s.market.set_params((want, *rest), sender=self.s.admin)
+        if flat(self.s.market.params()[0]) != tuple(want):
+            self._send(self.s.market, "set_params", ((want, *rest),), self.s.admin)
             self.result.counters["risk: margin changes"] += 1
 
     def _keeper_inventory(self) -> None:
         """The vault keeper's sTSLA: its own position at 400% CR, minted once a price exists
         (docs/runbooks/keepers.md: how an operator gets inventory)."""
         s, price = self.s, self.vault_keeper.io.price()
-        put = s.collateral.balanceOf(s.keeper) // 2
+        put = KEEPER_INVENTORY_UNITS_USD * 10 ** int(s.collateral.decimals())
         debt = put * s.usd_per_unit * WAD // (4 * price)
-        s.vault.open(put, debt, sender=s.keeper)
+        self._send(s.vault, "open", (put, debt), s.keeper)
 
     def _agents_act(self) -> bool:
         """Every agent, in a seeded order, does what its rule says on its views (read for all
-        agents in one JSON-RPC batch). True when an order was committed (it needs the next
-        print to fill)."""
-        from ape.exceptions import ContractLogicError
-
+        agents in one batch). True when an order was committed (it needs the next print to
+        fill). A revert that still happens is counted by reason (the report lists them)."""
         s, committed = self.s, False
         price = self.vault_keeper.io.price()
         views = self._views(price)
@@ -543,20 +633,22 @@ class Simulation:
             if action is None:
                 continue
             contract = {"vault": s.vault, "perp": s.market, "pool": s.pool}[action.target]
-            args = (*action.args, who.address) if action.target == "pool" else action.args
-            try:
-                getattr(contract, action.fn)(*args, sender=who)
-            except ContractLogicError as exc:
-                self.result.counters[f"agent reverts: {exc.revert_message}"] += 1
+            address = self.chain.address(who)
+            args = (*action.args, address) if action.target == "pool" else action.args
+            reason = self.chain.send(contract, action.fn, args, who)
+            if reason is not None:
+                self.result.counters[f"agent reverts: {reason}"] += 1
                 continue
             self.result.counters[f"{a.kind.value} {action.fn}"] += 1
             committed |= action.fn == "commit_order"
         return committed
 
     def _views(self, price: int) -> dict[str, Any]:
-        s, calls, shape = self.s, [], []
+        s, calls = self.s, []
+        calls.append((s.market, "skew", ()))
+        calls.append((s.market, "params", ()))
         for a in self.agents:
-            who = self.accounts[a.name].address
+            who = self.chain.address(self.accounts[a.name])
             calls.append((s.collateral, "balanceOf", (who,)))
             if a.kind is ag.Kind.LP:
                 calls.append((s.pool, "balanceOf", (who,)))
@@ -564,11 +656,16 @@ class Simulation:
                 calls += [(s.vault, "position", (who,)), (s.synth, "balanceOf", (who,))]
             else:
                 calls += [(s.market, "position", (who,)), (s.market, "pending_order", (who,))]
-            shape.append(a)
-        rows = iter(read_many(calls))
+        rows = iter(self.chain.read_many(calls))
+        skew = flat(next(rows))[0]
+        params_row = next(rows)
+        while len(params_row) == 1:  # (struct,) -> struct
+            params_row = params_row[0]
+        perp = pm.PerpParams(*(int(x) for x in params_row[0]))
+        keeper_fee = int(params_row[2])
         views: dict[str, Any] = {}
         upu = s.usd_per_unit
-        for a in shape:
+        for a in self.agents:
             cash = flat(next(rows))[0]
             if a.kind is ag.Kind.LP:
                 views[a.name] = ag.LpView(cash, flat(next(rows))[0])
@@ -579,7 +676,18 @@ class Simulation:
             else:
                 pos = pm.Position(*flat(next(rows)))
                 pending = flat(next(rows))[2] != 0
-                views[a.name] = ag.TraderView(price, cash, upu, pos.margin, pos.size, pending)
+                views[a.name] = ag.TraderView(
+                    price,
+                    cash,
+                    upu,
+                    pos.margin,
+                    pos.size,
+                    pending,
+                    entry_price_wad=pos.entry_price,
+                    skew_wad=skew,
+                    keeper_fee_wad=keeper_fee,
+                    params=perp,
+                )
         return views
 
     def _decide(self, a: ag.Agent, view: Any) -> ag.Action | None:
@@ -590,13 +698,13 @@ class Simulation:
         return ag.trader_step(a, view, self.rng)
 
     def _sample(self, t: int) -> None:
-        """One row of the report's series, read in one JSON-RPC batch."""
+        """One row of the report's series, read in one batch."""
         s = self.s
         if not self.priced:  # before a first round the price views revert "oracle: no data"
             self.priced = s.oracle.latestRound() > 0
             if not self.priced:
                 return
-        round_data, oi, status, market_status, rate, nav, insurance, params = read_many(
+        round_data, oi, status, market_status, rate, nav, insurance, params = self.chain.read_many(
             [
                 (s.oracle, "latestRoundData", ()),
                 (s.market, "open_interest", ()),
@@ -632,23 +740,21 @@ class Simulation:
 
     # ---- the end: events, distribution, reconciliation ---------------------------------------
     def _finish(self) -> None:
-        from ape import chain
-
-        s, r = self.s, self.result
-        head = chain.blocks.head.number
+        s, r, c = self.s, self.result, self.chain
+        head = c.head()[0]
         times: dict[int, int] = {}
 
         def ts(block: int) -> int:
             if block not in times:
-                times[block] = int(chain.blocks[block].timestamp)
+                times[block] = c.block_time(block)
             return times[block]
 
-        upu, lo, hi = s.usd_per_unit, self.first_block, head + 1
+        upu, lo, hi = s.usd_per_unit, self.first_block, head
         # what the insurance fund paid, per transaction and market (Covered)
         paid: Counter[tuple[str, str]] = Counter()
-        for lg in s.insurance.Covered.range(lo, hi):
+        for lg in c.events(s.insurance, "Covered", lo, hi):
             paid[(str(lg.transaction_hash), str(lg.market))] += int(lg.paid) * upu
-        for lg in s.market.PositionLiquidated.range(lo, hi):
+        for lg in c.events(s.market, "PositionLiquidated", lo, hi):
             shortfall = max(int(lg.shortfall), 0)
             fund = paid[(str(lg.transaction_hash), s.market.address)] if shortfall else 0
             r.liquidations.append(
@@ -662,8 +768,10 @@ class Simulation:
                     fund,
                 )
             )
-        bad = {(lg.block_number, str(lg.account)): lg for lg in s.vault.BadDebt.range(lo, hi)}
-        for lg in s.vault.Liquidate.range(lo, hi):
+        bad = {
+            (lg.block_number, str(lg.account)): lg for lg in c.events(s.vault, "BadDebt", lo, hi)
+        }
+        for lg in c.events(s.vault, "Liquidate", lo, hi):
             b = bad.pop((lg.block_number, str(lg.account)), None)
             covered = int(b.covered) * upu if b else 0
             total = covered + int(b.uncovered_usd) if b else 0
@@ -679,20 +787,20 @@ class Simulation:
                 Liquidation(ts(block), "vault", account, total / WAD, 0.0, total, covered)
             )
         r.liquidations.sort(key=lambda x: x.t)
-        fills = list(s.market.OrderFilled.range(lo, hi))
+        fills = c.events(s.market, "OrderFilled", lo, hi)
         r.fills = [(ts(lg.block_number), int(lg.fill_price) / WAD) for lg in fills]
         r.counters["orders filled"] = len(fills)
-        r.counters["orders cancelled"] = len(list(s.market.OrderCancelled.range(lo, hi)))
-        r.counters["oracle suspect"] = len(list(s.oracle.FeedSuspect.range(lo, hi)))
-        for lg in s.oracle.FeedCleared.range(lo, hi):
+        r.counters["orders cancelled"] = len(c.events(s.market, "OrderCancelled", lo, hi))
+        r.counters["oracle suspect"] = len(c.events(s.oracle, "FeedSuspect", lo, hi))
+        for lg in c.events(s.oracle, "FeedCleared", lo, hi):
             r.counters[f"oracle cleared: {lg.reason}"] += 1
-        pushed = list(s.oracle.PricePushed.range(lo, hi))
+        pushed = c.events(s.oracle, "PricePushed", lo, hi)
         if len(pushed) != r.counters["oracle pushes"]:  # the keepers' count vs the chain's
             r.counters["oracle pushes (keepers' count)"] = r.counters["oracle pushes"]
             r.counters["oracle pushes"] = len(pushed)
         for a in self.agents:
             if a.kind is ag.Kind.BORROWER:
-                who = self.accounts[a.name]
+                who = c.address(self.accounts[a.name])
                 if s.vault.position(who)[1]:
                     r.vault_crs.append(s.vault.collateral_ratio(who) / 1e16)
         r.counters["keeper jobs"] = (
@@ -701,7 +809,7 @@ class Simulation:
         r.counters["keeper races"] = (
             self.perp_keeper.metrics["raced"] + self.vault_keeper.metrics["raced"]
         )
-        r.checks, r.flows = reconcile(s, self.accounts, self.first_block)
+        r.checks, r.flows = reconcile(s, self.accounts, self.first_block, c)
         r.checks.append(
             Check(
                 "bad debt the pool absorbed (events) == pool_shortfall change",
@@ -713,7 +821,7 @@ class Simulation:
 
 
 def reconcile(
-    s: Stack, accounts: dict[str, Any], first_block: int
+    s: Stack, accounts: dict[str, Any], first_block: int, c: SimChain | None = None
 ) -> tuple[list[Check], list[tuple[str, int]]]:
     """Every unit of the collateral token accounted for, from an independent source (the
     token's own Transfer logs since genesis) against balances and the contracts' books:
@@ -725,17 +833,8 @@ def reconcile(
       rounding dust, reported);
     - the pool's NAV == its balance + the market's pool PnL (floored at 0).
     And the run's flows between agents, keepers and contracts, from the same logs."""
-    from ape import chain
-
+    c = c if c is not None else ApeChain()
     token = s.collateral
-    logs = chain.provider.web3.eth.get_logs(
-        {
-            "address": token.address,
-            "fromBlock": 0,
-            "toBlock": chain.blocks.head.number,
-            "topics": [TRANSFER_TOPIC],
-        }
-    )
     ledger: Counter[str] = Counter()
     minted = burned = 0
     flows: Counter[str] = Counter()
@@ -744,14 +843,11 @@ def reconcile(
         s.market.address: "market",
         s.pool.address: "pool",
         s.insurance.address: "insurance fund",
-        s.keeper.address: "keeper",
+        c.address(s.keeper): "keeper",
     }
-    roles = {acct.address: name.rstrip("0123456789") + "s" for name, acct in accounts.items()}
+    roles = {c.address(acct): name.rstrip("0123456789") + "s" for name, acct in accounts.items()}
     zero = "0x" + "0" * 40
-    for lg in logs:
-        src = _addr(lg["topics"][1])
-        dst = _addr(lg["topics"][2])
-        value = int.from_bytes(bytes(lg["data"]), "big")
+    for block, src, dst, value in c.transfers(token):
         if src == zero:
             minted += value
         else:
@@ -760,12 +856,13 @@ def reconcile(
             burned += value
         else:
             ledger[dst] += value
-        if lg["blockNumber"] >= first_block:
+        if block >= first_block:
             a = names.get(src) or roles.get(src) or ("faucet" if src == zero else "others")
             b = names.get(dst) or roles.get(dst) or ("burned" if dst == zero else "others")
             flows[f"{a} -> {b}"] += value
     checks: list[Check] = []
-    bad_holders = [h for h, v in ledger.items() if token.balanceOf(h) != v]
+    balances = {h: int(token.balanceOf(h)) for h in ledger}
+    bad_holders = [h for h, v in ledger.items() if balances[h] != v]
     checks.append(
         Check(
             f"holders whose balance differs from their Transfer logs (of {len(ledger)})",
@@ -774,78 +871,55 @@ def reconcile(
             "holders",
         )
     )
-    held = sum(token.balanceOf(h) for h in ledger)
-    checks.append(Check("Σ holder balances == totalSupply", token.totalSupply(), held, "units"))
-    checks.append(
-        Check("totalSupply == minted - burned", minted - burned, token.totalSupply(), "units")
-    )
-    depositors = _indexed_accounts(s.vault, s.vault.Deposit)
-    owed = sum(s.vault.position(d)[0] for d in depositors) + s.vault.system_collateral()
+    held = sum(balances.values())
+    supply = int(token.totalSupply())
+    checks.append(Check("Σ holder balances == totalSupply", supply, held, "units"))
+    checks.append(Check("totalSupply == minted - burned", minted - burned, supply, "units"))
+    depositors = c.indexed_accounts(s.vault, "Deposit")
+    owed = sum(int(s.vault.position(d)[0]) for d in depositors) + int(s.vault.system_collateral())
     checks.append(
         Check(
             "vault balance == Σ collateral + system collateral",
             owed,
-            token.balanceOf(s.vault),
+            int(token.balanceOf(s.vault.address)),
             "units",
         )
     )
-    traders = _indexed_accounts(s.market, s.market.MarginDeposited)
+    traders = c.indexed_accounts(s.market, "MarginDeposited")
     upu = s.usd_per_unit
     margins = sum(max(flat(s.market.position(t))[2], 0) for t in traders) // upu
     checks.append(
         Check(
-            "market balance >= Σ margins", margins, token.balanceOf(s.market), "units", exact=False
+            "market balance >= Σ margins",
+            margins,
+            int(token.balanceOf(s.market.address)),
+            "units",
+            exact=False,
         )
     )
-    nav = max(token.balanceOf(s.pool) + s.market.pool_pnl(), 0)  # token units
-    checks.append(Check("pool NAV == balance + pool PnL", nav, s.pool.totalAssets(), "units"))
+    nav = max(int(token.balanceOf(s.pool.address)) + int(s.market.pool_pnl()), 0)  # token units
+    checks.append(Check("pool NAV == balance + pool PnL", nav, int(s.pool.totalAssets()), "units"))
     return checks, sorted(flows.items(), key=lambda kv: -kv[1])
 
 
-def _indexed_accounts(contract: Any, event: Any) -> set[str]:
-    """Every address in the first indexed argument of `event` since genesis (raw logs: fast)."""
-    from ape import chain
-
-    logs = chain.provider.web3.eth.get_logs(
-        {
-            "address": contract.address,
-            "fromBlock": 0,
-            "toBlock": chain.blocks.head.number,
-            "topics": [_topic(event)],
-        }
-    )
-    return {_addr(lg["topics"][1]) for lg in logs}
-
-
-def _topic(event: Any) -> str:
-    from eth_utils import keccak
-
-    return "0x" + keccak(text=event.abi.selector).hex()
-
-
-def _addr(topic: Any) -> str:
-    from eth_utils import to_checksum_address
-
-    raw = bytes(topic) if not isinstance(topic, str) else bytes.fromhex(topic.removeprefix("0x"))
-    return to_checksum_address(raw[-20:])
-
-
-def prepare(stack: Stack, agents: list[ag.Agent]) -> dict[str, Any]:
-    """One funded account per agent (fresh keys, ether set on the local node), its cash in the
+def prepare(stack: Stack, agents: list[ag.Agent], chain: SimChain | None = None) -> dict[str, Any]:
+    """One funded account per agent (fresh keys, gas on the local chain), its cash in the
     collateral token, and its approvals; the keeper's collateral for its inventory."""
-    from ape import accounts as ape_accounts
+    s, c, out = stack, chain if chain is not None else ApeChain(), {}
+    unit = 10 ** int(s.collateral.decimals())
 
-    s, out = stack, {}
-    unit = 10 ** s.collateral.decimals()
-    for a in agents:
-        acct = ape_accounts.test_accounts.generate_test_account()
-        acct.balance = 100 * WAD  # gas on the local node
-        s.collateral.faucet(acct, a.cash_usd * unit, sender=s.admin)
+    def send(contract: Any, fn: str, args: tuple[Any, ...], sender: Any) -> None:
+        reason = c.send(contract, fn, args, sender)
+        if reason is not None:
+            raise RuntimeError(f"{fn} reverted: {reason}")
+
+    for a, acct in zip(agents, c.new_accounts(len(agents)), strict=True):
+        send(s.collateral, "faucet", (c.address(acct), a.cash_usd * unit), s.admin)
         spender = {ag.Kind.LP: s.pool, ag.Kind.BORROWER: s.vault, ag.Kind.TRADER: s.market}[a.kind]
-        s.collateral.approve(spender, 2**256 - 1, sender=acct)
+        send(s.collateral, "approve", (spender.address, 2**256 - 1), acct)
         out[a.name] = acct
-    s.collateral.faucet(s.keeper, 400_000 * unit, sender=s.admin)
-    s.collateral.approve(s.vault, 2**256 - 1, sender=s.keeper)
+    send(s.collateral, "faucet", (c.address(s.keeper), 400_000 * unit), s.admin)
+    send(s.collateral, "approve", (s.vault.address, 2**256 - 1), s.keeper)
     return out
 
 

@@ -82,3 +82,71 @@ def test_exposed_traders_open_at_5x_at_the_first_chance_and_hold():
     assert delta == -(4_500 * 5 * 95 // 100) * WAD // 100  # short 4.75x the margin
     held = ag.TraderView(price, 500 * 10**6, UPU, 4_500 * WAD, delta, False)
     assert all(ag.trader_step(a, held, rng) is None for _ in range(1_000))
+
+
+# ---- wallet-like behaviour: the preflight before sending, top up or leave when broke ------
+
+
+def _trader(**kw):
+    return ag.Agent("t", ag.Kind.TRADER, 0, side=1, leverage_x100=300, hold_ticks=5, **kw)
+
+
+def test_a_flat_trader_below_the_floor_tops_up_from_cash():
+    a, price = _trader(eager=True), 100 * WAD
+    view = ag.TraderView(price, 1_000 * 10**6, UPU, 10 * WAD, 0, False)  # $10 of margin
+    assert ag.trading_floor_wad(view) == 2 * 20 * WAD + WAD  # 2 x min margin + keeper fee
+    act = ag.trader_step(a, view, random.Random(0))
+    assert act is not None and act.fn == "deposit_margin" and act.args == (900 * 10**6,)
+
+
+def test_a_broke_trader_takes_what_is_left_and_leaves():
+    a, price, rng = _trader(eager=True), 100 * WAD, random.Random(0)
+    view = ag.TraderView(price, 5 * 10**6, UPU, 12 * WAD + 345, 0, False)  # $12 margin, $5 cash
+    act = ag.trader_step(a, view, rng)
+    assert act is not None and act.fn == "withdraw_margin" and act.args == (12 * 10**6,)
+    gone = ag.TraderView(price, 17 * 10**6, UPU, 345, 0, False)  # dust under one unit left
+    assert all(ag.trader_step(a, gone, rng) is None for _ in range(500))  # never again
+
+
+def test_no_order_the_contract_would_refuse_at_commit_or_cancel_at_the_fill():
+    price = 100 * WAD
+    # margin below the keeper fee: "perp: margin below keeper fee" at commit
+    poor = ag.TraderView(price, 0, UPU, WAD // 2, 3 * WAD, False, entry_price_wad=price)
+    assert ag.order_problem(poor, -3 * WAD) == "margin below keeper fee"
+    a, rng = _trader(), random.Random(1)
+    assert all(ag.trader_step(a, poor, rng) is None for _ in range(500))  # never tries to close
+    # growing past 5x after the fees: the fill would cancel it (keeper fee lost)
+    view = ag.TraderView(price, 0, UPU, 100 * WAD, 0, False)
+    fee = 5 * 100 * WAD * 10 // 10_000 + 1  # taker 10 bp, rounded up (fill ~ price)
+    equity = 100 * WAD - fee - WAD
+    need = 5 * 100 * WAD * 2_000 // 10_000  # 20% IMR of the notional
+    assert (ag.order_problem(view, 5 * WAD) is None) == (equity >= need)
+    assert ag.order_problem(view, 4 * WAD) is None  # 4x: room for the fees
+    assert ag.order_problem(view, 6 * WAD) == "not enough margin"
+
+
+def test_agents_on_a_rally_send_nothing_that_reverts():
+    """A 2020-like run-up (x8 in 200 prints) against 5x shorts: every action an agent returns
+    passes the preflight the contract applies (the 2020 replay's 1,013 reverts)."""
+    rng = random.Random(7)
+    short = ag.Agent("s", ag.Kind.TRADER, 2_000, side=-1, leverage_x100=500, hold_ticks=30)
+    margin, size, cash, price = 0, 0, 2_000 * 10**6, 30 * WAD
+    for _ in range(200):
+        price = price * 101 // 100
+        view = ag.TraderView(price, cash, UPU, margin, size, False, entry_price_wad=30 * WAD)
+        act = ag.trader_step(short, view, rng)
+        if act is None:
+            continue
+        if act.fn == "deposit_margin":
+            (units,) = act.args
+            assert 0 < units <= cash
+            cash, margin = cash - units, margin + units * UPU
+        elif act.fn == "withdraw_margin":
+            (units,) = act.args
+            assert units > 0 and units * UPU <= margin
+            cash, margin = cash + units, margin - units * UPU
+        else:
+            delta, _ = act.args
+            assert margin >= WAD and ag.order_problem(view, delta) is None
+            # the position is liquidated at once in this toy market: margin lost
+            margin, size = 0, 0
