@@ -5,9 +5,28 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 from typing import Any
+
+# What a log line must never carry: an RPC or API URL's secret. Hosted RPCs put the key in the
+# path (Alchemy `/v2/<key>`, Infura `/v3/<key>`) or the query (`?apikey=`), or in userinfo.
+_SECRETS = (
+    (re.compile(r"(://)[^/@\s:]+:[^/@\s]+@"), r"\1***@"),
+    (re.compile(r"(/v[0-9]+/)[A-Za-z0-9_\-]{16,}"), r"\1***"),
+    (
+        re.compile(r"([?&](?:api[_-]?key|key|token|access[_-]?token|secret)=)[^&\s'\"]+", re.I),
+        r"\1***",
+    ),
+)
+
+
+def redact(text: str) -> str:
+    """`text` with any URL credentials, path keys and key-like query values masked."""
+    for pattern, replacement in _SECRETS:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 class _JsonFormatter(logging.Formatter):
@@ -39,5 +58,7 @@ def configure(json_lines: bool = True, level: str = "INFO") -> None:
 
 
 def event(logger: logging.Logger, name: str, level: int = logging.INFO, **fields: Any) -> None:
-    """Log `name` with structured `fields`."""
-    logger.log(level, name, extra={"fields": fields})
+    """Log `name` with structured `fields` (string values `redact`ed: an error's text often
+    quotes the RPC URL it failed on)."""
+    clean = {k: redact(v) if isinstance(v, str) else v for k, v in fields.items()}
+    logger.log(level, name, extra={"fields": clean})

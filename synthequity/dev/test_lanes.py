@@ -42,6 +42,7 @@ BOA_LANE: tuple[str, ...] = (
     "tests/unit/test_finding_regressions_pool.py",
     "tests/unit/test_finding_regressions_vault.py",
     "tests/unit/test_keeper_ops.py",
+    "tests/unit/test_logs.py",
     "tests/unit/test_market_hours.py",
     "tests/unit/test_oracle_escalation.py",
     "tests/unit/test_oracle_keeper_logic.py",
