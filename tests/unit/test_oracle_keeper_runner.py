@@ -305,3 +305,15 @@ def test_the_oracle_keepers_counters_reach_metrics_and_health():
         assert status == 200 and json.loads(body)["ok"] is True
     finally:
         server.stop()
+
+
+def test_an_absurd_quote_is_a_source_error_not_a_crashed_keeper():
+    """A misread field can put 1e30 in a quote; the tick skips it (counted), the loop lives."""
+    t = 1_700_000_000
+    chain = ModelFeed(t)
+    keeper = OracleKeeper(io=chain, source=ScriptedSource(["1e30", "-5", "250"]))
+    assert keeper.tick(t + 1).reason == "no quote"
+    assert keeper.tick(t + 2).reason == "no quote"
+    keeper.tick(t + 3)
+    assert keeper.metrics["source_errors"] == 2 and keeper.metrics["pushed"] == 1
+    assert chain.model.latest.answer == 250 * 10**8

@@ -19,6 +19,7 @@ import logging
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
 from synthequity.constants import MarketStatus
@@ -47,6 +48,7 @@ from synthequity.logs import event
 from synthequity.market_hours import MarketCalendar
 
 log = logging.getLogger("synthequity.keeper.oracle")
+MAX_QUOTE_USD = Decimal(10**12)  # far above any share price, far below int192 feed units
 
 
 class FeedIO(Protocol):
@@ -159,7 +161,12 @@ class OracleKeeper:
     def _quote(self, source: PriceSource, now: int) -> Quote | None:
         started = time.perf_counter()
         try:
-            return source.quote(now)
+            quote = source.quote(now)
+            if quote is not None and not (0 < quote.price < MAX_QUOTE_USD):
+                # a misread field or exponent: no feed can carry it (the --expect band
+                # catches the plausible-looking ones)
+                raise SourceError(f"price {quote.price} outside (0, {MAX_QUOTE_USD})")
+            return quote
         except SourceRateLimited as exc:
             self.metrics["source rate limited"] += 1
             event(log, "source rate limited", logging.WARNING, source=source.name, error=str(exc))
