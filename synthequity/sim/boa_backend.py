@@ -28,9 +28,10 @@ from eth_abi import decode, encode
 from eth_utils import keccak, to_checksum_address
 from eth_utils.abi import collapse_if_tuple
 
-from synthequity.constants import MarketStatus
+from synthequity.contracts import base_price_wad, flat
 from synthequity.keepers.jobs import GasQuote, LogRef
 from synthequity.keepers.oracle.logic import FeedState, Observation
+from synthequity.keepers.oracle.runner import read_feed_state
 from synthequity.keepers.perp.logic import PendingOrder
 from synthequity.keepers.shell import Call, Landed, Raced, Reverted
 from synthequity.model import perp as m
@@ -417,19 +418,7 @@ class BoaFeedIO:
         self.chain, self.oracle, self.account = chain, oracle, account
 
     def read(self) -> FeedState | None:
-        if self.oracle.latestRound() == 0:
-            return None
-        rid, answer, _, updated_at, _ = self.oracle.latestRoundData()
-        suspect = bool(self.oracle.suspect())
-        return FeedState(
-            round_id=rid,
-            answer=answer,
-            updated_at=updated_at,
-            status=MarketStatus(self.oracle.reported_status()),
-            suspect=suspect,
-            max_jump_bps=self.oracle.max_jump_bps(),
-            anchor=self.oracle.escalation()[0] if suspect else None,
-        )
+        return read_feed_state(self.oracle)
 
     def next_block_time(self) -> int:
         return self.chain.pending_time()
@@ -529,12 +518,6 @@ class BoaChainIO:
         pass
 
 
-def _base_price_wad(oracle: BoaContract) -> int:
-    _, answer, _, _, _ = oracle.latestRoundData()
-    scale = 10 ** (18 - int(oracle.decimals()))
-    return int(answer) * scale * int(oracle.shares_multiplier())
-
-
 class BoaMarketIO(BoaChainIO):
     """The perp keeper's `MarketIO` over a `BoaChain` (as `ApeMarketIO` reads it)."""
 
@@ -554,7 +537,7 @@ class BoaMarketIO(BoaChainIO):
         out = []
         rows = self.call_many("pending_order", [(a,) for a in accounts])
         for a, row in zip(accounts, rows, strict=True):
-            size_delta, _acceptable, committed_at, keeper_fee, round_id = _flat(row)
+            size_delta, _acceptable, committed_at, keeper_fee, round_id = flat(row)
             out.append(PendingOrder(a, size_delta, committed_at, keeper_fee, round_id))
         return out
 
@@ -572,11 +555,11 @@ class BoaMarketIO(BoaChainIO):
 
     def price(self) -> tuple[int, int, bool]:
         _, _, _, updated_at, _ = self.oracle.latestRoundData()
-        return _base_price_wad(self.oracle), updated_at, bool(self.market.lp_open())
+        return base_price_wad(self.oracle), updated_at, bool(self.market.lp_open())
 
     def positions(self, accounts: list[str]) -> dict[str, m.Position]:
         rows = self.call_many("position", [(a,) for a in accounts])
-        return {a: m.Position(*_flat(row)) for a, row in zip(accounts, rows, strict=True)}
+        return {a: m.Position(*flat(row)) for a, row in zip(accounts, rows, strict=True)}
 
     def index_now(self, price: int, now: int | None = None) -> int:
         rate, index, updated = self.market.funding_state()
@@ -614,7 +597,7 @@ class BoaVaultIO(BoaChainIO):
         self.usd_per_unit = usd_per_unit
 
     def price(self) -> int:
-        return _base_price_wad(self.oracle)
+        return base_price_wad(self.oracle)
 
     def positions(self, accounts: list[str]) -> dict[str, tuple[int, int]]:
         rows = self.call_many("position", [(a,) for a in accounts])
@@ -625,12 +608,6 @@ class BoaVaultIO(BoaChainIO):
 
     def params(self) -> v.VaultParams:
         return v.VaultParams(*self.vault.risk_params())
-
-
-def _flat(row: Any) -> tuple[int, ...]:
-    while len(row) == 1 and isinstance(row[0], tuple | list):
-        row = row[0]
-    return tuple(int(x) for x in row)
 
 
 # ---- the simulation's backend ------------------------------------------------------------------

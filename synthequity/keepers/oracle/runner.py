@@ -70,6 +70,25 @@ class SplitStaging(Protocol):
     def stage_split(self, ratio: int, activation: int) -> Any: ...
 
 
+def read_feed_state(oracle: Any) -> FeedState | None:
+    """The feed as the keeper's logic sees it, from any oracle handle (Ape's, or the
+    simulation's in-process one); None before the first round (latestRoundData would revert
+    "oracle: no data")."""
+    if oracle.latestRound() == 0:
+        return None
+    rid, answer, _, updated_at, _ = oracle.latestRoundData()
+    suspect = bool(oracle.suspect())
+    return FeedState(
+        round_id=rid,
+        answer=answer,
+        updated_at=updated_at,
+        status=MarketStatus(oracle.reported_status()),
+        suspect=suspect,
+        max_jump_bps=oracle.max_jump_bps(),
+        anchor=oracle.escalation()[0] if suspect else None,
+    )
+
+
 class ApeFeedIO:
     """`FeedIO` over an Ape contract instance and a signing account."""
 
@@ -81,19 +100,7 @@ class ApeFeedIO:
         self.chain = chain
 
     def read(self) -> FeedState | None:
-        if self.oracle.latestRound() == 0:
-            return None  # no round yet (latestRoundData would revert "oracle: no data")
-        rid, answer, _, updated_at, _ = self.oracle.latestRoundData()
-        suspect = self.oracle.suspect()
-        return FeedState(
-            round_id=rid,
-            answer=answer,
-            updated_at=updated_at,
-            status=MarketStatus(self.oracle.reported_status()),
-            suspect=suspect,
-            max_jump_bps=self.oracle.max_jump_bps(),
-            anchor=self.oracle.escalation()[0] if suspect else None,
-        )
+        return read_feed_state(self.oracle)
 
     def next_block_time(self) -> int:
         return int(self.chain.pending_timestamp)
