@@ -47,6 +47,7 @@ exports: (
     equity_feed.round_state,
     equity_feed.market_status,
     equity_feed.market_state,
+    equity_feed.latest_state,
     equity_feed.shares_multiplier,
     equity_feed.round_multiplier,
     equity_feed.staged_split,

@@ -14,9 +14,10 @@
           feed said when it was pushed: `round_state(round_id)` (HALTED if the feed was
           suspect then) and that round's multiplier; never stale (its time is checked
           against the order's window by the caller).
-        Reads only `latestRoundData()`, `latestRound()`, `getRoundData()`, `decimals()`,
-        `market_state()` and `round_state()` (status and multiplier), so any
-        Chainlink-compatible feed with those can replace `EquityOracle`.
+        Reads only `latest_state()` (`latestRoundData()` and `market_state()` in one
+        call), `latestRound()`, `getRoundData()`, `decimals()` and `round_state()` (status
+        and multiplier), so any Chainlink-compatible feed with those can replace
+        `EquityOracle`.
 """
 
 from interfaces import IEquityOracle
@@ -115,16 +116,13 @@ def _latest() -> Price:
     # not `_latest_of(self._cfg)`: one internal call less on the vault's every path
     round_id: uint80 = 0
     answer: int256 = 0
-    started_at: uint256 = 0
     updated_at: uint256 = 0
-    answered_in: uint80 = 0
-    cfg: uint256 = self._cfg
-    feed: IEquityOracle = IEquityOracle(convert(cfg & constants.MASK160, address))
-    round_id, answer, started_at, updated_at, answered_in = staticcall feed.latestRoundData()
-    assert answer > 0, "guard: bad price"
     status: uint8 = 0
     multiplier: uint256 = 0
-    status, multiplier = staticcall feed.market_state()
+    cfg: uint256 = self._cfg
+    feed: IEquityOracle = IEquityOracle(convert(cfg & constants.MASK160, address))
+    round_id, answer, updated_at, status, multiplier = staticcall feed.latest_state()
+    assert answer > 0, "guard: bad price"
     return Price(
         wad=convert(answer, uint256) * 10**(cfg >> 192) * multiplier,
         round_id=round_id,
@@ -143,15 +141,12 @@ def _latest_of(cfg: uint256) -> Price:
     """
     round_id: uint80 = 0
     answer: int256 = 0
-    started_at: uint256 = 0
     updated_at: uint256 = 0
-    answered_in: uint80 = 0
-    feed: IEquityOracle = IEquityOracle(convert(cfg & constants.MASK160, address))
-    round_id, answer, started_at, updated_at, answered_in = staticcall feed.latestRoundData()
-    assert answer > 0, "guard: bad price"
     status: uint8 = 0
     multiplier: uint256 = 0
-    status, multiplier = staticcall feed.market_state()
+    feed: IEquityOracle = IEquityOracle(convert(cfg & constants.MASK160, address))
+    round_id, answer, updated_at, status, multiplier = staticcall feed.latest_state()
+    assert answer > 0, "guard: bad price"
     return Price(
         wad=convert(answer, uint256) * 10**(cfg >> 192) * multiplier,
         round_id=round_id,

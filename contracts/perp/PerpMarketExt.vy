@@ -137,6 +137,17 @@ def settle_position(account: address):
 
 
 @external
+def sweep_insurance():
+    """
+    @notice Sends the liquidation penalties the market holds for the insurance fund to it.
+            Anyone (a liquidation accrues them instead of transferring; a cover sweeps them
+            first).
+    """
+    self._only_delegated()
+    perp_market._sweep_insurance()
+
+
+@external
 def set_params(params: perp_params.MarketParams):
     """
     @notice Sets every parameter within hard bounds. RISK_ADMIN only.
@@ -246,6 +257,17 @@ def position(account: address) -> perp_packing.Position:
     @return Position The position.
     """
     return perp_market._get_pos(account)
+
+
+@external
+@view
+def insurance_due() -> uint256:
+    """
+    @notice The liquidation penalties held for the insurance fund (collateral units), until
+            `sweep_insurance`.
+    @return uint256 Units.
+    """
+    return perp_market._insurance_due - perp_market.DUE_WARM
 
 
 @external

@@ -48,6 +48,9 @@ interface ParamsCodec:
     ) -> uint256: view
 
 
+# @dev Set in `_insurance_due` from initialization on (the word never returns to zero).
+DUE_WARM: constant(uint256) = constants.TOP_BIT
+
 # @dev The collateral token.
 COLLATERAL: public(immutable(IERC20))
 # @dev The counterparty pool.
@@ -78,12 +81,10 @@ _agg_a: uint256
 _agg_b: uint256
 # @dev rate | index | updated_at | MARKET_DELISTED (read with funding on every risk path).
 _fund: uint256
-# @dev skew_scale [0,128) | taker, maker, imr, mmr, penalty, keeper share, order max age,
-#      max skew to pool: 16 bits each [128,256).
+# @dev The parameters in four words (`perp_params._pack`): the math in words 0 and 1 (a
+#      liquidation reads only them), the orders' and the pool cap in word 2, the OI caps in 3.
 _par_a: uint256
-# @dev min keeper fee [0,128) | max keeper fee [128,256).
 _par_b: uint256
-# @dev max funding velocity [0,64) | max funding rate [64,128) | order keeper fee [128,192).
 _par_c: uint256
 # @dev max long OI (USD) [0,128) | max short OI (USD) [128,256).
 _par_d: uint256
@@ -91,6 +92,11 @@ _par_d: uint256
 pool_shortfall: public(int256)
 # @dev The frozen price per base share once in settlement (delisting), 0 while live.
 settlement_price_wad: public(uint256)
+# @dev The liquidation penalties owed to the insurance fund (collateral units), held here
+#      until anyone sweeps them to it (`_sweep_insurance`; a cover sweeps first), so that a
+#      liquidation writes one word instead of making a transfer. `DUE_WARM` is set from
+#      initialization on: accruing is always a non-zero to non-zero write.
+_insurance_due: uint256
 
 
 # @dev Margin moved in or out.
@@ -146,6 +152,12 @@ event PositionLiquidated:
     shortfall: int256
 
 
+# @dev The liquidation penalties held for the insurance fund went to it.
+event InsuranceSwept:
+    by: indexed(address)
+    units: uint256
+
+
 # @dev The market went into settlement at `price_wad` (frozen; funding stops).
 event Settled:
     by: indexed(address)
@@ -195,6 +207,7 @@ def _initialize(params: perp_params.MarketParams):
     oracle_guard._initialize_with(_ORACLE_CFG)
     self._set_params(params)
     self._put_funding(0, 0, block.timestamp)
+    self._insurance_due = DUE_WARM
 
 
 # ---- packed storage (bit layout in `perp_packing`) --------------------------------------------
@@ -261,7 +274,7 @@ def _put_funding(rate: int256, index: int256, updated_at: uint256):
 @internal
 @view
 def _math() -> perp_math.MathParams:
-    return perp_params._unpack_math(self._par_a, self._par_b, self._par_c)
+    return perp_params._unpack_math(self._par_a, self._par_b)
 
 
 @internal
@@ -398,7 +411,7 @@ def _required_nav(price: int256) -> uint256:
     short_oi: int256 = 0
     long_oi, short_oi = self._oi()
     oi: int256 = max(long_oi, short_oi) * price // constants.WAD_I
-    need: int256 = oi * constants.BPS_I // convert(self._par_a >> 240, int256)
+    need: int256 = oi * constants.BPS_I // perp_params._max_skew_to_pool_bps(self._par_c)
     return convert(need // _USD_PER_UNIT, uint256)
 
 
@@ -613,12 +626,12 @@ def _execute(account: address):
     if self._delisted():
         self._cancel(account, order, "settled")
         return
-    par_a: uint256 = self._par_a
+    par_c: uint256 = self._par_c
     assert (
-        block.timestamp <= order.committed_at + perp_params._order_max_age(par_a)
+        block.timestamp <= order.committed_at + perp_params._order_max_age(par_c)
     ), "perp: order expired"
     price: int256 = self._fill_round_price(order)
-    p: perp_math.MathParams = perp_params._unpack_math(par_a, self._par_b, self._par_c)
+    p: perp_math.MathParams = self._math()
     skew: int256 = self._skew()
     fill: int256 = perp_math._fill_price(price, skew, order.size_delta, p)
     fill_u: uint256 = convert(max(fill, 0), uint256)  # any uint256 bound is a valid input
@@ -656,7 +669,7 @@ def _execute(account: address):
         ) < perp_math._min_equity(new_size, price, bps, p):
             self._cancel(account, order, "margin")
             return
-        if grows and not self._within_caps(pos.size, new_size, price, index, par_a):
+        if grows and not self._within_caps(pos.size, new_size, price, index, par_c):
             self._cancel(account, order, "open interest")
             return
     if pos.margin < 0:
@@ -705,10 +718,10 @@ def _fill_round_price(order: perp_packing.Order) -> int256:
 @internal
 @view
 def _within_caps(
-    old_size: int256, new_size: int256, price: int256, index: int256, par_a: uint256
+    old_size: int256, new_size: int256, price: int256, index: int256, par_c: uint256
 ) -> bool:
     """
-    @dev The caps of parameter words 0 (`par_a`, the pool cap) and 3 (the OI caps), read
+    @dev The caps of parameter words 2 (`par_c`, the pool cap) and 3 (the OI caps), read
          without unpacking the others.
     """
     a: uint256 = self._agg_a
@@ -722,7 +735,7 @@ def _within_caps(
         convert(staticcall COLLATERAL.balanceOf(POOL.address), int256)
         + self._pool_pnl_at(skew, price, index)  # funding already accrued to now by the caller
     ) * _USD_PER_UNIT
-    pool_cap: int256 = nav * convert(par_a >> 240, int256) // constants.BPS_I
+    pool_cap: int256 = nav * perp_params._max_skew_to_pool_bps(par_c) // constants.BPS_I
     d: uint256 = self._par_d
     long_usd: int256 = long_oi * price // constants.WAD_I
     short_usd: int256 = short_oi * price // constants.WAD_I
@@ -737,7 +750,7 @@ def _cancel_order(account: address):
     order: perp_packing.Order = self._get_order(account)
     assert order.committed_at != 0, "perp: no order"
     assert (
-        block.timestamp > order.committed_at + perp_params._order_max_age(self._par_a)
+        block.timestamp > order.committed_at + perp_params._order_max_age(self._par_c)
     ), "perp: order live"
     self._cancel(account, order, "expired")
 
@@ -778,7 +791,8 @@ def _liquidate(account: address):
     self._replace_position(account, old, pos)
 
     self._push_wad(msg.sender, reward_paid)
-    self._push_wad(INSURANCE.address, penalty_paid)
+    # held for the insurance fund (whole units, as a transfer would round)
+    self._insurance_due += convert(penalty_paid // _USD_PER_UNIT, uint256)
     shortfall: int256 = bad_debt + (reward - reward_paid)
     if shortfall > 0:
         self._cover(reward - reward_paid, bad_debt)
@@ -866,6 +880,7 @@ def _cover(reward_gap: int256, bad_debt: int256):
     @dev The insurance fund pays first: the keeper's unpaid reward, then the pool's loss the
          margin could not pay; the pool absorbs what the fund cannot (recorded).
     """
+    self._sweep_insurance()  # the penalties it is owed first
     need: int256 = reward_gap + bad_debt
     units: uint256 = convert((need + _USD_PER_UNIT - 1) // _USD_PER_UNIT, uint256)
     got: int256 = convert(extcall INSURANCE.cover(units), int256) * _USD_PER_UNIT
@@ -878,6 +893,18 @@ def _cover(reward_gap: int256, bad_debt: int256):
             extcall POOL.pay(
                 msg.sender, convert((reward_gap - to_keeper) // _USD_PER_UNIT, uint256)
             )
+
+
+@internal
+def _sweep_insurance():
+    """
+    @dev Anyone: sends the penalties held for the insurance fund to it.
+    """
+    due: uint256 = self._insurance_due - DUE_WARM
+    if due > 0:
+        self._insurance_due = DUE_WARM
+        self._send_units(INSURANCE.address, due)
+        log InsuranceSwept(by=msg.sender, units=due)
 
 
 @internal

@@ -30,12 +30,14 @@ struct MarketParams:
 def _pack(params: MarketParams) -> uint256[4]:
     """
     @dev Checks every bound (reverting with the reason) and packs:
-         [0] skew_scale [0,128) | taker, maker, imr, mmr, penalty, keeper share, order max
-             age, max skew to pool: 16 bits each [128,256);
-         [1] min keeper fee [0,128) | max keeper fee [128,256);
-         [2] max funding velocity [0,64) | max funding rate [64,128) | order keeper fee
-             [128,192) | min margin in whole micro-USD [192,256);
+         [0] skew_scale [0,96) | taker, maker, imr, mmr, penalty, keeper share: 16 bits each
+             [96,192) | min keeper fee in whole micro-USD [192,256);
+         [1] max funding velocity [0,64) | max funding rate [64,128) | min margin in whole
+             micro-USD [128,192) | max keeper fee in whole micro-USD [192,256);
+         [2] order keeper fee (USD wad) [0,64) | order max age [64,80) | max skew to pool
+             [80,96);
          [3] max long OI (USD) [0,128) | max short OI (USD) [128,256).
+         Every math parameter lives in words 0 and 1: a liquidation reads two words.
     """
     m: perp_math.MathParams = params.math
     assert m.skew_scale > 0, "perp: skew scale"
@@ -55,7 +57,9 @@ def _pack(params: MarketParams) -> uint256[4]:
         params.order_keeper_fee >= 0 and params.order_keeper_fee <= 10 * constants.WAD_I
     ), "perp: keeper fee"
     assert params.order_keeper_fee % constants.MICRO_I == 0, "perp: keeper fee"
-    assert m.skew_scale < 2**127 and m.max_keeper_fee < 2**127, "perp: overflow"
+    assert (
+        m.skew_scale < 2**95 and m.max_keeper_fee < 2**64 * constants.MICRO_I
+    ), "perp: overflow"
     assert m.max_funding_velocity < 2**63 and m.max_funding_rate < 2**63, "perp: overflow"
     assert params.max_oi_long_usd >= 0 and params.max_oi_long_usd < 2**127, "perp: overflow"
     assert params.max_oi_short_usd >= 0 and params.max_oi_short_usd < 2**127, "perp: overflow"
@@ -70,21 +74,25 @@ def _pack(params: MarketParams) -> uint256[4]:
         and m.min_margin_usd <= MAX_MIN_MARGIN_USD
     ), "perp: min margin"
     assert m.min_margin_usd % constants.MICRO_I == 0, "perp: min margin"
+    assert (
+        m.min_keeper_fee % constants.MICRO_I == 0 and m.max_keeper_fee % constants.MICRO_I == 0
+    ), "perp: keeper bounds"
     return [
         convert(m.skew_scale, uint256)
-        | (convert(m.taker_fee_bps, uint256) << 128)
-        | (convert(m.maker_fee_bps, uint256) << 144)
-        | (convert(m.initial_margin_bps, uint256) << 160)
-        | (convert(m.maintenance_margin_bps, uint256) << 176)
-        | (convert(m.liquidation_penalty_bps, uint256) << 192)
-        | (convert(m.keeper_reward_share_bps, uint256) << 208)
-        | (params.order_max_age << 224)
-        | (convert(params.max_skew_to_pool_bps, uint256) << 240),
-        convert(m.min_keeper_fee, uint256) | (convert(m.max_keeper_fee, uint256) << 128),
+        | (convert(m.taker_fee_bps, uint256) << 96)
+        | (convert(m.maker_fee_bps, uint256) << 112)
+        | (convert(m.initial_margin_bps, uint256) << 128)
+        | (convert(m.maintenance_margin_bps, uint256) << 144)
+        | (convert(m.liquidation_penalty_bps, uint256) << 160)
+        | (convert(m.keeper_reward_share_bps, uint256) << 176)
+        | (convert(m.min_keeper_fee // constants.MICRO_I, uint256) << 192),
         convert(m.max_funding_velocity, uint256)
         | (convert(m.max_funding_rate, uint256) << 64)
-        | (convert(params.order_keeper_fee, uint256) << 128)
-        | (convert(m.min_margin_usd // constants.MICRO_I, uint256) << 192),
+        | (convert(m.min_margin_usd // constants.MICRO_I, uint256) << 128)
+        | (convert(m.max_keeper_fee // constants.MICRO_I, uint256) << 192),
+        convert(params.order_keeper_fee, uint256)
+        | (params.order_max_age << 64)
+        | (convert(params.max_skew_to_pool_bps, uint256) << 80),
         convert(params.max_oi_long_usd, uint256)
         | (convert(params.max_oi_short_usd, uint256) << 128),
     ]
@@ -92,33 +100,42 @@ def _pack(params: MarketParams) -> uint256[4]:
 
 @internal
 @pure
-def _unpack_math(a: uint256, b: uint256, c: uint256) -> perp_math.MathParams:
+def _unpack_math(a: uint256, b: uint256) -> perp_math.MathParams:
     """
-    @dev The math parameters out of words 0, 1 and 2.
+    @dev The math parameters out of words 0 and 1.
     """
     return perp_math.MathParams(
-        skew_scale=convert(a & constants.MASK128, int256),
-        taker_fee_bps=convert((a >> 128) & constants.MASK16, int256),
-        maker_fee_bps=convert((a >> 144) & constants.MASK16, int256),
-        initial_margin_bps=convert((a >> 160) & constants.MASK16, int256),
-        maintenance_margin_bps=convert((a >> 176) & constants.MASK16, int256),
-        liquidation_penalty_bps=convert((a >> 192) & constants.MASK16, int256),
-        keeper_reward_share_bps=convert((a >> 208) & constants.MASK16, int256),
-        min_keeper_fee=convert(b & constants.MASK128, int256),
-        max_keeper_fee=convert(b >> 128, int256),
-        max_funding_velocity=convert(c & constants.MASK64, int256),
-        max_funding_rate=convert((c >> 64) & constants.MASK64, int256),
-        min_margin_usd=convert(c >> 192, int256) * constants.MICRO_I,
+        skew_scale=convert(a & constants.MASK96, int256),
+        taker_fee_bps=convert((a >> 96) & constants.MASK16, int256),
+        maker_fee_bps=convert((a >> 112) & constants.MASK16, int256),
+        initial_margin_bps=convert((a >> 128) & constants.MASK16, int256),
+        maintenance_margin_bps=convert((a >> 144) & constants.MASK16, int256),
+        liquidation_penalty_bps=convert((a >> 160) & constants.MASK16, int256),
+        keeper_reward_share_bps=convert((a >> 176) & constants.MASK16, int256),
+        min_keeper_fee=convert(a >> 192, int256) * constants.MICRO_I,
+        max_keeper_fee=convert(b >> 192, int256) * constants.MICRO_I,
+        max_funding_velocity=convert(b & constants.MASK64, int256),
+        max_funding_rate=convert((b >> 64) & constants.MASK64, int256),
+        min_margin_usd=convert((b >> 128) & constants.MASK64, int256) * constants.MICRO_I,
     )
 
 
 @internal
 @pure
-def _order_max_age(a: uint256) -> uint256:
+def _order_max_age(c: uint256) -> uint256:
     """
-    @dev Seconds an order may wait for its price, from word 0.
+    @dev Seconds an order may wait for its price, from word 2.
     """
-    return (a >> 224) & constants.MASK16
+    return (c >> 64) & constants.MASK16
+
+
+@internal
+@pure
+def _max_skew_to_pool_bps(c: uint256) -> int256:
+    """
+    @dev The pool's cap on the skew it carries (bps of its NAV), from word 2.
+    """
+    return convert((c >> 80) & constants.MASK16, int256)
 
 
 @internal
@@ -127,7 +144,7 @@ def _order_keeper_fee(c: uint256) -> int256:
     """
     @dev The keeper fee escrowed per order (USD wad), from word 2.
     """
-    return convert((c >> 128) & constants.MASK64, int256)
+    return convert(c & constants.MASK64, int256)
 
 
 @internal
@@ -140,10 +157,10 @@ def _unpack(words: uint256[4]) -> MarketParams:
     c: uint256 = words[2]
     d: uint256 = words[3]
     return MarketParams(
-        math=self._unpack_math(a, words[1], c),
-        order_max_age=self._order_max_age(a),
+        math=self._unpack_math(a, words[1]),
+        order_max_age=self._order_max_age(c),
         order_keeper_fee=self._order_keeper_fee(c),
         max_oi_long_usd=convert(d & constants.MASK128, int256),
         max_oi_short_usd=convert(d >> 128, int256),
-        max_skew_to_pool_bps=convert(a >> 240, int256),
+        max_skew_to_pool_bps=self._max_skew_to_pool_bps(c),
     )

@@ -351,7 +351,7 @@ def params_problem(mp: MarketParams) -> str | None:
         (0 < mp.max_skew_to_pool_bps <= BPS, "perp: pool cap"),
         (0 <= mp.order_keeper_fee <= 10 * WAD, "perp: keeper fee"),
         (mp.order_keeper_fee % MICRO == 0, "perp: keeper fee"),
-        (m.skew_scale < 2**127 and m.max_keeper_fee < 2**127, "perp: overflow"),
+        (m.skew_scale < 2**95 and m.max_keeper_fee < 2**64 * MICRO, "perp: overflow"),
         (m.max_funding_velocity < 2**63 and m.max_funding_rate < 2**63, "perp: overflow"),
         (0 <= mp.max_oi_long_usd < 2**127, "perp: overflow"),
         (0 <= mp.max_oi_short_usd < 2**127, "perp: overflow"),
@@ -363,6 +363,7 @@ def params_problem(mp: MarketParams) -> str | None:
             "perp: min margin",
         ),
         (m.min_margin_usd % MICRO == 0, "perp: min margin"),
+        (m.min_keeper_fee % MICRO == 0 == m.max_keeper_fee % MICRO, "perp: keeper bounds"),
     )
     return next((reason for ok, reason in checks if not ok), None)
 
@@ -593,6 +594,7 @@ class PerpModel:
     sum_entry: int = 0  # Σ size x entry / 1e18, each term truncated as stored
     sum_funding: int = 0  # Σ size x funding entry / 1e18, likewise
     pool_shortfall: int = 0  # USD wad the insurance fund could not cover
+    insurance_due: int = 0  # penalties the market holds for the insurance fund, units
     settlement_price: int = 0  # frozen price once settled (delisting), 0 while live
     paused: bool = False
 
@@ -863,7 +865,7 @@ class PerpModel:
                 account, Position(out.size - closed, out.entry_price, margin, out.funding_entry)
             )
             self._push_wad(keeper, reward_paid)
-            self._push_wad(INSURANCE, penalty_paid)
+            self.insurance_due += penalty_paid // self.usd_per_unit  # held until a sweep
             shortfall = bad_debt + (reward - reward_paid)
             if shortfall > 0:
                 self._cover(keeper, reward - reward_paid, bad_debt)
@@ -905,6 +907,11 @@ class PerpModel:
             return Closed(pos.size, margin, bad_debt)
 
         return self._atomic(tx)
+
+    def sweep_insurance(self) -> Outcome:
+        """Anyone sends the liquidation penalties the market holds to the insurance fund;
+        `Done(units)` (an `InsuranceSwept` event when units > 0)."""
+        return self._atomic(lambda: Done(self._sweep_insurance()))
 
     def set_params(self, params: MarketParams, authorized: bool = True) -> Outcome:
         """RISK_ADMIN sets every parameter (no funding accrual first: the next accrual uses
@@ -1118,7 +1125,9 @@ class PerpModel:
 
     def _cover(self, keeper: str, reward_gap: int, bad_debt: int) -> None:
         """The insurance fund pays first (the keeper's unpaid reward, then the pool's loss);
-        the pool absorbs the rest (recorded) and pays the keeper whatever happens."""
+        the pool absorbs the rest (recorded) and pays the keeper whatever happens. The
+        penalties the market holds for the fund are swept to it first."""
+        self._sweep_insurance()
         need = reward_gap + bad_debt
         units = ceil_div(need, self.usd_per_unit)
         paid = min(units, self.balance_of(INSURANCE))
@@ -1132,6 +1141,12 @@ class PerpModel:
             self.pool_shortfall += need - got
             if to_keeper < reward_gap:
                 self._transfer(POOL, keeper, (reward_gap - to_keeper) // self.usd_per_unit)
+
+    def _sweep_insurance(self) -> int:
+        due, self.insurance_due = self.insurance_due, 0
+        if due:
+            self._transfer(MARKET, INSURANCE, due)
+        return due
 
     def _settle_with_pool(self, units: int) -> None:
         if units > 0:

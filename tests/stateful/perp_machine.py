@@ -96,6 +96,7 @@ class Books:
     open_interest: tuple[int, int]
     sums: tuple[int, int] | None  # Σ size x entry, Σ size x funding entry (storage only)
     pool_shortfall: int
+    insurance_due: int  # the penalties the market holds for the insurance fund, units
     balances: dict[str, int]
     shares: int  # the LP's pool shares
     share_supply: int
@@ -129,6 +130,7 @@ class ViewReader:
             open_interest=tuple(mk.open_interest()),
             sums=None,
             pool_shortfall=mk.pool_shortfall(),
+            insurance_due=mk.insurance_due(),
             balances={w: s.collateral.balanceOf(self._key(w)) for w in (*HOLDERS, *BOOKS)},
             shares=s.pool.balanceOf(self._key("lp")),
             share_supply=s.pool.totalSupply(),
@@ -165,7 +167,7 @@ class StorageReader:
             return None
         slots: dict[str, int | None] = {}
         for contract, names in (
-            ("market", (*cls.MARKET_VARS, "pool_shortfall")),
+            ("market", (*cls.MARKET_VARS, "pool_shortfall", "_insurance_due")),
             ("token", ("balanceOf",)),
             ("pool", ("balanceOf", "totalSupply")),
         ):
@@ -214,6 +216,7 @@ class StorageReader:
             open_interest=(long_oi, long_oi - skew),
             sums=(_i128(agg_b), _i128(agg_b >> 128)),
             pool_shortfall=shortfall - 2**256 if shortfall >= 2**255 else shortfall,
+            insurance_due=mk(self.slots["_insurance_due"]) - 2**255,  # DUE_WARM kept set
             balances={w: token(s) for w, s in self.balance_slots.items()},
             shares=pool(self.share_slot),
             share_supply=pool(self.slots["pool.totalSupply"]),
@@ -702,6 +705,23 @@ class PerpMachine(RuleBasedStateMachine):
             if flag:
                 self._liquidate(who)
 
+    @precondition(lambda self: self.model.insurance_due > 0)  # the empty sweep: unit-tested
+    @rule()
+    def anyone_sweeps_insurance(self):
+        """Anyone sends the penalties the market holds to the insurance fund: the fund gains
+        exactly them (`InsuranceSwept` with the units when there were any), the sender
+        nothing."""
+        due, fund = self.model.insurance_due, self.model.balance_of(m.INSURANCE)
+        outcome = self.model.sweep_insurance()
+        assert outcome == m.Done(due)
+        self._send(outcome, self.stack.market, "sweep_insurance", sender=self.actors[ATTACKER])
+        swept = [
+            e["units"] for n, e in self.backend.events(self.stack.market) if n == "InsuranceSwept"
+        ]
+        assert swept == ([due] if due else []), swept
+        assert self.model.balance_of(m.INSURANCE) == fund + due
+        note(self, f"sweep insurance: {due} units")
+
     @rule(who=trader)
     def liquidate(self, who):
         """Anyone may call `liquidate`: a healthy account or a shut market reverts."""
@@ -993,6 +1013,11 @@ class PerpMachine(RuleBasedStateMachine):
         assert self._books().pool_shortfall == self.model.pool_shortfall
 
     @invariant()
+    def insurance_due_matches_model(self):
+        """The penalties the market holds for the insurance fund == the model's."""
+        assert self._books().insurance_due == self.model.insurance_due
+
+    @invariant()
     def skew_and_open_interest_match_positions(self):
         """Invariant 7."""
         books = self._books()
@@ -1078,6 +1103,7 @@ class PerpMachine(RuleBasedStateMachine):
         books = self._books()
         owed = sum(max(p.margin, 0) for p in books.positions.values())
         owed += sum(o.keeper_fee for o in books.orders.values())
+        owed += books.insurance_due * self.upu
         assert books.balances[m.MARKET] * self.upu >= owed
 
     # ---- the end of an example ---------------------------------------------------------------
@@ -1104,12 +1130,12 @@ class PerpMachine(RuleBasedStateMachine):
 
     def _closed_out(self) -> None:
         """Invariant 10: no open interest, the aggregates at zero, the pool's PnL zero, the
-        market holding the margins and dust only."""
+        market holding the margins, the penalties due to the insurance fund and dust only."""
         books = self.reader.read()
         assert books.skew == 0 and books.open_interest == (0, 0)
         assert self.stack.market.pool_pnl() == 0 == self.model.pool_pnl(self.now)
         margins = sum(p.margin for p in books.positions.values())
-        held = books.balances[m.MARKET] * self.upu
+        held = (books.balances[m.MARKET] - books.insurance_due) * self.upu
         assert 0 <= held - margins < self._dust_bound(), (held, margins)
         note(self, "closed out")
 
