@@ -737,7 +737,10 @@ class PerpModel:
                 price = self._risk_price(now)
                 index = self.index_at(price, now)
                 upnl = pnl(pos, price) - funding_owed(pos.size, index, pos.funding_entry)
-                free += min(0, upnl) - requirement(pos.size, price, self.math.initial_margin_bps)
+                # the IMR, outside the liquidation threshold and at the minimum margin
+                free += min(0, upnl) - min_equity(
+                    pos.size, price, self.math.initial_margin_bps, self.math
+                )
             if amount > max(free, 0) // self.usd_per_unit:
                 raise PerpRevert("perp: exceeds withdrawable")
             self._put_pos(

@@ -41,6 +41,7 @@ from synthequity.model.perp import (
     keeper_reward,
     liquidation_price,
     liquidation_size,
+    min_equity,
     net_funding_owed_by_traders,
     net_trader_pnl,
     order_fee,
@@ -402,6 +403,50 @@ def test_a_liquidation_under_water_draws_on_the_insurance_fund_then_the_pool():
     assert out.shortfall > 0 and mk.pool_shortfall == out.shortfall - usd(300)
     # the pool gets the whole margin and the fund's $270 left after the keeper
     assert mk.balance_of("pool") == pool_before + (margin + usd(270)) // UPU
+
+
+def test_nightly_withdraw_keeps_the_minimum_margin_in_the_model_too():
+    """Found by the nightly perp run (PerpModel only; the contract was right): the model's
+    `withdraw_margin` kept only the IMR, so a small position could be left under its
+    minimum margin ($20) or within the liquidation threshold, where the market refuses
+    "perp: exceeds withdrawable". Here: 0.25 shares at $200 ($50 notional, IMR $10,
+    threshold $5 + the $2 reward, minimum $20) with ~$30 of margin."""
+    mk = market()
+    mk.deposit_margin("trader", 31 * 10**6, T0)  # $1 of it escrowed for the keeper
+    mk.commit_order("trader", usd("0.25"), 2**255, T0)
+    mk.observe(usd(200), T0 + 1, OPEN)
+    assert isinstance(mk.execute_order("keeper", "trader", T0 + 1), Filled)
+    free = mk.withdrawable_units("trader", T0 + 1)
+    pos = mk.position("trader")
+    need = min_equity(pos.size, usd(200), P.initial_margin_bps, P)
+    assert need == P.min_margin_usd > requirement(pos.size, usd(200), P.initial_margin_bps)
+    assert free == withdrawable(pos, usd(200), mk.index_at(usd(200), T0 + 1), P) // UPU
+    assert free * UPU <= pos.margin - need
+    assert mk.withdraw_margin("trader", free + 1, T0 + 1) == Reverted("perp: exceeds withdrawable")
+    assert mk.withdraw_margin("trader", free, T0 + 1) == Done()
+
+
+def test_liquidation_penalties_wait_for_a_sweep_and_a_cover_sweeps_first():
+    """The market holds each liquidation's penalty for the insurance fund (`insurance_due`);
+    `sweep_insurance` sends it; a cover sweeps first, so the fund pays with it."""
+    mk = market(other=10_000)
+    for who in ("trader", "other"):
+        mk.deposit_margin(who, 4_200 * 10**6, T0)
+        mk.commit_order(who, usd(100), 2**255, T0)
+    mk.observe(usd(200), T0 + 1, OPEN)
+    for who in ("trader", "other"):
+        assert isinstance(mk.execute_order("keeper", who, T0 + 1), Filled)
+    mk.observe(usd(176), T0 + 2, OPEN)
+    out = mk.liquidate("keeper", "trader", T0 + 2)
+    assert isinstance(out, Liquidated) and out.penalty > 0
+    due = out.penalty // UPU
+    assert mk.insurance_due == due and mk.balance_of("insurance") == 0
+    mk.observe(usd(150), T0 + 3, OPEN)
+    mk.observe(usd(125), T0 + 4, OPEN)
+    under = mk.liquidate("keeper", "other", T0 + 4)
+    assert isinstance(under, Liquidated) and under.shortfall > 0
+    assert mk.insurance_due == 0 and mk.balance_of("insurance") == 0  # swept, then spent
+    assert mk.sweep_insurance() == Done(0)
 
 
 def test_delisting_freezes_the_price_and_closes_at_it():
