@@ -89,7 +89,7 @@ class Sample:
     oi_long_usd: float
     oi_short_usd: float
     pool_nav_usd: float
-    insurance_usd: float
+    insurance_usd: float  # the fund's balance + the penalties the market holds for it
     mmr_bps: int
 
 
@@ -704,17 +704,20 @@ class Simulation:
             self.priced = s.oracle.latestRound() > 0
             if not self.priced:
                 return
-        round_data, oi, status, market_status, rate, nav, insurance, params = self.chain.read_many(
-            [
-                (s.oracle, "latestRoundData", ()),
-                (s.market, "open_interest", ()),
-                (s.oracle, "reported_status", ()),
-                (s.oracle, "market_status", ()),
-                (s.market, "funding_rate", ()),
-                (s.pool, "totalAssets", ()),
-                (s.collateral, "balanceOf", (s.insurance.address,)),
-                (s.market, "params", ()),
-            ]
+        round_data, oi, status, market_status, rate, nav, insurance, due, params = (
+            self.chain.read_many(
+                [
+                    (s.oracle, "latestRoundData", ()),
+                    (s.market, "open_interest", ()),
+                    (s.oracle, "reported_status", ()),
+                    (s.oracle, "market_status", ()),
+                    (s.market, "funding_rate", ()),
+                    (s.pool, "totalAssets", ()),
+                    (s.collateral, "balanceOf", (s.insurance.address,)),
+                    (s.market, "insurance_due", ()),  # penalties the market holds for the fund
+                    (s.market, "params", ()),
+                ]
+            )
         )
         price = round_data[1] / 10**8
         oi_long, oi_short = oi
@@ -733,7 +736,7 @@ class Simulation:
                 oi_long_usd=oi_long / WAD * price,
                 oi_short_usd=oi_short / WAD * price,
                 pool_nav_usd=nav[0] * s.usd_per_unit / WAD,
-                insurance_usd=insurance[0] * s.usd_per_unit / WAD,
+                insurance_usd=(insurance[0] + due[0]) * s.usd_per_unit / WAD,
                 mmr_bps=int(params[0][0][4]),  # (struct) -> (math struct, ...) -> mmr
             )
         )

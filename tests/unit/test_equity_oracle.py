@@ -267,6 +267,26 @@ def test_round_state_is_the_status_to_act_on_per_round(oracle, push, reporter2, 
             oracle.round_state(rid)
 
 
+def test_latest_state_is_latest_round_data_and_market_state_in_one_call(oracle, push, risk_admin):
+    """`latest_state()` (the risk consumers' one call per price) == `latestRoundData()`'s
+    round, answer and time with `market_state()`: before any data, open, closed, suspect."""
+    with ape.reverts("oracle: no data"):
+        oracle.latest_state()
+
+    def both():
+        rid, answer, _, updated, _ = oracle.latestRoundData()
+        return (rid, answer, updated, *oracle.market_state())
+
+    push(200, MarketStatus.CLOSED, age=2)
+    assert tuple(oracle.latest_state()) == both() and both()[3] == MarketStatus.CLOSED
+    push(201, age=1)
+    assert tuple(oracle.latest_state()) == both() and both()[3] == MarketStatus.OPEN
+    push(400)  # a jump: suspect, so HALTED to act on
+    assert tuple(oracle.latest_state()) == both() and both()[3] == MarketStatus.HALTED
+    oracle.clear_suspect(sender=risk_admin)
+    assert tuple(oracle.latest_state()) == both() and both()[3] == MarketStatus.OPEN
+
+
 def test_set_max_jump_bps(oracle, risk_admin, outsider, admin):
     for who in (outsider, admin):
         with ape.reverts("access_control: account is missing role"):

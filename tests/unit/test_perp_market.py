@@ -225,6 +225,54 @@ def test_liquidation_restores_the_imr(
     assert eq > 0
 
 
+def _two_longs_at_176(market, trader, outsider, keeper, push, usd):
+    for who in (trader, outsider):
+        market.deposit_margin(usd(4_200), sender=who)
+        commit_and_fill(market, who, keeper, push, shares(100))
+    push(176)
+
+
+def test_liquidation_penalties_wait_in_the_market_for_anyone_to_sweep(
+    perp, core, stablecoin, trader, keeper, liquidator, outsider, push, usd
+):
+    """A liquidation holds its penalty for the insurance fund (one storage word instead of a
+    transfer: docs/design/perp.md); anyone sweeps it to the fund, once."""
+    _, market = perp
+    fund, unit = core.insurance, WAD // 10 ** stablecoin.decimals()
+    _two_longs_at_176(market, trader, outsider, keeper, push, usd)
+    funded = stablecoin.balanceOf(fund)
+    ev = market.liquidate(trader, sender=liquidator).events.filter(market.PositionLiquidated)[0]
+    due = ev.penalty // unit
+    assert due > 0 and market.insurance_due() == due
+    assert stablecoin.balanceOf(fund) == funded  # nothing moved to the fund yet
+    held = stablecoin.balanceOf(market)
+    tx = market.sweep_insurance(sender=outsider)
+    assert [(e.by, e.units) for e in tx.events.filter(market.InsuranceSwept)] == [(outsider, due)]
+    assert stablecoin.balanceOf(fund) == funded + due
+    assert stablecoin.balanceOf(market) == held - due and market.insurance_due() == 0
+    again = market.sweep_insurance(sender=outsider)  # nothing held: no transfer, no event
+    assert not list(again.events.filter(market.InsuranceSwept))
+    assert stablecoin.balanceOf(fund) == funded + due
+
+
+def test_a_cover_sweeps_the_held_penalties_first(
+    perp, core, stablecoin, trader, keeper, liquidator, outsider, push, usd
+):
+    """Bad debt after a fall: the insurance fund pays with the penalties it was owed, as if
+    each liquidation had transferred them."""
+    _, market = perp
+    unit = WAD // 10 ** stablecoin.decimals()
+    _two_longs_at_176(market, trader, outsider, keeper, push, usd)
+    ev = market.liquidate(trader, sender=liquidator).events.filter(market.PositionLiquidated)[0]
+    due = ev.penalty // unit
+    push(150)
+    push(125)  # the other long's loss is beyond its margin
+    tx = market.liquidate(outsider, sender=liquidator)
+    assert tx.events.filter(market.PositionLiquidated)[0].shortfall > 0
+    assert [e.units for e in tx.events.filter(market.InsuranceSwept)] == [due]
+    assert market.insurance_due() == 0
+
+
 def test_no_liquidation_while_closed(perp, trader, keeper, liquidator, push, usd):
     _, market = perp
     market.deposit_margin(usd(4_200), sender=trader)
@@ -346,6 +394,10 @@ def test_growing_beyond_5x_cancels_for_margin(perp, trader, keeper, push, usd):
         (dict(min_margin_usd=3 * WAD - 1), "perp: min margin"),  # < min keeper + order fee
         (dict(min_margin_usd=10_000 * WAD + m.MICRO), "perp: min margin"),
         (dict(min_margin_usd=20 * WAD + 1), "perp: min margin"),  # not whole micro-USD
+        (dict(skew_scale=2**95), "perp: overflow"),  # 96 bits: math in two words
+        (dict(max_keeper_fee=2**64 * m.MICRO), "perp: overflow"),
+        (dict(max_keeper_fee=100 * WAD + 1), "perp: keeper bounds"),  # whole micro-USD
+        (dict(min_keeper_fee=2 * WAD - 1), "perp: keeper bounds"),
     ],
 )
 def test_params_have_hard_bounds(perp, risk_admin, guardian, change, reason):

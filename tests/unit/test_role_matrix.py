@@ -85,6 +85,7 @@ MATRIX: dict[str, dict[str, str]] = {
         **ROLES,
         **{f: ANYONE for f in ("deposit_margin", "withdraw_margin", "commit_order")},
         **{f: ANYONE for f in ("execute_order", "cancel_order", "liquidate", "settle_position")},
+        "sweep_insurance": ANYONE,
         "settle": ADMIN,
         "set_params": RISK,
         "unpause": RISK,
