@@ -22,6 +22,7 @@ SRC = {
     "perp": "contracts/perp/PerpMarket.vy",
     "perp_ext": "contracts/perp/PerpMarketExt.vy",
     "vault_ext": "contracts/vault/SynthVaultExt.vy",
+    "stability_pool": "contracts/vault/StabilityPool.vy",
     "pool": "contracts/perp/LiquidityPool.vy",
     "codec": "contracts/perp/PerpParamsCodec.vy",
 }
