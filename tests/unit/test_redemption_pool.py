@@ -271,7 +271,6 @@ def test_stability_pool_liquidation_pays_depositors_and_keeper(book):
     p, borrowers = book
     sp = p.stability_pool
     with boa.env.prank(p.trader):
-        p.vault.redeem(WAD, 10_000)  # (a base rate; irrelevant here)
         sp.deposit(20 * WAD)
     assert sp.deposit_of(p.trader) == (0, 20 * WAD, 0)
     assert sp.total_deposits() == 0
@@ -287,7 +286,7 @@ def test_stability_pool_liquidation_pays_depositors_and_keeper(book):
         repaid = sp.liquidate(victim, prev_hint(entries(p), victim), ZERO)
     (offset,) = [e for e in sp.get_logs() if type(e).__name__ == "Offset"]
     price, pen = 262 * WAD, 1_000
-    penalty_units = repaid * price * pen // (WAD * 10_000 * 10_000) // p.usd_per_unit
+    penalty_units = repaid * price * pen // (WAD * 10_000) // p.usd_per_unit
     reward = repaid * price * pen * 1_000 // (WAD * 10_000 * 10_000) // p.usd_per_unit
     fee = repaid * price * pen * 2_000 // (WAD * 10_000 * 10_000) // p.usd_per_unit
     seized = repaid * price * (10_000 + pen) // (WAD * 10_000) // p.usd_per_unit
@@ -328,10 +327,14 @@ def test_stability_pool_short_falls_back_to_the_keeper(book):
     p.push(262.0)
     victim = next(b for b in borrowers if p.vault.is_liquidatable(b))
     with boa.env.prank(p.keeper):
-        with boa.reverts("vault: leaves dust"):
+        assert sp.liquidate(victim) == WAD // 100  # all the pool has
+    assert p.vault.is_liquidatable(victim) and sp.total_deposits() == 0
+    with boa.env.prank(p.keeper):
+        with boa.reverts("sp: empty"):
             sp.liquidate(victim)
     with boa.env.prank(p.trader):
         assert p.vault.liquidate(victim, 10**24) > 0  # today's path: the caller repays
+    assert not p.vault.is_liquidatable(victim)
 
 
 @settings(max_examples=6, deadline=None)
@@ -432,9 +435,13 @@ def test_product_sum_error_bound_over_long_sequences(seed):
         assert p.synth.balanceOf(sp) >= sum(sp.deposit_of(d_)[0] for d_ in depositors)
         if sp.total_deposits() < 10 * WAD:
             for d_ in depositors:
+                before = p.collateral.balanceOf(d_)
                 with boa.env.prank(d_):
                     sp.deposit(rng.randint(1, 1_000) * WAD)
-                model.deposit(d_, sp.get_logs()[-1].amount, boa.env.timestamp)
+                amount = sp.get_logs()[-1].amount
+                model.join(boa.env.timestamp)
+                model.claim(d_, p.collateral.balanceOf(d_) - before)  # gains paid on deposit
+                model.deposit(d_, amount, boa.env.timestamp)
             p.push(PRICE, dt=2 * WINDOW)
             model.join(boa.env.timestamp)
     assert ops == 24
