@@ -214,7 +214,7 @@ def deploy_all(account: Any, cfg: DeployConfig, network: Any) -> dict[str, Any]:
             entry,
             "stability_pool",
             project.StabilityPool,
-            lambda: deploy_stability_pool(account, vault),
+            lambda vault=vault: deploy_stability_pool(account, vault),
             f"{synth_symbol} stability pool",
         )
         existing = str(stack.factory.perps(symbol))

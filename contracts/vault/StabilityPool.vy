@@ -439,9 +439,7 @@ def liquidate(
     assert total != 0, "sp: empty"
     repaid: uint256 = 0
     gained: uint256 = 0
-    repaid, gained = extcall VAULT.liquidate_for(
-        account, total, msg.sender, prev_hint, insert_hint
-    )
+    repaid, gained = extcall VAULT.liquidate_for(account, total, msg.sender, prev_hint, insert_hint)
     key: uint256 = ((st >> 224) << 32) | ((st >> 192) & MASK32)
     p: uint256 = (st >> 128) & MASK64
     # gains per unit round down, losses per unit round up: what depositors are owed never

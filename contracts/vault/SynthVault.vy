@@ -239,7 +239,6 @@ def redeem(
     return synth_vault._redeem_listed(amount, max_fee_bps, first_hint, partial_hint)
 
 
-
 # ---- views (ISynthVault) ----------------------------------------------------------------
 
 

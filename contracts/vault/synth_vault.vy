@@ -759,9 +759,7 @@ def _sort_key(word: uint256) -> uint256:
     debt: uint256 = (word >> 96) & constants.MASK88
     if debt == 0:
         return 0
-    return max(
-        min(self._usd(word & constants.MASK96) * (word >> 184) // debt, constants.MASK96), 1
-    )
+    return max(min(self._usd(word & constants.MASK96) * (word >> 184) // debt, constants.MASK96), 1)
 
 
 @internal
@@ -823,8 +821,10 @@ def _relist(account: address, word: uint256, prev_hint: address, insert_hint: ad
         return
     prev: address = self._find_prev(account, prev_hint)
     nxt: uint256 = old & constants.MASK160
-    if key != 0 and self._node[prev] >> 160 <= key and (
-        nxt == 0 or key <= self._node[convert(nxt, address)] >> 160
+    if (
+        key != 0
+        and self._node[prev] >> 160 <= key
+        and (nxt == 0 or key <= self._node[convert(nxt, address)] >> 160)
     ):
         self._node[account] = nxt | (key << 160)
         return
@@ -895,7 +895,6 @@ def _redeem_listed(
                 break
             start = cur
             cur = convert(self._node[cur] & constants.MASK160, address)
-
     left: uint256 = amount
     out: uint256 = 0
     accrued: uint256 = 0
@@ -913,7 +912,9 @@ def _redeem_listed(
         coll_taken: uint256 = take * price // (constants.WAD * _USD_PER_UNIT)  # rounds down
         left -= take
         out += coll_taken
-        new_word: uint256 = self._store(cur, (word & constants.MASK96) - coll_taken, debt - take, rate)
+        new_word: uint256 = self._store(
+            cur, (word & constants.MASK96) - coll_taken, debt - take, rate
+        )
         log PositionRedeemed(account=cur, debt=take, collateral=coll_taken)
         nxt: address = convert(self._node[cur] & constants.MASK160, address)
         if take == debt:

@@ -57,7 +57,9 @@ class StabilityPoolModel:
         self.received += collateral
         for who, value in self.active.items():
             share = value / total
-            self.gains[who] = self.gains.get(who, Fraction(0)) + share * collateral * self.usd_per_unit
+            self.gains[who] = (
+                self.gains.get(who, Fraction(0)) + share * collateral * self.usd_per_unit
+            )
             self.active[who] = value - share * debt
 
     def claim(self, who: str, paid_units: int) -> None:

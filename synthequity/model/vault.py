@@ -259,7 +259,9 @@ def plan_redemption(
 
 def redemption_fee_wad(base_rate: int, last: int, now: int, redeemed: int, supply: int) -> int:
     """(new base rate, fee rate) of a redemption of `redeemed` out of `supply`, wad."""
-    base = min(base_rate_at(base_rate, last, now) + redeemed * WAD // supply // REDEMPTION_BETA, WAD)
+    base = min(
+        base_rate_at(base_rate, last, now) + redeemed * WAD // supply // REDEMPTION_BETA, WAD
+    )
     return min(base + REDEMPTION_FEE_FLOOR_WAD, WAD)
 
 

@@ -100,8 +100,9 @@ def deploy_protocol(
 ) -> Protocol:
     """Deploys, for one equity: its oracle, the collateral (a mock USD of `decimals`, or the
     given token), the insurance fund, the factory with every blueprint and the params codec,
-    the vault with its synth and stability pool, the perp market with its pool (each with its extension), and
-    grants every role (`Protocol` names them). Nothing is priced yet: `push` first."""
+    the vault with its synth and stability pool, the perp market with its pool (each with its
+    extension), and grants every role (`Protocol` names them). Nothing is priced yet: `push`
+    first."""
     names = ("admin", "reporter", "guardian", "risk_admin")
     users = ("trader", "borrower", "lp", "keeper", "attacker")
     acct = {n: boa.env.generate_address(n) for n in (*names, *users)}

@@ -111,7 +111,7 @@ def test_list_follows_every_action_with_or_without_hints(book):
         who = rng.choice(borrowers)
         e = entries(p)
         with boa.env.prank(who):
-            coll, debt = p.vault.position(who)
+            _coll, debt = p.vault.position(who)
             hints = (prev_hint(e, who), ZERO) if step % 2 else ()
             action = step % 4
             if action == 0:
@@ -165,7 +165,12 @@ def test_redeem_takes_the_riskiest_first(book):
     assert p.collateral.balanceOf(p.trader) - usd_before == coll - fee
     assert p.collateral.balanceOf(p.insurance) - fund_before == fee
     (event,) = [e for e in logs if type(e).__name__ == "Redemption"]
-    assert (event.redeemer, event.amount, event.paid, event.fee) == (p.trader, amount, coll - fee, fee)
+    assert (event.redeemer, event.amount, event.paid, event.fee) == (
+        p.trader,
+        amount,
+        coll - fee,
+        fee,
+    )
     assert p.vault.redemption_base_rate() == event.base_rate_wad == fee_wad - 5 * 10**15
     # the fully redeemed position keeps its collateral, without debt, and can take it back
     assert p.vault.position(borrowers[0])[1] == 0
@@ -191,25 +196,22 @@ def test_redeem_skips_liquidatable_positions_and_survives_bad_hints(book):
 
 
 def test_redeem_reverts(book):
-    p, borrowers = book
+    p, _borrowers = book
     with boa.env.prank(p.trader):
         with boa.reverts("vault: zero amount"):
             p.vault.redeem(0, 10_000)
         with boa.reverts("vault: fee above max"):
             p.vault.redeem(WAD, 50)  # the floor alone is 0.5%
     p.push(PRICE, status=1)
-    with boa.env.prank(p.trader):
-        with boa.reverts("market closed"):
-            p.vault.redeem(WAD, 10_000)
+    with boa.env.prank(p.trader), boa.reverts("market closed"):
+        p.vault.redeem(WAD, 10_000)
     p.push(PRICE)
     boa.env.time_travel(seconds=600)
-    with boa.env.prank(p.trader):
-        with boa.reverts("stale price"):
-            p.vault.redeem(WAD, 10_000)
+    with boa.env.prank(p.trader), boa.reverts("stale price"):
+        p.vault.redeem(WAD, 10_000)
     p.push(PRICE)
-    with boa.env.prank(p.attacker):  # no synth
-        with boa.reverts():
-            p.vault.redeem(WAD, 10_000)
+    with boa.env.prank(p.attacker), boa.reverts():  # no synth
+        p.vault.redeem(WAD, 10_000)
     # every position at the minimum debt: nothing can be redeemed without leaving dust
     q = deploy_protocol(decimals=6)
     q.push(PRICE)
@@ -329,9 +331,8 @@ def test_stability_pool_short_falls_back_to_the_keeper(book):
     with boa.env.prank(p.keeper):
         assert sp.liquidate(victim) == WAD // 100  # all the pool has
     assert p.vault.is_liquidatable(victim) and sp.total_deposits() == 0
-    with boa.env.prank(p.keeper):
-        with boa.reverts("sp: empty"):
-            sp.liquidate(victim)
+    with boa.env.prank(p.keeper), boa.reverts("sp: empty"):
+        sp.liquidate(victim)
     with boa.env.prank(p.trader):
         assert p.vault.liquidate(victim, 10**24) > 0  # today's path: the caller repays
     assert not p.vault.is_liquidatable(victim)
@@ -370,7 +371,7 @@ def test_just_in_time_deposits_take_no_gain(jit_offsets, honest):
         sp.liquidate(p.borrower)
     (offset,) = [e for e in sp.get_logs() if type(e).__name__ == "Offset"]
     assert sp.deposit_of(p.attacker) == (0, 100 * WAD * len(jit_offsets), 0)
-    value, _, gain = sp.deposit_of(p.lp)
+    _value, _, gain = sp.deposit_of(p.lp)
     assert offset.collateral - 1 <= gain <= offset.collateral  # all of it (rounded down)
     with boa.env.prank(p.attacker):
         assert sp.withdraw(2**255) == 100 * WAD * len(jit_offsets)
@@ -412,7 +413,7 @@ def test_product_sum_error_bound_over_long_sequences(seed):
         p.push(PRICE * 1.4, dt=1)
         with boa.env.prank(p.keeper):
             repaid = sp.liquidate(victim)
-        off = [e for e in sp.get_logs() if type(e).__name__ == "Offset"][0]
+        off = next(e for e in sp.get_logs() if type(e).__name__ == "Offset")
         assert off.debt == repaid
         model.offset(off.debt, off.collateral, boa.env.timestamp)
         ops += 1
@@ -426,7 +427,7 @@ def test_product_sum_error_bound_over_long_sequences(seed):
             model.join(boa.env.timestamp)
             model.claim(who, p.collateral.balanceOf(who) - before)
         for d_ in depositors:
-            value, pending, gain = sp.deposit_of(d_)
+            value, _pending, gain = sp.deposit_of(d_)
             exact = model.active.get(d_, Fraction(0))
             owed = model.gains.get(d_, Fraction(0)) / p.usd_per_unit
             assert value <= exact and gain <= owed
