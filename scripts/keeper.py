@@ -4,14 +4,17 @@
         --source csv:data/tsla_daily.csv --start 2022-11-21 --end 2022-11-29
     ape run keeper oracle --network ethereum:local:foundry --account TEST::2 \
         --confirm-source http:URL#price=p&time=t     # the confirming keeper (2nd reporter)
+    ape run keeper oracle --network ethereum:local:foundry --account TEST::1 \
+        --source pyth:ID --confirm-source datastreams:ID --confirm-account TEST::2   # both
     ape run keeper orders --network ethereum:local:foundry --account TEST::5
-    ape run keeper liquidate --network ethereum:local:foundry --account TEST::6 [--book vault]
+    ape run keeper liquidate --network ethereum:local:foundry --account TEST::6 [--book vault] \
+        [--config keeper.toml] [--shard 0/2] [--metrics-port 9101]
     ape run keeper inventory --network ethereum:local:foundry --account TEST::6 \
         --collateral 5000 --mint 10
 """
 
 import click
-from ape.cli import ConnectedProviderCommand, account_option
+from ape.cli import AccountAliasPromptChoice, ConnectedProviderCommand, account_option
 
 from synthequity.keepers.cli import run_inventory_cli, run_keeper_cli
 from synthequity.keepers.oracle.cli import run_oracle_keeper
@@ -28,13 +31,28 @@ def cli():
 @click.option(
     "--oracle", "oracle_address", default=None, help="Oracle address (overrides --symbol)."
 )
-@click.option("--source", default=None, help="Primary: csv:PATH | gbm:SEED[:S0[:SIGMA]] | http:URL")
+@click.option(
+    "--source",
+    default=None,
+    help="Primary: csv:PATH | gbm:SEED[:S0[:SIGMA]] | http:URL | pyth:FEED_ID | "
+    "datastreams:FEED_ID (keys and endpoints: SYNTHEQUITY_ORACLE_* env, "
+    "docs/runbooks/price-sources.md)",
+)
 @click.option(
     "--confirm-source",
     default=None,
-    help="Run as the confirming keeper instead: read this independent source and push only "
-    "while the feed is suspect (confirm it, or revert it to its anchor). A second process, "
-    "with its own REPORTER account; not with --source.",
+    help="The confirming keeper: read this independent source and push only while the feed "
+    "is suspect (confirm it, or revert it to its anchor). Alone: a second process signing "
+    "with its own --account (the more independent deployment). With --source: both roles in "
+    "one process, the confirmations signed by --confirm-account.",
+)
+@click.option(
+    "--confirm-account",
+    type=AccountAliasPromptChoice(),
+    default=None,
+    help="With --source and --confirm-source: the second REPORTER account, which signs the "
+    "confirming keeper's pushes (not the --account: the oracle's path (a) needs a different "
+    "reporter).",
 )
 @click.option(
     "--splits",
@@ -61,6 +79,25 @@ def cli():
     default=None,
     help="Push at least this often while OPEN, seconds (default 60).",
 )
+@click.option(
+    "--expect",
+    default=None,
+    help="LO:HI in USD, e.g. 150:400: the first push (and the first after an outage) must "
+    "lie within it, else it is refused (required for network sources off local chains).",
+)
+@click.option(
+    "--stage-splits",
+    is_flag=True,
+    help="Stage the splits the source announces (Data Streams v10) with this account, which "
+    "needs DEFAULT_ADMIN; otherwise they are logged for the admin.",
+)
+@click.option(
+    "--metrics-port",
+    type=int,
+    default=None,
+    help="Serve Prometheus /metrics and JSON /health on this port (env "
+    "SYNTHEQUITY_ORACLE_METRICS_PORT).",
+)
 @click.option("--dry-run", is_flag=True, help="Decide and log, send nothing.")
 @click.option(
     "--log-format", type=click.Choice(["json", "plain"]), default="json", show_default=True
@@ -68,15 +105,24 @@ def cli():
 @click.option("--summary/--no-summary", default=True, help="Print the pushes at exit.")
 def oracle(network, account, **options):
     """Push an equity's price and market status into its EquityOracle."""
-    run_oracle_keeper(network, account, **options)
+    run = run_oracle_keeper(network, account, **options)
+    if refused := run.refused:
+        raise SystemExit(f"refused {refused} push(es): see the 'push refused' log lines")
 
 
 def keeper_options(fn):
-    """Options shared by the order and liquidation keepers."""
+    """Options shared by the order and liquidation keepers. A flag left out is decided by the
+    environment (SYNTHEQUITY_KEEPER_<NAME>), then the --config file, then the default
+    (synthequity/keepers/settings.py; docs/runbooks/keepers.md)."""
     for opt in reversed(
         [
             account_option(),
-            click.option("--symbol", default="TSLA", show_default=True, help="Market."),
+            click.option(
+                "--config",
+                default=None,
+                help="TOML settings file (env SYNTHEQUITY_KEEPER_CONFIG); flags override it.",
+            ),
+            click.option("--symbol", default=None, help="Market [TSLA]."),
             click.option("--market", "market_address", default=None, help="PerpMarket address."),
             click.option("--vault", "vault_address", default=None, help="SynthVault address."),
             click.option(
@@ -85,7 +131,7 @@ def keeper_options(fn):
                 default=None,
                 help="Index accounts from this block (default: the contract's deploy block).",
             ),
-            click.option("--poll", default=0.5, show_default=True, help="Seconds between ticks."),
+            click.option("--poll", type=float, default=None, help="Seconds between ticks [0.5]."),
             click.option("--max-ticks", type=int, default=None, help="Stop after N ticks."),
             click.option(
                 "--max-fee-gwei", type=float, default=None, help="Send nothing above this fee."
@@ -93,23 +139,38 @@ def keeper_options(fn):
             click.option(
                 "--min-profit-usd",
                 type=float,
-                default=0.0,
-                show_default=True,
-                help="Skip jobs whose reward minus gas is below this.",
+                default=None,
+                help="Skip jobs whose reward minus gas is below this [0].",
             ),
             click.option(
                 "--native-usd",
                 type=float,
-                default=3_000.0,
-                show_default=True,
-                help="USD price of the gas token, for the profitability check.",
+                default=None,
+                help="USD price of the gas token, for the profitability check [3000].",
             ),
-            click.option("--dry-run", is_flag=True, help="Decide and log, send nothing."),
             click.option(
-                "--log-format",
-                type=click.Choice(["json", "plain"]),
-                default="json",
-                show_default=True,
+                "--shard",
+                default=None,
+                help="i/N: keep only the accounts whose address hashes to i mod N [0/1].",
+            ),
+            click.option(
+                "--metrics-port",
+                type=int,
+                default=None,
+                help="Serve Prometheus /metrics and JSON /health on this port.",
+            ),
+            click.option("--batch-reads", type=int, default=None, help="eth_call per batch."),
+            click.option(
+                "--batch-simulations", type=int, default=None, help="eth_estimateGas per batch."
+            ),
+            click.option(
+                "--batch-sends", type=int, default=None, help="eth_sendRawTransaction per batch."
+            ),
+            click.option(
+                "--dry-run", is_flag=True, default=None, help="Decide and log, send nothing."
+            ),
+            click.option(
+                "--log-format", type=click.Choice(["json", "plain"]), default=None, help="[json]"
             ),
         ]
     ):
@@ -129,9 +190,8 @@ def orders(network, account, **options):
 @click.option(
     "--book",
     type=click.Choice(["all", "perp", "vault"]),
-    default="all",
-    show_default=True,
-    help="Perp positions below maintenance, vault positions below the liquidation ratio, or both.",
+    default=None,
+    help="Perp positions below maintenance, vault ones below the liquidation ratio, or both [all].",
 )
 def liquidate(network, account, **options):
     """Liquidate perp and vault positions, riskiest first (vault: within the sTSLA inventory)."""

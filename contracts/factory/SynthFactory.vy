@@ -13,6 +13,7 @@ from interfaces import IEquityOracle
 from interfaces import IInsuranceFund
 from snekmate.auth import access_control
 from contracts.auth import roles
+from contracts.oracle import oracle_guard
 from contracts.perp import perp_params
 from contracts.vault import synth_vault
 
@@ -47,9 +48,7 @@ interface VaultInit:
 
 
 interface PerpInit:
-    def initialize(
-        admin: address, oracle: address, max_age_open: uint256, params: perp_params.MarketParams
-    ): nonpayable
+    def initialize(admin: address, params: perp_params.MarketParams): nonpayable
 
 
 MAX_MARKETS: constant(uint256) = 64
@@ -204,13 +203,15 @@ def deploy_perp(
     assert self.perps[symbol_] == empty(address), "factory: symbol taken"
     assert admin != empty(address), "roles: zero admin"
     pool: address = create_from_blueprint(pool_blueprint, admin, collateral, lp_name, lp_symbol)
+    # the market's oracle and freshness bound, checked, in one word both deployables keep
+    oracle_cfg: uint256 = oracle_guard._config(IEquityOracle(oracle), max_age_open)
     ext: address = create_from_blueprint(
-        perp_ext_blueprint, collateral, pool, insurance, params_codec
+        perp_ext_blueprint, collateral, pool, insurance, params_codec, oracle_cfg
     )
     market: address = create_from_blueprint(
-        perp_blueprint, collateral, pool, insurance, params_codec, ext
+        perp_blueprint, collateral, pool, insurance, params_codec, oracle_cfg, ext
     )
-    extcall PerpInit(market).initialize(admin, oracle, max_age_open, params)
+    extcall PerpInit(market).initialize(admin, params)
     extcall PoolAdmin(pool).set_market(market)
     self.perps[symbol_] = market
     self.pool_of[market] = pool

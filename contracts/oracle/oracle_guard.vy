@@ -56,10 +56,34 @@ def _initialize(oracle_: IEquityOracle, max_age_open_: uint256):
     @param oracle_ The feed (AggregatorV3 + `market_status`).
     @param max_age_open_ Freshness bound in seconds, within [10, 3_600].
     """
+    self._initialize_with(self._config(oracle_, max_age_open_))
+
+
+@internal
+def _initialize_with(cfg: uint256):
+    """
+    @dev `_initialize` with a word `_config` made (a consumer that also keeps it immutable).
+    """
+    self._cfg = cfg
+    log MaxAgeOpenSet(old_seconds=0, new_seconds=(cfg >> 160) & constants.MASK32)
+
+
+@internal
+@view
+def _config(oracle_: IEquityOracle, max_age_open_: uint256) -> uint256:
+    """
+    @dev The configuration word for `oracle_` and `max_age_open_` (checked): what `_cfg`
+         holds. A consumer whose configuration never changes may keep it in an immutable and
+         read prices with `_latest_of` (no storage read).
+    """
     decimals_: uint8 = staticcall oracle_.decimals()
     assert decimals_ <= 18, "guard: decimals > 18"
-    self._cfg = convert(oracle_.address, uint256) | (convert(18 - decimals_, uint256) << 192)
-    self._set_max_age_open(max_age_open_)
+    assert max_age_open_ >= MIN_MAX_AGE and max_age_open_ <= MAX_MAX_AGE, "guard: max age bounds"
+    return (
+        convert(oracle_.address, uint256)
+        | (max_age_open_ << 160)
+        | (convert(18 - decimals_, uint256) << 192)
+    )
 
 
 @external
@@ -88,6 +112,7 @@ def _latest() -> Price:
     """
     @dev The latest round, normalized to 1e18, with the status consumers must act on.
     """
+    # not `_latest_of(self._cfg)`: one internal call less on the vault's every path
     round_id: uint80 = 0
     answer: int256 = 0
     started_at: uint256 = 0
@@ -111,11 +136,38 @@ def _latest() -> Price:
 
 @internal
 @view
-def _feed() -> (IEquityOracle, uint256):
+def _latest_of(cfg: uint256) -> Price:
     """
-    @dev The feed and its scale to 1e18 (10^(18 - decimals)), for `_round_of`.
+    @dev `_latest` for the configuration word `cfg` (`_config`), kept by the consumer (an
+         immutable: no storage read).
     """
-    cfg: uint256 = self._cfg
+    round_id: uint80 = 0
+    answer: int256 = 0
+    started_at: uint256 = 0
+    updated_at: uint256 = 0
+    answered_in: uint80 = 0
+    feed: IEquityOracle = IEquityOracle(convert(cfg & constants.MASK160, address))
+    round_id, answer, started_at, updated_at, answered_in = staticcall feed.latestRoundData()
+    assert answer > 0, "guard: bad price"
+    status: uint8 = 0
+    multiplier: uint256 = 0
+    status, multiplier = staticcall feed.market_state()
+    return Price(
+        wad=convert(answer, uint256) * 10**(cfg >> 192) * multiplier,
+        round_id=round_id,
+        updated_at=updated_at,
+        max_age=(cfg >> 160) & constants.MASK32,
+        status=status,
+    )
+
+
+@internal
+@pure
+def _feed_of(cfg: uint256) -> (IEquityOracle, uint256):
+    """
+    @dev The feed and its scale to 1e18 (10^(18 - decimals)) in the configuration word
+         `cfg`, for `_round_of`.
+    """
     return IEquityOracle(convert(cfg & constants.MASK160, address)), 10**(cfg >> 192)
 
 

@@ -19,6 +19,7 @@
 """
 
 from ethereum.ercs import IERC20
+from interfaces import IEquityOracle
 from interfaces import IInsuranceFund
 from interfaces import ILiquidityPool
 from snekmate.auth import access_control
@@ -48,6 +49,7 @@ def __init__(
     pool: ILiquidityPool,
     insurance: IInsuranceFund,
     codec: perp_market.ParamsCodec,
+    oracle_cfg: uint256,
     extension: address,
 ):
     """
@@ -57,11 +59,13 @@ def __init__(
     @param pool The LiquidityPool (attach this market to it with `set_market`).
     @param insurance The insurance fund (grant this market MARKET_ROLE).
     @param codec The `PerpParamsCodec` that checks and packs parameters.
+    @param oracle_cfg The oracle guard's configuration (`oracle_guard._config` of the
+           equity's oracle and freshness bound, fixed for the market's life).
     @param extension This market's `PerpMarketExt`, deployed with the same arguments.
     """
     access_control.__init__()
     pausable.__init__()
-    perp_market.__init__(collateral, pool, insurance, codec)
+    perp_market.__init__(collateral, pool, insurance, codec, oracle_cfg)
     EXTENSION = extension
 
 
@@ -142,7 +146,7 @@ def liquidatable(accounts: DynArray[address, 500]) -> DynArray[bool, 500]:
     @return DynArray[bool, 500] Flags.
     """
     out: DynArray[bool, 500] = []
-    p: perp_market.oracle_guard.Price = perp_market.oracle_guard._latest()
+    p: perp_market.oracle_guard.Price = perp_market._latest()
     usable: bool = perp_market.oracle_guard._is_usable(p) and not perp_market._delisted()
     price: int256 = convert(p.wad, int256)
     index: int256 = perp_market._index_at(price)

@@ -58,16 +58,18 @@ def __init__(
     pool: ILiquidityPool,
     insurance: IInsuranceFund,
     codec: perp_market.ParamsCodec,
+    oracle_cfg: uint256,
 ):
     """
     @param collateral The market's collateral.
     @param pool The market's pool.
     @param insurance The market's insurance fund.
     @param codec The market's `PerpParamsCodec`.
+    @param oracle_cfg The market's oracle configuration word.
     """
     access_control.__init__()
     pausable.__init__()
-    perp_market.__init__(collateral, pool, insurance, codec)
+    perp_market.__init__(collateral, pool, insurance, codec, oracle_cfg)
     _SELF = self
 
 
@@ -78,24 +80,18 @@ def _only_delegated():
 
 
 @external
-def initialize(
-    admin: address,
-    oracle: IEquityOracle,
-    max_age_open: uint256,
-    params: perp_params.MarketParams,
-):
+def initialize(admin: address, params: perp_params.MarketParams):
     """
     @notice The market's first storage, written once by its deployer (the factory, which
             holds DEFAULT_ADMIN from the market's constructor) in the transaction that
-            deploys it; DEFAULT_ADMIN then moves to `admin`.
+            deploys it; DEFAULT_ADMIN then moves to `admin`. (The oracle and its freshness
+            bound are the constructor's.)
     @param admin DEFAULT_ADMIN, in place of the deployer.
-    @param oracle The equity's oracle.
-    @param max_age_open Freshness bound, seconds.
     @param params Market parameters, within hard bounds.
     """
     self._only_delegated()
     access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
-    perp_market._initialize(oracle, max_age_open, params)
+    perp_market._initialize(params)
     roles._hand_admin_to(admin)
 
 
@@ -271,7 +267,7 @@ def is_liquidatable(account: address) -> bool:
     @param account The trader.
     @return bool Liquidatable.
     """
-    p: perp_market.oracle_guard.Price = perp_market.oracle_guard._latest()
+    p: perp_market.oracle_guard.Price = perp_market._latest()
     if perp_market._delisted() or not perp_market.oracle_guard._is_usable(p):
         return False
     price: int256 = convert(p.wad, int256)
@@ -391,4 +387,4 @@ def lp_open() -> bool:
         short_oi: int256 = 0
         long_oi, short_oi = perp_market._oi()
         return long_oi == 0 and short_oi == 0
-    return perp_market.oracle_guard._is_usable(perp_market.oracle_guard._latest())
+    return perp_market.oracle_guard._is_usable(perp_market._latest())

@@ -58,6 +58,10 @@ INSURANCE: public(immutable(IInsuranceFund))
 PARAMS_CODEC: public(immutable(ParamsCodec))
 # @dev 10 ** (18 - collateral decimals).
 _USD_PER_UNIT: immutable(int256)
+# @dev The oracle guard's configuration word (`oracle_guard._config`: feed, freshness bound,
+#      scale), fixed at deployment: the hot paths read prices without a storage read (the
+#      same word is in `oracle_guard._cfg` for the guard's views).
+_ORACLE_CFG: immutable(uint256)
 
 # Storage is packed for gas (docs/spec.md §10); the bit layouts are in `perp_packing`.
 # @dev Per trader: position word a (size | entry price).
@@ -160,12 +164,19 @@ event PositionSettled:
 
 @deploy
 def __init__(
-    collateral: IERC20, pool: ILiquidityPool, insurance: IInsuranceFund, codec: ParamsCodec
+    collateral: IERC20,
+    pool: ILiquidityPool,
+    insurance: IInsuranceFund,
+    codec: ParamsCodec,
+    oracle_cfg: uint256,
 ):
     """
     @dev The immutables only: `PerpMarket` and its `PerpMarketExt` set the same ones, and the
          storage is written once, by `_initialize`, run in the market's storage.
+         `oracle_cfg` is `oracle_guard._config(oracle, max_age_open)`, checked and made by
+         the deployer (the factory), which passes the same word to both.
     """
+    _ORACLE_CFG = oracle_cfg
     decimals_: uint8 = staticcall IERC20Detailed(collateral.address).decimals()
     assert decimals_ <= 18, "perp: decimals > 18"
     COLLATERAL = collateral
@@ -176,12 +187,12 @@ def __init__(
 
 
 @internal
-def _initialize(oracle: IEquityOracle, max_age_open: uint256, params: perp_params.MarketParams):
+def _initialize(params: perp_params.MarketParams):
     """
     @dev The market's first storage: the oracle guard, the parameters, the funding clock.
     """
     assert self._fund == 0, "perp: initialized"
-    oracle_guard._initialize(oracle, max_age_open)
+    oracle_guard._initialize_with(_ORACLE_CFG)
     self._set_params(params)
     self._put_funding(0, 0, block.timestamp)
 
@@ -264,6 +275,26 @@ def _market_params() -> perp_params.MarketParams:
 
 @internal
 @view
+def _latest() -> oracle_guard.Price:
+    """
+    @dev The oracle's latest price (`oracle_guard._latest` on the immutable configuration).
+    """
+    return oracle_guard._latest_of(_ORACLE_CFG)
+
+
+@internal
+@view
+def _price_for_risk() -> int256:
+    """
+    @dev The price for risk, or a revert with the reason it is not usable.
+    """
+    p: oracle_guard.Price = self._latest()
+    oracle_guard._check_usable(p)
+    return convert(p.wad, int256)
+
+
+@internal
+@view
 def _delisted() -> bool:
     return self._fund & perp_packing.MARKET_DELISTED != 0
 
@@ -282,7 +313,7 @@ def _price() -> int256:
     """
     if self._delisted():
         return convert(self.settlement_price_wad, int256)
-    return convert(oracle_guard._mark_wad(), int256)
+    return convert(self._latest().wad, int256)
 
 
 @internal
@@ -319,9 +350,20 @@ def _liquidatable(pos: perp_packing.Position, price: int256, index: int256) -> b
     if pos.size == 0:
         return False
     p: perp_math.MathParams = self._math()
-    return self._equity(pos, price, index) < perp_math._requirement(
-        pos.size, price, p.maintenance_margin_bps
-    ) + perp_math._keeper_reward(pos.size, price, p)
+    n: int256 = perp_math._notional(pos.size, price)
+    return self._equity(pos, price, index) < self._liquidation_threshold(
+        n, perp_math._keeper_reward_of(n, p), p
+    )
+
+
+@internal
+@pure
+def _liquidation_threshold(notional: int256, reward: int256, p: perp_math.MathParams) -> int256:
+    """
+    @dev The equity below which a position of `notional` (keeper reward `reward`) is
+         liquidatable: maintenance margin + reward.
+    """
+    return perp_math._ceil_div(notional * p.maintenance_margin_bps, constants.BPS_I) + reward
 
 
 @internal
@@ -331,7 +373,15 @@ def _pool_pnl(price: int256, index: int256) -> int256:
     @dev What the pool is up on open positions, in collateral units: −(traders' PnL) +
          funding the traders owe, from the aggregates.
     """
-    skew: int256 = self._skew()
+    return self._pool_pnl_at(self._skew(), price, index)
+
+
+@internal
+@view
+def _pool_pnl_at(skew: int256, price: int256, index: int256) -> int256:
+    """
+    @dev `_pool_pnl` with the skew already read.
+    """
     b: uint256 = self._agg_b
     trader_pnl: int256 = skew * price // constants.WAD_I - perp_packing._i128(b)
     funding_owed: int256 = skew * index // constants.WAD_I - perp_packing._i128(b >> 128)
@@ -353,7 +403,7 @@ def _required_nav(price: int256) -> uint256:
 
 
 @internal
-def _accrue(price: int256) -> int256:
+def _accrue(price: int256, p: perp_math.MathParams) -> int256:
     """
     @dev Brings the funding rate and index to now (before any change to the skew).
     """
@@ -364,7 +414,7 @@ def _accrue(price: int256) -> int256:
     if updated == block.timestamp:
         return index
     rate, index = perp_math._accrue_funding(
-        rate, index, convert(block.timestamp - updated, int256), self._skew(), price, self._math()
+        rate, index, convert(block.timestamp - updated, int256), self._skew(), price, p
     )
     self._put_funding(rate, index, block.timestamp)
     return index
@@ -375,12 +425,17 @@ def _set_position(account: address, new: perp_packing.Position):
     """
     @dev The only writer of positions: every aggregate the pool's NAV depends on changes here.
     """
-    old: perp_packing.Position = self._get_pos(account)
-    long_oi: int256 = 0
-    short_oi: int256 = 0
-    long_oi, short_oi = self._oi()
-    skew: int256 = self._skew() + new.size - old.size
-    long_oi += max(new.size, 0) - max(old.size, 0)
+    self._replace_position(account, self._get_pos(account), new)
+
+
+@internal
+def _replace_position(account: address, old: perp_packing.Position, new: perp_packing.Position):
+    """
+    @dev `_set_position` where the caller holds `old`, the position stored for `account`.
+    """
+    a: uint256 = self._agg_a
+    skew: int256 = perp_packing._i128(a) + new.size - old.size
+    long_oi: int256 = convert(a >> 128, int256) + max(new.size, 0) - max(old.size, 0)
     self._agg_a = perp_packing._u128(skew) | (convert(long_oi, uint256) << 128)
     b: uint256 = self._agg_b
     sum_entry: int256 = (
@@ -467,7 +522,7 @@ def _withdraw_margin(amount: uint256):
     if self._delisted():
         assert pos.size == 0, "perp: close first"  # no price needed: nothing moves any more
     else:
-        price: int256 = convert(oracle_guard._price_for_risk(), int256)
+        price: int256 = self._price_for_risk()
         index: int256 = self._index_at(price)
         upnl: int256 = perp_math._pnl(pos.size, pos.entry_price, price) - perp_math._funding_owed(
             pos.size, index, pos.funding_entry
@@ -490,7 +545,7 @@ def _commit(size_delta: int256, acceptable_price: uint256):
     """
     assert size_delta != 0, "perp: zero size"
     self._require_listed()
-    latest: oracle_guard.Price = oracle_guard._latest()
+    latest: oracle_guard.Price = self._latest()
     oracle_guard._check_usable(latest)  # orders only while the market trades
     assert self._ord_a[msg.sender] & perp_packing.ORDER_LIVE == 0, "perp: order pending"
     fee: int256 = perp_params._order_keeper_fee(self._par_c)  # one word, not all four
@@ -558,12 +613,14 @@ def _execute(account: address):
     if self._delisted():
         self._cancel(account, order, "settled")
         return
+    par_a: uint256 = self._par_a
     assert (
-        block.timestamp <= order.committed_at + perp_params._order_max_age(self._par_a)
+        block.timestamp <= order.committed_at + perp_params._order_max_age(par_a)
     ), "perp: order expired"
     price: int256 = self._fill_round_price(order)
-    p: perp_math.MathParams = self._math()
-    fill: int256 = perp_math._fill_price(price, self._skew(), order.size_delta, p)
+    p: perp_math.MathParams = perp_params._unpack_math(par_a, self._par_b, self._par_c)
+    skew: int256 = self._skew()
+    fill: int256 = perp_math._fill_price(price, skew, order.size_delta, p)
     fill_u: uint256 = convert(max(fill, 0), uint256)  # any uint256 bound is a valid input
     if (order.size_delta > 0 and fill_u > order.acceptable_price) or (
         order.size_delta < 0 and fill_u < order.acceptable_price
@@ -571,11 +628,12 @@ def _execute(account: address):
         self._cancel(account, order, "price")
         return
 
-    index: int256 = self._accrue(price)
-    pos: perp_packing.Position = self._get_pos(account)
+    index: int256 = self._accrue(price, p)
+    old: perp_packing.Position = self._get_pos(account)
+    pos: perp_packing.Position = empty(perp_packing.Position)
     realized: int256 = 0
-    pos, realized = self._realize(pos, fill, index)
-    fee: int256 = perp_math._order_fee(self._skew(), order.size_delta, fill, p)
+    pos, realized = self._realize(old, fill, index)
+    fee: int256 = perp_math._order_fee(skew, order.size_delta, fill, p)
     units: int256 = 0
     dust: int256 = 0
     units, dust = self._units_and_dust(realized - fee)
@@ -598,7 +656,7 @@ def _execute(account: address):
         ) < perp_math._min_equity(new_size, price, bps, p):
             self._cancel(account, order, "margin")
             return
-        if grows and not self._within_caps(pos.size, new_size, price, index):
+        if grows and not self._within_caps(pos.size, new_size, price, index, par_a):
             self._cancel(account, order, "open interest")
             return
     if pos.margin < 0:
@@ -606,7 +664,7 @@ def _execute(account: address):
         return
     pos.size = new_size
     self._clear_order(account)
-    self._set_position(account, pos)
+    self._replace_position(account, old, pos)
     self._move_with_pool(units)
     self._pay_keeper(order)
     log OrderFilled(
@@ -628,7 +686,7 @@ def _fill_round_price(order: perp_packing.Order) -> int256:
          is the latest (a keeper that executes on the next price); otherwise the codec scans
          the rounds (`PerpParamsCodec.fill_round_price`, with the reasons it refuses).
     """
-    latest: oracle_guard.Price = oracle_guard._latest()
+    latest: oracle_guard.Price = self._latest()
     if (
         convert(latest.round_id, uint256) == order.round_id + 1
         and latest.updated_at > order.committed_at
@@ -637,7 +695,7 @@ def _fill_round_price(order: perp_packing.Order) -> int256:
         return convert(latest.wad, int256)
     feed: IEquityOracle = empty(IEquityOracle)
     scale: uint256 = 0
-    feed, scale = oracle_guard._feed()
+    feed, scale = oracle_guard._feed_of(_ORACLE_CFG)
     return convert(
         staticcall PARAMS_CODEC.fill_round_price(feed, scale, order.round_id, order.committed_at),
         int256,
@@ -646,24 +704,31 @@ def _fill_round_price(order: perp_packing.Order) -> int256:
 
 @internal
 @view
-def _within_caps(old_size: int256, new_size: int256, price: int256, index: int256) -> bool:
-    long_oi: int256 = 0
-    short_oi: int256 = 0
-    long_oi, short_oi = self._oi()
+def _within_caps(
+    old_size: int256, new_size: int256, price: int256, index: int256, par_a: uint256
+) -> bool:
+    """
+    @dev The caps of parameter words 0 (`par_a`, the pool cap) and 3 (the OI caps), read
+         without unpacking the others.
+    """
+    a: uint256 = self._agg_a
+    skew: int256 = perp_packing._i128(a)
+    long_oi: int256 = convert(a >> 128, int256)
+    short_oi: int256 = long_oi - skew
     long_oi += max(new_size, 0) - max(old_size, 0)
     short_oi += min(old_size, 0) - min(new_size, 0)
-    params: perp_params.MarketParams = self._market_params()
     # the pool's NAV computed here: asking the pool would call back into this market
     nav: int256 = (
         convert(staticcall COLLATERAL.balanceOf(POOL.address), int256)
-        + self._pool_pnl(price, index)  # funding already accrued to now by the caller
+        + self._pool_pnl_at(skew, price, index)  # funding already accrued to now by the caller
     ) * _USD_PER_UNIT
-    pool_cap: int256 = nav * params.max_skew_to_pool_bps // constants.BPS_I
+    pool_cap: int256 = nav * convert(par_a >> 240, int256) // constants.BPS_I
+    d: uint256 = self._par_d
     long_usd: int256 = long_oi * price // constants.WAD_I
     short_usd: int256 = short_oi * price // constants.WAD_I
     return (
-        long_usd <= min(params.max_oi_long_usd, pool_cap)
-        and short_usd <= min(params.max_oi_short_usd, pool_cap)
+        long_usd <= min(convert(d & constants.MASK128, int256), pool_cap)
+        and short_usd <= min(convert(d >> 128, int256), pool_cap)
     )
 
 
@@ -687,16 +752,20 @@ def _liquidate(account: address):
          the insurance fund first and the pool after (recorded in `pool_shortfall`).
     """
     self._require_listed()
-    price: int256 = convert(oracle_guard._price_for_risk(), int256)
-    index: int256 = self._accrue(price)
-    pos: perp_packing.Position = self._get_pos(account)
-    assert self._liquidatable(pos, price, index), "perp: not liquidatable"
+    price: int256 = self._price_for_risk()
     p: perp_math.MathParams = self._math()
+    index: int256 = self._accrue(price, p)
+    old: perp_packing.Position = self._get_pos(account)
+    notional: int256 = perp_math._notional(old.size, price)
+    reward: int256 = perp_math._keeper_reward_of(notional, p)  # of the size before
+    assert old.size != 0 and self._equity(old, price, index) < self._liquidation_threshold(
+        notional, reward, p
+    ), "perp: not liquidatable"
+    pos: perp_packing.Position = empty(perp_packing.Position)
     bad_debt: int256 = 0
-    pos, bad_debt = self._realize_against_pool(pos, price, index)
+    pos, bad_debt = self._realize_against_pool(old, price, index)
     # realized at `price`: the equity is the margin (sub-unit dust of a gain already off it)
-    closed: int256 = perp_math._liquidation_size(pos.size, pos.margin, price, p)
-    reward: int256 = perp_math._keeper_reward(pos.size, price, p)
+    closed: int256 = perp_math._liquidation_size_with(pos.size, pos.margin, price, reward, p)
     # paid out: rounds down
     penalty: int256 = (
         perp_math._notional(closed, price) * p.liquidation_penalty_bps // constants.BPS_I
@@ -706,7 +775,7 @@ def _liquidate(account: address):
     penalty_paid: int256 = min(penalty, available - reward_paid)
     pos.margin = available - reward_paid - penalty_paid
     pos.size -= closed
-    self._set_position(account, pos)
+    self._replace_position(account, old, pos)
 
     self._push_wad(msg.sender, reward_paid)
     self._push_wad(INSURANCE.address, penalty_paid)
@@ -758,8 +827,8 @@ def _delist():
          checks the role.
     """
     self._require_listed()
-    price: uint256 = oracle_guard._mark_wad()
-    index: int256 = self._accrue(convert(price, int256))
+    price: uint256 = self._latest().wad
+    index: int256 = self._accrue(convert(price, int256), self._math())
     self._put_funding(0, index, block.timestamp)
     self._fund |= perp_packing.MARKET_DELISTED
     self.settlement_price_wad = price

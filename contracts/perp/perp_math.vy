@@ -171,7 +171,17 @@ def _requirement(size: int256, price: int256, margin_bps: int256) -> int256:
 @internal
 @pure
 def _keeper_reward(size: int256, price: int256, p: MathParams) -> int256:
-    penalty: int256 = self._notional(size, price) * p.liquidation_penalty_bps // constants.BPS_I
+    return self._keeper_reward_of(self._notional(size, price), p)
+
+
+@internal
+@pure
+def _keeper_reward_of(notional: int256, p: MathParams) -> int256:
+    """
+    @dev The keeper reward for a position of `notional` (`_notional`): a share of its
+         penalty, within [min, max] keeper fee.
+    """
+    penalty: int256 = notional * p.liquidation_penalty_bps // constants.BPS_I
     reward: int256 = penalty * p.keeper_reward_share_bps // constants.BPS_I
     return max(p.min_keeper_fee, min(p.max_keeper_fee, reward))
 
@@ -183,15 +193,17 @@ def _min_equity(size: int256, price: int256, margin_bps: int256, p: MathParams) 
     @dev The equity a position of `size` must keep after a fill or a withdrawal (docs/spec.md
          §4 "Minimum size"): `margin_bps` x notional (the IMR to grow, the MMR to keep), and
          outside the liquidation threshold (MMR x notional + keeper reward), and at least
-         `min_margin_usd`. Zero for no position.
+         `min_margin_usd`. Zero for no position. (`_requirement` of the notional computed
+         once.)
     """
     if size == 0:
         return 0
+    n: int256 = self._notional(size, price)
     return max(
         max(
-            self._requirement(size, price, margin_bps),
-            self._requirement(size, price, p.maintenance_margin_bps)
-            + self._keeper_reward(size, price, p),
+            self._ceil_div(n * margin_bps, constants.BPS_I),
+            self._ceil_div(n * p.maintenance_margin_bps, constants.BPS_I)
+            + self._keeper_reward_of(n, p),
         ),
         p.min_margin_usd,
     )
@@ -207,8 +219,18 @@ def _liquidation_size(size: int256, equity: int256, price: int256, p: MathParams
          realized at `price` (the rest's equity after is `equity` - reward - penalty).
          Same sign as `size`.
     """
+    return self._liquidation_size_with(size, equity, price, self._keeper_reward(size, price, p), p)
+
+
+@internal
+@pure
+def _liquidation_size_with(
+    size: int256, equity: int256, price: int256, k: int256, p: MathParams
+) -> int256:
+    """
+    @dev `_liquidation_size` with the keeper reward of `size` at `price` already known (`k`).
+    """
     s: int256 = abs(size)
-    k: int256 = self._keeper_reward(size, price, p)
     imr: int256 = p.initial_margin_bps
     need: int256 = (
         self._floor_div(imr * s * price, constants.BPS_I)

@@ -35,6 +35,9 @@ initializes: synth_vault[pausable := pausable]
 #      `risk_params()`, is 7 words; ABI decoders read the words they expect).
 EXT_RETURN_WORDS: constant(uint256) = 8
 
+# @dev The selector of `SynthVaultExt.redeem`: the delisted redemption, delegated by `redeem`.
+_REDEEM_DELISTED: constant(Bytes[4]) = method_id("redeem(uint256,uint256,address,address)")
+
 # @dev The `SynthVaultExt` this vault delegates to (created by the constructor with the same
 #      immutables).
 EXTENSION: public(immutable(address))
@@ -235,7 +238,14 @@ def redeem(
     @return uint256 Listed: synth redeemed (<= amount). Delisted: collateral units paid.
     """
     if synth_vault.settlement_price_wad != 0:
-        return synth_vault._redeem(msg.sender, amount)
+        # cold: the delisted redemption runs in the extension, under the lock of this call
+        data: Bytes[32] = raw_call(
+            EXTENSION,
+            abi_encode(amount, max_fee_bps, first_hint, partial_hint, method_id=_REDEEM_DELISTED),
+            max_outsize=32,
+            is_delegate_call=True,
+        )
+        return abi_decode(data, uint256)
     return synth_vault._redeem_listed(amount, max_fee_bps, first_hint, partial_hint)
 
 

@@ -133,6 +133,26 @@ def redeem_fees() -> uint256:
     )
 
 
+@external
+@reentrant
+def redeem(
+    amount: uint256, max_fee_bps: uint256, first_hint: address, partial_hint: address
+) -> uint256:
+    """
+    @notice After a delisting: burns `amount` of your synth for collateral at
+            `redemption_rate_wad`. Reached only through the vault's own `redeem` (the same
+            selector, so never through `__default__`), which holds the lock and delegates
+            here once the market is settled (cold code kept out of the vault).
+    @param amount Synth units.
+    @param max_fee_bps Ignored after a delisting.
+    @param first_hint Ignored after a delisting.
+    @param partial_hint Ignored after a delisting.
+    @return uint256 Collateral units paid.
+    """
+    self._only_delegated()
+    return synth_vault._redeem(msg.sender, amount)
+
+
 # ---- the insurance fund's fee synth -------------------------------------------------------
 
 

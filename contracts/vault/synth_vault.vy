@@ -492,6 +492,10 @@ def _close(prev_hint: address):
     """
     @dev Repays all debt from the caller's synth and returns all collateral. Always allowed
          while listed; after a delisting only without debt (the equity a settlement left).
+         What the caller's synth lacks (the fees accrued up to this block, which no one
+         could buy before they were minted to the fund by this very call) is bought from
+         the fund's synth at the oracle price and paid out of the returned collateral, so
+         the last borrower can always close (finding 5); that part needs a usable price.
     """
     rate: uint256 = self._accrue()
     coll: uint256 = 0
@@ -502,7 +506,20 @@ def _close(prev_hint: address):
     if debt != 0:
         self._require_listed()
         self._relist(msg.sender, 0, prev_hint, empty(address))
-        extcall SYNTH.burn(msg.sender, debt)
+        held: uint256 = staticcall SYNTH.balanceOf(msg.sender)
+        if held < debt:
+            short: uint256 = debt - held
+            assert short <= staticcall SYNTH.balanceOf(INSURANCE.address), "vault: synth short"
+            paid: uint256 = self._fee_synth_cost(short, oracle_guard._price_for_risk())
+            assert paid <= coll, "vault: synth short"
+            coll -= paid
+            self._push(INSURANCE.address, paid)
+            extcall SYNTH.burn(INSURANCE.address, short)
+            log FeeSynthSold(buyer=msg.sender, amount=short, paid=paid)
+            if held != 0:
+                extcall SYNTH.burn(msg.sender, held)
+        else:
+            extcall SYNTH.burn(msg.sender, debt)
         log Burn(account=msg.sender, amount=debt, debt=0)
     if coll != 0:
         self._push(msg.sender, coll)
@@ -710,9 +727,7 @@ def _buy_fee_synth(amount: uint256, max_paid: uint256) -> uint256:
     self._require_listed()
     price: uint256 = oracle_guard._price_for_risk()
     assert amount <= staticcall SYNTH.balanceOf(INSURANCE.address), "vault: exceeds fee synth"
-    paid: uint256 = (amount * price + constants.WAD * _USD_PER_UNIT - 1) // (
-        constants.WAD * _USD_PER_UNIT
-    )
+    paid: uint256 = self._fee_synth_cost(amount, price)
     assert paid <= max_paid, "vault: max_paid too small"
     before: uint256 = staticcall COLLATERAL.balanceOf(INSURANCE.address)
     assert extcall COLLATERAL.transferFrom(
@@ -725,6 +740,18 @@ def _buy_fee_synth(amount: uint256, max_paid: uint256) -> uint256:
     extcall SYNTH.mint(msg.sender, amount)
     log FeeSynthSold(buyer=msg.sender, amount=amount, paid=paid)
     return paid
+
+
+@internal
+@view
+def _fee_synth_cost(amount: uint256, price_wad: uint256) -> uint256:
+    """
+    @dev Collateral units for `amount` of the fund's synth at `price_wad`, rounded up (owed
+         to the protocol).
+    """
+    return (amount * price_wad + constants.WAD * _USD_PER_UNIT - 1) // (
+        constants.WAD * _USD_PER_UNIT
+    )
 
 
 @internal

@@ -1,8 +1,9 @@
-"""`make test`: the whole suite in three parallel lanes, with a progress line while it runs.
+"""`make test`: the whole suite in four parallel lanes, with a progress line while it runs.
 
 - `boa`: the tests that need no node (the direct titanoboa state machines, property tests,
   pure keeper/model logic, the regressions deployed through `synthequity.testing`), run by
   plain pytest without Ape's plugin;
+- `dapp`: the wallet dapp's unit tests, build and end-to-end browser tests (tests/dapp);
 - `ape-unit` and `ape-integration` (with the Ape-driven machines and the slowest unit files,
   `SECOND_NODE`, to even the two out): everything else through `ape test`, each lane against its
   own anvil (the unit lane's on a free port through `APE_FOUNDRY_HOST`, the integration lane's
@@ -40,12 +41,15 @@ BOA_LANE: tuple[str, ...] = (
     "tests/unit/test_finding_regressions_orders.py",
     "tests/unit/test_finding_regressions_pool.py",
     "tests/unit/test_finding_regressions_vault.py",
+    "tests/unit/test_keeper_ops.py",
     "tests/unit/test_market_hours.py",
     "tests/unit/test_oracle_escalation.py",
     "tests/unit/test_oracle_keeper_logic.py",
     "tests/unit/test_perp_keeper_logic.py",
     "tests/unit/test_perp_model.py",
     "tests/unit/test_price_sources.py",
+    "tests/unit/test_price_sources_http.py",
+    "tests/unit/test_price_sources_keeper.py",
     "tests/unit/test_redemption_pool.py",
     "tests/unit/test_replay_model.py",
     "tests/unit/test_scenarios.py",
@@ -133,6 +137,9 @@ def lanes(extra: list[str]) -> list[Lane]:
             "ape-integration",
             ["ape", "test", "tests/integration", *SECOND_NODE, *boa, *COMMON, *extra],
         ),
+        # the wallet dapp: Vitest, the build, and the browser tests against a driver that
+        # starts its own anvil on free ports (tests/dapp)
+        Lane("dapp", [sys.executable, "-m", "pytest", "-p", "no:ape_test", *COMMON, "tests/dapp"]),
     ]
 
 

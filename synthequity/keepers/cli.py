@@ -1,22 +1,31 @@
 """Wiring for `ape run keeper orders`, `ape run keeper liquidate` and `ape run keeper
-inventory`: read the deployment record, build the keepers, run them until SIGINT/SIGTERM."""
+inventory`: the settings (`keepers.settings`: flags over environment over config file), the
+deployment record, the keepers (with their shard and the network's batch sizes), `/metrics`
+and `/health` when asked, and the loop until SIGINT/SIGTERM."""
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 from typing import Any
+
+from pydantic import ValidationError
 
 from synthequity import logs
 from synthequity.contracts import at
 from synthequity.deployments import MarketContracts
 from synthequity.keepers.common import StopFlag
 from synthequity.keepers.jobs import AccountIndex
+from synthequity.keepers.metrics import MetricsServer, Watched
 from synthequity.keepers.perp.runner import ApeMarketIO, PerpKeeper
+from synthequity.keepers.settings import KeeperSettings, load_settings
 from synthequity.keepers.shell import ChainKeeper, KeeperConfig, run_keepers
 from synthequity.keepers.vault.runner import ApeVaultIO, VaultKeeper
+from synthequity.logs import event
 from synthequity.ui import make_console
 
 console = make_console(stderr=True)
+log = logging.getLogger("synthequity.keeper")
 
 
 def _market(network: Any, symbol: str, given: dict[str, str | None]) -> MarketContracts | None:
@@ -30,46 +39,60 @@ def _market(network: Any, symbol: str, given: dict[str, str | None]) -> MarketCo
         raise SystemExit(f"refused: {exc}") from None
 
 
-def build_keepers(network: Any, account: Any, *, jobs: str, **opt: Any) -> list[ChainKeeper]:
-    """`jobs`: "orders" (perp orders), "liquidate" (perp and/or vault per `book`)."""
+def build_keepers(
+    network: Any, account: Any, *, jobs: str, settings: KeeperSettings
+) -> list[ChainKeeper]:
+    """`jobs`: "orders" (perp orders), "liquidate" (perp and/or vault per `settings.book`)."""
     from ape import project
 
-    symbol, native_usd = opt["symbol"], int(opt["native_usd"] * 10**18)
+    s = settings
+    native_usd = int(s.native_usd * 10**18)
     stop = StopFlag().install()
     config = dict(
-        dry_run=opt["dry_run"],
-        min_profit_usd=int(opt["min_profit_usd"] * 10**18),
-        max_fee_gwei=opt.get("max_fee_gwei"),
+        dry_run=s.dry_run,
+        min_profit_usd=int(s.min_profit_usd * 10**18),
+        max_fee_gwei=s.max_fee_gwei,
+        page_size=s.page_size,
+        rpc_attempts=s.rpc_attempts,
     )
-    book = opt.get("book", "perp")
+    limits = s.limits(f"{network.ecosystem.name}:{network.name}", network.is_local)
+    shard = s.shard_of()
     # (record name, keeper, chain transport, contract type, config)
     wanted: list[tuple[str, Any, Any, Any, KeeperConfig]] = []
     given: dict[str, str | None] = {}  # record name -> --market / --vault
-    if jobs == "orders" or book in ("perp", "all"):
+    if jobs == "orders" or s.book in ("perp", "all"):
         perp_cfg = KeeperConfig(orders=jobs == "orders", liquidations=jobs == "liquidate", **config)
         wanted.append(("perp", PerpKeeper, ApeMarketIO, project.PerpMarket, perp_cfg))
-        given["perp"] = opt.get("market_address")
-    if jobs == "liquidate" and book in ("vault", "all"):
+        given["perp"] = s.market_address
+    if jobs == "liquidate" and s.book in ("vault", "all"):
         vault_cfg = KeeperConfig(orders=False, **config)
         wanted.append(("vault", VaultKeeper, ApeVaultIO, project.SynthVault, vault_cfg))
-        given["vault"] = opt.get("vault_address")
-    market = _market(network, symbol, given)
+        given["vault"] = s.vault_address
+    market = _market(network, s.symbol, given)
     keepers: list[ChainKeeper] = []
     for name, keeper, io, kind, cfg in wanted:
         address = given[name]
         contract = at(kind, address) if address else _need(market, name)
         # --from-block, else the block the recorded contract was deployed in, else genesis
-        start = opt.get("from_block")
+        start = s.from_block
         if start is None:
             start = (market.block(name) if market is not None and not address else None) or 0
         keepers.append(
             keeper(
-                io=io(contract, account, native_usd),
-                index=AccountIndex(start),
+                io=io(contract, account, native_usd, limits=limits, rpc_url=s.rpc_url),
+                index=AccountIndex(start, shard=shard),
                 config=cfg,
                 stop=stop,
             )
         )
+    event(
+        log,
+        "keeper settings",
+        jobs=jobs,
+        shard=str(shard),
+        batch=str(limits),
+        account=str(account.address),
+    )
     return keepers
 
 
@@ -81,14 +104,43 @@ def _need(market: MarketContracts | None, name: str) -> Any:
         raise SystemExit(f"refused: {exc}") from None
 
 
-def run_keeper_cli(network: Any, account: Any, *, jobs: str, **opt: Any) -> list[ChainKeeper]:
+def serve_metrics(keepers: list[Any], settings: KeeperSettings) -> MetricsServer | None:
+    """`/metrics` and `/health` for these keepers when `metrics_port` is set."""
+    if settings.metrics_port is None:
+        return None
+    watched = Watched(labels={"market": settings.symbol})
+    for k in keepers:
+        watched.add(k.name, k.metrics)
+    server = MetricsServer(
+        watched,
+        settings.metrics_port,
+        host=settings.metrics_host,
+        stale_s=settings.health_stale_s,
+        max_block_age_s=settings.health_max_block_age_s,
+    ).start()
+    event(log, "metrics served", host=settings.metrics_host, port=server.port)
+    return server
+
+
+def run_keeper_cli(
+    network: Any, account: Any, *, jobs: str, config: str | None = None, **flags: Any
+) -> list[ChainKeeper]:
     from ape import chain
     from ape.logging import logger as ape_logger
 
-    logs.configure(json_lines=opt["log_format"] == "json")
+    try:
+        settings = load_settings(config, **flags)
+    except ValidationError as exc:
+        raise SystemExit(f"refused: {exc}") from None
+    logs.configure(json_lines=settings.log_format == "json")
     ape_logger.set_level("WARNING")
-    keepers = build_keepers(network, account, jobs=jobs, **opt)
-    run_keepers(keepers, keepers[0].stop, poll_s=opt["poll"], max_ticks=opt.get("max_ticks"))
+    keepers = build_keepers(network, account, jobs=jobs, settings=settings)
+    server = serve_metrics(keepers, settings)
+    try:
+        run_keepers(keepers, keepers[0].stop, poll_s=settings.poll, max_ticks=settings.max_ticks)
+    finally:
+        if server is not None:
+            server.stop()
     for k in keepers:
         console.print(
             f"{jobs} keeper ({k.name}) on {k.io.contract.address} "

@@ -9,7 +9,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from synthequity.logs import event
 
@@ -73,6 +73,8 @@ _DOWN = (
     "connection aborted",
     "connection reset",
     "read timed out",
+    "429",
+    "too many requests",
 )
 
 
@@ -131,7 +133,18 @@ def with_retries(
 
 
 class Metrics(Counter[str]):
-    """Named counters a keeper reports in its logs and at exit."""
+    """Named counters a keeper reports in its logs and at exit (and on `/metrics`, see
+    `keepers.metrics`), with the last value of a few gauges (the block seen, when the loop last
+    ticked) and timings (count and total seconds, e.g. a price source's latency)."""
+
+    def __init__(self, *args: Any, **kwargs: int) -> None:
+        super().__init__(*args, **kwargs)
+        self.gauges: dict[str, float] = {}
+        self.timings: dict[str, tuple[int, float]] = {}
+
+    def observe(self, name: str, seconds: float) -> None:
+        count, total = self.timings.get(name, (0, 0.0))
+        self.timings[name] = (count + 1, total + seconds)
 
     def as_fields(self) -> dict[str, int]:
         return dict(sorted(self.items()))

@@ -4,6 +4,7 @@ and whether a job pays for its gas."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -11,6 +12,37 @@ from typing import TypeVar
 T = TypeVar("T")
 
 # ---- account discovery -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Shard:
+    """`--shard i/N`: this process keeps the accounts whose address hashes to `i` mod `N`
+    (sha256 of the 20 address bytes: the same split in every process, whatever the case of
+    the address or the order the logs came in). `0/1`, the default, keeps every account."""
+
+    index: int = 0
+    count: int = 1
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.index < self.count:
+            raise ValueError(f"shard {self.index}/{self.count}: want 0 <= i < N")
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        try:
+            i, n = (int(part) for part in text.split("/"))
+        except ValueError:
+            raise ValueError(f"shard {text!r}: want i/N, e.g. 0/2") from None
+        return cls(i, n)
+
+    def owns(self, account: str) -> bool:
+        if self.count == 1:
+            return True
+        digest = hashlib.sha256(bytes.fromhex(account.lower().removeprefix("0x"))).digest()
+        return int.from_bytes(digest[:8], "big") % self.count == self.index
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
 
 
 @dataclass(frozen=True, order=True)
@@ -27,11 +59,12 @@ class AccountIndex:
     """Every account a contract has seen, rebuilt from the logs that any position needs first
     (`MarginDeposited` for the perp market, `Deposit` for the vault), paged over block ranges.
     `next_block` is where the next page starts; a local file may cache it, the chain is the
-    truth."""
+    truth. With a `shard`, only the accounts it owns are kept."""
 
     start_block: int
     next_block: int = -1
     accounts: dict[str, LogRef] = field(default_factory=dict)  # first seen
+    shard: Shard = field(default_factory=Shard)
 
     def __post_init__(self) -> None:
         if self.next_block < 0:
@@ -48,7 +81,7 @@ class AccountIndex:
         """Add the accounts of one page's logs (any order: sorted here); returns how many new."""
         new = 0
         for ref, account in sorted(logs):
-            if account not in self.accounts:
+            if account not in self.accounts and self.shard.owns(account):
                 self.accounts[account] = ref
                 new += 1
         self.next_block = max(self.next_block, through_block + 1)

@@ -95,6 +95,11 @@ class ChainKeeper:
     checked_s: float = 0.0  # wall time spent in batch health checks
     last_flagged: list[str] = field(default_factory=list)  # the last check's answer
 
+    def __post_init__(self) -> None:
+        share = getattr(self.io, "share_metrics", None)  # the transport counts into ours
+        if share is not None:
+            share(self.metrics)
+
     @property
     def log(self) -> logging.Logger:
         return logging.getLogger(f"synthequity.keeper.{self.name}")
@@ -109,14 +114,17 @@ class ChainKeeper:
         )
 
     def _reconnect(self) -> None:
-        self.metrics["rpc retries"] += 1
+        self.metrics["rpc retries"] += 1  # (the transport counts its own, "rpc errors")
         self.io.reconnect()
 
     # ---- one block ------------------------------------------------------------------------
     def tick(self) -> None:
         head = self._rpc(self.io.head, "head")
+        self.metrics.gauges["last tick"] = time.time()
         if head == self.last_head:
             return
+        self.metrics.gauges["last block"] = head
+        self.metrics.gauges["last block time"] = self._rpc(self.io.now, "head time")
         self._sync(head)
         self.work()
         self.last_head = head  # only once the block's work is done: a failed tick is redone
@@ -177,6 +185,7 @@ class ChainKeeper:
         is read once per block. Returns how many landed."""
         if not jobs:
             return 0
+        self.metrics["jobs found"] += len(jobs)
         self.io.start_batch()
         fee = self._rpc(lambda: self.io.quote(0), "gas price")  # this block's fee per gas
         in_flight: list[tuple[Job, GasQuote, Any]] = []

@@ -409,18 +409,34 @@ class VaultModel:
         p.debt -= amount
         self._move_synth(who, -amount)
 
-    def close(self, who: str, now: int) -> tuple[int, int]:
+    def close(
+        self, who: str, now: int, price: int = 0, risk_error: str | None = None
+    ) -> tuple[int, int]:
+        """`close()`: returns (collateral returned, debt repaid). What `who`'s synth lacks is
+        bought from the fund's synth (fees, including those this close mints) at the oracle
+        price, paid out of the returned collateral; that part needs a usable price."""
         coll, debt = self.view(who, now)
         if coll == 0 and debt == 0:
             raise VaultRevert("vault: no position")
         if debt:
             self._require_listed()
-        if self.synth.get(who, 0) < debt:
-            raise VaultRevert("erc20: burn amount exceeds balance")
+        held = self.synth.get(who, 0)
+        short = max(debt - held, 0)
+        paid = 0
+        if short:
+            fund = self.synth.get("insurance", 0) + debt - self.positions[who].debt
+            if short > fund:
+                raise VaultRevert("vault: synth short")
+            paid = self.fee_synth_cost(short, self._risk_price(price, risk_error))
+            if paid > coll:
+                raise VaultRevert("vault: synth short")
         self._touch(who, now)
         self.positions[who] = Position()
-        self._move_synth(who, -debt)
-        return coll, debt
+        if short:
+            self.insurance_collateral += paid
+            self._move_synth("insurance", -short)
+        self._move_synth(who, -(debt - short))
+        return coll - paid, debt
 
     def liquidate(
         self,

@@ -173,9 +173,14 @@ def test_keeper_cli_replays_and_dry_runs(oracle, calendar, weekend_gap, tmp_path
     statuses = {oracle.round_status(r) for r in range(1, oracle.latestRound() + 1)}
     assert statuses == {MarketStatus.CLOSED, MarketStatus.OPEN}
 
-    # one source per process: the confirming keeper is its own process (and account)
-    both = ape_run(*common, "--confirm-source", "gbm:12", "--dry-run", deployments_dir=tmp_path)
-    assert both.returncode != 0 and "not both" in both.stderr + both.stdout
+    # both roles in one process need a second reporter account, not the same one twice
+    both = ape_run(
+        *common, "--confirm-source", "gbm:12", "--confirm-account", "TEST::1", "--dry-run",
+        deployments_dir=tmp_path,
+    )  # fmt: skip
+    assert both.returncode != 0
+    assert "--confirm-account is the same account as --account" in both.stderr + both.stdout
+    # the confirming keeper as its own process (and account)
     as_confirmer = ["--confirm-source" if a == "--source" else a for a in common]
     as_confirmer[as_confirmer.index("TEST::1")] = "TEST::2"
     idle = ape_run(*as_confirmer, "--dry-run", deployments_dir=tmp_path)

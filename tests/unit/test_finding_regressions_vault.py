@@ -77,6 +77,67 @@ def test_finding5_last_borrower_repays_in_full(p):
     assert vault.position(borrower) == (0, 0)
 
 
+def test_finding5_lone_borrower_closes_a_block_after_buying_the_fund_out(p):
+    """On a real chain the close lands in a later block than the purchase: the fee of those
+    seconds is minted to the fund by the close itself, so no one could have bought it first
+    (the dapp's end-to-end run found it: the lone borrower could never close). The close
+    buys what the borrower's synth lacks from the fund at the oracle price, out of the
+    collateral it returns."""
+    borrower, vault, synth, fund = p.borrower, p.vault, p.synth, p.insurance
+    p.push(200.0)
+    p.fund(borrower, 10_000)
+    with boa.env.prank(borrower):
+        vault.open(p.units(1_000), 2 * WAD)
+    p.push(200.0, dt=YEAR)
+    with boa.env.prank(borrower):
+        vault.burn(WAD)  # mints the year's fee to the fund
+        vault.buy_fee_synth(synth.balanceOf(fund), 2**256 - 1)  # all of it
+    held = synth.balanceOf(borrower)
+    assert held == vault.position(borrower)[1]  # enough, in this block
+    boa.env.time_travel(seconds=12)  # the next block
+    debt = vault.position(borrower)[1]
+    short = debt - held
+    # 12 s of a 1%/year fee on ~1.02 sTSLA, computed apart from the contract
+    assert short > 0 and abs(short - held * 12 // (100 * 365 * 86_400)) <= held // 10**8
+    cash, fund_cash = p.collateral.balanceOf(borrower), p.collateral.balanceOf(fund)
+    with boa.env.prank(borrower):
+        vault.close()
+    sold = [e for e in vault.get_logs(strict=False) if type(e).__name__ == "FeeSynthSold"]
+    paid = ceil_div(short * 200, p.usd_per_unit)
+    assert p.collateral.balanceOf(borrower) - cash == p.units(1_000) - paid
+    assert p.collateral.balanceOf(fund) - fund_cash == paid
+    assert synth.balanceOf(fund) == 0 and synth.totalSupply() == 0
+    assert vault.position(borrower) == (0, 0)
+    assert [(e.buyer, e.amount, e.paid) for e in sold] == [(borrower, short, paid)]
+
+
+def test_finding5_close_buys_only_what_the_fund_holds_and_only_at_a_usable_price(p):
+    """A close short of synth by more than the fund holds is refused ("vault: synth short");
+    a shortfall needs a usable price; a close the borrower's own synth covers needs none."""
+    borrower, other, vault, synth = p.borrower, p.trader, p.vault, p.synth
+    p.push(200.0)
+    for who in (borrower, other):
+        p.fund(who, 10_000)
+    with boa.env.prank(borrower):
+        vault.open(p.units(1_000), 2 * WAD)
+        synth.transfer(other, WAD)  # sold half of it
+    with boa.env.prank(other):
+        vault.open(p.units(1_000), WAD)
+    with boa.env.prank(borrower), boa.reverts("vault: synth short"):
+        vault.close()
+    p.push(200.0, dt=3_600)
+    p.push(200.0, status=1)  # CLOSED: the hour's fee is a shortfall, which needs a price
+    with boa.env.prank(other):
+        synth.transfer(borrower, WAD)  # back to the 2 it minted: the fee is the shortfall
+    with boa.env.prank(borrower), boa.reverts("market closed"):
+        vault.close()
+    with boa.env.prank(other):
+        synth.transfer(borrower, WAD // 1_000)  # more than the hour's fee
+    with boa.env.prank(borrower):
+        vault.close()  # covered by its own synth: no price needed
+    assert vault.position(borrower) == (0, 0)
+
+
 def test_finding5_fee_synth_needs_a_usable_price_and_a_bound(p):
     """The sale is at the oracle's price for risk only (no purchase at a stale or closed
     market's price), bounded by the buyer's `max_paid`, and only of what the fund holds."""

@@ -13,6 +13,7 @@ from synthequity.keepers.oracle.logic import (
     PushPolicy,
     decide,
     decide_confirm,
+    roles_refusal,
     to_feed_units,
 )
 from synthequity.model.oracle import FeedModel
@@ -109,6 +110,27 @@ def test_a_suspect_feed_gets_the_usual_cadence(move_bps, age, expected):
     f = feed(answer=P * 2, suspect=True, anchor=P)
     d = decide(obs(answer=P * 2 * (10_000 + move_bps) // 10_000, at=T + age), f, T + age, POLICY)
     assert (d.action, d.reason) == expected
+
+
+R1, R2 = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
+
+
+@pytest.mark.parametrize(
+    "source, confirm_source, account, confirm_account, refused",
+    [
+        ("pyth:A", None, R1, None, None),  # the primary
+        (None, "datastreams:B", R2, None, None),  # the confirming keeper, its own process
+        ("pyth:A", "datastreams:B", R1, R2, None),  # both roles, two reporters, one process
+        (None, None, R1, None, "give --source"),
+        ("pyth:A", "datastreams:B", R1, None, "give the confirming reporter's account"),
+        ("pyth:A", "datastreams:B", R1, R1.lower(), "only from a different reporter"),
+        ("pyth:A", None, R1, R2, "give it with --source and --confirm-source"),
+        (None, "datastreams:B", R1, R2, "give it with --source and --confirm-source"),
+    ],
+)
+def test_roles_of_a_keeper_process(source, confirm_source, account, confirm_account, refused):
+    why = roles_refusal(source, confirm_source, account, confirm_account)
+    assert why is None if refused is None else refused in why
 
 
 def test_confirming_keeper_pushes_only_to_end_a_suspect_episode():

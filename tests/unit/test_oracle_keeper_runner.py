@@ -4,6 +4,7 @@ and stopping."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
@@ -14,8 +15,8 @@ from ape.exceptions import ContractLogicError
 from synthequity.constants import MarketStatus
 from synthequity.keepers.common import StopFlag, is_transient, with_retries
 from synthequity.keepers.oracle.logic import FeedState, Observation
-from synthequity.keepers.oracle.runner import OracleKeeper, replay_schedule
-from synthequity.keepers.oracle.sources import CsvReplaySource, Quote
+from synthequity.keepers.oracle.runner import OracleKeeper, replay_schedule, run_keepers
+from synthequity.keepers.oracle.sources import CorporateAction, CsvReplaySource, Quote
 from synthequity.market_hours import nyse, to_ts
 from synthequity.model.oracle import FeedModel, PushRejected
 
@@ -79,6 +80,22 @@ class ModelChain:
 
     def reconnect(self) -> None:
         self.reconnects += 1
+
+
+class SecondReporter(ModelChain):
+    """Another reporter's view of `chain`: one model, one clock."""
+
+    def __init__(self, chain: ModelChain, reporter: str):
+        self.chain = chain
+        super().__init__(chain.head_time, model=chain.model, reporter=reporter)
+
+    @property  # type: ignore[override]
+    def head_time(self) -> int:
+        return self.chain.head_time
+
+    @head_time.setter
+    def head_time(self, value: int) -> None:
+        self.chain.head_time = value
 
 
 @pytest.fixture(scope="module")
@@ -171,6 +188,49 @@ def test_a_jump_is_pushed_suspect_and_a_confirming_keeper_confirms_it():
     assert confirmer_io.sent == 1
 
 
+class AnnouncingSource(ScriptedSource):
+    """Quotes that carry a corporate action (a Data Streams v10 multiplier schedule)."""
+
+    def __init__(self, prices: list[str], action: CorporateAction):
+        super().__init__(prices)
+        self.action = action
+
+    def quote(self, now: int) -> Quote | None:
+        q = super().quote(now)
+        return dataclasses.replace(q, action=self.action) if q else None
+
+
+def test_one_process_ticks_both_roles_in_order_and_shares_announced_splits():
+    """`run_keepers` (`--source` with `--confirm-source`): at each time the primary, then the
+    confirming keeper with its own reporter — the gap pushed and confirmed in the same tick;
+    a split one source announces joins the other keeper's schedule."""
+    t = 1_700_000_000
+    chain = ModelChain(t, reporter="r1")
+    second = SecondReporter(chain, "r2")
+    stop = StopFlag()
+    e18 = 10**18
+    split_at = t + 86_400 * 30
+    primary = OracleKeeper(io=chain, source=ScriptedSource(["250", "170", "170"]), stop=stop)
+    confirmer = OracleKeeper(
+        io=second,
+        source=AnnouncingSource(["250", "171", "171"], CorporateAction(e18, 3 * e18, split_at)),
+        confirm_only=True,
+        stop=stop,
+    )
+    run_keepers((primary, confirmer), [t + 1, t + 10, t + 100])
+    assert [p.reason for p in primary.pushes] == [
+        "first round",
+        "jump of 3200 bps beyond the guard (2500 bps): pushed as suspect",
+        "deviation",  # 170 against the confirmed 171
+    ]
+    assert [p.reason for p in confirmer.pushes] == ["confirm suspect price"]  # tick 2
+    assert (chain.sent, second.sent) == (3, 1)
+    assert not chain.model.suspect and chain.model.latest.answer == 170 * 10**8
+    assert [(s.ratio, s.activation) for s in primary.splits] == [(3, split_at)]
+    assert primary.splits == confirmer.splits
+    assert confirmer.metrics["ticks"] == primary.metrics["ticks"] == 3
+
+
 def test_rpc_errors_are_retried_with_reconnects():
     chain = ModelChain(1_700_000_000, fail_reads=2)
     keeper = OracleKeeper(io=chain, source=ScriptedSource(["250"]))
@@ -261,3 +321,43 @@ def test_a_dead_node_is_transient_however_ape_wraps_it():
         return v
 
     assert with_retries(dead_then_back, what="x", sleep=lambda _s: None) == 3
+
+
+def test_the_oracle_keepers_counters_reach_metrics_and_health():
+    """`--metrics-port` on `keeper oracle`: what the keeper counts while it ticks (pushes,
+    suspect rounds, source latency, its last tick) is what /metrics and /health answer."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    from synthequity.keepers.metrics import MetricsServer, Watched
+
+    t = 1_700_000_000
+    chain = ModelChain(t)
+    primary = OracleKeeper(io=chain, source=ScriptedSource(["250", "170", "170"]))
+    watched = Watched(labels={"market": "TSLA"})
+    watched.add("oracle primary", primary.metrics)
+    server = MetricsServer(watched, port=0, stale_s=30).start()
+    base = f"http://127.0.0.1:{server.port}"
+
+    def get(path: str) -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(base + path, timeout=5) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    try:
+        assert get("/health")[0] == 503  # never ticked: not alive yet
+        primary.tick(t + 1)
+        primary.tick(t + 10)  # -32%: pushed suspect
+        status, text = get("/metrics")
+        labels = 'keeper="oracle primary",market="TSLA"'
+        assert status == 200
+        assert f"synthequity_oracle_pushes_total{{{labels}}} 2.0" in text.splitlines()
+        assert f"synthequity_oracle_suspect_rounds_total{{{labels}}} 1.0" in text.splitlines()
+        assert f"synthequity_source_latency_seconds_count{{{labels}}} 2.0" in text.splitlines()
+        status, body = get("/health")
+        assert status == 200 and json.loads(body)["ok"] is True
+    finally:
+        server.stop()

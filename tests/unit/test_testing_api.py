@@ -73,7 +73,7 @@ def test_extensions_refuse_direct_calls(decimals):
     # initialize runs once, from the factory, in the deploying transaction
     as_ext = deployer("perp_ext").at(p.market.address)  # the extension's ABI at the market
     with boa.reverts("perp: initialized"):
-        as_ext.initialize(p.admin, p.oracle, 120, pm.MarketParams().as_tuple(), sender=p.admin)
+        as_ext.initialize(p.admin, pm.MarketParams().as_tuple(), sender=p.admin)
     as_ext = deployer("vault_ext").at(p.vault.address)
     with boa.reverts("vault: initialized"):
         as_ext.initialize(p.admin, p.oracle, 120, VaultParams().as_tuple(), sender=p.admin)

@@ -1,7 +1,8 @@
 """Oracle keeper decisions (docs/spec.md §2 "Escalation", §9) — pure functions over plain data,
 no chain, no clock.
 
-Two roles, one signing account and one source per process (docs/design/oracle.md):
+Two roles, each with its own signing account and source (docs/design/oracle.md), in two
+processes or in one (`roles_refusal` says which combinations of flags are coherent):
 - the primary keeper (`decide`): pushes on deviation or heartbeat, and pushes a jump beyond the
   guard too — the chain stores it as suspect (HALTED to consumers) and it becomes usable when a
   second reporter confirms it or when the primary keeps printing it through the escalation
@@ -64,12 +65,20 @@ class PushPolicy:
     # the confirming keeper vouches for a suspect price only this close to it (the chain
     # accepts up to `max_jump_bps`; two sources minutes apart at a gapped open differ by %)
     confirm_tolerance_bps: int = 500
+    # the first round of a new feed, or a push after an outage, must lie in [lo, hi] (feed
+    # units; None: no band): a misread exponent would otherwise land 10^k off unopposed
+    expect: tuple[int, int] | None = None
+    # an outage: the chain's last round is older than this (longer than any scheduled NYSE
+    # closure: a four-day weekend is 89.5 h)
+    outage_s: int = 96 * 3_600
 
 
 class Action(StrEnum):
     PUSH = "push"
     SKIP = "skip"
-    REFUSE = "refuse"  # a price no chain may hold (<= 0): logged loudly, needs an operator
+    # a price no chain may hold (<= 0), or a first push outside the operator's band: logged
+    # loudly, counted, never pushed; needs an operator
+    REFUSE = "refuse"
 
 
 @dataclass(frozen=True)
@@ -101,7 +110,92 @@ def _checked(
         return obs, Decision(Action.SKIP, "not newer than chain")
     if obs.status is MarketStatus.OPEN and chain_now - obs.observed_at > policy.max_source_age_s:
         return obs, Decision(Action.SKIP, "source stale")
+    if (refused := outside_band(obs, feed, chain_now, policy)) is not None:
+        return obs, refused
     return obs, None
+
+
+def outside_band(
+    obs: Observation, feed: FeedState | None, chain_now: int, policy: PushPolicy
+) -> Decision | None:
+    """The first push bound: the first round of a feed, or the first after an outage (the
+    chain's last round older than `policy.outage_s`), must lie within `policy.expect`, else it
+    is refused (never pushed: an operator checks the source's exponent, feed id and band)."""
+    if policy.expect is None:
+        return None
+    if feed is None:
+        when = "first round"
+    elif chain_now - feed.updated_at > policy.outage_s:
+        when = f"first round after {(chain_now - feed.updated_at) / 3_600:.0f} h without one"
+    else:
+        return None
+    lo, hi = policy.expect
+    if lo <= obs.answer <= hi:
+        return None
+    return Decision(
+        Action.REFUSE,
+        f"{when}: {_usd(obs.answer)} outside the expected band [{_usd(lo)}, {_usd(hi)}] "
+        "(--expect): check the source's feed id and exponent",
+    )
+
+
+def _usd(units: int) -> str:
+    return format(units / 10**ORACLE_DECIMALS, ".10g")
+
+
+def parse_band(spec: str) -> tuple[int, int]:
+    """`"150:400"` (USD) -> (lo, hi) in feed units."""
+    lo_s, sep, hi_s = spec.partition(":")
+    try:
+        lo, hi = to_feed_units(Decimal(lo_s)), to_feed_units(Decimal(hi_s))
+    except ArithmeticError:
+        lo = hi = 0
+    if not sep or not 0 < lo < hi:
+        raise ValueError(f"band {spec!r}: expected LO:HI in USD with 0 < LO < HI, e.g. 150:400")
+    return lo, hi
+
+
+def roles_refusal(
+    source: str | None,
+    confirm_source: str | None,
+    account: str | None,
+    confirm_account: str | None,
+) -> str | None:
+    """Why a keeper process's roles do not hold together (None: they do). `account` and
+    `confirm_account` are the addresses of `--account` and `--confirm-account`.
+
+    - `--source`: the primary, signing with `--account`;
+    - `--confirm-source`: the confirming keeper, signing with `--account` (a second process);
+    - both: one process, both roles; the confirmations are signed by `--confirm-account`,
+      which must be another reporter — the oracle's path (a) counts only a *different*
+      reporter's print (the same reporter's would only count toward persistence, path b).
+    """
+    if not source and not confirm_source:
+        return (
+            "give --source (the primary), --confirm-source (the confirming keeper), or both "
+            "with --confirm-account (one process, two reporter accounts)"
+        )
+    if source and confirm_source:
+        if not confirm_account:
+            return (
+                "--source with --confirm-source runs both roles in one process: give the "
+                "confirming reporter's account, --confirm-account (the oracle's path (a) "
+                "needs a second reporter), or run the confirming keeper as its own process"
+            )
+        if account is not None and confirm_account.lower() == account.lower():
+            return (
+                "--confirm-account is the same account as --account: the oracle counts a "
+                "confirmation only from a different reporter (path a); the same account's print "
+                "would only count toward persistence (path b). Give a second REPORTER account"
+            )
+        return None
+    if confirm_account:
+        return (
+            "--confirm-account signs the confirmations of one process running both roles: "
+            "give it with --source and --confirm-source (a confirming keeper on its own "
+            "signs with --account)"
+        )
+    return None
 
 
 def decide(

@@ -1,6 +1,7 @@
 """The oracle keeper's thin I/O shell: read the feed, ask `logic.decide` (the primary) or
 `logic.decide_confirm` (the confirming keeper: its own source and reporter account, pushing
-only while the feed is suspect), push, log.
+only while the feed is suspect), push, log. `run_keepers` ticks one or both roles on one
+schedule (one process, two reporter accounts: `--source` with `--confirm-source`).
 
 Two ways to drive time:
 - live: tick every `poll_interval_s` of wall time; the chain's clock is the real one;
@@ -13,11 +14,12 @@ Two ways to drive time:
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from synthequity.constants import MarketStatus
 from synthequity.corporate_actions import Split, ratio_between
@@ -32,7 +34,15 @@ from synthequity.keepers.oracle.logic import (
     decide_confirm,
     to_feed_units,
 )
-from synthequity.keepers.oracle.sources import PriceSource, SourceError
+from synthequity.keepers.oracle.sources import (
+    CorporateAction,
+    FeedSplit,
+    PriceSource,
+    Quote,
+    SourceError,
+    SourceRateLimited,
+    SourceUnauthorized,
+)
 from synthequity.logs import event
 from synthequity.market_hours import MarketCalendar
 
@@ -47,6 +57,15 @@ class FeedIO(Protocol):
     def warp_to(self, ts: int) -> None: ...
     def push(self, obs: Observation) -> Any: ...
     def reconnect(self) -> None: ...
+
+
+@runtime_checkable
+class SplitStaging(Protocol):
+    """What the keeper needs to stage a split a feed announces (docs/runbooks/splits.md)."""
+
+    def staged_split(self) -> tuple[int, int]: ...
+    def can_stage_splits(self) -> bool: ...
+    def stage_split(self, ratio: int, activation: int) -> Any: ...
 
 
 class ApeFeedIO:
@@ -87,6 +106,16 @@ class ApeFeedIO:
             obs.answer, obs.observed_at, int(obs.status), sender=self.account
         )
 
+    def staged_split(self) -> tuple[int, int]:
+        ratio, activation = self.oracle.staged_split()
+        return int(ratio), int(activation)
+
+    def can_stage_splits(self) -> bool:
+        return bool(self.oracle.hasRole(self.oracle.DEFAULT_ADMIN_ROLE(), self.account))
+
+    def stage_split(self, ratio: int, activation: int) -> Any:
+        return self.oracle.stage_split(ratio, activation, sender=self.account)
+
     def reconnect(self) -> None:
         provider = self.chain.provider
         provider.disconnect()
@@ -118,39 +147,177 @@ class OracleKeeper:
     pushes: list[PushRecord] = field(default_factory=list)
     splits: tuple[Split, ...] = ()  # the schedule the source's quotes cross (docs/spec.md §6)
     last_pushed_at: int | None = None  # chain time of this keeper's last push
+    # stage the splits the source announces (Data Streams v10) with this keeper's account,
+    # which then needs DEFAULT_ADMIN; otherwise they are logged for the admin to stage
+    stage_splits: bool = False
+    _actions_seen: set[tuple[int, int]] = field(default_factory=set)
 
-    def _observe(self, source: PriceSource, now: int) -> Observation | None:
+    @property
+    def role(self) -> str:
+        return "confirming" if self.confirm_only else "primary"
+
+    def _quote(self, source: PriceSource, now: int) -> Quote | None:
+        started = time.perf_counter()
         try:
-            quote = source.quote(now)
+            return source.quote(now)
+        except SourceRateLimited as exc:
+            self.metrics["source rate limited"] += 1
+            event(log, "source rate limited", logging.WARNING, source=source.name, error=str(exc))
+        except SourceUnauthorized as exc:
+            self.metrics["source unauthorized"] += 1
+            event(
+                log, "source refused the API key", logging.ERROR, source=source.name, error=str(exc)
+            )
         except SourceError as exc:
             self.metrics["source_errors"] += 1
             event(log, "source error", logging.WARNING, source=source.name, error=str(exc))
-            return None
+        finally:
+            self.metrics.observe("source latency", time.perf_counter() - started)
+        return None
+
+    def _observe(self, source: PriceSource, now: int) -> Observation | None:
+        quote = self._quote(source, now)
         if quote is None:
             return None
         return Observation(to_feed_units(quote.price), quote.observed_at, quote.status)
 
+    def _add_split(self, split: Split) -> bool:
+        """Add a split to the schedule unless it is there (same ratio and day): True if new."""
+        if any(s.ratio == split.ratio and s.effective == split.effective for s in self.splits):
+            return False
+        self.splits = tuple(sorted((*self.splits, split), key=lambda s: s.activation))
+        return True
+
+    def _on_corporate_action(self, action: CorporateAction) -> None:
+        """A multiplier change the source schedules: once per announcement, add the split to
+        the schedule and make sure the chain has it staged (staging it when allowed)."""
+        key = (action.new_multiplier, action.activation)
+        if key in self._actions_seen:
+            return
+        self._actions_seen.add(key)
+        fields: dict[str, Any] = dict(
+            role=self.role,
+            current_multiplier=action.current_multiplier,
+            new_multiplier=action.new_multiplier,
+            activation=action.activation,
+        )
+        split = action.split
+        if split is None:
+            self.metrics["corporate actions not staged"] += 1
+            event(
+                log,
+                "corporate action is not a forward split: not staged (docs/runbooks/splits.md)",
+                logging.ERROR,
+                **fields,
+            )
+            return
+        if self._add_split(split):
+            event(log, "split announced by the feed", ratio=split.ratio, **fields)
+        if not isinstance(self.io, SplitStaging):
+            return
+        io = self.io
+        staged = with_retries(
+            io.staged_split,
+            what="read staged split",
+            attempts=self.rpc_attempts,
+            on_retry=self.io.reconnect,
+            stop=self.stop,
+        )
+        if staged == (split.ratio, split.activation):
+            event(log, "split already staged", ratio=split.ratio, **fields)
+            return
+        if staged != (0, 0):
+            self.metrics["split conflicts"] += 1
+            event(
+                log,
+                "another split is staged on chain: the admin must cancel one",
+                logging.ERROR,
+                staged_ratio=staged[0],
+                staged_activation=staged[1],
+                ratio=split.ratio,
+                **fields,
+            )
+            return
+        if self.dry_run or not self.stage_splits or not io.can_stage_splits():
+            self.metrics["splits awaiting admin"] += 1
+            event(
+                log,
+                f"split to stage: DEFAULT_ADMIN oracle.stage_split({split.ratio}, "
+                f"{split.activation})",
+                logging.WARNING,
+                ratio=split.ratio,
+                dry_run=self.dry_run,
+                **fields,
+            )
+            return
+        from ape.exceptions import ContractLogicError
+
+        ratio, activation = split.ratio, split.activation
+        try:
+            with_retries(
+                lambda: io.stage_split(ratio, activation),
+                what="stage split",
+                attempts=self.rpc_attempts,
+                on_retry=self.io.reconnect,
+                stop=self.stop,
+            )
+        except ContractLogicError as exc:
+            self.metrics["failed"] += 1
+            event(log, "stage split reverted", logging.ERROR, error=str(exc), **fields)
+            return
+        self.metrics["splits staged"] += 1
+        event(log, "split staged from the feed", logging.WARNING, ratio=split.ratio, **fields)
+
+    def _in_new_shares(
+        self, feed: FeedState | None, obs: Observation
+    ) -> tuple[FeedState | None, int]:
+        """Across a split the chain's last quote is in old shares: compare in new ones (the
+        oracle applies the staged split with this push). (feed rescaled, ratio)."""
+        if feed is None or not self.splits:
+            return feed, 1
+        ratio = ratio_between(feed.updated_at, obs.observed_at, self.splits)
+        if ratio > 1:
+            anchor = feed.anchor // ratio if feed.anchor is not None else None
+            feed = dataclasses.replace(feed, answer=feed.answer // ratio, anchor=anchor)
+        return feed, ratio
+
+    def _staged_split_between(self, feed: FeedState, obs: Observation) -> FeedSplit | None:
+        """The chain's staged split when it activates between the chain's round and `obs`
+        (a jump that is the split itself, staged by someone else)."""
+        if not isinstance(self.io, SplitStaging):
+            return None
+        ratio, activation = self.io.staged_split()
+        if ratio < 2 or not feed.updated_at < activation <= obs.observed_at:
+            return None
+        day = dt.datetime.fromtimestamp(activation, dt.UTC).date()
+        return FeedSplit(day, ratio, activation)
+
     def tick(self, now: int) -> Decision:
         """One decision at (wall or virtual) time `now`; pushes unless dry-running."""
         self.metrics["ticks"] += 1
-        obs = self._observe(self.source, now)
-        if obs is None:
+        self.metrics.gauges["last tick"] = time.time()  # /health: the loop is alive
+        quote = self._quote(self.source, now)
+        if quote is None:
             self.metrics["skipped"] += 1
             return Decision(Action.SKIP, "no quote")
-        feed = with_retries(
+        obs = Observation(to_feed_units(quote.price), quote.observed_at, quote.status)
+        if quote.action is not None:
+            self._on_corporate_action(quote.action)
+        chain_feed = with_retries(
             self.io.read,
             what="read feed",
             attempts=self.rpc_attempts,
             on_retry=self.io.reconnect,
             stop=self.stop,
         )
-        if feed is not None and self.splits:
-            # across a split the chain's last quote is in old shares: compare in new ones
-            # (the oracle applies the staged split with this push)
-            ratio = ratio_between(feed.updated_at, obs.observed_at, self.splits)
-            if ratio > 1:
-                anchor = feed.anchor // ratio if feed.anchor is not None else None
-                feed = dataclasses.replace(feed, answer=feed.answer // ratio, anchor=anchor)
+        feed, ratio = self._in_new_shares(chain_feed, obs)
+        if ratio > 1 and obs.status is not MarketStatus.OPEN:
+            # a split activated while closed: the source still quotes the old share until the
+            # market reopens, and the chain would apply the split to that quote
+            self.metrics["skipped"] += 1
+            return Decision(
+                Action.SKIP, "split activated: waiting for the first quote in new shares"
+            )
         chain_now = (
             max(self.io.next_block_time(), obs.observed_at)
             if self.warp
@@ -164,16 +331,24 @@ class OracleKeeper:
                 )
             )
         )
-        if self.confirm_only:
-            decision = decide_confirm(obs, feed, chain_now, self.policy, self.last_pushed_at)
-        else:
-            decision = decide(obs, feed, chain_now, self.policy)
+        decision = self._decide(obs, feed, chain_now)
+        if (
+            decision.reason.startswith("jump")
+            and chain_feed is not None
+            and (split := self._staged_split_between(chain_feed, obs)) is not None
+            and self._add_split(split)
+        ):
+            # the jump is a split staged on chain that this keeper's schedule did not know
+            event(log, "split staged on chain joins the schedule", ratio=split.ratio)
+            feed, _ = self._in_new_shares(chain_feed, obs)
+            decision = self._decide(obs, feed, chain_now)
         if decision.action is Action.REFUSE:
             self.metrics["refused"] += 1
             event(
                 log,
                 "push refused",
                 logging.ERROR,
+                role=self.role,
                 reason=decision.reason,
                 price=obs.answer,
                 chain_price=feed.answer if feed else None,
@@ -186,10 +361,16 @@ class OracleKeeper:
         self._push(decision, feed)
         return decision
 
+    def _decide(self, obs: Observation, feed: FeedState | None, chain_now: int) -> Decision:
+        if self.confirm_only:
+            return decide_confirm(obs, feed, chain_now, self.policy, self.last_pushed_at)
+        return decide(obs, feed, chain_now, self.policy)
+
     def _push(self, decision: Decision, feed: FeedState | None) -> None:
         obs = decision.observation
         assert obs is not None
         fields = dict(
+            role=self.role,
             reason=decision.reason,
             price=obs.answer,
             observed_at=obs.observed_at,
@@ -253,30 +434,9 @@ class OracleKeeper:
         )
 
     def run(self, schedule: Iterable[int], speed: float = 0.0, live: bool = False) -> Metrics:
-        """Tick at each time of `schedule` until it ends or a stop signal arrives.
-
-        Replay: `speed` virtual seconds per wall second (0 = as fast as possible).
-        Live: the schedule yields wall times; sleeps until each.
-        """
-        prev: int | None = None
-        day, day_start = None, 0
-        for t in schedule:
-            if self.stop.stopped:
-                break
-            if not live and (d := utc_day(t)) != day:
-                if day is not None:
-                    self._log_day(day, day_start)
-                day, day_start = d, len(self.pushes)
-            if live:
-                if self.stop.sleep(t - time.time()):
-                    break
-            elif speed > 0 and prev is not None and self.stop.sleep(min((t - prev) / speed, 5.0)):
-                break
-            prev = t
-            self.tick(t)
-        if day is not None:
-            self._log_day(day, day_start)
-        event(log, "keeper stopped", **self.metrics.as_fields())
+        """Tick at each time of `schedule` until it ends or a stop signal arrives
+        (`run_keepers` with this keeper alone)."""
+        run_keepers((self,), schedule, speed=speed, live=live)
         return self.metrics
 
     def _log_day(self, day: str, first: int) -> None:
@@ -285,11 +445,57 @@ class OracleKeeper:
         event(
             log,
             "replayed day",
+            role=self.role,
             day=day,
             pushes=len(done),
             last_price=done[-1].answer / 10**8 if done else None,
             last_status=done[-1].status.name if done else None,
         )
+
+
+def run_keepers(
+    keepers: Sequence[OracleKeeper],
+    schedule: Iterable[int],
+    speed: float = 0.0,
+    live: bool = False,
+) -> None:
+    """Tick every keeper, in order, at each time of `schedule` until it ends or a stop signal
+    arrives (the first keeper's `stop`: give them one). The primary first, then the
+    confirming keeper: a gap the primary pushes is confirmed in the same tick when the second
+    source already agrees. The splits one keeper's source announces join the others'
+    schedules (one process, one view of the corporate actions).
+
+    Replay: `speed` virtual seconds per wall second (0 = as fast as possible).
+    Live: the schedule yields wall times; sleeps until each.
+    """
+    stop = keepers[0].stop
+    prev: int | None = None
+    day: str | None = None
+    day_starts = [0] * len(keepers)
+    for t in schedule:
+        if stop.stopped:
+            break
+        if not live and (d := utc_day(t)) != day:
+            if day is not None:
+                for k, first in zip(keepers, day_starts, strict=True):
+                    k._log_day(day, first)
+            day, day_starts = d, [len(k.pushes) for k in keepers]
+        if live:
+            if stop.sleep(t - time.time()):
+                break
+        elif speed > 0 and prev is not None and stop.sleep(min((t - prev) / speed, 5.0)):
+            break
+        prev = t
+        for k in keepers:
+            k.tick(t)
+        for split in {s for k in keepers for s in k.splits}:
+            for k in keepers:
+                k._add_split(split)
+    if day is not None:
+        for k, first in zip(keepers, day_starts, strict=True):
+            k._log_day(day, first)
+    for k in keepers:
+        event(log, "keeper stopped", role=k.role, **k.metrics.as_fields())
 
 
 def utc_day(ts: int) -> str:

@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from synthequity.keepers.oracle.logic import PushPolicy
+from synthequity.keepers.oracle.logic import PushPolicy, parse_band
+from synthequity.keepers.oracle.sources import SourceConfig, parse_headers
 
 
 class OracleKeeperSettings(BaseSettings):
@@ -22,6 +23,28 @@ class OracleKeeperSettings(BaseSettings):
     # stock splits the source's quotes cross, "DATE:RATIO,..." (docs/spec.md §6); a CSV of
     # split-adjusted bars is then replayed as each day's unadjusted quotes
     splits: str = ""
+    # the first push bound, "LO:HI" in USD (`--expect`): the first round of a feed, or the
+    # first after an outage of more than `outage_s`, outside it is refused
+    expect: str = ""
+    outage_s: int = Field(96 * 3_600, ge=3_600)
+    # stage the splits the source announces (Data Streams v10) with the keeper's account
+    # (it then needs DEFAULT_ADMIN: a testnet; on a mainnet the admin stages what it logs)
+    stage_splits: bool = False
+
+    # network sources (docs/runbooks/price-sources.md): endpoints and credentials, from the
+    # environment (SYNTHEQUITY_ORACLE_PYTH_API_KEY=...), never from the command line
+    pyth_url: str = "https://hermes.pyth.network"
+    pyth_api_key: SecretStr = SecretStr("")
+    datastreams_url: str = "https://api.dataengine.chain.link"
+    datastreams_api_key: SecretStr = SecretStr("")
+    datastreams_api_secret: SecretStr = SecretStr("")
+    http_headers: SecretStr = SecretStr("")  # "Name: value; Other: value", for http: sources
+    source_timeout_s: float = Field(5.0, gt=0, le=60)
+    source_backoff_s: float = Field(60.0, ge=1, le=3_600)  # after a 429, doubling to 600 s
+    # Prometheus /metrics and JSON /health (synthequity.keepers.metrics); none when unset
+    metrics_port: int | None = Field(None, ge=0, le=65_535)
+    metrics_host: str = "127.0.0.1"
+    health_stale_s: float = Field(60.0, gt=0)  # /health: 503 when no tick for this long
 
     def policy(self) -> PushPolicy:
         return PushPolicy(
@@ -30,4 +53,18 @@ class OracleKeeperSettings(BaseSettings):
             heartbeat_closed_s=self.heartbeat_closed_s,
             max_source_age_s=self.max_source_age_s,
             confirm_tolerance_bps=self.confirm_tolerance_bps,
+            expect=parse_band(self.expect) if self.expect else None,
+            outage_s=self.outage_s,
+        )
+
+    def source_config(self) -> SourceConfig:
+        return SourceConfig(
+            pyth_url=self.pyth_url,
+            pyth_api_key=self.pyth_api_key.get_secret_value(),
+            datastreams_url=self.datastreams_url,
+            datastreams_api_key=self.datastreams_api_key.get_secret_value(),
+            datastreams_api_secret=self.datastreams_api_secret.get_secret_value(),
+            http_headers=parse_headers(self.http_headers.get_secret_value()),
+            timeout_s=self.source_timeout_s,
+            backoff_s=self.source_backoff_s,
         )

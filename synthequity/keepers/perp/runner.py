@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from synthequity.contracts import at, base_price_wad, flat, read_many
+from synthequity.contracts import at, base_price_wad, flat
 from synthequity.keepers.jobs import LogRef
 from synthequity.keepers.perp.logic import (
     PendingOrder,
@@ -44,7 +44,7 @@ class PerpKeeper(ChainKeeper):
 
     def on_page(self, lo: int, hi: int) -> None:
         orders = self._rpc(lambda: self.io.order_logs(lo, hi), "logs")
-        self.committed |= {account for _, account in orders}
+        self.committed |= {a for _, a in orders if self.index.shard.owns(a)}
 
     def work(self) -> None:
         if self.config.orders:
@@ -55,13 +55,14 @@ class PerpKeeper(ChainKeeper):
     def _orders(self) -> None:
         if not self.committed:
             return
-        _, max_age = self.io.params()
+        _, max_age = self._rpc(self.io.params, "params")
         pending = self._rpc(lambda: self.io.pending(sorted(self.committed)), "orders")
         live = [o for o in pending if o.committed_at]
         self.committed = {o.account for o in live}
         latest = self._rpc(self.io.latest_round, "rounds")
         rounds = self._rpc(lambda: self.io.rounds(rounds_wanted(live, latest)), "rounds")
-        jobs = order_jobs(live, rounds, latest, self.io.now(), max_age)
+        now = self._rpc(self.io.now, "head time")
+        jobs = order_jobs(live, rounds, latest, now, max_age)
         self.send_jobs([Job(j.action + "_order", (j.account,), j.keeper_fee, j) for j in jobs])
 
     def _liquidations(self) -> None:
@@ -69,9 +70,10 @@ class PerpKeeper(ChainKeeper):
         if not flagged:
             return
         price, _, _ = self._rpc(self.io.price, "price")
-        params, _ = self.io.params()
+        params, _ = self._rpc(self.io.params, "params")
         positions = self._rpc(lambda: self.io.positions(flagged), "positions")
-        jobs = liquidation_jobs(positions, price, self.io.index_now(price), params)
+        index = self._rpc(lambda: self.io.index_now(price), "funding")
+        jobs = liquidation_jobs(positions, price, index, params)
         self.send_jobs([Job("liquidate", (j.account,), j.reward, j) for j in jobs])
 
 
@@ -80,10 +82,10 @@ class ApeMarketIO(ApeChainIO):
 
     RACED = ("not liquidatable", "no order")
 
-    def __init__(self, market: Any, account: Any, native_usd: int = 3_000 * 10**18):
+    def __init__(self, market: Any, account: Any, native_usd: int = 3_000 * 10**18, **rpc: Any):
         from ape import project
 
-        super().__init__(market, account, native_usd)
+        super().__init__(market, account, native_usd, **rpc)
         self.market = market
         self.oracle = at(project.EquityOracle, market.oracle())
         self._params: tuple[m.PerpParams, int] | None = None
@@ -112,7 +114,7 @@ class ApeMarketIO(ApeChainIO):
             return {}
         calls = [(self.oracle, "getRoundData", (i,)) for i in ids]
         calls += [(self.oracle, "round_state", (i,)) for i in ids]
-        rows = read_many(calls)
+        rows = self.read(calls)
         scale = 10 ** (18 - int(self.oracle.decimals()))
         out = {}
         for k, i in enumerate(ids):

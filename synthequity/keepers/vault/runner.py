@@ -44,9 +44,8 @@ class VaultKeeper(ChainKeeper):
         price = self._rpc(self.io.price, "price")
         positions = self._rpc(lambda: self.io.positions(flagged), "positions")
         inventory = self._rpc(self.io.inventory, "inventory")
-        jobs, refused = vault_jobs(
-            positions, price, self.io.params(), self.io.usd_per_unit, inventory
-        )
+        params = self._rpc(self.io.params, "params")
+        jobs, refused = vault_jobs(positions, price, params, self.io.usd_per_unit, inventory)
         for account in refused:
             self.metrics["refused: no inventory"] += 1
             event(self.log, "refused: sTSLA inventory too small", account=account, held=inventory)
@@ -58,10 +57,10 @@ class ApeVaultIO(ApeChainIO):
 
     RACED = ("not liquidatable",)
 
-    def __init__(self, vault: Any, account: Any, native_usd: int = 3_000 * 10**18):
+    def __init__(self, vault: Any, account: Any, native_usd: int = 3_000 * 10**18, **rpc: Any):
         from ape import project
 
-        super().__init__(vault, account, native_usd)
+        super().__init__(vault, account, native_usd, **rpc)
         self.vault = vault
         self.oracle = at(project.EquityOracle, vault.oracle())
         self.synth = at(project.SynthToken, vault.SYNTH())

@@ -1,0 +1,286 @@
+// End to end in real headless Chromium (Debian's /usr/bin/chromium through playwright-core)
+// against anvil with the protocol deployed and the keepers running (`python -m
+// synthequity.dev.dapp`, started by tests/dapp/test_dapp_e2e.py or by hand):
+//   APP_URL=http://127.0.0.1:8611/ RPC_URL=http://127.0.0.1:8610 node --test e2e/
+// Screenshots of each screen go to $REPORT_DIR (default ../reports/dapp).
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { after, before, test } from "node:test";
+import { chromium } from "playwright-core";
+import { installWallet } from "./wallet.mjs";
+
+const APP = process.env.APP_URL ?? "http://127.0.0.1:8611/";
+const RPC = process.env.RPC_URL ?? "http://127.0.0.1:8610";
+const SHOTS = process.env.REPORT_DIR ?? "../reports/dapp";
+const STEP_MS = 60_000;
+mkdirSync(SHOTS, { recursive: true });
+
+let browser;
+let config;
+before(async () => {
+  config = await (await fetch(new URL("config.json", APP))).json();
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+      "--disable-component-update", "--no-first-run"],
+  });
+});
+after(async () => browser?.close());
+
+async function open(index, screen = "markets") {
+  const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+  page.on("pageerror", (e) => console.error("page error:", e.message));
+  const wallet = await installWallet(page, { rpcUrl: RPC, chainId: config.chainId, index });
+  await page.goto(`${APP}#${screen}`);
+  await page.click("text=Connect Test Wallet");
+  await page.waitForFunction(() => document.getElementById("h-account").textContent.includes("Test Wallet"));
+  return { page, wallet };
+}
+const text = (page, id) => page.locator(`#${id}`).textContent();
+async function waitText(page, id, pred, what, timeout = STEP_MS) {
+  const t0 = Date.now();
+  for (;;) {
+    const t = await text(page, id);
+    if (pred(t)) return t;
+    if (Date.now() - t0 > timeout) throw new Error(`${what}: #${id} is still ${JSON.stringify(t)}`);
+    await page.waitForTimeout(250);
+  }
+}
+const done = (page, screen, label) =>
+  waitText(page, `${screen}-msg`, (t) => t.includes(`${label}: done`) || t.startsWith("Reverted") || t.startsWith("Refused"), label)
+    .then((t) => assert.ok(t.includes(`${label}: done`), `${label}: ${t}`));
+async function fill(page, values) {
+  for (const [id, v] of Object.entries(values)) await page.fill(`#${id}`, v);
+}
+async function tab(page, name) {
+  await page.click(`#tab-${name}`);
+}
+const shot = (page, name) => page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+const dev = (path) => fetch(new URL(`dev/${path}`, APP), { method: "POST" }).then((r) => r.json());
+const usd = (t) => Number(t.replace(/[^0-9.-]/g, ""));
+
+const refusedNow = (page, screen) =>
+  waitText(page, `${screen}-msg`, (x) => x.startsWith("Refused"), `${screen} refusal`);
+
+/** Tab through the page from the top; the ids focused, each with its outline visible. */
+async function tabThrough(page, presses, onFocus = async () => undefined) {
+  const seen = [];
+  await page.evaluate(() => document.activeElement?.blur());
+  for (let i = 0; i < presses; i++) {
+    await page.keyboard.press("Tab");
+    const f = await page.evaluate(() => {
+      const el = document.activeElement;
+      const cs = el ? getComputedStyle(el) : null;
+      return { id: el?.id ?? "", outline: cs ? `${cs.outlineStyle} ${cs.outlineWidth}` : "" };
+    });
+    if (!f.id) continue;
+    assert.ok(!f.outline.startsWith("none") && !f.outline.endsWith(" 0px"), `#${f.id} focused without a visible outline (${f.outline})`);
+    seen.push(f.id);
+    await onFocus(f.id);
+  }
+  return seen;
+}
+
+test("market OPEN: vault, 3x long filled by the keeper, PnL after a price push, close both", async () => {
+  await dev("clock?to=open");
+  const { page, wallet } = await open(3);
+  await waitText(page, "h-status", (t) => t === "OPEN", "market open");
+  await waitText(page, "mk-price", (t) => usd(t) > 0, "oracle price");
+  await page.waitForTimeout(1_600); // a chart point or two
+  await shot(page, "markets");
+
+  // a refusal before any signature: minting far above the MCR
+  await tab(page, "vault");
+  await fill(page, { "v-coll-in": "3000", "v-synth-in": "100" });
+  await page.click("#v-open");
+  const refused = await waitText(page, "vault-msg", (t) => t.startsWith("Refused"), "mint refusal");
+  assert.match(refused, /below the minimum collateral ratio: at most [\d.,]+ sTSLA can be minted/);
+  assert.equal(wallet.state.signatures.length, 0, "no signature asked for a refused action");
+  await shot(page, "vault-refused");
+
+  const debt0 = usd(await text(page, "v-debt"));
+  await fill(page, { "v-synth-in": "4" });
+  await page.click("#v-open");
+  await done(page, "vault", "open");
+  assert.equal(wallet.state.signatures.length, 2, "approve + open");
+  await waitText(page, "v-debt", (t) => usd(t) >= debt0 + 4, "debt shown");
+  assert.match(await text(page, "v-cr"), /^\d+\.\d\d% \(minimum 150%/);
+  await shot(page, "vault");
+
+  await tab(page, "perp");
+  await fill(page, { "p-margin-in": "1000" });
+  await page.click("#p-deposit");
+  await done(page, "perp", "deposit margin");
+  await fill(page, { "p-lev-in": "3" });
+  await page.click("#p-long");
+  await done(page, "perp", "long");
+  await waitText(page, "p-size", (t) => t.includes("(long)"), "keeper fill");
+  const lev = usd(await text(page, "p-lev"));
+  assert.ok(lev > 2.8 && lev < 3.1, `leverage ${lev}`);
+  const pnl0 = usd(await text(page, "p-pnl"));
+  await dev("price?pct=5");
+  await waitText(page, "p-pnl", (t) => usd(t) > pnl0 + 50, "PnL after a +5% price");
+  assert.match(await text(page, "p-liq"), /^about \$[\d,]+\.\d\d$/);
+  await shot(page, "perp");
+  // the estimate prices each side: the short below the long (it used to say "long" only)
+  await fill(page, { "p-lev-in": "", "p-size-in": "10" });
+  const est = await waitText(page, "p-estimate", (t) => t.includes("Short"), "short estimate");
+  const [longFill, shortFill] = [...est.matchAll(/fill ≈ \$([\d,.]+)/g)].map((r) => usd(r[1]));
+  assert.match(est, /^Long 10\.000000: .* \| Short 10\.000000: /);
+  assert.ok(shortFill < longFill, `short fill ${shortFill} < long fill ${longFill}`);
+  await fill(page, { "p-size-in": "" });
+
+  await page.click("#p-close");
+  await done(page, "perp", "close");
+  await waitText(page, "p-size", (t) => t === "no position", "keeper fill of the close");
+
+  // the full repay: the debt grew by the stability fee beyond the 4 sTSLA minted. Refused
+  // first with its price in words; then bought from the insurance fund through the page.
+  await tab(page, "vault");
+  await waitText(page, "v-fee-accrued", (t) => /since block \d+; ≈ [\d.]+ sTSLA/.test(t), "fee accrued as an amount");
+  assert.match(await text(page, "v-repay"), /^Close needs ≈ 4\.0000\d+ sTSLA .*you hold 4\.00000000: short 0\.0000\d+, from the insurance fund for ≈/);
+  const before = wallet.state.signatures.length;
+  await page.click("#v-close");
+  assert.match(await refusedNow(page, "vault"), /insufficient sTSLA: you have 4\.00000000, closing needs 4\.0000\d+ .*tick "Buy the missing synth"/);
+  assert.equal(wallet.state.signatures.length, before, "refused: nothing signed");
+  await page.check("#v-buy");
+  await page.click("#v-close");
+  await done(page, "vault", "close");
+  assert.equal(wallet.state.signatures.length, before + 3, "approve + buy_fee_synth + close");
+  await waitText(page, "v-debt", (t) => t.startsWith("0.000000"), "vault closed");
+  await waitText(page, "v-coll", (t) => t.startsWith("0.00"), "collateral back");
+
+  await tab(page, "pool");
+  await waitText(page, "l-nav", (t) => usd(t) > 0, "pool NAV");
+  await shot(page, "pool");
+  await tab(page, "history");
+  await waitText(page, "h-rows", (t) => t.includes("OrderFilled"), "fills in the history");
+  const rows = await page.locator("#h-rows tr").allTextContents();
+  const fills = rows.filter((r) => r.includes("OrderFilled"));
+  assert.ok(fills.length >= 2 && fills.every((r) => /(paid|received) \$[\d,.]+|\$0\.0000/.test(r)), `funding per fill: ${fills}`);
+  assert.match(await text(page, "h-open-funding"), /No open perp position/);
+  assert.ok(rows.some((r) => r.includes("FeeSynthSold")), "the fee synth bought for the close");
+  await shot(page, "history");
+  await tab(page, "dev");
+  await shot(page, "dev");
+  await page.setViewportSize({ width: 390, height: 844 }); // a phone
+  await tab(page, "perp");
+  await shot(page, "perp-phone");
+  await page.close();
+});
+
+test("keyboard: every main action reachable by Tab with a visible focus; labels; market selector", async () => {
+  const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+  page.on("pageerror", (e) => console.error("page error:", e.message));
+  // the record with a second market (the same contracts under another name): the selector
+  await page.route("**/config.json", async (route) => {
+    const cfg = await (await route.fetch()).json();
+    const [sym, m] = Object.entries(cfg.deployment.markets)[0];
+    cfg.deployment.markets[`${sym}2`] = m;
+    await route.fulfill({ json: cfg });
+  });
+  await page.goto(`${APP}#markets`);
+  await page.waitForFunction(() => document.body.dataset.ready === "1");
+  await waitText(page, "h-market", (t) => t.startsWith("TSLA $"), "first market");
+  const unlabeled = await page.evaluate(() => [...document.querySelectorAll("input, select")]
+    .filter((el) => !el.labels?.length && !el.getAttribute("aria-label")).map((el) => el.id));
+  assert.deepEqual(unlabeled, [], "every input has a label");
+  await page.selectOption("#market", { label: "TSLA2" });
+  await waitText(page, "h-market", (t) => t.startsWith("TSLA2 $"), "second market selected");
+  await waitText(page, "mk-title", (t) => t.startsWith("TSLA2"), "markets screen follows");
+  await page.selectOption("#market", { label: "TSLA" });
+  // Tab from the top: the tabs, then Enter on a tab shows its screen, whose actions follow
+  const reached = new Set();
+  const screens = ["vault", "perp", "pool"];
+  const seen = await tabThrough(page, 12);
+  for (const s of ["market", "tab-markets", "tab-vault", "tab-perp", "tab-pool", "tab-history", "tab-dev"])
+    assert.ok(seen.includes(s), `#${s} reachable by Tab (${seen})`);
+  for (const s of screens) {
+    await page.focus(`#tab-${s}`);
+    await page.keyboard.press("Enter");
+    await page.waitForFunction((x) => !document.getElementById(`s-${x}`).hidden, s);
+    for (const id of await tabThrough(page, 40)) reached.add(id);
+  }
+  const main = ["v-coll-in", "v-synth-in", "v-buy", "v-open", "v-deposit", "v-mint", "v-burn", "v-withdraw", "v-close", "v-buy-fee",
+    "p-close", "p-cancel", "p-execute", "p-margin-in", "p-deposit", "p-withdraw", "p-size-in", "p-lev-in", "p-slip-in", "p-long", "p-short",
+    "l-amount", "l-deposit", "l-withdraw"];
+  assert.deepEqual(main.filter((id) => !reached.has(id)), [], "main actions reachable by keyboard");
+  await page.close();
+});
+
+test("market CLOSED, then HALTED: risk-increasing actions refused in words, deposit, burn, close still work", async () => {
+  // over a night to the next open: the background borrower's fee stocks the insurance fund
+  await dev("clock?to=close");
+  await dev("clock?to=open");
+  const { page, wallet } = await open(3, "vault");
+  await waitText(page, "h-status", (t) => t === "OPEN", "market open");
+  await fill(page, { "v-coll-in": "2000", "v-synth-in": "2" });
+  await page.click("#v-open");
+  await done(page, "vault", "open");
+  // a full repay after the close needs the fee accrued overnight: buy it while the market is open
+  await waitText(page, "v-fund", (t) => usd(t.split(" ")[0]) >= 0.0002, "fee synth in the fund");
+  await fill(page, { "v-synth-in": "0.0002" });
+  await page.click("#v-buy-fee");
+  await done(page, "vault", "buy fee synth");
+
+  await dev("clock?to=close");
+  await waitText(page, "h-status", (t) => t === "CLOSED", "market closed");
+  const signed = wallet.state.signatures.length;
+  const refusedWith = async (screen, button, values, pattern) => {
+    await tab(page, screen);
+    await fill(page, values);
+    await page.click(`#${button}`);
+    const t = await waitText(page, `${screen}-msg`, (x) => x.startsWith("Refused"), `${button} refused`);
+    assert.match(t, pattern);
+  };
+  const closed = /^Refused \(nothing sent\): market closed; next NYSE open .+ New York/;
+  await refusedWith("vault", "v-mint", { "v-synth-in": "0.5" }, closed);
+  await refusedWith("vault", "v-withdraw", { "v-coll-in": "10" }, closed);
+  await shot(page, "vault-closed");
+  await refusedWith("perp", "p-long", { "p-size-in": "1" }, closed);
+  await refusedWith("pool", "l-deposit", { "l-amount": "100" }, closed);
+  await refusedWith("vault", "v-buy-fee", { "v-synth-in": "0.0001" }, /^Refused \(nothing sent\): buying the insurance fund's synth needs a usable price: market closed/);
+  assert.equal(wallet.state.signatures.length, signed, "no signature asked while refusing");
+
+  await tab(page, "vault");
+  await fill(page, { "v-coll-in": "100", "v-synth-in": "1" });
+  await page.click("#v-deposit");
+  await done(page, "vault", "deposit");
+  await page.click("#v-burn");
+  await done(page, "vault", "burn");
+  await page.click("#v-close");
+  await done(page, "vault", "close");
+  await waitText(page, "v-coll", (t) => t.startsWith("0.00"), "vault closed while CLOSED");
+  await tab(page, "perp");
+  await fill(page, { "p-margin-in": "50" });
+  await page.click("#p-deposit");
+  await done(page, "perp", "deposit margin");
+  await tab(page, "markets");
+  await shot(page, "markets-closed");
+
+  // HALTED from the dev panel's own button: trading refused in words, margin still moves
+  await tab(page, "dev");
+  await page.click("#d-open");
+  await waitText(page, "h-status", (t) => t === "OPEN", "open again");
+  await page.click("#d-halt");
+  await waitText(page, "h-status", (t) => t.startsWith("HALTED"), "halted by the dev panel");
+  const halted = /^Refused \(nothing sent\): market HALTED: trading is suspended/;
+  const signed2 = wallet.state.signatures.length;
+  await refusedWith("vault", "v-open", { "v-coll-in": "2000", "v-synth-in": "2" }, halted);
+  await refusedWith("vault", "v-buy-fee", { "v-synth-in": "0.0001" }, /needs a usable price: market HALTED/);
+  await refusedWith("perp", "p-long", { "p-size-in": "1" }, halted);
+  await refusedWith("perp", "p-withdraw", { "p-margin-in": "10" }, halted);
+  await refusedWith("pool", "l-deposit", { "l-amount": "100" }, halted);
+  assert.equal(wallet.state.signatures.length, signed2, "no signature asked while halted");
+  await tab(page, "perp");
+  await fill(page, { "p-margin-in": "25" });
+  await page.click("#p-deposit");
+  await done(page, "perp", "deposit margin");
+  await tab(page, "markets");
+  assert.match(await text(page, "mk-status"), /^HALTED|^HALTED:/);
+  await shot(page, "markets-halted");
+  await tab(page, "dev");
+  await page.click("#d-resume");
+  await waitText(page, "h-status", (t) => t === "OPEN", "resumed");
+  await page.close();
+});

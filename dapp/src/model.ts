@@ -1,0 +1,203 @@
+// The numbers a user must trust, by the same integer formulas as synthequity.model (Python):
+// test/model.test.ts checks each against vectors that synthequity.dev.dapp_data generates.
+export const WAD = 10n ** 18n;
+export const BPS = 10_000n;
+export const DAY = 86_400n;
+
+const abs = (x: bigint) => (x < 0n ? -x : x);
+const max = (a: bigint, b: bigint) => (a > b ? a : b);
+const min = (a: bigint, b: bigint) => (a < b ? a : b);
+/** Python's floor division (bigint `/` truncates toward zero). */
+export const floorDiv = (a: bigint, b: bigint) => {
+  const q = a / b;
+  return (a % b !== 0n && (a < 0n) !== (b < 0n)) ? q - 1n : q;
+};
+export const ceilDiv = (a: bigint, b: bigint) => -floorDiv(-a, b);
+
+// ---- vault (synthequity.model.vault) ----------------------------------------------------
+export interface VaultParams {
+  mcrBps: bigint;
+  liquidationRatioBps: bigint;
+  liquidationPenaltyBps: bigint;
+  protocolShareBps: bigint;
+  minDebtUsd: bigint;
+  stabilityFeeBps: bigint;
+  debtCeiling: bigint;
+}
+export const vaultParams = (t: readonly bigint[]): VaultParams => ({
+  mcrBps: t[0], liquidationRatioBps: t[1], liquidationPenaltyBps: t[2], protocolShareBps: t[3],
+  minDebtUsd: t[4], stabilityFeeBps: t[5], debtCeiling: t[6],
+});
+
+/** collateral value / (debt x price) < ratio, exactly (`is_below`). */
+export const isBelow = (collateralUsd: bigint, debt: bigint, priceWad: bigint, ratioBps: bigint) =>
+  collateralUsd * BPS * WAD < debt * priceWad * ratioBps;
+
+/** The lowest price (wad) at which the position is liquidatable; null without debt. */
+export function vaultLiquidationPrice(
+  collateral: bigint, debt: bigint, p: VaultParams, usdPerUnit: bigint,
+): bigint | null {
+  if (debt === 0n) return null;
+  return floorDiv(collateral * usdPerUnit * BPS * WAD, debt * p.liquidationRatioBps) + 1n;
+}
+
+/** Collateral ratio in bps, rounded down (the CLI's `ape run vault status`). */
+export const collateralRatioBps = (
+  collateral: bigint, debt: bigint, priceWad: bigint, usdPerUnit: bigint,
+) => floorDiv(collateral * usdPerUnit * 10_000n, floorDiv(debt * priceWad, WAD));
+
+/** Debt dust: worth less than `min_debt_usd` at the price. */
+export const isDust = (debt: bigint, priceWad: bigint, p: VaultParams) =>
+  debt > 0n && debt * priceWad < p.minDebtUsd * WAD;
+
+export const YEAR = 365n * DAY;
+/** The stability fee per second, wad (`VaultParams.fee_per_second`, rounded down). */
+export const feePerSecond = (p: VaultParams) => (p.stabilityFeeBps * WAD) / (BPS * YEAR);
+/** The vault's fee index at `now` (`rate_at`): linear within one accrual, rounded up. */
+export function rateAt(rate: bigint, last: bigint, now: bigint, fps: bigint): bigint {
+  const dt = now - last;
+  if (dt === 0n || fps === 0n) return rate;
+  return rate + ceilDiv(rate * fps * dt, WAD);
+}
+/** A recorded debt brought from index `snapshot` to `rate` (`debt_at`, rounded up). */
+export const debtAt = (debt: bigint, snapshot: bigint, rate: bigint) =>
+  debt === 0n || snapshot === rate ? debt : ceilDiv(debt * rate, snapshot);
+/** The debt `dt` seconds from now, from the vault's index now (one accrual: the least it
+ * can be; each touch in between compounds a little more). */
+export const debtIn = (debt: bigint, rateNow: bigint, dt: bigint, p: VaultParams) =>
+  debtAt(debt, rateNow, rateAt(rateNow, 0n, dt, feePerSecond(p)));
+/** Collateral units `buy_fee_synth(amount)` costs at the price (`fee_synth_cost`, rounded up). */
+export const feeSynthCost = (amount: bigint, priceWad: bigint, usdPerUnit: bigint) =>
+  ceilDiv(amount * priceWad, WAD * usdPerUnit);
+
+// ---- perp (synthequity.model.perp) ------------------------------------------------------
+export interface PerpParams {
+  skewScale: bigint; takerFeeBps: bigint; makerFeeBps: bigint; initialMarginBps: bigint;
+  maintenanceMarginBps: bigint; liquidationPenaltyBps: bigint; keeperRewardShareBps: bigint;
+  minKeeperFee: bigint; maxKeeperFee: bigint; maxFundingVelocity: bigint; maxFundingRate: bigint;
+  minMarginUsd: bigint;
+}
+export const perpParams = (t: readonly bigint[]): PerpParams => ({
+  skewScale: t[0], takerFeeBps: t[1], makerFeeBps: t[2], initialMarginBps: t[3],
+  maintenanceMarginBps: t[4], liquidationPenaltyBps: t[5], keeperRewardShareBps: t[6],
+  minKeeperFee: t[7], maxKeeperFee: t[8], maxFundingVelocity: t[9], maxFundingRate: t[10],
+  minMarginUsd: t[11],
+});
+export interface Position { size: bigint; entryPrice: bigint; margin: bigint; fundingEntry: bigint }
+
+export const mulUp = (a: bigint, b: bigint) => {
+  const q = ceilDiv(abs(a * b), WAD);
+  return a * b >= 0n ? q : -q;
+};
+export const mulDown = (a: bigint, b: bigint) => {
+  const q = abs(a * b) / WAD;
+  return a * b >= 0n ? q : -q;
+};
+export const premium = (skew: bigint, p: PerpParams) => {
+  const q = (abs(skew) * WAD) / p.skewScale;
+  return skew >= 0n ? q : -q;
+};
+/** Synthetix v2 fill price, rounded against the trader. */
+export function fillPrice(price: bigint, skew: bigint, delta: bigint, p: PerpParams): bigint {
+  const avg = premium(skew, p) + premium(skew + delta, p);
+  const num = price * (2n * WAD + avg);
+  return delta > 0n ? ceilDiv(num, 2n * WAD) : floorDiv(num, 2n * WAD);
+}
+/** The worst fill an order accepts: `bps` above the price for a buy, below for a sell. */
+export const slippageBound = (priceWad: bigint, sizeDelta: bigint, bps: bigint) =>
+  sizeDelta > 0n ? (priceWad * (10_000n + bps)) / 10_000n : (priceWad * (10_000n - bps)) / 10_000n;
+/** Taker fee on the part of delta that grows |skew|, maker on the part that shrinks it. */
+export function orderFee(skew: bigint, delta: bigint, fill: bigint, p: PerpParams): bigint {
+  if (delta === 0n) return 0n;
+  let taker: bigint;
+  let maker: bigint;
+  if (skew === 0n || (skew > 0n) === (delta > 0n)) {
+    taker = abs(delta);
+    maker = 0n;
+  } else {
+    maker = min(abs(delta), abs(skew));
+    taker = abs(delta) - maker;
+  }
+  return ceilDiv(taker * fill * p.takerFeeBps + maker * fill * p.makerFeeBps, WAD * BPS);
+}
+export function fundingVelocity(skew: bigint, p: PerpParams): bigint {
+  const prop = max(-WAD, min(WAD, premium(skew, p)));
+  const v = (abs(prop) * p.maxFundingVelocity) / WAD;
+  return prop >= 0n ? v : -v;
+}
+export interface FundingState { rate: bigint; index: bigint; updatedAt: bigint }
+/** The funding rate and index accrued to `now` (the same trapezoid as the contract). */
+export function accrueFunding(
+  s: FundingState, skew: bigint, price: bigint, now: bigint, p: PerpParams,
+): FundingState {
+  const dt = now - s.updatedAt;
+  if (dt <= 0n) return s;
+  const cap = p.maxFundingRate;
+  const v = fundingVelocity(skew, p);
+  const r0 = max(-cap, min(cap, s.rate));
+  let tMove: bigint;
+  if (v === 0n) tMove = dt;
+  else {
+    const room = v > 0n ? cap - r0 : -cap - r0;
+    tMove = min(dt, floorDiv(room * DAY, v));
+  }
+  const rEnd = max(-cap, min(cap, r0 + floorDiv(v * tMove, DAY)));
+  const area = floorDiv((r0 + rEnd) * tMove, 2n) + rEnd * (dt - tMove);
+  return { rate: rEnd, index: s.index + floorDiv(area * price, DAY * WAD), updatedAt: now };
+}
+export const fundingOwed = (size: bigint, indexNow: bigint, indexEntry: bigint) =>
+  mulUp(size, indexNow - indexEntry);
+export const pnl = (pos: Position, price: bigint) => mulDown(pos.size, price - pos.entryPrice);
+export const equity = (pos: Position, price: bigint, index: bigint) =>
+  pos.margin + pnl(pos, price) - fundingOwed(pos.size, index, pos.fundingEntry);
+export const notional = (size: bigint, price: bigint) => mulUp(abs(size), price);
+export const requirement = (size: bigint, price: bigint, marginBps: bigint) =>
+  ceilDiv(notional(size, price) * marginBps, BPS);
+export function keeperReward(size: bigint, price: bigint, p: PerpParams): bigint {
+  const penalty = (notional(size, price) * p.liquidationPenaltyBps) / BPS;
+  const reward = (penalty * p.keeperRewardShareBps) / BPS;
+  return max(p.minKeeperFee, min(p.maxKeeperFee, reward));
+}
+/** equity < notional x MMR + keeper reward. */
+export function isLiquidatable(pos: Position, price: bigint, index: bigint, p: PerpParams) {
+  if (pos.size === 0n) return false;
+  return equity(pos, price, index) <
+    requirement(pos.size, price, p.maintenanceMarginBps) + keeperReward(pos.size, price, p);
+}
+/** The equity a position must keep after a fill or a withdrawal. */
+export function minEquity(size: bigint, price: bigint, marginBps: bigint, p: PerpParams) {
+  if (size === 0n) return 0n;
+  return max(
+    max(requirement(size, price, marginBps),
+      requirement(size, price, p.maintenanceMarginBps) + keeperReward(size, price, p)),
+    p.minMarginUsd,
+  );
+}
+export const grows = (oldSize: bigint, newSize: bigint) =>
+  newSize !== 0n && (abs(newSize) > abs(oldSize) || (newSize > 0n) !== (oldSize > 0n));
+/** Margin that may leave: unrealized profit never counts. */
+export function withdrawable(pos: Position, price: bigint, index: bigint, p: PerpParams) {
+  const upnl = pnl(pos, price) - fundingOwed(pos.size, index, pos.fundingEntry);
+  const free = pos.margin + min(0n, upnl) - minEquity(pos.size, price, p.initialMarginBps, p);
+  return max(free, 0n);
+}
+/** Where `isLiquidatable` turns true (bisection, as the Python model: to the wei). */
+export function perpLiquidationPrice(pos: Position, index: bigint, p: PerpParams): bigint | null {
+  if (pos.size === 0n) return null;
+  const hit = (price: bigint) => isLiquidatable(pos, price, index, p);
+  const long = pos.size > 0n;
+  if (hit(0n) !== long) return long ? null : 0n;
+  let safe = max(pos.entryPrice, 1n);
+  while (hit(safe) === long) {
+    safe *= 2n;
+    if (safe > 2n ** 200n) return null;
+  }
+  let lo = 0n;
+  let hi = safe;
+  while (hi - lo > 1n) {
+    const mid = (lo + hi) / 2n;
+    if (hit(mid) === long) lo = mid;
+    else hi = mid;
+  }
+  return long ? lo : hi;
+}

@@ -1,0 +1,137 @@
+"""What the dapp takes from the Python side at build time, written into dapp/src/generated/:
+
+- `sessions.json`: NYSE sessions ([open, close) in unix seconds, from `market_hours.nyse`)
+  around today, so that the page tells the next open and close with the same holidays and
+  early closes as the keepers and the CLI;
+- `vectors.json`: test vectors from `synthequity.model` (collateral ratio, the vault's
+  liquidation price, the stability fee's accrual, the fee synth's cost, fill price, fees,
+  equity, withdrawable, the perp liquidation price, funding accrual), which the dapp's
+  unit tests check its TypeScript formulas against.
+
+    python -m synthequity.dev.dapp_data [--out dapp/src/generated]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+from synthequity.market_hours import nyse
+from synthequity.model import perp as pm
+from synthequity.model import vault as vm
+
+WAD = 10**18
+USD6 = 10**12  # usd_per_unit of a 6-decimal stablecoin
+
+
+def sessions(now: int, back_days: int = 400, ahead_days: int = 700) -> list[list[int]]:
+    cal = nyse()
+    lo, hi = now - back_days * 86_400, now + ahead_days * 86_400
+    return [[o, c] for o, c in zip(cal.opens, cal.closes, strict=True) if lo <= o <= hi]
+
+
+def collateral_ratio_bps(collateral: int, debt: int, price_wad: int, usd_per_unit: int) -> int:
+    """The CLI's collateral ratio (scripts/vault.py), in bps, rounded down."""
+    return collateral * usd_per_unit * 10_000 // (debt * price_wad // WAD)
+
+
+def s(x: int | None) -> str | None:
+    return None if x is None else str(x)
+
+
+def vault_vectors(rng: random.Random, n: int) -> list[dict[str, Any]]:
+    p = vm.VaultParams()
+    out = []
+    for _ in range(n):
+        collateral = rng.randint(100, 10**7) * 10**6 + rng.randint(0, 10**6)
+        debt = rng.randint(1, 10**5) * WAD // rng.randint(1, 1000) + rng.randint(0, 10**9)
+        price = rng.randint(1, 2_000) * WAD + rng.randint(0, WAD)
+        rate = WAD + rng.randint(0, WAD // 2)  # the vault's fee index
+        dt = rng.choice([1, 60, 86_400, rng.randint(0, 2 * vm.YEAR)])
+        rate_after = vm.rate_at(rate, 0, dt, p.fee_per_second)
+        out.append(
+            {
+                "collateral": str(collateral),
+                "debt": str(debt),
+                "price": str(price),
+                "cr_bps": str(collateral_ratio_bps(collateral, debt, price, USD6)),
+                "below_mcr": vm.is_below(collateral * USD6, debt, price, p.mcr_bps),
+                "liquidation_price": s(vm.liquidation_price(collateral, debt, p, USD6)),
+                "rate": str(rate),
+                "dt": dt,
+                "rate_after": str(rate_after),
+                "debt_after": str(vm.debt_at(debt, rate, rate_after)),
+                "fee_synth_cost": str(vm.VaultModel(USD6, p).fee_synth_cost(debt, price)),
+            }
+        )
+    return out
+
+
+def perp_vectors(rng: random.Random, n: int) -> list[dict[str, Any]]:
+    p = pm.PerpParams()
+    out = []
+    for _ in range(n):
+        price = rng.randint(5, 2_000) * WAD + rng.randint(0, WAD)
+        skew = rng.randint(-50_000, 50_000) * WAD // rng.randint(1, 100)
+        delta = rng.choice([-1, 1]) * (rng.randint(1, 20_000) * WAD // rng.randint(1, 100) + 1)
+        size = rng.choice([-1, 1]) * rng.randint(1, 5_000) * WAD // rng.randint(1, 100)
+        entry = price * rng.randint(80, 120) // 100
+        margin = abs(size) * entry // WAD * rng.randint(15, 100) // 100 + 20 * WAD
+        index = rng.randint(-(10**18), 10**18)
+        entry_index = index - rng.randint(-(10**17), 10**17)
+        pos = pm.Position(size, entry, margin, entry_index)
+        fill = pm.fill_price(price, skew, delta, p)
+        funding = pm.FundingState(rng.randint(-(10**17), 10**17), index, 1_000_000)
+        dt = rng.randint(0, 30 * 86_400)
+        accrued = pm.accrue_funding(funding, skew, price, funding.updated_at + dt, p)
+        out.append(
+            {
+                "price": str(price),
+                "skew": str(skew),
+                "delta": str(delta),
+                "fill": str(fill),
+                "fee": str(pm.order_fee(skew, delta, fill, p)),
+                "bound": str(pm.slippage_bound(price, delta, 100)),
+                "position": [str(size), str(entry), str(margin), str(entry_index)],
+                "index": str(index),
+                "pnl": str(pm.pnl(pos, price)),
+                "equity": str(pm.equity(pos, price, index)),
+                "liquidatable": pm.is_liquidatable(pos, price, index, p),
+                "withdrawable": str(pm.withdrawable(pos, price, index, p)),
+                "min_equity_imr": str(pm.min_equity(size, price, p.initial_margin_bps, p)),
+                "liquidation_price": s(pm.liquidation_price(pos, index, p)),
+                "funding_in": [str(funding.rate), str(funding.index), str(funding.updated_at)],
+                "funding_now": str(funding.updated_at + dt),
+                "funding_out": [str(accrued.rate), str(accrued.index)],
+            }
+        )
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=Path("dapp/src/generated"))
+    ap.add_argument("--seed", type=int, default=18)
+    ap.add_argument("-n", type=int, default=200)
+    args = ap.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "sessions.json").write_text(json.dumps(sessions(int(time.time()))))
+    rng = random.Random(args.seed)
+    vectors = {
+        "vault_params": [str(x) for x in vm.VaultParams().as_tuple()],
+        "perp_params": [str(x) for x in pm.MarketParams().as_tuple()[0]],
+        "usd_per_unit": str(USD6),
+        "vault": vault_vectors(rng, args.n),
+        "perp": perp_vectors(rng, args.n),
+    }
+    (args.out / "vectors.json").write_text(json.dumps(vectors, indent=1))
+    print(f"wrote {args.out}/sessions.json and vectors.json")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
