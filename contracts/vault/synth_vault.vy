@@ -930,12 +930,12 @@ def _redeem_listed(
             break
         word: uint256 = self._pos[cur]
         debt: uint256 = self._debt_at(word, rate)
-        accrued += debt - ((word >> 96) & constants.MASK88)
         take: uint256 = min(left, debt)
         if take < debt and debt - take < keep:
             if debt <= keep:
-                break  # cannot be redeemed without leaving dust
+                break  # cannot be redeemed without leaving dust (and is not written)
             take = debt - keep
+        accrued += debt - ((word >> 96) & constants.MASK88)  # minted with the written word
         coll_taken: uint256 = take * price // (constants.WAD * _USD_PER_UNIT)  # rounds down
         left -= take
         out += coll_taken

@@ -53,7 +53,7 @@ class StabilityPoolModel:
         """A liquidation through the pool: `debt` synth burned, `collateral` units gained."""
         self.join(now)
         total = self.total
-        assert 0 < debt <= total
+        assert total > 0 and 0 <= debt <= total  # under water a repayment may round to 0
         self.received += collateral
         for who, value in self.active.items():
             share = value / total

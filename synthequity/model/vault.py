@@ -142,6 +142,14 @@ def liquidation(
     return Liquidation(repay, seized, fee, 0)
 
 
+def keeper_reward(liq: Liquidation, price_wad: int, p: VaultParams, usd_per_unit: int) -> int:
+    """`liquidate_for`'s pay to its keeper: `KEEPER_SHARE_BPS` of the penalty on the repayment,
+    in collateral units (rounded down), out of what the liquidator (the pool) receives."""
+    pen = p.liquidation_penalty_bps
+    share = liq.repay * price_wad * pen * KEEPER_SHARE_BPS // (WAD * BPS * BPS) // usd_per_unit
+    return min(share, liq.to_liquidator)
+
+
 @dataclass
 class Position:
     collateral: int = 0
