@@ -918,7 +918,8 @@ def _redeem_listed(
         start = empty(address)
         cur = convert(self._node[start] & constants.MASK160, address)
         for i: uint256 in range(constants.SORTED_MAX_WALK):
-            if not self._node_below(cur, price, rate, lr_bps):
+            # the tail (every position below the ratio) ends the walk: never wrap to the head
+            if cur == empty(address) or not self._node_below(cur, price, rate, lr_bps):
                 break
             start = cur
             cur = convert(self._node[cur] & constants.MASK160, address)

@@ -447,3 +447,55 @@ def test_product_sum_error_bound_over_long_sequences(seed):
             model.join(boa.env.timestamp)
     assert ops == 24
     assert sp.product_sum()[2] >= 1  # the emptying liquidation started a new epoch
+
+
+def test_redeem_with_every_position_below_the_ratio_redeems_nothing():
+    """Regression (found by the vault machine): when every listed position was below the
+    liquidation ratio, the walk to the first redeemable one wrapped from the tail to the
+    head and redeemed a liquidatable position."""
+    p = deploy_protocol(decimals=6)
+    p.push(PRICE)
+    for who in (p.borrower, p.lp):
+        p.fund(who, 100_000)
+    with boa.env.prank(p.borrower):
+        p.vault.open(p.units(3_200), 10 * WAD)  # 160%
+    with boa.env.prank(p.lp):
+        p.vault.open(p.units(3_300), 10 * WAD)  # 165%
+    p.synth.transfer(p.trader, 5 * WAD, sender=p.lp)
+    p.push(240.0)
+    p.push(264.0)  # 121% and 125% - 0.x: both below the liquidation ratio
+    assert p.vault.is_liquidatable(p.borrower) and p.vault.is_liquidatable(p.lp)
+    before = (p.vault.position(p.borrower), p.vault.position(p.lp))
+    plan = plan_redemption(
+        entries(p), WAD, 264 * WAD, VaultParams(), p.usd_per_unit, p.vault.rate_index()
+    )
+    assert plan.redeemed == 0
+    with boa.env.prank(p.trader), boa.reverts("vault: nothing to redeem"):
+        p.vault.redeem(WAD, 10_000, plan.first_hint, plan.partial_hint)
+    with boa.env.prank(p.trader), boa.reverts("vault: nothing to redeem"):
+        p.vault.redeem(WAD, 10_000)
+    assert (p.vault.position(p.borrower), p.vault.position(p.lp)) == before
+
+
+def test_redeem_mints_the_fees_of_written_positions_only():
+    """Regression (found writing the machine's model comparison): a position the redemption
+    stops at (its debt at the minimum) had its accrued fees minted to the fund without being
+    written, so supply exceeded Σ recorded debt + system debt."""
+    p = deploy_protocol(decimals=6)  # 1% stability fee
+    p.push(PRICE)
+    for who in (p.borrower, p.lp):
+        p.fund(who, 100_000)
+    with boa.env.prank(p.borrower):
+        p.vault.open(p.units(1_700), 5 * WAD)  # 170%: redeemed first
+    with boa.env.prank(p.lp):
+        p.vault.open(p.units(2_000), WAD // 2)  # $100: the minimum debt, 2000%
+    p.synth.transfer(p.trader, 5 * WAD, sender=p.borrower)
+    p.synth.transfer(p.trader, WAD // 2, sender=p.lp)
+    boa.env.time_travel(seconds=30 * 86_400)  # fees accrue on both
+    p.push(199.0)  # the minimum is now 0.5025 sTSLA: the second position cannot be redeemed
+    with boa.env.prank(p.trader):
+        got = p.vault.redeem(5 * WAD + WAD // 2, 10_000)
+    assert 5 * WAD < got < 5 * WAD + WAD // 2  # the first position's debt with its fees
+    assert p.vault.position(p.borrower)[1] == 0
+    assert recorded(p, p.lp)[1] == WAD // 2  # not written
+    check_supply(p, [p.borrower, p.lp, p.trader])
