@@ -210,6 +210,13 @@ def deploy_all(account: Any, cfg: DeployConfig, network: Any) -> dict[str, Any]:
             _record(entry, "vault", vault.address, **params)
             _record(entry, "synth", vault.SYNTH())
             _record(entry, "vault_ext", vault.EXTENSION())
+        _ensure(
+            entry,
+            "stability_pool",
+            project.StabilityPool,
+            lambda vault=vault: deploy_stability_pool(account, vault),
+            f"{synth_symbol} stability pool",
+        )
         existing = str(stack.factory.perps(symbol))
         if int(existing, 16):
             for name in ("perp", "perp_ext"):
@@ -344,6 +351,14 @@ def deploy_vault(
     vault = at(project.SynthVault, receipt.return_value or core.factory.vaults(symbol))
     core.insurance.grantRole(core.insurance.MARKET_ROLE(), vault, sender=account)
     return vault
+
+
+def deploy_stability_pool(account: Any, vault: Any) -> Any:
+    """The vault's stability pool (it needs no role: it liquidates through the vault's public
+    `liquidate_for` with its own synth)."""
+    from ape import project
+
+    return project.StabilityPool.deploy(vault, vault.SYNTH(), vault.COLLATERAL(), sender=account)
 
 
 def deploy_perp(

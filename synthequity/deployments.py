@@ -38,6 +38,7 @@ MARKET_KINDS: dict[str, Kind] = {
     "oracle": Kind("EquityOracle", administered=True),
     "vault": Kind("SynthVault", administered=True),
     "synth": Kind("SynthToken"),
+    "stability_pool": Kind("StabilityPool"),
     "perp": Kind("PerpMarket", administered=True),
     "pool": Kind("LiquidityPool", administered=True),
     # the deployables' delegated extensions (docs/architecture.md): recorded so that their

@@ -20,6 +20,21 @@ DAY: constant(uint256) = 86_400
 DAY_I: constant(int256) = 86_400
 YEAR: constant(uint256) = 365 * 86_400
 
+# ---- redemptions and the stability pool (docs/design/vault.md) ------------------------------
+# @dev The redemption fee's floor, wad (0.5%); the base rate comes on top.
+REDEMPTION_FEE_FLOOR_WAD: constant(uint256) = 5 * 10**15
+# @dev A redemption of a fraction f of the supply adds f / BETA to the base rate.
+REDEMPTION_BETA: constant(uint256) = 2
+# @dev The base rate halves every 12 hours (linear between halvings).
+BASE_RATE_HALF_LIFE: constant(uint256) = 12 * 3_600
+# @dev Most positions one redemption takes from.
+MAX_REDEEMED: constant(uint256) = 64
+# @dev Most nodes of the sorted list one call walks (hints make it O(1)).
+SORTED_MAX_WALK: constant(uint256) = 100_000
+# @dev Share of a liquidation's penalty paid to the keeper who liquidates through the stability
+#      pool (bps of the penalty), in collateral.
+KEEPER_SHARE_BPS: constant(uint256) = 1_000
+
 # ---- the oracle's market status (docs/spec.md §2, §5) ---------------------------------------
 UNKNOWN: constant(uint8) = 0
 CLOSED: constant(uint8) = 1

@@ -35,6 +35,9 @@ initializes: synth_vault[pausable := pausable]
 #      `risk_params()`, is 7 words; ABI decoders read the words they expect).
 EXT_RETURN_WORDS: constant(uint256) = 8
 
+# @dev The selector of `SynthVaultExt.redeem`: the delisted redemption, delegated by `redeem`.
+_REDEEM_DELISTED: constant(Bytes[4]) = method_id("redeem(uint256,uint256,address,address)")
+
 # @dev The `SynthVaultExt` this vault delegates to (created by the constructor with the same
 #      immutables).
 EXTENSION: public(immutable(address))
@@ -91,75 +94,159 @@ def __default__() -> uint256[EXT_RETURN_WORDS]:
 
 
 @external
-def deposit(amount: uint256):
+def deposit(
+    amount: uint256, prev_hint: address = empty(address), insert_hint: address = empty(address)
+):
     """
     @notice Adds `amount` collateral to your position. Always allowed.
     @param amount Collateral-token units.
+    @param prev_hint The position's predecessor in the sorted list now (`sorted_hints`).
+    @param insert_hint Its predecessor after the call (or a position before it).
     """
-    synth_vault._deposit(amount)
+    synth_vault._deposit(amount, prev_hint, insert_hint, True)
 
 
 @external
-def withdraw(amount: uint256):
+def withdraw(
+    amount: uint256, prev_hint: address = empty(address), insert_hint: address = empty(address)
+):
     """
     @notice Takes `amount` collateral out; with debt, needs a usable price and leaves CR >= MCR.
     @param amount Collateral-token units.
+    @param prev_hint The position's predecessor in the sorted list now (`sorted_hints`).
+    @param insert_hint Its predecessor after the call (or a position before it).
     """
-    synth_vault._withdraw(amount)
+    synth_vault._withdraw(amount, prev_hint, insert_hint)
 
 
 @external
-def mint(amount: uint256):
+def mint(
+    amount: uint256, prev_hint: address = empty(address), insert_hint: address = empty(address)
+):
     """
     @notice Mints `amount` synth against your position: needs a usable price, CR >= MCR after,
             debt worth >= the minimum, within the debt ceiling; not while paused.
     @param amount Synth units (1e18 = one share).
+    @param prev_hint The position's predecessor in the sorted list now (`sorted_hints`).
+    @param insert_hint Its predecessor after the call (or a position before it).
     """
-    synth_vault._mint(amount)
+    synth_vault._mint(amount, prev_hint, insert_hint)
 
 
 @external
-def burn(amount: uint256):
+def burn(
+    amount: uint256, prev_hint: address = empty(address), insert_hint: address = empty(address)
+):
     """
     @notice Burns `amount` of your synth against your debt. Always allowed; may not leave dust.
     @param amount Synth units.
+    @param prev_hint The position's predecessor in the sorted list now (`sorted_hints`).
+    @param insert_hint Its predecessor after the call (or a position before it).
     """
-    synth_vault._burn(amount)
+    synth_vault._burn(amount, prev_hint, insert_hint)
 
 
 @external
-def open(collateral: uint256, debt: uint256):
+def open(
+    collateral: uint256,
+    debt: uint256,
+    prev_hint: address = empty(address),
+    insert_hint: address = empty(address),
+):
     """
     @notice Deposit and mint in one call.
     @param collateral Collateral-token units (0 to only mint).
     @param debt Synth units to mint (0 to only deposit).
+    @param prev_hint The position's predecessor in the sorted list now (`sorted_hints`).
+    @param insert_hint Its predecessor after the call (or a position before it).
     """
     assert collateral != 0 or debt != 0, "vault: zero amount"
     if collateral != 0:
-        synth_vault._deposit(collateral)
+        synth_vault._deposit(collateral, prev_hint, insert_hint, debt == 0)  # relisted by mint
     if debt != 0:
-        synth_vault._mint(debt)
+        synth_vault._mint(debt, prev_hint, insert_hint)
 
 
 @external
-def close():
+def close(prev_hint: address = empty(address)):
     """
     @notice Repays all your debt (with accrued fees) from your synth balance and returns all
             your collateral. Always allowed.
+    @param prev_hint The position's predecessor in the sorted list (`sorted_hints`).
     """
-    synth_vault._close()
+    synth_vault._close(prev_hint)
 
 
 @external
-def liquidate(account: address, max_repay: uint256) -> uint256:
+def liquidate(
+    account: address,
+    max_repay: uint256,
+    prev_hint: address = empty(address),
+    insert_hint: address = empty(address),
+) -> uint256:
     """
     @notice Liquidates `account` below the liquidation ratio: burns at most `max_repay` of your
             synth, pays you the repaid value x (1 + penalty) in collateral.
     @param account The position.
     @param max_repay Most synth you will burn.
+    @param prev_hint The position's predecessor in the sorted list now (`sorted_hints`).
+    @param insert_hint Its predecessor after the call (or a position before it).
     @return uint256 Synth repaid.
     """
-    return synth_vault._liquidate(account, max_repay)
+    return synth_vault._liquidate(account, max_repay, empty(address), prev_hint, insert_hint)[0]
+
+
+@external
+def liquidate_for(
+    account: address,
+    max_repay: uint256,
+    keeper: address,
+    prev_hint: address,
+    insert_hint: address,
+) -> (uint256, uint256):
+    """
+    @notice `liquidate`, paying `keeper` `KEEPER_SHARE_BPS` of the penalty out of what you
+            receive (the stability pool's liquidations: the pool repays, the keeper is paid).
+    @param account The position.
+    @param max_repay Most synth you will burn.
+    @param keeper Receives the keeper's share of the penalty, in collateral.
+    @param prev_hint The position's predecessor in the sorted list now (`sorted_hints`).
+    @param insert_hint Its predecessor after the call (or a position before it).
+    @return (uint256, uint256) Synth repaid, collateral units paid to you.
+    """
+    return synth_vault._liquidate(account, max_repay, keeper, prev_hint, insert_hint)
+
+
+@external
+def redeem(
+    amount: uint256,
+    max_fee_bps: uint256 = 0,
+    first_hint: address = empty(address),
+    partial_hint: address = empty(address),
+) -> uint256:
+    """
+    @notice While listed: burns up to `amount` of your synth against the riskiest positions
+            at or above the liquidation ratio for collateral worth it at the oracle price,
+            less the redemption fee (the 0.5% floor + the base rate, which rises with volume
+            and halves every 12 h), at most `max_fee_bps`; needs a usable price. After a
+            delisting (once every debt is settled): every synth unit at one rate,
+            `redemption_rate_wad` (the fee and hints are then ignored).
+    @param amount Synth units.
+    @param max_fee_bps Highest fee you accept, bps of the collateral (listed only).
+    @param first_hint The list node before the first redeemable position (`redemption_hints`).
+    @param partial_hint The new predecessor of the partly redeemed position.
+    @return uint256 Listed: synth redeemed (<= amount). Delisted: collateral units paid.
+    """
+    if synth_vault.settlement_price_wad != 0:
+        # cold: the delisted redemption runs in the extension, under the lock of this call
+        data: Bytes[32] = raw_call(
+            EXTENSION,
+            abi_encode(amount, max_fee_bps, first_hint, partial_hint, method_id=_REDEEM_DELISTED),
+            max_outsize=32,
+            is_delegate_call=True,
+        )
+        return abi_decode(data, uint256)
+    return synth_vault._redeem_listed(amount, max_fee_bps, first_hint, partial_hint)
 
 
 # ---- views (ISynthVault) ----------------------------------------------------------------

@@ -20,6 +20,7 @@ from interfaces import ISynthToken
 from snekmate.auth import access_control
 from snekmate.utils import pausable
 from contracts.auth import roles
+from contracts.lib import constants
 from contracts.vault import synth_vault
 
 initializes: access_control
@@ -119,19 +120,6 @@ def settle_position(account: address):
 
 
 @external
-def redeem(amount: uint256) -> uint256:
-    """
-    @notice Burns `amount` of your synth for collateral (settlement only, once every debt is
-            settled): every synth unit at one rate, `redemption_rate_wad` — the frozen price,
-            or the system's collateral per synth if uncovered bad debt left it short.
-    @param amount Synth units.
-    @return uint256 Collateral units paid (rounded down).
-    """
-    self._only_delegated()
-    return synth_vault._redeem(msg.sender, amount)
-
-
-@external
 def redeem_fees() -> uint256:
     """
     @notice Redeems all the synth the insurance fund holds (its stability fees) for the fund,
@@ -143,6 +131,26 @@ def redeem_fees() -> uint256:
         synth_vault.INSURANCE.address,
         staticcall synth_vault.SYNTH.balanceOf(synth_vault.INSURANCE.address),
     )
+
+
+@external
+@reentrant
+def redeem(
+    amount: uint256, max_fee_bps: uint256, first_hint: address, partial_hint: address
+) -> uint256:
+    """
+    @notice After a delisting: burns `amount` of your synth for collateral at
+            `redemption_rate_wad`. Reached only through the vault's own `redeem` (the same
+            selector, so never through `__default__`), which holds the lock and delegates
+            here once the market is settled (cold code kept out of the vault).
+    @param amount Synth units.
+    @param max_fee_bps Ignored after a delisting.
+    @param first_hint Ignored after a delisting.
+    @param partial_hint Ignored after a delisting.
+    @return uint256 Collateral units paid.
+    """
+    self._only_delegated()
+    return synth_vault._redeem(msg.sender, amount)
 
 
 # ---- the insurance fund's fee synth -------------------------------------------------------
@@ -319,6 +327,52 @@ def rate_index() -> uint256:
     @return uint256 Index, wad.
     """
     return synth_vault._rate_now()
+
+
+@external
+@view
+def redemption_base_rate() -> uint256:
+    """
+    @notice The redemption base rate now, decayed (wad); the fee is it + 0.5%, capped at 100%.
+    @return uint256 Base rate, wad.
+    """
+    return synth_vault._base_rate_at(block.timestamp)
+
+
+@external
+@view
+def sorted_node(account: address) -> (address, uint256):
+    """
+    @notice `account`'s place in the sorted list: its next position (riskier ones come first)
+            and its sort key (collateral USD x index / debt; 0: not listed). The head is
+            `sorted_node(empty(address))[0]`.
+    @param account The position (empty: the head).
+    @return (address, uint256) Next position, sort key.
+    """
+    word: uint256 = synth_vault._node[account]
+    return convert(word & constants.MASK160, address), word >> 160
+
+
+@external
+@view
+def sorted_positions(start: address, count: uint256) -> DynArray[address, 500]:
+    """
+    @notice Up to `count` (<= 500) listed positions after `start` (empty: from the riskiest),
+            in order: the hint helpers' page.
+    @param start A listed position, or empty for the head.
+    @param count How many.
+    @return DynArray[address, 500] Positions, riskiest first.
+    """
+    out: DynArray[address, 500] = []
+    cur: address = start
+    for i: uint256 in range(500):
+        if i == count:
+            break
+        cur = convert(synth_vault._node[cur] & constants.MASK160, address)
+        if cur == empty(address):
+            break
+        out.append(cur)
+    return out
 
 
 @external

@@ -73,6 +73,13 @@ settlement_price_wad: public(uint256)
 # @dev Settlement: what one synth share redeems for (USD wad), fixed by the first redemption,
 #      which needs every debt settled first; 0 before.
 redemption_rate_wad: public(uint256)
+# @dev The positions with debt sorted by collateral ratio, riskiest first (a singly linked list
+#      kept in order with hints computed off chain; docs/design/vault.md): per account, the
+#      next position [0, 160) | its sort key [160, 256), 0 when not listed. The entry of
+#      `empty(address)` is the head: its next is the riskiest position, its key 0.
+_node: HashMap[address, uint256]
+# @dev Redemption base rate (wad) [0, 128) | the time it was last raised [128, 192).
+_base_rate_word: uint256
 
 
 # @dev Collateral added to `account`'s position.
@@ -143,6 +150,24 @@ event Redeemed:
     holder: indexed(address)
     amount: uint256
     paid: uint256
+
+
+# @dev `redeemer` burned `amount` synth against the riskiest positions for `paid` collateral
+#      (after the `fee`, paid to the insurance fund); `base_rate_wad` is the base rate after.
+event Redemption:
+    redeemer: indexed(address)
+    amount: uint256
+    paid: uint256
+    fee: uint256
+    base_rate_wad: uint256
+
+
+# @dev A redemption took `debt` synth of `account`'s debt and `collateral` worth as much at
+#      the oracle price.
+event PositionRedeemed:
+    account: indexed(address)
+    debt: uint256
+    collateral: uint256
 
 
 # @dev `buyer` bought `amount` of the synth the insurance fund holds (stability fees) for
@@ -340,14 +365,15 @@ def _touch(account: address, rate: uint256) -> (uint256, uint256):
 
 
 @internal
-def _store(account: address, collateral: uint256, debt: uint256, rate: uint256):
+def _store(account: address, collateral: uint256, debt: uint256, rate: uint256) -> uint256:
     assert (
         collateral <= constants.MASK96 and debt <= constants.MASK88 and rate <= constants.MASK72
     ), "vault: overflow"
-    if debt == 0:
-        self._pos[account] = collateral
-    else:
-        self._pos[account] = collateral | (debt << 96) | (rate << 184)
+    word: uint256 = collateral
+    if debt != 0:
+        word = collateral | (debt << 96) | (rate << 184)
+    self._pos[account] = word
+    return word
 
 
 @internal
@@ -379,7 +405,7 @@ def _check_min_debt(debt: uint256, price_wad: uint256, min_debt_wad: uint256):
 
 
 @internal
-def _deposit(amount: uint256):
+def _deposit(amount: uint256, prev_hint: address, insert_hint: address, relist: bool):
     assert amount != 0, "vault: zero amount"
     self._require_listed()
     word: uint256 = self._pos[msg.sender]
@@ -387,12 +413,14 @@ def _deposit(amount: uint256):
         word & constants.MASK96
     ), "vault: overflow"  # no bare revert at max
     self._pos[msg.sender] = word + amount
+    if relist:
+        self._relist(msg.sender, word + amount, prev_hint, insert_hint)
     self._pull(amount)
     log Deposit(account=msg.sender, amount=amount)
 
 
 @internal
-def _mint(amount: uint256):
+def _mint(amount: uint256, prev_hint: address, insert_hint: address):
     assert amount != 0, "vault: zero amount"
     self._require_listed()
     pausable._require_not_paused()
@@ -407,13 +435,13 @@ def _mint(amount: uint256):
     assert not self._is_below(coll, debt, price, self._mcr_bps(params)), "vault: below MCR"
     self._check_min_debt(debt, price, self._min_debt_wad(params))
     assert staticcall SYNTH.totalSupply() + amount <= params >> 160, "vault: debt ceiling"
-    self._store(msg.sender, coll, debt, rate)
+    self._relist(msg.sender, self._store(msg.sender, coll, debt, rate), prev_hint, insert_hint)
     extcall SYNTH.mint(msg.sender, amount)
     log Mint(account=msg.sender, amount=amount, debt=debt)
 
 
 @internal
-def _withdraw(amount: uint256):
+def _withdraw(amount: uint256, prev_hint: address, insert_hint: address):
     assert amount != 0, "vault: zero amount"
     self._require_listed()
     rate: uint256 = self._accrue()
@@ -429,13 +457,13 @@ def _withdraw(amount: uint256):
         assert not self._is_below(
             coll, debt, price, self._mcr_bps(self._params)
         ), "vault: below MCR"
-    self._store(msg.sender, coll, debt, rate)
+    self._relist(msg.sender, self._store(msg.sender, coll, debt, rate), prev_hint, insert_hint)
     self._push(msg.sender, amount)
     log Withdraw(account=msg.sender, amount=amount)
 
 
 @internal
-def _burn(amount: uint256) -> uint256:
+def _burn(amount: uint256, prev_hint: address, insert_hint: address) -> uint256:
     """
     @dev Repays up to the debt; always allowed while listed (reduces risk). Partial repayment
          may not leave dust (valued at the last price, even while the market is closed). After
@@ -453,14 +481,14 @@ def _burn(amount: uint256) -> uint256:
     debt -= amount
     if debt != 0:
         self._check_min_debt(debt, oracle_guard._mark_wad(), self._min_debt_wad(self._params))
-    self._store(msg.sender, coll, debt, rate)
+    self._relist(msg.sender, self._store(msg.sender, coll, debt, rate), prev_hint, insert_hint)
     extcall SYNTH.burn(msg.sender, amount)
     log Burn(account=msg.sender, amount=amount, debt=debt)
     return debt
 
 
 @internal
-def _close():
+def _close(prev_hint: address):
     """
     @dev Repays all debt from the caller's synth and returns all collateral. Always allowed
          while listed; after a delisting only without debt (the equity a settlement left).
@@ -477,6 +505,7 @@ def _close():
     self._pos[msg.sender] = 0
     if debt != 0:
         self._require_listed()
+        self._relist(msg.sender, 0, prev_hint, empty(address))
         held: uint256 = staticcall SYNTH.balanceOf(msg.sender)
         if held < debt:
             short: uint256 = debt - held
@@ -498,10 +527,14 @@ def _close():
 
 
 @internal
-def _liquidate(account: address, max_repay: uint256) -> uint256:
+def _liquidate(
+    account: address, max_repay: uint256, keeper: address, prev_hint: address, insert_hint: address
+) -> (uint256, uint256):
     """
     @dev docs/spec.md §3: repay only what restores the MCR; full when the rest would be dust;
-         under water, all collateral goes and the rest of the debt is bad debt.
+         under water, all collateral goes and the rest of the debt is bad debt. With a
+         `keeper` (the stability pool's liquidations), `KEEPER_SHARE_BPS` of the penalty goes
+         to it out of what the caller receives. Returns (repaid, collateral to the caller).
     """
     self._require_listed()
     price: uint256 = oracle_guard._price_for_risk()
@@ -554,13 +587,26 @@ def _liquidate(account: address, max_repay: uint256) -> uint256:
         )
     assert repay <= max_repay, "vault: max_repay too small"
     assert repay != 0 or bad != 0, "vault: nothing to repay"
+    reward: uint256 = 0
+    if keeper != empty(address):
+        # rounds down: paid out
+        reward = min(
+            repay
+            * price
+            * penalty
+            * constants.KEEPER_SHARE_BPS // (
+                constants.WAD * constants.BPS * constants.BPS
+            ) // _USD_PER_UNIT,
+            seized - fee,
+        )
 
     coll -= seized
     debt -= repay + bad
-    self._store(account, coll, debt, rate)
+    self._relist(account, self._store(account, coll, debt, rate), prev_hint, insert_hint)
     if repay != 0:
         extcall SYNTH.burn(msg.sender, repay)
-    self._push(msg.sender, seized - fee)
+    self._push(msg.sender, seized - fee - reward)
+    self._push(keeper, reward)
     self._push(INSURANCE.address, fee)
     if bad != 0:
         self._take_bad_debt(account, bad, price)
@@ -573,7 +619,7 @@ def _liquidate(account: address, max_repay: uint256) -> uint256:
         debt=debt,
         collateral=coll,
     )
-    return repay
+    return repay, seized - fee - reward
 
 
 @internal
@@ -723,6 +769,219 @@ def _take_bad_debt(account: address, bad: uint256, price_wad: uint256):
     if covered < gap:
         uncovered = gap_usd - min(gap_usd, covered * _USD_PER_UNIT)
     log BadDebt(account=account, bad_debt=bad, covered=covered, uncovered_usd=uncovered)
+
+
+# ---- the sorted list (riskiest first) and redemptions ---------------------------------
+
+
+@internal
+@view
+def _sort_key(word: uint256) -> uint256:
+    """
+    @dev A position word's collateral ratio without the price: collateral USD x the index its
+         debt was recorded at / that debt (rounded down, at least 1, saturating at 96 bits).
+         Every debt grows with the same index, so the keys of untouched positions keep the
+         order of their collateral ratios at any price and time; 0 without debt (unlisted).
+    """
+    debt: uint256 = (word >> 96) & constants.MASK88
+    if debt == 0:
+        return 0
+    return max(min(self._usd(word & constants.MASK96) * (word >> 184) // debt, constants.MASK96), 1)
+
+
+@internal
+@view
+def _find_prev(account: address, hint: address) -> address:
+    """
+    @dev The node whose next is `account` (listed), walking from `hint` (a node before it),
+         else from the head.
+    """
+    cur: address = hint
+    if self._node[cur] >> 160 == 0:
+        cur = empty(address)  # not listed (or the head itself): from the head
+    restarted: bool = cur == empty(address)
+    for i: uint256 in range(constants.SORTED_MAX_WALK):
+        nxt: address = convert(self._node[cur] & constants.MASK160, address)
+        if nxt == account:
+            return cur
+        if nxt == empty(address):
+            assert not restarted, "vault: not listed"
+            restarted = True
+        cur = nxt
+    raise "vault: bad hint"
+
+
+@internal
+def _insert(account: address, key: uint256, hint: address):
+    """
+    @dev Links `account` (unlinked) with `key` after the last node whose key is below it,
+         walking from `hint` when it is listed at or before that place, else from the head.
+    """
+    cur: address = hint
+    if cur == account or self._node[cur] >> 160 == 0 or self._node[cur] >> 160 > key:
+        cur = empty(address)
+    word: uint256 = 0
+    nxt: address = empty(address)
+    for i: uint256 in range(constants.SORTED_MAX_WALK):
+        word = self._node[cur]
+        nxt = convert(word & constants.MASK160, address)
+        if nxt == empty(address) or self._node[nxt] >> 160 >= key:
+            break
+        cur = nxt
+    self._node[account] = convert(nxt, uint256) | (key << 160)
+    self._node[cur] = ((word >> 160) << 160) | convert(account, uint256)
+
+
+@internal
+def _relist(account: address, word: uint256, prev_hint: address, insert_hint: address):
+    """
+    @dev Keeps `account` at its place in the sorted list after its position became `word`:
+         listed iff it has debt. `prev_hint` is its predecessor before (O(1) when right),
+         `insert_hint` its predecessor after; a position still between its neighbours only
+         rewrites its key.
+    """
+    old: uint256 = self._node[account]
+    key: uint256 = self._sort_key(word)
+    if old == 0:
+        if key != 0:
+            self._insert(account, key, insert_hint)
+        return
+    prev: address = self._find_prev(account, prev_hint)
+    nxt: uint256 = old & constants.MASK160
+    if (
+        key != 0
+        and self._node[prev] >> 160 <= key
+        and (nxt == 0 or key <= self._node[convert(nxt, address)] >> 160)
+    ):
+        self._node[account] = nxt | (key << 160)
+        return
+    self._node[prev] = ((self._node[prev] >> 160) << 160) | nxt  # unlink
+    if key == 0:
+        self._node[account] = 0
+    else:
+        self._insert(account, key, insert_hint)
+
+
+@internal
+@view
+def _base_rate_at(t: uint256) -> uint256:
+    """
+    @dev The redemption base rate at `t`: halved every `BASE_RATE_HALF_LIFE`, linear in
+         between (never below the exact exponential, at most 6% of it above; rounds up).
+    """
+    word: uint256 = self._base_rate_word
+    dt: uint256 = t - (word >> 128)
+    halvings: uint256 = dt // constants.BASE_RATE_HALF_LIFE
+    if halvings >= 128:
+        return 0
+    b: uint256 = (word & constants.MASK128) >> halvings
+    return b - b * (dt % constants.BASE_RATE_HALF_LIFE) // (2 * constants.BASE_RATE_HALF_LIFE)
+
+
+@internal
+@view
+def _node_below(node: address, price: uint256, rate: uint256, lr_bps: uint256) -> bool:
+    """
+    @dev True for the head and for a position below the liquidation ratio (not redeemable).
+    """
+    return node == empty(address) or self._liquidatable_at(node, price, rate, lr_bps)
+
+
+@internal
+def _redeem_listed(
+    amount: uint256, max_fee_bps: uint256, first_hint: address, partial_hint: address
+) -> uint256:
+    """
+    @dev Burns up to `amount` of the caller's synth against the positions with the lowest
+         collateral ratio at or above the liquidation ratio (below it they are for the
+         liquidators), in list order: each loses debt and collateral of equal value at the
+         oracle price (its collateral rounded down: the owner never loses at that price), a
+         partly redeemed one keeps at least the minimum debt. The caller gets that collateral
+         less the fee (the floor + the base rate, raised by the redeemed fraction of the
+         supply / BETA; rounded up: owed to the protocol), which goes to the insurance fund.
+         `first_hint`: the node before the first redeemable position; `partial_hint`: the
+         new predecessor of the last, partly redeemed one.
+    """
+    assert amount != 0, "vault: zero amount"
+    price: uint256 = oracle_guard._price_for_risk()
+    rate: uint256 = self._accrue()
+    params: uint256 = self._params
+    lr_bps: uint256 = self._lr_bps(params)
+    keep: uint256 = (self._min_debt_wad(params) * constants.WAD + price - 1) // price
+    # the first redeemable position: after every one below the liquidation ratio
+    start: address = first_hint
+    cur: address = convert(self._node[start] & constants.MASK160, address)
+    if not (
+        self._node_below(start, price, rate, lr_bps)
+        and not self._node_below(cur, price, rate, lr_bps)
+    ):
+        start = empty(address)
+        cur = convert(self._node[start] & constants.MASK160, address)
+        for i: uint256 in range(constants.SORTED_MAX_WALK):
+            # the tail (every position below the ratio) ends the walk: never wrap to the head
+            if cur == empty(address) or not self._node_below(cur, price, rate, lr_bps):
+                break
+            start = cur
+            cur = convert(self._node[cur] & constants.MASK160, address)
+    left: uint256 = amount
+    out: uint256 = 0
+    accrued: uint256 = 0
+    for i: uint256 in range(constants.MAX_REDEEMED):
+        if left == 0 or cur == empty(address):
+            break
+        word: uint256 = self._pos[cur]
+        debt: uint256 = self._debt_at(word, rate)
+        take: uint256 = min(left, debt)
+        if take < debt and debt - take < keep:
+            if debt <= keep:
+                break  # cannot be redeemed without leaving dust (and is not written)
+            take = debt - keep
+        accrued += debt - ((word >> 96) & constants.MASK88)  # minted with the written word
+        coll_taken: uint256 = take * price // (constants.WAD * _USD_PER_UNIT)  # rounds down
+        left -= take
+        out += coll_taken
+        new_word: uint256 = self._store(
+            cur, (word & constants.MASK96) - coll_taken, debt - take, rate
+        )
+        log PositionRedeemed(account=cur, debt=take, collateral=coll_taken)
+        nxt: address = convert(self._node[cur] & constants.MASK160, address)
+        if take == debt:
+            self._node[cur] = 0
+            cur = nxt
+            continue
+        # partly redeemed (the last one): its ratio rose, it moves right
+        key: uint256 = self._sort_key(new_word)
+        if nxt == empty(address) or key <= self._node[nxt] >> 160:
+            self._node[cur] = convert(nxt, uint256) | (key << 160)
+        else:
+            self._node[start] = ((self._node[start] >> 160) << 160) | convert(nxt, uint256)
+            self._insert(cur, key, partial_hint)
+            cur = nxt
+        break
+    redeemed: uint256 = amount - left
+    assert redeemed != 0, "vault: nothing to redeem"
+    if self._node[start] & constants.MASK160 != convert(cur, uint256):
+        self._node[start] = ((self._node[start] >> 160) << 160) | convert(cur, uint256)
+
+    supply: uint256 = staticcall SYNTH.totalSupply()
+    base: uint256 = min(
+        self._base_rate_at(block.timestamp)
+        + redeemed * constants.WAD // supply // constants.REDEMPTION_BETA,
+        constants.WAD,
+    )
+    self._base_rate_word = base | (block.timestamp << 128)
+    fee_wad: uint256 = min(base + constants.REDEMPTION_FEE_FLOOR_WAD, constants.WAD)
+    assert fee_wad * constants.BPS <= max_fee_bps * constants.WAD, "vault: fee above max"
+    fee: uint256 = (out * fee_wad + constants.WAD - 1) // constants.WAD  # rounds up
+    if accrued != 0:
+        extcall SYNTH.mint(INSURANCE.address, accrued)
+    extcall SYNTH.burn(msg.sender, redeemed)
+    self._push(msg.sender, out - fee)
+    self._push(INSURANCE.address, fee)
+    log Redemption(
+        redeemer=msg.sender, amount=redeemed, paid=out - fee, fee=fee, base_rate_wad=base
+    )
+    return redeemed
 
 
 @internal

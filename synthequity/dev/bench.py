@@ -38,6 +38,13 @@ TARGETS = [
     Target("vault burn", 60_000, "42k"),
     Target("vault withdraw", 70_000, "47k"),
     Target("vault liquidate", 100_000, "62k"),
+    Target("vault open (sorted list, hints)", 98_815, "mint + 25k"),
+    Target("vault redeem (1 position)", 130_000, "-"),
+    Target("vault redeem (each further)", 35_000, "-"),
+    Target("sp deposit", 90_000, "-"),
+    Target("sp withdraw", 90_000, "-"),
+    Target("sp claim", 90_000, "-"),
+    Target("sp liquidate (through the pool)", 140_000, "-"),
     Target("perp deposit margin", 60_000, "44k"),
     Target("perp commit order", 75_000, "~65k"),
     Target("perp execute (open)", 140_000, "~87k"),
@@ -199,7 +206,117 @@ def bench_perp(actors: Actors, project: Any, chain: Any, samples: int = 5) -> di
     return out
 
 
-BENCHES: list[Callable[..., dict[str, list[int]]]] = [bench_oracle, bench_vault, bench_perp]
+def bench_redeem_pool(
+    actors: Actors, project: Any, chain: Any, samples: int = 3
+) -> dict[str, list[int]]:
+    """Redemptions over the sorted list (hints from the model, as the CLI computes them) and
+    the stability pool: four positions at 160% .. 190% re-opened each round, redeemed one,
+    then three at a time; pool deposits, withdrawals, claims and liquidations through it."""
+    from ape import accounts
+
+    from synthequity.deploy import deploy_stability_pool, deploy_vault
+    from synthequity.model.vault import (
+        ZERO,
+        ListEntry,
+        VaultParams,
+        insert_hint,
+        plan_redemption,
+        prev_hint,
+        sort_key,
+    )
+
+    admin, reporter, liq, victim = actors.admin, actors.reporter, actors.liquidator, actors.victim
+    usdc, oracle, core, _ = fresh_market(actors, project, chain)
+    vault = deploy_vault(admin, core, usdc, oracle, "sTSLA", "Synthetic Tesla")
+    sp = deploy_stability_pool(admin, vault)
+    synth = project.SynthToken.at(vault.SYNTH())
+    holders = [accounts.test_accounts[i] for i in (2, 3, 4)] + [actors.borrower]
+    for who in (*holders, liq, victim):
+        usdc.faucet(who, 10**14, sender=who)
+        usdc.approve(vault, 2**256 - 1, sender=who)
+        synth.approve(sp, 2**256 - 1, sender=who)
+
+    def price(p: float, dt: int = 12) -> int:
+        t = chain.blocks.head.timestamp + dt
+        chain.pending_timestamp = t
+        oracle.push_price(int(p * 10**8), t, MarketStatus.OPEN, sender=reporter)
+        return int(p * 10**18)
+
+    def listing() -> list[ListEntry]:
+        out, cur = [], ZERO
+        while (nxt := str(vault.sorted_node(cur)[0])) != ZERO:
+            out.append(ListEntry(nxt, vault.sorted_node(nxt)[1], *vault.position(nxt)))
+            cur = nxt
+        return out
+
+    out: dict[str, list[int]] = {
+        k: []
+        for k in (
+            "vault open (sorted list, hints)",
+            "vault redeem (1 position)",
+            "vault redeem (each further)",
+            "sp deposit",
+            "sp withdraw",
+            "sp claim",
+            "sp liquidate (through the pool)",
+        )
+    }
+    p = price(200)
+    vault.open(10**13, 4_000 * 10**18, sender=liq)
+    for _ in range(samples):
+        for i, who in enumerate(holders):
+            coll, debt = vault.position(who)
+            add = int(2_000 * (1.6 + 0.1 * i) * 10**6) - coll
+            rate = vault.rate_index()
+            key = sort_key(coll + add, debt + 10 * 10**18, rate, 10**12)
+            e = listing()
+            r = vault.open(
+                add, 10 * 10**18, prev_hint(e, who), insert_hint(e, key, who), sender=who
+            )
+            out["vault open (sorted list, hints)"].append(r.gas_used)
+        p = price(200)
+        gas = []
+        for n in (1, 3):
+            e = listing()
+            amount = sum(x.debt for x in e[:n])
+            plan = plan_redemption(e, amount, p, VaultParams(), 10**12, vault.rate_index())
+            gas.append(
+                vault.redeem(
+                    amount, 10_000, plan.first_hint, plan.partial_hint, sender=liq
+                ).gas_used
+            )
+        out["vault redeem (1 position)"].append(gas[0])
+        out["vault redeem (each further)"].append((gas[1] - gas[0]) // 2)
+    sp.deposit(1_000 * 10**18, sender=liq)
+    for _ in range(samples):
+        p = price(200)
+        out["sp deposit"].append(sp.deposit(10**18, sender=liq).gas_used)
+        out["sp withdraw"].append(sp.withdraw(10**17, sender=liq).gas_used)
+    price(200, dt=2 * 3_600)  # the deposits join
+    for _ in range(samples):
+        price(200)
+        vault.open(160_000 * 10**6, 500 * 10**18, sender=victim)  # 160%
+        price(240)
+        price(262)  # 122%: through the pool
+        e = listing()
+        r = sp.liquidate(victim, prev_hint(e, victim), ZERO, sender=liq)
+        out["sp liquidate (through the pool)"].append(r.gas_used)
+        out["sp claim"].append(sp.claim(sender=liq).gas_used)
+        price(240)
+        price(200)
+        coll, debt = vault.position(victim)
+        if debt:
+            synth.transfer(victim, debt, sender=liq)
+            vault.close(prev_hint(listing(), victim), sender=victim)
+    return out
+
+
+BENCHES: list[Callable[..., dict[str, list[int]]]] = [
+    bench_oracle,
+    bench_vault,
+    bench_redeem_pool,
+    bench_perp,
+]
 
 
 def run(actors: Actors, project: Any, chain: Any) -> tuple[Table, list[str]]:

@@ -51,6 +51,7 @@ BOA_LANE: tuple[str, ...] = (
     "tests/unit/test_price_sources.py",
     "tests/unit/test_price_sources_http.py",
     "tests/unit/test_price_sources_keeper.py",
+    "tests/unit/test_redemption_pool.py",
     "tests/unit/test_replay_model.py",
     "tests/unit/test_scenarios.py",
     "tests/unit/test_sim_agents.py",

@@ -5,6 +5,7 @@ and `/health` when asked, and the loop until SIGINT/SIGTERM."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from decimal import Decimal
 from typing import Any
@@ -77,13 +78,14 @@ def build_keepers(
         start = s.from_block
         if start is None:
             start = (market.block(name) if market is not None and not address else None) or 0
+        chain_io = io(contract, account, native_usd, limits=limits, rpc_url=s.rpc_url)
+        if name == "vault" and market is not None and not address:
+            # liquidations through the vault's stability pool when it can cover them (a record
+            # from before the pool has none: the keeper's inventory only)
+            with contextlib.suppress(LookupError):
+                chain_io.use_pool(market.need("stability_pool"))
         keepers.append(
-            keeper(
-                io=io(contract, account, native_usd, limits=limits, rpc_url=s.rpc_url),
-                index=AccountIndex(start, shard=shard),
-                config=cfg,
-                stop=stop,
-            )
+            keeper(io=chain_io, index=AccountIndex(start, shard=shard), config=cfg, stop=stop)
         )
     event(
         log,

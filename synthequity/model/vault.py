@@ -15,6 +15,13 @@ from dataclasses import dataclass, field
 WAD = 10**18
 BPS = 10_000
 YEAR = 365 * 86_400
+MASK96 = 2**96 - 1
+# redemptions (contracts/lib/constants.vy)
+REDEMPTION_FEE_FLOOR_WAD = 5 * 10**15
+REDEMPTION_BETA = 2
+BASE_RATE_HALF_LIFE = 12 * 3_600
+MAX_REDEEMED = 64
+KEEPER_SHARE_BPS = 1_000
 
 
 class VaultRevert(Exception):
@@ -135,11 +142,138 @@ def liquidation(
     return Liquidation(repay, seized, fee, 0)
 
 
+def keeper_reward(liq: Liquidation, price_wad: int, p: VaultParams, usd_per_unit: int) -> int:
+    """`liquidate_for`'s pay to its keeper: `KEEPER_SHARE_BPS` of the penalty on the repayment,
+    in collateral units (rounded down), out of what the liquidator (the pool) receives."""
+    pen = p.liquidation_penalty_bps
+    share = liq.repay * price_wad * pen * KEEPER_SHARE_BPS // (WAD * BPS * BPS) // usd_per_unit
+    return min(share, liq.to_liquidator)
+
+
 @dataclass
 class Position:
     collateral: int = 0
     debt: int = 0  # recorded
     snapshot: int = WAD
+
+
+def sort_key(collateral: int, debt: int, snapshot: int, usd_per_unit: int) -> int:
+    """The vault's sorted-list key of a recorded position: collateral USD x the index its debt
+    was recorded at / that debt, rounded down, in [1, 2^96 - 1]; 0 without debt. Untouched
+    positions keep the order of their collateral ratios at every price and time."""
+    if debt == 0:
+        return 0
+    return max(min(collateral * usd_per_unit * snapshot // debt, MASK96), 1)
+
+
+def base_rate_at(base_rate: int, last: int, now: int) -> int:
+    """The redemption base rate (wad) decayed from `last` to `now`: halved every 12 h, linear
+    between halvings."""
+    dt = now - last
+    halvings = dt // BASE_RATE_HALF_LIFE
+    if halvings >= 128:
+        return 0
+    b = base_rate >> halvings
+    return b - b * (dt % BASE_RATE_HALF_LIFE) // (2 * BASE_RATE_HALF_LIFE)
+
+
+@dataclass(frozen=True)
+class ListEntry:
+    """One node of the vault's sorted list as the chain shows it (in list order)."""
+
+    account: str
+    key: int
+    collateral: int
+    debt: int  # accrued to now
+
+
+def insert_hint(entries: list[ListEntry], key: int, skip: str | None = None) -> str:
+    """The predecessor a position of sort key `key` gets: the last node with a key below it
+    (the empty address for the head), `skip` (the position itself) left out."""
+    prev = ZERO
+    for e in entries:
+        if e.account == skip:
+            continue
+        if e.key >= key:
+            break
+        prev = e.account
+    return prev
+
+
+def prev_hint(entries: list[ListEntry], account: str) -> str:
+    """`account`'s predecessor in the list now (the empty address when it is the head or not
+    listed)."""
+    prev = ZERO
+    for e in entries:
+        if e.account == account:
+            return prev
+        prev = e.account
+    return ZERO
+
+
+@dataclass(frozen=True)
+class RedemptionPlan:
+    """What `redeem(amount, ...)` does at a price: the hints to pass, the positions it takes
+    from ((account, debt, collateral) each), what it redeems and pays."""
+
+    first_hint: str
+    partial_hint: str
+    taken: tuple[tuple[str, int, int], ...]
+    redeemed: int
+    collateral: int  # before the fee
+
+
+def plan_redemption(
+    entries: list[ListEntry],
+    amount: int,
+    price_wad: int,
+    p: VaultParams,
+    usd_per_unit: int,
+    rate: int,
+) -> RedemptionPlan:
+    """The off-chain hint helper: skips the positions below the liquidation ratio, then takes
+    from the riskiest up, each partly redeemed one keeping at least the minimum debt."""
+    first = ZERO
+    i = 0
+    while i < len(entries) and is_below(
+        entries[i].collateral * usd_per_unit,
+        entries[i].debt,
+        price_wad,
+        p.liquidation_ratio_bps,
+    ):
+        first = entries[i].account
+        i += 1
+    keep = ceil_div(p.min_debt_usd * WAD, price_wad)
+    left, out, taken, partial = amount, 0, [], ZERO
+    for e in entries[i : i + MAX_REDEEMED]:
+        if left == 0:
+            break
+        take = min(left, e.debt)
+        if take < e.debt and e.debt - take < keep:
+            if e.debt <= keep:
+                break
+            take = e.debt - keep
+        coll = take * price_wad // (WAD * usd_per_unit)
+        taken.append((e.account, take, coll))
+        left -= take
+        out += coll
+        if take < e.debt:
+            key = sort_key(e.collateral - coll, e.debt - take, rate, usd_per_unit)
+            rest = [x for x in entries if x.account not in {t[0] for t in taken}]
+            partial = insert_hint(rest, key, skip=e.account)
+            break
+    return RedemptionPlan(first, partial, tuple(taken), amount - left, out)
+
+
+def redemption_fee_wad(base_rate: int, last: int, now: int, redeemed: int, supply: int) -> int:
+    """(new base rate, fee rate) of a redemption of `redeemed` out of `supply`, wad."""
+    base = min(
+        base_rate_at(base_rate, last, now) + redeemed * WAD // supply // REDEMPTION_BETA, WAD
+    )
+    return min(base + REDEMPTION_FEE_FLOOR_WAD, WAD)
+
+
+ZERO = "0x" + "0" * 40
 
 
 @dataclass
@@ -158,6 +292,8 @@ class VaultModel:
     paused: bool = False
     settlement_price: int = 0  # wad per share; nonzero once delisted (fees stopped)
     redemption_rate: int = 0  # USD wad per share, fixed by the first redemption
+    base_rate: int = 0  # redemption base rate, wad
+    base_rate_time: int = 0  # when it was last raised
 
     # ---- helpers ----------------------------------------------------------------
     @property
@@ -333,6 +469,58 @@ class VaultModel:
         if liq.bad_debt:
             self._take_bad_debt(liq.bad_debt, price)
         return liq
+
+    def key_of(self, who: str) -> int:
+        """The sorted-list key the chain should hold for `who` (0: not listed)."""
+        p = self.positions.get(who, Position())
+        return sort_key(p.collateral, p.debt, p.snapshot, self.usd_per_unit)
+
+    def redeem_listed(
+        self,
+        redeemer: str,
+        order: list[str],
+        amount: int,
+        max_fee_bps: int,
+        price: int,
+        risk_error: str | None,
+        now: int,
+    ) -> tuple[int, int, int, tuple[tuple[str, int, int], ...]]:
+        """`redeem(amount, max_fee_bps)` while listed, `order` being the chain's sorted list:
+        (redeemed, paid to the redeemer, fee to the fund, the positions taken from)."""
+        if amount == 0:
+            raise VaultRevert("vault: zero amount")
+        self._require_listed()
+        price = self._risk_price(price, risk_error)
+        rate = self.rate_now(now)
+        entries = [
+            ListEntry(a, self.key_of(a), self.pos(a).collateral, self.view(a, now)[1])
+            for a in order
+        ]
+        plan = plan_redemption(entries, amount, price, self.params, self.usd_per_unit, rate)
+        if plan.redeemed == 0:
+            raise VaultRevert("vault: nothing to redeem")
+        supply = self.total_supply  # before the accrued fees are minted
+        fee_wad = redemption_fee_wad(
+            self.base_rate, self.base_rate_time, now, plan.redeemed, supply
+        )
+        if fee_wad * BPS > max_fee_bps * WAD:
+            raise VaultRevert("vault: fee above max")
+        if self.synth.get(redeemer, 0) < plan.redeemed:
+            raise VaultRevert("erc20: burn amount exceeds balance")
+        self.base_rate = min(
+            base_rate_at(self.base_rate, self.base_rate_time, now)
+            + plan.redeemed * WAD // supply // REDEMPTION_BETA,
+            WAD,
+        )
+        self.base_rate_time = now
+        for account, take, coll in plan.taken:
+            pos = self._touch(account, now)
+            pos.collateral -= coll
+            pos.debt -= take
+        fee = ceil_div(plan.collateral * fee_wad, WAD)
+        self._move_synth(redeemer, -plan.redeemed)
+        self.insurance_collateral += fee
+        return plan.redeemed, plan.collateral - fee, fee, plan.taken
 
     def _take_bad_debt(self, bad: int, price: int) -> int:
         """The system takes `bad` synth over; the fund covers what it can; returns covered."""

@@ -22,6 +22,7 @@ SRC = {
     "perp": "contracts/perp/PerpMarket.vy",
     "perp_ext": "contracts/perp/PerpMarketExt.vy",
     "vault_ext": "contracts/vault/SynthVaultExt.vy",
+    "stability_pool": "contracts/vault/StabilityPool.vy",
     "pool": "contracts/perp/LiquidityPool.vy",
     "codec": "contracts/perp/PerpParamsCodec.vy",
 }
@@ -50,6 +51,7 @@ class VaultStack:
     factory: Any
     vault: Any
     synth: Any
+    stability_pool: Any = None  # the vault's `StabilityPool` (it needs no role)
 
     @property
     def usd_per_unit(self) -> int:
@@ -129,4 +131,5 @@ def deploy_vault_stack(
         vault.grantRole(vault.RISK_ADMIN_ROLE(), admin)
         vault.grantRole(vault.GUARDIAN_ROLE(), admin)
     synth = deployer("synth").at(vault.SYNTH())
-    return VaultStack(admin, reporter, oracle, token, insurance, factory, vault, synth)
+    pool = deployer("stability_pool").deploy(vault, synth, token)
+    return VaultStack(admin, reporter, oracle, token, insurance, factory, vault, synth, pool)

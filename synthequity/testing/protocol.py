@@ -35,7 +35,8 @@ ORACLE_DECIMALS = 8
 @dataclass
 class Protocol:
     """Handles for one equity's protocol. Contracts: `oracle`, `collateral`, `insurance`,
-    `factory`, `codec`, `vault` (+ `vault_ext`), `synth`, `market` (+ `market_ext`), `pool`.
+    `factory`, `codec`, `vault` (+ `vault_ext`), `synth`, `stability_pool` (the vault's),
+    `market` (+ `market_ext`), `pool` (the perp market's liquidity pool).
     Accounts (addresses): `admin` (DEFAULT_ADMIN everywhere), `reporter` (pushes prices),
     `guardian` (pauses), `risk_admin` (parameters, the pool's deposit lock included), and the
     users `trader`, `borrower`, `lp`, `keeper`, `attacker`. `vault` and `market` answer every
@@ -62,6 +63,7 @@ class Protocol:
     market: Any
     market_ext: Any
     pool: Any
+    stability_pool: Any
 
     @property
     def usd_per_unit(self) -> int:
@@ -80,10 +82,11 @@ class Protocol:
 
     def fund(self, who: str, usd: float) -> None:
         """Mints `usd` of the mock collateral to `who` and approves the vault, the market and
-        the pool for all of it."""
+        the pool for all of it, and the stability pool for all of `who`'s synth."""
         self.collateral.faucet(who, self.units(usd), sender=who)
         for spender in (self.vault, self.market, self.pool):
             self.collateral.approve(spender, 2**256 - 1, sender=who)
+        self.synth.approve(self.stability_pool, 2**256 - 1, sender=who)
 
 
 def deploy_protocol(
@@ -97,8 +100,9 @@ def deploy_protocol(
 ) -> Protocol:
     """Deploys, for one equity: its oracle, the collateral (a mock USD of `decimals`, or the
     given token), the insurance fund, the factory with every blueprint and the params codec,
-    the vault with its synth, the perp market with its pool (each with its extension), and
-    grants every role (`Protocol` names them). Nothing is priced yet: `push` first."""
+    the vault with its synth and stability pool, the perp market with its pool (each with its
+    extension), and grants every role (`Protocol` names them). Nothing is priced yet: `push`
+    first."""
     names = ("admin", "reporter", "guardian", "risk_admin")
     users = ("trader", "borrower", "lp", "keeper", "attacker")
     acct = {n: boa.env.generate_address(n) for n in (*names, *users)}
@@ -141,6 +145,7 @@ def deploy_protocol(
             book.grantRole(book.RISK_ADMIN_ROLE(), acct["risk_admin"])
             book.grantRole(book.GUARDIAN_ROLE(), acct["guardian"])
         pool.grantRole(pool.RISK_ADMIN_ROLE(), acct["risk_admin"])  # the deposit lock
+        stability_pool = deployer("stability_pool").deploy(vault, vault.SYNTH(), token)
     return Protocol(
         symbol=symbol,
         **acct,
@@ -155,4 +160,5 @@ def deploy_protocol(
         market=market,
         market_ext=deployer("perp_ext").at(market.EXTENSION()),
         pool=pool,
+        stability_pool=stability_pool,
     )

@@ -1,6 +1,7 @@
 """Deep run of the vault state machine in a direct titanoboa harness (≥ 5,000 steps in the
 `ci` profile, ≥ 200,000 in `nightly`), for 6- and 18-decimal collateral: three large
-borrowers, two small ones ($1-$50), the attacker and the liquidator, every one funded."""
+borrowers, two small ones ($1-$50), the attacker and the liquidator, every one funded and
+every one approving the vault's stability pool for its synth."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ def boa_vault(request):
         with boa.env.prank(who):
             stack.collateral.faucet(who, 10**28 // 10 ** (18 - request.param))
             stack.collateral.approve(stack.vault, 2**256 - 1)
+            stack.synth.approve(stack.stability_pool, 2**256 - 1)
     return stack, actors
 
 

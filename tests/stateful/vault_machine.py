@@ -24,12 +24,41 @@ adversarial properties hold (§7 11, 13, 14), each a named invariant:
   then settled in; every redemption pays exactly amount x that rate (rounded down to the
   unit), and none is paid before every debt is settled.
 
+Redemptions at the oracle price and the stability pool (issue 19), against the model
+(`VaultModel.redeem_listed`, `plan_redemption`, `keeper_reward`) and the exact rational
+pool model (`StabilityPoolModel`); the pool's rules run where the stack has one (titanoboa):
+
+- `inv_sorted_list_matches_model`: while listed, the vault's list holds exactly the positions
+  with debt, each with the key of its recorded position, in nondecreasing key order.
+- `inv_redemption_raises_no_ratio_and_touches_only_its_prefix`: after a redemption (rule
+  `redeem_listed`, hints from `plan_redemption`, sometimes a stale plan's, none or wrong
+  ones), the positions taken are the list's first ones at or above the liquidation ratio, in
+  order; each one's ratio did not fall; every other position's recorded word is unchanged;
+  and supply == Σ recorded debt + system debt, exactly, from raw storage alone.
+- `inv_pool_synth_matches_compounded_deposits`: the pool's synth == Σ exact compounded
+  deposits (+ waiting synth), exactly; Σ of the pool's own figures (rounded down) <= it, and
+  each depositor's figure is within exact x (1 + n) x 1e-9 + n + 1 wei + its deposits x
+  1e-18 of its exact value (n = the pool operations so far; the last term is what the scheme
+  drops outright: a deposit two scales down or an emptied epoch's dust; docs/design/vault.md).
+- `inv_pool_pays_out_at_most_what_it_received`: the pool's collateral == received (the
+  model's liquidations) - paid (measured at each depositor), and paid <= received.
+- `inv_no_depositor_takes_more_than_its_share`: no depositor has withdrawn more synth than
+  its exact compounded deposit, nor been paid more collateral than its exact pro-rata gain
+  (each within the rounding bound above of the exact value, never above it).
+The attacker also redeems, deposits, withdraws, claims and liquidates through the pool: its
+value counts its exact entitlement in the pool, and its allowance grows by its exact share
+of each pool liquidation's gain (collateral x USD per unit - synth burned x price), by the
+keeper's reward when it liquidates through the pool, and by the rounding a redemption by
+someone else leaves to it as a redeemed owner (its collateral rounds down in its favour,
+< one unit): the rest must stay at its value at the last price change.
+
 The same machine drives two backends: titanoboa directly (deep, fast) and Ape on anvil (short,
 the real deploy path) — see `Backend`."""
 
 from __future__ import annotations
 
 import re
+from fractions import Fraction
 from typing import Any
 
 import boa
@@ -48,19 +77,27 @@ from machine_base import (  # noqa: F401
     note,
 )
 
+from synthequity.model.stability_pool import StabilityPoolModel
 from synthequity.model.vault import (
     WAD,
+    ZERO,
+    ListEntry,
+    RedemptionPlan,
     VaultModel,
     VaultParams,
     VaultRevert,
     ceil_div,
+    is_below,
+    keeper_reward,
     liquidation_price,
+    plan_redemption,
 )
 
 BORROWERS = ("b0", "b1", "b2")
 SMALL = ("s0", "s1")  # $1-$50 of collateral and debt: minimums, dust and rounding
 ATTACKER = "attacker"
 INSURANCE = "insurance"  # the model's name for the fund
+POOL = "sp"  # the model's name for the stability pool (a synth holder)
 USERS = (*BORROWERS, *SMALL, ATTACKER)
 EVERYONE = (*USERS, "liq")
 DELIST_AFTER = 25  # steps into an example before the admin may delist
@@ -91,7 +128,7 @@ class Reads:
             return
         found = {}
         for contract, names in (
-            ("vault", ("_pos",)),
+            ("vault", ("_pos", "_node")),
             ("synth", ("balanceOf", "totalSupply")),
             ("collateral", ("balanceOf",)),
         ):
@@ -103,11 +140,13 @@ class Reads:
             return
         for contract, var in (
             ("vault", "_pos"),
+            ("vault", "_node"),
             ("synth", "balanceOf"),
             ("collateral", "balanceOf"),
         ):
             for who, key in keys.items():
                 self.slots[contract, var + who] = hashmap_slot(int(found[contract, var]), key)  # type: ignore[arg-type]
+        self.slots["vault", "_node"] = hashmap_slot(int(found["vault", "_node"]), ZERO)  # type: ignore[arg-type]
         self.slots["synth", "totalSupply"] = int(found["synth", "totalSupply"])  # type: ignore[arg-type]
 
     def _word(self, contract: str, name: str) -> int:
@@ -119,6 +158,28 @@ class Reads:
             return None
         w = self._word("vault", "_pos" + who)
         return w & (2**96 - 1), (w >> 96) & (2**88 - 1), w >> 184
+
+    def listed(self) -> list[tuple[str, int]]:
+        """The vault's sorted list, head first: [(actor, key)] (raw, else `sorted_node`)."""
+        names = {str(a).lower(): w for w, a in self.keys.items()}
+        out: list[tuple[str, int]] = []
+        cur = ZERO
+        for _ in range(len(names) + 1):
+            if self.raw:
+                w = self._word("vault", "_node" + (names[cur.lower()] if cur != ZERO else ""))
+                nxt = "0x" + format(w & (2**160 - 1), "040x")
+            else:
+                nxt = str(self.stack.vault.sorted_node(cur)[0])
+            if int(nxt, 16) == 0:
+                return out
+            name = names[nxt.lower()]
+            if self.raw:
+                key = self._word("vault", "_node" + name) >> 160
+            else:
+                key = int(self.stack.vault.sorted_node(nxt)[1])
+            out.append((name, key))
+            cur = nxt
+        raise AssertionError("the sorted list has a cycle")
 
     def synth(self, who: str) -> int:
         if self.raw:
@@ -163,7 +224,19 @@ class VaultMachine(RuleBasedStateMachine):
         if not hasattr(type(self), "reads"):  # once per run: the addresses do not change
             keys = {w: self._addr(w) for w in EVERYONE}
             keys.update({INSURANCE: str(s.insurance.address), "vault": str(s.vault.address)})
+            if getattr(s, "stability_pool", None) is not None:
+                keys[POOL] = str(s.stability_pool.address)
             type(self).reads = Reads(b, s, keys)
+        # the stability pool (issue 19): the exact model, what it received and paid out
+        self.pool = getattr(s, "stability_pool", None)
+        self.sp_model = StabilityPoolModel(self.usd_per_unit)
+        self.sp_received = 0  # collateral units, the model's liquidations through the pool
+        self.sp_paid: dict[str, int] = {}  # collateral units paid to each depositor
+        self.sp_ops = 0  # pool operations (the rounding bound grows with them)
+        self.sp_deposited: dict[str, int] = {}  # synth each depositor put in, in all
+        self.max_price_wad = self.price_wad
+        self.last_redemption: dict[str, Any] | None = None  # checked by its invariant
+        self.stale_plan: RedemptionPlan | None = None  # an earlier plan's hints
         # the liquidator holds plenty of synth (its own, very safe, position)
         liq = self.actors["liq"]
         self._call("open", "liq", self._units(900_000), 2_000 * WAD, sender=liq)
@@ -182,6 +255,7 @@ class VaultMachine(RuleBasedStateMachine):
         b.send(self.stack.oracle, "push_price", answer, b.now(), status, sender=self.stack.reporter)
         moved = answer != getattr(self, "price", answer)
         self.price, self.status, self.updated = answer, status, b.now()
+        self.max_price_wad = max(getattr(self, "max_price_wad", 0), self.price_wad)
         if moved and not self.model.settlement_price:  # §7.11 holds at an unchanged price
             self.attacker_base = self.attacker_value()
             self.attacker_allowance = 0
@@ -195,7 +269,17 @@ class VaultMachine(RuleBasedStateMachine):
         tokens = self.reads.collateral(ATTACKER) * self.usd_per_unit * WAD
         coll, debt = m.view(ATTACKER, now)
         equity = max(coll * self.usd_per_unit * WAD - debt * price, 0)
-        return tokens + equity + m.synth.get(ATTACKER, 0) * price
+        return tokens + equity + m.synth.get(ATTACKER, 0) * price + self._pool_value(price)
+
+    def _pool_value(self, price: int) -> Fraction:
+        """The attacker's exact entitlement in the pool (its compounded deposit and waiting
+        synth at `price`, its gains), USD wad x WAD: an upper bound of what it can take out
+        (`inv_no_depositor_takes_more_than_its_share`)."""
+        sp = getattr(self, "sp_model", None)
+        if sp is None:
+            return Fraction(0)
+        synth = sp.active.get(ATTACKER, Fraction(0)) + sp.pending.get(ATTACKER, (0, 0))[0]
+        return synth * price + sp.gains.get(ATTACKER, Fraction(0)) * WAD
 
     @property
     def price_wad(self) -> int:
@@ -309,6 +393,7 @@ class VaultMachine(RuleBasedStateMachine):
 
     def _step(self) -> None:
         self.example_steps += 1
+        self.last_redemption = None
 
     @rule(who=user, dollars=st.integers(0, 50_000))
     def deposit(self, who, dollars):
@@ -432,8 +517,9 @@ class VaultMachine(RuleBasedStateMachine):
         data=st.data(),
         liquidator=st.sampled_from(["liq", ATTACKER]),
         over_bps=st.integers(1, 3_000),
+        via_pool=st.booleans(),
     )
-    def squeeze(self, data, liquidator, over_bps):
+    def squeeze(self, data, liquidator, over_bps, via_pool):
         """The price rises `over_bps` past a borrower's liquidation price (under water beyond
         ~12%) in fresh OPEN prints the oracle's jump guard accepts (at most four), then a
         liquidation: the paths a random walk rarely reaches in one example."""
@@ -449,7 +535,268 @@ class VaultMachine(RuleBasedStateMachine):
             self._push(max(min(target, self.price * 12_000 // 10_000), self.price), OPEN)
             if self.price >= target:
                 break
+        if via_pool and self.pool is not None and self.pool.total_deposits():
+            self._sp_liquidate(liquidator, who, fallback=True)
+            return
         self._call("liquidate", liquidator, who, 2**256 - 1)
+
+    # ---- redemptions at the oracle price (issue 19) ---------------------------------------
+    def _entries(self, order: list[str], now: int) -> list[ListEntry]:
+        m = self.model
+        return [ListEntry(w, m.key_of(w), m.pos(w).collateral, m.view(w, now)[1]) for w in order]
+
+    def _hint(self, name: str) -> str:
+        return name if name == ZERO else self._addr(name)
+
+    def _holder(self, data: Any) -> str:
+        """A synth holder (anyone when nobody holds any)."""
+        holders = [w for w in EVERYONE if self.model.synth.get(w, 0)] or list(EVERYONE)
+        return data.draw(st.sampled_from(holders))
+
+    @precondition(lambda self: not self.model.settlement_price)
+    @rule(
+        data=st.data(),
+        frac_bps=st.integers(0, 10_000),
+        extra=st.integers(0, 2),
+        hints=st.sampled_from(["plan", "plan", "stale", "none", "wrong"]),
+        max_fee_bps=st.sampled_from([10_000, 10_000, 10_000, 200, 50]),
+    )
+    def redeem_listed(self, data, frac_bps, extra, hints, max_fee_bps):
+        """A holder redeems its synth against the riskiest positions at or above the
+        liquidation ratio, with the hints `plan_redemption` computes off chain (or a stale
+        plan's, none, or wrong ones: only gas may differ)."""
+        self._step()
+        who = self._holder(data)
+        m, now = self.model, self.backend.now()
+        order = [w for w, _ in self.reads.listed()]
+        amount = m.synth.get(who, 0) * frac_bps // 10_000 + extra
+        rate = m.rate_now(now)
+        plan = plan_redemption(
+            self._entries(order, now), amount, self.price_wad, m.params, self.usd_per_unit, rate
+        )
+        if hints == "plan":
+            first, partial = plan.first_hint, plan.partial_hint
+        elif hints == "stale" and self.stale_plan is not None:
+            first, partial = self.stale_plan.first_hint, self.stale_plan.partial_hint
+        elif hints == "wrong":
+            first, partial = who, ATTACKER
+        else:
+            first, partial = ZERO, ZERO
+        self.stale_plan = plan
+        before = {w: self.reads.recorded(w) for w in EVERYONE}
+        accrued = {w: m.view(w, now) for w in EVERYONE}
+        usd_before = self.reads.collateral(who)
+        args = (amount, max_fee_bps, self._hint(first), self._hint(partial))
+        try:
+            redeemed, paid, fee, taken = m.redeem_listed(
+                who, order, amount, max_fee_bps, self.price_wad, self.risk_error(), now
+            )
+        except VaultRevert as exc:
+            try:
+                self.backend.send(self.stack.vault, "redeem", *args, sender=self.actors[who])
+            except Backend.Reverted as got:
+                reason = _top_reason(got.reason)
+                assert reason == exc.reason, ("redeem", args, reason, exc.reason)
+                note(self, f"redeem_listed: reverted:{exc.reason}")
+                return
+            raise AssertionError(
+                f"redeem{args} should revert with {exc.reason!r}",
+                self._entries(order, now),
+                self.backend.events(self.stack.vault),
+            ) from None
+        result = self.backend.send(self.stack.vault, "redeem", *args, sender=self.actors[who])
+        note(self, f"redeem_listed: ok ({len(taken)} positions, hints {hints})")
+        assert result == redeemed, (result, redeemed)
+        assert self.reads.collateral(who) - usd_before == paid
+        if who != ATTACKER:  # a redeemed owner keeps the rounding of its collateral
+            for account, take, coll in taken:
+                if account == ATTACKER:
+                    self.attacker_allowance += (
+                        take * self.price_wad - coll * self.usd_per_unit * WAD
+                    )
+        self.last_redemption = {
+            "order": order,
+            "taken": taken,
+            "before": before,
+            "accrued": accrued,
+            "fee": fee,
+        }
+
+    # ---- the stability pool (issue 19) ------------------------------------------------------
+    def _sp_send(self, fn: str, who: str, *args: Any, expect: str | None = None) -> Any:
+        """A pool call by `who`; `expect`: the revert reason the model predicts. Returns
+        (result, collateral paid to `who` by it)."""
+        before = self.reads.collateral(who)
+        try:
+            result = self.backend.send(self.pool, fn, *args, sender=self.actors[who])
+        except Backend.Reverted as got:
+            reason = _top_reason(got.reason)
+            assert expect is not None, (fn, args, reason)
+            assert reason == expect, (fn, args, reason, expect)
+            note(self, f"sp_{fn}: reverted:{expect}")
+            return None, 0
+        assert expect is None, (fn, args, f"should revert with {expect!r}")
+        note(self, f"sp_{fn}: ok")
+        self.sp_ops += 1
+        return result, self.reads.collateral(who) - before
+
+    def _sp_paid(self, who: str, paid: int, now: int) -> None:
+        """`who` was paid `paid` gains by a pool operation at `now` (joins first)."""
+        self.sp_model.join(now)
+        if paid:
+            self.sp_model.claim(who, paid)
+            self.sp_paid[who] = self.sp_paid.get(who, 0) + paid
+
+    def _sp_deposit(self, who: str, amount: int, now: int) -> None:
+        m = self.model
+        _, paid = self._sp_send(
+            "deposit", who, amount, expect=None if amount else "sp: zero amount"
+        )
+        if not amount:
+            return
+        self._sp_paid(who, paid, now)
+        self.sp_model.deposit(who, amount, now)
+        self.sp_deposited[who] = self.sp_deposited.get(who, 0) + amount
+        m._move_synth(who, -amount)
+        m._move_synth(POOL, amount)
+
+    @precondition(lambda self: self.pool is not None)
+    @rule(data=st.data(), frac_bps=st.integers(0, 10_000), wait=st.booleans())
+    def sp_deposit(self, data, frac_bps, wait):
+        """A holder puts synth in the pool (it joins two windows later: with `wait`, that
+        time passes)."""
+        self._step()
+        who = self._holder(data)
+        m, now = self.model, self.backend.now()
+        self._sp_deposit(who, m.synth.get(who, 0) * frac_bps // 10_000, now)
+        if wait:
+            self.backend.advance(2 * 3_600)
+
+    @precondition(lambda self: self.pool is not None)
+    @rule(who=anyone, frac_bps=st.integers(0, 10_000), everything=st.booleans())
+    def sp_withdraw(self, who, frac_bps, everything):
+        """A depositor takes synth out (waiting synth first) and its gains; no price needed."""
+        self._step()
+        m, now = self.model, self.backend.now()
+        value, pending, _ = self.pool.deposit_of(self._addr(who))
+        amount = 2**255 if everything else (value + pending) * frac_bps // 10_000
+        out = min(amount, value + pending)
+        got, paid = self._sp_send(
+            "withdraw", who, amount, expect=None if out else "sp: nothing to withdraw"
+        )
+        if not out:
+            return
+        assert got == out, (got, out)
+        self._sp_paid(who, paid, now)
+        sp = self.sp_model
+        pend, w = sp.pending.get(who, (0, 0))
+        from_pending = min(out, pend)
+        if from_pending:
+            sp.pending[who] = (pend - from_pending, w)
+        # not clamped: `inv_no_depositor_takes_more_than_its_share` sees an overdraw
+        sp.active[who] = sp.active.get(who, Fraction(0)) - (out - from_pending)
+        m._move_synth(POOL, -out)
+        m._move_synth(who, out)
+
+    @precondition(lambda self: self.pool is not None)
+    @rule(who=anyone)
+    def sp_claim(self, who):
+        """A depositor takes its collateral gains; no price needed."""
+        self._step()
+        now = self.backend.now()
+        _, paid = self._sp_send("claim", who)
+        self._sp_paid(who, paid, now)
+
+    def _sp_liquidate(self, keeper: str, who: str, fallback: bool) -> None:
+        """`keeper` liquidates `who` through the pool (its synth burned, the collateral to
+        it, the keeper paid its share of the penalty); when the pool was short and `who`
+        is still liquidatable, with `fallback` the keeper's own liquidation (it repays)."""
+        m, now = self.model, self.backend.now()
+        total = int(self.pool.total_deposits())
+        expect: str | None = None
+        liq = None
+        if total == 0:
+            expect = "sp: empty"
+        else:
+            try:
+                probe = self._copy()
+                liq = probe.liquidate(POOL, who, total, self.price_wad, self.risk_error(), now)
+            except VaultRevert as exc:
+                expect = exc.reason
+        pool_usd = self.reads.collateral(POOL)
+        repaid, reward = self._sp_send("liquidate", keeper, self._addr(who), expect=expect)
+        if liq is None:
+            return
+        self.model = m = probe
+        want_reward = keeper_reward(liq, self.price_wad, m.params, self.usd_per_unit)
+        gained = liq.to_liquidator - want_reward
+        assert repaid == liq.repay, (repaid, liq)
+        assert reward == want_reward, (reward, want_reward)
+        assert self.reads.collateral(POOL) - pool_usd == gained
+        sp = self.sp_model
+        sp.join(now)
+        share = sp.active.get(ATTACKER, Fraction(0)) / sp.total
+        self.attacker_allowance += share * (
+            gained * self.usd_per_unit * WAD - liq.repay * self.price_wad
+        )
+        if keeper == ATTACKER:
+            self.attacker_allowance += reward * self.usd_per_unit * WAD
+        sp.offset(liq.repay, gained, now)
+        self.sp_received += gained
+        if fallback and m.is_liquidatable(who, self.price_wad, self.risk_error(), now):
+            note(self, "sp_liquidate: pool short, keeper finishes")
+            self._call("liquidate", "liq", who, 2**256 - 1)
+
+    @precondition(lambda self: self.pool is not None and not self.model.settlement_price)
+    @rule(
+        victim=st.sampled_from([*BORROWERS, ATTACKER]),
+        keeper=st.sampled_from(["liq", ATTACKER, "s0"]),
+        dollars=st.integers(1_000, 20_000),
+        pool_bps=st.integers(300, 20_000),
+        over_bps=st.integers(1, 3_000),
+    )
+    def pool_absorbs_a_liquidation(self, victim, keeper, dollars, pool_bps, over_bps):
+        """The pool's path end to end (a random walk rarely lines it up): `victim` borrows
+        near the MCR, the liquidator deposits `pool_bps` of that debt (short of the
+        repayment in some examples), two windows pass (it joins), the price rises
+        `over_bps` past the victim's liquidation price, `keeper` liquidates through the
+        pool and, when the pool was short, finishes with its own synth."""
+        self._step()
+        if self.status != OPEN or self.risk_error() is not None:
+            self._push(self.price, OPEN)
+        debt = self._units(dollars) * self.usd_per_unit * WAD // self.price_wad * 10 // 16
+        self._call("open", victim, self._units(dollars), debt)
+        m, now = self.model, self.backend.now()
+        amount = min(debt * pool_bps // 10_000, m.synth.get("liq", 0))
+        if amount:
+            self._sp_deposit("liq", amount, now)
+        self.backend.advance(2 * 3_600)
+        self._push(self.price, OPEN)
+        coll, owed = m.view(victim, self.backend.now())
+        target_wad = liquidation_price(coll, owed, m.params, self.usd_per_unit)
+        if target_wad is None:
+            return
+        target = ceil_div(target_wad * (10_000 + over_bps) // 10_000, 10**10)
+        for _ in range(4):
+            self._push(max(min(target, self.price * 12_000 // 10_000), self.price), OPEN)
+            if self.price >= target:
+                break
+        self._sp_liquidate(keeper, victim, fallback=True)
+
+    @precondition(lambda self: self.pool is not None)
+    @rule(
+        keeper=st.sampled_from(["liq", ATTACKER, "s0"]),
+        who=user,
+        fallback=st.booleans(),
+        refresh=st.booleans(),
+    )
+    def sp_liquidate(self, keeper, who, fallback, refresh):
+        """A keeper liquidates through the pool (with `refresh`, at a fresh print of the
+        same price first)."""
+        self._step()
+        if refresh and self.status == OPEN:
+            self._push(self.price, OPEN)
+        self._sp_liquidate(keeper, who, fallback)
 
     @precondition(lambda self: self.status == OPEN)
     @rule(move_bps=st.integers(-2_100, 2_100))
@@ -573,6 +920,8 @@ class VaultMachine(RuleBasedStateMachine):
         assert list(s.vault.liquidatable([self._addr(w) for w in names])) == expected
         for w in names:
             assert s.synth.balanceOf(self._addr(w)) == m.synth.get(w, 0), w
+        if self.pool is not None:
+            assert s.synth.balanceOf(self.pool) == m.synth.get(POOL, 0)
         assert s.vault.system_debt() == m.system_debt
         assert s.vault.system_collateral() == m.system_collateral
         assert s.collateral.balanceOf(s.insurance) == m.insurance_collateral
@@ -631,7 +980,7 @@ class VaultMachine(RuleBasedStateMachine):
         """§7.13 (finding 5): all debt is covered by synth that can circulate — every holder
         is an actor or the fund, whose balance is for sale at a usable price (tried)."""
         m, now = self.model, self.backend.view_time()
-        assert set(w for w, v in m.synth.items() if v) <= {*EVERYONE, INSURANCE}
+        assert set(w for w, v in m.synth.items() if v) <= {*EVERYONE, INSURANCE, POOL}
         unminted = sum(m.view(w, now)[1] - p.debt for w, p in m.positions.items())
         debt = sum(m.view(w, now)[1] for w in m.positions)
         outside = sum(v for w, v in m.synth.items() if w != INSURANCE)
@@ -650,6 +999,121 @@ class VaultMachine(RuleBasedStateMachine):
                 assert s.synth.balanceOf(s.insurance) == 0
             self.probed_fee_synth = fund
             note(self, "fee synth: the fund's whole balance sold (probe)")
+
+    # ---- redemptions and the stability pool (issue 19) -------------------------------------
+    @invariant()
+    def inv_sorted_list_matches_model(self):
+        """While listed: the list holds exactly the positions with debt, each with its
+        recorded position's key, keys nondecreasing from the head."""
+        m = self.model
+        if m.settlement_price:
+            return  # frozen after a delisting (not maintained, not used)
+        got = self.reads.listed()
+        keys = [k for _, k in got]
+        assert keys == sorted(keys), got
+        want = {w: m.key_of(w) for w, p in m.positions.items() if p.debt}
+        assert dict(got) == want and len(got) == len(want), (got, want)
+
+    @invariant()
+    def inv_redemption_raises_no_ratio_and_touches_only_its_prefix(self):
+        """After a redemption: the positions taken are the first ones of the list at or
+        above the liquidation ratio, in order; none's ratio fell; every other recorded
+        position is as it was; supply == Σ recorded debt + system debt (raw, exact)."""
+        r = self.last_redemption
+        if r is None:
+            return
+        m, unit = self.model, self.usd_per_unit
+        order, taken = r["order"], r["taken"]
+        lr = m.params.liquidation_ratio_bps
+        first = 0
+        while first < len(order) and is_below(
+            r["accrued"][order[first]][0] * unit, r["accrued"][order[first]][1], self.price_wad, lr
+        ):
+            first += 1
+        names = [t[0] for t in taken]
+        assert names == order[first : first + len(names)], (names, order, first)
+        for account, take, coll in taken:
+            c0, d0 = r["accrued"][account]  # before, fees accrued to the redemption
+            c1, d1 = m.view(account, self.backend.view_time())
+            raw = self.reads.recorded(account)
+            if raw is not None:
+                c1, d1 = raw[0], raw[1]
+            assert (c1, d1) == (c0 - coll, d0 - take), account
+            assert d1 == 0 or c1 * d0 >= c0 * d1, account  # CR after >= CR before
+        for w in EVERYONE:
+            if w not in names and r["before"][w] is not None:
+                assert self.reads.recorded(w) == r["before"][w], w
+        if self.reads.raw:
+            recorded = sum(self.reads.recorded(w)[1] for w in EVERYONE)  # type: ignore[index]
+            assert self.reads.supply() == recorded + int(self.stack.vault.system_debt())
+
+    def _sp_bound(self, exact: Fraction, who: str) -> Fraction:
+        """How far below its exact value a depositor's figure may round (n pool operations):
+        the loss per unit rounds up and the gain per unit down, P loses < 1e-9 relative per
+        scale change; + 1 wei per operation; + its deposits x 1e-18, what the scheme drops
+        outright (a deposit two scales down, or the dust of an emptied pool's epoch, is
+        worth 0 where the exact share is below 1e-18 of it)."""
+        n = self.sp_ops
+        return exact / 10**9 * (1 + n) + n + 1 + Fraction(self.sp_deposited.get(who, 0), WAD)
+
+    def _sp_figures(self) -> dict[str, tuple[int, int, int]]:
+        """`deposit_of` of every depositor, read again only after a pool operation (joins
+        move waiting synth into the deposit without changing the sum or the gains)."""
+        if getattr(self, "_sp_read_at", None) != self.sp_ops:
+            self._sp_read = {
+                d: tuple(self.pool.deposit_of(self._addr(d))) for d in self._sp_depositors()
+            }
+            self._sp_read_at = self.sp_ops
+        return self._sp_read
+
+    def _sp_depositors(self) -> list[str]:
+        sp = self.sp_model
+        return sorted(set(sp.active) | set(sp.pending) | set(sp.gains))
+
+    @invariant()
+    def inv_pool_synth_matches_compounded_deposits(self):
+        """The pool holds exactly Σ exact compounded deposits + waiting synth; its own
+        figures (rounded down) sum to at most that, each within `_sp_bound` of exact."""
+        if self.pool is None or not self.sp_ops:
+            return
+        sp = self.sp_model
+        held = self.reads.synth(POOL)
+        assert held == self.model.synth.get(POOL, 0)
+        exact_total = sp.total + sum(a for a, _ in sp.pending.values())
+        assert held == exact_total, (held, exact_total)
+        shown = 0
+        for d, (value, pending, _) in self._sp_figures().items():
+            exact = sp.active.get(d, Fraction(0)) + sp.pending.get(d, (0, 0))[0]
+            assert value + pending <= exact, (d, value + pending, exact)
+            assert exact - (value + pending) <= self._sp_bound(exact, d), (d, value, exact)
+            shown += value + pending
+        assert shown <= held
+
+    @invariant()
+    def inv_pool_pays_out_at_most_what_it_received(self):
+        """Collateral: the pool holds what it received less what it paid; paid <= received."""
+        if self.pool is None:
+            return
+        paid = sum(self.sp_paid.values())
+        assert paid <= self.sp_received
+        assert self.reads.collateral(POOL) == self.sp_received - paid
+
+    @invariant()
+    def inv_no_depositor_takes_more_than_its_share(self):
+        """No depositor has taken more synth than its exact compounded deposit or more
+        collateral than its exact pro-rata gain (the exact model's remainders never go
+        negative), and what the pool shows it is within `_sp_bound` below its exact gain."""
+        if self.pool is None or not self.sp_ops:
+            return
+        sp, unit = self.sp_model, self.usd_per_unit
+        for d, (_, _, gain) in self._sp_figures().items():
+            assert sp.active.get(d, Fraction(0)) >= 0, d
+            assert sp.gains.get(d, Fraction(0)) >= 0, d
+            owed = sp.gains.get(d, Fraction(0)) / unit
+            assert gain <= owed, (d, gain, owed)
+            # the dropped remnant's gains: < 1e-18 of the deposits x the most a unit gains
+            remnant = Fraction(self.sp_deposited.get(d, 0) * 2 * self.max_price_wad, WAD * WAD)
+            assert owed - gain <= self._sp_bound(owed, d) + 1 + remnant / unit, (d, gain, owed)
 
     @invariant()
     def inv_delisting_redemption_is_order_independent(self):

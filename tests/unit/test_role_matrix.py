@@ -73,6 +73,7 @@ MATRIX: dict[str, dict[str, str]] = {
         **{f: ANYONE for f in ("deposit", "withdraw", "mint", "burn", "open", "close")},
         **{f: ANYONE for f in ("liquidate", "settle_position", "redeem", "redeem_fees")},
         "buy_fee_synth": ANYONE,
+        "liquidate_for": ANYONE,  # the caller repays; it only chooses who gets the reward
         "settle": ADMIN,
         "set_risk_params": RISK,
         "set_max_age_open": RISK,
@@ -111,7 +112,10 @@ for _ext, _own, _gate in (
     MATRIX[_ext] = {f: _gate for f in (*MATRIX[_own], "initialize")}
     for _f in ("deposit_margin", "commit_order", "execute_order", "liquidate"):
         MATRIX[_ext].pop(_f, None)  # the hot paths run in the deployable itself
-    for _f in ("deposit", "withdraw", "mint", "burn", "open", "close", "liquidate"):
+    for _f in (
+        *("deposit", "withdraw", "mint", "burn", "open", "close"),
+        *("liquidate", "liquidate_for", "redeem"),
+    ):
         if _ext == "SynthVaultExt":
             MATRIX[_ext].pop(_f, None)
 
@@ -160,7 +164,8 @@ def _value(t: Any, anyone: Any) -> Any:
 
 def _call(contract, fn: str, actor, anyone) -> str | None:
     """Send `fn` from `actor`; the revert reason, or None when it went through."""
-    (abi,) = [a for a in _mutating(contract) if a.name == fn]
+    # (overloads from default arguments: the full signature)
+    abi = max((a for a in _mutating(contract) if a.name == fn), key=lambda a: len(a.inputs))
     args = [_value(i, anyone) for i in abi.inputs]
     if fn == "renounceRole":
         args[1] = actor.address  # one's own

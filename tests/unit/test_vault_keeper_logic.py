@@ -42,3 +42,37 @@ def test_max_repay_leaves_slack_for_fees_accrued_before_the_job_lands_within_the
     exact = jobs[0].repay
     jobs, refused = vault_jobs(positions, price, P, UPU, inventory=exact)
     assert jobs[0].max_repay == exact and refused == ["low"]
+
+
+def test_jobs_go_through_the_pool_while_its_deposits_cover_them():
+    """The stability pool repays what its deposits cover (the keeper needs no synth and is
+    paid KEEPER_SHARE_BPS of the penalty); the rest falls back to the inventory, riskiest
+    first; a job neither covers is refused."""
+    price = 260 * WAD
+    positions = {"low": (1_600 * 10**6, 5 * WAD), "lower": (1_550 * 10**6, 5 * WAD)}
+    plain, _ = vault_jobs(positions, price, P, UPU, inventory=100 * WAD)
+    repay = {j.account: j.repay for j in plain}
+    budget = {a: r + r * 10 // 10_000 + 1 for a, r in repay.items()}
+    # the pool covers both: no inventory needed
+    jobs, refused = vault_jobs(positions, price, P, UPU, inventory=0, pool_deposits=100 * WAD)
+    assert [(j.account, j.via_pool) for j in jobs] == [("lower", True), ("low", True)]
+    assert refused == []
+    for job in jobs:
+        collateral, debt = positions[job.account]
+        liq = v.liquidation(collateral, debt, price, P, UPU, debt)
+        # the keeper's pay: 10% of the penalty on the repayment, in collateral (rounded down)
+        reward_units = liq.repay * price * 1_000 * 1_000 // (WAD * 10_000 * 10_000) // UPU
+        assert job.profit_usd == reward_units * UPU > 0
+        assert job.repay == liq.repay and job.max_repay == budget[job.account]
+    # the pool covers the riskiest only: the next goes to the inventory, or is refused
+    pool = budget["lower"] + budget["low"] - 1
+    jobs, refused = vault_jobs(positions, price, P, UPU, inventory=100 * WAD, pool_deposits=pool)
+    assert [(j.account, j.via_pool) for j in jobs] == [("lower", True), ("low", False)]
+    assert jobs[1].profit_usd == plain[1].profit_usd  # the liquidator's own margin
+    jobs, refused = vault_jobs(positions, price, P, UPU, inventory=0, pool_deposits=pool)
+    assert [j.account for j in jobs] == ["lower"] and refused == ["low"]
+    # a pool short of the riskiest job's repayment is not used for it (the vault would leave
+    # it half done); the smaller job behind it still fits
+    small = {"lower": (1_550 * 10**6, 50 * WAD), "low": positions["low"]}
+    jobs, refused = vault_jobs(small, price, P, UPU, inventory=0, pool_deposits=budget["low"])
+    assert [(j.account, j.via_pool) for j in jobs] == [("low", True)] and refused == ["lower"]

@@ -1,9 +1,13 @@
-"""Which vault positions to liquidate, in which order, and which the keeper can fund.
+"""Which vault positions to liquidate, in which order, and who funds each.
 
 A vault liquidation burns the liquidator's sTSLA (`repay`) and pays it collateral worth
-repay x price x (1 + penalty) minus the protocol's share. The keeper must therefore hold an
-sTSLA inventory (mint it in the vault against its own collateral, or buy it); a job it cannot
-fund in full is refused — never sent to revert. Pure functions over plain data."""
+repay x price x (1 + penalty) minus the protocol's share. Through the stability pool
+(`StabilityPool.liquidate`) the pool's synth is burned instead and the keeper is paid its
+share of the penalty (`KEEPER_SHARE_BPS`) in collateral: it needs no synth. So a job goes
+through the pool when the pool's deposits cover its repayment (riskiest first, each taking
+its repayment out of what the pool has left), else, as before, out of the keeper's own sTSLA
+inventory; a job neither can fund in full is refused — never sent to revert. Pure functions
+over plain data."""
 
 from __future__ import annotations
 
@@ -19,10 +23,14 @@ class VaultJob:
     repay: int  # sTSLA the keeper expects to burn (the model's amount at the read block)
     max_repay: int  # what it lets the vault burn: `repay` plus slack for fees accrued meanwhile
     profit_usd: int  # collateral received minus the synth's value, USD wad
+    via_pool: bool = False  # the stability pool repays; `profit_usd` is the keeper's reward
 
 
 SLACK_BPS = 10  # debt accrues between the read and the block the job lands in: 0.1% covers
 # a 1%/year fee over ~3.6 days, and a repay is never more than the position needs anyway
+
+
+POOL_LIQUIDATE = "sp_liquidate"  # the job's function: `StabilityPool.liquidate(account)`
 
 
 def vault_jobs(
@@ -31,9 +39,12 @@ def vault_jobs(
     p: v.VaultParams,
     usd_per_unit: int,
     inventory: int,
+    pool_deposits: int = 0,
 ) -> tuple[list[VaultJob], list[str]]:
-    """(jobs to send, riskiest first, within the inventory; accounts refused for lack of it).
-    `positions`: account -> (collateral units, debt accrued to now)."""
+    """(jobs to send, riskiest first: through the pool while its deposits cover the
+    repayment with the fee slack, else within the inventory; accounts refused for lack of
+    both). `positions`: account -> (collateral units, debt accrued to now); `pool_deposits`:
+    the pool's `total_deposits()` (what it can burn now)."""
     candidates = []
     for account, (collateral, debt) in positions.items():
         try:
@@ -44,12 +55,20 @@ def vault_jobs(
         received = liq.to_liquidator * usd_per_unit
         profit = received - liq.repay * price_wad // v.WAD
         candidates.append(VaultJob(account, cr, liq.repay, liq.repay, profit))
-    jobs, refused, left = [], [], inventory
+    jobs, refused, left, pool_left = [], [], inventory, pool_deposits
     for job in sorted(candidates, key=lambda j: (j.cr_bps, j.account)):
+        budget = job.repay + job.repay * SLACK_BPS // 10_000 + 1
+        if budget <= pool_left:
+            collateral, debt = positions[job.account]
+            liq = v.liquidation(collateral, debt, price_wad, p, usd_per_unit, max_repay=debt)
+            reward = v.keeper_reward(liq, price_wad, p, usd_per_unit) * usd_per_unit
+            jobs.append(replace(job, max_repay=budget, profit_usd=reward, via_pool=True))
+            pool_left -= budget
+            continue
         if job.repay > left:
             refused.append(job.account)
             continue
-        budget = min(job.repay + job.repay * SLACK_BPS // 10_000 + 1, left)
+        budget = min(budget, left)
         jobs.append(replace(job, max_repay=budget))
         left -= budget
     return jobs, refused

@@ -1,9 +1,11 @@
 """The vault liquidation keeper: one `tick()` per new block pages `Deposit` logs into the
 account index, checks every tracked position through `liquidatable(accounts)` (500 per call),
-reads the flagged positions and the keeper's sTSLA inventory, and liquidates riskiest first
-what the inventory can fund (`logic.vault_jobs`); the rest is refused and logged, never sent
-to revert. Simulation, profitability, races and retries live in the shared loop
-(`keepers.shell`); the JSON-RPC transport in `keepers.transport`."""
+reads the flagged positions, the stability pool's deposits and the keeper's sTSLA inventory,
+and liquidates riskiest first through the pool what its deposits cover (the keeper needs no
+synth and is paid its share of the penalty), else what the inventory can fund
+(`logic.vault_jobs`); the rest is refused and logged, never sent to revert. Simulation,
+profitability, races and retries live in the shared loop (`keepers.shell`); the JSON-RPC
+transport in `keepers.transport`."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from synthequity.contracts import at, base_price_wad
 from synthequity.keepers.jobs import LogRef
 from synthequity.keepers.shell import ChainIO, ChainKeeper, Job
 from synthequity.keepers.transport import ApeChainIO
-from synthequity.keepers.vault.logic import vault_jobs
+from synthequity.keepers.vault.logic import POOL_LIQUIDATE, vault_jobs
 from synthequity.logs import event
 from synthequity.model import vault as v
 
@@ -27,6 +29,7 @@ class VaultIO(ChainIO, Protocol):
     def price(self) -> int: ...  # per base share
     def positions(self, accounts: list[str]) -> dict[str, tuple[int, int]]: ...
     def inventory(self) -> int: ...  # the keeper's synth balance
+    def pool_deposits(self) -> int: ...  # what the stability pool can burn now (0: none)
     def params(self) -> v.VaultParams: ...
 
 
@@ -44,12 +47,28 @@ class VaultKeeper(ChainKeeper):
         price = self._rpc(self.io.price, "price")
         positions = self._rpc(lambda: self.io.positions(flagged), "positions")
         inventory = self._rpc(self.io.inventory, "inventory")
+        pool = self._rpc(self.io.pool_deposits, "pool deposits")
         params = self._rpc(self.io.params, "params")
-        jobs, refused = vault_jobs(positions, price, params, self.io.usd_per_unit, inventory)
+        jobs, refused = vault_jobs(
+            positions, price, params, self.io.usd_per_unit, inventory, pool_deposits=pool
+        )
         for account in refused:
             self.metrics["refused: no inventory"] += 1
-            event(self.log, "refused: sTSLA inventory too small", account=account, held=inventory)
-        self.send_jobs([Job("liquidate", (j.account, j.max_repay), j.profit_usd, j) for j in jobs])
+            event(
+                self.log,
+                "refused: sTSLA inventory and stability pool too small",
+                account=account,
+                held=inventory,
+                pool=pool,
+            )
+        self.send_jobs(
+            [
+                Job(POOL_LIQUIDATE, (j.account,), j.profit_usd, j)
+                if j.via_pool
+                else Job("liquidate", (j.account, j.max_repay), j.profit_usd, j)
+                for j in jobs
+            ]
+        )
 
 
 class ApeVaultIO(ApeChainIO):
@@ -67,6 +86,22 @@ class ApeVaultIO(ApeChainIO):
         # any ERC-20's `decimals()`: the mock's ABI is the standard one
         decimals = at(project.MockStablecoin, vault.COLLATERAL()).decimals()
         self.usd_per_unit = 10 ** (18 - decimals)
+        self.pool: Any = None  # the vault's StabilityPool (`use_pool`), when deployed
+
+    def use_pool(self, pool: Any) -> None:
+        """Liquidate through `pool` (the vault's `StabilityPool`) when it can cover a job."""
+        self.pool = pool
+
+    def _tx_fields(self, fn: str, args: tuple[Any, ...]) -> dict[str, str]:
+        if fn != POOL_LIQUIDATE:
+            return super()._tx_fields(fn, args)
+        from eth_utils import to_hex
+
+        data = self.pool.liquidate.encode_input(*args)
+        return {"from": self.account.address, "to": self.pool.address, "data": to_hex(data)}
+
+    def pool_deposits(self) -> int:
+        return 0 if self.pool is None else int(self.pool.total_deposits())
 
     def account_logs(self, lo: int, hi: int) -> list[tuple[LogRef, str]]:
         return self.logs(self.vault.Deposit, lo, hi)
