@@ -114,8 +114,8 @@ for _ext, _own, _gate in (
         MATRIX[_ext].pop(_f, None)  # the hot paths run in the deployable itself
     for _f in (
         *("deposit", "withdraw", "mint", "burn", "open", "close"),
-        *("liquidate", "liquidate_for", "redeem"),
-    ):
+        *("liquidate", "liquidate_for"),
+    ):  # (the Ext's `redeem` is the post-delisting one: delegated only, classified)
         if _ext == "SynthVaultExt":
             MATRIX[_ext].pop(_f, None)
 
