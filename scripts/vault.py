@@ -5,13 +5,21 @@
     ape run vault deposit --amount 500     |  ape run vault withdraw --amount 200
     ape run vault mint    --amount 1       |  ape run vault burn --amount 1
     ape run vault close
+    ape run vault redeem --amount 2.5 [--max-fee 1.5]    (synth for collateral at the oracle price)
+    ape run vault sp-deposit --amount 5  |  sp-withdraw --amount 5 (or --all)  |  sp-claim
+    ape run vault sp-status
 Every command checks what it can before spending gas (balance, market hours, price age, the
 minimum collateral ratio) and asks before sending (`--yes` to skip)."""
 
 import click
 
 from synthequity.contracts import flat
-from synthequity.model.vault import VaultParams, liquidation_price
+from synthequity.model.vault import (
+    VaultParams,
+    liquidation_price,
+    plan_redemption,
+    redemption_fee_wad,
+)
 from synthequity.user.preflight import (
     balance_problem,
     fmt,
@@ -20,6 +28,7 @@ from synthequity.user.preflight import (
     withdraw_problem,
 )
 from synthequity.user.shell import Session, check, console, user_command
+from synthequity.user.sorted_list import sorted_entries
 
 WAD = 10**18
 
@@ -164,5 +173,150 @@ def close(s: Session):
     _status(s)
 
 
-for _c in (status, open, deposit, mint, burn, withdraw, close):
+def _fee_bps(fee_wad: int) -> float:
+    return fee_wad * 10_000 / WAD
+
+
+@user_command
+@click.option("--amount", required=True, help="Synth to redeem, e.g. 2.5.")
+@click.option(
+    "--max-fee",
+    "max_fee",
+    default=None,
+    help="The highest fee to accept, in percent (default: today's fee + 0.5 points).",
+)
+def redeem(s: Session, amount, max_fee):
+    """Burn synth for collateral worth it at the oracle price, less the redemption fee, taken
+    from the riskiest positions at or above the liquidation ratio (hints computed here)."""
+    want = parse_amount(amount, 18, "--amount")
+    check(
+        balance_problem(int(s.synth.balanceOf(s.account)), want, 18, s.synth_symbol),
+        s.price_problem(s.vault),
+    )
+    price = s.price_wad()
+    params = VaultParams(*flat(s.vault.risk_params()))
+    plan = plan_redemption(
+        sorted_entries(s.vault), want, price, params, s.upu, int(s.vault.rate_index())
+    )
+    check(
+        None
+        if plan.redeemed
+        else "nothing to redeem: no position at or above the liquidation ratio has debt above "
+        "the minimum"
+    )
+    fee_wad = redemption_fee_wad(
+        int(s.vault.redemption_base_rate()), 0, 0, plan.redeemed, int(s.synth.totalSupply())
+    )
+    bound_bps = (
+        int(float(max_fee) * 100) if max_fee is not None else int(_fee_bps(fee_wad) + 50) + 1
+    )
+    check(
+        None
+        if fee_wad * 10_000 <= bound_bps * WAD
+        else f"the fee is {_fee_bps(fee_wad) / 100:.2f}% now, above --max-fee "
+        f"{bound_bps / 100:.2f}%"
+    )
+    paid = plan.collateral - plan.collateral * fee_wad // WAD
+    lines = [
+        f"price ${fmt(price, 18)}; fee {_fee_bps(fee_wad) / 100:.3f}% "
+        f"(at most {bound_bps / 100:.2f}%)",
+        f"from {len(plan.taken)} position(s), riskiest first",
+    ]
+    if plan.redeemed < want:
+        lines.append(
+            f"only {fmt(plan.redeemed, 18, 6)} {s.synth_symbol} redeemable in one call now "
+            "(the rest stays in your wallet)"
+        )
+    s.transact(
+        f"redeem {fmt(plan.redeemed, 18, 6)} {s.synth_symbol} for about {s.usd(paid)}",
+        s.vault.redeem,
+        plan.redeemed,
+        bound_bps,
+        plan.first_hint,
+        plan.partial_hint,
+        lines=lines,
+    )
+    console.print(
+        f"wallet: {s.usd(s.cash())}, {fmt(int(s.synth.balanceOf(s.account)), 18, 6)} "
+        f"{s.synth_symbol}"
+    )
+
+
+def _pool(s: Session):
+    return s.contracts.need("stability_pool")
+
+
+def _sp_status(s: Session) -> None:
+    sp = _pool(s)
+    active, waiting, gains = (int(x) for x in sp.deposit_of(s.account))
+    console.print(f"[bold]{s.synth_symbol} stability pool[/] {sp.address} for {s.account.address}")
+    for line in (
+        f"deposit taking part: {fmt(active, 18, 6)} {s.synth_symbol}",
+        f"waiting to join (a deposit joins after the next full hour): "
+        f"{fmt(waiting, 18, 6)} {s.synth_symbol}",
+        f"collateral gains to claim: {s.usd(gains)}",
+        f"pool: {fmt(int(sp.total_deposits()), 18, 6)} {s.synth_symbol} taking part, "
+        f"{fmt(int(sp.pending_deposits()), 18, 6)} waiting",
+    ):
+        console.print(f"  {line}")
+
+
+@user_command(confirm=False)
+def sp_status(s: Session):
+    """Your stability-pool deposit, what waits to join, and your collateral gains."""
+    _sp_status(s)
+
+
+@user_command
+@click.option("--amount", required=True, help="Synth to deposit.")
+def sp_deposit(s: Session, amount):
+    """Put synth in the stability pool: it absorbs liquidations for their collateral at the
+    penalty's discount, from the second hour-window after this one."""
+    want = parse_amount(amount, 18, "--amount")
+    sp = _pool(s)
+    check(balance_problem(int(s.synth.balanceOf(s.account)), want, 18, s.synth_symbol))
+    s.confirm(f"stability pool: deposit {fmt(want, 18, 6)} {s.synth_symbol}", [])
+    if int(s.synth.allowance(s.account, sp)) < want:
+        s.send(s.synth.approve, sp, want)
+    s.send(sp.deposit, want)
+    _sp_status(s)
+
+
+@user_command
+@click.option("--amount", default=None, help="Synth to take out.")
+@click.option("--all", "everything", is_flag=True, help="Take all of it out.")
+def sp_withdraw(s: Session, amount, everything):
+    """Take synth out of the stability pool (no price needed), with your gains."""
+    sp = _pool(s)
+    active, waiting, _ = (int(x) for x in sp.deposit_of(s.account))
+    if everything == (amount is not None):
+        raise click.UsageError("give --amount or --all")
+    want = active + waiting if everything else parse_amount(amount, 18, "--amount")
+    check(
+        None
+        if 0 < want <= active + waiting
+        else f"you have {fmt(active + waiting, 18, 6)} {s.synth_symbol} in the pool"
+    )
+    s.transact(f"stability pool: withdraw {fmt(want, 18, 6)} {s.synth_symbol}", sp.withdraw, want)
+    _sp_status(s)
+
+
+@user_command
+def sp_claim(s: Session):
+    """Take your collateral gains from the stability pool."""
+    sp = _pool(s)
+    gains = int(sp.deposit_of(s.account)[2])
+    check(None if gains else "no gains to claim")
+    s.transact(f"stability pool: claim {s.usd(gains)}", sp.claim)
+    _sp_status(s)
+
+
+for _c in (status, open, deposit, mint, burn, withdraw, close, redeem):
     cli.add_command(_c)
+for _name, _c in (
+    ("sp-status", sp_status),
+    ("sp-deposit", sp_deposit),
+    ("sp-withdraw", sp_withdraw),
+    ("sp-claim", sp_claim),
+):
+    cli.add_command(_c, name=_name)

@@ -224,6 +224,7 @@ def bench_redeem_pool(
         prev_hint,
         sort_key,
     )
+    from synthequity.user.sorted_list import sorted_entries
 
     admin, reporter, liq, victim = actors.admin, actors.reporter, actors.liquidator, actors.victim
     usdc, oracle, core, _ = fresh_market(actors, project, chain)
@@ -243,11 +244,7 @@ def bench_redeem_pool(
         return int(p * 10**18)
 
     def listing() -> list[ListEntry]:
-        out, cur = [], ZERO
-        while (nxt := str(vault.sorted_node(cur)[0])) != ZERO:
-            out.append(ListEntry(nxt, vault.sorted_node(nxt)[1], *vault.position(nxt)))
-            cur = nxt
-        return out
+        return sorted_entries(vault)
 
     out: dict[str, list[int]] = {
         k: []

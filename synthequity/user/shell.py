@@ -31,6 +31,7 @@ class Session:
         self.chain, self.account, self.symbol, self.yes = chain, account, symbol.upper(), yes
         try:
             contracts = MarketContracts.load(network, symbol)
+            self.contracts = contracts
             self.vault = contracts.need("vault")
             self.market = contracts.need("perp")
             self.oracle = contracts.oracle

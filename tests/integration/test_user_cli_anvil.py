@@ -9,6 +9,7 @@ from ape_cli import ape_run
 
 from synthequity.constants import MarketStatus
 from synthequity.deployments import MarketContracts
+from synthequity.model.vault import redemption_fee_wad
 
 pytestmark = pytest.mark.integration
 WAD = 10**18
@@ -116,6 +117,50 @@ def test_vault_commands(protocol, accounts):
     # closing needs the whole debt in synth (fees accrue by the second): refused, plainly
     rc, text = vault_cmd("close")
     assert rc == 1 and "insufficient sTSLA" in text
+
+
+def test_redeem_and_stability_pool_commands(protocol, accounts):
+    """`vault redeem` plans the riskiest-first redemption and its hints from the sorted list
+    and bounds the fee; `vault sp-*` deposit, show, withdraw and claim; the refusals come
+    before any gas, with every balance unchanged."""
+    usd, vault, synth = protocol["usd"], protocol["vault"], protocol["synth"]
+    risky, safe, holder = accounts[2], accounts[4], accounts[3]
+    protocol["push"](200)
+    for who, collateral in ((risky, 3_100), (safe, 4_000)):  # 155% and 200% at $200
+        usd.faucet(who, collateral * 10**6, sender=who)
+        usd.approve(vault, 2**256 - 1, sender=who)
+        vault.open(collateral * 10**6, 10 * WAD, sender=who)
+    synth.transfer(holder, 5 * WAD, sender=safe)
+
+    def vault_cmd(*args):
+        return user("vault", *args, "--yes", account="TEST::3", protocol=protocol)
+
+    rc, text = vault_cmd("redeem", "--amount", "6")
+    assert rc == 1 and "insufficient sTSLA: you have 5.00" in text
+    rc, text = vault_cmd("redeem", "--amount", "2", "--max-fee", "0.1")
+    assert rc == 1 and "above --max-fee 0.10%" in text
+    assert synth.balanceOf(holder) == 5 * WAD and usd.balanceOf(holder) == 0
+
+    rc, text = vault_cmd("redeem", "--amount", "2")
+    assert rc == 0, text
+    assert "from 1 position(s), riskiest first" in text
+    assert synth.balanceOf(holder) == 3 * WAD
+    assert vault.position(risky)[1] < 9 * WAD < vault.position(safe)[1]  # the 155% one paid
+    # $400 less the fee: the 0.5% floor + 2 of 20 sTSLA redeemed / 2 (the base rate's rise)
+    assert redemption_fee_wad(0, 0, 0, 2 * WAD, 20 * WAD) == 55 * WAD // 1_000
+    assert usd.balanceOf(holder) == 400 * 10**6 * 945 // 1_000
+    assert "fee 5.500%" in text
+
+    rc, text = vault_cmd("sp-deposit", "--amount", "2")
+    assert rc == 0 and "waiting to join" in text and synth.balanceOf(holder) == WAD, text
+    rc, text = user("vault", "sp-status", account="TEST::3", protocol=protocol)
+    assert rc == 0 and "waiting to join (a deposit joins after the next full hour): 2.00" in text
+    rc, text = vault_cmd("sp-claim")
+    assert rc == 1 and "no gains to claim" in text
+    rc, text = vault_cmd("sp-withdraw", "--amount", "3")
+    assert rc == 1 and "you have 2.00" in text
+    rc, text = vault_cmd("sp-withdraw", "--all")
+    assert rc == 0 and synth.balanceOf(holder) == 3 * WAD, text
 
 
 def test_perp_commands(protocol, accounts, chain):
