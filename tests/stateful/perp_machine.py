@@ -919,7 +919,10 @@ class PerpMachine(RuleBasedStateMachine):
             if step == "deposit":
                 self._market(a, "deposit_margin", self._cents(cents))
             elif step == "withdraw":
-                units = self.model.withdrawable_units(a, self.now)
+                try:
+                    units = self.model.withdrawable_units(a, self.now)
+                except m.PerpRevert:  # no usable price (nightly finding: a stale OPEN one)
+                    units = 1  # the market refuses with the oracle's reason, as the model
                 if units:
                     self._market(a, "withdraw_margin", units)
             elif step in ("order", "dust") and a not in self.model.orders:
