@@ -72,7 +72,7 @@ def cli(network, out, charts, market_symbol, backend, **opts):
         )
     except LookupError as exc:
         raise SystemExit(f"refused: {exc}") from None
-    agents = ag.make_agents(cfg.agents, cfg.seed, exposed=cfg.exposed)
+    agents = ag.make_agents(cfg.agents, cfg.seed, exposed=cfg.exposed, savers=cfg.savers)
     console.print(f"funding {len(agents)} agents ...")
     who = prepare(stack, agents)
     snapshot = chain.snapshot() if len(policies) > 1 else None

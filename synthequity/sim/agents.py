@@ -8,6 +8,9 @@ need and sends what they return.
   liquidation keeper's customers when TSLA rallies).
 - Traders go long or short at 1-5x on a margin of their own, hold for a few days, close and
   sometimes walk away with their margin; their orders carry a 1% slippage bound.
+- Savers (`--savers`, none by default) borrow at 250-300% like careful borrowers and keep
+  every synth they mint in the vault's stability pool: the liquidity that lets the vault
+  keeper liquidate without an inventory of its own (issue 19).
 
 Agents behave like wallet users: before sending they check what the wallet commands'
 preflight checks (`scripts/perp.py`: the keeper fee comes out of margin, the fill must leave
@@ -32,6 +35,7 @@ class Kind(StrEnum):
     LP = "lp"
     BORROWER = "borrower"
     TRADER = "trader"
+    SAVER = "saver"
 
 
 @dataclass(frozen=True)
@@ -47,10 +51,11 @@ class Agent:
     eager: bool = False  # traders: fund and open at the first chance, hold (gap exposure)
 
 
-def make_agents(n: int, seed: int, exposed: int = 0) -> list[Agent]:
+def make_agents(n: int, seed: int, exposed: int = 0, savers: int = 0) -> list[Agent]:
     """`n` agents (at least one of each kind): ~15% LPs, ~35% borrowers, the rest traders;
     then `exposed` eager traders at 5x, long and short in turn, who open at the first chance
-    and hold (what a gap scenario needs on the books when the gap comes)."""
+    and hold (what a gap scenario needs on the books when the gap comes); then `savers`
+    (drawn after the others: the first `n` agents are the same with or without them)."""
     if n < 3:
         raise ValueError("the simulation needs at least 3 agents (an LP, a borrower, a trader)")
     rng = random.Random(seed)
@@ -91,6 +96,16 @@ def make_agents(n: int, seed: int, exposed: int = 0) -> list[Agent]:
         )
         for i in range(exposed)
     ]
+    out += [
+        Agent(
+            f"saver{i}",
+            Kind.SAVER,
+            rng.randrange(20_000, 100_000, 1_000),
+            target_cr_bps=rng.randrange(25_000, 30_001, 500),
+            careful=True,
+        )
+        for i in range(savers)
+    ]
     return out
 
 
@@ -101,7 +116,7 @@ def make_agents(n: int, seed: int, exposed: int = 0) -> list[Agent]:
 class Action:
     """One call for the driver: `fn` on the agent's market (vault, perp, pool) with `args`."""
 
-    target: str  # "vault" | "perp" | "pool"
+    target: str  # "vault" | "perp" | "pool" | "sp" (the vault's stability pool)
     fn: str
     args: tuple[int, ...]
     why: str
@@ -136,6 +151,15 @@ def borrower_step(a: Agent, v: BorrowerView, rng: random.Random) -> Action | Non
     if rng.random() < 0.002 and v.synth_wad >= v.debt_wad:
         return Action("vault", "close", (), "repay everything and leave")
     return None
+
+
+def saver_step(a: Agent, v: BorrowerView, rng: random.Random) -> Action | None:
+    """A careful borrower (open, top up under 160%) that puts every synth it mints in the
+    stability pool and stays."""
+    if v.synth_wad > 0 and v.debt_wad > 0:
+        return Action("sp", "deposit", (v.synth_wad,), "keep the synth in the stability pool")
+    act = borrower_step(a, v, rng)
+    return None if act is not None and act.fn == "close" else act
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from synthequity.keepers.oracle.logic import FeedState, Observation
 from synthequity.keepers.oracle.runner import read_feed_state
 from synthequity.keepers.perp.logic import PendingOrder
 from synthequity.keepers.shell import Call, Landed, Raced, Reverted
+from synthequity.keepers.vault.logic import POOL_LIQUIDATE
 from synthequity.model import perp as m
 from synthequity.model import vault as v
 
@@ -459,6 +460,10 @@ class BoaChainIO:
     def __init__(self, chain: BoaChain, contract: BoaContract, account: str):
         self.chain, self.contract, self.account = chain, contract, account
 
+    def _target(self, fn: str) -> tuple[BoaContract, str]:
+        """The contract and function a job's `fn` calls (this one's own, unless routed)."""
+        return self.contract, fn
+
     def head(self) -> int:
         return self.chain.head
 
@@ -487,7 +492,7 @@ class BoaChainIO:
         out: list[int | Exception] = []
         for fn, args in calls:
             try:
-                out.append(self.chain.simulate(self.contract, fn, args, self.account))
+                out.append(self.chain.simulate(*self._target(fn), args, self.account))
             except Revert as exc:
                 out.append(self._classify(exc.reason))
         return out
@@ -497,7 +502,7 @@ class BoaChainIO:
 
     def send_many(self, calls: list[Call], gas: list[int]) -> list[Any]:
         return [
-            self.chain.send(self.contract, fn, args, self.account, mine_failed=True)
+            self.chain.send(*self._target(fn), args, self.account, mine_failed=True)
             for fn, args in calls
         ]
 
@@ -595,6 +600,19 @@ class BoaVaultIO(BoaChainIO):
         super().__init__(chain, vault, account)
         self.vault, self.oracle, self.synth = vault, oracle, synth
         self.usd_per_unit = usd_per_unit
+        self.pool: BoaContract | None = None  # the vault's StabilityPool (`use_pool`)
+
+    def use_pool(self, pool: BoaContract) -> None:
+        """Liquidate through `pool` when it can cover a job (as `ApeVaultIO.use_pool`)."""
+        self.pool = pool
+
+    def _target(self, fn: str) -> tuple[BoaContract, str]:
+        if fn == POOL_LIQUIDATE and self.pool is not None:
+            return self.pool, "liquidate"
+        return self.vault, fn
+
+    def pool_deposits(self) -> int:
+        return 0 if self.pool is None else int(self.pool.total_deposits())
 
     def price(self) -> int:
         return base_price_wad(self.oracle)
@@ -735,6 +753,7 @@ def deploy_stack(
         start_block=chain.head,
         usd_per_unit=p.usd_per_unit,
         confirmer=confirmer,
+        stability_pool=handle("stability_pool", p.stability_pool.address),
     )
     sim_chain = BoaSimChain(chain, addresses)
     sim_chain.name = engine

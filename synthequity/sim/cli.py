@@ -69,6 +69,19 @@ def sim_options(f: Callable[..., Any]) -> Callable[..., Any]:
             "--exposed", default=0, show_default=True, help="Eager 5x traders (gap exposure)."
         ),
         click.option(
+            "--savers",
+            default=0,
+            show_default=True,
+            help="Borrowers who keep their synth in the stability pool (on top of --agents).",
+        ),
+        click.option(
+            "--keeper-inventory/--no-keeper-inventory",
+            default=True,
+            show_default=True,
+            help="The vault keeper mints sTSLA to liquidate with (without: only through the "
+            "stability pool).",
+        ),
+        click.option(
             "--agent-every",
             "agent_every_min",
             default=0,
@@ -116,6 +129,8 @@ def make_config(
     scenario: str | None,
     confirm: bool,
     exposed: int,
+    savers: int,
+    keeper_inventory: bool,
     agent_every_min: int,
     insurance_usd: int,
     max_stale_open_min: int,
@@ -134,6 +149,8 @@ def make_config(
         confirm=confirm,
         agent_every_s=agent_every_min * 60,
         exposed=exposed,
+        savers=savers,
+        keeper_inventory=keeper_inventory,
         insurance_usd=insurance_usd,
         max_stale_open_s=max_stale_open_min * 60,
     )
@@ -194,7 +211,7 @@ def run_local(
     for policy in policies:
         at = deployed_at if deployed_at is not None else to_ts(cfg.start) - DEPLOY_LEAD_S
         chain, stack = deploy_stack(at, addresses, engine=engine, **protocol)
-        agents = ag.make_agents(cfg.agents, cfg.seed, exposed=cfg.exposed)
+        agents = ag.make_agents(cfg.agents, cfg.seed, exposed=cfg.exposed, savers=cfg.savers)
         who = prepare(stack, agents, chain)
         sim = Simulation(stack, who, agents, replace_policy(cfg, policy), chain=chain)
         results.append(replay(sim, console))

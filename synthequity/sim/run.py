@@ -31,6 +31,7 @@ from synthequity.keepers.vault.runner import VaultKeeper
 from synthequity.market_hours import nyse, to_ts, utc
 from synthequity.model import perp as pm
 from synthequity.model import replay as rp
+from synthequity.model.vault import REDEMPTION_FEE_FLOOR_WAD
 from synthequity.sim import agents as ag
 from synthequity.sim import scenarios as sc
 from synthequity.sim.chain import ApeChain, SimChain
@@ -57,6 +58,8 @@ class SimConfig:
     agent_every_s: int = 0  # agents act at most this often (0: every OPEN tick)
     exposed: int = 0  # eager 5x traders on top of `agents` (sim.agents.make_agents)
     insurance_usd: int = 0  # the insurance fund's balance at the start (topped up to it)
+    savers: int = 0  # borrowers who keep their synth in the stability pool (sim.agents)
+    keeper_inventory: bool = True  # the vault keeper mints sTSLA to liquidate with
     max_stale_open_s: int = 7_200  # the headline alarm: longer unusable while the source is OPEN
 
     @property
@@ -136,6 +139,9 @@ class SimResult:
     ticks_done: int = 0  # replayed (fewer when interrupted)
     interrupted: bool = False
     replay_s: float = 0.0  # the ticks' wall time (wall_s adds the events and reconciliation)
+    # the stability pool at the end: (synth deposited, collateral units held for depositors)
+    stability_pool: tuple[int, int] | None = None
+    redemption_fee_wad: int = 0  # at the end: a holder redeems for (1 - it) x the oracle price
 
     @property
     def ticks_per_s(self) -> float:
@@ -221,13 +227,20 @@ class SimResult:
             "largest source-chain divergence": self._divergence_text(None),
             "largest divergence while usable for risk": self._divergence_text(self.max_age_open_s),
             "orders filled / cancelled": (f"{c['orders filled']:,} / {c['orders cancelled']:,}"),
-            "liquidations perp / vault": f"{perp:,} / {vault:,}",
+            "liquidations perp / vault": f"{perp:,} / {vault:,}"
+            + (
+                f" ({c['vault liquidations through the stability pool']:,} through the "
+                "stability pool)"
+                if self.stability_pool is not None and self.config.savers
+                else ""
+            ),
             "bad debt": (
                 f"${ab.bad_debt_wad * usd:,.2f}: insurance fund ${ab.insurance_wad * usd:,.2f},"
                 f" pool ${ab.pool_wad * usd:,.2f}, uncovered ${ab.uncovered_wad * usd:,.2f}"
             ),
             "pool NAV": f"${funded.pool_nav_usd:,.0f} -> ${s1.pool_nav_usd:,.0f}",
             "insurance fund": f"${s0.insurance_usd:,.0f} -> ${s1.insurance_usd:,.0f}",
+            **self._stability_pool_text(),
             "reconciliation": "balanced to the wei" if self.balanced else "DOES NOT BALANCE",
             "wall time": (
                 f"{self.wall_s:.0f} s on {self.backend} ({self.ticks_done:,} ticks, "
@@ -251,7 +264,7 @@ class SimResult:
             "start": self.config.start,
             "end": self.config.end,
             "seed": self.config.seed,
-            "agents": self.config.agents + self.config.exposed,
+            "agents": self.config.agents + self.config.exposed + self.config.savers,
             "policy": self.policy,
             "backend": self.backend,
             "status": self.status(),
@@ -283,6 +296,22 @@ class SimResult:
             "ticks_per_s": self.ticks_per_s,
             "replay_s": self.replay_s,
             "wall_s": self.wall_s,
+        }
+
+    def _stability_pool_text(self) -> dict[str, str]:
+        """The headline's stability-pool and peg lines (runs with savers only)."""
+        if self.stability_pool is None or not self.config.savers:
+            return {}
+        synth, gains = self.stability_pool
+        return {
+            "stability pool at the end": (
+                f"{synth / WAD:,.4f} synth deposited, gains "
+                f"${gains * 10 ** (18 - self.decimals) / WAD:,.2f} for its depositors"
+            ),
+            "redemption floor (peg)": (
+                f"a holder redeems 1 synth for {100 - self.redemption_fee_wad / 1e16:.2f}% of "
+                "the oracle price"
+            ),
         }
 
     def _outage_text(self) -> str:
@@ -365,6 +394,7 @@ class Stack:
 
     usd_per_unit: int = 10**12  # wad USD per collateral token unit (set by load_stack)
     confirmer: Any = None  # a second reporter: replays the confirming source
+    stability_pool: Any = None  # the vault's (None: a record from before issue 19)
 
 
 def load_stack(
@@ -393,6 +423,7 @@ def load_stack(
         start_block=min(contracts.block("vault") or 0, contracts.block("perp") or 0),
         usd_per_unit=10 ** (18 - int(collateral.decimals())),
         confirmer=confirmer,
+        stability_pool=getattr(contracts, "stability_pool", None),
     )
 
 
@@ -466,6 +497,8 @@ class Simulation:
             config=KeeperConfig(orders=False),
             stop=stop,
         )
+        if stack.stability_pool is not None:  # liquidates through it when it covers a job
+            self.vault_keeper.io.use_pool(stack.stability_pool)
         self.default_params = stack.market.params()
         self.first_block = 0
         self.last_acted = -(10**12)
@@ -582,7 +615,7 @@ class Simulation:
         if usable:
             if self.cfg.gap_mmr_bps is not None:
                 self._set_mmr(self.cfg.gap_mmr_bps if last_open else None)
-            if not self.inventory_minted:
+            if not self.inventory_minted and self.cfg.keeper_inventory:
                 self._keeper_inventory()
                 self.inventory_minted = True
             if 0 in keepers or not self.was_usable:  # the primary's print, or a reopening
@@ -632,7 +665,12 @@ class Simulation:
             action = self._decide(a, views[a.name])
             if action is None:
                 continue
-            contract = {"vault": s.vault, "perp": s.market, "pool": s.pool}[action.target]
+            contract = {
+                "vault": s.vault,
+                "perp": s.market,
+                "pool": s.pool,
+                "sp": s.stability_pool,
+            }[action.target]
             address = self.chain.address(who)
             args = (*action.args, address) if action.target == "pool" else action.args
             reason = self.chain.send(contract, action.fn, args, who)
@@ -652,7 +690,7 @@ class Simulation:
             calls.append((s.collateral, "balanceOf", (who,)))
             if a.kind is ag.Kind.LP:
                 calls.append((s.pool, "balanceOf", (who,)))
-            elif a.kind is ag.Kind.BORROWER:
+            elif a.kind in (ag.Kind.BORROWER, ag.Kind.SAVER):
                 calls += [(s.vault, "position", (who,)), (s.synth, "balanceOf", (who,))]
             else:
                 calls += [(s.market, "position", (who,)), (s.market, "pending_order", (who,))]
@@ -669,7 +707,7 @@ class Simulation:
             cash = flat(next(rows))[0]
             if a.kind is ag.Kind.LP:
                 views[a.name] = ag.LpView(cash, flat(next(rows))[0])
-            elif a.kind is ag.Kind.BORROWER:
+            elif a.kind in (ag.Kind.BORROWER, ag.Kind.SAVER):
                 held, debt = flat(next(rows))
                 synth = flat(next(rows))[0]
                 views[a.name] = ag.BorrowerView(price, cash, upu, held, debt, synth)
@@ -695,6 +733,8 @@ class Simulation:
             return ag.lp_step(a, view)
         if a.kind is ag.Kind.BORROWER:
             return ag.borrower_step(a, view, self.rng)
+        if a.kind is ag.Kind.SAVER:
+            return ag.saver_step(a, view, self.rng)
         return ag.trader_step(a, view, self.rng)
 
     def _sample(self, t: int) -> None:
@@ -806,6 +846,17 @@ class Simulation:
                 who = c.address(self.accounts[a.name])
                 if s.vault.position(who)[1]:
                     r.vault_crs.append(s.vault.collateral_ratio(who) / 1e16)
+        if (sp := s.stability_pool) is not None:
+            r.counters["vault liquidations through the stability pool"] = len(
+                c.events(sp, "Offset", lo, hi)
+            )
+            r.stability_pool = (
+                int(sp.total_deposits()) + int(sp.pending_deposits()),
+                int(s.collateral.balanceOf(sp.address)),
+            )
+        r.redemption_fee_wad = min(
+            int(s.vault.redemption_base_rate()) + REDEMPTION_FEE_FLOOR_WAD, WAD
+        )
         r.counters["keeper jobs"] = (
             self.perp_keeper.metrics["jobs succeeded"] + self.vault_keeper.metrics["jobs succeeded"]
         )
@@ -848,6 +899,8 @@ def reconcile(
         s.insurance.address: "insurance fund",
         c.address(s.keeper): "keeper",
     }
+    if s.stability_pool is not None:
+        names[s.stability_pool.address] = "stability pool"
     roles = {c.address(acct): name.rstrip("0123456789") + "s" for name, acct in accounts.items()}
     zero = "0x" + "0" * 40
     for block, src, dst, value in c.transfers(token):
@@ -918,8 +971,17 @@ def prepare(stack: Stack, agents: list[ag.Agent], chain: SimChain | None = None)
 
     for a, acct in zip(agents, c.new_accounts(len(agents)), strict=True):
         send(s.collateral, "faucet", (c.address(acct), a.cash_usd * unit), s.admin)
-        spender = {ag.Kind.LP: s.pool, ag.Kind.BORROWER: s.vault, ag.Kind.TRADER: s.market}[a.kind]
+        spender = {
+            ag.Kind.LP: s.pool,
+            ag.Kind.BORROWER: s.vault,
+            ag.Kind.SAVER: s.vault,
+            ag.Kind.TRADER: s.market,
+        }[a.kind]
         send(s.collateral, "approve", (spender.address, 2**256 - 1), acct)
+        if a.kind is ag.Kind.SAVER:
+            if s.stability_pool is None:
+                raise ValueError("savers need the vault's stability pool (redeploy)")
+            send(s.synth, "approve", (s.stability_pool.address, 2**256 - 1), acct)
         out[a.name] = acct
     send(s.collateral, "faucet", (c.address(s.keeper), 400_000 * unit), s.admin)
     send(s.collateral, "approve", (s.vault.address, 2**256 - 1), s.keeper)

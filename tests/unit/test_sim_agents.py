@@ -14,7 +14,7 @@ UPU = 10**12  # a 6-decimal stablecoin
 def test_make_agents_is_seeded_and_has_every_kind():
     a, b = ag.make_agents(20, seed=3), ag.make_agents(20, seed=3)
     assert a == b and a != ag.make_agents(20, seed=4)
-    assert {x.kind for x in a} == set(ag.Kind) and len(a) == 20
+    assert {x.kind for x in a} == set(ag.Kind) - {ag.Kind.SAVER} and len(a) == 20  # opt-in
     assert all(16_000 <= x.target_cr_bps <= 20_000 for x in a if x.kind is ag.Kind.BORROWER)
     assert all(100 <= x.leverage_x100 <= 500 for x in a if x.kind is ag.Kind.TRADER)
     with pytest.raises(ValueError):
@@ -150,3 +150,24 @@ def test_agents_on_a_rally_send_nothing_that_reverts():
             assert margin >= WAD and ag.order_problem(view, delta) is None
             # the position is liquidated at once in this toy market: margin lost
             margin, size = 0, 0
+
+
+def test_savers_borrow_carefully_and_keep_their_synth_in_the_stability_pool():
+    base = ag.make_agents(9, seed=2)
+    more = ag.make_agents(9, seed=2, savers=2)
+    assert more[:9] == base  # drawn after the others
+    saver = more[9]
+    assert saver.kind is ag.Kind.SAVER and saver.careful
+    assert 25_000 <= saver.target_cr_bps <= 30_000
+    rng, price = random.Random(0), 100 * WAD
+    opened = ag.saver_step(saver, ag.BorrowerView(price, 10_000 * 10**6, UPU, 0, 0, 0), rng)
+    assert opened is not None and opened.fn == "open"
+    held = ag.BorrowerView(price, 2_000 * 10**6, UPU, 8_000 * 10**6, 30 * WAD, 30 * WAD)
+    into = ag.saver_step(saver, held, rng)
+    assert into == ag.Action("sp", "deposit", (30 * WAD,), "keep the synth in the stability pool")
+    low = ag.BorrowerView(price, 2_000 * 10**6, UPU, 4_500 * 10**6, 30 * WAD, 0)  # 150%
+    topped = ag.saver_step(saver, low, rng)
+    assert topped is not None and topped.fn == "deposit" and topped.target == "vault"
+    for _ in range(2_000):  # never closes: its synth is in the pool
+        act = ag.saver_step(saver, ag.BorrowerView(price, 0, UPU, 9_000 * 10**6, 30 * WAD, 0), rng)
+        assert act is None

@@ -1,0 +1,38 @@
+"""Issue 19 in the replay: with savers keeping their sTSLA in the stability pool and a vault
+keeper holding no sTSLA at all, TSLA's January 2020 rally (+79% in five weeks) liquidates the
+careless borrowers through the pool — every vault liquidation, none refused — and the books
+still balance to the wei. The in-process replay (`python -m synthequity.sim`, revm)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+ARGS = (
+    *("--window", "2020-01-02:2020-02-07", "--agents", "12", "--seed", "3"),
+    *("--savers", "3", "--no-keeper-inventory", "--no-charts"),
+)
+
+
+def test_a_replay_liquidates_through_the_stability_pool_without_keeper_inventory(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "synthequity.sim", *ARGS, "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    counters = summary["counters"]
+    vault = summary["liquidations_vault"]
+    assert vault >= 5 and counters["vault liquidations through the stability pool"] == vault
+    assert counters["saver deposit"] >= 3  # each saver put its synth in the pool
+    assert summary["balanced"] and summary["agent_reverts"] == 0
+    flows = dict(summary["flows"])
+    assert "keeper -> vault" not in flows  # the keeper minted no inventory
+    assert flows["vault -> stability pool"] > 0  # the seized collateral went to the pool
+    report = (tmp_path / "report.md").read_text()
+    assert "through the stability pool" in report and "redemption floor (peg)" in report
