@@ -163,6 +163,12 @@ def write(results: list[SimResult], out: Path, with_charts: bool = True) -> Path
                 f"| {_utc(q.t)} | {q.book} | {q.account[:10]} | ${q.bad_debt_wad / 1e18:,.2f} | "
                 f"${fund / 1e18:,.2f} | ${(q.bad_debt_wad - fund) / 1e18:,.2f} |"
             )
+        if r.left_liquidatable:
+            lines += ["", "### Left liquidatable after a print's keepers (the first 20)", ""]
+            lines += ["| time (UTC) | book | account |", "|---|---|---|"]
+            lines += [
+                f"| {_utc(t)} | {book} | {who[:10]} |" for t, book, who in r.left_liquidatable
+            ]
         lines += ["", "### Reconciliation (collateral token, to the wei)", ""]
         lines += ["| check | expected | actual | |", "|---|---:|---:|---|"]
         for c in r.checks:

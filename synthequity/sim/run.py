@@ -142,6 +142,8 @@ class SimResult:
     # the stability pool at the end: (synth deposited, collateral units held for depositors)
     stability_pool: tuple[int, int] | None = None
     redemption_fee_wad: int = 0  # at the end: a holder redeems for (1 - it) x the oracle price
+    # (time, book, account) of the first positions still liquidatable after a print's keepers
+    left_liquidatable: list[tuple[int, str, str]] = field(default_factory=list)
 
     @property
     def ticks_per_s(self) -> float:
@@ -227,6 +229,10 @@ class SimResult:
             "largest source-chain divergence": self._divergence_text(None),
             "largest divergence while usable for risk": self._divergence_text(self.max_age_open_s),
             "orders filled / cancelled": (f"{c['orders filled']:,} / {c['orders cancelled']:,}"),
+            "left liquidatable after a print (perp / vault)": (
+                f"{c['left liquidatable after a print: perp']:,} / "
+                f"{c['left liquidatable after a print: vault']:,}"
+            ),
             "liquidations perp / vault": f"{perp:,} / {vault:,}"
             + (
                 f" ({c['vault liquidations through the stability pool']:,} through the "
@@ -506,6 +512,7 @@ class Simulation:
         self.priced = False  # the feed has a round
         self.pool_shortfall_start = 0
         self.inventory_minted = bool(stack.vault.position(stack.keeper)[1])
+        self._books_of: dict[str, list[str]] = {}  # book -> the agents' addresses in it
         if cfg.gap_mmr_bps is not None:  # the policy is the risk admin's to run
             role = stack.market.RISK_ADMIN_ROLE()
             if not stack.market.hasRole(role, stack.admin):
@@ -631,6 +638,29 @@ class Simulation:
     def _keepers(self) -> None:
         for k in (self.perp_keeper, self.vault_keeper):
             k.tick()
+        self._left_liquidatable()
+
+    def _left_liquidatable(self) -> None:
+        """docs/spec.md §9: a position liquidatable at a print is liquidated in the block after
+        it. After the keepers' tick on a print, every agent's position still flagged by the
+        markets' batch views is counted (and the first few kept for the report): a keeper
+        that could not (no inventory, an empty stability pool) or did not act."""
+        s, c = self.s, self.chain
+        if not self._books_of:
+            for a in self.agents:
+                book = "perp" if a.kind is ag.Kind.TRADER else "vault"
+                if a.kind is not ag.Kind.LP:
+                    self._books_of.setdefault(book, []).append(c.address(self.accounts[a.name]))
+        books = sorted(self._books_of)
+        contract = {"perp": s.market, "vault": s.vault}
+        flags = c.read_many([(contract[b], "liquidatable", (self._books_of[b],)) for b in books])
+        t = c.head()[1]
+        for book, row in zip(books, flags, strict=True):
+            for who, flag in zip(self._books_of[book], row[0], strict=True):
+                if flag:
+                    self.result.counters[f"left liquidatable after a print: {book}"] += 1
+                    if len(self.result.left_liquidatable) < 20:
+                        self.result.left_liquidatable.append((t, book, who))
 
     def _set_mmr(self, mmr_bps: int | None) -> None:
         """The policy: the risk admin raises the maintenance margin on the day's last OPEN

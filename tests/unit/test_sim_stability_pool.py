@@ -10,10 +10,8 @@ import os
 import subprocess
 import sys
 
-ARGS = (
-    *("--window", "2020-01-02:2020-02-07", "--agents", "12", "--seed", "3"),
-    *("--savers", "3", "--no-keeper-inventory", "--no-charts"),
-)
+RALLY = ("--window", "2020-01-02:2020-02-07", "--agents", "12", "--seed", "3")
+ARGS = (*RALLY, "--savers", "3", "--no-keeper-inventory", "--no-charts")
 
 
 def test_a_replay_liquidates_through_the_stability_pool_without_keeper_inventory(tmp_path):
@@ -31,8 +29,29 @@ def test_a_replay_liquidates_through_the_stability_pool_without_keeper_inventory
     assert vault >= 5 and counters["vault liquidations through the stability pool"] == vault
     assert counters["saver deposit"] >= 3  # each saver put its synth in the pool
     assert summary["balanced"] and summary["agent_reverts"] == 0
+    # docs/spec.md §9: nothing left liquidatable after a print's keepers, on either book
+    assert not any(k.startswith("left liquidatable") for k in counters), counters
     flows = dict(summary["flows"])
     assert "keeper -> vault" not in flows  # the keeper minted no inventory
     assert flows["vault -> stability pool"] > 0  # the seized collateral went to the pool
     report = (tmp_path / "report.md").read_text()
     assert "through the stability pool" in report and "redemption floor (peg)" in report
+    assert "| left liquidatable after a print (perp / vault) | 0 / 0 |" in report
+
+
+def test_without_inventory_or_savers_the_report_shows_the_positions_left_liquidatable(tmp_path):
+    """The same rally with nobody to repay the vault's liquidations: the per-print check
+    counts every vault position the keeper could not liquidate, and the report lists them."""
+    args = (*RALLY, "--no-keeper-inventory", "--no-charts")
+    done = subprocess.run(
+        [sys.executable, "-m", "synthequity.sim", *args, "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["liquidations_vault"] == 0
+    assert summary["counters"]["left liquidatable after a print: vault"] > 0
+    assert "### Left liquidatable after a print's keepers" in (tmp_path / "report.md").read_text()
