@@ -14,16 +14,21 @@ RALLY = ("--window", "2020-01-02:2020-02-07", "--agents", "12", "--seed", "3")
 ARGS = (*RALLY, "--savers", "3", "--no-keeper-inventory", "--no-charts")
 
 
-def test_a_replay_liquidates_through_the_stability_pool_without_keeper_inventory(tmp_path):
+def _replay(out, *args: str) -> dict:
+    """`python -m synthequity.sim ARGS --out OUT` (in-process chain); its summary.json."""
     done = subprocess.run(
-        [sys.executable, "-m", "synthequity.sim", *ARGS, "--out", str(tmp_path)],
+        [sys.executable, "-m", "synthequity.sim", *args, "--out", str(out)],
         capture_output=True,
         text=True,
         timeout=600,
         env={**os.environ, "PYTHONPATH": os.getcwd()},
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    summary = json.loads((tmp_path / "summary.json").read_text())
+    return json.loads((out / "summary.json").read_text())
+
+
+def test_a_replay_liquidates_through_the_stability_pool_without_keeper_inventory(tmp_path):
+    summary = _replay(tmp_path, *ARGS)
     counters = summary["counters"]
     vault = summary["liquidations_vault"]
     assert vault >= 5 and counters["vault liquidations through the stability pool"] == vault
@@ -42,16 +47,7 @@ def test_a_replay_liquidates_through_the_stability_pool_without_keeper_inventory
 def test_without_inventory_or_savers_the_report_shows_the_positions_left_liquidatable(tmp_path):
     """The same rally with nobody to repay the vault's liquidations: the per-print check
     counts every vault position the keeper could not liquidate, and the report lists them."""
-    args = (*RALLY, "--no-keeper-inventory", "--no-charts")
-    done = subprocess.run(
-        [sys.executable, "-m", "synthequity.sim", *args, "--out", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "PYTHONPATH": os.getcwd()},
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    summary = json.loads((tmp_path / "summary.json").read_text())
+    summary = _replay(tmp_path, *RALLY, "--no-keeper-inventory", "--no-charts")
     assert summary["liquidations_vault"] == 0
     assert summary["counters"]["left liquidatable after a print: vault"] > 0
     assert "### Left liquidatable after a print's keepers" in (tmp_path / "report.md").read_text()
