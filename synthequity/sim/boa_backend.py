@@ -28,13 +28,14 @@ from eth_abi import decode, encode
 from eth_utils import keccak, to_checksum_address
 from eth_utils.abi import collapse_if_tuple
 
-from synthequity.contracts import base_price_wad, flat
+from synthequity.contracts import base_price_wad
 from synthequity.keepers.jobs import GasQuote, LogRef
 from synthequity.keepers.oracle.logic import FeedState, Observation
 from synthequity.keepers.oracle.runner import read_feed_state
-from synthequity.keepers.perp.logic import PendingOrder
+from synthequity.keepers.perp.runner import MarketReads
 from synthequity.keepers.shell import Call, Landed, Raced, Reverted
 from synthequity.keepers.vault.logic import POOL_LIQUIDATE
+from synthequity.keepers.vault.runner import PoolJobs
 from synthequity.model import perp as m
 from synthequity.model import vault as v
 
@@ -523,7 +524,7 @@ class BoaChainIO:
         pass
 
 
-class BoaMarketIO(BoaChainIO):
+class BoaMarketIO(MarketReads, BoaChainIO):
     """The perp keeper's `MarketIO` over a `BoaChain` (as `ApeMarketIO` reads it)."""
 
     RACED = ("not liquidatable", "no order")
@@ -538,17 +539,6 @@ class BoaMarketIO(BoaChainIO):
     def order_logs(self, lo: int, hi: int) -> list[tuple[LogRef, str]]:
         return self.logs("OrderCommitted", lo, hi)
 
-    def pending(self, accounts: list[str]) -> list[PendingOrder]:
-        out = []
-        rows = self.call_many("pending_order", [(a,) for a in accounts])
-        for a, row in zip(accounts, rows, strict=True):
-            size_delta, _acceptable, committed_at, keeper_fee, round_id = flat(row)
-            out.append(PendingOrder(a, size_delta, committed_at, keeper_fee, round_id))
-        return out
-
-    def latest_round(self) -> int:
-        return int(self.oracle.latestRound())
-
     def rounds(self, ids: range) -> dict[int, m.OracleReading]:
         scale = 10 ** (18 - self._decimals)
         out = {}
@@ -558,31 +548,8 @@ class BoaMarketIO(BoaChainIO):
             out[i] = m.OracleReading(answer * scale * multiplier, updated_at, status, i)
         return out
 
-    def price(self) -> tuple[int, int, bool]:
-        _, _, _, updated_at, _ = self.oracle.latestRoundData()
-        return base_price_wad(self.oracle), updated_at, bool(self.market.lp_open())
 
-    def positions(self, accounts: list[str]) -> dict[str, m.Position]:
-        rows = self.call_many("position", [(a,) for a in accounts])
-        return {a: m.Position(*flat(row)) for a, row in zip(accounts, rows, strict=True)}
-
-    def index_now(self, price: int, now: int | None = None) -> int:
-        rate, index, updated = self.market.funding_state()
-        params, _ = self.params()
-        at_time = self.now() if now is None else now
-        state = m.accrue_funding(
-            m.FundingState(rate, index, updated), self.market.skew(), price, at_time, params
-        )
-        return state.index
-
-    def params(self) -> tuple[m.PerpParams, int]:
-        if self._params is None:
-            p = self.market.params()
-            self._params = (m.PerpParams(*p[0]), p[1])
-        return self._params
-
-
-class BoaVaultIO(BoaChainIO):
+class BoaVaultIO(PoolJobs, BoaChainIO):
     """The vault keeper's `VaultIO` over a `BoaChain` (as `ApeVaultIO` reads it)."""
 
     RACED = ("not liquidatable",)
@@ -600,19 +567,11 @@ class BoaVaultIO(BoaChainIO):
         super().__init__(chain, vault, account)
         self.vault, self.oracle, self.synth = vault, oracle, synth
         self.usd_per_unit = usd_per_unit
-        self.pool: BoaContract | None = None  # the vault's StabilityPool (`use_pool`)
-
-    def use_pool(self, pool: BoaContract) -> None:
-        """Liquidate through `pool` when it can cover a job (as `ApeVaultIO.use_pool`)."""
-        self.pool = pool
 
     def _target(self, fn: str) -> tuple[BoaContract, str]:
         if fn == POOL_LIQUIDATE and self.pool is not None:
             return self.pool, "liquidate"
         return self.vault, fn
-
-    def pool_deposits(self) -> int:
-        return 0 if self.pool is None else int(self.pool.total_deposits())
 
     def price(self) -> int:
         return base_price_wad(self.oracle)

@@ -513,6 +513,10 @@ class Simulation:
         self.pool_shortfall_start = 0
         self.inventory_minted = bool(stack.vault.position(stack.keeper)[1])
         self._books_of: dict[str, list[str]] = {}  # book -> the agents' addresses in it
+        for a in agents:
+            if a.kind is not ag.Kind.LP:
+                book = "perp" if a.kind is ag.Kind.TRADER else "vault"
+                self._books_of.setdefault(book, []).append(self.chain.address(accounts[a.name]))
         if cfg.gap_mmr_bps is not None:  # the policy is the risk admin's to run
             role = stack.market.RISK_ADMIN_ROLE()
             if not stack.market.hasRole(role, stack.admin):
@@ -646,11 +650,6 @@ class Simulation:
         markets' batch views is counted (and the first few kept for the report): a keeper
         that could not (no inventory, an empty stability pool) or did not act."""
         s, c = self.s, self.chain
-        if not self._books_of:
-            for a in self.agents:
-                book = "perp" if a.kind is ag.Kind.TRADER else "vault"
-                if a.kind is not ag.Kind.LP:
-                    self._books_of.setdefault(book, []).append(c.address(self.accounts[a.name]))
         books = sorted(self._books_of)
         contract = {"perp": s.market, "vault": s.vault}
         flags = c.read_many([(contract[b], "liquidatable", (self._books_of[b],)) for b in books])

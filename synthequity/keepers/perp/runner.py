@@ -8,7 +8,7 @@ JSON-RPC transport in `keepers.transport`."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from synthequity.contracts import at, base_price_wad, flat
 from synthequity.keepers.jobs import LogRef
@@ -77,24 +77,19 @@ class PerpKeeper(ChainKeeper):
         self.send_jobs([Job("liquidate", (j.account,), j.reward, j) for j in jobs])
 
 
-class ApeMarketIO(ApeChainIO):
-    """The perp market's reads over Ape."""
+class MarketReads:
+    """The perp keeper's reads every `MarketIO` makes the same way, over `self.market` and
+    `self.oracle` (handles that answer views as `handle.fn(*args)`) and its own `call_many`
+    and `now` (the Ape shell's and the in-process replay's)."""
 
-    RACED = ("not liquidatable", "no order")
+    market: Any
+    oracle: Any
+    _params: tuple[m.PerpParams, int] | None = None
 
-    def __init__(self, market: Any, account: Any, native_usd: int = 3_000 * 10**18, **rpc: Any):
-        from ape import project
+    if TYPE_CHECKING:  # the I/O's own (declared for the checker, never defined here)
 
-        super().__init__(market, account, native_usd, **rpc)
-        self.market = market
-        self.oracle = at(project.EquityOracle, market.oracle())
-        self._params: tuple[m.PerpParams, int] | None = None
-
-    def account_logs(self, lo: int, hi: int) -> list[tuple[LogRef, str]]:
-        return self.logs(self.market.MarginDeposited, lo, hi)
-
-    def order_logs(self, lo: int, hi: int) -> list[tuple[LogRef, str]]:
-        return self.logs(self.market.OrderCommitted, lo, hi)
+        def call_many(self, fn: str, args: list[tuple[Any, ...]]) -> list[Any]: ...
+        def now(self) -> int: ...
 
     def pending(self, accounts: list[str]) -> list[PendingOrder]:
         rows = self.call_many("pending_order", [(a,) for a in accounts])
@@ -106,22 +101,6 @@ class ApeMarketIO(ApeChainIO):
 
     def latest_round(self) -> int:
         return int(self.oracle.latestRound())
-
-    def rounds(self, ids: range) -> dict[int, m.OracleReading]:
-        """Rounds `ids` per base share with the status to act on when each was pushed
-        (`getRoundData` and `round_state`, as `oracle_guard._round_of` reads them)."""
-        if not ids:
-            return {}
-        calls = [(self.oracle, "getRoundData", (i,)) for i in ids]
-        calls += [(self.oracle, "round_state", (i,)) for i in ids]
-        rows = self.read(calls)
-        scale = 10 ** (18 - int(self.oracle.decimals()))
-        out = {}
-        for k, i in enumerate(ids):
-            _, answer, _, updated_at, _ = rows[k]
-            status, multiplier = rows[len(ids) + k]
-            out[i] = m.OracleReading(answer * scale * multiplier, updated_at, status, i)
-        return out
 
     def price(self) -> tuple[int, int, bool]:
         _, _, _, updated_at, _ = self.oracle.latestRoundData()
@@ -147,3 +126,39 @@ class ApeMarketIO(ApeChainIO):
             p = self.market.params()
             self._params = (m.PerpParams(*p[0]), p[1])
         return self._params
+
+
+class ApeMarketIO(MarketReads, ApeChainIO):
+    """The perp market's reads over Ape."""
+
+    RACED = ("not liquidatable", "no order")
+
+    def __init__(self, market: Any, account: Any, native_usd: int = 3_000 * 10**18, **rpc: Any):
+        from ape import project
+
+        super().__init__(market, account, native_usd, **rpc)
+        self.market = market
+        self.oracle = at(project.EquityOracle, market.oracle())
+        self._params: tuple[m.PerpParams, int] | None = None
+
+    def account_logs(self, lo: int, hi: int) -> list[tuple[LogRef, str]]:
+        return self.logs(self.market.MarginDeposited, lo, hi)
+
+    def order_logs(self, lo: int, hi: int) -> list[tuple[LogRef, str]]:
+        return self.logs(self.market.OrderCommitted, lo, hi)
+
+    def rounds(self, ids: range) -> dict[int, m.OracleReading]:
+        """Rounds `ids` per base share with the status to act on when each was pushed
+        (`getRoundData` and `round_state`, as `oracle_guard._round_of` reads them)."""
+        if not ids:
+            return {}
+        calls = [(self.oracle, "getRoundData", (i,)) for i in ids]
+        calls += [(self.oracle, "round_state", (i,)) for i in ids]
+        rows = self.read(calls)
+        scale = 10 ** (18 - int(self.oracle.decimals()))
+        out = {}
+        for k, i in enumerate(ids):
+            _, answer, _, updated_at, _ = rows[k]
+            status, multiplier = rows[len(ids) + k]
+            out[i] = m.OracleReading(answer * scale * multiplier, updated_at, status, i)
+        return out

@@ -71,7 +71,21 @@ class VaultKeeper(ChainKeeper):
         )
 
 
-class ApeVaultIO(ApeChainIO):
+class PoolJobs:
+    """The stability pool a vault keeper liquidates through when it covers a job (`use_pool`);
+    the I/O routes `POOL_LIQUIDATE` jobs to it (Ape: `_tx_fields`, in-process: `_target`)."""
+
+    pool: Any = None  # the vault's StabilityPool, when deployed
+
+    def use_pool(self, pool: Any) -> None:
+        """Liquidate through `pool` (the vault's `StabilityPool`) when it can cover a job."""
+        self.pool = pool
+
+    def pool_deposits(self) -> int:
+        return 0 if self.pool is None else int(self.pool.total_deposits())
+
+
+class ApeVaultIO(PoolJobs, ApeChainIO):
     """The vault's reads over Ape."""
 
     RACED = ("not liquidatable",)
@@ -86,11 +100,6 @@ class ApeVaultIO(ApeChainIO):
         # any ERC-20's `decimals()`: the mock's ABI is the standard one
         decimals = at(project.MockStablecoin, vault.COLLATERAL()).decimals()
         self.usd_per_unit = 10 ** (18 - decimals)
-        self.pool: Any = None  # the vault's StabilityPool (`use_pool`), when deployed
-
-    def use_pool(self, pool: Any) -> None:
-        """Liquidate through `pool` (the vault's `StabilityPool`) when it can cover a job."""
-        self.pool = pool
 
     def _tx_fields(self, fn: str, args: tuple[Any, ...]) -> dict[str, str]:
         if fn != POOL_LIQUIDATE:
@@ -99,9 +108,6 @@ class ApeVaultIO(ApeChainIO):
 
         data = self.pool.liquidate.encode_input(*args)
         return {"from": self.account.address, "to": self.pool.address, "data": to_hex(data)}
-
-    def pool_deposits(self) -> int:
-        return 0 if self.pool is None else int(self.pool.total_deposits())
 
     def account_logs(self, lo: int, hi: int) -> list[tuple[LogRef, str]]:
         return self.logs(self.vault.Deposit, lo, hi)
