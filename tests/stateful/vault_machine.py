@@ -234,6 +234,9 @@ class VaultMachine(RuleBasedStateMachine):
         self.sp_paid: dict[str, int] = {}  # collateral units paid to each depositor
         self.sp_ops = 0  # pool operations (the rounding bound grows with them)
         self.sp_deposited: dict[str, int] = {}  # synth each depositor put in, in all
+        # synth each depositor's figure may have lost to the liquidations' rounding
+        self.sp_slack: dict[str, Fraction] = {}
+        self.sp_gain_slack: dict[str, Fraction] = {}  # the same for gains, collateral units
         self.max_price_wad = self.price_wad
         self.last_redemption: dict[str, Any] | None = None  # checked by its invariant
         self.stale_plan: RedemptionPlan | None = None  # an earlier plan's hints
@@ -743,8 +746,16 @@ class VaultMachine(RuleBasedStateMachine):
         )
         if keeper == ATTACKER:
             self.attacker_allowance += reward * self.usd_per_unit * WAD
+        before = dict(sp.active)
         sp.offset(liq.repay, gained, now)
         self.sp_received += gained
+        p_after = int(self.pool.product_sum()[0])
+        for d, value in before.items():
+            # the loss per unit rounds up (< value / 1e18) and P down (< value / P)
+            self.sp_slack[d] = self.sp_slack.get(d, Fraction(0)) + value / WAD + value / p_after
+            # the gain per unit rounds down (< value / 1e18 USD wad)
+            gain_slack = self.sp_gain_slack.get(d, Fraction(0))
+            self.sp_gain_slack[d] = gain_slack + value / WAD / self.usd_per_unit
         if fallback and m.is_liquidatable(who, self.price_wad, self.risk_error(), now):
             note(self, "sp_liquidate: pool short, keeper finishes")
             self._call("liquidate", "liq", who, 2**256 - 1)
@@ -1049,12 +1060,23 @@ class VaultMachine(RuleBasedStateMachine):
             recorded = sum(self.reads.recorded(w)[1] for w in EVERYONE)  # type: ignore[index]
             assert self.reads.supply() == recorded + int(self.stack.vault.system_debt())
 
-    def _sp_bound(self, exact: Fraction, who: str) -> Fraction:
-        """How far below its exact value a depositor's figure may round (n pool operations):
-        the loss per unit rounds up and the gain per unit down, P loses < 1e-9 relative per
-        scale change; + 1 wei per operation; + its deposits x 1e-18, what the scheme drops
-        outright (a deposit two scales down, or the dust of an emptied pool's epoch, is
-        worth 0 where the exact share is below 1e-18 of it)."""
+    def _sp_deposit_bound(self, who: str) -> Fraction:
+        """How far below its exact value a depositor's synth figure may round: what each
+        liquidation's rounding may have taken from it (`sp_slack`, measured on its value
+        then, not now: a depositor who withdrew its figure keeps that dust in the exact
+        model), 1 wei per pool operation (each settlement rounds its figure down), and its
+        deposits x 1e-18, what the scheme drops outright (a deposit two scales down, or the
+        dust of an emptied pool's epoch)."""
+        n = self.sp_ops
+        slack = self.sp_slack.get(who, Fraction(0))
+        return slack + n + 1 + Fraction(self.sp_deposited.get(who, 0), WAD)
+
+    def _sp_gain_bound(self, exact: Fraction, who: str) -> Fraction:
+        """How far below its exact value a depositor's gain may round (n pool operations),
+        besides `sp_gain_slack`: its synth figure's own rounding (< 1e-9 relative per
+        operation) carried into the gains; + 1 wei per operation; + its deposits x 1e-18,
+        what the scheme drops outright (a deposit two scales down, or the dust of an emptied
+        pool's epoch, is worth 0 where the exact share is below 1e-18 of it)."""
         n = self.sp_ops
         return exact / 10**9 * (1 + n) + n + 1 + Fraction(self.sp_deposited.get(who, 0), WAD)
 
@@ -1075,7 +1097,7 @@ class VaultMachine(RuleBasedStateMachine):
     @invariant()
     def inv_pool_synth_matches_compounded_deposits(self):
         """The pool holds exactly Σ exact compounded deposits + waiting synth; its own
-        figures (rounded down) sum to at most that, each within `_sp_bound` of exact."""
+        figures (rounded down) sum to at most that, each within `_sp_deposit_bound` of exact."""
         if self.pool is None or not self.sp_ops:
             return
         sp = self.sp_model
@@ -1087,7 +1109,7 @@ class VaultMachine(RuleBasedStateMachine):
         for d, (value, pending, _) in self._sp_figures().items():
             exact = sp.active.get(d, Fraction(0)) + sp.pending.get(d, (0, 0))[0]
             assert value + pending <= exact, (d, value + pending, exact)
-            assert exact - (value + pending) <= self._sp_bound(exact, d), (d, value, exact)
+            assert exact - (value + pending) <= self._sp_deposit_bound(d), (d, value, exact)
             shown += value + pending
         assert shown <= held
 
@@ -1104,7 +1126,8 @@ class VaultMachine(RuleBasedStateMachine):
     def inv_no_depositor_takes_more_than_its_share(self):
         """No depositor has taken more synth than its exact compounded deposit or more
         collateral than its exact pro-rata gain (the exact model's remainders never go
-        negative), and what the pool shows it is within `_sp_bound` below its exact gain."""
+        negative), and what the pool shows it is within `_sp_gain_bound` + `sp_gain_slack`
+        below its exact gain."""
         if self.pool is None or not self.sp_ops:
             return
         sp, unit = self.sp_model, self.usd_per_unit
@@ -1115,7 +1138,9 @@ class VaultMachine(RuleBasedStateMachine):
             assert gain <= owed, (d, gain, owed)
             # the dropped remnant's gains: < 1e-18 of the deposits x the most a unit gains
             remnant = Fraction(self.sp_deposited.get(d, 0) * 2 * self.max_price_wad, WAD * WAD)
-            assert owed - gain <= self._sp_bound(owed, d) + 1 + remnant / unit, (d, gain, owed)
+            slack = self.sp_gain_slack.get(d, Fraction(0))
+            bound = self._sp_gain_bound(owed, d) + 1 + remnant / unit + slack
+            assert owed - gain <= bound, (d, gain, owed)
 
     @invariant()
     def inv_delisting_redemption_is_order_independent(self):
