@@ -191,9 +191,9 @@ test("keyboard: every main action reachable by Tab with a visible focus; labels;
   await page.selectOption("#market", { label: "TSLA" });
   // Tab from the top: the tabs, then Enter on a tab shows its screen, whose actions follow
   const reached = new Set();
-  const screens = ["vault", "perp", "pool"];
+  const screens = ["vault", "perp", "pool", "synth"];
   const seen = await tabThrough(page, 12);
-  for (const s of ["market", "tab-markets", "tab-vault", "tab-perp", "tab-pool", "tab-history", "tab-dev"])
+  for (const s of ["market", "tab-markets", "tab-vault", "tab-perp", "tab-pool", "tab-synth", "tab-history", "tab-dev"])
     assert.ok(seen.includes(s), `#${s} reachable by Tab (${seen})`);
   for (const s of screens) {
     await page.focus(`#tab-${s}`);
@@ -203,8 +203,70 @@ test("keyboard: every main action reachable by Tab with a visible focus; labels;
   }
   const main = ["v-coll-in", "v-synth-in", "v-buy", "v-open", "v-deposit", "v-mint", "v-burn", "v-withdraw", "v-close", "v-buy-fee",
     "p-close", "p-cancel", "p-execute", "p-margin-in", "p-deposit", "p-withdraw", "p-size-in", "p-lev-in", "p-slip-in", "p-long", "p-short",
-    "l-amount", "l-deposit", "l-withdraw"];
+    "l-amount", "l-deposit", "l-withdraw",
+    "sp-amount", "sp-deposit", "sp-withdraw", "sp-withdraw-all", "sp-claim", "r-amount", "r-max-fee", "r-redeem"];
   assert.deepEqual(main.filter((id) => !reached.has(id)), [], "main actions reachable by keyboard");
+  await page.close();
+});
+
+test("synth: a stability-pool deposit waits to join and comes back; a redemption takes the riskiest position", async () => {
+  await dev("clock?to=open");
+  const { page, wallet } = await open(4, "vault");
+  await waitText(page, "h-status", (t) => t === "OPEN", "market open");
+  await fill(page, { "v-coll-in": "3000", "v-synth-in": "3" });
+  await page.click("#v-open");
+  await done(page, "vault", "open");
+
+  await tab(page, "synth");
+  await waitText(page, "sp-wallet", (t) => usd(t) >= 3, "synth in the wallet");
+  assert.match(await text(page, "r-fee"), /^0\.5\d\d% \(the 0\.5% floor \+ the base rate/);
+  const signed = wallet.state.signatures.length;
+  await fill(page, { "sp-amount": "5" });
+  await page.click("#sp-deposit");
+  assert.match(await refusedNow(page, "synth"), /insufficient sTSLA: you have 3\.0+, this needs 5\.0+/);
+  await page.click("#sp-claim");
+  assert.match(await refusedNow(page, "synth"), /no gains to claim/);
+  assert.equal(wallet.state.signatures.length, signed, "refused: nothing signed");
+  await fill(page, { "sp-amount": "1" });
+  await page.click("#sp-deposit");
+  await done(page, "synth", "pool deposit");
+  assert.equal(wallet.state.signatures.length, signed + 2, "approve + deposit");
+  const waiting = await waitText(page, "sp-waiting", (t) => t.includes("joins"), "the deposit waits");
+  assert.match(waiting, /^1\.000000 sTSLA, joins .+ \(in \d/);
+  assert.match(await text(page, "sp-active"), /^0\.000000 sTSLA/);
+  await shot(page, "synth-pool");
+  await page.click("#sp-withdraw-all");
+  await done(page, "synth", "pool withdraw");
+  await waitText(page, "sp-waiting", (t) => t === "none", "withdrawn before it joined");
+  await waitText(page, "sp-wallet", (t) => usd(t) >= 3, "synth back in the wallet");
+
+  // redeem 1 sTSLA: the background borrower (200%) is riskier than this account's vault
+  const cashOf = (t) => usd(t.split(" ")[0]); // "97,260.12 mUSD, 2.000000 sTSLA"
+  const cash0 = cashOf(await text(page, "v-wallet"));
+  const synth0 = usd(await text(page, "r-wallet"));
+  await fill(page, { "r-amount": "1", "r-max-fee": "0.1" });
+  const preview = await waitText(page, "r-preview", (t) => t.startsWith("Redeems"), "redeem preview");
+  assert.match(preview, /^Redeems 1\.000000 sTSLA from 1 position\(s\), riskiest first: ≈ [\d,.]+ \w+ after a fee of (\d\.\d{3})%/);
+  const fee = Number(preview.match(/after a fee of (\d\.\d{3})%/)[1]);
+  assert.ok(fee > 0.5 && fee < 3, `fee ${fee}% (0.5% + the volume's share)`);
+  await page.click("#r-redeem");
+  assert.match(await refusedNow(page, "synth"), /the fee is \d\.\d{3}% now, above your highest fee 0\.10%/);
+  await fill(page, { "r-max-fee": "" });
+  await page.click("#r-redeem");
+  await done(page, "synth", "redeem");
+  await waitText(page, "r-wallet", (t) => Math.abs(usd(t) - (synth0 - 1)) < 1e-6, "1 sTSLA burned");
+  await tab(page, "vault");
+  const cash1 = await waitText(page, "v-wallet", (t) => cashOf(t) > cash0, "collateral paid");
+  const price = usd(await text(page, "h-market"));
+  const got = cashOf(cash1) - cash0;
+  // the price keeps moving (the keeper's GBM): within 2% of the quote's fee either way
+  assert.ok(got > price * (0.98 - fee / 100) && got < price * 1.02, `paid ${got} for 1 sTSLA at ${price}, fee ${fee}%`);
+  await tab(page, "history");
+  await waitText(page, "h-rows", (t) => t.includes("Redemption"), "the redemption in the history");
+  const rows = await page.locator("#h-rows tr").allTextContents();
+  assert.ok(rows.some((r) => r.includes("Deposit")) && rows.some((r) => r.includes("Withdraw")), "pool moves in the history");
+  await tab(page, "synth");
+  await shot(page, "synth-redeemed");
   await page.close();
 });
 
@@ -239,6 +301,7 @@ test("market CLOSED, then HALTED: risk-increasing actions refused in words, depo
   await shot(page, "vault-closed");
   await refusedWith("perp", "p-long", { "p-size-in": "1" }, closed);
   await refusedWith("pool", "l-deposit", { "l-amount": "100" }, closed);
+  await refusedWith("synth", "r-redeem", { "r-amount": "0.5" }, closed);
   await refusedWith("vault", "v-buy-fee", { "v-synth-in": "0.0001" }, /^Refused \(nothing sent\): buying the insurance fund's synth needs a usable price: market closed/);
   assert.equal(wallet.state.signatures.length, signed, "no signature asked while refusing");
 

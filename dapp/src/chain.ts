@@ -24,6 +24,7 @@ export interface Market {
   symbol: string;
   oracle: Address; vault: Address; synth: Address; perp: Address; pool: Address;
   collateral: Address;
+  stabilityPool: Address | null; // the vault's stability pool (deployments before it: none)
   fromBlock: bigint;
 }
 
@@ -32,6 +33,7 @@ export function markets(cfg: Config): Market[] {
     symbol,
     oracle: m.oracle.address, vault: m.vault.address, synth: m.synth.address,
     perp: m.perp.address, pool: m.pool.address, collateral: cfg.deployment.core.collateral.address,
+    stabilityPool: m.stability_pool?.address ?? null,
     fromBlock: BigInt(Math.min(...Object.values(m).map((r) => r.block ?? 0))),
   }));
 }
@@ -150,9 +152,17 @@ export async function snapshot(pc: PublicClient, m: Market, me: Address | null) 
     r<bigint>(m.vault, abi.SynthVault, "rate_index"),
     r<Address>(m.vault, abi.SynthVault, "INSURANCE"),
   ]);
-  const [poolValue, feeSynth] = await Promise.all([
+  const sp = m.stabilityPool;
+  const [poolValue, feeSynth, baseRate, synthSupply, spMine, spTotal, spWaiting, spAllow, spHeld] = await Promise.all([
     r<bigint>(m.pool, abi.LiquidityPool, "convertToAssets", [poolShares]),
     r<bigint>(m.synth, abi.SynthToken, "balanceOf", [insurance]), // the fund's fee synth, for sale
+    r<bigint>(m.vault, abi.SynthVault, "redemption_base_rate"),
+    r<bigint>(m.synth, abi.SynthToken, "totalSupply"),
+    sp ? r<readonly [bigint, bigint, bigint]>(sp, abi.StabilityPool, "deposit_of", [who]) : null,
+    sp ? r<bigint>(sp, abi.StabilityPool, "total_deposits") : 0n,
+    sp ? r<bigint>(sp, abi.StabilityPool, "pending_deposits") : 0n,
+    sp ? r<bigint>(m.synth, abi.SynthToken, "allowance", [who, sp]) : 0n,
+    sp ? r<bigint>(m.collateral, abi.MockStablecoin, "balanceOf", [sp]) : 0n,
   ]);
   const answer = round ? round[1] : 0n;
   const upu = 10n ** BigInt(18 - Number(decimals)); // collateral units -> USD wad
@@ -168,7 +178,11 @@ export async function snapshot(pc: PublicClient, m: Market, me: Address | null) 
       collateral: vpos[0], debt: vpos[1], maxMintable,
       params: [rp.mcr_bps, rp.liquidation_ratio_bps, rp.liquidation_penalty_bps, rp.protocol_share_bps,
         rp.min_debt_usd, rp.stability_fee_bps, rp.debt_ceiling],
-      maxAge: Number(vaultMaxAge), paused: vaultPaused, rateIndex, feeSynth,
+      maxAge: Number(vaultMaxAge), paused: vaultPaused, rateIndex, feeSynth, baseRate, synthSupply,
+    },
+    sp: sp === null ? null : {
+      active: spMine![0], waiting: spMine![1], gains: spMine![2], total: spTotal, pendingTotal: spWaiting,
+      allowance: spAllow, collateralHeld: spHeld,
     },
     perp: {
       position: { size: ppos.size, entryPrice: ppos.entry_price, margin: ppos.margin, fundingEntry: ppos.funding_entry },
@@ -184,3 +198,26 @@ export async function snapshot(pc: PublicClient, m: Market, me: Address | null) 
       allowVault, allowPerp, allowPool, upu },
   };
 }
+
+/** The vault's sorted list, riskiest first, each node with its key, collateral and debt
+ * accrued to now: what the redemption hints are computed from (the CLI's
+ * `synthequity.user.sorted_list`), in pages of `sorted_positions` and one batch of reads. */
+export async function sortedEntries(pc: PublicClient, vault: Address): Promise<ListEntryRead[]> {
+  const r = <T,>(functionName: string, args: unknown[]) =>
+    pc.readContract({ address: vault, abi: abi.SynthVault as never, functionName, args } as never) as Promise<T>;
+  const PAGE = 500n;
+  const accounts: Address[] = [];
+  let start: Address = "0x0000000000000000000000000000000000000000";
+  for (;;) {
+    const page = await r<readonly Address[]>("sorted_positions", [start, PAGE]);
+    accounts.push(...page);
+    if (BigInt(page.length) < PAGE) break;
+    start = page[page.length - 1];
+  }
+  const [nodes, positions] = await Promise.all([
+    Promise.all(accounts.map((a) => r<readonly [Address, bigint]>("sorted_node", [a]))),
+    Promise.all(accounts.map((a) => r<readonly [bigint, bigint]>("position", [a]))),
+  ]);
+  return accounts.map((account, i) => ({ account, key: nodes[i][1], collateral: positions[i][0], debt: positions[i][1] }));
+}
+export interface ListEntryRead { account: Address; key: bigint; collateral: bigint; debt: bigint }

@@ -1,4 +1,5 @@
-// synthequity's wallet dapp: Markets, Vault, Perp, Pool, History (+ Dev on a local chain).
+// synthequity's wallet dapp: Markets, Vault, Perp, Pool, Synth (redeem, stability pool),
+// History (+ Dev on a local chain).
 // Plain viem and the DOM: every number is read from the chain each poll; every action runs
 // the CLI's checks before the wallet is asked to sign, then a simulation (a revert shown in
 // words, still before signing), then the wallet.
@@ -7,14 +8,14 @@ import type { Abi, Address, PublicClient, WalletClient } from "viem";
 import * as abi from "./generated/abi";
 import {
   type Config, type Market, type Snapshot, type Wallet, connect, discoverWallets, markets, reader,
-  reason, snapshot,
+  reason, snapshot, sortedEntries,
 } from "./chain";
 import { duration, fmtUnits, nextOpen, parseAmount, pct, sessionAt, shares, usd, when } from "./format";
 import { estimateText } from "./estimate";
 import * as m from "./model";
 import { STATUS, balanceProblem, first, mintProblem, priceProblem, withdrawProblem } from "./preflight";
 
-const SCREENS = ["markets", "vault", "perp", "pool", "history", "dev"] as const;
+const SCREENS = ["markets", "vault", "perp", "pool", "synth", "history", "dev"] as const;
 type Screen = (typeof SCREENS)[number];
 
 const st: {
@@ -22,6 +23,7 @@ const st: {
   feeBase: { debt: bigint; block: bigint } | null; funding: Map<string, bigint>;
   wallets: Wallet[]; account: Address | null; wc: WalletClient | null; busy: boolean;
   chart: { t: number; p: number }[]; chartFrom: bigint;
+  joinsAt: { waiting: bigint; at: number } | null; // when your waiting pool deposit joins
 } = {} as never;
 
 /** The selected market's addresses, read at each click (the selector may change it). */
@@ -96,6 +98,17 @@ function layout() {
       <div class="row">${btn("l-deposit", "Deposit", "primary")}${btn("l-withdraw", "Withdraw")}</div>
       <p class="msg" id="pool-msg" role="status" aria-live="polite"></p></div>
   </div></section>
+  <section id="s-synth" role="tabpanel" aria-labelledby="tab-synth"><div class="grid">
+    <div class="panel"><h2>Stability pool</h2>${dl([["Your deposit (taking part)", "sp-active"], ["Waiting to join", "sp-waiting"], ["Your gains (collateral)", "sp-gains"], ["Pool: taking part / waiting", "sp-total"], ["Collateral held for depositors", "sp-held"], ["Your synth in wallet", "sp-wallet"]])}
+      <p class="dim" id="sp-note"></p>
+      ${field("sp-amount", "Synth (shares)", "e.g. 2")}
+      <div class="row">${btn("sp-deposit", "Deposit", "primary")}${btn("sp-withdraw", "Withdraw")}${btn("sp-withdraw-all", "Withdraw all")}${btn("sp-claim", "Claim gains")}</div></div>
+    <div class="panel"><h2>Redeem</h2>${dl([["Redemption fee now", "r-fee"], ["Oracle price", "r-price"], ["Your synth", "r-wallet"]])}
+      <p class="dim">Burn synth for collateral worth it at the oracle price, less the fee, taken from the riskiest positions at or above the liquidation ratio (each loses debt and collateral of equal value; its owner loses nothing at that price). The fee rises with redemptions and halves every 12 h.</p>
+      ${field("r-amount", "Synth to redeem (shares)", "e.g. 1.5")}${field("r-max-fee", "Highest fee you accept (%)", "fee now + 0.5")}
+      <p class="dim" id="r-preview">Preview: enter an amount</p>
+      <div class="row">${btn("r-redeem", "Redeem", "primary")}</div></div>
+  </div><p class="msg" id="synth-msg" role="status" aria-live="polite"></p></section>
   <section id="s-history" role="tabpanel" aria-labelledby="tab-history"><div class="panel"><h2>Your history</h2><p class="dim" id="h-open-funding"></p><table><thead><tr><th>block</th><th>event</th><th>funding</th><th>details</th></tr></thead><tbody id="h-rows"></tbody></table>
     <p class="msg" id="history-msg"></p></div></section>
   <section id="s-dev" role="tabpanel" aria-labelledby="tab-dev"><div class="panel"><h2>Dev panel (local chain)</h2>
@@ -207,7 +220,33 @@ function render() {
   set("l-value", `${fmtUnits(s.pool.value, w.decimals)} ${w.cashSymbol}`);
   set("l-lock", s.pool.unlockAt > s.now ? `locked until ${when(s.pool.unlockAt)} (in ${duration(s.pool.unlockAt - s.now)})` : "unlocked");
   set("l-note", `A deposit locks your whole pool balance for ${duration(s.pool.lockS)} (no just-in-time LP).`);
+  renderSynth(s);
 }
+
+/** The Synth screen: the stability pool and the redemption's price, fee and preview. */
+function renderSynth(s: Snapshot) {
+  const w = s.wallet, sym = w.synthSymbol, sp = s.sp;
+  set("sp-wallet", `${shares(w.synth, 6)} ${sym}`);
+  set("r-wallet", `${shares(w.synth, 6)} ${sym}`);
+  set("r-price", s.oracle.hasPrice ? usd(s.oracle.priceWad) : "no price yet");
+  const fee = m.redemptionFeeWad(s.vault.baseRate, 0n, s.vault.synthSupply || 1n);
+  set("r-fee", `${pctWad(fee)} (the 0.5% floor + the base rate ${pctWad(s.vault.baseRate)}), more for a large redemption`);
+  if (!sp) {
+    for (const id of ["sp-active", "sp-waiting", "sp-gains", "sp-total", "sp-held"]) set(id, "–");
+    set("sp-note", "This deployment has no stability pool.");
+  } else {
+    set("sp-active", `${shares(sp.active, 6)} ${sym}`);
+    const joins = st.joinsAt && st.joinsAt.waiting === sp.waiting ? st.joinsAt.at : null;
+    set("sp-waiting", sp.waiting ? `${shares(sp.waiting, 6)} ${sym}${joins ? `, joins ${when(joins)}${joins > s.now ? ` (in ${duration(joins - s.now)})` : ""}` : ""}` : "none");
+    set("sp-gains", `${fmtUnits(sp.gains, w.decimals, 6)} ${w.cashSymbol}`);
+    set("sp-total", `${shares(sp.total, 4)} / ${shares(sp.pendingTotal, 4)} ${sym}`);
+    set("sp-held", `${fmtUnits(sp.collateralHeld, w.decimals)} ${w.cashSymbol}`);
+    set("sp-note", "Your synth absorbs vault liquidations: the pool burns it for the seized collateral, worth more than the debt by the penalty, shared pro rata. A deposit joins at the start of the second hour-window after it (no gains before, no losses: it can be withdrawn). Withdrawals and claims need no price.");
+  }
+  redeemPreview(s);
+}
+
+const pctWad = (x: bigint) => `${fmtUnits(x * 100n, 18, 3)}%`;
 
 function orderState(s: Snapshot): string {
   const o = s.perp.order;
@@ -275,14 +314,14 @@ function perpEstimate() {
 // ---- actions --------------------------------------------------------------------------------
 interface Call { address: Address; abi: Abi; functionName: string; args: unknown[]; what: string }
 
-async function act(screen: Screen, label: string, plan: () => string | Call[]) {
+async function act(screen: Screen, label: string, plan: () => string | Call[] | Promise<string | Call[]>) {
   if (st.busy) return msg(screen, "info", "another action is in progress: wait for it");
   msg(screen, "info", `${label}: checking…`);
   await refresh();
   if (!st.account || !st.wc) return msg(screen, "refused", "connect a wallet first (read-only mode)");
   let calls: string | Call[];
   try {
-    calls = plan();
+    calls = await plan();
   } catch (e) {
     return msg(screen, "refused", String((e as Error).message ?? e));
   }
@@ -537,19 +576,112 @@ function poolActions() {
   });
 }
 
+// ---- synth: redeem and the stability pool ---------------------------------------------------
+interface RedeemQuote { plan: m.RedemptionPlan; feeWad: bigint; paid: bigint }
+
+/** The redemption of `want` at the snapshot's price against `entries` (the sorted list). */
+function quote(s: Snapshot, entries: readonly m.ListEntry[], want: bigint): RedeemQuote {
+  const plan = m.planRedemption(entries, want, s.oracle.priceWad, vp(), s.wallet.upu, s.vault.rateIndex);
+  const feeWad = m.redemptionFeeWad(s.vault.baseRate, plan.redeemed, s.vault.synthSupply || 1n);
+  return { plan, feeWad, paid: plan.collateral - (plan.collateral * feeWad) / m.WAD };
+}
+
+let listCache: { block: bigint; entries: m.ListEntry[] } | null = null;
+async function loadList(s: Snapshot): Promise<m.ListEntry[]> {
+  const block = s.block ?? 0n;
+  if (listCache?.block === block) return listCache.entries;
+  const entries = await sortedEntries(st.pc, st.market.vault);
+  listCache = { block, entries };
+  return entries;
+}
+
+/** The preview under the Redeem button: positions, fee and collateral, from the list read at
+ * the last poll (the click reads it again). */
+function redeemPreview(s: Snapshot) {
+  const want = amount("r-amount", 18, "amount");
+  if (want === null) return set("r-preview", "Preview: enter an amount");
+  if (typeof want === "string") return set("r-preview", want);
+  if (!s.oracle.hasPrice) return set("r-preview", "no price yet");
+  void loadList(s).then((entries) => {
+    const q = quote(s, entries, want);
+    const w = s.wallet;
+    set("r-preview", q.plan.redeemed
+      ? `Redeems ${shares(q.plan.redeemed, 6)} ${w.synthSymbol} from ${q.plan.taken.length} position(s), riskiest first: ≈ ${fmtUnits(q.paid, w.decimals, 2)} ${w.cashSymbol} after a fee of ${pctWad(q.feeWad)} (at ${usd(s.oracle.priceWad)})${q.plan.redeemed < want ? `; only ${shares(q.plan.redeemed, 6)} is redeemable in one call now` : ""}`
+      : "nothing to redeem: no position at or above the liquidation ratio has debt above the minimum");
+  }).catch(() => undefined);
+}
+
+function synthActions() {
+  const dec = () => st.snap!.wallet.decimals;
+  const synthIn = (id: string) => need(amount(id, 18, "synth"), "synth");
+  const pool = (s: Snapshot) => {
+    if (!s.sp || !st.market.stabilityPool) throw new Error("this deployment has no stability pool");
+    return { sp: s.sp, at: st.market.stabilityPool };
+  };
+  $("sp-deposit").onclick = () => act("synth", "pool deposit", () => {
+    const s = st.snap!, a = synthIn("sp-amount"), { at } = pool(s);
+    const w = s.wallet;
+    return first(balanceProblem(w.synth, a, 18, w.synthSymbol, 6)) ?? [
+      ...(s.sp!.allowance >= a ? [] : [call(st.market.synth, abi.SynthToken, "approve", [at, a], `approve the stability pool to take your ${w.synthSymbol}`)]),
+      call(at, abi.StabilityPool, "deposit", [a], `deposit ${shares(a, 6)} ${w.synthSymbol} into the stability pool`)];
+  });
+  const withdraw = (all: boolean) => () => {
+    const s = st.snap!, { sp, at } = pool(s), have = sp.active + sp.waiting;
+    const a = all ? have : synthIn("sp-amount");
+    if (have === 0n) return "nothing in the stability pool to withdraw";
+    if (a > have) return `you have ${shares(have, 6)} ${s.wallet.synthSymbol} in the stability pool: withdraw at most that`;
+    return [call(at, abi.StabilityPool, "withdraw", [all ? 2n ** 255n : a], `withdraw ${shares(a, 6)} ${s.wallet.synthSymbol} from the stability pool${sp.gains ? ` (and ${fmtUnits(sp.gains, dec(), 6)} ${s.wallet.cashSymbol} of gains)` : ""}`)];
+  };
+  $("sp-withdraw").onclick = () => act("synth", "pool withdraw", withdraw(false));
+  $("sp-withdraw-all").onclick = () => act("synth", "pool withdraw", withdraw(true));
+  $("sp-claim").onclick = () => act("synth", "claim", () => {
+    const s = st.snap!, { sp, at } = pool(s);
+    if (!sp.gains) return "no gains to claim";
+    return [call(at, abi.StabilityPool, "claim", [], `claim ${fmtUnits(sp.gains, dec(), 6)} ${s.wallet.cashSymbol} of gains`)];
+  });
+  $("r-redeem").onclick = () => act("synth", "redeem", async () => {
+    const s = st.snap!, w = s.wallet, want = synthIn("r-amount");
+    const problem = first(balanceProblem(w.synth, want, 18, w.synthSymbol, 6), riskProblem(s, s.vault.maxAge));
+    if (problem) return problem;
+    listCache = null;
+    const q = quote(s, await loadList(s), want);
+    if (!q.plan.redeemed) return "nothing to redeem: no position at or above the liquidation ratio has debt above the minimum";
+    const feeBps = (q.feeWad * m.BPS) / m.WAD;
+    const t = val("r-max-fee").trim();
+    const bound = t ? Math.round(Number(t) * 100) : Number(feeBps) + 51;
+    if (!(bound >= 0 && bound <= 10_000)) return `highest fee: ${JSON.stringify(t)} is not a percentage between 0 and 100`;
+    if (q.feeWad * m.BPS > BigInt(bound) * m.WAD) return `the fee is ${pctWad(q.feeWad)} now, above your highest fee ${(bound / 100).toFixed(2)}%`;
+    return [call(st.market.vault, abi.SynthVault, "redeem", [q.plan.redeemed, BigInt(bound), q.plan.firstHint, q.plan.partialHint],
+      `redeem ${shares(q.plan.redeemed, 6)} ${w.synthSymbol} for ≈ ${fmtUnits(q.paid, w.decimals, 2)} ${w.cashSymbol} (fee ${pctWad(q.feeWad)}, at most ${(bound / 100).toFixed(2)}%)`)];
+  });
+}
+
+/** When the account's waiting pool deposit joins: its last Deposit event's `joins_at` (each
+ * deposit moves all waiting synth to its own window). */
+async function loadJoinsAt() {
+  const s = st.snap, at = st.market.stabilityPool;
+  if (!s?.sp || !at || !st.account || !s.sp.waiting) return void (st.joinsAt = null);
+  if (st.joinsAt?.waiting === s.sp.waiting) return;
+  const logs = await st.pc.getContractEvents({ address: at, abi: abi.StabilityPool as Abi, eventName: "Deposit", args: { depositor: st.account }, fromBlock: st.market.fromBlock });
+  const last = logs[logs.length - 1];
+  st.joinsAt = last ? { waiting: s.sp.waiting, at: Number((last.args as { joins_at: bigint }).joins_at) } : null;
+}
+
 // ---- history, chart, dev --------------------------------------------------------------------
 async function history() {
   if (!st.account) return msg("history", "info", "connect a wallet to see your own events");
   const me = st.account.toLowerCase();
   const from = st.market.fromBlock;
-  const [v, p, l] = await Promise.all([
+  const sp = st.market.stabilityPool;
+  const [v, p, l, d] = await Promise.all([
     st.pc.getContractEvents({ address: st.market.vault, abi: abi.SynthVault as Abi, fromBlock: from }),
     st.pc.getContractEvents({ address: st.market.perp, abi: abi.PerpMarket as Abi, fromBlock: from }),
     st.pc.getContractEvents({ address: st.market.pool, abi: abi.LiquidityPool as Abi, fromBlock: from }),
+    sp ? st.pc.getContractEvents({ address: sp, abi: abi.StabilityPool as Abi, fromBlock: from }) : [],
   ]);
-  const mine = [...v, ...p, ...l].filter((e) => {
+  const mine = [...v, ...p, ...l, ...d].filter((e) => {
     const a = e.args as Record<string, unknown>;
-    return ["account", "owner", "holder", "buyer"].some((k) => String(a?.[k] ?? "").toLowerCase() === me);
+    return ["account", "owner", "holder", "buyer", "redeemer", "depositor"].some((k) => String(a?.[k] ?? "").toLowerCase() === me);
   }).filter((e) => !["Approval", "Transfer"].includes(e.eventName ?? ""));
   mine.sort((a, b) => Number(b.blockNumber - a.blockNumber) || (b.logIndex ?? 0) - (a.logIndex ?? 0));
   const shown = mine.slice(0, 100);
@@ -560,7 +692,7 @@ async function history() {
     : `Open position: funding accrued since your last fill ${fundingWords(m.fundingOwed(pos.size, indexNow(s), pos.fundingEntry))} (unrealized: settled into your margin at the next fill, from the market's views).`);
   $("h-rows").innerHTML = shown.map((e, i) => {
     const a = e.args as Record<string, unknown>;
-    const details = Object.entries(a).filter(([k]) => !["account", "owner", "holder", "sender", "buyer"].includes(k))
+    const details = Object.entries(a).filter(([k]) => !["account", "owner", "holder", "sender", "buyer", "redeemer", "depositor"].includes(k))
       .map(([k, x]) => `${k}=${typeof x === "bigint" ? (x > 10n ** 12n || x < -(10n ** 12n) ? fmtUnits(x, 18, 4) : x.toString()) : String(x).slice(0, 10)}`).join(", ");
     const f = funding[i];
     return `<tr><td>${e.blockNumber}</td><td>${e.eventName}</td><td>${f === null ? "" : fundingWords(f)}</td><td>${details}</td></tr>`;
@@ -610,6 +742,8 @@ async function selectMarket(i: number) {
   st.chart = [];
   st.chartFrom = st.market.fromBlock;
   st.funding.clear();
+  st.joinsAt = null;
+  listCache = null;
   $("mk-chart").innerHTML = "";
   set("mk-range", "");
   await loadFeeBase().catch(() => undefined);
@@ -674,6 +808,7 @@ function renderWallets() {
 async function refresh() {
   try {
     st.snap = await snapshot(st.pc, st.market, st.account);
+    await loadJoinsAt().catch(() => undefined);
     $("top-msg").hidden = true; // a read that failed once (a node restarting) is over
     render();
   } catch (e) {
@@ -694,6 +829,7 @@ async function main() {
   st.wallets = []; // read-only until a wallet announces itself
   st.chart = [];
   st.chartFrom = st.market.fromBlock;
+  st.joinsAt = null;
   st.account = null;
   st.wc = null;
   st.busy = false;
@@ -707,8 +843,9 @@ async function main() {
   vaultActions();
   perpActions();
   poolActions();
+  synthActions();
   devActions();
-  for (const id of ["v-coll-in", "v-synth-in", "p-size-in", "p-lev-in", "v-buy"]) $(id).oninput = () => st.snap && render();
+  for (const id of ["v-coll-in", "v-synth-in", "p-size-in", "p-lev-in", "v-buy", "r-amount"]) $(id).oninput = () => st.snap && render();
   show((SCREENS as readonly string[]).includes(location.hash.slice(1)) ? (location.hash.slice(1) as Screen) : "markets");
   discoverWallets((ws) => { st.wallets = ws; renderWallets(); });
   renderWallets();

@@ -201,3 +201,81 @@ export function perpLiquidationPrice(pos: Position, index: bigint, p: PerpParams
   }
   return long ? lo : hi;
 }
+
+// ---- redemptions (synthequity.model.vault) ----------------------------------------------
+export const MASK96 = 2n ** 96n - 1n;
+export const MAX_REDEEMED = 64;
+export const REDEMPTION_FEE_FLOOR_WAD = 5n * 10n ** 15n;
+export const REDEMPTION_BETA = 2n;
+export const ZERO = "0x0000000000000000000000000000000000000000";
+
+/** A node of the vault's sorted list as the chain shows it, in list order (`ListEntry`). */
+export interface ListEntry { account: string; key: bigint; collateral: bigint; debt: bigint }
+
+/** The sorted list's key of a recorded position (`sort_key`): collateral USD x the index its
+ * debt was recorded at / that debt, rounded down, in [1, 2^96 - 1]; 0 without debt. */
+export function sortKey(collateral: bigint, debt: bigint, snapshot: bigint, usdPerUnit: bigint): bigint {
+  if (debt === 0n) return 0n;
+  return max(min((collateral * usdPerUnit * snapshot) / debt, MASK96), 1n);
+}
+
+/** The predecessor a position of key `key` gets (`insert_hint`): the last node with a key
+ * below it, `skip` left out; the empty address for the head. */
+export function insertHint(entries: readonly ListEntry[], key: bigint, skip: string | null = null): string {
+  let prev = ZERO;
+  for (const e of entries) {
+    if (e.account === skip) continue;
+    if (e.key >= key) break;
+    prev = e.account;
+  }
+  return prev;
+}
+
+export interface RedemptionPlan {
+  firstHint: string; partialHint: string;
+  taken: [string, bigint, bigint][]; // (account, debt, collateral units)
+  redeemed: bigint; collateral: bigint; // collateral units before the fee
+}
+
+/** What `redeem(amount, ...)` does at a price (`plan_redemption`): skips the positions below
+ * the liquidation ratio, then takes from the riskiest up, each partly redeemed one keeping
+ * at least the minimum debt; the hints to pass. */
+export function planRedemption(
+  entries: readonly ListEntry[], amount: bigint, priceWad: bigint, p: VaultParams,
+  usdPerUnit: bigint, rate: bigint,
+): RedemptionPlan {
+  let first = ZERO;
+  let i = 0;
+  while (i < entries.length &&
+    isBelow(entries[i].collateral * usdPerUnit, entries[i].debt, priceWad, p.liquidationRatioBps)) {
+    first = entries[i].account;
+    i += 1;
+  }
+  const keep = ceilDiv(p.minDebtUsd * WAD, priceWad);
+  let left = amount, out = 0n, partial = ZERO;
+  const taken: [string, bigint, bigint][] = [];
+  for (const e of entries.slice(i, i + MAX_REDEEMED)) {
+    if (left === 0n) break;
+    let take = min(left, e.debt);
+    if (take < e.debt && e.debt - take < keep) {
+      if (e.debt <= keep) break;
+      take = e.debt - keep;
+    }
+    const coll = (take * priceWad) / (WAD * usdPerUnit);
+    taken.push([e.account, take, coll]);
+    left -= take;
+    out += coll;
+    if (take < e.debt) {
+      const key = sortKey(e.collateral - coll, e.debt - take, rate, usdPerUnit);
+      const gone = new Set(taken.map((t) => t[0]));
+      partial = insertHint(entries.filter((x) => !gone.has(x.account)), key, e.account);
+      break;
+    }
+  }
+  return { firstHint: first, partialHint: partial, taken, redeemed: amount - left, collateral: out };
+}
+
+/** The fee rate (wad) of redeeming `redeemed` out of `supply` at the base rate now
+ * (`redemption_fee_wad` with the decay already applied: the vault's `redemption_base_rate`). */
+export const redemptionFeeWad = (baseRateNow: bigint, redeemed: bigint, supply: bigint) =>
+  min(min(baseRateNow + (redeemed * WAD) / supply / REDEMPTION_BETA, WAD) + REDEMPTION_FEE_FLOOR_WAD, WAD);

@@ -45,3 +45,17 @@ describe("perp formulas = synthequity.model.perp", () => {
     expect([out.rate.toString(), out.index.toString()]).toEqual(v.funding_out);
   });
 });
+
+describe("redemption plan and fee = synthequity.model.vault", () => {
+  it.each(vectors.redemption.map((v, i) => [i, v] as const))("vector %i", (_, v) => {
+    const entries = v.entries.map(([account, key, collateral, debt]) =>
+      ({ account, key: B(key), collateral: B(collateral), debt: B(debt) }));
+    const plan = m.planRedemption(entries, B(v.amount), B(v.price), vp, upu, B(v.rate));
+    expect(plan.firstHint).toBe(v.first_hint);
+    expect(plan.partialHint).toBe(v.partial_hint);
+    expect(plan.taken.map(([a, d, c]) => [a, d.toString(), c.toString()])).toEqual(v.taken);
+    expect(plan.redeemed.toString()).toBe(v.redeemed);
+    expect(plan.collateral.toString()).toBe(v.collateral);
+    expect(m.redemptionFeeWad(B(v.base_rate), plan.redeemed, B(v.supply)).toString()).toBe(v.fee_wad);
+  });
+});

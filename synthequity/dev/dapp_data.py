@@ -5,8 +5,9 @@
   early closes as the keepers and the CLI;
 - `vectors.json`: test vectors from `synthequity.model` (collateral ratio, the vault's
   liquidation price, the stability fee's accrual, the fee synth's cost, fill price, fees,
-  equity, withdrawable, the perp liquidation price, funding accrual), which the dapp's
-  unit tests check its TypeScript formulas against.
+  equity, withdrawable, the perp liquidation price, funding accrual, the redemption plan
+  with its hints over random sorted lists, the redemption fee), which the dapp's unit tests
+  check its TypeScript formulas against.
 
     python -m synthequity.dev.dapp_data [--out dapp/src/generated]
 """
@@ -112,6 +113,56 @@ def perp_vectors(rng: random.Random, n: int) -> list[dict[str, Any]]:
     return out
 
 
+def redemption_vectors(rng: random.Random, n: int) -> list[dict[str, Any]]:
+    """Random sorted lists (some nodes below the liquidation ratio, some at the minimum debt)
+    and amounts: `plan_redemption`'s hints and takings, and the fee."""
+    p = vm.VaultParams()
+    out = []
+    for _ in range(n):
+        price = rng.randint(20, 2_000) * WAD + rng.randint(0, WAD)
+        rate = WAD + rng.randint(0, WAD // 5)
+        rows = []
+        for i in range(rng.randint(0, 12)):
+            debt = rng.choice(
+                [
+                    vm.ceil_div(p.min_debt_usd * WAD, price),  # at the minimum
+                    rng.randint(1, 10**4) * WAD // rng.randint(1, 100) + rng.randint(0, 10**9),
+                ]
+            )
+            cr_bps = rng.choice([rng.randint(11_000, 12_499), rng.randint(12_500, 40_000)])
+            coll = debt * price * cr_bps // (WAD * USD6 * 10_000) + 1
+            rows.append((f"0x{i + 1:040x}", coll, debt))
+        entries = [
+            vm.ListEntry(a, vm.sort_key(c, d * WAD // rate, rate, USD6), c, d) for a, c, d in rows
+        ]
+        entries.sort(key=lambda e: e.key)
+        total = sum(e.debt for e in entries)
+        amount = rng.choice([rng.randint(1, max(total, 1)), total + WAD, WAD // 3])
+        plan = vm.plan_redemption(entries, amount, price, p, USD6, rate)
+        supply = total + rng.randint(0, 10**4) * WAD
+        base = rng.choice([0, rng.randint(0, WAD // 10), WAD])
+        fee = vm.redemption_fee_wad(base, 0, 0, plan.redeemed, max(supply, 1))
+        out.append(
+            {
+                "price": str(price),
+                "rate": str(rate),
+                "entries": [
+                    [e.account, str(e.key), str(e.collateral), str(e.debt)] for e in entries
+                ],
+                "amount": str(amount),
+                "first_hint": plan.first_hint,
+                "partial_hint": plan.partial_hint,
+                "taken": [[a, str(d), str(c)] for a, d, c in plan.taken],
+                "redeemed": str(plan.redeemed),
+                "collateral": str(plan.collateral),
+                "base_rate": str(base),
+                "supply": str(max(supply, 1)),
+                "fee_wad": str(fee),
+            }
+        )
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("dapp/src/generated"))
@@ -127,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         "usd_per_unit": str(USD6),
         "vault": vault_vectors(rng, args.n),
         "perp": perp_vectors(rng, args.n),
+        "redemption": redemption_vectors(rng, args.n),
     }
     (args.out / "vectors.json").write_text(json.dumps(vectors, indent=1))
     print(f"wrote {args.out}/sessions.json and vectors.json")
