@@ -44,7 +44,6 @@ def cli(network, out, charts, market_symbol, backend, **opts):
     from ape.logging import logger
 
     from synthequity import logs
-    from synthequity.sim import agents as ag
     from synthequity.sim.cli import make_config, replay, report, run_local
     from synthequity.sim.run import (
         Simulation,
@@ -72,7 +71,7 @@ def cli(network, out, charts, market_symbol, backend, **opts):
         )
     except LookupError as exc:
         raise SystemExit(f"refused: {exc}") from None
-    agents = ag.make_agents(cfg.agents, cfg.seed, exposed=cfg.exposed, savers=cfg.savers)
+    agents = cfg.make_agents()
     console.print(f"funding {len(agents)} agents ...")
     who = prepare(stack, agents)
     snapshot = chain.snapshot() if len(policies) > 1 else None

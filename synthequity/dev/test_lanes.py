@@ -55,6 +55,7 @@ BOA_LANE: tuple[str, ...] = (
     "tests/unit/test_replay_model.py",
     "tests/unit/test_scenarios.py",
     "tests/unit/test_sim_agents.py",
+    "tests/unit/test_sim_mixes.py",
     "tests/unit/test_sim_report.py",
     "tests/unit/test_sim_sweep.py",
     "tests/unit/test_sim_stability_pool.py",

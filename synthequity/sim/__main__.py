@@ -38,7 +38,7 @@ def main(
     cfg, policies = make_config(**opts)  # type: ignore[arg-type]
     console.print(
         f"replaying {cfg.label} {cfg.start} .. {cfg.end} in-process ({engine}), "
-        f"{cfg.agents + cfg.exposed + cfg.savers} agents, seed {cfg.seed}",
+        f"{cfg.n_agents} agents, seed {cfg.seed}",
         highlight=False,
     )
     results = run_local(cfg, policies, engine, console, deployed_at=deployed_at)

@@ -11,6 +11,11 @@ need and sends what they return.
 - Savers (`--savers`, none by default) borrow at 250-300% like careful borrowers and keep
   every synth they mint in the vault's stability pool: the liquidity that lets the vault
   keeper liquidate without an inventory of its own (issue 19).
+- Styles for the stress lab's agent mixes (none by default; `Mix`): a whale who opens near
+  the open-interest cap on its side; traders who open at a session's last print and close at
+  the next session's first (they hold through every close); a trader who always takes the
+  side against the skew; LPs who flee (redeem all they may) when their share value falls 5%
+  under its peak and come back when it recovers.
 
 Agents behave like wallet users: before sending they check what the wallet commands'
 preflight checks (`scripts/perp.py`: the keeper fee comes out of margin, the fill must leave
@@ -38,6 +43,50 @@ class Kind(StrEnum):
     SAVER = "saver"
 
 
+class Style(StrEnum):
+    PLAIN = "plain"
+    WHALE = "whale"  # trader: ~90% of the room left under the OI cap on its side
+    OVERNIGHT = "overnight"  # trader: opens at a session's last print, closes at the next's
+    CONTRARIAN = "contrarian"  # trader: the side against the skew (earns funding)
+    FLEEING = "fleeing"  # LP: redeems on a 5% drawdown of its share value, back on recovery
+
+
+FLEE_DRAWDOWN_BPS = 500  # a fleeing LP's trigger: share value 5% under its peak
+RETURN_BPS = 10_000  # ... and it comes back at its peak again
+
+
+@dataclass(frozen=True)
+class Mix:
+    """How many agents of each extra style a run adds to its `agents` (drawn after them: the
+    first agents are the same in every mix of a seed)."""
+
+    whales: int = 0
+    overnight: int = 0
+    contrarians: int = 0
+    fleeing: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.whales + self.overnight + self.contrarians + self.fleeing
+
+    @classmethod
+    def parse(cls, text: str) -> Mix:
+        """`whales=1,overnight=4,contrarians=2,fleeing=2` (any subset; "" for none)."""
+        counts: dict[str, int] = {}
+        for part in filter(None, (x.strip() for x in text.split(","))):
+            key, _, value = part.partition("=")
+            if key not in cls.__dataclass_fields__ or not value.isdigit():
+                raise ValueError(
+                    f"agent mix {part!r}: want KEY=N with KEY one of "
+                    f"{', '.join(cls.__dataclass_fields__)}"
+                )
+            counts[key] = int(value)
+        return cls(**counts)
+
+    def label(self) -> str:
+        return ",".join(f"{k}={v}" for k, v in vars(self).items() if v)
+
+
 @dataclass(frozen=True)
 class Agent:
     name: str
@@ -49,16 +98,70 @@ class Agent:
     leverage_x100: int = 0  # traders: 100..500
     hold_ticks: int = 0  # traders: mean holding time
     eager: bool = False  # traders: fund and open at the first chance, hold (gap exposure)
+    style: Style = Style.PLAIN
 
 
-def make_agents(n: int, seed: int, exposed: int = 0, savers: int = 0) -> list[Agent]:
+def make_agents(
+    n: int, seed: int, exposed: int = 0, savers: int = 0, mix: Mix | None = None
+) -> list[Agent]:
     """`n` agents (at least one of each kind): ~15% LPs, ~35% borrowers, the rest traders;
     then `exposed` eager traders at 5x, long and short in turn, who open at the first chance
-    and hold (what a gap scenario needs on the books when the gap comes); then `savers`
-    (drawn after the others: the first `n` agents are the same with or without them)."""
+    and hold (what a gap scenario needs on the books when the gap comes); then `savers`, then
+    the styles of `mix` (drawn after the others: the first `n` agents are the same with or
+    without them)."""
+    rng = random.Random(seed)
+    out = _base_agents(n, rng, exposed, savers)
+    m = mix or Mix()
+    out += [
+        Agent(
+            f"whale{i}",
+            Kind.TRADER,
+            3_000_000,
+            side=1 if i % 2 == 0 else -1,
+            leverage_x100=300,
+            hold_ticks=rng.randrange(40, 120),
+            eager=True,
+            style=Style.WHALE,
+        )
+        for i in range(m.whales)
+    ]
+    out += [
+        Agent(
+            f"overnight{i}",
+            Kind.TRADER,
+            rng.randrange(5_000, 20_000, 100),
+            side=1 if i % 2 == 0 else -1,
+            leverage_x100=rng.randrange(200, 401, 25),
+            eager=True,
+            style=Style.OVERNIGHT,
+        )
+        for i in range(m.overnight)
+    ]
+    out += [
+        Agent(
+            f"contrarian{i}",
+            Kind.TRADER,
+            rng.randrange(10_000, 40_000, 100),
+            side=1,
+            leverage_x100=200,
+            hold_ticks=rng.randrange(10, 30),
+            eager=True,
+            style=Style.CONTRARIAN,
+        )
+        for i in range(m.contrarians)
+    ]
+    out += [
+        Agent(
+            f"fleeing_lp{i}", Kind.LP, rng.randrange(100_000, 300_000, 1_000), style=Style.FLEEING
+        )
+        for i in range(m.fleeing)
+    ]
+    return out
+
+
+def _base_agents(n: int, rng: random.Random, exposed: int, savers: int) -> list[Agent]:
     if n < 3:
         raise ValueError("the simulation needs at least 3 agents (an LP, a borrower, a trader)")
-    rng = random.Random(seed)
     n_lp = max(1, round(n * 0.15))
     n_borrow = max(1, round(n * 0.35))
     n_trade = n - n_lp - n_borrow
@@ -174,6 +277,9 @@ class TraderView:
     skew_wad: int = 0  # the market's, for the fill price and fee estimate
     keeper_fee_wad: int = WAD  # escrowed from margin at every commit
     params: pm.PerpParams = field(default_factory=pm.PerpParams)
+    room_long_wad: int = 2**255  # shares that may still open long under the OI caps
+    room_short_wad: int = 2**255  # ... and short
+    last_open: bool = False  # this is the session's last OPEN print (a close comes next)
 
 
 def trading_floor_wad(v: TraderView) -> int:
@@ -184,7 +290,8 @@ def trading_floor_wad(v: TraderView) -> int:
 
 def order_problem(v: TraderView, delta: int) -> str | None:
     """What the wallet's preflight (`scripts/perp.py` `_order`) would refuse an order of
-    `delta` for — the contract's revert at commit, or its cancel at the fill — else None.
+    `delta` for — the contract's revert at commit, or its cancel at the fill (margin, the open
+    interest caps as the view shows them) — else None.
     Funding owed is left out (the view has no index): the fill is checked with the margin."""
     if v.margin_wad < v.keeper_fee_wad:
         return "margin below keeper fee"
@@ -194,10 +301,22 @@ def order_problem(v: TraderView, delta: int) -> str | None:
     pos = pm.Position(v.size_wad, v.entry_price_wad, v.margin_wad, 0)
     equity = v.margin_wad + pm.pnl(pos, v.price_wad) - fee - v.keeper_fee_wad
     new = v.size_wad + delta
+    if (
+        max(new, 0) - max(v.size_wad, 0) > v.room_long_wad
+        or min(v.size_wad, 0) - min(new, 0) > v.room_short_wad
+    ):
+        return "open interest"  # the fill would cancel it: the cap on that side is reached
     bps = p.initial_margin_bps if pm.grows(v.size_wad, new) else p.maintenance_margin_bps
     if new != 0 and equity < pm.min_equity(new, v.price_wad, bps, p):
         return "not enough margin"
     return None
+
+
+def _side(a: Agent, v: TraderView) -> int:
+    """The side an opening order takes: a contrarian's is against the skew."""
+    if a.style is Style.CONTRARIAN and v.skew_wad != 0:
+        return -1 if v.skew_wad > 0 else 1
+    return a.side
 
 
 def trader_step(a: Agent, v: TraderView, rng: random.Random) -> Action | None:
@@ -218,18 +337,26 @@ def trader_step(a: Agent, v: TraderView, rng: random.Random) -> Action | None:
             return Action("perp", "withdraw_margin", (units,), "walk away with the margin")
         if not a.eager and rng.random() > 0.25:
             return None
+        if a.style is Style.OVERNIGHT and not v.last_open:
+            return None  # opens only where a close comes next
         # a little under the stated leverage: the order fee and the fill's premium come first
         size = v.margin_wad * a.leverage_x100 * 95 // (100 * 100) * WAD // v.price_wad
-        delta = a.side * size
-        if size == 0 or order_problem(v, delta) is not None:
+        side = _side(a, v)
+        if a.style is Style.WHALE:  # near the cap: 90% of the room its side has left
+            size = min(size, (v.room_long_wad if side > 0 else v.room_short_wad) * 9 // 10)
+        delta = side * size
+        if size <= 0 or order_problem(v, delta) is not None:
             return None
         return Action(
             "perp",
             "commit_order",
             (delta, slippage_bound(v.price_wad, delta)),
-            f"{'long' if a.side > 0 else 'short'} {a.leverage_x100 / 100:.2f}x",
+            f"{'long' if side > 0 else 'short'} {a.leverage_x100 / 100:.2f}x"
+            + ("" if a.style is Style.PLAIN else f" ({a.style.value})"),
         )
-    if rng.random() < 1 / max(a.hold_ticks, 1):
+    hold_on = a.style is Style.OVERNIGHT and v.last_open  # the close is still to come
+    leave = a.style is Style.OVERNIGHT and not v.last_open  # the next session's first print
+    if not hold_on and (leave or rng.random() < 1 / max(a.hold_ticks, 1)):
         delta = -v.size_wad
         if order_problem(v, delta) is not None:
             return None  # not even the keeper fee: the liquidation keeper's now
@@ -241,9 +368,24 @@ def trader_step(a: Agent, v: TraderView, rng: random.Random) -> Action | None:
 class LpView:
     cash_units: int
     shares: int
+    share_value_wad: int = WAD  # the pool's assets per 1e18 shares (`convertToAssets`)
+    peak_value_wad: int = WAD  # the highest share value this LP has seen
+    max_redeem: int = 0  # shares the pool lets it redeem now (lock, what OI needs)
+    fled: bool = False  # a fleeing LP that left
 
 
 def lp_step(a: Agent, v: LpView) -> Action | None:
+    """Deposit at the start and stay; a fleeing LP redeems what it may when its share value
+    is 5% under its peak, and deposits again when the value is back at that peak."""
+    if a.style is Style.FLEEING and v.shares > 0:
+        drop = v.share_value_wad * 10_000 < v.peak_value_wad * (10_000 - FLEE_DRAWDOWN_BPS)
+        if drop and v.max_redeem > 0:
+            return Action("pool", "redeem", (v.max_redeem,), "flee a 5% drawdown")
+        return None
     if v.shares == 0 and v.cash_units > 0:
+        if a.style is Style.FLEEING and v.fled:
+            if v.share_value_wad * 10_000 < v.peak_value_wad * RETURN_BPS:
+                return None  # not recovered yet
+            return Action("pool", "deposit", (v.cash_units,), "back after the recovery")
         return Action("pool", "deposit", (v.cash_units,), "provide liquidity")
     return None

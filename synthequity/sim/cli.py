@@ -75,6 +75,14 @@ def sim_options(f: Callable[..., Any]) -> Callable[..., Any]:
             help="Borrowers who keep their synth in the stability pool (on top of --agents).",
         ),
         click.option(
+            "--mix",
+            "styles",
+            default="",
+            help="Extra agents by style on top of --agents: whales=N (near the OI cap), "
+            "overnight=N (hold through every close), contrarians=N (against the skew), "
+            "fleeing=N (LPs who flee a 5% drawdown), e.g. whales=1,overnight=4.",
+        ),
+        click.option(
             "--keeper-inventory/--no-keeper-inventory",
             default=True,
             show_default=True,
@@ -119,6 +127,13 @@ def sim_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
+def _mix(text: str) -> ag.Mix:
+    try:
+        return ag.Mix.parse(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--mix") from None
+
+
 def make_config(
     window: tuple[str, str],
     n_agents: int,
@@ -130,6 +145,7 @@ def make_config(
     confirm: bool,
     exposed: int,
     savers: int,
+    styles: str,
     keeper_inventory: bool,
     agent_every_min: int,
     insurance_usd: int,
@@ -150,6 +166,7 @@ def make_config(
         agent_every_s=agent_every_min * 60,
         exposed=exposed,
         savers=savers,
+        mix=_mix(styles),
         keeper_inventory=keeper_inventory,
         insurance_usd=insurance_usd,
         max_stale_open_s=max_stale_open_min * 60,
@@ -211,7 +228,7 @@ def run_local(
     for policy in policies:
         at = deployed_at if deployed_at is not None else to_ts(cfg.start) - DEPLOY_LEAD_S
         chain, stack = deploy_stack(at, addresses, engine=engine, **protocol)
-        agents = ag.make_agents(cfg.agents, cfg.seed, exposed=cfg.exposed, savers=cfg.savers)
+        agents = cfg.make_agents()
         who = prepare(stack, agents, chain)
         sim = Simulation(stack, who, agents, replace_policy(cfg, policy), chain=chain)
         results.append(replay(sim, console))

@@ -127,7 +127,7 @@ def write(results: list[SimResult], out: Path, with_charts: bool = True) -> Path
     lines = [
         f"# synthequity market replay: {cfg.label}, {cfg.start} .. {cfg.end}",
         "",
-        f"{what}, {cfg.agents + cfg.exposed + cfg.savers} seeded agents (seed {cfg.seed}), "
+        f"{what}, {cfg.n_agents} seeded agents (seed {cfg.seed}), "
         "the order keeper and the liquidation keepers (perp and vault) running against the chain.",
         "",
     ]

@@ -59,12 +59,22 @@ class SimConfig:
     exposed: int = 0  # eager 5x traders on top of `agents` (sim.agents.make_agents)
     insurance_usd: int = 0  # the insurance fund's balance at the start (topped up to it)
     savers: int = 0  # borrowers who keep their synth in the stability pool (sim.agents)
+    mix: ag.Mix = field(default_factory=ag.Mix)  # extra agent styles (sim.agents.Mix)
     keeper_inventory: bool = True  # the vault keeper mints sTSLA to liquidate with
     max_stale_open_s: int = 7_200  # the headline alarm: longer unusable while the source is OPEN
 
     @property
     def label(self) -> str:
         return self.symbol or replayed_symbol(self.scenario or self.csv)
+
+    @property
+    def n_agents(self) -> int:
+        return self.agents + self.exposed + self.savers + self.mix.total
+
+    def make_agents(self) -> list[ag.Agent]:
+        return ag.make_agents(
+            self.agents, self.seed, exposed=self.exposed, savers=self.savers, mix=self.mix
+        )
 
 
 def replayed_symbol(path: str) -> str:
@@ -270,7 +280,7 @@ class SimResult:
             "start": self.config.start,
             "end": self.config.end,
             "seed": self.config.seed,
-            "agents": self.config.agents + self.config.exposed + self.config.savers,
+            "agents": self.config.n_agents,
             "policy": self.policy,
             "backend": self.backend,
             "status": self.status(),
@@ -512,6 +522,8 @@ class Simulation:
         self.priced = False  # the feed has a round
         self.pool_shortfall_start = 0
         self.inventory_minted = bool(stack.vault.position(stack.keeper)[1])
+        self.lp_peak: dict[str, int] = {}  # fleeing LPs: the highest share value seen invested
+        self.fled: set[str] = set()  # fleeing LPs out of the pool
         self._books_of: dict[str, list[str]] = {}  # book -> the agents' addresses in it
         for a in agents:
             if a.kind is not ag.Kind.LP:
@@ -633,7 +645,7 @@ class Simulation:
                 self._keepers()
             if t - self.last_acted >= self.cfg.agent_every_s and 0 in keepers:
                 self.last_acted = t
-                if self._agents_act():
+                if self._agents_act(last_open):
                     self._oracle_tick(0, t + HEARTBEAT_S)  # the next print: orders fill on it
                     self._keepers()
         self.was_usable = usable
@@ -680,18 +692,25 @@ class Simulation:
         debt = put * s.usd_per_unit * WAD // (4 * price)
         self._send(s.vault, "open", (put, debt), s.keeper)
 
-    def _agents_act(self) -> bool:
+    def _agents_act(self, last_open: bool = False) -> bool:
         """Every agent, in a seeded order, does what its rule says on its views (read for all
-        agents in one batch). True when an order was committed (it needs the next print to
-        fill). A revert that still happens is counted by reason (the report lists them)."""
+        agents in one batch; `last_open`: a close comes after this print). True when an order
+        was committed (it needs the next print to fill). A revert that still happens is
+        counted by reason (the report lists them)."""
         s, committed = self.s, False
         price = self.vault_keeper.io.price()
-        views = self._views(price)
+        views = self._views(price, last_open)
         order = list(self.agents)
         self.rng.shuffle(order)
+        room: list[int] | None = None  # the OI room left, less this round's orders
         for a in order:
             who = self.accounts[a.name]
-            action = self._decide(a, views[a.name])
+            view = views[a.name]
+            if isinstance(view, ag.TraderView):
+                if room is None:
+                    room = [view.room_long_wad, view.room_short_wad]
+                view = dataclasses.replace(view, room_long_wad=room[0], room_short_wad=room[1])
+            action = self._decide(a, view)
             if action is None:
                 continue
             contract = {
@@ -701,24 +720,42 @@ class Simulation:
                 "sp": s.stability_pool,
             }[action.target]
             address = self.chain.address(who)
-            args = (*action.args, address) if action.target == "pool" else action.args
+            args = action.args
+            if action.target == "pool":  # (receiver) for a deposit, (receiver, owner) to redeem
+                args = (*args, address, address) if action.fn == "redeem" else (*args, address)
             reason = self.chain.send(contract, action.fn, args, who)
             if reason is not None:
                 self.result.counters[f"agent reverts: {reason}"] += 1
                 continue
-            self.result.counters[f"{a.kind.value} {action.fn}"] += 1
+            style = "" if a.style is ag.Style.PLAIN else f" ({a.style.value})"
+            self.result.counters[f"{a.kind.value} {action.fn}{style}"] += 1
+            if a.style is ag.Style.FLEEING:
+                if action.fn == "redeem":
+                    self.fled.add(a.name)
+                else:  # back in: its peak starts again from the value now
+                    self.fled.discard(a.name)
+                    self.lp_peak[a.name] = views[a.name].share_value_wad
+            if action.fn == "commit_order" and room is not None:
+                size = view.size_wad
+                new = size + action.args[0]
+                room[0] -= max(new, 0) - max(size, 0)
+                room[1] -= min(size, 0) - min(new, 0)
             committed |= action.fn == "commit_order"
         return committed
 
-    def _views(self, price: int) -> dict[str, Any]:
+    def _views(self, price: int, last_open: bool = False) -> dict[str, Any]:
         s, calls = self.s, []
         calls.append((s.market, "skew", ()))
         calls.append((s.market, "params", ()))
+        calls.append((s.market, "open_interest", ()))
+        calls.append((s.market, "pool_nav", ()))
+        calls.append((s.pool, "convertToAssets", (WAD,)))
         for a in self.agents:
             who = self.chain.address(self.accounts[a.name])
             calls.append((s.collateral, "balanceOf", (who,)))
             if a.kind is ag.Kind.LP:
                 calls.append((s.pool, "balanceOf", (who,)))
+                calls.append((s.pool, "maxRedeem", (who,)))
             elif a.kind in (ag.Kind.BORROWER, ag.Kind.SAVER):
                 calls += [(s.vault, "position", (who,)), (s.synth, "balanceOf", (who,))]
             else:
@@ -730,12 +767,31 @@ class Simulation:
             params_row = params_row[0]
         perp = pm.PerpParams(*(int(x) for x in params_row[0]))
         keeper_fee = int(params_row[2])
+        long_oi, short_oi = (int(x) for x in flat(next(rows)))
+        nav_usd = max(flat(next(rows))[0], 0) * s.usd_per_unit
+        share_value = flat(next(rows))[0]
+        # the OI caps (min of the market's and the pool's, `_within_caps`) in shares left
+        pool_cap = nav_usd * int(params_row[5]) // 10_000
+        room = [
+            max(min(int(params_row[3 + i]), pool_cap) * WAD // price - oi, 0) if price else 0
+            for i, oi in enumerate((long_oi, abs(short_oi)))
+        ]
         views: dict[str, Any] = {}
         upu = s.usd_per_unit
         for a in self.agents:
             cash = flat(next(rows))[0]
             if a.kind is ag.Kind.LP:
-                views[a.name] = ag.LpView(cash, flat(next(rows))[0])
+                shares, may = flat(next(rows))[0], flat(next(rows))[0]
+                if shares and a.name not in self.fled:
+                    self.lp_peak[a.name] = max(self.lp_peak.get(a.name, 0), share_value)
+                views[a.name] = ag.LpView(
+                    cash,
+                    shares,
+                    share_value,
+                    self.lp_peak.get(a.name, share_value),
+                    may,
+                    a.name in self.fled,
+                )
             elif a.kind in (ag.Kind.BORROWER, ag.Kind.SAVER):
                 held, debt = flat(next(rows))
                 synth = flat(next(rows))[0]
@@ -754,6 +810,9 @@ class Simulation:
                     skew_wad=skew,
                     keeper_fee_wad=keeper_fee,
                     params=perp,
+                    room_long_wad=room[0],
+                    room_short_wad=room[1],
+                    last_open=last_open,
                 )
         return views
 
@@ -862,7 +921,10 @@ class Simulation:
         fills = c.events(s.market, "OrderFilled", lo, hi)
         r.fills = [(ts(lg.block_number), int(lg.fill_price) / WAD) for lg in fills]
         r.counters["orders filled"] = len(fills)
-        r.counters["orders cancelled"] = len(c.events(s.market, "OrderCancelled", lo, hi))
+        cancelled = c.events(s.market, "OrderCancelled", lo, hi)
+        r.counters["orders cancelled"] = len(cancelled)
+        for lg in cancelled:  # by reason: what the agents' preflight missed
+            r.counters[f"orders cancelled: {lg.reason}"] += 1
         r.counters["oracle suspect"] = len(c.events(s.oracle, "FeedSuspect", lo, hi))
         for lg in c.events(s.oracle, "FeedCleared", lo, hi):
             r.counters[f"oracle cleared: {lg.reason}"] += 1

@@ -20,6 +20,8 @@ from typing import Any
 
 import click
 
+from synthequity.sim.agents import Mix
+
 # parameters a sweep may set, by the object deploy_protocol takes them in
 VAULT_KEYS = ("mcr_bps", "liquidation_ratio_bps", "liquidation_penalty_bps", "stability_fee_bps")
 PERP_MATH_KEYS = (
@@ -38,6 +40,10 @@ OTHER_KEYS = ("max_jump_bps", "insurance_usd")
 KEYS = VAULT_KEYS + PERP_MATH_KEYS + MARKET_KEYS + OTHER_KEYS
 
 
+# the flows' names of the agents who trade on the perp market (sim.run.reconcile's groups)
+TRADER_GROUPS = ("traders", "exposeds", "whales", "overnights", "contrarians")
+
+
 @dataclass(frozen=True)
 class RunSpec:
     seed: int
@@ -48,6 +54,7 @@ class RunSpec:
     mix_name: str = "default"
     agents: int = 24
     exposed: int = 0
+    styles: str = ""  # sim.agents.Mix: whales=N,overnight=N,contrarians=N,fleeing=N
     step_s: int = 7_200
     csv: str = "data/tsla_daily.csv"
     engine: str = "revm"
@@ -99,16 +106,15 @@ def run_spec(spec: dict[str, Any]) -> dict[str, Any]:
         step_s=s.step_s,
         csv=s.csv,
         exposed=s.exposed,
+        mix=Mix.parse(s.styles),
         insurance_usd=s.params.get("insurance_usd", 0),
     )
     t0 = time.perf_counter()
     (r,) = run_local(cfg, [None], s.engine, None, **protocol_kwargs(s.params))
     summary = r.summary()
     flows = dict(summary["flows"])
-    trader_in = sum(v for k, v in flows.items() if k.endswith("s -> market") and "trader" in k)
-    trader_in += flows.get("exposeds -> market", 0)
-    trader_out = sum(v for k, v in flows.items() if k.startswith("market -> ") and "trader" in k)
-    trader_out += flows.get("market -> exposeds", 0)
+    trader_in = sum(flows.get(f"{g} -> market", 0) for g in TRADER_GROUPS)
+    trader_out = sum(flows.get(f"market -> {g}", 0) for g in TRADER_GROUPS)
     # margin still in the market at the end (the books' check, token units): not lost
     left = next((c[1] for c in summary["checks"] if c[0].startswith("market balance")), 0)
     nav0 = summary["pool_nav_start_usd"]
@@ -161,15 +167,20 @@ def specs(
     seeds: list[int],
     windows: list[tuple[str, str]],
     param_sets: dict[str, dict[str, int]],
-    mixes: dict[str, tuple[int, int]],
+    mixes: dict[str, dict[str, int]],
     **common: Any,
 ) -> list[RunSpec]:
-    return [
-        RunSpec(seed, start, end, pname, pset, mname, agents, exposed, **common)
-        for (pname, pset), (mname, (agents, exposed)), (start, end), seed in itertools.product(
-            param_sets.items(), mixes.items(), windows, seeds
-        )
-    ]
+    """Every (parameter set, agent mix, window, seed); a mix: {"agents": N, "exposed": K, and
+    any of sim.agents.Mix's styles: "whales", "overnight", "contrarians", "fleeing"}."""
+    out = []
+    for (pname, pset), (mname, mix), (start, end), seed in itertools.product(
+        param_sets.items(), mixes.items(), windows, seeds
+    ):
+        rest = {k: v for k, v in mix.items() if k not in ("agents", "exposed")}
+        styles = Mix.parse(",".join(f"{k}={v}" for k, v in rest.items())).label()
+        agents, exposed = mix.get("agents", 24), mix.get("exposed", 0)
+        out.append(RunSpec(seed, start, end, pname, pset, mname, agents, exposed, styles, **common))
+    return out
 
 
 def execute(
@@ -403,7 +414,8 @@ def _named(text: str, what: str) -> tuple[str, dict[str, int]]:
     "--mix",
     "mixes",
     multiple=True,
-    help="NAME:agents=N,exposed=K an agent mix (default: 24 agents, no eager 5x traders).",
+    help="NAME:agents=N,exposed=K,whales=N,overnight=N,contrarians=N,fleeing=N an agent mix "
+    "(default: 24 agents, no eager 5x traders, no extra styles; sim.agents).",
 )
 @click.option("--prints-every", "step_min", default=120, show_default=True)
 @click.option("--csv", "csv_path", default="data/tsla_daily.csv", show_default=True)
@@ -431,15 +443,19 @@ def main(
     sets = {"default": {}} | dict(_named(p, "--params") for p in param_sets)
     for pset in sets.values():
         protocol_kwargs(pset)  # refuse unknown keys before anything runs
-    mix: dict[str, tuple[int, int]] = {}
+    mix: dict[str, dict[str, int]] = {}
     for m in mixes:
         name, v = _named(m, "--mix")
-        mix[name] = (v.get("agents", 24), v.get("exposed", 0))
+        try:
+            specs([1], [("", "")], {"": {}}, {name: v})  # refuse an unknown style now
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--mix") from None
+        mix[name] = v
     runs = specs(
         _seeds(seeds),
         [tuple(w.split(":", 1)) for w in windows],  # type: ignore[misc]
         sets,
-        mix or {"default": (24, 0)},
+        mix or {"default": {"agents": 24}},
         step_s=step_min * 60,
         csv=csv_path,
         engine=engine,

@@ -171,3 +171,83 @@ def test_savers_borrow_carefully_and_keep_their_synth_in_the_stability_pool():
     for _ in range(2_000):  # never closes: its synth is in the pool
         act = ag.saver_step(saver, ag.BorrowerView(price, 0, UPU, 9_000 * 10**6, 30 * WAD, 0), rng)
         assert act is None
+
+
+# ---- the stress lab's agent mixes (sim.agents.Mix) ------------------------------------------
+
+
+def test_a_mix_adds_its_styles_after_the_others_and_parses_its_text():
+    base = ag.make_agents(9, seed=2, savers=1)
+    mix = ag.Mix.parse("whales=1,overnight=2,contrarians=1,fleeing=2")
+    more = ag.make_agents(9, seed=2, savers=1, mix=mix)
+    assert more[:10] == base and len(more) == 10 + mix.total == 16
+    assert [x.style for x in more[10:]] == [
+        ag.Style.WHALE,
+        *[ag.Style.OVERNIGHT] * 2,
+        ag.Style.CONTRARIAN,
+        *[ag.Style.FLEEING] * 2,
+    ]
+    assert mix.label() == "whales=1,overnight=2,contrarians=1,fleeing=2"
+    assert ag.Mix.parse("") == ag.Mix() and ag.Mix().total == 0
+    for bad in ("sharks=1", "whales=x", "whales"):
+        with pytest.raises(ValueError, match="agent mix"):
+            ag.Mix.parse(bad)
+
+
+def _styled(style, side=1, leverage_x100=300):
+    return ag.Agent("x", ag.Kind.TRADER, 0, side=side, leverage_x100=leverage_x100,
+                    hold_ticks=10**9, eager=True, style=style)  # fmt: skip
+
+
+def test_a_whale_takes_90_percent_of_the_room_left_under_the_cap_on_its_side():
+    price, rng = 100 * WAD, random.Random(0)
+    whale = _styled(ag.Style.WHALE, side=-1)
+    view = ag.TraderView(price, 0, UPU, 1_000_000 * WAD, 0, False,
+                         room_long_wad=10**9 * WAD, room_short_wad=2_000 * WAD)  # fmt: skip
+    act = ag.trader_step(whale, view, rng)
+    assert act is not None and act.args[0] == -1_800 * WAD  # not 3x of $1M: the cap binds
+    assert act.why == "short 3.00x (whale)"
+    full = ag.TraderView(price, 0, UPU, 1_000_000 * WAD, 0, False, room_short_wad=0)
+    assert ag.trader_step(whale, full, rng) is None  # no room: nothing that would cancel
+
+
+def test_overnight_traders_open_only_before_a_close_and_leave_at_the_next_session():
+    price, rng = 100 * WAD, random.Random(0)
+    a = _styled(ag.Style.OVERNIGHT)
+    flat_mid = ag.TraderView(price, 0, UPU, 1_000 * WAD, 0, False)
+    assert all(ag.trader_step(a, flat_mid, rng) is None for _ in range(200))
+    flat_last = ag.TraderView(price, 0, UPU, 1_000 * WAD, 0, False, last_open=True)
+    act = ag.trader_step(a, flat_last, rng)
+    assert act is not None and act.args[0] > 0 and act.why.endswith("(overnight)")
+    held_last = ag.TraderView(price, 0, UPU, 1_000 * WAD, 2 * WAD, False, price, last_open=True)
+    assert all(ag.trader_step(a, held_last, rng) is None for _ in range(200))  # holds the close
+    held_next = ag.TraderView(price, 0, UPU, 1_000 * WAD, 2 * WAD, False, price)
+    close = ag.trader_step(a, held_next, rng)
+    assert close is not None and close.args[0] == -2 * WAD and close.why == "close"
+
+
+def test_a_contrarian_takes_the_side_against_the_skew():
+    price, rng = 100 * WAD, random.Random(0)
+    a = _styled(ag.Style.CONTRARIAN, side=1, leverage_x100=200)
+    for skew, sign in ((500 * WAD, -1), (-500 * WAD, 1), (0, 1)):
+        view = ag.TraderView(price, 0, UPU, 1_000 * WAD, 0, False, skew_wad=skew)
+        act = ag.trader_step(a, view, rng)
+        assert act is not None and (act.args[0] > 0) == (sign > 0), skew
+
+
+def test_a_fleeing_lp_redeems_on_a_5_percent_drawdown_and_returns_at_its_peak():
+    a = ag.Agent("f", ag.Kind.LP, 1, style=ag.Style.FLEEING)
+    peak = WAD * 101 // 100
+    calm = ag.LpView(0, 10**21, peak * 96 // 100, peak, 10**21)
+    assert ag.lp_step(a, calm) is None  # 4% under the peak: stays
+    drop = ag.LpView(0, 10**21, peak * 94 // 100, peak, 4 * 10**20)
+    act = ag.lp_step(a, drop)
+    assert act is not None and act.fn == "redeem" and act.args == (4 * 10**20,)  # what it may
+    locked = ag.LpView(0, 10**21, peak * 94 // 100, peak, 0)
+    assert ag.lp_step(a, locked) is None  # the lock or what OI needs holds it in
+    out_low = ag.LpView(5 * 10**6, 0, peak * 99 // 100, peak, 0, fled=True)
+    assert ag.lp_step(a, out_low) is None
+    back = ag.lp_step(a, ag.LpView(5 * 10**6, 0, peak, peak, 0, fled=True))
+    assert back is not None and back.fn == "deposit" and back.args == (5 * 10**6,)
+    plain = ag.Agent("l", ag.Kind.LP, 1)
+    assert ag.lp_step(plain, drop) is None  # a plain LP stays through it

@@ -21,8 +21,14 @@ def test_parameter_sets_reach_deploy_protocol():
     assert kw["max_jump_bps"] == 3_000
     with pytest.raises(ValueError, match="unknown parameters"):
         sweep.protocol_kwargs({"mcr": 1})
-    runs = sweep.specs([1, 2], [("2022-09-01", "2022-09-09")], {"default": {}}, {"m": (9, 1)})
-    assert [(r.seed, r.agents, r.exposed) for r in runs] == [(1, 9, 1), (2, 9, 1)]
+    mixes = {"m": {"agents": 9, "exposed": 1, "whales": 1, "fleeing": 2}}
+    runs = sweep.specs([1, 2], [("2022-09-01", "2022-09-09")], {"default": {}}, mixes)
+    assert [(r.seed, r.agents, r.exposed, r.styles) for r in runs] == [
+        (1, 9, 1, "whales=1,fleeing=2"),
+        (2, 9, 1, "whales=1,fleeing=2"),
+    ]
+    with pytest.raises(ValueError, match="agent mix 'sharks=1'"):
+        sweep.specs([1], [("2022-09-01", "2022-09-09")], {"default": {}}, {"m": {"sharks": 1}})
 
 
 def test_a_two_run_sweep_on_a_dask_local_cluster(tmp_path):
@@ -32,7 +38,7 @@ def test_a_two_run_sweep_on_a_dask_local_cluster(tmp_path):
         [3],
         [("2022-09-06", "2022-09-08")],
         {"default": {}, "tight": {"maintenance_margin_bps": 1_500, "insurance_usd": 2_000}},
-        {"small": (6, 0)},
+        {"small": {"agents": 6}},
     )
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster:
         results = sweep.execute(runs, scheduler=cluster.scheduler_address)
