@@ -29,16 +29,24 @@ class Target:
     operation: str
     target: int
     floor: str
+    # the steady gas before the vault's sorted list (2699110): issue 19 lets an action on a
+    # listed position cost up to 25k more than it did then
+    before_list: int = 0
+
+
+LIST_ALLOWANCE = 25_000
 
 
 TARGETS = [
     Target("oracle push_price", 45_000, "~30k"),
-    Target("vault deposit", 60_000, "44k"),
-    Target("vault mint", 75_000, "47k"),
-    Target("vault burn", 60_000, "42k"),
-    Target("vault withdraw", 70_000, "47k"),
-    Target("vault liquidate", 100_000, "62k"),
-    Target("vault open (sorted list, hints)", 98_815, "mint + 25k"),
+    Target("vault deposit", 60_000, "44k", 49_536),
+    Target("vault mint", 75_000, "47k", 73_432),
+    Target("vault burn", 60_000, "42k", 58_132),
+    Target("vault withdraw", 70_000, "47k", 60_334),
+    Target("vault liquidate", 100_000, "62k", 98_465),
+    # issue 19: "+25k over today's" for an action in the sorted list; open (collateral and a
+    # mint in one call) cost 91,298 before the list (2699110, the same steady re-open)
+    Target("vault open (sorted list, hints)", 116_298, "-"),
     Target("vault redeem (1 position)", 130_000, "-"),
     Target("vault redeem (each further)", 35_000, "-"),
     Target("sp deposit", 90_000, "-"),
@@ -324,7 +332,8 @@ def run(actors: Actors, project: Any, chain: Any) -> tuple[Table, list[str]]:
         title="receipt gas (21k base included) vs docs/spec.md §10",
         caption="steady = median over repeated calls on warm storage (the verdict); worst = "
         "the costliest sample, which includes one-time storage creation (e.g. the insurance "
-        "fund's first fee)",
+        "fund's first fee); a vault action on a listed position may cost up to 25k more than "
+        "before the sorted list (issue 19), shown beside its §10 verdict",
     )
     for col in ("operation", "steady", "worst", "target", "floor", "verdict"):
         table.add_column(col, justify="left" if col in ("operation", "verdict") else "right")
@@ -336,14 +345,13 @@ def run(actors: Actors, project: Any, chain: Any) -> tuple[Table, list[str]]:
             continue
         steady = int(statistics.median(gas))
         ok = steady <= t.target
-        if not ok:
+        listed = t.before_list and steady <= t.before_list + LIST_ALLOWANCE
+        verdict = "[green]within[/]" if ok else "[red]above[/]"
+        if not ok and listed:  # above §10 by what the sorted list costs, which issue 19 allows
+            verdict = f"[yellow]above: +{(steady - t.before_list) / 1000:.1f}k for the list[/]"
+        elif not ok:
             over.append(t.operation)
         table.add_row(
-            t.operation,
-            f"{steady:,}",
-            f"{max(gas):,}",
-            f"{t.target:,}",
-            t.floor,
-            "[green]within[/]" if ok else "[red]above[/]",
+            t.operation, f"{steady:,}", f"{max(gas):,}", f"{t.target:,}", t.floor, verdict
         )
     return table, over

@@ -9,8 +9,12 @@ def test_bench_measures_every_built_operation(
     table, over = bench.run(
         bench.Actors(admin, reporter, borrower, liquidator, trader), project, chain
     )
-    assert "oracle push_price" not in over
+    # every operation within its target, or (vault actions on a listed position) within the
+    # 25k issue 19 allows over its gas before the sorted list
+    assert over == [], over
     rows = table.columns[0]._cells
     assert rows == [t.operation for t in bench.TARGETS]
     verdicts = table.columns[-1]._cells
     assert "within" in verdicts[0]
+    deposit = verdicts[[t.operation for t in bench.TARGETS].index("vault deposit")]
+    assert "for the list" in deposit
