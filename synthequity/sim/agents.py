@@ -297,6 +297,9 @@ def order_problem(v: TraderView, delta: int) -> str | None:
         return "margin below keeper fee"
     p = v.params
     fill = pm.fill_price(v.price_wad, v.skew_wad, delta, p)
+    bound = slippage_bound(v.price_wad, delta)
+    if (fill > bound) if delta > 0 else (fill < bound):
+        return "price"  # the skew premium alone is past the 1% slippage bound
     fee = pm.order_fee(v.skew_wad, delta, fill, p)
     pos = pm.Position(v.size_wad, v.entry_price_wad, v.margin_wad, 0)
     equity = v.margin_wad + pm.pnl(pos, v.price_wad) - fee - v.keeper_fee_wad
@@ -342,8 +345,10 @@ def trader_step(a: Agent, v: TraderView, rng: random.Random) -> Action | None:
         # a little under the stated leverage: the order fee and the fill's premium come first
         size = v.margin_wad * a.leverage_x100 * 95 // (100 * 100) * WAD // v.price_wad
         side = _side(a, v)
-        if a.style is Style.WHALE:  # near the cap: 90% of the room its side has left
+        if a.style is Style.WHALE:  # near the cap: 90% of the room its side has left, and
+            # no more than keeps its fill's skew premium under 0.8% (its bound is 1%)
             size = min(size, (v.room_long_wad if side > 0 else v.room_short_wad) * 9 // 10)
+            size = min(size, max(2 * (v.params.skew_scale * 8 // 1_000 - side * v.skew_wad), 0))
         delta = side * size
         if size <= 0 or order_problem(v, delta) is not None:
             return None

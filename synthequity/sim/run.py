@@ -721,6 +721,11 @@ class Simulation:
             }[action.target]
             address = self.chain.address(who)
             args = action.args
+            if action.fn == "redeem":  # what the pool lets out now, after this round's others
+                (may,) = flat(self.chain.read_many([(s.pool, "maxRedeem", (address,))])[0])
+                if not may:
+                    continue
+                args = (min(args[0], may),)
             if action.target == "pool":  # (receiver) for a deposit, (receiver, owner) to redeem
                 args = (*args, address, address) if action.fn == "redeem" else (*args, address)
             reason = self.chain.send(contract, action.fn, args, who)

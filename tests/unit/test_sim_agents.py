@@ -251,3 +251,17 @@ def test_a_fleeing_lp_redeems_on_a_5_percent_drawdown_and_returns_at_its_peak():
     assert back is not None and back.fn == "deposit" and back.args == (5 * 10**6,)
     plain = ag.Agent("l", ag.Kind.LP, 1)
     assert ag.lp_step(plain, drop) is None  # a plain LP stays through it
+
+
+def test_no_order_whose_skew_premium_alone_passes_the_slippage_bound():
+    """The 2020 whale sweep: 407 of 424 cancels were "price" (an order of ~20,000 shares at a
+    $1M skew scale fills ~1% over the oracle). The preflight now refuses them, and a whale
+    sizes down to keep its premium under 0.8%."""
+    price, scale = 100 * WAD, 1_000_000 * WAD
+    view = ag.TraderView(price, 0, UPU, 10**9 * WAD, 0, False, skew_wad=5_000 * WAD)
+    assert ag.order_problem(view, 20_000 * WAD) == "price"  # avg premium 1.5%
+    assert ag.order_problem(view, -20_000 * WAD) is None  # against the skew: a discount
+    whale = _styled(ag.Style.WHALE)
+    act = ag.trader_step(whale, view, random.Random(0))
+    assert act is not None and act.args[0] == 2 * (scale * 8 // 1_000 - 5_000 * WAD)  # 6,000
+    assert ag.order_problem(view, act.args[0]) is None
