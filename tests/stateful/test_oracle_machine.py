@@ -251,6 +251,24 @@ class OracleMachine(RuleBasedStateMachine):
             )
 
     @invariant()
+    def latest_state_is_the_two_reads_in_one(self):
+        """`latest_state()` (the guard's one call on every hot path) = `latestRoundData()`'s
+        round, answer and time + `market_state()`, against the model."""
+        latest = self.model.latest
+        if latest is None:
+            with boa.reverts("oracle: no data"):
+                self.oracle.latest_state()
+            return
+        t = latest.observed_at
+        assert self.oracle.latest_state() == (
+            latest.round_id,
+            latest.answer,
+            t,
+            self.model.market_status(),
+            self.model.multiplier,
+        )
+
+    @invariant()
     def market_status_matches_model(self):
         assert self.oracle.market_status() == self.model.market_status()
 
