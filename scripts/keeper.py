@@ -98,6 +98,12 @@ def cli():
     help="Serve Prometheus /metrics and JSON /health on this port (env "
     "SYNTHEQUITY_ORACLE_METRICS_PORT).",
 )
+@click.option(
+    "--config",
+    default=None,
+    help="A TOML file of settings (env SYNTHEQUITY_ORACLE_CONFIG): the flags and the "
+    "environment override it (docs/runbooks/oracle-keeper.md).",
+)
 @click.option("--dry-run", is_flag=True, help="Decide and log, send nothing.")
 @click.option(
     "--log-format", type=click.Choice(["json", "plain"]), default="json", show_default=True

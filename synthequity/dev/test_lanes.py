@@ -56,6 +56,7 @@ BOA_LANE: tuple[str, ...] = (
     "tests/unit/test_scenarios.py",
     "tests/unit/test_sim_agents.py",
     "tests/unit/test_sim_mixes.py",
+    "tests/unit/test_lean_install.py",
     "tests/unit/test_sim_report.py",
     "tests/unit/test_sim_sweep.py",
     "tests/unit/test_sim_stability_pool.py",

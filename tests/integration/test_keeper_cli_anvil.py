@@ -3,8 +3,13 @@ sTSLA a vault liquidation burns (and refuses to leave the keeper's own position 
 `liquidate` watches the perp market and the vault; `orders` the perp market."""
 
 import json
+import os
+import subprocess
+import time
+import urllib.error
+import urllib.request
 
-from ape_cli import ape_run
+from ape_cli import NETWORK, ape_run, free_port
 
 from synthequity.contracts import at
 
@@ -60,3 +65,54 @@ def test_keeper_commands_after_deploy(tmp_path, project, accounts, chain):
     assert minted.returncode == 0, minted.stderr[-2_000:]
     assert synth.balanceOf(operator) == before + 5 * 10**18
     assert "CR 500.0%" in " ".join((minted.stderr + minted.stdout).split())  # rich wraps lines
+
+
+def test_a_keeper_runs_from_its_config_file_and_answers_metrics_and_health(tmp_path):
+    """`ape run keeper liquidate --config keeper.toml`, as an operator on a host runs it: the
+    file picks the book, the shard and the metrics port (the flags only the account); while
+    it runs, /metrics and /health answer from its own process."""
+    deployed = ape_run(
+        "deploy", "--account", "TEST::0", "--reporter", "TEST::1", deployments_dir=tmp_path
+    )
+    assert deployed.returncode == 0, deployed.stderr[-2_000:]
+    port = free_port()
+    config = tmp_path / "keeper.toml"
+    config.write_text(
+        f'book = "perp"\nshard = "0/1"\nmetrics_port = {port}\npoll = 0.2\nmax_ticks = 150\n'
+        'log_format = "plain"\ndry_run = true\n'
+        # the suite's chain clock is not the wall's (tests move it): /health's block age off
+        "health_max_block_age_s = 1e9\n[batch]\nreads = 5\n"
+    )
+    env = {**os.environ, "SYNTHEQUITY_DEPLOYMENTS_DIR": str(tmp_path)}
+    cmd = ["ape", "run", "keeper", "liquidate", "--account", "TEST::5", "--config", str(config)]
+    proc = subprocess.Popen(
+        [*cmd, "--network", NETWORK], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        metrics = health = None
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
+                    metrics = r.read().decode()
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
+                    health = (r.status, json.loads(r.read()))
+                if "synthequity_keeper_last_block" in metrics:
+                    break
+            except urllib.error.HTTPError as exc:  # 503: not healthy (yet)
+                health = (exc.code, json.loads(exc.read()))
+                time.sleep(0.5)
+            except OSError:  # not listening yet
+                time.sleep(0.5)
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    text = out.decode()
+    assert proc.returncode == 0, text[-2_000:]
+    assert metrics is not None and health is not None, text[-2_000:]
+    assert 'market="TSLA"' in metrics and "synthequity_keeper_last_block" in metrics
+    assert health[0] == 200 and health[1]["ok"] is True, health
+    assert health[1]["keepers"]["perp"]["alive"] is True
+    assert "liquidate keeper (perp)" in text and "liquidate keeper (vault)" not in text
+    assert "metrics served" in text

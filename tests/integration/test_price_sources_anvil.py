@@ -178,7 +178,8 @@ def test_one_command_runs_both_sources_with_two_reporters(
     week_of_june_6, apis, project, networks, admin, reporter, quiet_logs, tmp_path
 ):
     """`ape run keeper oracle --source pyth:<id> --confirm-source datastreams:<id> --account
-    R1 --confirm-account R2`, one process over Monday's open: it pushes the gap with R1, R2
+    R1 --confirm-account R2 --config oracle.toml` (the band and the metrics port in the
+    file), one process over Monday's open: it pushes the gap with R1, R2
     confirms it from the second source (path a: a different reporter) and stages the 3:1
     split the v10 feed announces."""
     oracle = project.EquityOracle.deploy(admin, 8, "TSLA / USD", 2_500, sender=admin)
@@ -198,12 +199,14 @@ def test_one_command_runs_both_sources_with_two_reporters(
     # Monday from a minute after the open, five ticks, as Hermes and Data Streams answer then
     apis.pyth = recorded("pyth_monday_open.json")
     apis.datastreams[DS_V10] = recorded("ds_v10_monday.json")
+    # the band and the metrics port from the operator's config file (flags override it)
+    config = tmp_path / "oracle.toml"
+    config.write_text('expect = "150:400"\nmetrics_port = 0\ndeviation_bps = 50\n')
     cli = ape_run(
         "keeper", "oracle", "--account", "TEST::1", "--confirm-account", "TEST::0",
         "--oracle", oracle.address, "--source", pyth,
-        "--confirm-source", f"datastreams:{DS_V10}", "--expect", "150:400", "--stage-splits",
+        "--confirm-source", f"datastreams:{DS_V10}", "--stage-splits", "--config", str(config),
         "--start", iso(MON_OPEN + 60), "--end", iso(MON_OPEN + 360), "--no-summary",
-        "--metrics-port", "0",
         deployments_dir=tmp_path, node_url=week_of_june_6.url,
     )  # fmt: skip
     assert cli.returncode == 0, cli.stderr[-3_000:]

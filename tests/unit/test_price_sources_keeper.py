@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 
 from synthequity.constants import MarketStatus
+from synthequity.keepers.oracle.cli import build_sources
 from synthequity.keepers.oracle.logic import (
     Action,
     FeedState,
@@ -22,7 +23,7 @@ from synthequity.keepers.oracle.logic import (
     parse_band,
 )
 from synthequity.keepers.oracle.runner import OracleKeeper
-from synthequity.keepers.oracle.settings import OracleKeeperSettings
+from synthequity.keepers.oracle.settings import OracleKeeperSettings, load_oracle_settings
 from synthequity.keepers.oracle.sources import (
     DataStreamsSource,
     HttpClient,
@@ -39,6 +40,7 @@ from synthequity.testing.price_apis import (
     FRI_1900,
     MON_CLOSE,
     MON_OPEN,
+    PYTH_AAPL,
     PYTH_KEY,
     PYTH_TSLA,
     SPLIT_AT,
@@ -119,6 +121,46 @@ def test_settings_carry_the_band_and_the_credentials(monkeypatch):
     assert DS_SECRET not in repr(s)  # secrets stay out of logs
     cfg = s.source_config()
     assert cfg.datastreams_api_secret == DS_SECRET and cfg.http_headers == {"X-Api-Key": "k"}
+
+
+def test_a_config_file_under_the_environment_under_the_flags(tmp_path, monkeypatch):
+    """`ape run keeper oracle --config oracle.toml` (or SYNTHEQUITY_ORACLE_CONFIG): the
+    file's values, the environment over them, the flags over both; a missing file refuses."""
+    path = tmp_path / "oracle.toml"
+    path.write_text(
+        'deviation_bps = 25\nheartbeat_open_s = 30\nexpect = "150:400"\n'
+        'pyth_api_key = "from-the-file"\nmetrics_port = 9102\n'
+    )
+    s = load_oracle_settings(path)
+    assert (s.deviation_bps, s.heartbeat_open_s, s.metrics_port) == (25, 30, 9102)
+    assert s.source_config().pyth_api_key == "from-the-file"
+    monkeypatch.setenv("SYNTHEQUITY_ORACLE_HEARTBEAT_OPEN_S", "45")
+    monkeypatch.setenv("SYNTHEQUITY_ORACLE_CONFIG", str(path))
+    s = load_oracle_settings(None, deviation_bps=10, heartbeat_open_s=None)
+    assert (s.deviation_bps, s.heartbeat_open_s, s.expect) == (10, 45, "150:400")
+    with pytest.raises(SystemExit, match=r"config file .* not found"):
+        load_oracle_settings(tmp_path / "missing.toml")
+    path.write_text("deviation_bps = 0\n")  # out of bounds: refuses to start
+    with pytest.raises(ValueError, match="deviation_bps"):
+        load_oracle_settings(path)
+
+
+def test_both_roles_on_pyth_share_one_request_a_poll(apis):
+    """One process running the primary and the confirming keeper on two Pyth feeds (the
+    CLI's `build_sources`): one Hermes request carries both feed ids."""
+    apis.pyth = recorded("pyth_friday.json")
+    cfg = OracleKeeperSettings(pyth_url=apis.url, pyth_api_key=PYTH_KEY).source_config()
+    specs = {"primary": f"pyth:{PYTH_TSLA}", "confirming": f"pyth:{PYTH_AAPL}"}
+    sources = build_sources(specs, nyse(), (), cfg)
+    assert set(sources) == {"primary", "confirming"}
+    assert sources["primary"].hermes is sources["confirming"].hermes  # type: ignore[attr-defined]
+    assert sources["primary"].quote(FRI_1900).price == Decimal("300.12345")
+    assert sources["confirming"].quote(FRI_1900).price == Decimal("203.9")
+    assert len(apis.hits) == 1
+    assert apis.hits[0][1]["ids[]"] == [PYTH_TSLA[2:], PYTH_AAPL[2:]]
+    assert build_sources({"primary": "gbm:1", "confirming": None}, nyse(), (), cfg).keys() == {
+        "primary"
+    }
 
 
 def test_rate_limits_and_refused_keys_are_counted_not_fatal(apis, caplog):

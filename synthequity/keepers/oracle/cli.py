@@ -29,8 +29,15 @@ from synthequity.keepers.oracle.runner import (
     replay_schedule,
     run_keepers,
 )
-from synthequity.keepers.oracle.settings import OracleKeeperSettings
-from synthequity.keepers.oracle.sources import CsvReplaySource, PriceSource, parse_source
+from synthequity.keepers.oracle.settings import load_oracle_settings
+from synthequity.keepers.oracle.sources import (
+    CsvReplaySource,
+    HttpClient,
+    PriceSource,
+    PythHermes,
+    SourceConfig,
+    parse_source,
+)
 from synthequity.logs import event
 from synthequity.market_hours import nyse, to_ts, utc
 from synthequity.reports.oracle import summarize, summary_table
@@ -59,6 +66,24 @@ class OracleRun:
         return sum(k.metrics["refused"] for k in self.keepers)
 
 
+def build_sources(
+    specs: dict[str, str | None],
+    calendar: Any,
+    splits: Any,
+    config: SourceConfig,
+) -> dict[str, PriceSource]:
+    """The sources of the roles given (`role -> spec`); Pyth sources share one Hermes client,
+    so both roles' feed ids go in one request a poll."""
+    hermes = PythHermes(
+        config.pyth_url, config.pyth_api_key, HttpClient(config.timeout_s, config.backoff_s)
+    )
+    return {
+        role: parse_source(spec, calendar, splits, config, hermes=hermes)
+        for role, spec in specs.items()
+        if spec
+    }
+
+
 def run_oracle_keeper(
     network: Any, account: Any, confirm_account: Any = None, **opt: Any
 ) -> OracleRun:
@@ -78,7 +103,7 @@ def run_oracle_keeper(
     # a flag left out (None, or False for --stage-splits) leaves the environment's value
     overrides = {k: opt[k] for k in keys if opt.get(k) is not None and opt.get(k) is not False}
     try:
-        settings = OracleKeeperSettings(**overrides)
+        settings = load_oracle_settings(opt.get("config"), **overrides)
         policy = settings.policy()
         source_config = settings.source_config()
     except ValueError as exc:
@@ -93,14 +118,12 @@ def run_oracle_keeper(
     )
     if refusal is not None:
         raise SystemExit(f"refused: {refusal}")
-    sources: dict[str, PriceSource] = {}
-    for role, spec in (("primary", opt.get("source")), ("confirming", opt.get("confirm_source"))):
-        if not spec:
-            continue
-        try:
-            sources[role] = parse_source(spec, calendar, splits, source_config)
-        except ValueError as exc:
-            raise SystemExit(f"refused: {exc}") from None
+    specs = {"primary": opt.get("source"), "confirming": opt.get("confirm_source")}
+    try:
+        sources = build_sources(specs, calendar, splits, source_config)
+    except ValueError as exc:
+        raise SystemExit(f"refused: {exc}") from None
+    for spec in filter(None, specs.values()):
         kind = spec.split(":", 1)[0]
         if kind in NETWORK_SOURCES and policy.expect is None and not network.is_local:
             raise SystemExit(

@@ -1,10 +1,21 @@
-"""Oracle keeper settings: defaults from docs/spec.md §9, overridable by environment variables
-(`SYNTHEQUITY_ORACLE_DEVIATION_BPS=25`) and then by command-line flags."""
+"""Oracle keeper settings: defaults from docs/spec.md §9, then a TOML file (`--config
+oracle.toml`, or SYNTHEQUITY_ORACLE_CONFIG), then environment variables
+(`SYNTHEQUITY_ORACLE_DEVIATION_BPS=25`), then command-line flags — each overriding the one
+before, as the other keepers' (`synthequity.keepers.settings`)."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+from typing import Any
+
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 from synthequity.keepers.oracle.logic import PushPolicy, parse_band
 from synthequity.keepers.oracle.sources import SourceConfig, parse_headers
@@ -46,6 +57,18 @@ class OracleKeeperSettings(BaseSettings):
     metrics_host: str = "127.0.0.1"
     health_stale_s: float = Field(60.0, gt=0)  # /health: 503 when no tick for this long
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # flags (init) over the environment over the config file
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
     def policy(self) -> PushPolicy:
         return PushPolicy(
             deviation_bps=self.deviation_bps,
@@ -68,3 +91,24 @@ class OracleKeeperSettings(BaseSettings):
             timeout_s=self.source_timeout_s,
             backoff_s=self.source_backoff_s,
         )
+
+
+def load_oracle_settings(config: str | Path | None = None, **flags: Any) -> OracleKeeperSettings:
+    """The process's settings: `flags` left at None are not given (the environment or the
+    file decide); `config` (else SYNTHEQUITY_ORACLE_CONFIG) names the TOML file (top-level
+    keys: the fields above, e.g. `deviation_bps = 25`, `pyth_api_key = "..."`)."""
+    path = config or os.environ.get("SYNTHEQUITY_ORACLE_CONFIG")
+    if path and not Path(path).is_file():
+        raise SystemExit(f"refused: config file {path} not found")
+    cls: type[OracleKeeperSettings] = OracleKeeperSettings
+    if path:
+        cls = type(
+            "OracleKeeperSettingsFromFile",
+            (OracleKeeperSettings,),
+            {
+                "model_config": SettingsConfigDict(
+                    **{**OracleKeeperSettings.model_config, "toml_file": path}
+                )
+            },
+        )
+    return cls(**{k: v for k, v in flags.items() if v is not None})
