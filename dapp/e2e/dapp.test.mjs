@@ -86,6 +86,13 @@ test("market OPEN: vault, 3x long filled by the keeper, PnL after a price push, 
   const { page, wallet } = await open(3);
   await waitText(page, "h-status", (t) => t === "OPEN", "market open");
   await waitText(page, "mk-price", (t) => usd(t) > 0, "oracle price");
+  await waitText(page, "mk-all", (t) => /^TSLA\$[\d,.]+.+ agoOPEN$/.test(t), "every market's row");
+  // the faucet: 10,000 test USD (the mock stablecoin of this local deployment)
+  const cashOf = (t) => usd(t.split(" ")[0]);
+  const cash0 = cashOf(await text(page, "v-wallet"));
+  await page.click("#faucet");
+  await done(page, "markets", "get test USD");
+  await waitText(page, "v-wallet", (t) => Math.abs(cashOf(t) - cash0 - 10_000) < 0.01, "faucet paid");
   await page.waitForTimeout(1_600); // a chart point or two
   await shot(page, "markets");
 
@@ -95,14 +102,19 @@ test("market OPEN: vault, 3x long filled by the keeper, PnL after a price push, 
   await page.click("#v-open");
   const refused = await waitText(page, "vault-msg", (t) => t.startsWith("Refused"), "mint refusal");
   assert.match(refused, /below the minimum collateral ratio: at most [\d.,]+ sTSLA can be minted/);
-  assert.equal(wallet.state.signatures.length, 0, "no signature asked for a refused action");
+  assert.equal(wallet.state.signatures.length, 1, "the faucet's only: none asked for a refused action");
   await shot(page, "vault-refused");
 
   const debt0 = usd(await text(page, "v-debt"));
   await fill(page, { "v-synth-in": "4" });
   await page.click("#v-open");
   await done(page, "vault", "open");
-  assert.equal(wallet.state.signatures.length, 2, "approve + open");
+  // the preview of both directions before any click: open/deposit/mint, and burn/withdraw
+  await fill(page, { "v-coll-in": "100", "v-synth-in": "1" });
+  const preview = await waitText(page, "v-preview", (t) => t.includes("After burn/withdraw"), "both previews");
+  assert.match(preview, /^After open\/deposit\/mint: collateral 3,100\.00, debt 5\.0+, CR [\d.]+%, liquidation price \$[\d,.]+ \| After burn\/withdraw: collateral 2,900\.00, debt 3\.0+, CR [\d.]+%/);
+  await fill(page, { "v-coll-in": "", "v-synth-in": "" });
+  assert.equal(wallet.state.signatures.length, 3, "faucet, then approve + open");
   await waitText(page, "v-debt", (t) => usd(t) >= debt0 + 4, "debt shown");
   assert.match(await text(page, "v-cr"), /^\d+\.\d\d% \(minimum 150%/);
   await shot(page, "vault");
@@ -122,6 +134,14 @@ test("market OPEN: vault, 3x long filled by the keeper, PnL after a price push, 
   await waitText(page, "p-pnl", (t) => usd(t) > pnl0 + 50, "PnL after a +5% price");
   assert.match(await text(page, "p-liq"), /^about \$[\d,]+\.\d\d$/);
   await shot(page, "perp");
+  // a notional in USD instead of a size: ~$1,000 worth of shares at the oracle price
+  await fill(page, { "p-usd-in": "1000" });
+  const byUsd = await waitText(page, "p-estimate", (t) => t.startsWith("Long"), "estimate by notional");
+  const sized = Number(byUsd.match(/^Long ([\d.]+):/)[1]);
+  const px = usd(await text(page, "mk-price"));
+  // (the keeper's GBM moves the price between the two reads: within 0.5%)
+  assert.ok(Math.abs(sized * px - 1000) < 5, `${sized} shares x $${px} ~ $1,000`);
+  await fill(page, { "p-usd-in": "" });
   // the estimate prices each side: the short below the long (it used to say "long" only)
   await fill(page, { "p-lev-in": "", "p-size-in": "10" });
   const est = await waitText(page, "p-estimate", (t) => t.includes("Short"), "short estimate");
@@ -152,6 +172,20 @@ test("market OPEN: vault, 3x long filled by the keeper, PnL after a price push, 
 
   await tab(page, "pool");
   await waitText(page, "l-nav", (t) => usd(t) > 0, "pool NAV");
+  // one share is worth about one USD (the first LP's deposit at 1:1; fees and PnL since)
+  const perShare = usd((await waitText(page, "l-share", (t) => t.includes("per share"), "share value")).split(" ")[0]);
+  assert.ok(perShare > 0.9 && perShare < 1.1, `share value ${perShare}`);
+  // provide liquidity: ~1,000 shares; then a withdrawal is refused in words (the 1-day lock)
+  await fill(page, { "l-amount": "1000" });
+  await page.click("#l-deposit");
+  await done(page, "pool", "pool deposit");
+  const mine = usd(await waitText(page, "l-mine", (t) => usd(t) > 0, "LP shares"));
+  assert.ok(Math.abs(mine * perShare - 1000) < 10, `${mine} shares x ${perShare}`);
+  assert.match(await text(page, "l-lock"), /^locked until .+ \(in 1 d\)|^locked until .+ \(in 23 h/);
+  await page.click("#l-withdraw");
+  assert.match(await refusedNow(page, "pool"), /^Refused \(nothing sent\): pool: locked until .+ a deposit locks your whole pool balance for 1 d$/);
+  const fees = await waitText(page, "l-fees", (t) => /from \d+ fills/.test(t) && usd(t.split(" ")[0]) > 0, "fees earned");
+  assert.ok(Number(fees.match(/from (\d+) fills/)[1]) >= 2, fees); // this test's long and close at least
   await shot(page, "pool");
   await tab(page, "history");
   await waitText(page, "h-rows", (t) => t.includes("OrderFilled"), "fills in the history");
@@ -164,6 +198,11 @@ test("market OPEN: vault, 3x long filled by the keeper, PnL after a price push, 
   await tab(page, "dev");
   await shot(page, "dev");
   await page.setViewportSize({ width: 390, height: 844 }); // a phone
+  for (const screen of ["markets", "vault", "perp", "pool", "synth", "history"]) {
+    await tab(page, screen);
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(wide <= 390, `${screen} is ${wide} px wide on a 390 px phone (no sideways scroll)`);
+  }
   await tab(page, "perp");
   await shot(page, "perp-phone");
   await page.close();
@@ -185,6 +224,16 @@ test("keyboard: every main action reachable by Tab with a visible focus; labels;
   const unlabeled = await page.evaluate(() => [...document.querySelectorAll("input, select")]
     .filter((el) => !el.labels?.length && !el.getAttribute("aria-label")).map((el) => el.id));
   assert.deepEqual(unlabeled, [], "every input has a label");
+  // read-only (no wallet): said in the header, and an action is refused in words
+  assert.equal(await text(page, "h-account"), "read-only (no wallet)");
+  await page.click("#tab-vault");
+  await fill(page, { "v-coll-in": "3000", "v-synth-in": "1" });
+  await page.click("#v-open");
+  assert.equal(await refusedNow(page, "vault"), "Refused (nothing sent): connect a wallet first (read-only mode)");
+  await fill(page, { "v-coll-in": "", "v-synth-in": "" });
+  await page.click("#tab-markets");
+  await waitText(page, "mk-all", (t) => t.includes("TSLA2"), "both markets in the table");
+  assert.equal(await page.locator("#mk-all tr").count(), 2);
   await page.selectOption("#market", { label: "TSLA2" });
   await waitText(page, "h-market", (t) => t.startsWith("TSLA2 $"), "second market selected");
   await waitText(page, "mk-title", (t) => t.startsWith("TSLA2"), "markets screen follows");
@@ -202,7 +251,7 @@ test("keyboard: every main action reachable by Tab with a visible focus; labels;
     for (const id of await tabThrough(page, 40)) reached.add(id);
   }
   const main = ["v-coll-in", "v-synth-in", "v-buy", "v-open", "v-deposit", "v-mint", "v-burn", "v-withdraw", "v-close", "v-buy-fee",
-    "p-close", "p-cancel", "p-execute", "p-margin-in", "p-deposit", "p-withdraw", "p-size-in", "p-lev-in", "p-slip-in", "p-long", "p-short",
+    "p-close", "p-cancel", "p-execute", "p-margin-in", "p-deposit", "p-withdraw", "p-size-in", "p-usd-in", "p-lev-in", "p-slip-in", "p-long", "p-short",
     "l-amount", "l-deposit", "l-withdraw",
     "sp-amount", "sp-deposit", "sp-withdraw", "sp-withdraw-all", "sp-claim", "r-amount", "r-max-fee", "r-redeem"];
   assert.deepEqual(main.filter((id) => !reached.has(id)), [], "main actions reachable by keyboard");
@@ -345,5 +394,13 @@ test("market CLOSED, then HALTED: risk-increasing actions refused in words, depo
   await tab(page, "dev");
   await page.click("#d-resume");
   await waitText(page, "h-status", (t) => t === "OPEN", "resumed");
+  // a weekend: CLOSED, and the next open is a Monday's (in New York and the user's time)
+  await page.click("#d-weekend");
+  await waitText(page, "h-status", (t) => t === "CLOSED", "the weekend");
+  await tab(page, "markets");
+  assert.match(await waitText(page, "mk-next", (t) => t.startsWith("opens"), "next open"), /^opens Mon, .+ 09:30 New York \(.+ your time\)$/);
+  await tab(page, "dev");
+  await page.click("#d-open");
+  await waitText(page, "h-status", (t) => t === "OPEN", "open after the weekend");
   await page.close();
 });

@@ -153,7 +153,8 @@ export async function snapshot(pc: PublicClient, m: Market, me: Address | null) 
     r<Address>(m.vault, abi.SynthVault, "INSURANCE"),
   ]);
   const sp = m.stabilityPool;
-  const [poolValue, feeSynth, baseRate, synthSupply, spMine, spTotal, spWaiting, spAllow, spHeld] = await Promise.all([
+  const [poolDecimals, poolValue, feeSynth, baseRate, synthSupply, spMine, spTotal, spWaiting, spAllow, spHeld] = await Promise.all([
+    r<number>(m.pool, abi.LiquidityPool, "decimals"), // the asset's + the offset (ERC-4626)
     r<bigint>(m.pool, abi.LiquidityPool, "convertToAssets", [poolShares]),
     r<bigint>(m.synth, abi.SynthToken, "balanceOf", [insurance]), // the fund's fee synth, for sale
     r<bigint>(m.vault, abi.SynthVault, "redemption_base_rate"),
@@ -193,6 +194,7 @@ export async function snapshot(pc: PublicClient, m: Market, me: Address | null) 
       poolPnl: poolPnl * upu, requiredNav: requiredNav * upu,
     },
     pool: { totalAssets: poolTotalAssets, supply: poolSupply, shares: poolShares, value: poolValue,
+      decimals: Number(poolDecimals),
       unlockAt: Number(unlockAt), lockS: Number(lockS) },
     wallet: { cash, synth: synthBal, decimals: Number(decimals), cashSymbol, synthSymbol,
       allowVault, allowPerp, allowPool, upu },

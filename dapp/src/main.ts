@@ -24,6 +24,7 @@ const st: {
   wallets: Wallet[]; account: Address | null; wc: WalletClient | null; busy: boolean;
   chart: { t: number; p: number }[]; chartFrom: bigint;
   joinsAt: { waiting: bigint; at: number } | null; // when your waiting pool deposit joins
+  fees: { wad: bigint; fills: number; from: bigint }; // trading fees the pool earned
 } = {} as never;
 
 /** The selected market's addresses, read at each click (the selector may change it). */
@@ -69,7 +70,9 @@ function layout() {
   <section id="s-markets" role="tabpanel" aria-labelledby="tab-markets"><div class="grid">
     <div class="panel"><h2 id="mk-title">Market</h2>${dl([["Oracle price", "mk-price"], ["Price age", "mk-age"], ["Status", "mk-status"], ["Next", "mk-next"], ["Funding rate (per day)", "mk-funding"], ["Skew", "mk-skew"], ["Open interest long / short", "mk-oi"], ["Pool NAV", "mk-nav"]])}</div>
     <div class="panel"><h2>Price (oracle rounds)</h2><svg class="chart" id="mk-chart" viewBox="0 0 300 140" preserveAspectRatio="none"></svg><p class="dim" id="mk-range"></p></div>
-  </div></section>
+  </div>
+  <div class="panel wide"><h2>Every market</h2><table><thead><tr><th>market</th><th>oracle price</th><th>age</th><th>status</th></tr></thead><tbody id="mk-all"></tbody></table></div>
+  <p class="msg" id="markets-msg" role="status" aria-live="polite"></p></section>
   <section id="s-vault" role="tabpanel" aria-labelledby="tab-vault"><div class="grid">
     <div class="panel"><h2>Your vault</h2>${dl([["Collateral", "v-coll"], ["Debt", "v-debt"], ["Collateral ratio", "v-cr"], ["Liquidation price", "v-liq"], ["Max mintable now", "v-max"], ["Stability fee", "v-fee"], ["Fee accrued", "v-fee-accrued"], ["Wallet", "v-wallet"], ["Fee synth for sale", "v-fund"]])}
       <div class="gauge" id="v-gauge" role="img" aria-label="collateral ratio"><div class="fill" id="v-gauge-fill" style="width:0"></div><div class="mark liq" id="v-gauge-liq"></div><div class="mark" id="v-gauge-mcr"></div></div>
@@ -86,13 +89,13 @@ function layout() {
       <div class="row">${btn("p-close", "Close position")}${btn("p-cancel", "Cancel order")}${btn("p-execute", "Execute order")}</div></div>
     <div class="panel"><h2>Trade</h2>
       ${field("p-margin-in", "Margin (USD)", "e.g. 1000")}<div class="row">${btn("p-deposit", "Deposit margin")}${btn("p-withdraw", "Withdraw margin")}</div>
-      ${field("p-size-in", "Size (shares) — or leave empty and give a leverage", "e.g. 2")}${field("p-lev-in", "Leverage (x of your equity)", "e.g. 3")}${field("p-slip-in", "Slippage bound (bps)", "100")}
+      ${field("p-size-in", "Size (shares) — or leave empty and give a notional or a leverage", "e.g. 2")}${field("p-usd-in", "Notional (USD)", "e.g. 1500")}${field("p-lev-in", "Leverage (x of your equity)", "e.g. 3")}${field("p-slip-in", "Slippage bound (bps)", "100")}
       <p class="dim" id="p-estimate">Estimate: enter a size or a leverage</p>
       <div class="row">${btn("p-long", "Long", "primary")}${btn("p-short", "Short")}</div>
       <p class="msg" id="perp-msg" role="status" aria-live="polite"></p></div>
   </div></section>
   <section id="s-pool" role="tabpanel" aria-labelledby="tab-pool"><div class="grid">
-    <div class="panel"><h2>Liquidity pool</h2>${dl([["Pool NAV", "l-nav"], ["Assets", "l-assets"], ["Share value", "l-share"], ["Locked by open interest", "l-required"], ["Pool PnL vs traders", "l-pnl"], ["Your shares", "l-mine"], ["Your value", "l-value"], ["Your lock", "l-lock"]])}</div>
+    <div class="panel"><h2>Liquidity pool</h2>${dl([["Pool NAV", "l-nav"], ["Assets", "l-assets"], ["Share value", "l-share"], ["Locked by open interest", "l-required"], ["Pool PnL vs traders", "l-pnl"], ["Trading fees earned", "l-fees"], ["Your shares", "l-mine"], ["Your value", "l-value"], ["Your lock", "l-lock"]])}</div>
     <div class="panel"><h2>Deposit / withdraw</h2>${field("l-amount", "Amount (USD)", "e.g. 1000")}
       <p class="dim" id="l-note"></p>
       <div class="row">${btn("l-deposit", "Deposit", "primary")}${btn("l-withdraw", "Withdraw")}</div>
@@ -213,10 +216,12 @@ function render() {
   // pool
   set("l-nav", usd(s.perp.poolNav));
   set("l-assets", `${fmtUnits(s.pool.totalAssets, w.decimals)} ${w.cashSymbol}`);
-  set("l-share", s.pool.supply ? `${fmtUnits((s.pool.totalAssets * 10n ** 18n) / s.pool.supply, w.decimals, 6)} ${w.cashSymbol} per share` : "–");
+  const one = 10n ** BigInt(s.pool.decimals); // one share in its own units
+  set("l-share", s.pool.supply ? `${fmtUnits((s.pool.totalAssets * one) / s.pool.supply, w.decimals, 6)} ${w.cashSymbol} per share` : "–");
   set("l-required", usd(s.perp.requiredNav));
   set("l-pnl", usd(s.perp.poolPnl));
-  set("l-mine", shares(s.pool.shares, 4));
+  set("l-fees", `${usd(st.fees.wad)} from ${st.fees.fills.toLocaleString("en-US")} fills since the market's deployment (what traders lose also goes to the pool: its PnL above)`);
+  set("l-mine", fmtUnits(s.pool.shares, s.pool.decimals, 4));
   set("l-value", `${fmtUnits(s.pool.value, w.decimals)} ${w.cashSymbol}`);
   set("l-lock", s.pool.unlockAt > s.now ? `locked until ${when(s.pool.unlockAt)} (in ${duration(s.pool.unlockAt - s.now)})` : "unlocked");
   set("l-note", `A deposit locks your whole pool balance for ${duration(s.pool.lockS)} (no just-in-time LP).`);
@@ -281,16 +286,25 @@ function vaultPreview() {
   const d = amount("v-synth-in", 18, "synth");
   if (typeof c === "string" || typeof d === "string") return set("v-preview", (c as string) || (d as string));
   if (c === null && d === null) return set("v-preview", "Preview: enter an amount");
-  const coll = s.vault.collateral + (c ?? 0n);
-  const debt = s.vault.debt + (d ?? 0n);
-  const cr = debt ? m.collateralRatioBps(coll, debt, s.oracle.priceWad, s.wallet.upu) : null;
-  const liq = m.vaultLiquidationPrice(coll, debt, vp(), s.wallet.upu);
-  set("v-preview", `After open/deposit/mint: collateral ${fmtUnits(coll, s.wallet.decimals)}, debt ${shares(debt, 6)}, CR ${cr === null ? "–" : pct(cr)}, liquidation price ${liq === null ? "none" : usd(liq)}`);
+  const after = (coll: bigint, debt: bigint) => {
+    const cr = debt ? m.collateralRatioBps(coll, debt, s.oracle.priceWad, s.wallet.upu) : null;
+    const liq = m.vaultLiquidationPrice(coll, debt, vp(), s.wallet.upu);
+    return `collateral ${fmtUnits(coll, s.wallet.decimals)}, debt ${shares(debt, 6)}, CR ${cr === null ? "–" : pct(cr)}, liquidation price ${liq === null ? "none" : usd(liq)}`;
+  };
+  const { collateral, debt } = s.vault;
+  const down = (x: bigint, by: bigint | null) => (by !== null && by <= x ? x - by : null);
+  const [lessColl, lessDebt] = [down(collateral, c), down(debt, d)];
+  const burnWithdraw = (c === null || lessColl !== null) && (d === null || lessDebt !== null) && (collateral || debt)
+    ? ` | After burn/withdraw: ${after(lessColl ?? collateral, lessDebt ?? debt)}` : "";
+  set("v-preview", `After open/deposit/mint: ${after(collateral + (c ?? 0n), debt + (d ?? 0n))}${burnWithdraw}`);
 }
 
 function orderSize(s: Snapshot): bigint | string | null {
   const sz = amount("p-size-in", 18, "size");
   if (sz !== null) return sz;
+  const notional = amount("p-usd-in", 18, "notional");
+  if (typeof notional === "string") return notional;
+  if (notional !== null) return (notional * m.WAD) / s.oracle.priceWad; // shares, rounded down
   const lev = val("p-lev-in").trim();
   if (!lev) return null;
   const x = Number(lev);
@@ -306,7 +320,7 @@ function orderSize(s: Snapshot): bigint | string | null {
 function perpEstimate() {
   const s = st.snap!;
   const size = orderSize(s);
-  if (size === null) return set("p-estimate", "Estimate: enter a size or a leverage");
+  if (size === null) return set("p-estimate", "Estimate: enter a size, a notional or a leverage");
   if (typeof size === "string") return set("p-estimate", size);
   set("p-estimate", estimateText({ priceWad: s.oracle.priceWad, skew: s.perp.skew, size, keeperFee: s.perp.keeperFee, p: pp() }));
 }
@@ -493,11 +507,9 @@ function repayPreview() {
   set("v-repay", `${head}: short ${shares(short, 8)}, from the insurance fund for ≈ ${fmtUnits(cost, w.decimals, 6)} ${w.cashSymbol} (it holds ${shares(s.vault.feeSynth, 8)}).`);
 }
 
-/** The most debt `coll` carries at the MCR (the vault's own `max_mintable` for the present). */
-function maxMint(coll: bigint, debt: bigint, s: Snapshot): bigint {
-  const cap = (coll * s.wallet.upu * m.BPS * m.WAD) / (s.oracle.priceWad * vp().mcrBps);
-  return cap > debt ? cap - debt : 0n;
-}
+/** The most `coll` lets mint over `debt` at the MCR (`maxMintable`, the vault's formula). */
+const maxMint = (coll: bigint, debt: bigint, s: Snapshot) =>
+  m.maxMintable(coll, debt, s.oracle.priceWad, vp().mcrBps, s.wallet.upu);
 
 function perpActions() {
   const dec = () => st.snap!.wallet.decimals;
@@ -515,7 +527,7 @@ function perpActions() {
   const order = (sign: 1n | -1n, what: string) => () => {
     const s = st.snap!;
     const size = orderSize(s);
-    if (size === null) return "enter a size or a leverage";
+    if (size === null) return "enter a size, a notional or a leverage";
     if (typeof size === "string") return size;
     if (size <= 0n) return "that leverage is already reached: nothing to add";
     return commit(s, sign * size, what);
@@ -743,6 +755,7 @@ async function selectMarket(i: number) {
   st.chartFrom = st.market.fromBlock;
   st.funding.clear();
   st.joinsAt = null;
+  st.fees = { wad: 0n, fills: 0, from: st.market.fromBlock };
   listCache = null;
   $("mk-chart").innerHTML = "";
   set("mk-range", "");
@@ -760,6 +773,36 @@ async function loadChart() {
   }
   if (logs.length) st.chartFrom = logs[logs.length - 1].blockNumber + 1n;
   st.chart = st.chart.slice(-200);
+}
+
+/** The trading fees the pool earned: Σ `OrderFilled.fee` since the market's deployment,
+ * read incrementally (the fees go to the pool with the fill). */
+async function loadFees() {
+  const logs = await st.pc.getContractEvents({ address: st.market.perp, abi: abi.PerpMarket as Abi, eventName: "OrderFilled", fromBlock: st.fees.from });
+  for (const e of logs) st.fees.wad += (e.args as { fee: bigint }).fee;
+  st.fees.fills += logs.length;
+  if (logs.length) st.fees.from = logs[logs.length - 1].blockNumber + 1n;
+}
+
+/** Every market of the deployment: price, age and status in one batch. */
+async function loadMarketsTable() {
+  const s = st.snap;
+  if (!s) return;
+  const read = <T,>(address: Address, functionName: string) =>
+    st.pc.readContract({ address, abi: abi.EquityOracle as never, functionName } as never) as Promise<T>;
+  const rows = await Promise.all(st.markets.map(async (x) => {
+    const [round, status, suspect, mult, dec] = await Promise.all([
+      read<readonly [bigint, bigint, bigint, bigint, bigint]>(x.oracle, "latestRoundData").catch(() => null),
+      read<number>(x.oracle, "market_status"), read<boolean>(x.oracle, "suspect"),
+      read<bigint>(x.oracle, "shares_multiplier"), read<number>(x.oracle, "decimals"),
+    ]);
+    const word = suspect ? "HALTED (suspect price)" : STATUS[Number(status)];
+    const price = round ? usd(round[1] * 10n ** BigInt(18 - Number(dec)) * mult) : "no price yet";
+    const age = round ? `${duration(s.now - Number(round[3]))} ago` : "–";
+    return `<tr><td>${x.symbol}</td><td>${price}</td><td>${age}</td><td>${word}</td></tr>`;
+  }));
+  const html = rows.join("");
+  if ($("mk-all").innerHTML !== html) $("mk-all").innerHTML = html;
 }
 
 async function dev(path: string) {
@@ -830,6 +873,7 @@ async function main() {
   st.chart = [];
   st.chartFrom = st.market.fromBlock;
   st.joinsAt = null;
+  st.fees = { wad: 0n, fills: 0, from: st.market.fromBlock };
   st.account = null;
   st.wc = null;
   st.busy = false;
@@ -845,7 +889,7 @@ async function main() {
   poolActions();
   synthActions();
   devActions();
-  for (const id of ["v-coll-in", "v-synth-in", "p-size-in", "p-lev-in", "v-buy", "r-amount"]) $(id).oninput = () => st.snap && render();
+  for (const id of ["v-coll-in", "v-synth-in", "p-size-in", "p-usd-in", "p-lev-in", "v-buy", "r-amount"]) $(id).oninput = () => st.snap && render();
   show((SCREENS as readonly string[]).includes(location.hash.slice(1)) ? (location.hash.slice(1) as Screen) : "markets");
   discoverWallets((ws) => { st.wallets = ws; renderWallets(); });
   renderWallets();
@@ -853,6 +897,8 @@ async function main() {
   const tick = async () => {
     if (!st.busy) await refresh();
     await loadChart().catch(() => undefined);
+    await loadFees().catch(() => undefined);
+    await loadMarketsTable().catch(() => undefined);
     await devState().catch(() => undefined);
     setTimeout(tick, 1500);
   };

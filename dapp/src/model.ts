@@ -46,6 +46,13 @@ export const collateralRatioBps = (
   collateral: bigint, debt: bigint, priceWad: bigint, usdPerUnit: bigint,
 ) => floorDiv(collateral * usdPerUnit * 10_000n, floorDiv(debt * priceWad, WAD));
 
+/** The most synth a position mints at the price (`max_mintable`): the debt its collateral
+ * carries at the MCR, rounded down, less its debt. */
+export function maxMintable(collateral: bigint, debt: bigint, priceWad: bigint, mcrBps: bigint, usdPerUnit: bigint): bigint {
+  const limit = (collateral * usdPerUnit * BPS * WAD) / (priceWad * mcrBps);
+  return limit > debt ? limit - debt : 0n;
+}
+
 /** Debt dust: worth less than `min_debt_usd` at the price. */
 export const isDust = (debt: bigint, priceWad: bigint, p: VaultParams) =>
   debt > 0n && debt * priceWad < p.minDebtUsd * WAD;

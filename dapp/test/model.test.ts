@@ -21,6 +21,7 @@ describe("vault formulas = synthequity.model.vault", () => {
     expect(m.debtAt(d, rate, after).toString()).toBe(v.debt_after);
     expect(m.debtIn(d, rate, dt, vp).toString()).toBe(v.debt_after);
     expect(m.feeSynthCost(d, p, upu).toString()).toBe(v.fee_synth_cost);
+    expect(m.maxMintable(c, d, p, vp.mcrBps, upu).toString()).toBe(v.max_mintable);
   });
 });
 

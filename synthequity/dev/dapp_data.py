@@ -67,6 +67,7 @@ def vault_vectors(rng: random.Random, n: int) -> list[dict[str, Any]]:
                 "rate_after": str(rate_after),
                 "debt_after": str(vm.debt_at(debt, rate, rate_after)),
                 "fee_synth_cost": str(vm.VaultModel(USD6, p).fee_synth_cost(debt, price)),
+                "max_mintable": str(vm.max_mintable(collateral, debt, price, p.mcr_bps, USD6)),
             }
         )
     return out

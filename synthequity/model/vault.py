@@ -83,6 +83,13 @@ def is_below(collateral_usd: int, debt: int, price_wad: int, ratio_bps: int) -> 
     return collateral_usd * BPS * WAD < debt * price_wad * ratio_bps
 
 
+def max_mintable(collateral: int, debt: int, price_wad: int, mcr_bps: int, usd_per_unit: int) -> int:
+    """The most synth a position can mint at `price_wad` (the vault's `max_mintable`): the
+    debt its collateral carries at the MCR, rounded down, less the debt it has."""
+    limit = collateral * usd_per_unit * BPS * WAD // (price_wad * mcr_bps)
+    return max(limit - debt, 0)
+
+
 def liquidation_price(collateral: int, debt: int, p: VaultParams, usd_per_unit: int) -> int | None:
     """The lowest price (wad per synth share) at which a position of `collateral` units and
     `debt` (accrued) is liquidatable: `is_below(collateral, debt, price, liquidation ratio)`
