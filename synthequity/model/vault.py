@@ -83,7 +83,9 @@ def is_below(collateral_usd: int, debt: int, price_wad: int, ratio_bps: int) -> 
     return collateral_usd * BPS * WAD < debt * price_wad * ratio_bps
 
 
-def max_mintable(collateral: int, debt: int, price_wad: int, mcr_bps: int, usd_per_unit: int) -> int:
+def max_mintable(
+    collateral: int, debt: int, price_wad: int, mcr_bps: int, usd_per_unit: int
+) -> int:
     """The most synth a position can mint at `price_wad` (the vault's `max_mintable`): the
     debt its collateral carries at the MCR, rounded down, less the debt it has."""
     limit = collateral * usd_per_unit * BPS * WAD // (price_wad * mcr_bps)

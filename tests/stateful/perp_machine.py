@@ -932,7 +932,10 @@ class PerpMachine(RuleBasedStateMachine):
                 order = self.model.orders[a]
                 if self.model.oracle.updated_at <= order.committed_at:
                     allowance += self._push_same_price()
-                outcome = self._market(a, "execute_order", by=a)  # its own keeper
+                outcome, credit = self._accrual_credit(
+                    lambda: self._market(a, "execute_order", by=a)  # its own keeper
+                )
+                allowance += credit
                 note(self, f"attacker execute: {outcome.label}")
                 if isinstance(outcome, m.Filled):
                     # the skew premium the market pays for a fill better than the oracle's
@@ -956,6 +959,20 @@ class PerpMachine(RuleBasedStateMachine):
 
     _CYCLE = ("deposit", "dust", "execute", "liquidate_self")
 
+    def _accrual_credit(self, run: Any) -> tuple[Any, int]:
+        """`run()` (an execution, its own or another's), and the funding it credits the
+        attacker's position by accruing the market to now at the order's fill-round price,
+        not the latest one (docs/design/perp-orders.md; nightly finding, usd18): the
+        attacker's funding owed on its position before, at the view's index now, less at the
+        index the execution stored."""
+        a = ATTACKER
+        size, entry = self.model.position(a).size, self.model.position(a).funding_entry
+        price = self.model.oracle.price_wad
+        before = m.funding_owed(size, self.model.index_at(price, self.now), entry)
+        out = run()
+        after = m.funding_owed(size, self.model.index_at(price, self.now), entry)
+        return out, max(0, before - after)
+
     def _push_same_price(self) -> int:
         """A new round at the same price (one second later); returns the funding the
         attacker's position was credited over that second (part of the allowance)."""
@@ -974,9 +991,12 @@ class PerpMachine(RuleBasedStateMachine):
         elif others:
             who = others[0]
             if self.model.oracle.updated_at > self.model.orders[who].committed_at:
-                note(self, f"execute: {self._market(who, 'execute_order', by=ATTACKER).label}")
-            else:
-                note(self, f"cancel: {self._market(who, 'cancel_order', by=ATTACKER).label}")
+                outcome, credit = self._accrual_credit(
+                    lambda: self._market(who, "execute_order", by=ATTACKER)
+                )
+                note(self, f"execute: {outcome.label}")
+                return (self.model.balance_of(ATTACKER) - start) * self.upu + credit
+            note(self, f"cancel: {self._market(who, 'cancel_order', by=ATTACKER).label}")
         return (self.model.balance_of(ATTACKER) - start) * self.upu
 
     # ---- invariants: the chain == the model, after every step ------------------------------
@@ -1101,7 +1121,10 @@ class PerpMachine(RuleBasedStateMachine):
         - on each of its own fills, the skew premium (oracle price - fill price) x size when
           positive (the market pays whoever reduces a skew others made), + 2 wei of PnL
           truncation;
-        - funding credited to its position over the seconds the sequence's pushes take.
+        - funding credited to its position over the seconds the sequence's pushes take, and
+          by an execution's accrual at its fill round's price rather than the latest
+          (`_accrual_credit`: second order, rate x price difference x seconds since the
+          market's last touch).
         Its own order fees, its own executions and its own liquidation of a position it made
         liquidatable at this price earn nothing."""
         assert not self.attacker_gains, self.attacker_gains

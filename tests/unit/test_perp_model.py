@@ -471,3 +471,39 @@ def test_delisting_freezes_the_price_and_closes_at_it():
     assert mk.lp_open(T0 + 9) and mk.pool_pnl(T0 + 9) == 0
     units = mk.position("trader").margin // UPU
     assert mk.withdraw_margin("trader", units, T0 + 9) == Done()
+
+
+def test_nightly_an_execution_accrues_funding_at_its_fill_rounds_price():
+    """Found by the nightly perp run (usd18; the contract and the model agreed, the attacker
+    machine's allowance did not): `execute_order` accrues the market's funding to now at the
+    order's fill-round price, not at the latest one. A trader's view of its equity at the
+    latest price (`index_at`) therefore moves when any order executes: here a short of 100
+    shares on a long skew, an order committed at $200 whose fill round says $200 while the
+    latest round says $190, executed a minute later — the short's funding credit is
+    accrued at $200 over that minute. Second order (rate x price difference x seconds since
+    the market's last touch); the machine now counts it as the funding an execution credits
+    (`_accrual_credit`), beside the funding a push credits. docs/design/perp-orders.md."""
+    mk = market(other=100_000, short=10_000)
+    for who, dollars in (("other", 90_000), ("short", 5_000)):
+        assert isinstance(mk.deposit_margin(who, dollars * 10**6, T0), Done)
+    mk.commit_order("other", usd(2_000), 2**255, T0)  # a long skew: shorts receive funding
+    mk.commit_order("short", -usd(100), 0, T0)
+    mk.observe(usd(200), T0 + 1, OPEN)
+    for who in ("other", "short"):
+        assert isinstance(mk.execute_order("keeper", who, T0 + 1), Filled)
+    mk.observe(usd(200), T0 + 3_599, OPEN)  # an hour later, a fresh price to commit on
+    mk.deposit_margin("trader", 5 * 10**6, T0 + 3_600)  # $4 after the fee: cancelled at the fill
+    assert mk.commit_order("trader", usd(1), 2**255, T0 + 3_600) == Done()
+    mk.observe(usd(200), T0 + 3_601, OPEN)  # the order's fill round
+    mk.observe(usd(190), T0 + 3_602, OPEN)  # the latest
+    now = T0 + 3_660
+    view = mk.index_at(usd(190), now)  # what a trader's equity uses before the execution
+    at_fill = accrue_funding(mk.funding, mk.skew, usd(200), now, mk.math).index
+    assert at_fill > view  # the long skew's rate is positive: more accrued at $200
+    mk.execute_order("keeper", "trader", now)
+    assert mk.funding.index == at_fill and mk.funding.updated_at == now
+    short = mk.position("short")
+    credit = funding_owed(short.size, view, short.funding_entry) - funding_owed(
+        short.size, mk.index_at(usd(190), now), short.funding_entry
+    )
+    assert 0 < credit < usd("0.01")  # the short's equity rose by a fraction of a cent
