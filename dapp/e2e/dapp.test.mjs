@@ -27,10 +27,10 @@ before(async () => {
 });
 after(async () => browser?.close());
 
-async function open(index, screen = "markets") {
+async function open(index, screen = "markets", otherChain = false) {
   const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
   page.on("pageerror", (e) => console.error("page error:", e.message));
-  const wallet = await installWallet(page, { rpcUrl: RPC, chainId: config.chainId, index });
+  const wallet = await installWallet(page, { rpcUrl: RPC, chainId: config.chainId, index, otherChain });
   await page.goto(`${APP}#${screen}`);
   await page.click("text=Connect Test Wallet");
   await page.waitForFunction(() => document.getElementById("h-account").textContent.includes("Test Wallet"));
@@ -83,7 +83,10 @@ async function tabThrough(page, presses, onFocus = async () => undefined) {
 
 test("market OPEN: vault, 3x long filled by the keeper, PnL after a price push, close both", async () => {
   await dev("clock?to=open");
-  const { page, wallet } = await open(3);
+  // a wallet on another chain that does not know this one: the page switches, gets 4902, adds it
+  const { page, wallet } = await open(3, "markets", true);
+  assert.deepEqual(wallet.state.chainRequests, ["wallet_switchEthereumChain", "wallet_addEthereumChain"]);
+  assert.equal(wallet.state.current, config.chainId);
   await waitText(page, "h-status", (t) => t === "OPEN", "market open");
   await waitText(page, "mk-price", (t) => usd(t) > 0, "oracle price");
   await waitText(page, "mk-all", (t) => /^TSLA\$[\d,.]+.+ agoOPEN$/.test(t), "every market's row");
@@ -123,7 +126,16 @@ test("market OPEN: vault, 3x long filled by the keeper, PnL after a price push, 
   await fill(page, { "p-margin-in": "1000" });
   await page.click("#p-deposit");
   await done(page, "perp", "deposit margin");
-  await fill(page, { "p-lev-in": "3" });
+  // refused before signing: 8x (the IMR allows 5x) and a withdrawal above the $1,000 deposited
+  const signedBefore = wallet.state.signatures.length;
+  await fill(page, { "p-lev-in": "8" });
+  await page.click("#p-long");
+  assert.match(await refusedNow(page, "perp"), /^Refused \(nothing sent\): not enough margin: long order needs \$[\d,.]+ of equity \(5x at most/);
+  await fill(page, { "p-margin-in": "5000" });
+  await page.click("#p-withdraw");
+  assert.match(await refusedNow(page, "perp"), /^Refused \(nothing sent\): margin: at most 1,000\.00 can be withdrawn now/);
+  assert.equal(wallet.state.signatures.length, signedBefore, "refused: nothing signed");
+  await fill(page, { "p-lev-in": "3", "p-margin-in": "" });
   await page.click("#p-long");
   await done(page, "perp", "long");
   await waitText(page, "p-size", (t) => t.includes("(long)"), "keeper fill");

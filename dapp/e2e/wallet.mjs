@@ -24,10 +24,12 @@ const PAGE_SIDE = `(() => {
   announce();
 })();`;
 
-export async function installWallet(page, { rpcUrl, chainId, index }) {
+/** `otherChain`: the wallet starts on chain 1 and does not know the deployment's chain (it
+ * answers 4902 to the switch until the page adds it), as a fresh MetaMask would. */
+export async function installWallet(page, { rpcUrl, chainId, index, otherChain = false }) {
   const account = testAccount(index);
   const wallet = createWalletClient({ account, transport: http(rpcUrl) });
-  const state = { signatures: [] };
+  const state = { signatures: [], chainRequests: [], current: otherChain ? 1 : chainId, known: !otherChain };
   const forward = async (method, params) => {
     const r = await fetch(rpcUrl, { method: "POST", headers: { "content-type": "application/json" },
       body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
@@ -39,8 +41,16 @@ export async function installWallet(page, { rpcUrl, chainId, index }) {
       case "eth_accounts":
         return { result: [account.address] };
       case "eth_chainId":
-        return { result: `0x${chainId.toString(16)}` };
+        return { result: `0x${state.current.toString(16)}` };
       case "wallet_switchEthereumChain":
+        state.chainRequests.push(method);
+        if (!state.known) return { error: { code: 4902, message: "Unrecognized chain ID" } };
+        state.current = Number(params[0].chainId);
+        return { result: null };
+      case "wallet_addEthereumChain":
+        state.chainRequests.push(method);
+        state.known = true;
+        state.current = Number(params[0].chainId);
         return { result: null };
       case "eth_sendTransaction": {
         const tx = params[0];
