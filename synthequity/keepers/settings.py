@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import (
@@ -35,6 +35,41 @@ from pydantic_settings import (
 
 from synthequity.keepers.jobs import Shard
 from synthequity.keepers.transport import HOSTED, LOCAL, BatchLimits
+
+
+class FileSettings(BaseSettings):
+    """A keeper's settings: the flags (init) over the environment over a TOML file."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+
+S = TypeVar("S", bound="FileSettings")
+
+
+def load_file_settings(
+    cls: type[S], config: str | Path | None, env_var: str, given: dict[str, Any]
+) -> S:
+    """`cls` from `given` (the flags given), the environment and the TOML file `config` (else
+    `$env_var`); a missing file refuses to start."""
+    path = config or os.environ.get(env_var)
+    if path and not Path(path).is_file():
+        raise SystemExit(f"refused: config file {path} not found")
+    if path:
+        cls = type(
+            f"{cls.__name__}FromFile",
+            (cls,),
+            {"model_config": SettingsConfigDict(**{**cls.model_config, "toml_file": path})},
+        )
+    return cls(**given)
 
 
 class BatchSizes(BaseModel):
@@ -52,7 +87,7 @@ class BatchSizes(BaseModel):
         return dataclasses.replace(base, **self.model_dump(exclude_none=True))
 
 
-class KeeperSettings(BaseSettings):
+class KeeperSettings(FileSettings):
     model_config = SettingsConfigDict(
         env_prefix="SYNTHEQUITY_KEEPER_", env_nested_delimiter="__", extra="forbid"
     )
@@ -86,18 +121,6 @@ class KeeperSettings(BaseSettings):
         Shard.parse(value)
         return value
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # flags (init) over the environment over the config file
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
-
     def shard_of(self) -> Shard:
         return Shard.parse(self.shard)
 
@@ -113,22 +136,8 @@ class KeeperSettings(BaseSettings):
 def load_settings(config: str | Path | None = None, **flags: Any) -> KeeperSettings:
     """The process's settings: `flags` left at None are not given (the environment or the
     file decide); `config` (else SYNTHEQUITY_KEEPER_CONFIG) names the TOML file."""
-    path = config or os.environ.get("SYNTHEQUITY_KEEPER_CONFIG")
-    if path and not Path(path).is_file():
-        raise SystemExit(f"refused: config file {path} not found")
-    cls: type[KeeperSettings] = KeeperSettings
-    if path:
-        cls = type(
-            "KeeperSettingsFromFile",
-            (KeeperSettings,),
-            {
-                "model_config": SettingsConfigDict(
-                    **{**KeeperSettings.model_config, "toml_file": path}
-                )
-            },
-        )
     given = {k: v for k, v in flags.items() if v is not None}
     batch = {k: given.pop(f"batch_{k}") for k in BatchSizes.model_fields if f"batch_{k}" in given}
     if batch:
         given["batch"] = batch
-    return cls(**given)
+    return load_file_settings(KeeperSettings, config, "SYNTHEQUITY_KEEPER_CONFIG", given)

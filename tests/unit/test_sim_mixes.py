@@ -5,25 +5,14 @@ orders the cap cancels are counted by reason, and the books balance to the wei."
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
+from test_sim_stability_pool import _replay
 
 MIX = "whales=1,overnight=4,contrarians=2,fleeing=2"
 ARGS = ("--window", "2022-09-01:2022-10-31", "--mix", MIX, "--no-charts")
 
 
 def test_every_style_acts_and_the_books_balance(tmp_path):
-    done = subprocess.run(
-        [sys.executable, "-m", "synthequity.sim", *ARGS, "--out", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "PYTHONPATH": os.getcwd()},
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    summary = json.loads((tmp_path / "summary.json").read_text())
+    summary = _replay(tmp_path, *ARGS)
     c = summary["counters"]
     assert summary["agents"] == 24 + 9 and summary["balanced"]
     assert summary["agent_reverts"] == 0

@@ -5,23 +5,18 @@ before, as the other keepers' (`synthequity.keepers.settings`)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field, SecretStr
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
+from pydantic_settings import SettingsConfigDict
 
 from synthequity.keepers.oracle.logic import PushPolicy, parse_band
 from synthequity.keepers.oracle.sources import SourceConfig, parse_headers
+from synthequity.keepers.settings import FileSettings, load_file_settings
 
 
-class OracleKeeperSettings(BaseSettings):
+class OracleKeeperSettings(FileSettings):
     model_config = SettingsConfigDict(env_prefix="SYNTHEQUITY_ORACLE_")
 
     deviation_bps: int = Field(50, ge=1, le=5_000)
@@ -57,18 +52,6 @@ class OracleKeeperSettings(BaseSettings):
     metrics_host: str = "127.0.0.1"
     health_stale_s: float = Field(60.0, gt=0)  # /health: 503 when no tick for this long
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # flags (init) over the environment over the config file
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
-
     def policy(self) -> PushPolicy:
         return PushPolicy(
             deviation_bps=self.deviation_bps,
@@ -97,18 +80,5 @@ def load_oracle_settings(config: str | Path | None = None, **flags: Any) -> Orac
     """The process's settings: `flags` left at None are not given (the environment or the
     file decide); `config` (else SYNTHEQUITY_ORACLE_CONFIG) names the TOML file (top-level
     keys: the fields above, e.g. `deviation_bps = 25`, `pyth_api_key = "..."`)."""
-    path = config or os.environ.get("SYNTHEQUITY_ORACLE_CONFIG")
-    if path and not Path(path).is_file():
-        raise SystemExit(f"refused: config file {path} not found")
-    cls: type[OracleKeeperSettings] = OracleKeeperSettings
-    if path:
-        cls = type(
-            "OracleKeeperSettingsFromFile",
-            (OracleKeeperSettings,),
-            {
-                "model_config": SettingsConfigDict(
-                    **{**OracleKeeperSettings.model_config, "toml_file": path}
-                )
-            },
-        )
-    return cls(**{k: v for k, v in flags.items() if v is not None})
+    given = {k: v for k, v in flags.items() if v is not None}
+    return load_file_settings(OracleKeeperSettings, config, "SYNTHEQUITY_ORACLE_CONFIG", given)
