@@ -378,6 +378,8 @@ async function act(screen: Screen, label: string, plan: () => string | Call[] | 
 const call = (address: Address, a: readonly unknown[], functionName: string, args: unknown[], what: string): Call =>
   ({ address, abi: a as Abi, functionName, args, what });
 
+/** An ERC-20 approval when the allowance is short (the mock's ABI: the same `approve` as
+ * every ERC-20, the synth's included). */
 function approve(token: Address, spender: Address, have: bigint, need: bigint, what: string): Call[] {
   return have >= need ? [] : [call(token, abi.MockStablecoin, "approve", [spender, need], `approve ${what}`)];
 }
@@ -631,10 +633,10 @@ function synthActions() {
     return { sp: s.sp, at: st.market.stabilityPool };
   };
   $("sp-deposit").onclick = () => act("synth", "pool deposit", () => {
-    const s = st.snap!, a = synthIn("sp-amount"), { at } = pool(s);
+    const s = st.snap!, a = synthIn("sp-amount"), { sp, at } = pool(s);
     const w = s.wallet;
     return first(balanceProblem(w.synth, a, 18, w.synthSymbol, 6)) ?? [
-      ...(s.sp!.allowance >= a ? [] : [call(st.market.synth, abi.SynthToken, "approve", [at, a], `approve the stability pool to take your ${w.synthSymbol}`)]),
+      ...approve(st.market.synth, at, sp.allowance, a, `the stability pool to take your ${w.synthSymbol}`),
       call(at, abi.StabilityPool, "deposit", [a], `deposit ${shares(a, 6)} ${w.synthSymbol} into the stability pool`)];
   });
   const withdraw = (all: boolean) => () => {
@@ -790,16 +792,22 @@ async function loadMarketsTable() {
   if (!s) return;
   const read = <T,>(address: Address, functionName: string) =>
     st.pc.readContract({ address, abi: abi.EquityOracle as never, functionName } as never) as Promise<T>;
+  const row = (symbol: string, word: string, price: string, age: string) =>
+    `<tr><td>${symbol}</td><td>${price}</td><td>${age}</td><td>${word}</td></tr>`;
   const rows = await Promise.all(st.markets.map(async (x) => {
+    if (x === st.market) { // already read by this poll's snapshot
+      const o = s.oracle;
+      return row(x.symbol, o.suspect ? "HALTED (suspect price)" : STATUS[o.status],
+        o.hasPrice ? usd(o.priceWad) : "no price yet", o.hasPrice ? `${duration(s.now - o.updatedAt)} ago` : "–");
+    }
     const [round, status, suspect, mult, dec] = await Promise.all([
       read<readonly [bigint, bigint, bigint, bigint, bigint]>(x.oracle, "latestRoundData").catch(() => null),
       read<number>(x.oracle, "market_status"), read<boolean>(x.oracle, "suspect"),
       read<bigint>(x.oracle, "shares_multiplier"), read<number>(x.oracle, "decimals"),
     ]);
-    const word = suspect ? "HALTED (suspect price)" : STATUS[Number(status)];
-    const price = round ? usd(round[1] * 10n ** BigInt(18 - Number(dec)) * mult) : "no price yet";
-    const age = round ? `${duration(s.now - Number(round[3]))} ago` : "–";
-    return `<tr><td>${x.symbol}</td><td>${price}</td><td>${age}</td><td>${word}</td></tr>`;
+    return row(x.symbol, suspect ? "HALTED (suspect price)" : STATUS[Number(status)],
+      round ? usd(round[1] * 10n ** BigInt(18 - Number(dec)) * mult) : "no price yet",
+      round ? `${duration(s.now - Number(round[3]))} ago` : "–");
   }));
   const html = rows.join("");
   if ($("mk-all").innerHTML !== html) $("mk-all").innerHTML = html;

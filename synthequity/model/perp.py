@@ -368,6 +368,19 @@ def params_problem(mp: MarketParams) -> str | None:
     return next((reason for ok, reason in checks if not ok), None)
 
 
+def oi_change(old_size: int, new_size: int) -> tuple[int, int]:
+    """How a position going from `old_size` to `new_size` changes the long and the short open
+    interest (shares, each side counted positive)."""
+    return max(new_size, 0) - max(old_size, 0), min(old_size, 0) - min(new_size, 0)
+
+
+def oi_caps_usd(nav_usd: int, mp: MarketParams) -> tuple[int, int]:
+    """Each side's open-interest cap (USD wad): the market's own, never above
+    `max_skew_to_pool_bps` of the pool's NAV (`PerpMarket._within_caps`)."""
+    pool_cap = tdiv(nav_usd * mp.max_skew_to_pool_bps, BPS)
+    return min(mp.max_oi_long_usd, pool_cap), min(mp.max_oi_short_usd, pool_cap)
+
+
 # ---- the executable model of PerpMarket -------------------------------------------------------
 
 # oracle statuses (`EquityOracle.market_status`)
@@ -1092,14 +1105,12 @@ class PerpModel:
 
     def _within_caps(self, old_size: int, new_size: int, price: int, index: int) -> bool:
         long_oi, short_oi = self.open_interest()
-        long_oi += max(new_size, 0) - max(old_size, 0)
-        short_oi += min(old_size, 0) - min(new_size, 0)
-        mp = self.params
+        d_long, d_short = oi_change(old_size, new_size)
         nav = (self.balance_of(POOL) + self._pool_pnl(price, index)) * self.usd_per_unit
-        pool_cap = tdiv(nav * mp.max_skew_to_pool_bps, BPS)
-        return long_oi * price // WAD <= min(
-            mp.max_oi_long_usd, pool_cap
-        ) and short_oi * price // WAD <= min(mp.max_oi_short_usd, pool_cap)
+        cap_long, cap_short = oi_caps_usd(nav, self.params)
+        return (long_oi + d_long) * price // WAD <= cap_long and (
+            short_oi + d_short
+        ) * price // WAD <= cap_short
 
     @staticmethod
     def _realize(pos: Position, price: int, index: int) -> tuple[Position, int]:

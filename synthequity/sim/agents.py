@@ -70,18 +70,26 @@ class Mix:
         return self.whales + self.overnight + self.contrarians + self.fleeing
 
     @classmethod
+    def of(cls, counts: dict[str, int]) -> Mix:
+        """From `{"whales": 1, ...}` (any subset); an unknown style is refused in words."""
+        for key in counts:
+            if key not in cls.__dataclass_fields__:
+                raise ValueError(
+                    f"agent mix {f'{key}={counts[key]}'!r}: want KEY=N with KEY one of "
+                    f"{', '.join(cls.__dataclass_fields__)}"
+                )
+        return cls(**counts)
+
+    @classmethod
     def parse(cls, text: str) -> Mix:
         """`whales=1,overnight=4,contrarians=2,fleeing=2` (any subset; "" for none)."""
         counts: dict[str, int] = {}
         for part in filter(None, (x.strip() for x in text.split(","))):
             key, _, value = part.partition("=")
-            if key not in cls.__dataclass_fields__ or not value.isdigit():
-                raise ValueError(
-                    f"agent mix {part!r}: want KEY=N with KEY one of "
-                    f"{', '.join(cls.__dataclass_fields__)}"
-                )
+            if not value.isdigit():
+                raise ValueError(f"agent mix {part!r}: want KEY=N")
             counts[key] = int(value)
-        return cls(**counts)
+        return cls.of(counts)
 
     def label(self) -> str:
         return ",".join(f"{k}={v}" for k, v in vars(self).items() if v)
@@ -304,10 +312,8 @@ def order_problem(v: TraderView, delta: int) -> str | None:
     pos = pm.Position(v.size_wad, v.entry_price_wad, v.margin_wad, 0)
     equity = v.margin_wad + pm.pnl(pos, v.price_wad) - fee - v.keeper_fee_wad
     new = v.size_wad + delta
-    if (
-        max(new, 0) - max(v.size_wad, 0) > v.room_long_wad
-        or min(v.size_wad, 0) - min(new, 0) > v.room_short_wad
-    ):
+    d_long, d_short = pm.oi_change(v.size_wad, new)
+    if d_long > v.room_long_wad or d_short > v.room_short_wad:
         return "open interest"  # the fill would cancel it: the cap on that side is reached
     bps = p.initial_margin_bps if pm.grows(v.size_wad, new) else p.maintenance_margin_bps
     if new != 0 and equity < pm.min_equity(new, v.price_wad, bps, p):

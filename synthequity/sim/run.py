@@ -31,7 +31,7 @@ from synthequity.keepers.vault.runner import VaultKeeper
 from synthequity.market_hours import nyse, to_ts, utc
 from synthequity.model import perp as pm
 from synthequity.model import replay as rp
-from synthequity.model.vault import REDEMPTION_FEE_FLOOR_WAD
+from synthequity.model import vault as vm
 from synthequity.sim import agents as ag
 from synthequity.sim import scenarios as sc
 from synthequity.sim.chain import ApeChain, SimChain
@@ -741,10 +741,9 @@ class Simulation:
                     self.fled.discard(a.name)
                     self.lp_peak[a.name] = views[a.name].share_value_wad
             if action.fn == "commit_order" and room is not None:
-                size = view.size_wad
-                new = size + action.args[0]
-                room[0] -= max(new, 0) - max(size, 0)
-                room[1] -= min(size, 0) - min(new, 0)
+                d_long, d_short = pm.oi_change(view.size_wad, view.size_wad + action.args[0])
+                room[0] -= d_long
+                room[1] -= d_short
             committed |= action.fn == "commit_order"
         return committed
 
@@ -770,16 +769,15 @@ class Simulation:
         params_row = next(rows)
         while len(params_row) == 1:  # (struct,) -> struct
             params_row = params_row[0]
-        perp = pm.PerpParams(*(int(x) for x in params_row[0]))
-        keeper_fee = int(params_row[2])
+        mp = pm.MarketParams.from_tuple(params_row)
+        perp, keeper_fee = mp.math, mp.order_keeper_fee
         long_oi, short_oi = (int(x) for x in flat(next(rows)))
         nav_usd = max(flat(next(rows))[0], 0) * s.usd_per_unit
         share_value = flat(next(rows))[0]
-        # the OI caps (min of the market's and the pool's, `_within_caps`) in shares left
-        pool_cap = nav_usd * int(params_row[5]) // 10_000
+        # the shares each side may still open under its cap (`_within_caps`)
         room = [
-            max(min(int(params_row[3 + i]), pool_cap) * WAD // price - oi, 0) if price else 0
-            for i, oi in enumerate((long_oi, abs(short_oi)))
+            max(cap * WAD // price - oi, 0) if price else 0
+            for cap, oi in zip(pm.oi_caps_usd(nav_usd, mp), (long_oi, abs(short_oi)), strict=True)
         ]
         views: dict[str, Any] = {}
         upu = s.usd_per_unit
@@ -950,9 +948,9 @@ class Simulation:
                 int(sp.total_deposits()) + int(sp.pending_deposits()),
                 int(s.collateral.balanceOf(sp.address)),
             )
-        r.redemption_fee_wad = min(
-            int(s.vault.redemption_base_rate()) + REDEMPTION_FEE_FLOOR_WAD, WAD
-        )
+        # what redeeming a speck costs now (the decayed base rate, no volume of its own)
+        base_rate = int(s.vault.redemption_base_rate())
+        r.redemption_fee_wad = vm.redemption_fee_wad(base_rate, 0, 0, 0, 1)
         r.counters["keeper jobs"] = (
             self.perp_keeper.metrics["jobs succeeded"] + self.vault_keeper.metrics["jobs succeeded"]
         )

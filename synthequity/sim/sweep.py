@@ -163,6 +163,11 @@ def run_spec(spec: dict[str, Any]) -> dict[str, Any]:
     return {"row": row, "series": series, "liquidations": liquidations}
 
 
+def _styles(mix: dict[str, int]) -> Mix:
+    """A mix's extra agent styles: its keys beside `agents` and `exposed`."""
+    return Mix.of({k: n for k, n in mix.items() if k not in ("agents", "exposed")})
+
+
 def specs(
     seeds: list[int],
     windows: list[tuple[str, str]],
@@ -176,8 +181,7 @@ def specs(
     for (pname, pset), (mname, mix), (start, end), seed in itertools.product(
         param_sets.items(), mixes.items(), windows, seeds
     ):
-        rest = {k: v for k, v in mix.items() if k not in ("agents", "exposed")}
-        styles = Mix.parse(",".join(f"{k}={v}" for k, v in rest.items())).label()
+        styles = _styles(mix).label()
         agents, exposed = mix.get("agents", 24), mix.get("exposed", 0)
         out.append(RunSpec(seed, start, end, pname, pset, mname, agents, exposed, styles, **common))
     return out
@@ -446,8 +450,8 @@ def main(
     mix: dict[str, dict[str, int]] = {}
     for m in mixes:
         name, v = _named(m, "--mix")
-        try:
-            specs([1], [("", "")], {"": {}}, {name: v})  # refuse an unknown style now
+        try:  # refuse an unknown style before anything runs
+            _styles(v)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--mix") from None
         mix[name] = v
