@@ -59,6 +59,13 @@ const shot = (page, name) => page.screenshot({ path: `${SHOTS}/${name}.png`, ful
 const dev = (path) => fetch(new URL(`dev/${path}`, APP), { method: "POST" }).then((r) => r.json());
 const usd = (t) => Number(t.replace(/[^0-9.-]/g, ""));
 
+/** The market OPEN with a price the keeper pushed after the Dev panel's last clock move (the
+ * badge says OPEN from the round before the move, whose price is then a day old). */
+const freshOpen = async (page) => {
+  await waitText(page, "h-status", (t) => t === "OPEN", "market open");
+  await waitText(page, "mk-age", (t) => /^\d+ s ago/.test(t) && parseInt(t, 10) < 60, "a fresh price");
+};
+
 const refusedNow = (page, screen) =>
   waitText(page, `${screen}-msg`, (x) => x.startsWith("Refused"), `${screen} refusal`);
 
@@ -92,7 +99,7 @@ test("market OPEN: vault, 3x long filled by the keeper, PnL after a price push, 
   await waitText(page, "mk-all", (t) => /^TSLA\$[\d,.]+.+ agoOPEN$/.test(t), "every market's row");
   // the faucet: 10,000 test USD (the mock stablecoin of this local deployment)
   const cashOf = (t) => usd(t.split(" ")[0]);
-  const cash0 = cashOf(await text(page, "v-wallet"));
+  const cash0 = cashOf(await waitText(page, "v-wallet", (t) => /^[\d,.]+ \w+,/.test(t), "the wallet read"));
   await page.click("#faucet");
   await done(page, "markets", "get test USD");
   await waitText(page, "v-wallet", (t) => Math.abs(cashOf(t) - cash0 - 10_000) < 0.01, "faucet paid");
@@ -273,7 +280,7 @@ test("keyboard: every main action reachable by Tab with a visible focus; labels;
 test("synth: a stability-pool deposit waits to join and comes back; a redemption takes the riskiest position", async () => {
   await dev("clock?to=open");
   const { page, wallet } = await open(4, "vault");
-  await waitText(page, "h-status", (t) => t === "OPEN", "market open");
+  await freshOpen(page);
   await fill(page, { "v-coll-in": "3000", "v-synth-in": "3" });
   await page.click("#v-open");
   await done(page, "vault", "open");
@@ -336,7 +343,7 @@ test("market CLOSED, then HALTED: risk-increasing actions refused in words, depo
   await dev("clock?to=close");
   await dev("clock?to=open");
   const { page, wallet } = await open(3, "vault");
-  await waitText(page, "h-status", (t) => t === "OPEN", "market open");
+  await freshOpen(page);
   await fill(page, { "v-coll-in": "2000", "v-synth-in": "2" });
   await page.click("#v-open");
   await done(page, "vault", "open");
