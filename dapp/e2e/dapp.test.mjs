@@ -32,6 +32,8 @@ async function open(index, screen = "markets", otherChain = false) {
   page.on("pageerror", (e) => console.error("page error:", e.message));
   const wallet = await installWallet(page, { rpcUrl: RPC, chainId: config.chainId, index, otherChain });
   await page.goto(`${APP}#${screen}`);
+  // read-only until connected: no balance of a placeholder address is shown as the user's
+  await waitText(page, "v-wallet", (t) => t === "connect a wallet", "the wallet line before connecting");
   await page.click("text=Connect Test Wallet");
   await page.waitForFunction(() => document.getElementById("h-account").textContent.includes("Test Wallet"));
   return { page, wallet };

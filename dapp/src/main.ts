@@ -183,7 +183,7 @@ function render() {
   set("v-fee", `${pct(p.stabilityFeeBps)} a year on debt, accrued by the second`);
   set("v-fee-accrued", feeAccrued(s));
   set("v-fund", `${shares(s.vault.feeSynth, 8)} ${w.synthSymbol} (the insurance fund's stability fees, at the oracle price)`);
-  set("v-wallet", `${fmtUnits(w.cash, w.decimals)} ${w.cashSymbol}, ${shares(w.synth, 6)} ${w.synthSymbol}`);
+  set("v-wallet", st.account ? `${fmtUnits(w.cash, w.decimals)} ${w.cashSymbol}, ${shares(w.synth, 6)} ${w.synthSymbol}` : "connect a wallet");
   const scale = 40_000; // gauge spans 0..400%
   $("v-gauge-fill").style.width = `${Math.min(Number(crBps ?? 0n) / scale, 1) * 100}%`;
   $("v-gauge-fill").style.background = crBps === null ? "transparent" : crBps < p.mcrBps ? "var(--bad)" : crBps < p.mcrBps + 5000n ? "var(--warn)" : "var(--ok)";
@@ -856,9 +856,18 @@ function renderWallets() {
   });
 }
 
+/** Reads overlap (the 1.5 s tick and a wallet's connect or an action's re-read): a read
+ * renders only if no later one has, and only for the account and market it was made for. */
+let readsStarted = 0;
+let readRendered = 0;
 async function refresh() {
+  const seq = ++readsStarted;
+  const { account, market } = st;
   try {
-    st.snap = await snapshot(st.pc, st.market, st.account);
+    const snap = await snapshot(st.pc, market, account);
+    if (seq < readRendered || account !== st.account || market !== st.market) return;
+    readRendered = seq;
+    st.snap = snap;
     await loadJoinsAt().catch(() => undefined);
     $("top-msg").hidden = true; // a read that failed once (a node restarting) is over
     render();
