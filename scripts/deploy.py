@@ -5,6 +5,7 @@ hash) is verified and skipped."""
 import click
 from ape.cli import ConnectedProviderCommand, account_option
 
+from synthequity.constants import DEFAULT_INSURANCE_SEED_USD
 from synthequity.deploy import DeployConfig, deploy_all, resolve_address
 
 
@@ -41,7 +42,26 @@ from synthequity.deploy import DeployConfig, deploy_all, resolve_address
     show_default=True,
     help="Local chains: 100,000 mock USD for TEST::2..9 (once).",
 )
-def cli(network, account, symbols, admin, reporters, max_jump_bps, collateral, fund_demo):
+@click.option(
+    "--insurance-seed",
+    "insurance_seed_usd",
+    default=DEFAULT_INSURANCE_SEED_USD,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="USD the new insurance fund starts with (minted by the local mock, else sent by the "
+    "deployer); docs/risk.md sizes it.",
+)
+def cli(
+    network,
+    account,
+    symbols,
+    admin,
+    reporters,
+    max_jump_bps,
+    collateral,
+    fund_demo,
+    insurance_seed_usd,
+):
     cfg = DeployConfig(
         symbols=[s.strip().upper() for s in symbols.split(",") if s.strip()],
         admin=resolve_address(admin) if admin else account.address,
@@ -49,5 +69,6 @@ def cli(network, account, symbols, admin, reporters, max_jump_bps, collateral, f
         max_jump_bps=max_jump_bps,
         collateral=collateral,
         fund_demo=fund_demo,
+        insurance_seed_usd=insurance_seed_usd,
     )
     deploy_all(account, cfg, network)

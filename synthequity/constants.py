@@ -9,6 +9,10 @@ BPS = 10_000
 ORACLE_DECIMALS = 8
 DEFAULT_MAX_JUMP_BPS = 2_500
 DEFAULT_MAX_AGE_OPEN = 120
+# The insurance fund a deployment starts with (USD, from the deployer): the stress lab's
+# full-history seed 9 lost $11,089 to one overnight gap (2013-05-09, +24%) when the fund held
+# $4,933 of penalties; docs/risk.md sizes it.
+DEFAULT_INSURANCE_SEED_USD = 10_000
 ORACLE_HISTORY = 128  # rounds kept by EquityOracle's ring (getRoundData)
 
 

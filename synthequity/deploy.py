@@ -9,7 +9,11 @@ from eth_utils import keccak
 from rich.table import Table
 
 from synthequity import deployments
-from synthequity.constants import DEFAULT_MAX_JUMP_BPS, ORACLE_DECIMALS
+from synthequity.constants import (
+    DEFAULT_INSURANCE_SEED_USD,
+    DEFAULT_MAX_JUMP_BPS,
+    ORACLE_DECIMALS,
+)
 from synthequity.contracts import at, flat
 from synthequity.model.perp import MarketParams
 from synthequity.model.vault import VaultParams
@@ -29,6 +33,8 @@ class DeployConfig:
     perp_params: MarketParams = field(default_factory=MarketParams)
     max_age_open: int = 120
     fund_demo: bool = True  # local chains: mock USD for the demo accounts TEST::2..9
+    # USD the new insurance fund starts with: minted (local mock) or sent by the deployer
+    insurance_seed_usd: int = DEFAULT_INSURANCE_SEED_USD
 
 
 RISK_PARAM_NAMES = (
@@ -167,11 +173,19 @@ def deploy_all(account: Any, cfg: DeployConfig, network: Any) -> dict[str, Any]:
 
     if network.is_local and not cfg.collateral and cfg.fund_demo:
         _fund_demo_accounts(account, collateral, data)
+    mock = network.is_local and not cfg.collateral
+    seed_units = cfg.insurance_seed_usd * 10 ** int(collateral.decimals())
+    new_fund = not (_existing(shared, "insurance") and _existing(shared, "factory"))
+    if new_fund and not mock and int(collateral.balanceOf(account)) < seed_units:
+        raise SystemExit(
+            f"the insurance fund's seed needs {cfg.insurance_seed_usd:,} USD of the collateral "
+            f"in {account.address}; fund it, or pass --insurance-seed 0 (docs/risk.md)"
+        )
 
     def core() -> Core:
         return deploy_core(account, collateral, admin)
 
-    if _existing(shared, "insurance") and _existing(shared, "factory"):
+    if not new_fund:
         console.print("[dim]insurance fund and factory already deployed: verified, skipped[/]")
         stack = Core(
             at(project.InsuranceFund, shared["insurance"]["address"]),
@@ -179,7 +193,9 @@ def deploy_all(account: Any, cfg: DeployConfig, network: Any) -> dict[str, Any]:
         )
     else:
         stack = core()
-        _record(shared, "insurance", stack.insurance.address)
+        if seed_units:
+            _seed_insurance(account, collateral, stack.insurance, seed_units, mock)
+        _record(shared, "insurance", stack.insurance.address, seed_usd=cfg.insurance_seed_usd)
         _record(shared, "factory", stack.factory.address)
 
     for symbol in cfg.symbols:
@@ -262,6 +278,16 @@ def deploy_all(account: Any, cfg: DeployConfig, network: Any) -> dict[str, Any]:
     console.print(params)
     console.print(f"written {path}")
     return data
+
+
+def _seed_insurance(account: Any, collateral: Any, insurance: Any, units: int, mock: bool) -> None:
+    """The new fund's starting balance: minted by the local mock, else sent by the deployer."""
+    if mock:
+        collateral.faucet(insurance, units, sender=account)
+    else:
+        collateral.transfer(insurance, units, sender=account)
+    unit = 10 ** int(collateral.decimals())
+    console.print(f"insurance fund seeded with {units / unit:,.0f} USD")
 
 
 DEMO_ACCOUNTS = range(2, 10)  # TEST::2..9: borrowers, traders, LPs of the README's examples

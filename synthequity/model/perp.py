@@ -313,7 +313,7 @@ class MarketParams:
     order_keeper_fee: int = WAD  # 1 USD, escrowed from margin at commit
     max_oi_long_usd: int = 50_000_000 * WAD
     max_oi_short_usd: int = 50_000_000 * WAD
-    max_skew_to_pool_bps: int = 5_000  # each side's OI <= 50% of the pool's NAV
+    max_skew_to_pool_bps: int = 2_500  # each side's OI <= 25% of the pool's NAV (docs/risk.md)
 
     def as_tuple(self) -> tuple[tuple[int, ...], int, int, int, int, int]:
         return (

@@ -28,6 +28,7 @@ from eth_abi import decode, encode
 from eth_utils import keccak, to_checksum_address
 from eth_utils.abi import collapse_if_tuple
 
+from synthequity.constants import DEFAULT_INSURANCE_SEED_USD
 from synthequity.contracts import base_price_wad
 from synthequity.keepers.jobs import GasQuote, LogRef
 from synthequity.keepers.oracle.logic import FeedState, Observation
@@ -673,13 +674,16 @@ def deploy_stack(
     start_time: int,
     addresses: list[str] | None = None,
     engine: str = "revm",
+    insurance_seed_usd: int = DEFAULT_INSURANCE_SEED_USD,
     **protocol: Any,
 ) -> tuple[BoaSimChain, Any]:
     """The protocol for one equity deployed in titanoboa (`synthequity.testing.deploy_protocol`,
     the defaults `ape run deploy` uses), seen through a `BoaSimChain` whose clock starts at
     `start_time` and whose transactions run in `engine` ("revm": copied into revm; "pyevm":
     titanoboa's own EVM); and the simulation's `Stack` over it. `protocol`: deploy_protocol's
-    keyword arguments (vault_params, perp_params, max_jump_bps: a sweep's parameter set)."""
+    keyword arguments (vault_params, perp_params, max_jump_bps: a sweep's parameter set).
+    The insurance fund is seeded with `insurance_seed_usd` at deployment, as `ape run deploy`
+    seeds it, so neither backend's replay shows the seed as a flow."""
     from synthequity.contracts import merge_abis
     from synthequity.sim.run import Stack
     from synthequity.testing import deploy_protocol
@@ -698,6 +702,10 @@ def deploy_stack(
         return chain.contract(address, abi.get(name) or _abi(name), name)
 
     collateral = handle("stablecoin", p.collateral.address)
+    if insurance_seed_usd:  # on the chain the replay reads (its Transfer logs reconcile it)
+        seed = (p.insurance.address, p.units(insurance_seed_usd))
+        _, reason = chain.send(collateral, "faucet", seed, p.admin, mine_failed=False)
+        assert reason is None, reason
     stack = Stack(
         collateral=collateral,
         oracle=handle("oracle", p.oracle.address),

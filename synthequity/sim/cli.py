@@ -12,6 +12,7 @@ from typing import Any
 import click
 from rich.console import Console
 
+from synthequity.constants import DEFAULT_INSURANCE_SEED_USD
 from synthequity.sim import agents as ag
 from synthequity.sim.progress import ReplayProgress
 from synthequity.sim.run import SimConfig, SimResult, Simulation, default_output, replace_policy
@@ -99,9 +100,10 @@ def sim_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--insurance",
             "insurance_usd",
-            default=0,
+            default=DEFAULT_INSURANCE_SEED_USD,
             show_default=True,
-            help="Top the insurance fund up to this many USD before the replay.",
+            help="Top the insurance fund up to this many USD before the replay (the default is "
+            "the deployment's seed; 0 shows each shortfall in full).",
         ),
         click.option(
             "--max-stale-open",
@@ -227,7 +229,9 @@ def run_local(
     results = []
     for policy in policies:
         at = deployed_at if deployed_at is not None else to_ts(cfg.start) - DEPLOY_LEAD_S
-        chain, stack = deploy_stack(at, addresses, engine=engine, **protocol)
+        chain, stack = deploy_stack(
+            at, addresses, engine=engine, insurance_seed_usd=cfg.insurance_usd, **protocol
+        )
         agents = cfg.make_agents()
         who = prepare(stack, agents, chain)
         sim = Simulation(stack, who, agents, replace_policy(cfg, policy), chain=chain)

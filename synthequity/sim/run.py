@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from synthequity.constants import MarketStatus
+from synthequity.constants import DEFAULT_INSURANCE_SEED_USD, MarketStatus
 from synthequity.contracts import flat, read_many
 from synthequity.deployments import MarketContracts
 from synthequity.keepers.common import StopFlag
@@ -57,7 +57,8 @@ class SimConfig:
     confirm: bool = False  # a second reporter replays the scenario's confirming source
     agent_every_s: int = 0  # agents act at most this often (0: every OPEN tick)
     exposed: int = 0  # eager 5x traders on top of `agents` (sim.agents.make_agents)
-    insurance_usd: int = 0  # the insurance fund's balance at the start (topped up to it)
+    # the insurance fund's balance at the start (topped up to it): the deployment's default seed
+    insurance_usd: int = DEFAULT_INSURANCE_SEED_USD
     savers: int = 0  # borrowers who keep their synth in the stability pool (sim.agents)
     mix: ag.Mix = field(default_factory=ag.Mix)  # extra agent styles (sim.agents.Mix)
     keeper_inventory: bool = True  # the vault keeper mints sTSLA to liquidate with

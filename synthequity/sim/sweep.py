@@ -20,6 +20,7 @@ from typing import Any
 
 import click
 
+from synthequity.constants import DEFAULT_INSURANCE_SEED_USD
 from synthequity.sim.agents import Mix
 
 # parameters a sweep may set, by the object deploy_protocol takes them in
@@ -107,7 +108,7 @@ def run_spec(spec: dict[str, Any]) -> dict[str, Any]:
         csv=s.csv,
         exposed=s.exposed,
         mix=Mix.parse(s.styles),
-        insurance_usd=s.params.get("insurance_usd", 0),
+        insurance_usd=s.params.get("insurance_usd", DEFAULT_INSURANCE_SEED_USD),
     )
     t0 = time.perf_counter()
     (r,) = run_local(cfg, [None], s.engine, None, **protocol_kwargs(s.params))

@@ -77,7 +77,12 @@ def _replay(networks, tmp_path, monkeypatch, roles, cfg, chain_id, start):
         network = networks.provider.network
         deploy_all(
             admin,
-            DeployConfig(symbols=[cfg.label], reporters=[reporter.address], fund_demo=False),
+            DeployConfig(
+                symbols=[cfg.label],
+                reporters=[reporter.address],
+                fund_demo=False,
+                insurance_seed_usd=0,  # the replay tops it up to INSURANCE_USD
+            ),
             network,
         )
         stack = load_stack(network, cfg.label, admin, reporter, keeper, confirmer=reporter2)

@@ -336,25 +336,25 @@ def test_funding_over_three_days_of_constant_skew_on_chain(
     perp, trader, keeper, push, usd, chain, risk_admin
 ):
     """The model's worked example, on the contract: a skew of 10% of the scale held for 3 days
-    at $200 moves the index by $2.70 per share and the rate to 0.9%/day. (Scale 100,000
-    shares here, so that the 10,000-share skew fits the $5M pool's cap.)"""
+    at $200 moves the index by $2.70 per share and the rate to 0.9%/day. (Scale 40,000
+    shares here, so that the 4,000-share skew fits the $5M pool's 25% cap.)"""
     import dataclasses
 
     _, market = perp
-    params = dataclasses.replace(P, skew_scale=100_000 * WAD)
+    params = dataclasses.replace(P, skew_scale=40_000 * WAD)
     market.set_params(m.MarketParams(math=params).as_tuple(), sender=risk_admin)
     market.deposit_margin(usd(1_000_000), sender=trader)
-    commit_and_fill(market, trader, keeper, push, shares(10_000), price=200)
-    assert market.skew() == shares(10_000) and market.funding_rate() == 0
+    commit_and_fill(market, trader, keeper, push, shares(4_000), price=200)
+    assert market.skew() == shares(4_000) and market.funding_rate() == 0
     start_index, start = market.funding_state()[1], market.funding_state()[2]
     chain.pending_timestamp = start + 3 * 86_400
     push(200)
     after(market.commit_order(shares(1), 2**255, sender=trader))
     push(200)
-    market.execute_order(trader, sender=keeper)  # accrues funding (skew 10,000 until now)
+    market.execute_order(trader, sender=keeper)  # accrues funding (skew 4,000 until now)
     now = market.funding_state()[2]
     expected = m.accrue_funding(
-        m.FundingState(0, start_index, start), shares(10_000), 200 * WAD, now, params
+        m.FundingState(0, start_index, start), shares(4_000), 200 * WAD, now, params
     )
     assert market.funding_state()[1] == expected.index and market.funding_rate() == expected.rate
     assert abs(expected.index - start_index - int(2.7 * WAD)) < WAD // 1_000  # ~$2.70
