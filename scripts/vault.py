@@ -28,7 +28,7 @@ from synthequity.user.preflight import (
     withdraw_problem,
 )
 from synthequity.user.shell import Session, check, console, user_command
-from synthequity.user.sorted_list import sorted_entries
+from synthequity.user.sorted_list import hints_for, sorted_entries
 
 WAD = 10**18
 
@@ -80,6 +80,12 @@ def status(s: Session):
     _status(s)
 
 
+def _hints(s: Session, held: int, debt: int) -> tuple[str, str]:
+    """The sorted-list hints for a call that leaves the position at `held` units and `debt`:
+    without them the vault walks its list from the head (gas grows with every position)."""
+    return hints_for(s.vault, s.account, held, debt, s.upu)
+
+
 def _limit(s: Session, held: int, debt: int) -> int:
     """Synth mintable at the MCR for `held` collateral units and `debt` (the vault's rule)."""
     mcr = flat(s.vault.risk_params())[0]
@@ -102,6 +108,7 @@ def open(s: Session, collateral, mint_amount):
         s.vault.open,
         add,
         want,
+        *_hints(s, held + add, debt + want),
         lines=[f"price ${fmt(s.price_wad(), 18)}"],
         spend=(s.vault, add),
     )
@@ -114,7 +121,14 @@ def deposit(s: Session, amount):
     """Add collateral (allowed while the market is closed)."""
     add = parse_amount(amount, s.decimals, "--amount")
     check(balance_problem(s.cash(), add, s.decimals, s.cash_symbol))
-    s.transact(f"deposit {s.usd(add)}", s.vault.deposit, add, spend=(s.vault, add))
+    held, debt = (int(x) for x in s.vault.position(s.account))
+    s.transact(
+        f"deposit {s.usd(add)}",
+        s.vault.deposit,
+        add,
+        *_hints(s, held + add, debt),
+        spend=(s.vault, add),
+    )
     _status(s)
 
 
@@ -125,7 +139,9 @@ def mint(s: Session, amount):
     want = parse_amount(amount, 18, "--amount")
     check(s.price_problem(s.vault))
     check(mint_problem(int(s.vault.max_mintable(s.account)), want, s.synth_symbol))
-    s.transact(f"mint {fmt(want, 18, 6)} {s.synth_symbol}", s.vault.mint, want)
+    held, debt = (int(x) for x in s.vault.position(s.account))
+    hints = _hints(s, held, debt + want)
+    s.transact(f"mint {fmt(want, 18, 6)} {s.synth_symbol}", s.vault.mint, want, *hints)
     _status(s)
 
 
@@ -140,7 +156,9 @@ def burn(s: Session, amount):
         balance_problem(held_synth, want, 18, s.synth_symbol),
         None if want <= debt else f"you owe {fmt(debt, 18, 6)} {s.synth_symbol}: burn at most that",
     )
-    s.transact(f"burn {fmt(want, 18, 6)} {s.synth_symbol}", s.vault.burn, want)
+    held = int(s.vault.position(s.account)[0])
+    hints = _hints(s, held, debt - want)
+    s.transact(f"burn {fmt(want, 18, 6)} {s.synth_symbol}", s.vault.burn, want, *hints)
     _status(s)
 
 
@@ -154,7 +172,8 @@ def withdraw(s: Session, amount):
     mcr = flat(s.vault.risk_params())[0]
     locked = -(-debt * s.price_wad() * mcr // (10_000 * WAD * s.upu)) if debt else 0
     check(withdraw_problem(max(held - locked, 0), want, s.decimals, "collateral"))
-    s.transact(f"withdraw {s.usd(want)}", s.vault.withdraw, want)
+    hints = _hints(s, held - want, debt)
+    s.transact(f"withdraw {s.usd(want)}", s.vault.withdraw, want, *hints)
     _status(s)
 
 
@@ -168,7 +187,9 @@ def close(s: Session):
     # fees accrue by the second: the debt when mined is a little above the debt now
     check(balance_problem(have, debt, 18, s.synth_symbol))
     s.transact(
-        f"close: repay {fmt(debt, 18, 6)} {s.synth_symbol}, get {s.usd(held)}", s.vault.close
+        f"close: repay {fmt(debt, 18, 6)} {s.synth_symbol}, get {s.usd(held)}",
+        s.vault.close,
+        _hints(s, 0, 0)[0],
     )
     _status(s)
 

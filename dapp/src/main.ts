@@ -5,6 +5,7 @@
 // words, still before signing), then the wallet.
 import "./style.css";
 import type { Abi, Address, PublicClient, WalletClient } from "viem";
+import { getAddress } from "viem";
 import * as abi from "./generated/abi";
 import {
   type Config, type Market, type Snapshot, type Wallet, connect, discoverWallets, markets, reader,
@@ -394,12 +395,13 @@ function vaultActions() {
   const cash = () => need(amount("v-coll-in", st.snap!.wallet.decimals, "collateral"), "collateral");
   const synth = () => need(amount("v-synth-in", 18, "synth"), "synth");
   const dec = () => st.snap!.wallet.decimals;
-  $("v-deposit").onclick = () => act("vault", "deposit", () => {
+  $("v-deposit").onclick = () => act("vault", "deposit", async () => {
     const s = st.snap!, a = cash();
     return first(balanceProblem(s.wallet.cash, a, dec(), s.wallet.cashSymbol)) ??
-      [...approve(mk.collateral, mk.vault, s.wallet.allowVault, a, "the vault to take your collateral"), call(mk.vault, abi.SynthVault, "deposit", [a], `deposit ${fmtUnits(a, dec())}`)];
+      [...approve(mk.collateral, mk.vault, s.wallet.allowVault, a, "the vault to take your collateral"),
+        call(mk.vault, abi.SynthVault, "deposit", [a, ...await listHints(s, s.vault.collateral + a, s.vault.debt)], `deposit ${fmtUnits(a, dec())}`)];
   });
-  $("v-open").onclick = () => act("vault", "open", () => {
+  $("v-open").onclick = () => act("vault", "open", async () => {
     const s = st.snap!, a = cash(), d = synth();
     const p = vp();
     const problem = first(
@@ -410,35 +412,35 @@ function vaultActions() {
       m.isDust(s.vault.debt + d, s.oracle.priceWad, p) ? `debt below minimum: at least ${usd(p.minDebtUsd, 0)} worth of ${s.wallet.synthSymbol}` : null,
     );
     return problem ?? [...approve(mk.collateral, mk.vault, s.wallet.allowVault, a, "the vault to take your collateral"),
-      call(mk.vault, abi.SynthVault, "open", [a, d], `open: ${fmtUnits(a, dec())} collateral, mint ${shares(d, 6)}`)];
+      call(mk.vault, abi.SynthVault, "open", [a, d, ...await listHints(s, s.vault.collateral + a, s.vault.debt + d)], `open: ${fmtUnits(a, dec())} collateral, mint ${shares(d, 6)}`)];
   });
-  $("v-mint").onclick = () => act("vault", "mint", () => {
+  $("v-mint").onclick = () => act("vault", "mint", async () => {
     const s = st.snap!, d = synth(), p = vp();
     return first(riskProblem(s, s.vault.maxAge), mintProblem(s.vault.maxMintable, d, s.wallet.synthSymbol),
       m.isDust(s.vault.debt + d, s.oracle.priceWad, p) ? `debt below minimum: at least ${usd(p.minDebtUsd, 0)} worth of ${s.wallet.synthSymbol}` : null) ??
-      [call(mk.vault, abi.SynthVault, "mint", [d], `mint ${shares(d, 6)}`)];
+      [call(mk.vault, abi.SynthVault, "mint", [d, ...await listHints(s, s.vault.collateral, s.vault.debt + d)], `mint ${shares(d, 6)}`)];
   });
-  $("v-burn").onclick = () => act("vault", "burn", () => {
+  $("v-burn").onclick = () => act("vault", "burn", async () => {
     const s = st.snap!, d = synth(), p = vp();
     const problem = first(
       d > s.vault.debt ? `you owe ${shares(s.vault.debt, 6)} ${s.wallet.synthSymbol}: burn at most that (or Close)` : null,
       d === s.vault.debt || m.isDust(s.vault.debt - d, s.oracle.priceWad, p)
         ? `burning ${shares(d, 6)} would leave under ${usd(p.minDebtUsd, 0)} of debt (it grows each second): burn less, or Close to repay in full` : null);
     if (problem) return problem;
-    const burn = call(mk.vault, abi.SynthVault, "burn", [d], `burn ${shares(d, 6)}`);
+    const burn = call(mk.vault, abi.SynthVault, "burn", [d, ...await listHints(s, s.vault.collateral, s.vault.debt - d)], `burn ${shares(d, 6)}`);
     return d > s.wallet.synth ? withBuy(s, d, "this burn", burn) : [burn];
   });
-  $("v-withdraw").onclick = () => act("vault", "withdraw", () => {
+  $("v-withdraw").onclick = () => act("vault", "withdraw", async () => {
     const s = st.snap!, a = cash(), p = vp();
     const locked = s.vault.debt ? m.ceilDiv(s.vault.debt * s.oracle.priceWad * p.mcrBps, m.BPS * m.WAD * s.wallet.upu) : 0n;
     const free = s.vault.collateral > locked ? s.vault.collateral - locked : 0n;
     return first(riskProblem(s, s.vault.maxAge), withdrawProblem(free, a, dec(), "collateral")) ??
-      [call(mk.vault, abi.SynthVault, "withdraw", [a], `withdraw ${fmtUnits(a, dec())}`)];
+      [call(mk.vault, abi.SynthVault, "withdraw", [a, ...await listHints(s, s.vault.collateral - a, s.vault.debt)], `withdraw ${fmtUnits(a, dec())}`)];
   });
-  $("v-close").onclick = () => act("vault", "close", () => {
+  $("v-close").onclick = () => act("vault", "close", async () => {
     const s = st.snap!;
     if (!s.vault.collateral && !s.vault.debt) return "no vault position to close";
-    const close = call(mk.vault, abi.SynthVault, "close", [], `close: repay ${shares(s.vault.debt, 6)}, get ${fmtUnits(s.vault.collateral, dec())} back`);
+    const close = call(mk.vault, abi.SynthVault, "close", [(await listHints(s, 0n, 0n))[0]], `close: repay ${shares(s.vault.debt, 6)}, get ${fmtUnits(s.vault.collateral, dec())} back`);
     const owed = closeNeeds(s);
     return owed > s.wallet.synth ? withBuy(s, owed, "closing", close) : [close];
   });
@@ -601,6 +603,13 @@ function quote(s: Snapshot, entries: readonly m.ListEntry[], want: bigint): Rede
 }
 
 let listCache: { block: bigint; entries: m.ListEntry[] } | null = null;
+
+/** The vault's sorted-list hints for a call that leaves your position at `collateral` units
+ * and `debt` (`relistHints`): without them the vault walks its list from the head, a read
+ * per borrower ahead of you. */
+async function listHints(s: Snapshot, collateral: bigint, debt: bigint): Promise<[string, string]> {
+  return m.relistHints(await loadList(s), getAddress(st.account!), collateral, debt, s.vault.rateIndex, s.wallet.upu);
+}
 async function loadList(s: Snapshot): Promise<m.ListEntry[]> {
   const block = s.block ?? 0n;
   if (listCache?.block === block) return listCache.entries;

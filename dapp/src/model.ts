@@ -238,6 +238,31 @@ export function insertHint(entries: readonly ListEntry[], key: bigint, skip: str
   return prev;
 }
 
+/** `account`'s predecessor in the list now (`prev_hint`): the empty address when it is the
+ * head or not listed. */
+export function prevHint(entries: readonly ListEntry[], account: string): string {
+  let prev = ZERO;
+  for (const e of entries) {
+    if (e.account === account) return prev;
+    prev = e.account;
+  }
+  return ZERO;
+}
+
+export const HINT_SLACK_BPS = 10n;
+
+/** The hints for a vault call that leaves `account` at `collateral` units and `debt` (accrued,
+ * with the call's mint or burn) (`relist_hints`): [its predecessor now, the predecessor its
+ * new key gets, looked up HINT_SLACK_BPS lower so fees accruing before mining leave it at or
+ * before the place]. Without hints the vault walks its list from the head. */
+export function relistHints(entries: readonly ListEntry[], account: string, collateral: bigint, debt: bigint,
+  rateIndex: bigint, usdPerUnit: bigint): [string, string] {
+  const before = prevHint(entries, account);
+  const key = sortKey(collateral, debt, rateIndex, usdPerUnit);
+  if (key === 0n) return [before, ZERO];
+  return [before, insertHint(entries, max(key - (key * HINT_SLACK_BPS) / BPS, 1n), account)];
+}
+
 export interface RedemptionPlan {
   firstHint: string; partialHint: string;
   taken: [string, bigint, bigint][]; // (account, debt, collateral units)

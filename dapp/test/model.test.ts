@@ -58,5 +58,7 @@ describe("redemption plan and fee = synthequity.model.vault", () => {
     expect(plan.redeemed.toString()).toBe(v.redeemed);
     expect(plan.collateral.toString()).toBe(v.collateral);
     expect(m.redemptionFeeWad(B(v.base_rate), plan.redeemed, B(v.supply)).toString()).toBe(v.fee_wad);
+    const [who, coll, debt, before, insert] = v.relist;
+    expect(m.relistHints(entries, who, B(coll), B(debt), B(v.rate), upu)).toEqual([before, insert]);
   });
 });

@@ -6,7 +6,7 @@
 - `vectors.json`: test vectors from `synthequity.model` (collateral ratio, the vault's
   liquidation price, the stability fee's accrual, the fee synth's cost, fill price, fees,
   equity, withdrawable, the perp liquidation price, funding accrual, the redemption plan
-  with its hints over random sorted lists, the redemption fee), which the dapp's unit tests
+  with its hints over random sorted lists, the redemption fee, a vault call's relist hints), which the dapp's unit tests
   check its TypeScript formulas against.
 
     python -m synthequity.dev.dapp_data [--out dapp/src/generated]
@@ -143,6 +143,10 @@ def redemption_vectors(rng: random.Random, n: int) -> list[dict[str, Any]]:
         supply = total + rng.randint(0, 10**4) * WAD
         base = rng.choice([0, rng.randint(0, WAD // 10), WAD])
         fee = vm.redemption_fee_wad(base, 0, 0, plan.redeemed, max(supply, 1))
+        who = rng.choice([e.account for e in entries] + ["0x" + "ff" * 20])  # or a new one
+        like = rng.choice(entries) if entries else vm.ListEntry(who, 0, 10**9, WAD)
+        after = (like.collateral * rng.randint(50, 200) // 100, rng.choice([0, like.debt, WAD]))
+        hints = vm.relist_hints(entries, who, *after, rate, USD6)
         out.append(
             {
                 "price": str(price),
@@ -159,6 +163,7 @@ def redemption_vectors(rng: random.Random, n: int) -> list[dict[str, Any]]:
                 "base_rate": str(base),
                 "supply": str(max(supply, 1)),
                 "fee_wad": str(fee),
+                "relist": [who, str(after[0]), str(after[1]), *hints],
             }
         )
     return out

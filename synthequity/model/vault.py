@@ -220,6 +220,32 @@ def prev_hint(entries: list[ListEntry], account: str) -> str:
     return ZERO
 
 
+HINT_SLACK_BPS = 10  # relist_hints looks up a key this much lower (see there)
+
+
+def relist_hints(
+    entries: list[ListEntry],
+    account: str,
+    collateral: int,
+    debt: int,
+    rate_index: int,
+    usd_per_unit: int,
+) -> tuple[str, str]:
+    """The hints for a call that leaves `account`'s position at `collateral` units and `debt`
+    (accrued, with what the call mints or burns): (its predecessor now, the predecessor its
+    new key gets). The vault checks both and walks from them, so a stale hint costs gas, never
+    correctness; without hints each call walks the list from its head (a cold read per
+    position). The insert hint is taken for a key `HINT_SLACK_BPS` lower, a node at or a few
+    before the place: the key the vault computes at mining differs slightly from the one
+    read (fees accrue meanwhile), and a hint past the place would send the walk back to the
+    head."""
+    key = sort_key(collateral, debt, rate_index, usd_per_unit)
+    before = prev_hint(entries, account)
+    if key == 0:
+        return before, ZERO
+    return before, insert_hint(entries, max(key - key * HINT_SLACK_BPS // BPS, 1), account)
+
+
 @dataclass(frozen=True)
 class RedemptionPlan:
     """What `redeem(amount, ...)` does at a price: the hints to pass, the positions it takes

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from synthequity.contracts import read_many
-from synthequity.model.vault import ZERO, ListEntry
+from synthequity.model.vault import ZERO, ListEntry, relist_hints
 
 PAGE = 500  # the most `sorted_positions` returns in one call
 
@@ -38,3 +38,13 @@ def sorted_entries(vault: Any) -> list[ListEntry]:
         ListEntry(a, int(node[1]), int(pos[0]), int(pos[1]))
         for a, node, pos in zip(accounts, nodes, positions, strict=True)
     ]
+
+
+def hints_for(
+    vault: Any, account: str, collateral: int, debt: int, usd_per_unit: int
+) -> tuple[str, str]:
+    """`relist_hints` for a call leaving `account` at `collateral` units and `debt` (accrued,
+    with the call's mint or burn), from the list as it is now."""
+    return relist_hints(
+        sorted_entries(vault), account, collateral, debt, int(vault.rate_index()), usd_per_unit
+    )

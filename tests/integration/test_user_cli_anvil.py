@@ -13,6 +13,7 @@ from synthequity.model.vault import redemption_fee_wad
 
 pytestmark = pytest.mark.integration
 WAD = 10**18
+ZERO = "0x" + "0" * 40
 
 
 def say(text: str) -> str:
@@ -68,11 +69,24 @@ def open_perp(protocol, trader, lp, pool_usd):
     pool.deposit(pool_usd * 10**6, lp, sender=lp)
 
 
-def test_vault_commands(protocol, accounts):
+def test_vault_commands(protocol, accounts, chain):
     borrower = accounts[2]
     usd, vault, synth = protocol["usd"], protocol["vault"], protocol["synth"]
     usd.faucet(borrower, 3_000 * 10**6, sender=borrower)
     protocol["push"](200)
+    ahead = [accounts[6], accounts[7]]  # at 155% and 170%: listed before the borrower's 300%
+    for who, collateral in zip(ahead, (3_100, 3_400), strict=True):
+        usd.faucet(who, collateral * 10**6, sender=who)
+        usd.approve(vault, 2**256 - 1, sender=who)
+        vault.open(collateral * 10**6, 10 * WAD, sender=who)
+
+    def hints_sent() -> tuple[str, str]:
+        """The sorted-list hints of the borrower's last call (without them the vault walks
+        its list from the head: a cold read per position ahead)."""
+        block = chain.provider.web3.eth.get_block("latest", full_transactions=True)
+        tx = next(t for t in block.transactions if t["from"] == borrower.address)
+        _, args = vault.decode_input(bytes(tx["input"]))
+        return args["prev_hint"], args["insert_hint"]
 
     def vault_cmd(*args):
         return user("vault", *args, "--yes", account="TEST::2", protocol=protocol)
@@ -94,11 +108,13 @@ def test_vault_commands(protocol, accounts):
     )
     # liquidated when TSLA rises: 1,500 / (2.5 x 125%) = $480
     assert "collateral ratio: 300.00%" in text and "liquidation price: $480.00" in text
+    assert hints_sent() == (ZERO, ahead[1].address)  # not listed yet; after the 170%
 
     rc, text = vault_cmd("deposit", "--amount", "500")
     assert rc == 0 and vault.position(borrower)[0] == 2_000 * 10**6, text
     rc, text = vault_cmd("mint", "--amount", "1")
     assert rc == 0 and synth.balanceOf(borrower) == 35 * WAD // 10, text
+    assert hints_sent() == (ahead[1].address, ahead[1].address)  # 2,000 / 3.5 sTSLA: 286%
     rc, text = vault_cmd("burn", "--amount", "0.5")
     assert rc == 0 and synth.balanceOf(borrower) == 3 * WAD, text
     rc, text = vault_cmd("withdraw", "--amount", "100")

@@ -24,6 +24,7 @@ from synthequity.model.vault import (
     base_rate_at,
     plan_redemption,
     prev_hint,
+    relist_hints,
     sort_key,
 )
 from synthequity.testing import deploy_protocol
@@ -128,6 +129,61 @@ def test_list_follows_every_action_with_or_without_hints(book):
         p.vault.close(prev_hint(entries(p), borrowers[2]))
     check_list(p, everyone)
     check_supply(p, everyone)
+
+
+def test_relist_hints_make_a_call_at_the_lists_end_cost_what_one_near_its_head_does():
+    """Without hints a vault call walks the sorted list from its head, a read per position
+    ahead of it (cold on a real chain: 2,100 gas each; titanoboa charges them warm). The
+    wallet commands and the dapp pass `relist_hints`, computed from the list as read; here
+    read a day before the call is mined (fees accrue, the key moves). Each kind of call, on
+    the same state (rolled back after each), then costs the same at the end of a 41-position
+    list as near its head, and the same call without hints pays for the walk."""
+    p = deploy_protocol(decimals=6)
+    p.push(PRICE)
+    borrowers = [boa.env.generate_address(f"borrower{i}") for i in range(40)]
+    for i, who in enumerate(borrowers):  # 10 sTSLA at 160% + 4% i: listed in this order
+        p.fund(who, 1_000_000)
+        with boa.env.prank(who):
+            p.vault.open(p.units(3_200 + 80 * i), 10 * WAD)
+    p.fund(p.trader, 1_000_000)  # listed last (at 2,500%): synth for everyone's fees
+    with boa.env.prank(p.trader):
+        p.vault.open(p.units(100_000), 20 * WAD)
+    for who in borrowers:
+        p.synth.transfer(who, WAD // 2, sender=p.trader)
+    everyone = [*borrowers, p.trader]
+    order = [a for a, _ in listed(p)]
+    assert order == everyone
+    near, far = order[1], order[-3]
+
+    calls = {  # name: (args, the position after it from (collateral, debt))
+        "deposit": ((p.units(100),), lambda c, d: (c + p.units(100), d)),
+        "withdraw": ((p.units(10),), lambda c, d: (c - p.units(10), d)),
+        "mint": ((WAD // 10,), lambda c, d: (c, d + WAD // 10)),
+        "burn": ((WAD // 10,), lambda c, d: (c, d - WAD // 10)),
+        "open": ((p.units(50), WAD // 10), lambda c, d: (c + p.units(50), d + WAD // 10)),
+        "close": ((), lambda c, d: (0, 0)),
+    }
+
+    def gas(who, name, hinted):
+        args, after = calls[name]
+        position = after(*p.vault.position(who))
+        hints = relist_hints(entries(p), who, *position, p.vault.rate_index(), 10**12)
+        sent = (hints[:1] if name == "close" else hints) if hinted else ()
+        with boa.env.anchor():
+            p.push(PRICE, dt=86_400)
+            with boa.env.prank(who):
+                getattr(p.vault, name)(*args, *sent)
+            used = p.vault._computation.get_gas_used()
+            check_list(p, everyone)
+        return used
+
+    steps = len(order) - 4  # positions between `near` and `far`
+    for name in calls:
+        hinted = {who: gas(who, name, True) for who in (near, far)}
+        walked = {who: gas(who, name, False) for who in (near, far)}
+        assert abs(hinted[far] - hinted[near]) <= 500, (name, hinted)
+        assert walked[far] - walked[near] >= steps * 200, (name, walked)
+        assert walked[far] - hinted[far] >= steps * 200, (name, walked, hinted)
 
 
 def test_redeem_takes_the_riskiest_first(book):
