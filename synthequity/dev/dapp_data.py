@@ -6,8 +6,8 @@
 - `vectors.json`: test vectors from `synthequity.model` (collateral ratio, the vault's
   liquidation price, the stability fee's accrual, the fee synth's cost, fill price, fees,
   equity, withdrawable, the perp liquidation price, funding accrual, the redemption plan
-  with its hints over random sorted lists, the redemption fee, a vault call's relist hints), which the dapp's unit tests
-  check its TypeScript formulas against.
+  with its hints over random sorted lists, the redemption fee, a vault call's relist hints),
+  which the dapp's unit tests check its TypeScript formulas against.
 
     python -m synthequity.dev.dapp_data [--out dapp/src/generated]
 """

@@ -119,7 +119,6 @@ class Lane:
 # Ape files moved from the unit lane to the integration lane's node, to even the two out.
 SECOND_NODE: tuple[str, ...] = (
     "tests/stateful",  # the short Ape-driven machines (the boa ones are in BOA_LANE)
-    "tests/unit/test_bad_inputs.py",
     "tests/unit/test_bench.py",
 )
 

@@ -131,6 +131,13 @@ def run_spec(spec: dict[str, Any]) -> dict[str, Any]:
         "lp_return": summary["pool_nav_end_usd"] / nav0 - 1 if nav0 else 0.0,
         "trader_return": (trader_out + left) / trader_in - 1 if trader_in else 0.0,
         "worker_s": time.perf_counter() - t0,
+        # docs/spec.md §9: positions a print's keepers left liquidatable (0 is the target)
+        **{
+            f"left_liquidatable_{book}": summary["counters"].get(
+                f"left liquidatable after a print: {book}", 0
+            )
+            for book in ("perp", "vault")
+        },
     }
     for k in ("bad_debt_wad", "bad_debt_insurance_wad", "bad_debt_pool_wad"):
         row[k.replace("_wad", "_usd")] = row.pop(k) / 1e18

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from synthequity.constants import DEFAULT_INSURANCE_SEED_USD
 from synthequity.sim import sweep
 
 
@@ -48,6 +49,10 @@ def test_a_two_run_sweep_on_a_dask_local_cluster(tmp_path):
     assert table["balanced"].all() and (table["ticks"] == 16).all()
     assert table["orders_filled"].min() > 0
     assert table["insurance_end_usd"][1] >= 2_000  # the parameter set seeded the fund
+    assert table["insurance_end_usd"][0] >= DEFAULT_INSURANCE_SEED_USD  # the deployment's seed
+    # docs/spec.md §9: no print's keepers left a liquidatable position behind
+    assert (table["left_liquidatable_perp"] == 0).all()
+    assert (table["left_liquidatable_vault"] == 0).all()
     parquet = pd.read_parquet(tmp_path / "runs.parquet")
     assert parquet["run"].tolist() == table["run"].tolist()
     assert parquet["bad_debt_usd"].tolist() == table["bad_debt_usd"].tolist()
