@@ -705,7 +705,8 @@ def deploy_stack(
     if insurance_seed_usd:  # on the chain the replay reads (its Transfer logs reconcile it)
         seed = (p.insurance.address, p.units(insurance_seed_usd))
         _, reason = chain.send(collateral, "faucet", seed, p.admin, mine_failed=False)
-        assert reason is None, reason
+        if reason is not None:
+            raise RuntimeError(f"the insurance fund's seed reverted: {reason}")
     stack = Stack(
         collateral=collateral,
         oracle=handle("oracle", p.oracle.address),

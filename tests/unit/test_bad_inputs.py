@@ -189,16 +189,16 @@ def test_a_year_of_funding_on_a_live_market(
     from ape import chain as ch
 
     mk, pool = world.market, world.pool
-    P = dataclasses.replace(m.PerpParams(), skew_scale=100_000 * WAD)
+    P = dataclasses.replace(m.PerpParams(), skew_scale=40_000 * WAD)  # 4,000 shares: within the 25% pool cap
     mk.set_params(m.MarketParams(math=P).as_tuple(), sender=risk_admin)
     push(200)
     mk.execute_order(trader, sender=keeper)  # the world's 10 shares
     mk.deposit_margin(usd(500_000), sender=trader)
-    tx = mk.commit_order(9_990 * WAD, MAX_INT, sender=trader)
+    tx = mk.commit_order(3_990 * WAD, MAX_INT, sender=trader)
     ch.pending_timestamp = max(ch.pending_timestamp, tx.timestamp + 1)
     push(200)
     mk.execute_order(trader, sender=keeper)
-    assert mk.skew() == 10_000 * WAD
+    assert mk.skew() == 4_000 * WAD
     rate, index, updated = mk.funding_state()
     start = m.FundingState(rate, index, updated)
     chain.pending_timestamp = updated + YEAR
@@ -217,7 +217,7 @@ def test_a_year_of_funding_on_a_live_market(
     assert mk.is_liquidatable(trader)
     tx = mk.liquidate(trader, sender=liquidator)  # accrues the year, then closes
     assert tx.events.filter(mk.PositionLiquidated)
-    at_liq = m.accrue_funding(start, 10_000 * WAD, 200 * WAD, tx.timestamp, P)
+    at_liq = m.accrue_funding(start, 4_000 * WAD, 200 * WAD, tx.timestamp, P)
     assert mk.funding_state() == (at_liq.rate, at_liq.index, tx.timestamp)
     assert mk.position(trader).size == 0 and mk.skew() == 0 and mk.open_interest() == (0, 0)
     assert mk.pool_pnl() == 0 and pool.totalAssets() > 0
