@@ -189,7 +189,8 @@ def test_a_year_of_funding_on_a_live_market(
     from ape import chain as ch
 
     mk, pool = world.market, world.pool
-    P = dataclasses.replace(m.PerpParams(), skew_scale=40_000 * WAD)  # 4,000 shares: within the 25% pool cap
+    # a skew of 4,000 shares (10% of the scale) fits the $5M pool's 25% cap
+    P = dataclasses.replace(m.PerpParams(), skew_scale=40_000 * WAD)
     mk.set_params(m.MarketParams(math=P).as_tuple(), sender=risk_admin)
     push(200)
     mk.execute_order(trader, sender=keeper)  # the world's 10 shares
