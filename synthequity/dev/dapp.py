@@ -340,7 +340,10 @@ def main(argv: list[str] | None = None) -> int:
         app = f"http://127.0.0.1:{args.app_port}/"
         print_welcome(app, node.url, config["chainId"])
         if args.ready_file:
-            args.ready_file.write_text(json.dumps({"app": app, "rpc": node.url}))
+            # whole or absent: a reader polling for the file never sees it half written
+            partial = args.ready_file.with_suffix(".partial")
+            partial.write_text(json.dumps({"app": app, "rpc": node.url}))
+            partial.replace(args.ready_file)
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         while not stop.is_set():
             if not oracle.is_alive():
