@@ -151,12 +151,11 @@ def burn(s: Session, amount):
     """Repay debt with synth from the wallet (allowed while the market is closed)."""
     want = parse_amount(amount, 18, "--amount")
     held_synth = int(s.synth.balanceOf(s.account))
-    debt = int(s.vault.position(s.account)[1])
+    held, debt = (int(x) for x in s.vault.position(s.account))
     check(
         balance_problem(held_synth, want, 18, s.synth_symbol),
         None if want <= debt else f"you owe {fmt(debt, 18, 6)} {s.synth_symbol}: burn at most that",
     )
-    held = int(s.vault.position(s.account)[0])
     hints = _hints(s, held, debt - want)
     s.transact(f"burn {fmt(want, 18, 6)} {s.synth_symbol}", s.vault.burn, want, *hints)
     _status(s)
