@@ -151,6 +151,12 @@ def liquidation(
     return Liquidation(repay, seized, fee, 0)
 
 
+def synth_cost_units(amount_wad: int, price_wad: int, usd_per_unit: int, spread_bps: int) -> int:
+    """Collateral token units a buyer pays for `amount_wad` synth at the oracle price plus a
+    market's `spread_bps` (a DEX pool's fee); rounded up: the buyer pays the last unit."""
+    return ceil_div(amount_wad * price_wad * (BPS + spread_bps), WAD * BPS * usd_per_unit)
+
+
 def keeper_reward(liq: Liquidation, price_wad: int, p: VaultParams, usd_per_unit: int) -> int:
     """`liquidate_for`'s pay to its keeper: `KEEPER_SHARE_BPS` of the penalty on the repayment,
     in collateral units (rounded down), out of what the liquidator (the pool) receives."""

@@ -84,10 +84,12 @@ def sim_options(f: Callable[..., Any]) -> Callable[..., Any]:
             "fleeing=N (LPs who flee a 5% drawdown), e.g. whales=1,overnight=4.",
         ),
         click.option(
-            "--keeper-inventory/--no-keeper-inventory",
-            default=True,
+            "--keeper-inventory",
+            type=click.Choice(["buy", "mint", "none"]),
+            default="buy",
             show_default=True,
-            help="The vault keeper mints sTSLA to liquidate with (without: only through the "
+            help="Where the vault keeper's sTSLA comes from: buy it from holders just in time "
+            "(at the oracle price + 0.3%), mint it once at 400% CR, or none (only through the "
             "stability pool).",
         ),
         click.option(
@@ -148,7 +150,7 @@ def make_config(
     exposed: int,
     savers: int,
     styles: str,
-    keeper_inventory: bool,
+    keeper_inventory: str,
     agent_every_min: int,
     insurance_usd: int,
     max_stale_open_min: int,

@@ -27,6 +27,7 @@ from synthequity.keepers.oracle.runner import ApeFeedIO, OracleKeeper, replay_sc
 from synthequity.keepers.oracle.sources import CsvReplaySource
 from synthequity.keepers.perp.runner import PerpKeeper
 from synthequity.keepers.shell import KeeperConfig
+from synthequity.keepers.vault.logic import inventory_shortfall
 from synthequity.keepers.vault.runner import VaultKeeper
 from synthequity.market_hours import nyse, to_ts, utc
 from synthequity.model import perp as pm
@@ -37,6 +38,7 @@ from synthequity.sim import scenarios as sc
 from synthequity.sim.chain import ApeChain, SimChain
 
 WAD = 10**18
+DESK_SPREAD_BPS = 30  # what the keeper pays over the oracle price for sTSLA (a DEX fee)
 KEEPER_INVENTORY_UNITS_USD = 200_000  # the vault keeper's collateral for its own sTSLA
 HEARTBEAT_S = 60  # the oracle keeper's heartbeat while OPEN: the print that fills orders
 SUSPECT_STEP_S = 300  # daily bars: the keeper's reads while the feed is HALTED (suspect)
@@ -61,7 +63,9 @@ class SimConfig:
     insurance_usd: int = DEFAULT_INSURANCE_SEED_USD
     savers: int = 0  # borrowers who keep their synth in the stability pool (sim.agents)
     mix: ag.Mix = field(default_factory=ag.Mix)  # extra agent styles (sim.agents.Mix)
-    keeper_inventory: bool = True  # the vault keeper mints sTSLA to liquidate with
+    # where the vault keeper's sTSLA comes from: "buy" it from holders just in time, "mint"
+    # it once at 400% CR (its own short), "none" (the stability pool only)
+    keeper_inventory: str = "buy"
     max_stale_open_s: int = 7_200  # the headline alarm: longer unusable while the source is OPEN
 
     @property
@@ -639,7 +643,7 @@ class Simulation:
         if usable:
             if self.cfg.gap_mmr_bps is not None:
                 self._set_mmr(self.cfg.gap_mmr_bps if last_open else None)
-            if not self.inventory_minted and self.cfg.keeper_inventory:
+            if not self.inventory_minted and self.cfg.keeper_inventory == "mint":
                 self._keeper_inventory()
                 self.inventory_minted = True
             if 0 in keepers or not self.was_usable:  # the primary's print, or a reopening
@@ -653,9 +657,58 @@ class Simulation:
         self._sample(t)
 
     def _keepers(self) -> None:
-        for k in (self.perp_keeper, self.vault_keeper):
-            k.tick()
+        self.perp_keeper.tick()
+        if self.cfg.keeper_inventory == "buy":
+            self._buy_inventory()
+        self.vault_keeper.tick()
         self._left_liquidatable()
+
+    def _buy_inventory(self) -> None:
+        """The vault keeper buys, from the agents who hold sTSLA, what the print's
+        liquidations need beyond its inventory and the stability pool
+        (`logic.inventory_shortfall`), at the oracle price plus `DESK_SPREAD_BPS` — a
+        keeper that buys on a market just in time stays flat (docs/runbooks/keepers.md),
+        where one that mints its inventory takes over each borrower's short. Largest holders
+        sell first; what they cannot cover stays refused (and counted as left liquidatable)."""
+        s, c, io = self.s, self.chain, self.vault_keeper.io
+        vault_book = self._books_of.get("vault", [])
+        if not vault_book:
+            return
+        flags = c.read_many([(s.vault, "liquidatable", (vault_book,))])[0][0]
+        flagged = [who for who, flag in zip(vault_book, flags, strict=True) if flag]
+        if not flagged:
+            return
+        price = io.price()
+        need = inventory_shortfall(
+            io.positions(flagged),
+            price,
+            io.params(),
+            io.usd_per_unit,
+            io.inventory(),
+            io.pool_deposits(),
+        )
+        if need == 0:
+            return
+        holders = [a.name for a in self.agents if a.kind is not ag.Kind.LP]
+        held = c.read_many(
+            [(s.synth, "balanceOf", (c.address(self.accounts[n]),)) for n in holders]
+        )
+        by_size = sorted(
+            ((int(flat(h)[0]), n) for h, n in zip(held, holders, strict=True)), reverse=True
+        )
+        keeper = c.address(s.keeper)
+        for balance, name in by_size:
+            if need == 0 or balance == 0:
+                break
+            amount = min(balance, need)
+            cost = vm.synth_cost_units(amount, price, io.usd_per_unit, DESK_SPREAD_BPS)
+            seller = self.accounts[name]
+            self._send(s.synth, "transfer", (keeper, amount), seller)
+            self._send(s.collateral, "transfer", (c.address(seller), cost), s.keeper)
+            self.result.counters["keeper: sTSLA bought from holders"] += 1
+            need -= amount
+        if need:
+            self.result.counters["keeper: sTSLA holders could not sell"] += 1
 
     def _left_liquidatable(self) -> None:
         """docs/spec.md §9: a position liquidatable at a print is liquidated in the block after

@@ -3,6 +3,8 @@ the liquidation ratio are liquidated riskiest first in the blocks right after th
 the model's repay, back to the MCR; a keeper whose sTSLA inventory cannot fund a job refuses
 it (logged and counted) and sends nothing."""
 
+import logging
+
 import pytest
 
 from synthequity.keepers.jobs import AccountIndex
@@ -64,8 +66,9 @@ def test_rise_liquidated_riskiest_first_in_the_next_blocks(
 
 
 def test_jobs_beyond_the_inventory_are_refused_not_sent(
-    vault, book, borrower, trader, liquidator, synth, move_to, chain
+    vault, book, borrower, trader, liquidator, synth, move_to, chain, caplog
 ):
+    caplog.set_level(logging.INFO, logger="synthequity")
     small = make_keeper(vault, liquidator, book)  # holds 1 sTSLA; each job needs ~7-8
     move_to(260)
     head = chain.blocks.head.number
@@ -75,3 +78,17 @@ def test_jobs_beyond_the_inventory_are_refused_not_sent(
     assert chain.blocks.head.number == head  # not a single transaction
     assert vault.is_liquidatable(borrower) and vault.is_liquidatable(trader)
     assert synth.balanceOf(liquidator) == WAD
+    # each refusal says what the keeper lacks: both jobs' repayments with their fee slack
+    refused = [
+        r.fields
+        for r in caplog.records
+        if r.getMessage() == "refused: sTSLA inventory and stability pool too small"
+    ]
+    assert [f["account"] for f in refused] == [borrower.address, trader.address]
+    params = v.VaultParams(*vault.risk_params())
+    need, upu = 0, small.io.usd_per_unit
+    for who in (borrower, trader):
+        collateral, debt = vault.position(who)[:2]
+        repay = v.liquidation(collateral, debt, 260 * WAD, params, upu, debt).repay
+        need += repay + repay // 1_000 + 1
+    assert {f["missing"] for f in refused} == {need - WAD}

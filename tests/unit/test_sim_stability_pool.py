@@ -1,7 +1,9 @@
 """Issue 19 in the replay: with savers keeping their sTSLA in the stability pool and a vault
 keeper holding no sTSLA at all, TSLA's January 2020 rally (+79% in five weeks) liquidates the
 careless borrowers through the pool — every vault liquidation, none refused — and the books
-still balance to the wei. The in-process replay (`python -m synthequity.sim`, revm)."""
+still balance to the wei; and (issue 17) the default keeper, which buys its sTSLA from
+holders just in time, does the same with no savers. The in-process replay (`python -m
+synthequity.sim`, revm)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import subprocess
 import sys
 
 RALLY = ("--window", "2020-01-02:2020-02-07", "--agents", "12", "--seed", "3")
-ARGS = (*RALLY, "--savers", "3", "--no-keeper-inventory", "--no-charts")
+ARGS = (*RALLY, "--savers", "3", "--keeper-inventory", "none", "--no-charts")
 
 
 def _replay(out, *args: str) -> dict:
@@ -47,7 +49,24 @@ def test_a_replay_liquidates_through_the_stability_pool_without_keeper_inventory
 def test_without_inventory_or_savers_the_report_shows_the_positions_left_liquidatable(tmp_path):
     """The same rally with nobody to repay the vault's liquidations: the per-print check
     counts every vault position the keeper could not liquidate, and the report lists them."""
-    summary = _replay(tmp_path, *RALLY, "--no-keeper-inventory", "--no-charts")
+    summary = _replay(tmp_path, *RALLY, "--keeper-inventory", "none", "--no-charts")
     assert summary["liquidations_vault"] == 0
     assert summary["counters"]["left liquidatable after a print: vault"] > 0
     assert "### Left liquidatable after a print's keepers" in (tmp_path / "report.md").read_text()
+
+
+def test_a_keeper_that_buys_its_synth_just_in_time_liquidates_everyone_and_stays_flat(tmp_path):
+    """The default keeper (`--keeper-inventory buy`) through the same rally with no savers:
+    before each print's liquidations it buys what they need from the agents holding sTSLA
+    (at the oracle price + 0.3%), so nothing is left liquidatable; it mints nothing, so it
+    never takes over a borrower's short, and the liquidations pay it more than it spent."""
+    summary = _replay(tmp_path, *RALLY, "--no-charts")
+    counters = summary["counters"]
+    assert summary["liquidations_vault"] >= 5
+    assert counters["keeper: sTSLA bought from holders"] > 0
+    assert "keeper: sTSLA holders could not sell" not in counters
+    assert not any(k.startswith("left liquidatable") for k in counters), counters
+    flows = dict(summary["flows"])
+    assert "keeper -> vault" not in flows  # no position of its own
+    assert flows["vault -> keeper"] > flows["keeper -> borrowers"] > 0
+    assert summary["balanced"] and summary["agent_reverts"] == 0

@@ -1,7 +1,12 @@
 """Vault keeper decisions (pure): riskiest first, the model's repay, refused beyond the
 keeper's sTSLA inventory."""
 
-from synthequity.keepers.vault.logic import vault_jobs
+from fractions import Fraction
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from synthequity.keepers.vault.logic import inventory_shortfall, vault_jobs
 from synthequity.model import vault as v
 
 WAD = v.WAD
@@ -76,3 +81,52 @@ def test_jobs_go_through_the_pool_while_its_deposits_cover_them():
     small = {"lower": (1_550 * 10**6, 50 * WAD), "low": positions["low"]}
     jobs, refused = vault_jobs(small, price, P, UPU, inventory=0, pool_deposits=budget["low"])
     assert [(j.account, j.via_pool) for j in jobs] == [("low", True)] and refused == ["lower"]
+
+
+def test_the_shortfall_is_what_the_inventory_lacks_for_the_jobs_the_pool_does_not_cover():
+    """A keeper that buys its sTSLA just in time buys `inventory_shortfall`: each job the pool
+    cannot cover, with its fee slack, less what it holds; nothing when nothing is refused."""
+    price = 260 * WAD
+    positions = {"low": (1_600 * 10**6, 5 * WAD), "lower": (1_550 * 10**6, 5 * WAD)}
+    plain, _ = vault_jobs(positions, price, P, UPU, inventory=100 * WAD)
+    budget = {j.account: j.repay + j.repay * 10 // 10_000 + 1 for j in plain}
+    total = sum(budget.values())
+    assert inventory_shortfall(positions, price, P, UPU, inventory=0) == total
+    assert inventory_shortfall(positions, price, P, UPU, inventory=total - 5) == 5
+    assert inventory_shortfall(positions, price, P, UPU, inventory=total) == 0
+    # the pool covers the riskiest: only the other one's budget is needed
+    pool = budget["lower"]
+    assert inventory_shortfall(positions, price, P, UPU, 0, pool_deposits=pool) == budget["low"]
+    # nothing liquidatable: nothing to buy
+    healthy = {"healthy": (3_000 * 10**6, 5 * WAD)}
+    assert inventory_shortfall(healthy, price, P, UPU, inventory=0) == 0
+
+
+@given(
+    st.lists(st.tuples(st.integers(1_000, 5_000), st.integers(1, 20)), min_size=1, max_size=8),
+    st.integers(0, 60 * WAD),
+    st.integers(0, 60 * WAD),
+)
+def test_buying_the_shortfall_leaves_no_job_refused(rows, inventory, pool):
+    """Property: with `inventory + inventory_shortfall(...)` of sTSLA, `vault_jobs` refuses
+    no account; and the shortfall buys no more than the jobs' fee slack beyond the least
+    that does (without the slack, one wei short of the repayments, one is refused)."""
+    price = 260 * WAD
+    positions = {f"a{i}": (usd * 10**6, shares * WAD) for i, (usd, shares) in enumerate(rows)}
+    need = inventory_shortfall(positions, price, P, UPU, inventory, pool)
+    jobs, refused = vault_jobs(positions, price, P, UPU, inventory + need, pool)
+    assert refused == []
+    if need:
+        own = [j for j in jobs if not j.via_pool]
+        slack = sum(j.repay * 10 // 10_000 + 1 for j in own)
+        _, refused = vault_jobs(positions, price, P, UPU, inventory + need - slack - 1, pool)
+        assert refused
+
+
+@given(st.integers(0, 10**24), st.integers(1, 10**24), st.integers(0, 500))
+def test_the_synths_cost_rounds_up_against_an_exact_fraction(amount, price, spread):
+    """`synth_cost_units`: amount x price x (1 + spread) in 6-decimal units, never less than
+    the exact value and never a whole unit more (the buyer pays the last unit)."""
+    exact = Fraction(amount * price * (10_000 + spread), WAD * 10_000 * UPU)
+    cost = v.synth_cost_units(amount, price, UPU, spread)
+    assert exact <= cost < exact + 1

@@ -72,3 +72,20 @@ def vault_jobs(
         jobs.append(replace(job, max_repay=budget))
         left -= budget
     return jobs, refused
+
+
+def inventory_shortfall(
+    positions: dict[str, tuple[int, int]],
+    price_wad: int,
+    p: v.VaultParams,
+    usd_per_unit: int,
+    inventory: int,
+    pool_deposits: int = 0,
+) -> int:
+    """The sTSLA a keeper must add to `inventory` for `vault_jobs` to refuse nothing on these
+    positions (0: it refuses nothing now): what the jobs the pool cannot cover would burn,
+    each with its fee slack, less what is held. A keeper that buys its sTSLA just in time
+    (docs/runbooks/keepers.md) buys this much before it liquidates."""
+    jobs, _ = vault_jobs(positions, price_wad, p, usd_per_unit, 2**255, pool_deposits)
+    need = sum(j.repay + j.repay * SLACK_BPS // 10_000 + 1 for j in jobs if not j.via_pool)
+    return max(need - inventory, 0)

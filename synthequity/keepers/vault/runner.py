@@ -16,7 +16,7 @@ from synthequity.contracts import at, base_price_wad
 from synthequity.keepers.jobs import LogRef
 from synthequity.keepers.shell import ChainIO, ChainKeeper, Job
 from synthequity.keepers.transport import ApeChainIO
-from synthequity.keepers.vault.logic import POOL_LIQUIDATE, vault_jobs
+from synthequity.keepers.vault.logic import POOL_LIQUIDATE, inventory_shortfall, vault_jobs
 from synthequity.logs import event
 from synthequity.model import vault as v
 
@@ -52,6 +52,11 @@ class VaultKeeper(ChainKeeper):
         jobs, refused = vault_jobs(
             positions, price, params, self.io.usd_per_unit, inventory, pool_deposits=pool
         )
+        missing = (
+            inventory_shortfall(positions, price, params, self.io.usd_per_unit, inventory, pool)
+            if refused
+            else 0
+        )
         for account in refused:
             self.metrics["refused: no inventory"] += 1
             event(
@@ -60,6 +65,7 @@ class VaultKeeper(ChainKeeper):
                 account=account,
                 held=inventory,
                 pool=pool,
+                missing=missing,  # the sTSLA that would fund every job (buy it, then retry)
             )
         self.send_jobs(
             [
