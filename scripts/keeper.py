@@ -10,7 +10,7 @@
     ape run keeper liquidate --network ethereum:local:foundry --account TEST::6 [--book vault] \
         [--config keeper.toml] [--shard 0/2] [--metrics-port 9101]
     ape run keeper inventory --network ethereum:local:foundry --account TEST::6 \
-        --collateral 5000 --mint 10
+        --buy-fee-synth 2.5 | --collateral 5000 --mint 10
 """
 
 import click
@@ -212,6 +212,12 @@ def liquidate(network, account, **options):
 @click.option(
     "--min-cr", default=200.0, show_default=True, help="Refuse to leave the keeper below this CR %."
 )
+@click.option(
+    "--buy-fee-synth",
+    default="0",
+    help="Synth to buy from the insurance fund's stability fees at the oracle price, shares "
+    "(human units): inventory without a position of the keeper's own.",
+)
 def inventory(network, account, **options):
-    """Show, or mint more of, the synth inventory a vault liquidation burns."""
+    """Show, buy or mint the synth inventory a vault liquidation burns."""
     run_inventory_cli(network, account, **options)

@@ -23,6 +23,7 @@ from synthequity.keepers.settings import KeeperSettings, load_settings
 from synthequity.keepers.shell import ChainKeeper, KeeperConfig, run_keepers
 from synthequity.keepers.vault.runner import ApeVaultIO, VaultKeeper
 from synthequity.logs import event
+from synthequity.model.vault import synth_cost_units
 from synthequity.ui import make_console
 
 console = make_console(stderr=True)
@@ -152,14 +153,19 @@ def run_keeper_cli(
 
 
 def run_inventory_cli(network: Any, account: Any, **opt: Any) -> None:
-    """Show the keeper's sTSLA inventory; with --collateral/--mint, open (or top up) the
-    keeper's own vault position to mint more. Refuses to leave it below --min-cr."""
+    """Show the keeper's sTSLA inventory; with --buy-fee-synth, buy the insurance fund's
+    stability-fee synth at the oracle price (no position of the keeper's own: it stays
+    flat); with --collateral/--mint, open (or top up) the keeper's own vault position to
+    mint more. Refuses to leave it below --min-cr."""
     market = _market(network, opt["symbol"], {})
     vault = _need(market, "vault")
     io = ApeVaultIO(vault, account)
     synth, collateral = io.synth, _need(market, "collateral")
     add = int(Decimal(str(opt["collateral"])) * 10**18) // io.usd_per_unit
     mint = int(Decimal(str(opt["mint"])) * 10**18)
+    buy = int(Decimal(str(opt.get("buy_fee_synth") or "0")) * 10**18)
+    if buy:
+        _buy_fee_synth(vault, io, collateral, account, buy)
     if add or mint:
         if not io.oracle.latestRound():
             raise SystemExit("refused: the oracle has no price yet; nothing can be minted")
@@ -190,5 +196,43 @@ def run_inventory_cli(network: Any, account: Any, **opt: Any) -> None:
     console.print(
         f"{synth.symbol()} inventory of {account.address}: {synth.balanceOf(account) / 1e18:.6f}"
         f" (own vault position: collateral {held * io.usd_per_unit / 1e18:,.2f} USD, "
-        f"debt {debt / 1e18:.6f}, CR {cr})"
+        f"debt {debt / 1e18:.6f}, CR {cr}); the insurance fund's fee synth for sale at the "
+        f"oracle price: {synth.balanceOf(vault.INSURANCE()) / 1e18:.6f}"
+    )
+
+
+FEE_SYNTH_PRICE_SLACK_BPS = 50  # --buy-fee-synth pays at most this over the price it read
+
+
+def _buy_fee_synth(vault: Any, io: ApeVaultIO, collateral: Any, account: Any, amount: int) -> None:
+    """`buy_fee_synth(amount, max_paid)`: refused before anything is sent when the fund holds
+    less, the oracle has no price or the wallet cannot pay; `max_paid` is the cost at the
+    price read plus `FEE_SYNTH_PRICE_SLACK_BPS` (a newer price may land first)."""
+    from ape.exceptions import ContractLogicError
+
+    have = io.synth.balanceOf(vault.INSURANCE())
+    if amount > have:
+        raise SystemExit(
+            f"refused: the insurance fund holds {have / 1e18:.6f} of fee synth, less than "
+            f"--buy-fee-synth {amount / 1e18:.6f}"
+        )
+    if not io.oracle.latestRound():
+        raise SystemExit("refused: the oracle has no price yet; nothing can be bought")
+    cost = synth_cost_units(amount, io.price(), io.usd_per_unit, 0)
+    max_paid = synth_cost_units(amount, io.price(), io.usd_per_unit, FEE_SYNTH_PRICE_SLACK_BPS)
+    if collateral.balanceOf(account) < max_paid:
+        raise SystemExit(
+            f"refused: {account.address} holds "
+            f"{collateral.balanceOf(account) * io.usd_per_unit / 1e18:,.2f} USD of collateral; "
+            f"the synth costs up to {max_paid * io.usd_per_unit / 1e18:,.2f}"
+        )
+    try:  # the vault's own reasons (market closed, stale price) in plain words
+        if collateral.allowance(account, vault) < max_paid:
+            collateral.approve(vault, max_paid, sender=account)
+        vault.buy_fee_synth(amount, max_paid, sender=account)
+    except ContractLogicError as exc:
+        raise SystemExit(f"refused by the vault: {exc.revert_message}") from None
+    console.print(
+        f"bought {amount / 1e18:.6f} fee synth from the insurance fund for about "
+        f"{cost * io.usd_per_unit / 1e18:,.2f} USD"
     )

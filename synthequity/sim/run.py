@@ -664,12 +664,13 @@ class Simulation:
         self._left_liquidatable()
 
     def _buy_inventory(self) -> None:
-        """The vault keeper buys, from the agents who hold sTSLA, what the print's
-        liquidations need beyond its inventory and the stability pool
-        (`logic.inventory_shortfall`), at the oracle price plus `DESK_SPREAD_BPS` — a
-        keeper that buys on a market just in time stays flat (docs/runbooks/keepers.md),
-        where one that mints its inventory takes over each borrower's short. Largest holders
-        sell first; what they cannot cover stays refused (and counted as left liquidatable)."""
+        """The vault keeper buys what the print's liquidations need beyond its inventory and
+        the stability pool (`logic.inventory_shortfall`): the insurance fund's fee synth
+        first (`buy_fee_synth`, at the oracle price), then from the agents who hold sTSLA at
+        the oracle price plus `DESK_SPREAD_BPS`, largest holders first — a keeper that buys
+        just in time stays flat (docs/runbooks/keepers.md), where one that mints its
+        inventory takes over each borrower's short. What neither covers stays refused (and
+        counted as left liquidatable)."""
         s, c, io = self.s, self.chain, self.vault_keeper.io
         vault_book = self._books_of.get("vault", [])
         if not vault_book:
@@ -687,6 +688,17 @@ class Simulation:
             io.inventory(),
             io.pool_deposits(),
         )
+        if need == 0:
+            return
+        # first the fund's stability-fee synth, on chain at the oracle price: that part of the
+        # supply no agent holds (it grows with the fees), and the cheapest to buy
+        (fund,) = flat(c.read_many([(s.synth, "balanceOf", (s.insurance.address,))])[0])
+        amount = min(int(fund), need)
+        if amount:
+            cost = vm.synth_cost_units(amount, price, io.usd_per_unit, 0)
+            self._send(s.vault, "buy_fee_synth", (amount, cost), s.keeper)
+            self.result.counters["keeper: fee synth bought from the fund"] += 1
+            need -= amount
         if need == 0:
             return
         holders = [a.name for a in self.agents if a.kind is not ag.Kind.LP]

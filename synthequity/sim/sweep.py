@@ -43,6 +43,20 @@ KEYS = VAULT_KEYS + PERP_MATH_KEYS + MARKET_KEYS + OTHER_KEYS
 
 # the flows' names of the agents who trade on the perp market (sim.run.reconcile's groups)
 TRADER_GROUPS = ("traders", "exposeds", "whales", "overnights", "contrarians")
+AGENT_GROUPS = (*TRADER_GROUPS, "borrowers", "savers")  # who may sell the keeper sTSLA
+
+
+def vault_keeper_net(flows: dict[str, int]) -> int:
+    """The vault keeper's net in collateral units over a run, from the reconciliation's flows:
+    what liquidations paid it (directly, or as the stability pool's reward) less what it put
+    in the vault (a minted inventory) and paid for sTSLA (the fund's fee synth, agents')."""
+    paid_in = ("vault -> keeper", "stability pool -> keeper")
+    paid_out = (
+        "keeper -> vault",
+        "keeper -> insurance fund",
+        *(f"keeper -> {g}" for g in AGENT_GROUPS),
+    )
+    return sum(flows.get(k, 0) for k in paid_in) - sum(flows.get(k, 0) for k in paid_out)
 
 
 @dataclass(frozen=True)
@@ -138,6 +152,14 @@ def run_spec(spec: dict[str, Any]) -> dict[str, Any]:
             )
             for book in ("perp", "vault")
         },
+        # the vault keeper's sTSLA bought just in time (from the fund's fee synth, from
+        # holders), and the prints where neither had enough
+        "keeper_fee_synth_buys": summary["counters"].get(
+            "keeper: fee synth bought from the fund", 0
+        ),
+        "keeper_buys": summary["counters"].get("keeper: sTSLA bought from holders", 0),
+        "keeper_buys_short": summary["counters"].get("keeper: sTSLA holders could not sell", 0),
+        "vault_keeper_net_usd": vault_keeper_net(flows) / 10**r.decimals,
     }
     for k in ("bad_debt_wad", "bad_debt_insurance_wad", "bad_debt_pool_wad"):
         row[k.replace("_wad", "_usd")] = row.pop(k) / 1e18

@@ -1,5 +1,6 @@
 """The keeper commands as an operator types them, after `ape run deploy`: `inventory` mints the
-sTSLA a vault liquidation burns (and refuses to leave the keeper's own position risky);
+sTSLA a vault liquidation burns (and refuses to leave the keeper's own position risky) or buys
+the insurance fund's fee synth;
 `liquidate` watches the perp market and the vault; `orders` the perp market."""
 
 import json
@@ -50,7 +51,7 @@ def test_keeper_commands_after_deploy(tmp_path, project, accounts, chain):
     shown = keeper_cmd("inventory", tmp_path=tmp_path)
     assert shown.returncode == 0, shown.stderr[-2_000:]
     assert "sTSLA inventory of" in shown.stderr + shown.stdout
-    assert "no debt" in shown.stderr + shown.stdout
+    assert "no debt" in " ".join((shown.stderr + shown.stdout).split())  # rich wraps lines
     before = synth.balanceOf(operator)
     risky = keeper_cmd("inventory", "--collateral", "100", "--mint", "1000", tmp_path=tmp_path)
     assert risky.returncode != 0 and "refused" in risky.stderr + risky.stdout
@@ -65,6 +66,28 @@ def test_keeper_commands_after_deploy(tmp_path, project, accounts, chain):
     assert minted.returncode == 0, minted.stderr[-2_000:]
     assert synth.balanceOf(operator) == before + 5 * 10**18
     assert "CR 500.0%" in " ".join((minted.stderr + minted.stdout).split())  # rich wraps lines
+
+    # a month of stability fee, minted to the insurance fund when the position is touched:
+    # buy some of it at the oracle price (inventory with no position of one's own)
+    vault_c = at(project.SynthVault, vault)
+    fund = vault_c.INSURANCE()
+    chain.pending_timestamp = chain.blocks.head.timestamp + 30 * 86_400
+    oracle.push_price(200 * 10**8, chain.pending_timestamp, 2, sender=accounts[1])
+    collateral.faucet(operator, 100 * 10 ** collateral.decimals(), sender=operator)
+    vault_c.mint(10**15, sender=operator)  # touches the position: its fee minted to the fund
+    assert synth.balanceOf(fund) > 10**15  # 5 x 1%/year x 30 days ~ 0.0041
+    too_much = keeper_cmd("inventory", "--buy-fee-synth", "1", tmp_path=tmp_path)
+    assert too_much.returncode != 0
+    assert "refused: the insurance fund holds" in " ".join(
+        (too_much.stderr + too_much.stdout).split()
+    )
+    held, paid_before = synth.balanceOf(operator), collateral.balanceOf(fund)
+    bought = keeper_cmd("inventory", "--buy-fee-synth", "0.001", tmp_path=tmp_path)
+    assert bought.returncode == 0, bought.stderr[-2_000:]
+    assert synth.balanceOf(operator) == held + 10**15
+    # paid to the fund at $200 a share, rounded up: 0.2 USD
+    assert collateral.balanceOf(fund) - paid_before == 2 * 10 ** collateral.decimals() // 10
+    assert "bought 0.001000 fee synth" in " ".join((bought.stderr + bought.stdout).split())
 
 
 def test_a_keeper_runs_from_its_config_file_and_answers_metrics_and_health(tmp_path):

@@ -57,16 +57,19 @@ def test_without_inventory_or_savers_the_report_shows_the_positions_left_liquida
 
 def test_a_keeper_that_buys_its_synth_just_in_time_liquidates_everyone_and_stays_flat(tmp_path):
     """The default keeper (`--keeper-inventory buy`) through the same rally with no savers:
-    before each print's liquidations it buys what they need from the agents holding sTSLA
-    (at the oracle price + 0.3%), so nothing is left liquidatable; it mints nothing, so it
-    never takes over a borrower's short, and the liquidations pay it more than it spent."""
+    before each print's liquidations it buys what they need — the insurance fund's fee
+    synth at the oracle price, then from the agents holding sTSLA at the oracle price +
+    0.3% — so nothing is left liquidatable; it mints nothing, so it never takes over a
+    borrower's short, and the liquidations pay it more than it spent."""
     summary = _replay(tmp_path, *RALLY, "--no-charts")
     counters = summary["counters"]
     assert summary["liquidations_vault"] >= 5
+    assert counters["keeper: fee synth bought from the fund"] > 0
     assert counters["keeper: sTSLA bought from holders"] > 0
     assert "keeper: sTSLA holders could not sell" not in counters
     assert not any(k.startswith("left liquidatable") for k in counters), counters
     flows = dict(summary["flows"])
     assert "keeper -> vault" not in flows  # no position of its own
-    assert flows["vault -> keeper"] > flows["keeper -> borrowers"] > 0
+    spent = flows["keeper -> borrowers"] + flows["keeper -> insurance fund"]
+    assert flows["vault -> keeper"] > spent > flows["keeper -> borrowers"] > 0
     assert summary["balanced"] and summary["agent_reverts"] == 0

@@ -53,9 +53,30 @@ def test_a_two_run_sweep_on_a_dask_local_cluster(tmp_path):
     # docs/spec.md §9: no print's keepers left a liquidatable position behind
     assert (table["left_liquidatable_perp"] == 0).all()
     assert (table["left_liquidatable_vault"] == 0).all()
+    assert (table["keeper_buys_short"] == 0).all() and (table["keeper_buys"] >= 0).all()
+    assert (table["vault_keeper_net_usd"] >= 0).all()  # it never spends more than it is paid
     parquet = pd.read_parquet(tmp_path / "runs.parquet")
     assert parquet["run"].tolist() == table["run"].tolist()
     assert parquet["bad_debt_usd"].tolist() == table["bad_debt_usd"].tolist()
     series = pd.read_parquet(tmp_path / "series.parquet")
     assert set(series["run"]) == set(table["run"]) and len(series) >= 2 * 3
     assert "| tight |" in path.read_text()
+
+
+def test_the_vault_keepers_net_counts_what_it_was_paid_less_what_it_spent():
+    """`vault_keeper_net`: the liquidations' payments in (direct and through the pool), a
+    minted inventory's collateral and the sTSLA it bought (the fund's, agents') out; the
+    perp keeper's fees and the faucet are not the vault keeper's."""
+    flows = {
+        "vault -> keeper": 1_000,
+        "stability pool -> keeper": 50,
+        "keeper -> borrowers": 700,
+        "keeper -> savers": 100,
+        "keeper -> vault": 30,
+        "keeper -> insurance fund": 7,
+        "market -> keeper": 999,
+        "faucet -> keeper": 10**9,
+        "borrowers -> vault": 5,
+    }
+    assert sweep.vault_keeper_net(flows) == 1_000 + 50 - 700 - 100 - 30 - 7
+    assert sweep.vault_keeper_net({}) == 0
