@@ -218,8 +218,9 @@ def _buy_fee_synth(vault: Any, io: ApeVaultIO, collateral: Any, account: Any, am
         )
     if not io.oracle.latestRound():
         raise SystemExit("refused: the oracle has no price yet; nothing can be bought")
-    cost = synth_cost_units(amount, io.price(), io.usd_per_unit, 0)
-    max_paid = synth_cost_units(amount, io.price(), io.usd_per_unit, FEE_SYNTH_PRICE_SLACK_BPS)
+    price = io.price()
+    cost = synth_cost_units(amount, price, io.usd_per_unit, 0)
+    max_paid = synth_cost_units(amount, price, io.usd_per_unit, FEE_SYNTH_PRICE_SLACK_BPS)
     if collateral.balanceOf(account) < max_paid:
         raise SystemExit(
             f"refused: {account.address} holds "

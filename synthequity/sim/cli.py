@@ -88,9 +88,9 @@ def sim_options(f: Callable[..., Any]) -> Callable[..., Any]:
             type=click.Choice(["buy", "mint", "none"]),
             default="buy",
             show_default=True,
-            help="Where the vault keeper's sTSLA comes from: buy it from holders just in time "
-            "(at the oracle price + 0.3%), mint it once at 400% CR, or none (only through the "
-            "stability pool).",
+            help="Where the vault keeper's sTSLA comes from: buy it just in time (the "
+            "insurance fund's fee synth at the oracle price, then holders' at +0.3%), mint it "
+            "once at 400% CR, or none (only through the stability pool).",
         ),
         click.option(
             "--agent-every",

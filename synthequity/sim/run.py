@@ -63,8 +63,8 @@ class SimConfig:
     insurance_usd: int = DEFAULT_INSURANCE_SEED_USD
     savers: int = 0  # borrowers who keep their synth in the stability pool (sim.agents)
     mix: ag.Mix = field(default_factory=ag.Mix)  # extra agent styles (sim.agents.Mix)
-    # where the vault keeper's sTSLA comes from: "buy" it from holders just in time, "mint"
-    # it once at 400% CR (its own short), "none" (the stability pool only)
+    # where the vault keeper's sTSLA comes from: "buy" it just in time (the fund's fee synth,
+    # then holders'), "mint" it once at 400% CR (its own short), "none" (the pool only)
     keeper_inventory: str = "buy"
     max_stale_open_s: int = 7_200  # the headline alarm: longer unusable while the source is OPEN
 
