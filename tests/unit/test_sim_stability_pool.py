@@ -1,9 +1,9 @@
 """Issue 19 in the replay: with savers keeping their sTSLA in the stability pool and a vault
 keeper holding no sTSLA at all, TSLA's January 2020 rally (+79% in five weeks) liquidates the
 careless borrowers through the pool — every vault liquidation, none refused — and the books
-still balance to the wei; and (issue 17) the default keeper, which buys its sTSLA from
-holders just in time, does the same with no savers. The in-process replay (`python -m
-synthequity.sim`, revm)."""
+still balance to the wei; and (issue 17) the default keeper, which buys its sTSLA just in
+time (the insurance fund's fee synth, then holders'), does the same with no savers. The
+in-process replay (`python -m synthequity.sim`, revm)."""
 
 from __future__ import annotations
 
