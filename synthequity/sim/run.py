@@ -717,10 +717,10 @@ class Simulation:
             seller = self.accounts[name]
             self._send(s.synth, "transfer", (keeper, amount), seller)
             self._send(s.collateral, "transfer", (c.address(seller), cost), s.keeper)
-            self.result.counters["keeper: sTSLA bought from holders"] += 1
+            self.result.counters["keeper: synth bought from holders"] += 1
             need -= amount
         if need:
-            self.result.counters["keeper: sTSLA holders could not sell"] += 1
+            self.result.counters["keeper: synth holders could not sell"] += 1
 
     def _left_liquidatable(self) -> None:
         """docs/spec.md §9: a position liquidatable at a print is liquidated in the block after

@@ -157,8 +157,8 @@ def run_spec(spec: dict[str, Any]) -> dict[str, Any]:
         "keeper_fee_synth_buys": summary["counters"].get(
             "keeper: fee synth bought from the fund", 0
         ),
-        "keeper_buys": summary["counters"].get("keeper: sTSLA bought from holders", 0),
-        "keeper_buys_short": summary["counters"].get("keeper: sTSLA holders could not sell", 0),
+        "keeper_buys": summary["counters"].get("keeper: synth bought from holders", 0),
+        "keeper_buys_short": summary["counters"].get("keeper: synth holders could not sell", 0),
         "vault_keeper_net_usd": vault_keeper_net(flows) / 10**r.decimals,
     }
     for k in ("bad_debt_wad", "bad_debt_insurance_wad", "bad_debt_pool_wad"):
