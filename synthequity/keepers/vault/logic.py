@@ -33,6 +33,11 @@ SLACK_BPS = 10  # debt accrues between the read and the block the job lands in: 
 POOL_LIQUIDATE = "sp_liquidate"  # the job's function: `StabilityPool.liquidate(account)`
 
 
+def _budget(repay: int) -> int:
+    """What a job lets the vault burn: its repay plus the fee slack (`SLACK_BPS`), rounded up."""
+    return repay + repay * SLACK_BPS // 10_000 + 1
+
+
 def vault_jobs(
     positions: dict[str, tuple[int, int]],
     price_wad: int,
@@ -57,7 +62,7 @@ def vault_jobs(
         candidates.append(VaultJob(account, cr, liq.repay, liq.repay, profit))
     jobs, refused, left, pool_left = [], [], inventory, pool_deposits
     for job in sorted(candidates, key=lambda j: (j.cr_bps, j.account)):
-        budget = job.repay + job.repay * SLACK_BPS // 10_000 + 1
+        budget = _budget(job.repay)
         if budget <= pool_left:
             collateral, debt = positions[job.account]
             liq = v.liquidation(collateral, debt, price_wad, p, usd_per_unit, max_repay=debt)
@@ -87,5 +92,5 @@ def inventory_shortfall(
     each with its fee slack, less what is held. A keeper that buys its sTSLA just in time
     (docs/runbooks/keepers.md) buys this much before it liquidates."""
     jobs, _ = vault_jobs(positions, price_wad, p, usd_per_unit, 2**255, pool_deposits)
-    need = sum(j.repay + j.repay * SLACK_BPS // 10_000 + 1 for j in jobs if not j.via_pool)
+    need = sum(_budget(j.repay) for j in jobs if not j.via_pool)
     return max(need - inventory, 0)
