@@ -63,7 +63,7 @@ BOA_LANE: tuple[str, ...] = (
     "tests/unit/test_testing_api.py",
     "tests/unit/test_vault_keeper_logic.py",
 )
-COMMON = ["-p", "no:cacheprovider", "-q", "--durations=8"]
+COMMON = ["-p", "no:cacheprovider", "-q", "--durations=25"]
 PROGRESS = re.compile(r"\[\s*(\d+)%\]")
 RESULTS = re.compile(r"^([.FEsxX]+)(?:\s+\[\s*\d+%\])?$", re.M)  # pytest -q progress rows
 SUMMARY = re.compile(r"^=*\s*(\d+ (?:passed|failed|error).* in [\d.]+s[^=\n]*)", re.M)
