@@ -185,10 +185,13 @@ def liquidate(
     insert_hint: address = empty(address),
 ) -> uint256:
     """
-    @notice Liquidates `account` below the liquidation ratio: burns at most `max_repay` of your
-            synth, pays you the repaid value x (1 + penalty) in collateral.
+    @notice Liquidates `account` below the liquidation ratio: repays at most `max_repay` of
+            its debt with your synth and pays you the repaid value x (1 + penalty) in
+            collateral. What your synth lacks (the fee this very call accrues, which no one
+            could hold before) is bought from the insurance fund's synth at the oracle price
+            out of what you receive.
     @param account The position.
-    @param max_repay Most synth you will burn.
+    @param max_repay Most synth you will repay.
     @param prev_hint The position's predecessor in the sorted list now (`sorted_hints`).
     @param insert_hint Its predecessor after the call (or a position before it).
     @return uint256 Synth repaid.

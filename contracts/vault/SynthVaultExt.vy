@@ -384,3 +384,20 @@ def max_mintable(account: address) -> uint256:
     @return uint256 Synth units.
     """
     return synth_vault._max_mintable(account)
+
+
+@external
+@view
+def fee_synth_available(account: address) -> uint256:
+    """
+    @notice The insurance fund's synth that a call touching `account` now could buy from it:
+            the fund's balance plus the stability fee `account` accrued since it last
+            changed, which that call mints to the fund first. A `close` or `liquidate` whose
+            caller's synth falls short buys up to this much (keepers plan with it).
+    @param account The position.
+    @return uint256 Synth units.
+    """
+    word: uint256 = synth_vault._pos[account]
+    stored: uint256 = (word >> 96) & constants.MASK88
+    current: uint256 = synth_vault._debt_at(word, synth_vault._rate_now())
+    return staticcall synth_vault.SYNTH.balanceOf(synth_vault.INSURANCE.address) + current - stored

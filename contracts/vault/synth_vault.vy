@@ -506,20 +506,7 @@ def _close(prev_hint: address):
     if debt != 0:
         self._require_listed()
         self._relist(msg.sender, 0, prev_hint, empty(address))
-        held: uint256 = staticcall SYNTH.balanceOf(msg.sender)
-        if held < debt:
-            short: uint256 = debt - held
-            assert short <= staticcall SYNTH.balanceOf(INSURANCE.address), "vault: synth short"
-            paid: uint256 = self._fee_synth_cost(short, oracle_guard._price_for_risk())
-            assert paid <= coll, "vault: synth short"
-            coll -= paid
-            self._push(INSURANCE.address, paid)
-            extcall SYNTH.burn(INSURANCE.address, short)
-            log FeeSynthSold(buyer=msg.sender, amount=short, paid=paid)
-            if held != 0:
-                extcall SYNTH.burn(msg.sender, held)
-        else:
-            extcall SYNTH.burn(msg.sender, debt)
+        coll -= self._burn_buying_short(debt, 0, coll)
         log Burn(account=msg.sender, amount=debt, debt=0)
     if coll != 0:
         self._push(msg.sender, coll)
@@ -576,36 +563,24 @@ def _liquidate(
             repay * price * (constants.BPS + penalty) // (constants.WAD * constants.BPS)
         )
         seized = min(seized_usd // _USD_PER_UNIT, coll)
-        fee = min(
-            repay
-            * price
-            * penalty
-            * self._share_bps(params) // (
-                constants.WAD * constants.BPS * constants.BPS
-            ) // _USD_PER_UNIT,
-            seized,
-        )
+        fee = min(self._penalty_part(repay, price, penalty, self._share_bps(params)), seized)
     assert repay <= max_repay, "vault: max_repay too small"
     assert repay != 0 or bad != 0, "vault: nothing to repay"
     reward: uint256 = 0
     if keeper != empty(address):
-        # rounds down: paid out
         reward = min(
-            repay
-            * price
-            * penalty
-            * constants.KEEPER_SHARE_BPS // (
-                constants.WAD * constants.BPS * constants.BPS
-            ) // _USD_PER_UNIT,
-            seized - fee,
+            self._penalty_part(repay, price, penalty, constants.KEEPER_SHARE_BPS), seized - fee
         )
 
     coll -= seized
     debt -= repay + bad
     self._relist(account, self._store(account, coll, debt, rate), prev_hint, insert_hint)
+    # what the caller's synth lacks (the fee this call just minted) is bought from the fund
+    # out of its proceeds: a liquidation that must be whole is never blocked by it
+    paid: uint256 = 0
     if repay != 0:
-        extcall SYNTH.burn(msg.sender, repay)
-    self._push(msg.sender, seized - fee - reward)
+        paid = self._burn_buying_short(repay, price, seized - fee - reward)
+    self._push(msg.sender, seized - fee - reward - paid)
     self._push(keeper, reward)
     self._push(INSURANCE.address, fee)
     if bad != 0:
@@ -619,7 +594,7 @@ def _liquidate(
         debt=debt,
         collateral=coll,
     )
-    return repay, seized - fee - reward
+    return repay, seized - fee - reward - paid
 
 
 @internal
@@ -739,6 +714,47 @@ def _buy_fee_synth(amount: uint256, max_paid: uint256) -> uint256:
     extcall SYNTH.burn(INSURANCE.address, amount)
     extcall SYNTH.mint(msg.sender, amount)
     log FeeSynthSold(buyer=msg.sender, amount=amount, paid=paid)
+    return paid
+
+
+@internal
+@view
+def _penalty_part(repay: uint256, price_wad: uint256, penalty_bps: uint256, share_bps: uint256) -> uint256:
+    """
+    @dev `share_bps` of the penalty on `repay` synth at `price_wad`, in collateral units,
+         rounded down (paid out).
+    """
+    return repay * price_wad * penalty_bps * share_bps // (
+        constants.WAD * constants.BPS * constants.BPS
+    ) // _USD_PER_UNIT
+
+
+@internal
+def _burn_buying_short(amount: uint256, price_wad: uint256, max_paid: uint256) -> uint256:
+    """
+    @dev Burns `amount` of synth from the caller; what its balance lacks is bought from the
+         fund's synth at the oracle price (`price_wad`, or a usable price read here when 0)
+         and burned there, for at most `max_paid` collateral units. Returns those units,
+         already pushed to the fund from the vault's balance: the caller deducts them from
+         what it pays out.
+    """
+    held: uint256 = staticcall SYNTH.balanceOf(msg.sender)
+    if held >= amount:
+        extcall SYNTH.burn(msg.sender, amount)
+        return 0
+    short: uint256 = amount - held
+    price: uint256 = price_wad
+    if price == 0:
+        price = oracle_guard._price_for_risk()
+    paid: uint256 = self._fee_synth_cost(short, price)
+    assert (
+        short <= staticcall SYNTH.balanceOf(INSURANCE.address) and paid <= max_paid
+    ), "vault: synth short"
+    self._push(INSURANCE.address, paid)
+    extcall SYNTH.burn(INSURANCE.address, short)
+    log FeeSynthSold(buyer=msg.sender, amount=short, paid=paid)
+    if held != 0:
+        extcall SYNTH.burn(msg.sender, held)
     return paid
 
 

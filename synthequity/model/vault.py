@@ -10,7 +10,7 @@ liquidation keeper to size jobs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 WAD = 10**18
 BPS = 10_000
@@ -111,10 +111,12 @@ class Liquidation:
     seized: int  # collateral taken from the position (liquidator's part + fee)
     fee: int  # protocol share, collateral units, to the insurance fund
     bad_debt: int  # synth left unbacked (under water)
+    bought: int = 0  # of `repay`, the fund's synth bought for the liquidator, which lacked it
+    paid: int = 0  # collateral units the liquidator paid the fund for it (out of its proceeds)
 
     @property
     def to_liquidator(self) -> int:
-        return self.seized - self.fee
+        return self.seized - self.fee - self.paid
 
 
 def liquidation(
@@ -469,23 +471,36 @@ class VaultModel:
             raise VaultRevert("vault: no position")
         if debt:
             self._require_listed()
-        held = self.synth.get(who, 0)
-        short = max(debt - held, 0)
-        paid = 0
-        if short:
-            fund = self.synth.get("insurance", 0) + debt - self.positions[who].debt
-            if short > fund:
-                raise VaultRevert("vault: synth short")
-            paid = self.fee_synth_cost(short, self._risk_price(price, risk_error))
-            if paid > coll:
-                raise VaultRevert("vault: synth short")
+        accrued = debt - self.positions[who].debt  # minted to the fund by this very call
+        short, paid = self._short_purchase(who, debt, accrued, coll, price, risk_error)
         self._touch(who, now)
         self.positions[who] = Position()
-        if short:
-            self.insurance_collateral += paid
-            self._move_synth("insurance", -short)
-        self._move_synth(who, -(debt - short))
+        self._burn_buying_short(who, debt, short, paid)
         return coll - paid, debt
+
+    def _short_purchase(
+        self,
+        who: str,
+        amount: int,
+        accrued: int,
+        max_paid: int,
+        price: int,
+        risk_error: str | None,
+    ) -> tuple[int, int]:
+        """What `who`'s synth lacks of `amount` and its cost from the fund's synth (which
+        gains `accrued`, the fee the same call mints, first); checked, nothing moved."""
+        short = max(amount - self.synth.get(who, 0), 0)
+        if not short:
+            return 0, 0
+        paid = self.fee_synth_cost(short, self._risk_price(price, risk_error))
+        if short > self.synth.get("insurance", 0) + accrued or paid > max_paid:
+            raise VaultRevert("vault: synth short")
+        return short, paid
+
+    def _burn_buying_short(self, who: str, amount: int, short: int, paid: int) -> None:
+        self.insurance_collateral += paid
+        self._move_synth("insurance", -short)
+        self._move_synth(who, -(amount - short))
 
     def liquidate(
         self,
@@ -500,16 +515,20 @@ class VaultModel:
         price = self._risk_price(price, risk_error)
         coll, debt = self.view(who, now)
         liq = liquidation(coll, debt, price, self.params, self.usd_per_unit, max_repay)
-        if self.synth.get(liquidator, 0) < liq.repay:
-            raise VaultRevert("erc20: burn amount exceeds balance")
+        accrued = debt - self.positions[who].debt
+        # (through the stability pool, `max_repay` is its joined total, which its balance
+        # covers: it never buys, so the keeper's reward needs no place here)
+        short, paid = self._short_purchase(
+            liquidator, liq.repay, accrued, liq.to_liquidator, price, None
+        )
         p = self._touch(who, now)
         p.collateral -= liq.seized
         p.debt -= liq.repay + liq.bad_debt
-        self._move_synth(liquidator, -liq.repay)
+        self._burn_buying_short(liquidator, liq.repay, short, paid)
         self.insurance_collateral += liq.fee
         if liq.bad_debt:
             self._take_bad_debt(liq.bad_debt, price)
-        return liq
+        return replace(liq, bought=short, paid=paid) if short else liq
 
     def key_of(self, who: str) -> int:
         """The sorted-list key the chain should hold for `who` (0: not listed)."""

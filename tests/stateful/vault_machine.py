@@ -363,9 +363,12 @@ class VaultMachine(RuleBasedStateMachine):
             self.redemptions.append((args[0] if fn == "redeem" else self._last_fee_synth, out))
         if fn == "liquidate":
             assert result == out.repay, (result, out)
+            if out.bought:
+                note(self, "liquidate: ok, the fund's synth bought for the liquidator")
             if who == ATTACKER:  # its reward: the allowance of §7.11
                 self.attacker_allowance += (
-                    out.to_liquidator * self.usd_per_unit * WAD - out.repay * self.price_wad
+                    out.to_liquidator * self.usd_per_unit * WAD
+                    - (out.repay - out.bought) * self.price_wad
                 )
             target = args[0]
             coll, debt = m.view(target, now)
@@ -510,6 +513,11 @@ class VaultMachine(RuleBasedStateMachine):
     )
     def liquidate(self, who, liquidator, cap):
         self._step()
+        # what a liquidation short of synth may buy from the fund (the keepers' view)
+        m, now = self.model, self.backend.view_time()
+        accrued = m.view(who, now)[1] - (m.positions[who].debt if who in m.positions else 0)
+        want = m.synth.get(INSURANCE, 0) + accrued
+        assert self.stack.vault.fee_synth_available(self._addr(who)) == want
         self._call("liquidate", liquidator, who, 2**256 - 1 if cap is None else cap)
 
     @precondition(

@@ -4,7 +4,8 @@ victim's or the attacker's result against plain arithmetic done here, not the va
 
 - Finding 5: stability fees minted to the insurance fund made Σ debt exceed the synth anyone
   could hold; the last borrower could not close. Now anyone buys the fund's synth at the
-  oracle price (paid to the fund in collateral).
+  oracle price (paid to the fund in collateral), and a close or a liquidation buys what
+  the caller's synth lacks (the fee the call itself mints) out of what it pays out.
 - Finding 6: after a delisting, redeeming before the under-water positions were settled paid
   full value and left the gap to later holders. Now redemption opens once every debt is
   settled, and every synth unit redeems at one rate."""
@@ -136,6 +137,61 @@ def test_finding5_close_buys_only_what_the_fund_holds_and_only_at_a_usable_price
     with boa.env.prank(borrower):
         vault.close()  # covered by its own synth: no price needed
     assert vault.position(borrower) == (0, 0)
+
+
+def test_finding5_a_whole_liquidation_buys_the_fee_it_mints(p):
+    """The replay of 2010-2024 (seed 3, 2021-10-26) found it: the last borrower owed 0.5034
+    sTSLA, the whole supply (0.4994) sat with the keeper, and the rest of a partial
+    liquidation would have been dust, so it had to be whole; the 0.0040 short was the fee
+    minted to the fund by the liquidation itself, which no one could buy before. Before the
+    fix it reverted ("erc20: burn amount exceeds balance") and the position stayed under
+    water. Now the liquidator buys the short from the fund at the oracle price, paid out of
+    its proceeds; everything below is computed here from the debt and the price."""
+    borrower, keeper, vault, synth, fund = p.borrower, p.keeper, p.vault, p.synth, p.insurance
+    p.push(200.0)
+    p.fund(borrower, 10_000)
+    with boa.env.prank(borrower):
+        vault.open(p.units(180), 6 * WAD // 10)  # $120 of debt at $200: 150%
+        synth.transfer(keeper, 6 * WAD // 10)  # the keeper holds the whole supply
+    p.push(200.0, dt=YEAR)  # a year of the 1% fee, not yet minted (no one touched it)
+    climb(p, 200.0, 245.0)  # CR 180 / (0.606 x 245) = 121%: below 125%
+    debt = vault.position(borrower)[1]
+    short = debt - 6 * WAD // 10
+    assert abs(short - 6 * WAD // 1_000) <= 6 * WAD // 10**6  # ~1% of 0.6, the year's fee
+    assert synth.balanceOf(fund) == 0 and synth.totalSupply() == 6 * WAD // 10
+    # a partial repay restoring 150% would leave (0.606 - 0.436) x $245 = $42 < $100: whole
+    price = 245 * WAD
+    seized = debt * price * 11_000 // (WAD * 10_000) // p.usd_per_unit  # 10% penalty
+    fee = debt * price * 1_000 * 2_000 // (WAD * 10_000 * 10_000) // p.usd_per_unit
+    paid = ceil_div(short * price, WAD * p.usd_per_unit)
+    cash, fund_cash = p.collateral.balanceOf(keeper), p.collateral.balanceOf(fund)
+    with boa.env.prank(keeper):
+        assert vault.liquidate(borrower, 2**256 - 1) == debt
+    sold = [e for e in vault.get_logs(strict=False) if type(e).__name__ == "FeeSynthSold"]
+    assert vault.position(borrower) == (p.units(180) - seized, 0)
+    assert p.collateral.balanceOf(keeper) - cash == seized - fee - paid
+    assert p.collateral.balanceOf(fund) - fund_cash == fee + paid
+    assert synth.totalSupply() == 0 and synth.balanceOf(fund) == 0
+    assert [(e.buyer, e.amount, e.paid) for e in sold] == [(keeper, short, paid)]
+    # the keeper still earned the penalty: its gain at $245 is about 10% of the debt's value
+    gain = (seized - fee - paid) * p.usd_per_unit - (debt - short) * 245
+    assert gain > 0
+
+
+def test_finding5_a_liquidation_buys_only_what_the_fund_holds(p):
+    """A liquidator short of more than the fund's synth is refused ("vault: synth short"),
+    and nothing moves."""
+    borrower, keeper, vault, synth = p.borrower, p.keeper, p.vault, p.synth
+    p.push(200.0)
+    p.fund(borrower, 10_000)
+    with boa.env.prank(borrower):
+        vault.open(p.units(180), 6 * WAD // 10)
+        synth.transfer(keeper, 5 * WAD // 10)  # a tenth of the debt is missing
+    climb(p, 200.0, 245.0)
+    before = vault.position(borrower)
+    with boa.env.prank(keeper), boa.reverts("vault: synth short"):
+        vault.liquidate(borrower, 2**256 - 1)
+    assert vault.position(borrower) == before and synth.balanceOf(keeper) == 5 * WAD // 10
 
 
 def test_finding5_fee_synth_needs_a_usable_price_and_a_bound(p):

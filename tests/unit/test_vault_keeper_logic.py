@@ -49,6 +49,37 @@ def test_max_repay_leaves_slack_for_fees_accrued_before_the_job_lands_within_the
     assert jobs[0].max_repay == exact and refused == ["low"]
 
 
+def test_the_vault_buys_what_the_inventory_lacks_from_the_funds_fee_synth():
+    """What the inventory lacks the liquidation buys from the insurance fund's synth in the
+    same call (`fee_synth_available`: the fund's balance plus the fee the call mints), so a
+    keeper holding all but that is not refused; the fund's synth is counted once across jobs,
+    riskiest first, and a job it cannot cover is refused."""
+    price = 260 * WAD
+    positions = {"low": (1_600 * 10**6, 5 * WAD), "lower": (1_550 * 10**6, 5 * WAD)}
+    plain, _ = vault_jobs(positions, price, P, UPU, inventory=100 * WAD)
+    repay = {j.account: j.repay for j in plain}
+    short = WAD // 100
+    held = repay["lower"] - short
+    # without the fund's synth: the riskiest is refused, as before (the other fits)
+    jobs, refused = vault_jobs(positions, price, P, UPU, held)
+    assert [j.account for j in jobs] == ["low"] and refused == ["lower"]
+    available = {"lower": short, "low": short}  # the fund's balance: 0.01 sTSLA each sees
+    jobs, refused = vault_jobs(positions, price, P, UPU, held, fee_synth=available)
+    assert [j.account for j in jobs] == ["lower"] and refused == ["low"]
+    assert jobs[0].max_repay == repay["lower"] + repay["lower"] * 10 // 10_000 + 1  # whole
+    assert jobs[0].profit_usd == plain[0].profit_usd  # bought at the oracle price: same value
+    # one unit less than the short in the fund: refused
+    less = {"lower": short - 1, "low": short - 1}
+    assert vault_jobs(positions, price, P, UPU, held, fee_synth=less)[1] == ["lower"]
+    # enough for both: the second job draws on what the first left of the fund's synth
+    both = {"lower": repay["lower"] + repay["low"], "low": repay["lower"] + repay["low"]}
+    jobs, refused = vault_jobs(positions, price, P, UPU, 0, fee_synth=both)
+    assert [j.account for j in jobs] == ["lower", "low"] and refused == []
+    tight = {"lower": repay["lower"] + repay["low"] - 1, "low": repay["lower"] + repay["low"] - 1}
+    jobs, refused = vault_jobs(positions, price, P, UPU, 0, fee_synth=tight)
+    assert [j.account for j in jobs] == ["lower"] and refused == ["low"]
+
+
 def test_jobs_go_through_the_pool_while_its_deposits_cover_them():
     """The stability pool repays what its deposits cover (the keeper needs no synth and is
     paid KEEPER_SHARE_BPS of the penalty); the rest falls back to the inventory, riskiest

@@ -6,8 +6,11 @@ repay x price x (1 + penalty) minus the protocol's share. Through the stability 
 share of the penalty (`KEEPER_SHARE_BPS`) in collateral: it needs no synth. So a job goes
 through the pool when the pool's deposits cover its repayment (riskiest first, each taking
 its repayment out of what the pool has left), else, as before, out of the keeper's own sTSLA
-inventory; a job neither can fund in full is refused — never sent to revert. Pure functions
-over plain data."""
+inventory. What the inventory lacks the vault buys, in the same call, from the insurance
+fund's fee synth at the oracle price, out of the keeper's proceeds (the fee the call itself
+mints to the fund is part of it: no one could hold that before); the keeper's value is the
+same either way. A job none of them can fund in full is refused — never sent to revert.
+Pure functions over plain data."""
 
 from __future__ import annotations
 
@@ -45,11 +48,14 @@ def vault_jobs(
     usd_per_unit: int,
     inventory: int,
     pool_deposits: int = 0,
+    fee_synth: dict[str, int] | None = None,
 ) -> tuple[list[VaultJob], list[str]]:
     """(jobs to send, riskiest first: through the pool while its deposits cover the
-    repayment with the fee slack, else within the inventory; accounts refused for lack of
-    both). `positions`: account -> (collateral units, debt accrued to now); `pool_deposits`:
-    the pool's `total_deposits()` (what it can burn now)."""
+    repayment with the fee slack, else within the inventory and the fund's fee synth;
+    accounts refused for lack of all three). `positions`: account -> (collateral units, debt
+    accrued to now); `pool_deposits`: the pool's `total_deposits()` (what it can burn now);
+    `fee_synth`: account -> the vault's `fee_synth_available(account)` (the fund's synth a
+    liquidation of it could buy: the fund's balance plus the fee it mints)."""
     candidates = []
     for account, (collateral, debt) in positions.items():
         try:
@@ -61,6 +67,7 @@ def vault_jobs(
         profit = received - liq.repay * price_wad // v.WAD
         candidates.append(VaultJob(account, cr, liq.repay, liq.repay, profit))
     jobs, refused, left, pool_left = [], [], inventory, pool_deposits
+    bought = 0  # of the fund's synth, by the jobs before (each buys after those)
     for job in sorted(candidates, key=lambda j: (j.cr_bps, j.account)):
         budget = _budget(job.repay)
         if budget <= pool_left:
@@ -70,12 +77,20 @@ def vault_jobs(
             jobs.append(replace(job, max_repay=budget, profit_usd=reward, via_pool=True))
             pool_left -= budget
             continue
-        if job.repay > left:
+        if job.repay <= left:
+            budget = min(budget, left)
+            jobs.append(replace(job, max_repay=budget))
+            left -= budget
+            continue
+        # the fund's synth for what the inventory lacks; the fee slack is minted to the fund
+        # by the same call (fees accrued meanwhile), so the budget stays whole
+        fund = (fee_synth or {}).get(job.account, 0) - bought
+        if job.repay - left > fund:
             refused.append(job.account)
             continue
-        budget = min(budget, left)
         jobs.append(replace(job, max_repay=budget))
-        left -= budget
+        bought += job.repay - left
+        left = 0
     return jobs, refused
 
 

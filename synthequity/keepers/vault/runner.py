@@ -3,7 +3,8 @@ account index, checks every tracked position through `liquidatable(accounts)` (5
 reads the flagged positions, the stability pool's deposits and the keeper's sTSLA inventory,
 and liquidates riskiest first through the pool what its deposits cover (the keeper needs no
 synth and is paid its share of the penalty), else what the inventory can fund
-(`logic.vault_jobs`); the rest is refused and logged, never sent to revert. Simulation,
+(`logic.vault_jobs`; what it lacks the vault buys from the insurance fund's fee synth in the
+same call); the rest is refused and logged, never sent to revert. Simulation,
 profitability, races and retries live in the shared loop (`keepers.shell`); the JSON-RPC
 transport in `keepers.transport`."""
 
@@ -30,6 +31,7 @@ class VaultIO(ChainIO, Protocol):
     def positions(self, accounts: list[str]) -> dict[str, tuple[int, int]]: ...
     def inventory(self) -> int: ...  # the keeper's synth balance
     def pool_deposits(self) -> int: ...  # what the stability pool can burn now (0: none)
+    def fee_synth(self, accounts: list[str]) -> dict[str, int]: ...  # fee_synth_available
     def params(self) -> v.VaultParams: ...
 
 
@@ -49,8 +51,9 @@ class VaultKeeper(ChainKeeper):
         inventory = self._rpc(self.io.inventory, "inventory")
         pool = self._rpc(self.io.pool_deposits, "pool deposits")
         params = self._rpc(self.io.params, "params")
+        fee_synth = self._rpc(lambda: self.io.fee_synth(flagged), "fee synth")
         jobs, refused = vault_jobs(
-            positions, price, params, self.io.usd_per_unit, inventory, pool_deposits=pool
+            positions, price, params, self.io.usd_per_unit, inventory, pool, fee_synth
         )
         missing = (
             inventory_shortfall(positions, price, params, self.io.usd_per_unit, inventory, pool)
@@ -75,6 +78,11 @@ class VaultKeeper(ChainKeeper):
                 for j in jobs
             ]
         )
+
+
+def fee_synth_of(accounts: list[str], rows: list[Any]) -> dict[str, int]:
+    """`fee_synth_available` answers (one-word tuples) by account."""
+    return {a: int(r[0]) for a, r in zip(accounts, rows, strict=True)}
 
 
 class PoolJobs:
@@ -127,6 +135,11 @@ class ApeVaultIO(PoolJobs, ApeChainIO):
 
     def inventory(self) -> int:
         return int(self.synth.balanceOf(self.account))
+
+    def fee_synth(self, accounts: list[str]) -> dict[str, int]:
+        return fee_synth_of(
+            accounts, self.call_many("fee_synth_available", [(a,) for a in accounts])
+        )
 
     def params(self) -> v.VaultParams:
         return v.VaultParams(*self.vault.risk_params())  # read each time: RISK_ADMIN may move it
