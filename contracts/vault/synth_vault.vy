@@ -719,14 +719,19 @@ def _buy_fee_synth(amount: uint256, max_paid: uint256) -> uint256:
 
 @internal
 @view
-def _penalty_part(repay: uint256, price_wad: uint256, penalty_bps: uint256, share_bps: uint256) -> uint256:
+def _penalty_part(
+    repay: uint256, price_wad: uint256, penalty_bps: uint256, share_bps: uint256
+) -> uint256:
     """
     @dev `share_bps` of the penalty on `repay` synth at `price_wad`, in collateral units,
          rounded down (paid out).
     """
-    return repay * price_wad * penalty_bps * share_bps // (
-        constants.WAD * constants.BPS * constants.BPS
-    ) // _USD_PER_UNIT
+    return (
+        repay
+        * price_wad
+        * penalty_bps
+        * share_bps // (constants.WAD * constants.BPS * constants.BPS) // _USD_PER_UNIT
+    )
 
 
 @internal
