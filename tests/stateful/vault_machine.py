@@ -89,6 +89,7 @@ from synthequity.model.vault import (
     ceil_div,
     is_below,
     keeper_reward,
+    liquidation,
     liquidation_price,
     plan_redemption,
 )
@@ -531,11 +532,15 @@ class VaultMachine(RuleBasedStateMachine):
         liquidator=st.sampled_from(["liq", ATTACKER]),
         over_bps=st.integers(1, 3_000),
         via_pool=st.booleans(),
+        lack_bps=st.sampled_from([0, 0, 0, 5_000, 10_000, 10_001]),
     )
-    def squeeze(self, data, liquidator, over_bps, via_pool):
+    def squeeze(self, data, liquidator, over_bps, via_pool, lack_bps):
         """The price rises `over_bps` past a borrower's liquidation price (under water beyond
         ~12%) in fresh OPEN prints the oracle's jump guard accepts (at most four), then a
-        liquidation: the paths a random walk rarely reaches in one example."""
+        liquidation: the paths a random walk rarely reaches in one example. With `lack_bps`,
+        the liquidator first hands synth to "liq" until it lacks that share of what the
+        fund could sell it (`fee_synth_available`; above 100%: refused, "vault: synth
+        short")."""
         self._step()
         m = self.model
         debtors = [w for w, p in m.positions.items() if p.debt and w != "liq"]
@@ -551,7 +556,34 @@ class VaultMachine(RuleBasedStateMachine):
         if via_pool and self.pool is not None and self.pool.total_deposits():
             self._sp_liquidate(liquidator, who, fallback=True)
             return
+        if lack_bps and liquidator != "liq":
+            self._lack(liquidator, who, lack_bps)
         self._call("liquidate", liquidator, who, 2**256 - 1)
+
+    def _lack(self, liquidator: str, who: str, lack_bps: int) -> None:
+        """`liquidator` keeps only what a whole-enough liquidation of `who` would burn less
+        `lack_bps` of the fund's synth it may buy (the rest goes to "liq")."""
+        m, now = self.model, self.backend.now()
+        coll, debt = m.view(who, now)
+        try:
+            repay = liquidation(
+                coll, debt, self.price_wad, m.params, self.usd_per_unit, 2**256 - 1
+            ).repay
+        except VaultRevert:
+            return
+        available = m.synth.get(INSURANCE, 0) + debt - m.pos(who).debt
+        keep = max(repay - available * lack_bps // 10_000, 0)
+        excess = m.synth.get(liquidator, 0) - keep
+        if excess > 0:
+            self.backend.send(
+                self.stack.synth,
+                "transfer",
+                self._addr("liq"),
+                excess,
+                sender=self.actors[liquidator],
+            )
+            m._move_synth(liquidator, -excess)
+            m._move_synth("liq", excess)
 
     # ---- redemptions at the oracle price (issue 19) ---------------------------------------
     def _entries(self, order: list[str], now: int) -> list[ListEntry]:
