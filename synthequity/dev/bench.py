@@ -219,7 +219,8 @@ def bench_redeem_pool(
 ) -> dict[str, list[int]]:
     """Redemptions over the sorted list (hints from the model, as the CLI computes them) and
     the stability pool: four positions at 160% .. 190% re-opened each round, redeemed one
-    (in part), then three at a time (the third in part); pool deposits, withdrawals, claims and liquidations through it."""
+    (in part), then three at a time (the third in part); pool deposits, withdrawals, claims
+    and liquidations through it."""
     from ape import accounts
 
     from synthequity.deploy import deploy_stability_pool, deploy_vault
