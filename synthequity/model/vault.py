@@ -471,29 +471,35 @@ class VaultModel:
             raise VaultRevert("vault: no position")
         if debt:
             self._require_listed()
-        accrued = debt - self.positions[who].debt  # minted to the fund by this very call
-        short, paid = self._short_purchase(who, debt, accrued, coll, price, risk_error)
+        available = self.fee_synth_available(who, now)
+        short, paid = self._short_purchase(who, debt, available, coll, price, risk_error)
         self._touch(who, now)
         self.positions[who] = Position()
         self._burn_buying_short(who, debt, short, paid)
         return coll - paid, debt
 
+    def fee_synth_available(self, who: str, now: int) -> int:
+        """`fee_synth_available(who)`: the fund's synth plus the fee `who` accrued since it
+        last changed, which the next call touching it mints to the fund first."""
+        stored = self.positions[who].debt if who in self.positions else 0
+        return self.synth.get("insurance", 0) + self.view(who, now)[1] - stored
+
     def _short_purchase(
         self,
         who: str,
         amount: int,
-        accrued: int,
+        available: int,
         max_paid: int,
         price: int,
         risk_error: str | None,
     ) -> tuple[int, int]:
-        """What `who`'s synth lacks of `amount` and its cost from the fund's synth (which
-        gains `accrued`, the fee the same call mints, first); checked, nothing moved."""
+        """What `who`'s synth lacks of `amount` and its cost from the fund's synth
+        (`available`: `fee_synth_available` before the call); checked, nothing moved."""
         short = max(amount - self.synth.get(who, 0), 0)
         if not short:
             return 0, 0
         paid = self.fee_synth_cost(short, self._risk_price(price, risk_error))
-        if short > self.synth.get("insurance", 0) + accrued or paid > max_paid:
+        if short > available or paid > max_paid:
             raise VaultRevert("vault: synth short")
         return short, paid
 
@@ -515,11 +521,11 @@ class VaultModel:
         price = self._risk_price(price, risk_error)
         coll, debt = self.view(who, now)
         liq = liquidation(coll, debt, price, self.params, self.usd_per_unit, max_repay)
-        accrued = debt - self.positions[who].debt
+        available = self.fee_synth_available(who, now)
         # (through the stability pool, `max_repay` is its joined total, which its balance
         # covers: it never buys, so the keeper's reward needs no place here)
         short, paid = self._short_purchase(
-            liquidator, liq.repay, accrued, liq.to_liquidator, price, None
+            liquidator, liq.repay, available, liq.to_liquidator, price, None
         )
         p = self._touch(who, now)
         p.collateral -= liq.seized

@@ -36,7 +36,7 @@ from synthequity.keepers.oracle.runner import read_feed_state
 from synthequity.keepers.perp.runner import MarketReads
 from synthequity.keepers.shell import Call, Landed, Raced, Reverted
 from synthequity.keepers.vault.logic import POOL_LIQUIDATE
-from synthequity.keepers.vault.runner import PoolJobs, fee_synth_of
+from synthequity.keepers.vault.runner import PoolJobs
 from synthequity.model import perp as m
 from synthequity.model import vault as v
 
@@ -583,11 +583,6 @@ class BoaVaultIO(PoolJobs, BoaChainIO):
 
     def inventory(self) -> int:
         return int(self.synth.balanceOf(self.account))
-
-    def fee_synth(self, accounts: list[str]) -> dict[str, int]:
-        return fee_synth_of(
-            accounts, self.call_many("fee_synth_available", [(a,) for a in accounts])
-        )
 
     def params(self) -> v.VaultParams:
         return v.VaultParams(*self.vault.risk_params())

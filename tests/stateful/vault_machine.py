@@ -515,9 +515,7 @@ class VaultMachine(RuleBasedStateMachine):
     def liquidate(self, who, liquidator, cap):
         self._step()
         # what a liquidation short of synth may buy from the fund (the keepers' view)
-        m, now = self.model, self.backend.view_time()
-        accrued = m.view(who, now)[1] - (m.positions[who].debt if who in m.positions else 0)
-        want = m.synth.get(INSURANCE, 0) + accrued
+        want = self.model.fee_synth_available(who, self.backend.view_time())
         assert self.stack.vault.fee_synth_available(self._addr(who)) == want
         self._call("liquidate", liquidator, who, 2**256 - 1 if cap is None else cap)
 
@@ -571,7 +569,7 @@ class VaultMachine(RuleBasedStateMachine):
             ).repay
         except VaultRevert:
             return
-        available = m.synth.get(INSURANCE, 0) + debt - m.pos(who).debt
+        available = m.fee_synth_available(who, now)
         keep = max(repay - available * lack_bps // 10_000, 0)
         excess = m.synth.get(liquidator, 0) - keep
         if excess > 0:

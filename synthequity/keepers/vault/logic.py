@@ -67,7 +67,7 @@ def vault_jobs(
         profit = received - liq.repay * price_wad // v.WAD
         candidates.append(VaultJob(account, cr, liq.repay, liq.repay, profit))
     jobs, refused, left, pool_left = [], [], inventory, pool_deposits
-    bought = 0  # of the fund's synth, by the jobs before (each buys after those)
+    bought, fee_synth = 0, fee_synth or {}  # of the fund's synth, by the jobs before
     for job in sorted(candidates, key=lambda j: (j.cr_bps, j.account)):
         budget = _budget(job.repay)
         if budget <= pool_left:
@@ -84,7 +84,7 @@ def vault_jobs(
             continue
         # the fund's synth for what the inventory lacks; the fee slack is minted to the fund
         # by the same call (fees accrued meanwhile), so the budget stays whole
-        fund = (fee_synth or {}).get(job.account, 0) - bought
+        fund = fee_synth.get(job.account, 0) - bought
         if job.repay - left > fund:
             refused.append(job.account)
             continue

@@ -10,6 +10,7 @@ transport in `keepers.transport`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -80,16 +81,13 @@ class VaultKeeper(ChainKeeper):
         )
 
 
-def fee_synth_of(accounts: list[str], rows: list[Any]) -> dict[str, int]:
-    """`fee_synth_available` answers (one-word tuples) by account."""
-    return {a: int(r[0]) for a, r in zip(accounts, rows, strict=True)}
-
-
 class PoolJobs:
     """The stability pool a vault keeper liquidates through when it covers a job (`use_pool`);
-    the I/O routes `POOL_LIQUIDATE` jobs to it (Ape: `_tx_fields`, in-process: `_target`)."""
+    the I/O routes `POOL_LIQUIDATE` jobs to it (Ape: `_tx_fields`, in-process: `_target`).
+    Also the vault reads both I/Os make alike through their `call_many`."""
 
     pool: Any = None  # the vault's StabilityPool, when deployed
+    call_many: Callable[[str, list[tuple[Any, ...]]], list[Any]]  # the I/O's (not set here)
 
     def use_pool(self, pool: Any) -> None:
         """Liquidate through `pool` (the vault's `StabilityPool`) when it can cover a job."""
@@ -97,6 +95,11 @@ class PoolJobs:
 
     def pool_deposits(self) -> int:
         return 0 if self.pool is None else int(self.pool.total_deposits())
+
+    def fee_synth(self, accounts: list[str]) -> dict[str, int]:
+        """The vault's `fee_synth_available` by account (the I/O's `call_many`)."""
+        rows = self.call_many("fee_synth_available", [(a,) for a in accounts])
+        return {a: int(r[0]) for a, r in zip(accounts, rows, strict=True)}
 
 
 class ApeVaultIO(PoolJobs, ApeChainIO):
@@ -135,11 +138,6 @@ class ApeVaultIO(PoolJobs, ApeChainIO):
 
     def inventory(self) -> int:
         return int(self.synth.balanceOf(self.account))
-
-    def fee_synth(self, accounts: list[str]) -> dict[str, int]:
-        return fee_synth_of(
-            accounts, self.call_many("fee_synth_available", [(a,) for a in accounts])
-        )
 
     def params(self) -> v.VaultParams:
         return v.VaultParams(*self.vault.risk_params())  # read each time: RISK_ADMIN may move it
