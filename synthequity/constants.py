@@ -14,6 +14,9 @@ DEFAULT_MAX_AGE_OPEN = 120
 # $4,933 of penalties; docs/risk.md sizes it.
 DEFAULT_INSURANCE_SEED_USD = 10_000
 ORACLE_HISTORY = 128  # rounds kept by EquityOracle's ring (getRoundData)
+# keccak256("ORDERS"): a perp market's conditional-order book (`PerpOrders`) holds it on the
+# market (contracts/auth/roles.vy; not exported by the market, for room)
+ORDERS_ROLE = bytes.fromhex("a8f900be24d79a61ee2c86ba571e417e2c5fc1c8c9499f5725d85a4dea4348a6")
 
 
 class MarketStatus(IntEnum):

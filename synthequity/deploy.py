@@ -13,6 +13,7 @@ from synthequity.constants import (
     DEFAULT_INSURANCE_SEED_USD,
     DEFAULT_MAX_JUMP_BPS,
     ORACLE_DECIMALS,
+    ORDERS_ROLE,
 )
 from synthequity.contracts import at, flat
 from synthequity.model.perp import MarketParams
@@ -247,6 +248,13 @@ def deploy_all(account: Any, cfg: DeployConfig, network: Any) -> dict[str, Any]:
             _record(entry, "perp", market.address)
             _record(entry, "pool", market.POOL())
             _record(entry, "perp_ext", market.EXTENSION())
+        _ensure(
+            entry,
+            "perp_orders",
+            project.PerpOrders,
+            lambda market=market: deploy_perp_orders(account, market),
+            f"{symbol} conditional orders",
+        )
     path = deployments.save(key, data)
 
     table = Table(title=f"synthequity on {key} (chain {chain.chain_id})")
@@ -385,6 +393,23 @@ def deploy_stability_pool(account: Any, vault: Any) -> Any:
     from ape import project
 
     return project.StabilityPool.deploy(vault, vault.SYNTH(), vault.COLLATERAL(), sender=account)
+
+
+def deploy_perp_orders(account: Any, market: Any) -> Any:
+    """The market's conditional-order book (`PerpOrders`, its least fee the market's order
+    keeper fee), given ORDERS_ROLE on the market when `account` administers it; otherwise
+    the admin must grant it (the book's orders cannot be placed until then)."""
+    from ape import project
+
+    orders = project.PerpOrders.deploy(market, market.params()[2], sender=account)
+    if market.hasRole(b"\x00" * 32, account.address):
+        market.grantRole(ORDERS_ROLE, orders, sender=account)
+    else:
+        console.print(
+            f"[yellow]grant ORDERS_ROLE (0x{ORDERS_ROLE.hex()}) on {market.address} to "
+            f"{orders.address} from the market's admin[/]"
+        )
+    return orders
 
 
 def deploy_perp(

@@ -41,6 +41,7 @@ MARKET_KINDS: dict[str, Kind] = {
     "stability_pool": Kind("StabilityPool"),
     "perp": Kind("PerpMarket", administered=True),
     "pool": Kind("LiquidityPool", administered=True),
+    "perp_orders": Kind("PerpOrders"),  # the market's conditional-order book
     # the deployables' delegated extensions (docs/architecture.md): recorded so that their
     # code is verified on a re-deploy; reached through "vault" and "perp", never directly
     "vault_ext": Kind("SynthVaultExt"),

@@ -11,6 +11,7 @@
         - RISK_ADMIN: parameters, each within hard bounds.
         - GUARDIAN: pauses risk-increasing actions; can never block repaying or depositing.
         - REPORTER: pushes oracle prices.
+        - ORDERS: a perp market's conditional-order book (a contract, not a person).
 @dev A deployable exports `grantRole`, `transfer_admin`, `accept_admin` and `pending_admin`
      from here, and every other `access_control` function except `grantRole` from there.
 """
@@ -22,6 +23,9 @@ uses: access_control
 REPORTER_ROLE: public(constant(bytes32)) = keccak256("REPORTER")
 RISK_ADMIN_ROLE: public(constant(bytes32)) = keccak256("RISK_ADMIN")
 GUARDIAN_ROLE: public(constant(bytes32)) = keccak256("GUARDIAN")
+# @dev A perp market's conditional-order book (`PerpOrders`): escrows order fees and hands
+#      triggered orders to the market (docs/design/conditional-orders.md).
+ORDERS_ROLE: public(constant(bytes32)) = keccak256("ORDERS")
 
 # @dev The account proposed as the next DEFAULT_ADMIN (empty when none).
 pending_admin: public(address)

@@ -1,5 +1,6 @@
 # pragma version 0.4.3
 # pragma nonreentrancy on
+# pragma optimize codesize
 """
 @title PerpMarketExt
 @custom:contract-name PerpMarketExt
@@ -114,6 +115,32 @@ def cancel_order(account: address):
     """
     self._only_delegated()
     perp_market._cancel_order(account)
+
+
+@external
+def hold_order(
+    account: address, fee_wad: int256, to: address, order_a: uint256, order_b: uint256
+):
+    """
+    @notice The conditional-order book's hook (ORDERS only; docs/design/conditional-orders.md).
+            A non-zero `fee_wad` leaves `account`'s margin (positive: escrowed at placement;
+            the book checks the margin first) or returns to it (negative: a cancel), or, with
+            `to` set, the escrowed fee is paid to `to` (an executor). A non-zero `order_a`
+            makes a triggered order `account`'s pending order (refused while a market order
+            is pending: "perp: order pending"), so that `execute_order` fills it at the
+            round after its `round_id`, or cancels it.
+    @param account The trader.
+    @param fee_wad Signed fee moved out of margin (1e18 USD).
+    @param to The executor paid a negative `fee_wad`, or empty.
+    @param order_a The order's first word (`perp_packing._order_word`), or 0.
+    @param order_b Its second word (`perp_packing._order_b_word`).
+    """
+    self._only_delegated()
+    access_control._check_role(roles.ORDERS_ROLE, msg.sender)
+    if fee_wad != 0:
+        perp_market._hold_order_fee(account, fee_wad, to)
+    if order_a != 0:
+        perp_market._arm(account, order_a, order_b)
 
 
 @external

@@ -746,6 +746,35 @@ def _within_caps(
 
 
 @internal
+def _hold_order_fee(account: address, fee_wad: int256, to: address):
+    """
+    @dev The conditional-order book's escrow: a positive `fee_wad` leaves `account`'s margin
+         (placement: the book records it); a negative one returns to that margin (a cancel)
+         or, when `to` is set, is paid to `to` (the order's executor).
+    """
+    if to != empty(address):
+        self._push_wad(to, -fee_wad)
+        return
+    pos: perp_packing.Position = self._get_pos(account)
+    assert pos.margin >= fee_wad  # the book checks it first, with its reason (room)
+    pos.margin -= fee_wad
+    self._put_pos(account, pos)
+
+
+@internal
+def _arm(account: address, order_a: uint256, order_b: uint256):
+    """
+    @dev A triggered conditional order becomes `account`'s pending order (its words packed
+         by the book with `perp_packing`, its fee already escrowed, its round and time those
+         just before its fill round): the next `_execute` fills it at that round's price, or
+         cancels it with its reason.
+    """
+    assert self._ord_a[account] & perp_packing.ORDER_LIVE == 0, "perp: order pending"
+    self._ord_a[account] = order_a | perp_packing.ORDER_LIVE
+    self._ord_b[account] = order_b
+
+
+@internal
 def _cancel_order(account: address):
     order: perp_packing.Order = self._get_order(account)
     assert order.committed_at != 0, "perp: no order"

@@ -32,6 +32,10 @@ class Target:
     # the steady gas before the vault's sorted list (2699110): issue 19 lets an action on a
     # listed position cost up to 25k more than it did then
     before_list: int = 0
+    # above its target by design, with the reason (docs/design/conditional-orders.md): the
+    # verdict says so; a steady gas above `ceiling` (the measured cost, +2%) is a regression
+    ceiling: int = 0
+    why: str = ""
 
 
 LIST_ALLOWANCE = 25_000
@@ -59,6 +63,24 @@ TARGETS = [
     Target("perp execute (modify)", 140_000, "-"),
     Target("perp execute (close)", 140_000, "-"),
     Target("perp liquidate", 110_000, "58k"),
+    Target("order place", 80_000, "-"),
+    Target(
+        "order execute (limit/stop opens)",
+        150_000,
+        "-",
+        ceiling=156_000,
+        why="the market's fill, +1 call and the order's 2 words",
+    ),
+    Target(
+        "order execute (tp/sl closes)",
+        140_000,
+        "-",
+        ceiling=148_000,
+        why="the market's fill, +1 call and the order's 2 words",
+    ),
+    Target(
+        "order cancel", 40_000, "-", ceiling=58_200, why="the fee back to margin: a market call"
+    ),
 ]
 
 
@@ -326,11 +348,66 @@ def bench_redeem_pool(
     return out
 
 
+def bench_orders(
+    actors: Actors, project: Any, chain: Any, samples: int = 5
+) -> dict[str, list[int]]:
+    """Conditional orders (`PerpOrders`) on warm storage in a market in operation (another
+    trader holds a position throughout): a slot re-used (its words stay non-zero after a fill
+    or a cancel, as the market's order words do), a limit buy executed on the next price that
+    crosses, a stop-loss that closes the position, a placed order cancelled by its owner."""
+    from synthequity.deploy import deploy_perp, deploy_perp_orders
+
+    admin, trader, keeper = actors.admin, actors.borrower, actors.liquidator
+    usdc, oracle, core, price = fresh_market(actors, project, chain)
+    pool, market = deploy_perp(admin, core, usdc, oracle, "TSLA")
+    orders = deploy_perp_orders(admin, market)
+    for who in (admin, trader):
+        usdc.faucet(who, 10**14, sender=who)
+        usdc.approve(pool, 2**256 - 1, sender=who)
+        usdc.approve(market, 2**256 - 1, sender=who)
+    price(200)
+    pool.deposit(10**13, admin, sender=admin)
+    market.deposit_margin(10**10, sender=admin)
+    market.commit_order(-3 * 10**18, 198 * 10**18, sender=admin)  # the background position
+    price(200)
+    market.execute_order(admin, sender=keeper)
+    market.deposit_margin(10**10, sender=trader)
+    wad, fee = 10**18, market.params()[2]
+    keys = ("order place", "order execute (limit/stop opens)", "order execute (tp/sl closes)")
+    out: dict[str, list[int]] = {k: [] for k in (*keys, "order cancel")}
+
+    def place(kind: int, size: int, trigger: int, acceptable: int) -> int:
+        expiry = chain.pending_timestamp + 86_400
+        return int(
+            orders.place(
+                0, kind, size, trigger * wad, acceptable, expiry, fee, sender=trader
+            ).gas_used
+        )
+
+    for i in range(samples + 1):  # the first round creates the slot's words: not steady
+        gas = [place(1, 10 * wad, 199, 202 * wad)]  # a limit buy at $199
+        price(198.5)
+        gas.append(orders.execute(trader, 0, oracle.latestRound(), sender=keeper).gas_used)
+        gas.append(place(4, -(2**127 - 1), 190, 0))  # a stop-loss of the whole position
+        price(189.5)
+        gas.append(orders.execute(trader, 0, oracle.latestRound(), sender=keeper).gas_used)
+        cancel = place(2, wad, 250, 2**256 - 1)
+        gas.append(orders.cancel(trader, 0, sender=trader).gas_used)
+        price(200)
+        if i:
+            out["order place"] += [gas[0], gas[2], cancel]
+            out["order execute (limit/stop opens)"].append(gas[1])
+            out["order execute (tp/sl closes)"].append(gas[3])
+            out["order cancel"].append(gas[4])
+    return out
+
+
 BENCHES: list[Callable[..., dict[str, list[int]]]] = [
     bench_oracle,
     bench_vault,
     bench_redeem_pool,
     bench_perp,
+    bench_orders,
 ]
 
 
@@ -359,6 +436,8 @@ def run(actors: Actors, project: Any, chain: Any) -> tuple[Table, list[str]]:
         verdict = "[green]within[/]" if ok else "[red]above[/]"
         if not ok and listed:  # above §10 by what the sorted list costs, which issue 19 allows
             verdict = f"[yellow]above: +{(steady - t.before_list) / 1000:.1f}k for the list[/]"
+        elif not ok and steady <= t.ceiling:  # above by design, said in the verdict
+            verdict = f"[yellow]above: +{(steady - t.target) / 1000:.1f}k, {t.why}[/]"
         elif not ok:
             over.append(t.operation)
         table.add_row(

@@ -37,6 +37,7 @@ BOA_LANE: tuple[str, ...] = (
     "tests/stateful/test_perp_machine.py",
     "tests/stateful/test_vault_machine.py",
     "tests/unit/test_admin_logic.py",
+    "tests/unit/test_conditional_orders.py",
     "tests/unit/test_contract_review.py",
     "tests/unit/test_finding_regressions_orders.py",
     "tests/unit/test_finding_regressions_pool.py",

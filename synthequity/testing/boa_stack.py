@@ -25,6 +25,7 @@ SRC = {
     "stability_pool": "contracts/vault/StabilityPool.vy",
     "pool": "contracts/perp/LiquidityPool.vy",
     "codec": "contracts/perp/PerpParamsCodec.vy",
+    "perp_orders": "contracts/perp/PerpOrders.vy",
 }
 
 

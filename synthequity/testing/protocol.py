@@ -24,6 +24,7 @@ from typing import Any
 
 import boa
 
+from synthequity.constants import ORDERS_ROLE
 from synthequity.model.perp import MarketParams
 from synthequity.model.vault import VaultParams
 from synthequity.testing.boa_stack import contract_at, deploy_factory, deployer
@@ -36,7 +37,8 @@ ORACLE_DECIMALS = 8
 class Protocol:
     """Handles for one equity's protocol. Contracts: `oracle`, `collateral`, `insurance`,
     `factory`, `codec`, `vault` (+ `vault_ext`), `synth`, `stability_pool` (the vault's),
-    `market` (+ `market_ext`), `pool` (the perp market's liquidity pool).
+    `market` (+ `market_ext`), `pool` (the perp market's liquidity pool), `orders` (its
+    conditional-order book, `PerpOrders`).
     Accounts (addresses): `admin` (DEFAULT_ADMIN everywhere), `reporter` (pushes prices),
     `guardian` (pauses), `risk_admin` (parameters, the pool's deposit lock included), and the
     users `trader`, `borrower`, `lp`, `keeper`, `attacker`. `vault` and `market` answer every
@@ -64,6 +66,7 @@ class Protocol:
     market_ext: Any
     pool: Any
     stability_pool: Any
+    orders: Any
 
     @property
     def usd_per_unit(self) -> int:
@@ -146,6 +149,8 @@ def deploy_protocol(
             book.grantRole(book.GUARDIAN_ROLE(), acct["guardian"])
         pool.grantRole(pool.RISK_ADMIN_ROLE(), acct["risk_admin"])  # the deposit lock
         stability_pool = deployer("stability_pool").deploy(vault, vault.SYNTH(), token)
+        orders = deployer("perp_orders").deploy(market, market.params()[2])
+        market.grantRole(ORDERS_ROLE, orders)
     return Protocol(
         symbol=symbol,
         **acct,
@@ -161,4 +166,5 @@ def deploy_protocol(
         market_ext=deployer("perp_ext").at(market.EXTENSION()),
         pool=pool,
         stability_pool=stability_pool,
+        orders=orders,
     )
