@@ -5,14 +5,29 @@
     ape run perp long     --size 2.5 [--slippage-bps 100]
     ape run perp short    --size 1
     ape run perp cancel   |  ape run perp close
+    ape run perp limit    --side buy --size 2 --price 195 [--slippage-bps 50] [--days 7]
+    ape run perp stop     --side sell --size 1 --price 180
+    ape run perp tp       --price 250 [--size 1]   |  ape run perp sl --price 180
+    ape run perp orders   |  ape run perp cancel --order 0
 Orders are two-step: committed now, filled by a keeper at the next price within the slippage
-bound (or cancelled, keeping your margin). Checks run before any gas is spent. Once a market is
-settled (delisted), `close` closes at the frozen price at once and `withdraw` takes the rest."""
+bound (or cancelled, keeping your margin). Conditional orders (limit, stop, take-profit,
+stop-loss) wait for a price that crosses their trigger, pushed after they were placed, and fill
+at that price; one crossed while the market was closed fills at the open's price (a gap), not
+at its trigger. Checks run before any gas is spent. Once a market is settled (delisted),
+`close` closes at the frozen price at once and `withdraw` takes the rest."""
 
 import click
 
+from synthequity.model import orders as om
 from synthequity.model import perp as pm
-from synthequity.user.preflight import Refused, balance_problem, fmt, parse_amount, withdraw_problem
+from synthequity.user.preflight import (
+    Refused,
+    balance_problem,
+    fmt,
+    parse_amount,
+    when,
+    withdraw_problem,
+)
 from synthequity.user.shell import Session, check, console, user_command
 
 WAD = 10**18
@@ -180,14 +195,206 @@ def close(s: Session, slippage_bps):
 
 
 @user_command
-def cancel(s: Session):
+@click.option("--order", "order_id", type=click.IntRange(0, 7), help="A conditional order's id.")
+def cancel(s: Session, order_id):
     """Cancel your pending order once it is older than the market's order age (the keeper fee
-    goes to whoever cancels)."""
+    goes to whoever cancels); with --order, a conditional order (its fee back to margin)."""
+    if order_id is not None:
+        book = _book(s)
+        o = _conditional(book, s, order_id)
+        if o.kind == 0:
+            raise Refused(f"no conditional order {order_id}: `ape run perp orders` lists them")
+        if int(book.fill_round(s.account, order_id)):
+            raise Refused(
+                f"order {order_id} is triggered: a keeper may execute it until its window "
+                f"({int(book.WINDOW())} s after the price) passes; cancel after that"
+            )
+        s.transact(
+            f"cancel {_describe(o)}",
+            book.cancel,
+            s.account.address,
+            order_id,
+            lines=[f"the ${fmt(o.keeper_fee, 18)} keeper fee returns to your margin"],
+        )
+        _orders(s)
+        return
     if not int(s.market.pending_order(s.account)[2]):
         raise Refused("no pending order")
     s.transact("cancel the pending order", s.market.cancel_order, s.account.address)
     _status(s)
 
 
-for _c in (status, deposit, withdraw, close, cancel):
+# ---- conditional orders (PerpOrders) ---------------------------------------------------
+
+GAP_NOTE = (
+    "a trigger crossed while the market is closed fills at the first price after the open "
+    "(a gap: maybe well past the trigger)"
+)
+
+
+def _book(s: Session):
+    try:
+        return s.contracts.need("perp_orders")
+    except LookupError:
+        raise Refused("no conditional-order book in this deployment: `ape run deploy`") from None
+
+
+def _conditional(book, s: Session, oid: int) -> om.ConditionalOrder:
+    return om.ConditionalOrder(*[int(x) for x in book.order(s.account, oid)])
+
+
+def _describe(o: om.ConditionalOrder) -> str:
+    side = "buy" if o.size_delta > 0 else "sell"
+    whole = abs(o.size_delta) == om.SIZE_ALL
+    size = "the whole position" if whole else f"{fmt(abs(o.size_delta), 18, 6)} shares"
+    bound = (
+        "any price"
+        if o.acceptable_price in (0, om.PRICE_MAX)
+        else f"worst ${fmt(o.acceptable_price, 18)}"
+    )
+    return (
+        f"{om.KIND_NAMES[o.kind]} {side} {size} at ${fmt(o.trigger_price, 18)} ({bound}, "
+        f"fee ${fmt(o.keeper_fee, 18)})"
+    )
+
+
+def _orders(s: Session) -> None:
+    book = _book(s)
+    live = [(i, _conditional(book, s, i)) for i in range(om.MAX_ORDERS)]
+    live = [(i, o) for i, o in live if o.kind]
+    console.print(f"[bold]{s.symbol} conditional orders[/] {book.address} for {s.account.address}")
+    if not live:
+        console.print("  none")
+    for i, o in live:
+        state = (
+            "triggered: a keeper executes it" if int(book.fill_round(s.account, i)) else "waiting"
+        )
+        console.print(f"  #{i} {_describe(o)}, expires {when(o.expiry)}: {state}")
+
+
+def _place(
+    s: Session, kind: int, delta: int, trigger: int, slippage_bps, days: float, keeper_fee
+) -> None:
+    book = _book(s)
+    slot = om.free_slot([_conditional(book, s, i) for i in range(om.MAX_ORDERS)])
+    if slot is None:
+        raise Refused("all 8 order slots are in use: `ape run perp cancel --order ID` first")
+    if s.settled_at(s.market):
+        raise Refused("the market is settled: no new orders")
+    fee = int(book.MIN_KEEPER_FEE()) if keeper_fee is None else parse_amount(keeper_fee, 18)
+    if fee < int(book.MIN_KEEPER_FEE()) or fee % 10**12:
+        raise Refused(f"--keeper-fee: at least ${fmt(int(book.MIN_KEEPER_FEE()), 18)}")
+    margin = s.perp_position().margin
+    if margin < fee:
+        raise Refused(
+            f"not enough margin for the ${fmt(fee, 18)} keeper fee: `ape run perp deposit` first"
+        )
+    acceptable = om.acceptable_price(delta, trigger, slippage_bps)
+    expiry = s.now() + round(days * 86_400)
+    o = om.ConditionalOrder(kind, delta, trigger, acceptable, expiry, fee)
+    lines = [
+        f"fills at the first price pushed from now on that crosses ${fmt(trigger, 18)}, "
+        f"until {when(expiry)}",
+        f"the keeper fee ${fmt(fee, 18)} is held from your margin now; margin is checked "
+        "when it fills (cancelled, fee to the keeper, if it is short then)",
+        GAP_NOTE,
+    ]
+    if kind in (om.TAKE_PROFIT, om.STOP_LOSS):
+        lines.append("reduce-only: never opens or flips a position; cancelled if it is closed")
+    s.transact(
+        f"place #{slot}: {_describe(o)}",
+        book.place,
+        slot,
+        kind,
+        delta,
+        trigger,
+        acceptable,
+        expiry,
+        fee,
+        lines=lines,
+    )
+    _orders(s)
+
+
+def _side(side: str) -> int:
+    return 1 if side == "buy" else -1
+
+
+PRICE = click.option("--price", required=True, help="Trigger price, USD per base share.")
+DAYS = click.option("--days", default=7.0, show_default=True, type=click.FloatRange(0.001, 365))
+FEE = click.option("--keeper-fee", help="USD paid to the executor (default: the least).")
+
+
+def trigger_command(kind: int, name: str, help_text: str):
+    @user_command
+    @click.option("--side", required=True, type=click.Choice(["buy", "sell"]))
+    @click.option("--size", required=True, help="Shares, e.g. 2.5.")
+    @PRICE
+    @click.option("--slippage-bps", default=100, show_default=True, type=click.IntRange(0, 5_000))
+    @DAYS
+    @FEE
+    def command(s: Session, side, size, price, slippage_bps, days, keeper_fee):
+        delta = _side(side) * parse_amount(size, 18, "--size")
+        if delta == 0:
+            raise Refused("--size must be above 0")
+        _place(s, kind, delta, parse_amount(price, 18, "--price"), slippage_bps, days, keeper_fee)
+
+    command.help = help_text
+    return command
+
+
+def reduce_command(kind: int, name: str, help_text: str):
+    @user_command
+    @click.option("--size", help="Shares to close (default: the whole position when it fills).")
+    @PRICE
+    @click.option("--slippage-bps", type=click.IntRange(0, 5_000), help="Default: no bound.")
+    @DAYS
+    @FEE
+    def command(s: Session, size, price, slippage_bps, days, keeper_fee):
+        held = s.perp_position().size
+        if not held:
+            raise Refused(f"no open position to attach a {name} to")
+        amount = None if size is None else parse_amount(size, 18, "--size")
+        if amount == 0:
+            raise Refused("--size must be above 0")
+        trigger = parse_amount(price, 18, "--price")
+        current = s.price_wad()
+        above = kind == om.TAKE_PROFIT if held > 0 else kind == om.STOP_LOSS
+        if int(s.oracle.latestRound()) and (trigger <= current if above else trigger >= current):
+            where = "above" if above else "below"
+            raise Refused(
+                f"a {name} for this {'long' if held > 0 else 'short'} goes {where} the price "
+                f"(${fmt(current, 18)})"
+            )
+        delta = om.reduce_delta(held, amount)
+        _place(s, kind, delta, trigger, slippage_bps, days, keeper_fee)
+
+    command.help = help_text
+    return command
+
+
+cli.add_command(
+    trigger_command(om.LIMIT, "limit", "Buy at or below / sell at or above a price."), "limit"
+)
+cli.add_command(
+    trigger_command(om.STOP, "stop", "Buy at or above / sell at or below a price (a breakout)."),
+    "stop",
+)
+cli.add_command(
+    reduce_command(om.TAKE_PROFIT, "take-profit", "Close all or part of the position at a gain."),
+    "tp",
+)
+cli.add_command(
+    reduce_command(om.STOP_LOSS, "stop-loss", "Close all or part of the position at a loss."),
+    "sl",
+)
+
+
+@user_command(confirm=False)
+def orders(s: Session):
+    """Your conditional orders, with their state."""
+    _orders(s)
+
+
+for _c in (status, deposit, withdraw, close, cancel, orders):
     cli.add_command(_c)

@@ -45,6 +45,7 @@ PRICE_MAX = 2**96 - 1  # triggers below it; an acceptable price at or above: no 
 EXPIRY_MAX = 2**40 - 1
 FEE_MAX_MICRO = 2**24 - 1
 SCAN_ROUNDS = 32
+BPS = 10_000
 ORDERS = "orders"  # the book's own token balance in `PerpModel.balances`
 
 
@@ -149,6 +150,31 @@ def first_crossing(
         if r is not None and qualifies(order, r):
             return rid
     return 0
+
+
+def acceptable_price(size_delta: int, trigger: int, slippage_bps: int | None) -> int:
+    """The worst fill an order accepts: `slippage_bps` beyond its trigger (a buy above, a
+    sell below), or no bound (`None`: a stop-loss that must fill through a gap, at the open's
+    price — PRICE_MAX for a buy, 0 for a sell)."""
+    if slippage_bps is None:
+        return PRICE_MAX if size_delta > 0 else 0
+    if size_delta > 0:
+        return min(trigger * (BPS + slippage_bps) // BPS, PRICE_MAX)
+    return trigger * (BPS - slippage_bps) // BPS
+
+
+def free_slot(book: list[ConditionalOrder]) -> int | None:
+    """The lowest free id among an account's slots, or None (all 8 in use)."""
+    return next((i for i, o in enumerate(book) if o.kind == 0), None)
+
+
+def reduce_delta(position_size: int, size: int | None) -> int:
+    """A take-profit's or stop-loss's signed size: the trade that reduces the position by
+    `size` shares (all of it, whatever it is at execution, when None)."""
+    whole = size is None or size >= abs(position_size)
+    magnitude = SIZE_ALL if whole else size
+    assert magnitude is not None
+    return -magnitude if position_size > 0 else magnitude
 
 
 @dataclass(frozen=True)

@@ -222,6 +222,32 @@ def test_perp_commands(protocol, accounts, chain):
     rc, text = perp("withdraw", "--amount", str(free / 10**6))
     assert rc == 0 and market.position(trader).margin < 10**12, text
 
+    # conditional orders (issue 20): a limit buy, filled by a keeper through the book at the
+    # first crossing price; a stop-loss for the whole position; a take-profit on the wrong
+    # side refused; a cancel that returns the fee to margin
+    book = MarketContracts.load("ethereum-local", "TSLA", root=protocol["dir"]).perp_orders
+    rc, text = perp("sl", "--price", "190")
+    assert rc == 1 and "no open position to attach a stop-loss to" in text, text
+    rc, text = perp("deposit", "--amount", "1000")
+    assert rc == 0, text
+    rc, text = perp("limit", "--side", "buy", "--size", "2", "--price", "199")
+    assert rc == 0 and "place #0: limit buy 2.000000 shares at $199.00" in text, text
+    assert "#0 limit buy 2.000000 shares at $199.00" in text and "waiting" in text, text
+    assert "fills at the first price after the open" in text  # the gap-fill warning
+    protocol["push"](198.5)
+    book.execute(trader, 0, protocol["oracle"].latestRound(), sender=keeper)
+    assert market.position(trader).size == 2 * WAD
+    rc, text = perp("tp", "--price", "190")
+    assert rc == 1 and "a take-profit for this long goes above the price" in text, text
+    rc, text = perp("sl", "--price", "190")
+    assert rc == 0 and "stop-loss sell the whole position at $190.00 (any price" in text, text
+    margin = market.position(trader).margin
+    rc, text = perp("cancel", "--order", "0")
+    assert rc == 0 and market.position(trader).margin == margin + WAD, text
+    assert "none" in text
+    rc, text = perp("cancel", "--order", "0")
+    assert rc == 1 and "no conditional order 0" in text
+
     # stale price: refused before gas
     chain.pending_timestamp = chain.blocks.head.timestamp + 600
     chain.mine()
