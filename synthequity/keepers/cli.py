@@ -85,6 +85,10 @@ def build_keepers(
             # from before the pool has none: the keeper's inventory only)
             with contextlib.suppress(LookupError):
                 chain_io.use_pool(market.need("stability_pool"))
+        if name == "perp" and market is not None and not address:
+            # the market's conditional orders too (a record from before issue 20 has none)
+            with contextlib.suppress(LookupError):
+                chain_io.use_book(market.need("perp_orders"))
         keepers.append(
             keeper(io=chain_io, index=AccountIndex(start, shard=shard), config=cfg, stop=stop)
         )

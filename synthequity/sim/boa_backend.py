@@ -33,7 +33,7 @@ from synthequity.contracts import base_price_wad
 from synthequity.keepers.jobs import GasQuote, LogRef
 from synthequity.keepers.oracle.logic import FeedState, Observation
 from synthequity.keepers.oracle.runner import read_feed_state
-from synthequity.keepers.perp.runner import MarketReads
+from synthequity.keepers.perp.runner import EXECUTE_CONDITIONAL, MarketReads
 from synthequity.keepers.shell import Call, Landed, Raced, Reverted
 from synthequity.keepers.vault.logic import POOL_LIQUIDATE
 from synthequity.keepers.vault.runner import PoolJobs
@@ -528,7 +528,7 @@ class BoaChainIO:
 class BoaMarketIO(MarketReads, BoaChainIO):
     """The perp keeper's `MarketIO` over a `BoaChain` (as `ApeMarketIO` reads it)."""
 
-    RACED = ("not liquidatable", "no order")
+    RACED = ("not liquidatable", "no order", "orders: not triggered")
     DISCOVERY = "MarginDeposited"
 
     def __init__(self, chain: BoaChain, market: BoaContract, oracle: BoaContract, account: str):
@@ -539,6 +539,17 @@ class BoaMarketIO(MarketReads, BoaChainIO):
 
     def order_logs(self, lo: int, hi: int) -> list[tuple[LogRef, str]]:
         return self.logs("OrderCommitted", lo, hi)
+
+    def book_logs(self, lo: int, hi: int) -> list[tuple[LogRef, str]]:
+        return [
+            (LogRef(lg.block_number, 0, lg.log_index), str(lg.account))
+            for lg in self.chain.events(self.book, "OrderPlaced", lo, hi)
+        ]
+
+    def _target(self, fn: str) -> tuple[BoaContract, str]:
+        if fn == EXECUTE_CONDITIONAL and self.book is not None:
+            return self.book, "execute"
+        return self.market, fn
 
     def rounds(self, ids: range) -> dict[int, m.OracleReading]:
         scale = 10 ** (18 - self._decimals)

@@ -83,3 +83,43 @@ def test_two_keepers_race_without_double_liquidation(
     loser.send_jobs([Job("liquidate", (trader,), 3 * WAD, job)])
     assert loser.metrics["raced"] == 1 and loser.metrics["errors"] == 0
     assert len(list(market.PositionLiquidated.range(start, chain.blocks.head.number + 1))) == 1
+
+
+def test_conditional_orders_execute_in_the_block_after_their_price(
+    setup, usd, stablecoin, oracle, trader, borrower, keeper, admin, push, chain
+):
+    """Issue 20: the keeper indexes `PerpOrders` placements from events and, in the block
+    after the price that triggers them, executes a limit buy and a stop-loss at their first
+    crossing price (their fees to the keeper); an order nothing crossed stays."""
+    from synthequity.deploy import deploy_perp_orders
+    from synthequity.model import orders as om
+
+    market = setup
+    book = deploy_perp_orders(admin, market)
+    bot = make_keeper(market, keeper, chain.blocks.head.number)
+    bot.io.use_book(book)
+    fee = market.params()[2]
+    expiry = chain.pending_timestamp + 86_400
+    for who in (trader, borrower):
+        market.deposit_margin(usd(1_000), sender=who)
+    market.commit_order(2 * WAD, 2**255, sender=borrower)  # long 2, then a stop-loss
+    push(200)
+    bot.tick()
+    assert market.position(borrower).size == 2 * WAD
+    book.place(0, om.LIMIT, WAD, 199 * WAD, 2**255, expiry, fee, sender=trader)
+    book.place(1, om.STOP, WAD, 260 * WAD, 2**255, expiry, fee, sender=trader)  # never crossed
+    book.place(0, om.STOP_LOSS, -om.SIZE_ALL, 195 * WAD, 0, expiry, fee, sender=borrower)
+    bot.tick()
+    assert market.position(trader).size == 0  # nothing crossed yet
+    earned = stablecoin.balanceOf(keeper)
+    price_tx = push(194.5)
+    crossing = oracle.latestRound()
+    bot.tick()
+    assert market.position(trader).size == WAD
+    assert market.position(borrower).size == 0
+    executed = list(book.OrderExecuted.range(price_tx.block_number, chain.blocks.head.number + 1))
+    assert {(lg.account, lg.id) for lg in executed} == {(trader, 0), (borrower, 0)}
+    assert {lg.round_id for lg in executed} == {crossing}
+    assert min(lg.block_number for lg in executed) == price_tx.block_number + 1
+    assert stablecoin.balanceOf(keeper) == earned + 2 * usd(1)
+    assert book.order(trader, 1).kind == om.STOP  # still waiting

@@ -5,11 +5,15 @@ import dataclasses
 
 from synthequity.keepers.jobs import AccountIndex, GasQuote, LogRef, chunks, worth_it
 from synthequity.keepers.perp.logic import (
+    BookedOrder,
     PendingOrder,
+    conditional_jobs,
+    conditional_rounds_wanted,
     liquidation_jobs,
     order_jobs,
     rounds_wanted,
 )
+from synthequity.model import orders as om
 from synthequity.model import perp as m
 
 WAD = m.WAD
@@ -89,3 +93,47 @@ def test_account_index_pages_orders_and_deduplicates():
     assert idx.ordered() == ["0xa", "0xb", "0xc"]
     assert idx.pages(head=103, page_size=10) == []  # nothing new until the head moves
     assert chunks(list("abcde"), 2) == [["a", "b"], ["c", "d"], ["e"]]
+
+
+# ---- conditional orders (issue 20) -----------------------------------------------------
+
+
+def _at(i: int, t: int, usd: float, status: int = m.OPEN) -> m.OracleReading:
+    return m.OracleReading(int(usd * 100) * WAD // 100, t, status, i)
+
+
+def _stop_loss(placed_round: int, placed_at: int, expiry: int = 10**9) -> om.ConditionalOrder:
+    """A long's stop-loss at $190 (sell the whole position)."""
+    return om.ConditionalOrder(
+        om.STOP_LOSS, -om.SIZE_ALL, 190 * WAD, 0, expiry, FEE, placed_round, placed_at
+    )
+
+
+def test_conditional_orders_execute_on_their_first_crossing_within_its_window():
+    """Placed at round 2; $195 (3) does not cross; $189 (4) does, closed-hours $180 (5) does
+    not count, the open's $185 (6) crosses again within 120 s of round 4: the job names
+    round 4 (the first), not the latest; an expired order and an account with a market order
+    pending wait; a round 4 that passed its window re-arms instead (unpaid)."""
+    rounds = {
+        3: _at(3, 1_010, 195),
+        4: _at(4, 1_020, 189),
+        5: _at(5, 1_030, 180, m.CLOSED),
+        6: _at(6, 1_040, 185),
+    }
+    booked = [
+        BookedOrder("0xa", 0, _stop_loss(2, 1_000)),
+        BookedOrder("0xb", 3, _stop_loss(2, 1_000, expiry=1_041)),  # expired at the next block
+        BookedOrder("0xc", 1, _stop_loss(2, 1_000)),
+        BookedOrder("0xd", 0, _stop_loss(5, 1_035)),  # placed after round 4: 6 is its first
+    ]
+    assert conditional_rounds_wanted(booked, 6) == range(3, 7)
+    jobs = conditional_jobs(booked, rounds, 6, now=1_041, window=120, pending={"0xc"})
+    assert [(j.account, j.oid, j.round_id, j.action, j.keeper_fee) for j in jobs] == [
+        ("0xa", 0, 4, "execute", FEE),
+        ("0xd", 0, 6, "execute", FEE),
+    ]
+    # round 4's window ends at 1,020 - 1 + 120 = 1,139: at the next block (1,140) it passed
+    jobs = conditional_jobs(booked[:1], rounds, 6, now=1_139, window=120)
+    assert [(j.round_id, j.action, j.keeper_fee) for j in jobs] == [(4, "rearm", 0)]
+    # nothing crosses: no job
+    assert conditional_jobs(booked[:1], {3: rounds[3]}, 3, now=1_011, window=120) == []

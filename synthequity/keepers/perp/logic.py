@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from synthequity.model import orders as om
 from synthequity.model import perp as m
 
 WAD = m.WAD
@@ -70,6 +71,69 @@ def rounds_wanted(orders: Iterable[PendingOrder], latest_round: int) -> range:
         return range(0)
     lo = max(min(ids) + 1, latest_round - m.HISTORY_ROUNDS + 1)
     return range(lo, min(max(ids) + m.FILL_SCAN_ROUNDS, latest_round) + 1)
+
+
+# ---- conditional orders (PerpOrders) ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BookedOrder:
+    account: str
+    oid: int
+    order: om.ConditionalOrder
+
+
+@dataclass(frozen=True)
+class ConditionalJob:
+    account: str
+    oid: int
+    round_id: int  # the fill round: `PerpOrders.execute(account, oid, round_id)`
+    action: str  # "execute" | "rearm" (a fill round whose window passed: unpaid)
+    keeper_fee: int  # USD wad, paid for "execute"; 0 for "rearm"
+
+
+def conditional_jobs(
+    orders: Iterable[BookedOrder],
+    rounds: Mapping[int, m.OracleReading],
+    latest_round: int,
+    now: int,
+    window: int,
+    pending: frozenset[str] | set[str] = frozenset(),
+) -> list[ConditionalJob]:
+    """Every live order whose fill round is in its window at the next block (`now + 1`) is
+    executed on that round (`model.orders.fill_round`: the same round whoever executes); one
+    whose first crossing's window has passed is re-armed (an unpaid service: the trader's
+    order waits for the next crossing). Expired orders are left to their owners (their fee
+    goes back to them, not to an executor). An account with a market order pending waits for
+    it (the book refuses: "perp: order pending"). Oldest placement first. `rounds` holds the
+    rounds after the orders' placement rounds (`conditional_rounds_wanted`)."""
+    jobs = []
+    at = now + 1
+    for b in sorted(orders, key=lambda b: (b.order.placed_at, b.account, b.oid)):
+        o = b.order
+        if o.kind == 0 or at > o.expiry or b.account in pending:
+            continue
+        try:
+            rid = om.fill_round(o, rounds, latest_round, at, window)
+            if rid:
+                jobs.append(ConditionalJob(b.account, b.oid, rid, "execute", o.keeper_fee))
+                continue
+            first = om.first_crossing(o, rounds, latest_round)
+        except (KeyError, m.PerpRevert):
+            continue  # a round not read (evicted): its owner cancels it
+        if first and not om.in_window(rounds[first], at, window):
+            jobs.append(ConditionalJob(b.account, b.oid, first, "rearm", 0))
+    return jobs
+
+
+def conditional_rounds_wanted(orders: Iterable[BookedOrder], latest_round: int) -> range:
+    """The round ids `conditional_jobs` reads: from the oldest placement round on, never
+    older than the oracle keeps."""
+    ids = [b.order.placed_round for b in orders if b.order.kind]
+    if not ids:
+        return range(0)
+    lo = max(min(ids) + 1, latest_round - m.HISTORY_ROUNDS + 1, 1)
+    return range(lo, latest_round + 1)
 
 
 # ---- liquidations ------------------------------------------------------------------------------

@@ -13,14 +13,21 @@ from typing import TYPE_CHECKING, Any, Protocol
 from synthequity.contracts import at, base_price_wad, flat
 from synthequity.keepers.jobs import LogRef
 from synthequity.keepers.perp.logic import (
+    BookedOrder,
     PendingOrder,
+    conditional_jobs,
+    conditional_rounds_wanted,
     liquidation_jobs,
     order_jobs,
     rounds_wanted,
 )
 from synthequity.keepers.shell import ChainIO, ChainKeeper, Job
 from synthequity.keepers.transport import ApeChainIO
+from synthequity.model import orders as om
 from synthequity.model import perp as m
+
+# a conditional order's execution: routed to the market's `PerpOrders.execute`
+EXECUTE_CONDITIONAL = "execute_conditional"
 
 
 class MarketIO(ChainIO, Protocol):
@@ -35,22 +42,59 @@ class MarketIO(ChainIO, Protocol):
     def index_now(self, price: int, now: int | None = None) -> int: ...
     def params(self) -> tuple[m.PerpParams, int]: ...
 
+    # the conditional-order book (`use_book`), when the deployment has one
+    book: Any
+
+    def book_logs(self, lo: int, hi: int) -> list[tuple[LogRef, str]]: ...
+    def booked(self, accounts: list[str]) -> list[BookedOrder]: ...
+    def book_window(self) -> int: ...
+
 
 @dataclass
 class PerpKeeper(ChainKeeper):
     io: MarketIO
     name: str = "perp"
     committed: set[str] = field(default_factory=set)  # accounts with an order seen committed
+    booked: set[str] = field(default_factory=set)  # accounts with a conditional order placed
 
     def on_page(self, lo: int, hi: int) -> None:
         orders = self._rpc(lambda: self.io.order_logs(lo, hi), "logs")
         self.committed |= {a for _, a in orders if self.index.shard.owns(a)}
+        if self.config.orders and self.io.book is not None:
+            placed = self._rpc(lambda: self.io.book_logs(lo, hi), "logs")
+            self.booked |= {a for _, a in placed if self.index.shard.owns(a)}
 
     def work(self) -> None:
         if self.config.orders:
             self._orders()
+            self._conditional()
         if self.config.liquidations:
             self._liquidations()
+
+    def _conditional(self) -> None:
+        """Triggered conditional orders executed on their fill round (races with other
+        executors end as "no order" or "not triggered": done by someone else)."""
+        if not self.booked or self.io.book is None:
+            return
+        accounts = sorted(self.booked)
+        booked = self._rpc(lambda: self.io.booked(accounts), "orders")
+        self.booked = {b.account for b in booked}
+        if not booked:
+            return
+        pending = self._rpc(lambda: self.io.pending(sorted(self.booked)), "orders")
+        busy = {o.account for o in pending if o.committed_at}
+        latest = self._rpc(self.io.latest_round, "rounds")
+        wanted = conditional_rounds_wanted(booked, latest)
+        rounds = self._rpc(lambda: self.io.rounds(wanted), "rounds")
+        now = self._rpc(self.io.now, "head time")
+        window = self._rpc(self.io.book_window, "params")
+        jobs = conditional_jobs(booked, rounds, latest, now, window, busy)
+        self.send_jobs(
+            [
+                Job(EXECUTE_CONDITIONAL, (j.account, j.oid, j.round_id), j.keeper_fee, j)
+                for j in jobs
+            ]
+        )
 
     def _orders(self) -> None:
         if not self.committed:
@@ -84,7 +128,9 @@ class MarketReads:
 
     market: Any
     oracle: Any
+    book: Any = None  # the market's PerpOrders (`use_book`)
     _params: tuple[m.PerpParams, int] | None = None
+    _window: int = 0
 
     if TYPE_CHECKING:  # the I/O's own (declared for the checker, never defined here)
 
@@ -101,6 +147,25 @@ class MarketReads:
 
     def latest_round(self) -> int:
         return int(self.oracle.latestRound())
+
+    def use_book(self, book: Any) -> None:
+        """Execute `book`'s (the market's `PerpOrders`) triggered orders too."""
+        self.book = book
+
+    def booked(self, accounts: list[str]) -> list[BookedOrder]:
+        """Every live conditional order of `accounts` (`PerpOrders.orders`)."""
+        out = []
+        for a in accounts:
+            for oid, row in enumerate(self.book.orders(a)):
+                o = om.ConditionalOrder(*[int(x) for x in flat(row)])
+                if o.kind:
+                    out.append(BookedOrder(a, oid, o))
+        return out
+
+    def book_window(self) -> int:
+        if not self._window:
+            self._window = int(self.book.WINDOW())
+        return self._window
 
     def price(self) -> tuple[int, int, bool]:
         _, _, _, updated_at, _ = self.oracle.latestRoundData()
@@ -131,7 +196,7 @@ class MarketReads:
 class ApeMarketIO(MarketReads, ApeChainIO):
     """The perp market's reads over Ape."""
 
-    RACED = ("not liquidatable", "no order")
+    RACED = ("not liquidatable", "no order", "orders: not triggered")
 
     def __init__(self, market: Any, account: Any, native_usd: int = 3_000 * 10**18, **rpc: Any):
         from ape import project
@@ -146,6 +211,17 @@ class ApeMarketIO(MarketReads, ApeChainIO):
 
     def order_logs(self, lo: int, hi: int) -> list[tuple[LogRef, str]]:
         return self.logs(self.market.OrderCommitted, lo, hi)
+
+    def book_logs(self, lo: int, hi: int) -> list[tuple[LogRef, str]]:
+        return self.logs(self.book.OrderPlaced, lo, hi)
+
+    def _tx_fields(self, fn: str, args: tuple[Any, ...]) -> dict[str, str]:
+        if fn != EXECUTE_CONDITIONAL:
+            return super()._tx_fields(fn, args)
+        from eth_utils import to_hex
+
+        data = self.book.execute.encode_input(*args)
+        return {"from": self.account.address, "to": self.book.address, "data": to_hex(data)}
 
     def rounds(self, ids: range) -> dict[int, m.OracleReading]:
         """Rounds `ids` per base share with the status to act on when each was pushed
