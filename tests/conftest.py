@@ -263,9 +263,11 @@ def funded_perp(fund_perp, trader, outsider):
 
 
 @pytest.fixture
-def deployables(project, core, oracle, vault, perp):
+def deployables(project, core, oracle, vault, perp, admin):
     """Contract name -> one deployed instance, for the tests that go over all of them (the
     role matrix, the admin hand-over)."""
+    from synthequity.deploy import deploy_perp_orders
+
     pool, market = perp
     return {
         "SynthFactory": core.factory,
@@ -278,4 +280,5 @@ def deployables(project, core, oracle, vault, perp):
         "PerpParamsCodec": at(project.PerpParamsCodec, core.factory.params_codec()),
         "PerpMarketExt": at(project.PerpMarketExt, market.EXTENSION()),
         "SynthVaultExt": at(project.SynthVaultExt, vault.EXTENSION()),
+        "PerpOrders": deploy_perp_orders(admin, market),
     }

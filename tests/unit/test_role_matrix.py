@@ -29,12 +29,14 @@ ONLY_MARKET = "the pool's market"
 INSURED = "a market with MARKET_ROLE"
 PERP_DELEGATED = "the perp market's delegatecall"
 VAULT_DELEGATED = "the vault's delegatecall"
+ORDERS = "ORDERS"  # the market's conditional-order book (a contract: no actor holds it)
 
 # gate -> the reason a refused caller sees
 REASONS = {
     ADMIN: MISSING,
     RISK: MISSING,
     GUARDIAN: MISSING,
+    ORDERS: MISSING,
     REPORTER: "oracle: not reporter",
     PENDING: "roles: not pending admin",
     ONLY_VAULT: "synth: only vault",
@@ -87,6 +89,7 @@ MATRIX: dict[str, dict[str, str]] = {
         **{f: ANYONE for f in ("deposit_margin", "withdraw_margin", "commit_order")},
         **{f: ANYONE for f in ("execute_order", "cancel_order", "liquidate", "settle_position")},
         "sweep_insurance": ANYONE,
+        "hold_order": ORDERS,
         "settle": ADMIN,
         "set_params": RISK,
         "unpause": RISK,
@@ -101,6 +104,9 @@ MATRIX: dict[str, dict[str, str]] = {
         "set_market": ADMIN,  # or the pool's deployer (the factory), once
     },
     "PerpParamsCodec": {},  # stateless: views only
+    # anyone places, updates and cancels their own orders, and executes anyone's triggered
+    # one (the checks are the order's, not a role's: tests/unit/test_conditional_orders.py)
+    "PerpOrders": {f: ANYONE for f in ("place", "update", "cancel", "execute")},
 }
 # An extension runs only in its deployable's storage, by delegatecall (docs/architecture.md):
 # called directly, every state-changing function refuses. What it does through its
@@ -179,7 +185,7 @@ def _call(contract, fn: str, actor, anyone) -> str | None:
 def _passes(contract, gate: str, actor) -> bool:
     if gate == ADMIN:
         return contract.hasRole(DEFAULT_ADMIN, actor)
-    if gate in (RISK, GUARDIAN, REPORTER):
+    if gate in (RISK, GUARDIAN, REPORTER, ORDERS):
         return contract.hasRole(keccak(text=gate), actor)
     if gate == PENDING:
         return contract.pending_admin() == actor.address
