@@ -118,7 +118,7 @@ def test_conditional_orders_execute_in_the_block_after_their_price(
     assert market.position(trader).size == WAD
     assert market.position(borrower).size == 0
     executed = list(book.OrderExecuted.range(price_tx.block_number, chain.blocks.head.number + 1))
-    assert {(lg.account, lg.id) for lg in executed} == {(trader, 0), (borrower, 0)}
+    assert {(lg.account, lg.id) for lg in executed} == {(trader.address, 0), (borrower.address, 0)}
     assert {lg.round_id for lg in executed} == {crossing}
     assert min(lg.block_number for lg in executed) == price_tx.block_number + 1
     assert stablecoin.balanceOf(keeper) == earned + 2 * usd(1)
