@@ -27,7 +27,13 @@ liquidation). After every step the chain's books must equal the model's, and the
      the parameters moved against it since its last fill
      (`inv_keeper_paid_beyond_equity_only_after_a_move`);
 - 15 the guardian's pause never blocks an order that only reduces or closes a position
-     (`inv_pause_never_blocks_reducing`).
+     (`inv_pause_never_blocks_reducing`);
+- 16 conditional orders (`PerpOrders`, issue 20) == `model.orders.OrdersModel`, and: none
+     fills on a round observed before its placement or that did not cross its trigger, every
+     fill is on the one round the rule names whoever executes (`inv_conditional_fill_round`);
+     a take-profit or stop-loss never grows or flips a position
+     (`inv_reduce_only_never_grows`); the escrowed fees are accounted to the unit
+     (invariants 1 and 10 count them).
 
 Besides three traders with $50,000 each, two small traders (`s0`, `s1`) hold $1-$50 so
 that the minimum margin, dust and rounding are reached, and an `attacker` mixes its own
@@ -48,6 +54,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 from machine_base import CLOSED, HALTED, MAX_AGE, OPEN, Backend, find_slot, hashmap_slot, note
 
+from synthequity.model import orders as om
 from synthequity.model import perp as m
 
 WAD = m.WAD
@@ -278,6 +285,13 @@ class PerpMachine(RuleBasedStateMachine):
         # per account: (oracle price, funding index, parameters) when its position was last
         # filled or re-based by a liquidation
         self.last_fill: dict[str, tuple[int, int, m.MarketParams]] = {}
+        # the conditional-order book, when the stack has one (invariant 16)
+        self.book = getattr(s, "orders", None)
+        self.om: om.OrdersModel | None = None
+        if self.book is not None:
+            self.om = om.OrdersModel(model, self.book.MIN_KEEPER_FEE(), self.book.WINDOW())
+        self.bad_conditional_fills: list[tuple[Any, ...]] = []
+        self.reduce_only_grew: list[tuple[Any, ...]] = []
 
     def teardown(self):
         try:
@@ -886,6 +900,8 @@ class PerpMachine(RuleBasedStateMachine):
         a = ATTACKER
         value = self.model.balance_of(a) * self.upu + max(self._equity_now(a), 0)
         value += self.model.pending_order(a).keeper_fee
+        if self.om is not None:
+            value += sum(o.keeper_fee for o in self.om.orders(a))
         if shares := self.model.shares.get(a, 0):
             value += self.model.convert_to_assets(shares, self.now) * self.upu
         return value
@@ -895,6 +911,7 @@ class PerpMachine(RuleBasedStateMachine):
         plan=st.lists(
             st.sampled_from(
                 ["deposit", "withdraw", "order", "dust", "execute", "liquidate_self", "work"]
+                + ["book"]  # a conditional order it places and executes itself
                 + ["cycle"] * 3  # the review's attack, whole: weighted
             ),
             min_size=1,
@@ -952,6 +969,8 @@ class PerpMachine(RuleBasedStateMachine):
                 note(self, f"attacker self-liquidation: {outcome.label}")
             elif step == "work":
                 allowance += self._attacker_works()
+            elif step == "book" and self.om is not None and a not in self.model.orders:
+                allowance += self._attacker_books(lev_bps, price)
         gain = self._attacker_value() - start
         if gain > allowance:
             self.attacker_gains.append((plan, cents, lev_bps, gain, allowance))
@@ -998,6 +1017,244 @@ class PerpMachine(RuleBasedStateMachine):
                 return (self.model.balance_of(ATTACKER) - start) * self.upu + credit
             note(self, f"cancel: {self._market(who, 'cancel_order', by=ATTACKER).label}")
         return (self.model.balance_of(ATTACKER) - start) * self.upu
+
+    # ---- conditional orders (invariant 16) ----------------------------------------------------
+    def _send_book(self, outcome: Any, fn: str, *args: Any, sender: Any) -> None:
+        """Send the book's transaction the model just ran: the same revert reason, or the
+        same events (the book's, and the market's for an execution)."""
+        try:
+            self.backend.send(self.book, fn, *args, sender=sender)
+        except Backend.Reverted as exc:
+            assert isinstance(outcome, m.Reverted), (fn, args, exc.reason, outcome)
+            assert exc.reason == outcome.reason, (fn, args, exc.reason, outcome.reason)
+            return
+        assert not isinstance(outcome, m.Reverted), (fn, args, outcome)
+        book = dict(self.backend.events(self.book))
+        market = dict(self.backend.events(self.stack.market))
+        if isinstance(outcome, om.Rearmed):
+            assert book["OrderRearmed"]["round_id"] == outcome.round_id, book
+        elif isinstance(outcome, m.Cancelled) and "OrderExecuted" not in book:
+            assert book["OrderCancelled"]["reason"] == outcome.reason, (book, outcome)
+        elif isinstance(outcome, m.Cancelled):
+            assert market["OrderCancelled"]["reason"] == outcome.reason, (market, outcome)
+        elif isinstance(outcome, m.Filled):
+            e = market["OrderFilled"]
+            assert (e["size_delta"], e["fill_price"], e["fee"], e["size"]) == (
+                outcome.size_delta,
+                outcome.fill_price,
+                outcome.fee,
+                outcome.size,
+            ), (e, outcome)
+        else:
+            assert ("OrderPlaced" if fn == "place" else "OrderUpdated") in book, book
+
+    def _book_agrees(self, who: str) -> None:
+        assert self.book is not None and self.om is not None
+        got = [om.ConditionalOrder(*o) for o in self.book.orders(self._addr(who))]
+        assert got == self.om.orders(who), (who, got, self.om.orders(who))
+
+    def _live_conditional(self) -> list[tuple[str, int]]:
+        assert self.om is not None
+        return sorted((w, i) for w, b in self.om.books.items() for i in b)
+
+    def _place(
+        self,
+        who: str,
+        oid: int,
+        kind: int,
+        size: int,
+        trigger: int,
+        acceptable: int,
+        expiry: int,
+        fee: int,
+    ) -> Any:
+        assert self.om is not None
+        outcome = self.om.place(who, oid, kind, size, trigger, acceptable, expiry, fee, self.now)
+        self._send_book(
+            outcome,
+            "place",
+            oid,
+            kind,
+            size,
+            trigger,
+            acceptable,
+            expiry,
+            fee,
+            sender=self.actors[who],
+        )
+        self._book_agrees(who)
+        return outcome
+
+    @precondition(lambda self: self.om is not None and self.model.oracle is not None)
+    @rule(
+        data=st.data(),
+        kind=st.sampled_from([om.LIMIT, om.STOP, om.TAKE_PROFIT, om.STOP_LOSS]),
+        lev_bps=st.integers(-50_000, 50_000),
+        trigger_bps=st.integers(-1_500, 1_500),
+        slip_bps=st.sampled_from([None, None, 0, 50, 500]),
+        expiry_s=st.sampled_from([30, 3_600, 86_400]),
+        oid=st.integers(0, 8),
+        extra_micro=st.sampled_from([0, 0, 0, 1, -1]),
+        part=st.sampled_from([None, 5_000, 20_000]),
+    )
+    def place_conditional(
+        self, data, kind, lev_bps, trigger_bps, slip_bps, expiry_s, oid, extra_micro, part
+    ):
+        """A limit or stop of up to ±5x the margin, or a take-profit or stop-loss of part or
+        all of the position (or of none: cancelled when it fills), around the price; any
+        slot (a taken one and id 8 are refused), any expiry, a fee at, above or below the
+        least."""
+        assert self.om is not None
+        who = data.draw(st.sampled_from(PLAYERS))
+        held = self.model.position(who).size
+        if kind in (om.TAKE_PROFIT, om.STOP_LOSS) and held:
+            amount = None if part is None else abs(held) * part // 10_000
+            size = om.reduce_delta(held, amount) if amount != 0 else 0
+        else:
+            size = self._order_size(who, lev_bps)
+        trigger = max(self.model.oracle.price_wad * (10_000 + trigger_bps) // 10_000, 1)
+        fee = self.om.min_keeper_fee + extra_micro * m.MICRO
+        acceptable = om.acceptable_price(size, trigger, slip_bps)
+        outcome = self._place(who, oid, kind, size, trigger, acceptable, self.now + expiry_s, fee)
+        note(self, f"place {om.KIND_NAMES[kind]}: {outcome.label}")
+
+    @precondition(lambda self: self.om is not None and any(self.om.books.values()))
+    @rule(
+        data=st.data(),
+        by=st.sampled_from(["keeper", "keeper", ATTACKER, "owner"]),
+        pick=st.sampled_from(["fill", "fill", "fill", "first", "latest", "any"]),
+        late=st.sampled_from([0, 0, 0, 60, 121]),
+        cross=st.booleans(),
+    )
+    def execute_conditional(self, data, by, pick, late, cross):
+        """Anyone executes a live order on the round the rule names (`fill_round`, or the
+        first crossing to re-arm a missed one), or tries another, on time or `late` seconds
+        after (a keeper outage: a missed window re-arms), often right after an OPEN price
+        that crosses its trigger: the chain and the model agree, and a fill is on the rule's
+        round (invariant 16)."""
+        assert self.om is not None
+        who, oid = data.draw(st.sampled_from(self._live_conditional()))
+        if cross:  # a price just past the trigger, on the side that triggers it
+            o = self.om.order(who, oid)
+            below = om.crosses(o.kind, o.size_delta, o.trigger_price, o.trigger_price - 1)
+            answer = o.trigger_price // 10**10 + (-1 if below else 1) * (
+                o.trigger_price // 10**10 // 1_000
+            )
+            if answer > 0 and abs(answer - self.price) * 4 < self.price:  # within the guard
+                self._push(answer, OPEN)
+        self.backend.advance(late)
+        o, latest = self.om.order(who, oid), self.model._latest().round_id
+        rounds = self.model.rounds
+        fill = self.om.fill_round(who, oid, self.now)
+        first = om.first_crossing(o, rounds, latest)
+        rid = {"fill": fill or first or latest, "first": first or latest, "latest": latest}.get(
+            pick
+        ) or data.draw(st.integers(max(1, latest - 4), latest))
+        self._execute_conditional(who, oid, rid, who if by == "owner" else by, fill)
+
+    def _execute_conditional(self, who: str, oid: int, rid: int, by: str, fill: int) -> Any:
+        assert self.om is not None
+        o, before = self.om.order(who, oid), self.model.position(who)
+        outcome = self.om.execute(by, who, oid, rid, self.now)
+        self._send_book(outcome, "execute", self._addr(who), oid, rid, sender=self.actors[by])
+        note(self, f"conditional execute: {outcome.label}")
+        if isinstance(outcome, m.Filled):
+            r = self.model.rounds[rid]
+            if not (
+                rid == fill
+                and rid > o.placed_round
+                and r.updated_at > o.placed_at
+                and r.status == OPEN
+                and om.crosses(o.kind, o.size_delta, o.trigger_price, r.price_wad)
+            ):
+                self.bad_conditional_fills.append((who, oid, rid, fill, o, r))
+            after = self.model.position(who)
+            if o.reduce_only and (
+                abs(after.size) > abs(before.size)
+                or (after.size != 0 and (after.size > 0) != (before.size > 0))
+            ):
+                self.reduce_only_grew.append((who, oid, before, after))
+            armed = m.Order(outcome.size_delta, 0, r.updated_at - 1, 0, rid - 1)
+            self._check_fill(who, outcome, armed)
+            self._growth_is_covered(who, before, r.price_wad)
+        self._book_agrees(who)
+        return outcome
+
+    @precondition(lambda self: self.om is not None and any(self.om.books.values()))
+    @rule(data=st.data(), by_owner=st.booleans(), wait=st.sampled_from([0, 0, 121, 86_401]))
+    def cancel_conditional(self, data, by_owner, wait):
+        """Its owner cancels (refused while triggered in its window); anyone else only once
+        it expired; the fee back to the owner's margin."""
+        assert self.om is not None
+        who, oid = data.draw(st.sampled_from(self._live_conditional()))
+        self.backend.advance(wait)
+        by = who if by_owner else "keeper"
+        outcome = self.om.cancel(by, who, oid, self.now)
+        self._send_book(outcome, "cancel", self._addr(who), oid, sender=self.actors[by])
+        note(self, f"conditional cancel: {outcome.label}")
+        self._book_agrees(who)
+
+    @precondition(lambda self: self.om is not None and any(self.om.books.values()))
+    @rule(
+        data=st.data(),
+        trigger_bps=st.integers(-1_500, 1_500),
+        slip_bps=st.sampled_from([None, 100]),
+    )
+    def update_conditional(self, data, trigger_bps, slip_bps):
+        assert self.om is not None
+        who, oid = data.draw(st.sampled_from(self._live_conditional()))
+        o = self.om.order(who, oid)
+        trigger = max(self.model.oracle.price_wad * (10_000 + trigger_bps) // 10_000, 1)
+        acceptable = om.acceptable_price(o.size_delta, trigger, slip_bps)
+        outcome = self.om.update(who, oid, trigger, acceptable, self.now + 3_600, self.now)
+        self._send_book(
+            outcome, "update", oid, trigger, acceptable, self.now + 3_600, sender=self.actors[who]
+        )
+        note(self, f"conditional update: {outcome.label}")
+        self._book_agrees(who)
+
+    def _attacker_books(self, lev_bps: int, price: int) -> int:
+        """The attacker places a limit order at the price, pushes the same price and executes
+        it itself (the fee back to itself). Returns the allowance: the funding credited and
+        the skew premium of a fill better than the oracle's price, as for a market order."""
+        assert self.om is not None
+        a = ATTACKER
+        slot = om.free_slot(self.om.orders(a))
+        if slot is None:
+            return 0
+        size = self._order_size(a, lev_bps)
+        placed = self._place(
+            a,
+            slot,
+            om.LIMIT,
+            size,
+            price,
+            ANY_PRICE[0 if size > 0 else 1],
+            self.now + 3_600,
+            self.om.min_keeper_fee,
+        )
+        if isinstance(placed, m.Reverted):
+            return 0
+        allowance = self._push_same_price()
+        fill = self.om.fill_round(a, slot, self.now)
+        if not fill:
+            return allowance
+        outcome, credit = self._accrual_credit(
+            lambda: self._execute_conditional(a, slot, fill, a, fill)
+        )
+        note(self, f"attacker conditional: {outcome.label}")
+        allowance += credit
+        if isinstance(outcome, m.Filled):
+            allowance += max(0, m.mul_down(outcome.size_delta, price - outcome.fill_price)) + 2
+        return allowance
+
+    @invariant()
+    def inv_conditional_fill_round(self):
+        assert not self.bad_conditional_fills, self.bad_conditional_fills
+
+    @invariant()
+    def inv_reduce_only_never_grows(self):
+        assert not self.reduce_only_grew, self.reduce_only_grew
 
     # ---- invariants: the chain == the model, after every step ------------------------------
     @invariant()
@@ -1136,6 +1393,7 @@ class PerpMachine(RuleBasedStateMachine):
         owed = sum(max(p.margin, 0) for p in books.positions.values())
         owed += sum(o.keeper_fee for o in books.orders.values())
         owed += books.insurance_due * self.upu
+        owed += self.om.escrowed() if self.om is not None else 0
         assert books.balances[m.MARKET] * self.upu >= owed
 
     # ---- the end of an example ---------------------------------------------------------------
@@ -1167,6 +1425,7 @@ class PerpMachine(RuleBasedStateMachine):
         assert books.skew == 0 and books.open_interest == (0, 0)
         assert self.stack.market.pool_pnl() == 0 == self.model.pool_pnl(self.now)
         margins = sum(p.margin for p in books.positions.values())
+        margins += self.om.escrowed() if self.om is not None else 0  # conditional orders' fees
         held = (books.balances[m.MARKET] - books.insurance_due) * self.upu
         assert 0 <= held - margins < self._dust_bound(), (held, margins)
         note(self, "closed out")

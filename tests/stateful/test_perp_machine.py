@@ -36,6 +36,7 @@ def boa_perp(request):
         admin=p.admin,
         risk_admin=p.risk_admin,
         guardian=p.guardian,
+        orders=p.orders,
     )
     return stack, actors
 
@@ -75,6 +76,10 @@ def test_perp_market_matches_model(boa_perp, capsys):
         ("attacker execute: filled",),
         ("closed out",),
         ("delisted",),
+        ("conditional execute: filled",),  # issue 20: a triggered order filled
+        ("conditional execute: rearmed",),
+        ("conditional cancel: cancelled:cancelled",),
+        ("place stop-loss: ok",),
     )
     for outcomes in covered if required else ():
         assert any(machine.seen[o] for o in outcomes), outcomes

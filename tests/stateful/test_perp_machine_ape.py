@@ -30,6 +30,8 @@ def ape_perp_machine(
     liquidator,
     accounts,
 ):
+    from synthequity.deploy import deploy_perp_orders
+
     pool, market = perp
     # the round-tripper is the liquidator's account acting as a trader; the small traders
     # and the attacker are fresh accounts (no role: nothing for tests/conftest.py to map)
@@ -62,6 +64,7 @@ def ape_perp_machine(
         admin=admin,
         risk_admin=risk_admin,
         guardian=guardian,
+        orders=deploy_perp_orders(admin, market),
     )
     return ApeBackend(chain), stack, actors
 
