@@ -171,6 +171,33 @@ test("market OPEN: vault, 3x long filled by the keeper, PnL after a price push, 
   assert.ok(shortFill < longFill, `short fill ${shortFill} < long fill ${longFill}`);
   await fill(page, { "p-size-in": "" });
 
+  // conditional orders (issue 20): a stop-loss far below waits, with the gap warning, and is
+  // cancelled from the list; a take-profit on the wrong side is refused in words; a limit buy
+  // above the price triggers on the next round and the keeper executes it
+  const px0 = usd(await text(page, "mk-price"));
+  assert.match(await text(page, "p-cond-note"), /a gap can fill a stop-loss well below its trigger, at the open's price/);
+  await page.selectOption("#p-cond-kind", "3");
+  await fill(page, { "p-cond-trigger": (px0 * 0.5).toFixed(2), "p-cond-size": "", "p-cond-slip": "" });
+  await page.click("#p-cond-place");
+  assert.match(await refusedNow(page, "perp"), /^Refused \(nothing sent\): a take-profit for this long goes above the price/);
+  await page.selectOption("#p-cond-kind", "4");
+  await page.click("#p-cond-place");
+  await done(page, "perp", "place order");
+  const slRow = await waitText(page, "p-cond-list", (t) => t.includes("stop-loss"), "the stop-loss listed");
+  assert.match(slRow, /#0 stop-loss sell the whole position at \$[\d,.]+ \(any price, fee \$1\.00\), expires .+: waiting/);
+  await page.click("#p-cond-0 button[data-cancel='0']");
+  await done(page, "perp", "cancel order");
+  await waitText(page, "p-cond-list", (t) => t === "none", "the stop-loss cancelled");
+  const size0 = Number((await text(page, "p-size")).split(" ")[0]);
+  await page.selectOption("#p-cond-kind", "1");
+  await page.selectOption("#p-cond-side", "buy");
+  await fill(page, { "p-cond-trigger": (px0 * 1.2).toFixed(2), "p-cond-size": "0.1", "p-cond-slip": "2500" });
+  await page.click("#p-cond-place");
+  await done(page, "perp", "place order");
+  await waitText(page, "p-size", (t) => Math.abs(Number(t.split(" ")[0]) - size0 - 0.1) < 1e-6, "the keeper executed the limit buy");
+  await waitText(page, "p-cond-list", (t) => t === "none", "the executed order gone");
+  await shot(page, "perp-orders");
+
   await page.click("#p-close");
   await done(page, "perp", "close");
   await waitText(page, "p-size", (t) => t === "no position", "keeper fill of the close");
@@ -273,6 +300,7 @@ test("keyboard: every main action reachable by Tab with a visible focus; labels;
   }
   const main = ["v-coll-in", "v-synth-in", "v-buy", "v-open", "v-deposit", "v-mint", "v-burn", "v-withdraw", "v-close", "v-buy-fee",
     "p-close", "p-cancel", "p-execute", "p-margin-in", "p-deposit", "p-withdraw", "p-size-in", "p-usd-in", "p-lev-in", "p-slip-in", "p-long", "p-short",
+    "p-cond-kind", "p-cond-side", "p-cond-size", "p-cond-trigger", "p-cond-slip", "p-cond-days", "p-cond-place",
     "l-amount", "l-deposit", "l-withdraw",
     "sp-amount", "sp-deposit", "sp-withdraw", "sp-withdraw-all", "sp-claim", "r-amount", "r-max-fee", "r-redeem"];
   assert.deepEqual(main.filter((id) => !reached.has(id)), [], "main actions reachable by keyboard");

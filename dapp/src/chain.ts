@@ -25,6 +25,7 @@ export interface Market {
   oracle: Address; vault: Address; synth: Address; perp: Address; pool: Address;
   collateral: Address;
   stabilityPool: Address | null; // the vault's stability pool (deployments before it: none)
+  orders: Address | null; // the perp market's conditional-order book (before issue 20: none)
   fromBlock: bigint;
 }
 
@@ -34,6 +35,7 @@ export function markets(cfg: Config): Market[] {
     oracle: m.oracle.address, vault: m.vault.address, synth: m.synth.address,
     perp: m.perp.address, pool: m.pool.address, collateral: cfg.deployment.core.collateral.address,
     stabilityPool: m.stability_pool?.address ?? null,
+    orders: m.perp_orders?.address ?? null,
     fromBlock: BigInt(Math.min(...Object.values(m).map((r) => r.block ?? 0))),
   }));
 }
@@ -165,6 +167,7 @@ export async function snapshot(pc: PublicClient, m: Market, me: Address | null) 
     sp ? r<bigint>(m.synth, abi.SynthToken, "allowance", [who, sp]) : 0n,
     sp ? r<bigint>(m.collateral, abi.MockStablecoin, "balanceOf", [sp]) : 0n,
   ]);
+  const book = m.orders ? await bookOf(pc, m.orders, who) : null;
   const answer = round ? round[1] : 0n;
   const upu = 10n ** BigInt(18 - Number(decimals)); // collateral units -> USD wad
   const rp = riskParams as unknown as Record<string, bigint>;
@@ -193,12 +196,36 @@ export async function snapshot(pc: PublicClient, m: Market, me: Address | null) 
       keeperFee: params.order_keeper_fee, poolNav: poolNav * upu, maxAge: Number(perpMaxAge), lpOpen,
       poolPnl: poolPnl * upu, requiredNav: requiredNav * upu,
     },
+    book,
     pool: { totalAssets: poolTotalAssets, supply: poolSupply, shares: poolShares, value: poolValue,
       decimals: Number(poolDecimals),
       unlockAt: Number(unlockAt), lockS: Number(lockS) },
     wallet: { cash, synth: synthBal, decimals: Number(decimals), cashSymbol, synthSymbol,
       allowVault, allowPerp, allowPool, upu },
   };
+}
+
+export interface ConditionalOrder {
+  id: number; kind: number; size_delta: bigint; trigger_price: bigint; acceptable_price: bigint;
+  expiry: bigint; keeper_fee: bigint; placed_round: bigint; placed_at: bigint;
+  fillRound: bigint; // the round it executes at now (0: not triggered, or its window passed)
+}
+
+/** The account's conditional orders (`PerpOrders.orders`, live ones only, each with the round
+ * it fills at now), the book's window and least keeper fee. */
+async function bookOf(pc: PublicClient, book: Address, who: Address) {
+  const r = <T,>(functionName: string, args: unknown[] = []) =>
+    pc.readContract({ address: book, abi: abi.PerpOrders as never, functionName, args } as never) as Promise<T>;
+  const [slots, window, minFee] = await Promise.all([
+    r<readonly Omit<ConditionalOrder, "id" | "fillRound">[]>("orders", [who]),
+    r<bigint>("WINDOW"),
+    r<bigint>("MIN_KEEPER_FEE"),
+  ]);
+  const live = slots.map((o, id) => ({ ...o, id, kind: Number(o.kind) })).filter((o) => o.kind !== 0);
+  const rounds = await Promise.all(live.map((o) => r<bigint>("fill_round", [who, BigInt(o.id)])));
+  const orders: ConditionalOrder[] = live.map((o, i) => ({ ...o, fillRound: rounds[i] }));
+  const free = slots.findIndex((o) => Number(o.kind) === 0);
+  return { address: book, orders, window: Number(window), minFee, freeSlot: free < 0 ? null : free };
 }
 
 /** The vault's sorted list, riskiest first, each node with its key, collateral and debt

@@ -94,6 +94,13 @@ function layout() {
       <p class="dim" id="p-estimate">Estimate: enter a size or a leverage</p>
       <div class="row">${btn("p-long", "Long", "primary")}${btn("p-short", "Short")}</div>
       <p class="msg" id="perp-msg" role="status" aria-live="polite"></p></div>
+    <div class="panel"><h2>Conditional orders</h2>
+      <ul id="p-cond-list" class="orders"><li class="dim">none</li></ul>
+      <label for="p-cond-kind">Kind</label><select id="p-cond-kind"><option value="1">Limit: buy at or below / sell at or above</option><option value="2">Stop: buy at or above / sell at or below</option><option value="3">Take-profit (reduce only)</option><option value="4">Stop-loss (reduce only)</option></select>
+      <label for="p-cond-side">Side (limit and stop)</label><select id="p-cond-side"><option value="buy">Buy</option><option value="sell">Sell</option></select>
+      ${field("p-cond-size", "Size (shares) — empty on a take-profit or stop-loss: the whole position", "e.g. 1")}${field("p-cond-trigger", "Trigger price (USD per share)", "e.g. 190")}${field("p-cond-slip", "Slippage bound beyond the trigger (bps) — empty: none", "limit / stop: 100")}${field("p-cond-days", "Expires in (days)", "7")}
+      <p class="dim" id="p-cond-note">It fills at the first oracle price pushed after you place it that crosses the trigger. A trigger crossed while the market is closed fills at the first price after the open — a gap can fill a stop-loss well below its trigger, at the open's price; a slippage bound cancels it instead (the keeper fee is paid either way).</p>
+      <div class="row">${btn("p-cond-place", "Place order", "primary")}</div></div>
   </div></section>
   <section id="s-pool" role="tabpanel" aria-labelledby="tab-pool"><div class="grid">
     <div class="panel"><h2>Liquidity pool</h2>${dl([["Pool NAV", "l-nav"], ["Assets", "l-assets"], ["Share value", "l-share"], ["Locked by open interest", "l-required"], ["Pool PnL vs traders", "l-pnl"], ["Trading fees earned", "l-fees"], ["Your shares", "l-mine"], ["Your value", "l-value"], ["Your lock", "l-lock"]])}</div>
@@ -214,6 +221,7 @@ function render() {
   set("p-withdrawable", usd(m.withdrawable(pos, price, idx, q)));
   set("p-order", orderState(s));
   perpEstimate();
+  renderConditional(s);
   // pool
   set("l-nav", usd(s.perp.poolNav));
   set("l-assets", `${fmtUnits(s.pool.totalAssets, w.decimals)} ${w.cashSymbol}`);
@@ -553,6 +561,84 @@ function perpActions() {
     if (!s.perp.order.committed_at) return "no pending order";
     if (s.oracle.updatedAt <= Number(s.perp.order.committed_at)) return "no price newer than your order yet: wait for the next oracle round";
     return first(riskProblem(s, s.perp.maxAge)) ?? [call(mk.perp, abi.PerpMarket, "execute_order", [st.account], "execute your order at the first newer price")];
+  });
+}
+
+// ---- conditional orders (PerpOrders) ---------------------------------------------------------
+function describeOrder(o: { kind: number; size_delta: bigint; trigger_price: bigint; acceptable_price: bigint; keeper_fee: bigint }): string {
+  const side = o.size_delta > 0n ? "buy" : "sell";
+  const mag = o.size_delta < 0n ? -o.size_delta : o.size_delta;
+  const size = mag === m.SIZE_ALL ? "the whole position" : `${shares(mag, 6)} shares`;
+  const bound = o.acceptable_price === 0n || o.acceptable_price === m.PRICE_MAX ? "any price" : `worst ${usd(o.acceptable_price)}`;
+  return `${m.KIND_NAMES[o.kind]} ${side} ${size} at ${usd(o.trigger_price)} (${bound}, fee ${usd(o.keeper_fee)})`;
+}
+
+function renderConditional(s: Snapshot) {
+  const list = $("p-cond-list");
+  const b = s.book;
+  const html = !b ? `<li class="dim">no conditional-order book in this deployment</li>`
+    : !b.orders.length ? `<li class="dim">none</li>`
+    : b.orders.map((o) => {
+      const state = o.fillRound ? "triggered — a keeper executes it now (or execute it yourself)" : "waiting";
+      return `<li id="p-cond-${o.id}">#${o.id} ${describeOrder(o)}, expires ${when(Number(o.expiry))}: <span class="state">${state}</span> `
+        + `<button data-cancel="${o.id}" ${o.fillRound ? "disabled" : ""}>Cancel</button>`
+        + (o.fillRound ? ` <button data-exec="${o.id}">Execute</button>` : "") + "</li>";
+    }).join("");
+  if (list.dataset.html !== html) { list.innerHTML = html; list.dataset.html = html; }
+}
+
+function conditionalActions() {
+  $("p-cond-list").onclick = (e) => {
+    const t = e.target as HTMLElement;
+    const cancel = t.dataset.cancel, exec = t.dataset.exec;
+    if (cancel !== undefined) act("perp", "cancel order", () => {
+      const b = st.snap!.book!;
+      const o = b.orders.find((x) => x.id === Number(cancel));
+      if (!o) return `no conditional order ${cancel}`;
+      if (o.fillRound) return `order ${cancel} is triggered: a keeper may execute it until its window (${b.window} s after the price) passes; cancel after that`;
+      return [call(b.address, abi.PerpOrders, "cancel", [st.account, BigInt(o.id)], `cancel #${o.id}: the ${usd(o.keeper_fee)} fee back to your margin`)];
+    });
+    if (exec !== undefined) act("perp", "execute order", () => {
+      const s = st.snap!, b = s.book!;
+      const o = b.orders.find((x) => x.id === Number(exec));
+      if (!o || !o.fillRound) return `order ${exec} is not triggered`;
+      if (s.perp.order.committed_at) return "your market order is pending: it fills first";
+      return [call(b.address, abi.PerpOrders, "execute", [st.account, BigInt(o.id), o.fillRound], `execute #${o.id} at round ${o.fillRound} (its fee to you)`)];
+    });
+  };
+  $("p-cond-place").onclick = () => act("perp", "place order", () => {
+    const s = st.snap!, b = s.book;
+    if (!b) return "no conditional-order book in this deployment";
+    if (b.freeSlot === null) return "all 8 order slots are in use: cancel one first";
+    if (s.perp.position.margin < b.minFee) return `not enough margin for the ${usd(b.minFee)} keeper fee: deposit margin first`;
+    const kind = Number($<HTMLSelectElement>("p-cond-kind").value);
+    const trigger = need(amount("p-cond-trigger", 18, "trigger price"), "trigger price");
+    if (trigger <= 0n) return "trigger price: above 0";
+    const size = amount("p-cond-size", 18, "size");
+    if (typeof size === "string") return size;
+    const slipText = val("p-cond-slip").trim();
+    const reduce = kind === m.TAKE_PROFIT || kind === m.STOP_LOSS;
+    const slip = slipText ? BigInt(slipText) : reduce ? null : 100n;
+    if (slip !== null && (slip < 0n || slip > 5_000n)) return "slippage bound: between 0 and 5000 bps";
+    const days = Number(val("p-cond-days").trim() || "7");
+    if (!(days > 0 && days <= 365)) return "expiry: between 0 and 365 days";
+    let delta: bigint;
+    if (reduce) {
+      const held = s.perp.position.size;
+      if (!held) return `no open position to attach a ${m.KIND_NAMES[kind]} to`;
+      const side = m.triggerSide(kind, held);
+      if (s.oracle.hasPrice && (side === "above" ? trigger <= s.oracle.priceWad : trigger >= s.oracle.priceWad))
+        return `a ${m.KIND_NAMES[kind]} for this ${held > 0n ? "long" : "short"} goes ${side} the price (${usd(s.oracle.priceWad)})`;
+      if (size !== null && size <= 0n) return "size: above 0";
+      delta = m.reduceDelta(held, size);
+    } else {
+      if (size === null || size <= 0n) return "enter a size above 0";
+      delta = $<HTMLSelectElement>("p-cond-side").value === "buy" ? size : -size;
+    }
+    const acceptable = m.acceptablePrice(delta, trigger, slip);
+    const expiry = BigInt(s.now + Math.round(days * 86_400));
+    const o = { kind, size_delta: delta, trigger_price: trigger, acceptable_price: acceptable, keeper_fee: b.minFee };
+    return [call(b.address, abi.PerpOrders, "place", [BigInt(b.freeSlot), kind, delta, trigger, acceptable, expiry, b.minFee], `place #${b.freeSlot}: ${describeOrder(o)}`)];
   });
 }
 
@@ -912,6 +998,7 @@ async function main() {
   });
   vaultActions();
   perpActions();
+  conditionalActions();
   poolActions();
   synthActions();
   devActions();

@@ -311,3 +311,40 @@ export function planRedemption(
  * (`redemption_fee_wad` with the decay already applied: the vault's `redemption_base_rate`). */
 export const redemptionFeeWad = (baseRateNow: bigint, redeemed: bigint, supply: bigint) =>
   min(min(baseRateNow + (redeemed * WAD) / supply / REDEMPTION_BETA, WAD) + REDEMPTION_FEE_FLOOR_WAD, WAD);
+
+// ---- conditional orders (synthequity.model.orders; PerpOrders) -----------------------------
+export const LIMIT = 1, STOP = 2, TAKE_PROFIT = 3, STOP_LOSS = 4;
+export const KIND_NAMES: Record<number, string> = { 1: "limit", 2: "stop", 3: "take-profit", 4: "stop-loss" };
+export const SIZE_ALL = 2n ** 127n - 1n; // a reduce-only order of this size closes the whole position
+export const PRICE_MAX = 2n ** 96n - 1n; // an acceptable price at or above it: no bound
+
+/** The worst fill an order accepts: `slippageBps` beyond its trigger (a buy above, a sell
+ * below), or none (`null`: a stop-loss that must fill through a gap). */
+export function acceptablePrice(sizeDelta: bigint, trigger: bigint, slippageBps: bigint | null): bigint {
+  if (slippageBps === null) return sizeDelta > 0n ? PRICE_MAX : 0n;
+  if (sizeDelta > 0n) {
+    const up = (trigger * (BPS + slippageBps)) / BPS;
+    return up < PRICE_MAX ? up : PRICE_MAX;
+  }
+  return (trigger * (BPS - slippageBps)) / BPS;
+}
+
+/** A take-profit's or stop-loss's signed size: the trade that reduces `positionSize` by
+ * `size` shares (all of it, whatever it is when it fills, for `null` or more than held). */
+export function reduceDelta(positionSize: bigint, size: bigint | null): bigint {
+  const whole = size === null || size >= abs(positionSize);
+  const magnitude = whole ? SIZE_ALL : size;
+  return positionSize > 0n ? -magnitude : magnitude;
+}
+
+/** Where a take-profit (`above`: true for a long) or stop-loss must sit against the price. */
+export const triggerSide = (kind: number, positionSize: bigint) =>
+  (kind === TAKE_PROFIT) === (positionSize > 0n) ? "above" : "below";
+
+/** Does `price` cross the order's trigger (LIMIT / TAKE_PROFIT: a buy at or below, a sell at
+ * or above; STOP / STOP_LOSS: a buy at or above, a sell at or below)? */
+export function crosses(kind: number, sizeDelta: bigint, trigger: bigint, price: bigint): boolean {
+  if (price === trigger) return true;
+  const below = price < trigger;
+  return kind === LIMIT || kind === TAKE_PROFIT ? below === sizeDelta > 0n : below !== sizeDelta > 0n;
+}

@@ -62,3 +62,15 @@ describe("redemption plan and fee = synthequity.model.vault", () => {
     expect(m.relistHints(entries, who, B(coll), B(debt), B(v.rate), upu)).toEqual([before, insert]);
   });
 });
+
+describe("conditional orders = synthequity.model.orders", () => {
+  it.each(vectors.orders.map((v, i) => [i, v] as const))("vector %i", (_, v) => {
+    const [size, trigger, price, held] = [B(v.size), B(v.trigger), B(v.price), B(v.held)];
+    const slip = v.slippage_bps === null ? null : BigInt(v.slippage_bps);
+    expect(m.acceptablePrice(size, trigger, slip).toString()).toBe(v.acceptable);
+    const part = v.part === null ? null : B(v.part);
+    expect(m.reduceDelta(held, part).toString()).toBe(v.reduce_delta);
+    const kinds = [m.LIMIT, m.STOP, m.TAKE_PROFIT, m.STOP_LOSS];
+    expect(kinds.map((k) => m.crosses(k, size, trigger, price))).toEqual(v.crosses);
+  });
+});

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from synthequity.market_hours import nyse
+from synthequity.model import orders as om
 from synthequity.model import perp as pm
 from synthequity.model import vault as vm
 
@@ -169,6 +170,36 @@ def redemption_vectors(rng: random.Random, n: int) -> list[dict[str, Any]]:
     return out
 
 
+def order_vectors(rng: random.Random, n: int) -> list[dict[str, Any]]:
+    """Conditional orders (`synthequity.model.orders`): acceptable prices, reduce-only
+    sizes and trigger crossings over random sides, prices and sizes."""
+    out = []
+    for _ in range(n):
+        size = rng.choice([-1, 1]) * rng.randint(1, 10**6) * 10**15
+        trigger = rng.randint(1, 5_000) * WAD + rng.randint(0, WAD)
+        price = trigger + rng.choice([0, rng.randint(-WAD * 10, WAD * 10)])
+        slip = rng.choice([None, 0, 50, 100, 5_000])
+        held = rng.choice([-1, 1]) * rng.randint(1, 10**6) * 10**15
+        part = rng.choice([None, abs(held) // 3, abs(held) * 2])
+        out.append(
+            {
+                "size": str(size),
+                "trigger": str(trigger),
+                "price": str(max(price, 1)),
+                "slippage_bps": slip,
+                "acceptable": str(om.acceptable_price(size, trigger, slip)),
+                "held": str(held),
+                "part": s(part),
+                "reduce_delta": str(om.reduce_delta(held, part)),
+                "crosses": [
+                    om.crosses(kind, size, trigger, max(price, 1))
+                    for kind in (om.LIMIT, om.STOP, om.TAKE_PROFIT, om.STOP_LOSS)
+                ],
+            }
+        )
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("dapp/src/generated"))
@@ -185,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         "vault": vault_vectors(rng, args.n),
         "perp": perp_vectors(rng, args.n),
         "redemption": redemption_vectors(rng, args.n),
+        "orders": order_vectors(rng, args.n),
     }
     (args.out / "vectors.json").write_text(json.dumps(vectors, indent=1))
     print(f"wrote {args.out}/sessions.json and vectors.json")
