@@ -30,6 +30,7 @@ import random
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from synthequity.model import orders as om
 from synthequity.model import perp as pm
 from synthequity.model.perp import slippage_bound
 
@@ -49,10 +50,14 @@ class Style(StrEnum):
     OVERNIGHT = "overnight"  # trader: opens at a session's last print, closes at the next's
     CONTRARIAN = "contrarian"  # trader: the side against the skew (earns funding)
     FLEEING = "fleeing"  # LP: redeems on a 5% drawdown of its share value, back on recovery
+    PROTECTED = "protected"  # trader: a stop-loss and a take-profit on every position
 
 
 FLEE_DRAWDOWN_BPS = 500  # a fleeing LP's trigger: share value 5% under its peak
 RETURN_BPS = 10_000  # ... and it comes back at its peak again
+STOP_LOSS_BPS = 800  # a protected trader's stop-loss: 8% against its entry price
+TAKE_PROFIT_BPS = 1_500  # ... and its take-profit: 15% in its favour
+ORDER_DAYS = 30  # their expiry
 
 
 @dataclass(frozen=True)
@@ -64,10 +69,11 @@ class Mix:
     overnight: int = 0
     contrarians: int = 0
     fleeing: int = 0
+    protected: int = 0
 
     @property
     def total(self) -> int:
-        return self.whales + self.overnight + self.contrarians + self.fleeing
+        return self.whales + self.overnight + self.contrarians + self.fleeing + self.protected
 
     @classmethod
     def of(cls, counts: dict[str, int]) -> Mix:
@@ -82,7 +88,8 @@ class Mix:
 
     @classmethod
     def parse(cls, text: str) -> Mix:
-        """`whales=1,overnight=4,contrarians=2,fleeing=2` (any subset; "" for none)."""
+        """`whales=1,overnight=4,contrarians=2,fleeing=2,protected=4` (any subset; "" for
+        none)."""
         counts: dict[str, int] = {}
         for part in filter(None, (x.strip() for x in text.split(","))):
             key, _, value = part.partition("=")
@@ -163,6 +170,19 @@ def make_agents(
             f"fleeing_lp{i}", Kind.LP, rng.randrange(100_000, 300_000, 1_000), style=Style.FLEEING
         )
         for i in range(m.fleeing)
+    ]
+    out += [
+        Agent(
+            f"protected{i}",
+            Kind.TRADER,
+            rng.randrange(5_000, 30_000, 100),
+            side=1 if i % 2 == 0 else -1,
+            leverage_x100=rng.randrange(200, 401, 25),
+            hold_ticks=rng.randrange(20, 80),
+            eager=True,
+            style=Style.PROTECTED,
+        )
+        for i in range(m.protected)
     ]
     return out
 
@@ -288,6 +308,10 @@ class TraderView:
     room_long_wad: int = 2**255  # shares that may still open long under the OI caps
     room_short_wad: int = 2**255  # ... and short
     last_open: bool = False  # this is the session's last OPEN print (a close comes next)
+    # its conditional orders (`PerpOrders.orders`): the kind in each slot, 0 when free (empty:
+    # the deployment has no book)
+    book: tuple[int, ...] = ()
+    now: int = 0  # the print's time (an order's expiry counts from it)
 
 
 def trading_floor_wad(v: TraderView) -> int:
@@ -328,9 +352,49 @@ def _side(a: Agent, v: TraderView) -> int:
     return a.side
 
 
+def protect_step(a: Agent, v: TraderView) -> Action | None:
+    """A protected trader's conditional orders: a stop-loss 8% and a take-profit 15% from its
+    entry, each for the whole position, with no slippage bound (a gap fills at the open's
+    price); the ones left when it is flat cancelled (their fee back to its margin)."""
+    if not v.book:
+        return None
+    live = {kind: slot for slot, kind in enumerate(v.book) if kind}
+    if v.size_wad == 0:
+        if live:
+            slot = min(live.values())
+            return Action("orders", "cancel", (slot,), "flat: cancel what is left")
+        return None
+    free = next((i for i, k in enumerate(v.book) if k == 0), None)
+    if free is None or v.margin_wad < v.keeper_fee_wad or not v.entry_price_wad:
+        return None
+    long = v.size_wad > 0
+    for kind, bps, favour in (
+        (om.STOP_LOSS, STOP_LOSS_BPS, False),
+        (om.TAKE_PROFIT, TAKE_PROFIT_BPS, True),
+    ):
+        if kind in live:
+            continue
+        up = favour == long  # a long's take-profit and a short's stop-loss sit above
+        trigger = v.entry_price_wad * (10_000 + (bps if up else -bps)) // 10_000
+        delta = om.reduce_delta(v.size_wad, None)
+        args = (
+            free,
+            kind,
+            delta,
+            trigger,
+            om.acceptable_price(delta, trigger, None),
+            v.now + ORDER_DAYS * 86_400,
+            v.keeper_fee_wad,
+        )
+        return Action("orders", "place", args, f"{om.KIND_NAMES[kind]} at {bps / 100:g}%")
+    return None
+
+
 def trader_step(a: Agent, v: TraderView, rng: random.Random) -> Action | None:
     if v.pending:
         return None
+    if a.style is Style.PROTECTED and (act := protect_step(a, v)) is not None:
+        return act
     if v.size_wad == 0:
         units = max(v.margin_wad, 0) // v.usd_per_unit  # what a withdrawal can take out
         if v.margin_wad < trading_floor_wad(v):

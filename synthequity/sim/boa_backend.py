@@ -733,6 +733,7 @@ def deploy_stack(
         usd_per_unit=p.usd_per_unit,
         confirmer=confirmer,
         stability_pool=handle("stability_pool", p.stability_pool.address),
+        orders=handle("perp_orders", p.orders.address),
     )
     sim_chain = BoaSimChain(chain, addresses)
     sim_chain.name = engine

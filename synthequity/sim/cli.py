@@ -81,7 +81,8 @@ def sim_options(f: Callable[..., Any]) -> Callable[..., Any]:
             default="",
             help="Extra agents by style on top of --agents: whales=N (near the OI cap), "
             "overnight=N (hold through every close), contrarians=N (against the skew), "
-            "fleeing=N (LPs who flee a 5% drawdown), e.g. whales=1,overnight=4.",
+            "fleeing=N (LPs who flee a 5% drawdown), protected=N (a stop-loss and a take-profit "
+            "on every position), e.g. whales=1,overnight=4.",
         ),
         click.option(
             "--keeper-inventory",

@@ -30,12 +30,15 @@ from synthequity.keepers.shell import KeeperConfig
 from synthequity.keepers.vault.logic import inventory_shortfall
 from synthequity.keepers.vault.runner import VaultKeeper
 from synthequity.market_hours import nyse, to_ts, utc
+from synthequity.model import orders as om
 from synthequity.model import perp as pm
 from synthequity.model import replay as rp
 from synthequity.model import vault as vm
 from synthequity.sim import agents as ag
 from synthequity.sim import scenarios as sc
 from synthequity.sim.chain import ApeChain, SimChain
+
+OPEN = int(MarketStatus.OPEN)
 
 WAD = 10**18
 DESK_SPREAD_BPS = 30  # what the keeper pays over the oracle price for sTSLA (a DEX fee)
@@ -416,6 +419,7 @@ class Stack:
     usd_per_unit: int = 10**12  # wad USD per collateral token unit (set by load_stack)
     confirmer: Any = None  # a second reporter: replays the confirming source
     stability_pool: Any = None  # the vault's (None: a record from before issue 19)
+    orders: Any = None  # the perp market's conditional-order book (None: before issue 20)
 
 
 def load_stack(
@@ -445,6 +449,7 @@ def load_stack(
         usd_per_unit=10 ** (18 - int(collateral.decimals())),
         confirmer=confirmer,
         stability_pool=getattr(contracts, "stability_pool", None),
+        orders=getattr(contracts, "perp_orders", None),
     )
 
 
@@ -520,6 +525,8 @@ class Simulation:
         )
         if stack.stability_pool is not None:  # liquidates through it when it covers a job
             self.vault_keeper.io.use_pool(stack.stability_pool)
+        if stack.orders is not None:  # executes the traders' triggered conditional orders
+            self.perp_keeper.io.use_book(stack.orders)
         self.default_params = stack.market.params()
         self.first_block = 0
         self.last_acted = -(10**12)
@@ -784,9 +791,12 @@ class Simulation:
                 "perp": s.market,
                 "pool": s.pool,
                 "sp": s.stability_pool,
+                "orders": s.orders,
             }[action.target]
             address = self.chain.address(who)
-            args = action.args
+            args: tuple[Any, ...] = action.args
+            if action.target == "orders" and action.fn == "cancel":  # (account, id)
+                args = (address, *args)
             if action.fn == "redeem":  # what the pool lets out now, after this round's others
                 (may,) = flat(self.chain.read_many([(s.pool, "maxRedeem", (address,))])[0])
                 if not may:
@@ -830,6 +840,9 @@ class Simulation:
                 calls += [(s.vault, "position", (who,)), (s.synth, "balanceOf", (who,))]
             else:
                 calls += [(s.market, "position", (who,)), (s.market, "pending_order", (who,))]
+                if s.orders is not None and a.style is ag.Style.PROTECTED:
+                    calls.append((s.orders, "orders", (who,)))
+        now = self.chain.head()[1]
         rows = iter(self.chain.read_many(calls))
         skew = flat(next(rows))[0]
         params_row = next(rows)
@@ -868,6 +881,12 @@ class Simulation:
             else:
                 pos = pm.Position(*flat(next(rows)))
                 pending = flat(next(rows))[2] != 0
+                book: tuple[int, ...] = ()
+                if s.orders is not None and a.style is ag.Style.PROTECTED:
+                    slots = next(rows)
+                    while len(slots) == 1:  # (array,) -> array
+                        slots = slots[0]
+                    book = tuple(int(o[0]) for o in slots)  # each slot's kind
                 views[a.name] = ag.TraderView(
                     price,
                     cash,
@@ -882,6 +901,8 @@ class Simulation:
                     room_long_wad=room[0],
                     room_short_wad=room[1],
                     last_open=last_open,
+                    book=book,
+                    now=now,
                 )
         return views
 
@@ -939,6 +960,37 @@ class Simulation:
         )
 
     # ---- the end: events, distribution, reconciliation ---------------------------------------
+    def _conditional_counts(self, lo: int, hi: int) -> None:
+        """The conditional orders' fills by kind, those at the first price after a close (a
+        gap fill at the open) and the book's cancels by reason, from the events."""
+        s, r, c = self.s, self.result, self.chain
+        pushed = c.events(s.oracle, "PricePushed", lo, hi)
+        status = {int(lg.round_id): int(lg.status) for lg in pushed}  # as reported
+        kinds: dict[tuple[str, int], int] = {}  # (account, id) -> the kind placed there last
+        placed = c.events(s.orders, "OrderPlaced", lo, hi)
+        executed = c.events(s.orders, "OrderExecuted", lo, hi)
+        filled = {str(lg.transaction_hash) for lg in c.events(s.market, "OrderFilled", lo, hi)}
+        r.counters["conditional orders placed"] = len(placed)
+        events = sorted(
+            [(lg.block_number, lg.log_index, "placed", lg) for lg in placed]
+            + [(lg.block_number, lg.log_index, "executed", lg) for lg in executed]
+        )
+        for _, _, what, lg in events:
+            key = (str(lg.account), int(lg.id))
+            if what == "placed":
+                kinds[key] = int(lg.kind)
+                continue
+            name = om.KIND_NAMES.get(kinds.get(key, 0), "?")
+            if str(lg.transaction_hash) not in filled:
+                r.counters[f"conditional {name}: cancelled by the market"] += 1
+                continue
+            r.counters[f"conditional fills: {name}"] += 1
+            if status.get(int(lg.round_id) - 1, OPEN) != OPEN:
+                r.counters[f"conditional gap fills at the open: {name}"] += 1
+        for lg in c.events(s.orders, "OrderCancelled", lo, hi):
+            r.counters[f"conditional cancelled: {lg.reason}"] += 1
+        r.counters["conditional re-armed"] = len(c.events(s.orders, "OrderRearmed", lo, hi))
+
     def _finish(self) -> None:
         s, r, c = self.s, self.result, self.chain
         head = c.head()[0]
@@ -994,6 +1046,8 @@ class Simulation:
         r.counters["orders cancelled"] = len(cancelled)
         for lg in cancelled:  # by reason: what the agents' preflight missed
             r.counters[f"orders cancelled: {lg.reason}"] += 1
+        if s.orders is not None:
+            self._conditional_counts(lo, hi)
         r.counters["oracle suspect"] = len(c.events(s.oracle, "FeedSuspect", lo, hi))
         for lg in c.events(s.oracle, "FeedCleared", lo, hi):
             r.counters[f"oracle cleared: {lg.reason}"] += 1

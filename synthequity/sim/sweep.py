@@ -42,7 +42,7 @@ KEYS = VAULT_KEYS + PERP_MATH_KEYS + MARKET_KEYS + OTHER_KEYS
 
 
 # the flows' names of the agents who trade on the perp market (sim.run.reconcile's groups)
-TRADER_GROUPS = ("traders", "exposeds", "whales", "overnights", "contrarians")
+TRADER_GROUPS = ("traders", "exposeds", "whales", "overnights", "contrarians", "protecteds")
 AGENT_GROUPS = (*TRADER_GROUPS, "borrowers", "savers")  # who may sell the keeper sTSLA
 
 
@@ -206,7 +206,8 @@ def specs(
     **common: Any,
 ) -> list[RunSpec]:
     """Every (parameter set, agent mix, window, seed); a mix: {"agents": N, "exposed": K, and
-    any of sim.agents.Mix's styles: "whales", "overnight", "contrarians", "fleeing"}."""
+    any of sim.agents.Mix's styles: "whales", "overnight", "contrarians", "fleeing",
+    "protected"}."""
     out = []
     for (pname, pset), (mname, mix), (start, end), seed in itertools.product(
         param_sets.items(), mixes.items(), windows, seeds

@@ -28,3 +28,24 @@ def test_every_style_acts_and_the_books_balance(tmp_path):
     assert not any(k.startswith("left liquidatable") for k in c), c
     flows = dict(summary["flows"])
     assert flows["whales -> market"] > 0 and flows["pool -> fleeing_lps"] > 0
+
+
+def test_protected_traders_stop_out_through_the_keeper_and_gaps_fill_at_the_open(tmp_path):
+    """Issue 20 in the replay: traders with a stop-loss and a take-profit on every position
+    through TSLA's Q4 2022 fall (-55%). The keeper executes their triggered orders; the report
+    counts the fills by kind and those at the first price after a close (gaps); the books
+    balance to the wei and nothing an agent sends reverts."""
+    summary = _replay(
+        tmp_path, "--window", "2022-10-03:2022-12-30", "--mix", "protected=6", "--no-charts"
+    )
+    c = summary["counters"]
+    assert summary["agents"] == 24 + 6 and summary["balanced"], summary["checks"]
+    assert summary["agent_reverts"] == 0
+    assert c["trader place (protected)"] == c["conditional orders placed"] >= 20
+    assert c["conditional fills: stop-loss"] >= 5 and c["conditional fills: take-profit"] >= 1
+    assert c.get("conditional gap fills at the open: stop-loss", 0) >= 1
+    # every executed order filled (its margin and the slippage bound allowed it: none set)
+    assert not any(k.endswith("cancelled by the market") for k in c), c
+    assert not any(k.startswith("left liquidatable") for k in c), c
+    report = (tmp_path / "report.md").read_text()
+    assert "| conditional fills: stop-loss |" in report
