@@ -223,6 +223,42 @@ def test_a_stop_loss_through_an_overnight_gap_fills_at_the_open(p):
     assert filled.size_delta == -10 * WAD
 
 
+def test_an_overnight_gap_through_three_stop_losses_fills_all_at_the_open(p):
+    """Three longs with stop-losses at $190, $185 and $182. Closed-hours prints at $186 and
+    $181 trigger none of them; the open prints $175 and, 30 s later, $178: every stop fills
+    on the open's round (its fill price is $175 with the skew premium of its moment), none on
+    a closed round nor on the later one, whoever executes in whichever order."""
+    traders = [p.trader, p.lp, p.attacker]
+    for who, trigger in zip(traders, (190, 185, 182), strict=True):
+        if who != p.trader:
+            p.fund(who, 10_000)
+            p.market.deposit_margin(p.units(5_000), sender=who)
+        p.market.commit_order(10 * WAD, 2**256 - 1, sender=who)
+        p.push(200.0, dt=5)
+        p.market.execute_order(who, sender=p.keeper)
+        _place(p, STOP_LOSS, -SIZE_ALL, trigger, who=who)
+    p.push(186.0, status=CLOSED, dt=3_600)
+    p.push(181.0, status=CLOSED, dt=50_000)
+    closed = _latest_round(p)
+    for who in traders:
+        assert p.orders.fill_round(who, 0) == 0
+        with boa.reverts("orders: not triggered"):
+            p.orders.execute(who, 0, closed, sender=p.keeper)
+    p.push(175.0, dt=3_600)
+    opened = _latest_round(p)
+    p.push(178.0, dt=30)
+    skew = 30 * WAD
+    for who in reversed(traders):  # any order of execution
+        assert p.orders.fill_round(who, 0) == opened
+        with boa.reverts("orders: not triggered"):
+            p.orders.execute(who, 0, opened + 1, sender=p.attacker)
+        p.orders.execute(who, 0, opened, sender=p.keeper)
+        (filled,) = _logs(p.orders, "OrderFilled")
+        assert filled.fill_price == _fill(175.0, skew, -10 * WAD)
+        skew -= 10 * WAD
+        assert p.market.position(who)[0] == 0
+
+
 def test_an_acceptable_price_the_gap_misses_cancels_and_pays_the_executor(p):
     _open_long(p, 10)
     _place(p, STOP_LOSS, -SIZE_ALL, 190, acceptable=185 * WAD)
