@@ -278,7 +278,8 @@ def execute(account: address, id: uint256, round_id: uint256):
             the contract's notice; `fill_round` names it), within that round's window: the
             market fills it at that round's price or cancels it with its reason, and the
             caller gets the fee either way. A fill round whose window passed re-arms the
-            order instead (no fee). An expired order is dropped, its fee back to the trader.
+            order instead (no fee; refused while a later fill round is in its window:
+            "orders: triggered"). An expired order is dropped, its fee back to the trader.
             Refused while the account has a market order pending ("perp: order pending").
     @param account The trader.
     @param id The order.
@@ -295,6 +296,8 @@ def execute(account: address, id: uint256, round_id: uint256):
         order, round_id, p.updated_at, max_age
     ), "orders: not triggered"
     if block.timestamp > p.updated_at - 1 + max_age:
+        # not while a later fill round is in its window: that one is executed instead
+        assert self._fill_round(order) == 0, "orders: triggered"
         order.placed_round = staticcall ORACLE.latestRound()
         order.placed_at = block.timestamp
         self._put(account, id, order)

@@ -341,6 +341,8 @@ class OrdersModel:
             if not (qualifies(o, r) and starts_run(o, self.perp.rounds, round_id, max_age)):
                 raise PerpRevert("orders: not triggered")
             if not in_window(r, now, max_age):
+                if fill_round(o, self.perp.rounds, self._latest_round(), now, max_age):
+                    raise PerpRevert("orders: triggered")  # the later fill round goes first
                 latest = self._latest_round()
                 self._put(who, oid, dataclasses.replace(o, placed_round=latest, placed_at=now))
                 return Rearmed(round_id)

@@ -348,6 +348,23 @@ def test_a_missed_window_rearms_the_order(p):
     assert p.market.position(p.trader)[1] == _fill(193.0, 0, -10 * WAD)
 
 
+def test_a_missed_window_cannot_be_used_to_skip_a_later_fill_round(p):
+    """The stop crossed at $194 and nobody executed it; two minutes later $196, then $193: a
+    new fill round, in its window. Re-arming on the missed $194 round now would push the
+    order past $193 (a griefer's way to make it miss): refused; $193 fills it."""
+    _place(p, STOP, -10 * WAD, 195)
+    p.push(194.0, dt=10)
+    missed = _latest_round(p)
+    p.push(196.0, dt=WINDOW + 1)
+    p.push(193.0, dt=WINDOW + 1)
+    later = _latest_round(p)
+    assert p.orders.fill_round(p.trader, 0) == later
+    with boa.reverts("orders: triggered"):
+        p.orders.execute(p.trader, 0, missed, sender=p.attacker)
+    p.orders.execute(p.trader, 0, later, sender=p.keeper)
+    assert p.market.position(p.trader)[1] == _fill(193.0, 0, -10 * WAD)
+
+
 def test_the_owner_cannot_cancel_or_move_a_triggered_order_in_its_window(p):
     _place(p, LIMIT, 10 * WAD, 195)
     p.push(194.0, dt=10)
