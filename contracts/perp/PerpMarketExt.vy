@@ -118,9 +118,7 @@ def cancel_order(account: address):
 
 
 @external
-def hold_order(
-    account: address, fee_wad: int256, to: address, order_a: uint256, order_b: uint256
-):
+def hold_order(account: address, fee_wad: int256, to: address, order_a: uint256, order_b: uint256):
     """
     @notice The conditional-order book's hook (ORDERS only; docs/design/conditional-orders.md).
             A non-zero `fee_wad` leaves `account`'s margin (positive: escrowed at placement;
