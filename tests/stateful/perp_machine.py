@@ -109,6 +109,12 @@ class Books:
     share_supply: int
 
 
+def _same_fill(e: dict[str, Any], outcome: m.Filled) -> None:
+    """The market's `OrderFilled` event says what the model's fill does."""
+    got = (e["size_delta"], e["fill_price"], e["fee"], e["size"])
+    assert got == (outcome.size_delta, outcome.fill_price, outcome.fee, outcome.size), (e, outcome)
+
+
 def _position(p: Any) -> m.Position:
     return m.Position(p.size, p.entry_price, p.margin, p.funding_entry)
 
@@ -348,13 +354,7 @@ class PerpMachine(RuleBasedStateMachine):
         names = [name for name, _ in self.backend.events(self.stack.market)]
         got = {name: e for name, e in self.backend.events(self.stack.market)}
         if isinstance(outcome, m.Filled):
-            e = got["OrderFilled"]
-            assert (e["size_delta"], e["fill_price"], e["fee"], e["size"]) == (
-                outcome.size_delta,
-                outcome.fill_price,
-                outcome.fee,
-                outcome.size,
-            ), (e, outcome)
+            _same_fill(got["OrderFilled"], outcome)
         elif isinstance(outcome, m.Cancelled):
             assert got["OrderCancelled"]["reason"] == outcome.reason, (names, outcome)
         elif isinstance(outcome, m.Liquidated):
@@ -1038,13 +1038,7 @@ class PerpMachine(RuleBasedStateMachine):
         elif isinstance(outcome, m.Cancelled):
             assert market["OrderCancelled"]["reason"] == outcome.reason, (market, outcome)
         elif isinstance(outcome, m.Filled):
-            e = market["OrderFilled"]
-            assert (e["size_delta"], e["fill_price"], e["fee"], e["size"]) == (
-                outcome.size_delta,
-                outcome.fill_price,
-                outcome.fee,
-                outcome.size,
-            ), (e, outcome)
+            _same_fill(market["OrderFilled"], outcome)
         else:
             assert ("OrderPlaced" if fn == "place" else "OrderUpdated") in book, book
 
