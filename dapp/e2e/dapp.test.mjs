@@ -185,6 +185,11 @@ test("market OPEN: vault, 3x long filled by the keeper, PnL after a price push, 
   await done(page, "perp", "place order");
   const slRow = await waitText(page, "p-cond-list", (t) => t.includes("stop-loss"), "the stop-loss listed");
   assert.match(slRow, /#0 stop-loss sell the whole position at \$[\d,.]+ \(any price, fee \$1\.00\), expires .+: waiting/);
+  const moved = (px0 * 0.45).toFixed(2); // under $1,000: no thousands separator
+  await fill(page, { "p-cond-trigger": moved });
+  await page.click("#p-cond-0 button[data-move='0']");
+  await done(page, "perp", "move order");
+  await waitText(page, "p-cond-list", (t) => t.includes(`at $${moved} (any price`), "the stop-loss moved");
   await page.click("#p-cond-0 button[data-cancel='0']");
   await done(page, "perp", "cancel order");
   await waitText(page, "p-cond-list", (t) => t === "none", "the stop-loss cancelled");

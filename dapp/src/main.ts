@@ -581,7 +581,8 @@ function renderConditional(s: Snapshot) {
     : b.orders.map((o) => {
       const state = o.fillRound ? "triggered — a keeper executes it now (or execute it yourself)" : "waiting";
       return `<li id="p-cond-${o.id}">#${o.id} ${describeOrder(o)}, expires ${when(Number(o.expiry))}: <span class="state">${state}</span> `
-        + `<button data-cancel="${o.id}" ${o.fillRound ? "disabled" : ""}>Cancel</button>`
+        + `<button data-cancel="${o.id}" ${o.fillRound ? "disabled" : ""}>Cancel</button> `
+        + `<button data-move="${o.id}" ${o.fillRound ? "disabled" : ""}>Move to the form's trigger</button>`
         + (o.fillRound ? ` <button data-exec="${o.id}">Execute</button>` : "") + "</li>";
     }).join("");
   if (list.dataset.html !== html) { list.innerHTML = html; list.dataset.html = html; }
@@ -590,7 +591,24 @@ function renderConditional(s: Snapshot) {
 function conditionalActions() {
   $("p-cond-list").onclick = (e) => {
     const t = e.target as HTMLElement;
-    const cancel = t.dataset.cancel, exec = t.dataset.exec;
+    const cancel = t.dataset.cancel, exec = t.dataset.exec, move = t.dataset.move;
+    if (move !== undefined) act("perp", "move order", () => {
+      const s = st.snap!, b = s.book!;
+      const o = b.orders.find((x) => x.id === Number(move));
+      if (!o) return `no conditional order ${move}`;
+      if (o.fillRound) return `order ${move} is triggered: it cannot be moved in its window (${b.window} s after the price)`;
+      const trigger = need(amount("p-cond-trigger", 18, "trigger price"), "trigger price");
+      if (trigger <= 0n) return "trigger price: above 0";
+      const slipText = val("p-cond-slip").trim();
+      const reduce = o.kind === m.TAKE_PROFIT || o.kind === m.STOP_LOSS;
+      const slip = slipText ? BigInt(slipText) : reduce ? null : 100n;
+      if (slip !== null && (slip < 0n || slip > 5_000n)) return "slippage bound: between 0 and 5000 bps";
+      const acceptable = m.acceptablePrice(o.size_delta, trigger, slip);
+      const days = Number(val("p-cond-days").trim() || "7");
+      if (!(days > 0 && days <= 365)) return "expiry: between 0 and 365 days";
+      const expiry = BigInt(s.now + Math.round(days * 86_400));
+      return [call(b.address, abi.PerpOrders, "update", [BigInt(o.id), trigger, acceptable, expiry], `move #${o.id} to ${usd(trigger)}: it then waits for a price pushed after now`)];
+    });
     if (cancel !== undefined) act("perp", "cancel order", () => {
       const b = st.snap!.book!;
       const o = b.orders.find((x) => x.id === Number(cancel));
