@@ -871,6 +871,13 @@ class PerpMachine(RuleBasedStateMachine):
         rest under the minimum is cancelled, "margin"), a growing order is refused, the price
         moves and liquidations go on (invariant 15); then the risk admin unpauses."""
         mk = self.stack.market
+        if not self._reducible() and "t0" not in self.model.orders:
+            # a position to reduce while paused (CI found examples with none: invariant 15
+            # then tested nothing): t0 opens 2x first
+            size = self._order_size("t0", 20_000)
+            if isinstance(self._market("t0", "commit_order", size, ANY_PRICE[0]), m.Done):
+                self._push(self.price, OPEN)
+                self._market("t0", "execute_order", by="keeper")
         self._send(self.model.pause(), mk, "pause", sender=self.stack.guardian)
         self._push(self.price, OPEN)  # newer than every waiting order
         for who in sorted(self.model.orders):
