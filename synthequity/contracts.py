@@ -82,12 +82,17 @@ def base_price_wad(oracle: Any) -> int:
     return int(answer) * scale * int(oracle.shares_multiplier())
 
 
-def flat(row: Any) -> tuple[int, ...]:
-    """A decoded struct return as plain ints (Ape gives a one-element tuple holding the
-    struct's fields)."""
+def unwrap(row: Any) -> Any:
+    """A decoded answer without the one-element tuples around it (Ape and eth_abi wrap a
+    single output: `(struct,)`, `(array,)`)."""
     while len(row) == 1 and isinstance(row[0], (tuple, list)):
         row = row[0]
-    return tuple(int(x) for x in row)
+    return row
+
+
+def flat(row: Any) -> tuple[int, ...]:
+    """A decoded struct return as plain ints."""
+    return tuple(int(x) for x in unwrap(row))
 
 
 def read_many(calls: list[tuple[Any, str, tuple[Any, ...]]], chunk: int = 250) -> list[Any]:

@@ -274,9 +274,9 @@ class ApeChainIO:
     def flags(self, accounts: list[str]) -> list[bool]:
         return list(self.contract.liquidatable(accounts))
 
-    def call_many(self, fn: str, args: list[tuple[Any, ...]]) -> list[Any]:
-        """One view of this contract for many argument tuples."""
-        return self.read([(self.contract, fn, a) for a in args])
+    def call_many(self, fn: str, args: list[tuple[Any, ...]], contract: Any = None) -> list[Any]:
+        """One view of this contract (or `contract`) for many argument tuples."""
+        return self.read([(contract or self.contract, fn, a) for a in args])
 
     # ---- reads ----------------------------------------------------------------------------
     def has_multicall(self) -> bool:
@@ -346,9 +346,15 @@ class ApeChainIO:
         return str(answer["result"])
 
     # ---- jobs -----------------------------------------------------------------------------
+    def _target(self, fn: str) -> tuple[Any, str]:
+        """The contract and function a job's `fn` calls (this one's own, unless a keeper's
+        I/O routes it: the vault's stability pool, the perp market's order book)."""
+        return self.contract, fn
+
     def _tx_fields(self, fn: str, args: tuple[Any, ...]) -> dict[str, str]:
-        data = getattr(self.contract, fn).encode_input(*args)
-        return {"from": self.account.address, "to": self.contract.address, "data": to_hex(data)}
+        contract, method = self._target(fn)
+        data = getattr(contract, method).encode_input(*args)
+        return {"from": self.account.address, "to": contract.address, "data": to_hex(data)}
 
     def simulate_many(self, calls: list[Call]) -> list[int | Exception]:
         """`eth_estimateGas` for every call: its gas, or Raced when the revert says someone

@@ -33,9 +33,8 @@ from synthequity.contracts import base_price_wad
 from synthequity.keepers.jobs import GasQuote, LogRef
 from synthequity.keepers.oracle.logic import FeedState, Observation
 from synthequity.keepers.oracle.runner import read_feed_state
-from synthequity.keepers.perp.runner import EXECUTE_CONDITIONAL, MarketReads
+from synthequity.keepers.perp.runner import MarketReads
 from synthequity.keepers.shell import Call, Landed, Raced, Reverted
-from synthequity.keepers.vault.logic import POOL_LIQUIDATE
 from synthequity.keepers.vault.runner import PoolJobs
 from synthequity.model import perp as m
 from synthequity.model import vault as v
@@ -472,10 +471,13 @@ class BoaChainIO:
     def now(self) -> int:
         return self.chain.head_ts
 
-    def logs(self, event: str, lo: int, hi: int) -> list[tuple[LogRef, str]]:
+    def logs(
+        self, event: str, lo: int, hi: int, contract: BoaContract | None = None
+    ) -> list[tuple[LogRef, str]]:
+        """`event`'s logs of this I/O's contract (or `contract`), by the account they name."""
         return [
             (LogRef(lg.block_number, 0, lg.log_index), str(lg.account))
-            for lg in self.chain.events(self.contract, event, lo, hi)
+            for lg in self.chain.events(contract or self.contract, event, lo, hi)
         ]
 
     def account_logs(self, lo: int, hi: int) -> list[tuple[LogRef, str]]:
@@ -484,8 +486,10 @@ class BoaChainIO:
     def flags(self, accounts: list[str]) -> list[bool]:
         return list(self.contract.liquidatable(accounts))
 
-    def call_many(self, fn: str, args: list[tuple[Any, ...]]) -> list[Any]:
-        return [self.chain.call(self.contract, fn, a) for a in args]
+    def call_many(
+        self, fn: str, args: list[tuple[Any, ...]], contract: BoaContract | None = None
+    ) -> list[Any]:
+        return [self.chain.call(contract or self.contract, fn, a) for a in args]
 
     def _classify(self, reason: str) -> Exception:
         return Raced(reason) if any(r in reason for r in self.RACED) else Reverted(reason)
@@ -541,15 +545,7 @@ class BoaMarketIO(MarketReads, BoaChainIO):
         return self.logs("OrderCommitted", lo, hi)
 
     def book_logs(self, lo: int, hi: int) -> list[tuple[LogRef, str]]:
-        return [
-            (LogRef(lg.block_number, 0, lg.log_index), str(lg.account))
-            for lg in self.chain.events(self.book, "OrderPlaced", lo, hi)
-        ]
-
-    def _target(self, fn: str) -> tuple[BoaContract, str]:
-        if fn == EXECUTE_CONDITIONAL and self.book is not None:
-            return self.book, "execute"
-        return self.market, fn
+        return self.logs("OrderPlaced", lo, hi, self.book)
 
     def rounds(self, ids: range) -> dict[int, m.OracleReading]:
         scale = 10 ** (18 - self._decimals)
@@ -579,11 +575,6 @@ class BoaVaultIO(PoolJobs, BoaChainIO):
         super().__init__(chain, vault, account)
         self.vault, self.oracle, self.synth = vault, oracle, synth
         self.usd_per_unit = usd_per_unit
-
-    def _target(self, fn: str) -> tuple[BoaContract, str]:
-        if fn == POOL_LIQUIDATE and self.pool is not None:
-            return self.pool, "liquidate"
-        return self.vault, fn
 
     def price(self) -> int:
         return base_price_wad(self.oracle)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from synthequity.contracts import at, base_price_wad, flat
+from synthequity.contracts import at, base_price_wad, flat, unwrap
 from synthequity.keepers.jobs import LogRef
 from synthequity.keepers.perp.logic import (
     BookedOrder,
@@ -56,6 +56,9 @@ class PerpKeeper(ChainKeeper):
     name: str = "perp"
     committed: set[str] = field(default_factory=set)  # accounts with an order seen committed
     booked: set[str] = field(default_factory=set)  # accounts with a conditional order placed
+    # rounds pushed before the latest seen: final (only the latest can be rewritten, when a
+    # suspect round is cleared), so each is read once
+    final_rounds: dict[int, m.OracleReading] = field(default_factory=dict)
 
     def on_page(self, lo: int, hi: int) -> None:
         orders = self._rpc(lambda: self.io.order_logs(lo, hi), "logs")
@@ -84,8 +87,7 @@ class PerpKeeper(ChainKeeper):
         pending = self._rpc(lambda: self.io.pending(sorted(self.booked)), "orders")
         busy = {o.account for o in pending if o.committed_at}
         latest = self._rpc(self.io.latest_round, "rounds")
-        wanted = conditional_rounds_wanted(booked, latest)
-        rounds = self._rpc(lambda: self.io.rounds(wanted), "rounds")
+        rounds = self._rounds(conditional_rounds_wanted(booked, latest), latest)
         now = self._rpc(self.io.now, "head time")
         window = self._rpc(self.io.book_window, "params")
         jobs = conditional_jobs(booked, rounds, latest, now, window, busy)
@@ -104,10 +106,20 @@ class PerpKeeper(ChainKeeper):
         live = [o for o in pending if o.committed_at]
         self.committed = {o.account for o in live}
         latest = self._rpc(self.io.latest_round, "rounds")
-        rounds = self._rpc(lambda: self.io.rounds(rounds_wanted(live, latest)), "rounds")
+        rounds = self._rounds(rounds_wanted(live, latest), latest)
         now = self._rpc(self.io.now, "head time")
         jobs = order_jobs(live, rounds, latest, now, max_age)
         self.send_jobs([Job(j.action + "_order", (j.account,), j.keeper_fee, j) for j in jobs])
+
+    def _rounds(self, wanted: range, latest: int) -> dict[int, m.OracleReading]:
+        """The `wanted` rounds: from the first not known final on, read; the rest from
+        `final_rounds` (kept for the oracle's history only)."""
+        start = next((i for i in wanted if i not in self.final_rounds), wanted.stop)
+        fresh = self._rpc(lambda: self.io.rounds(range(start, wanted.stop)), "rounds")
+        self.final_rounds.update((i, r) for i, r in fresh.items() if i < latest)
+        for i in [i for i in self.final_rounds if i <= latest - m.HISTORY_ROUNDS]:
+            del self.final_rounds[i]
+        return {i: fresh[i] if i in fresh else self.final_rounds[i] for i in wanted}
 
     def _liquidations(self) -> None:
         flagged = self.check()
@@ -134,7 +146,9 @@ class MarketReads:
 
     if TYPE_CHECKING:  # the I/O's own (declared for the checker, never defined here)
 
-        def call_many(self, fn: str, args: list[tuple[Any, ...]]) -> list[Any]: ...
+        def call_many(
+            self, fn: str, args: list[tuple[Any, ...]], contract: Any = None
+        ) -> list[Any]: ...
         def now(self) -> int: ...
 
     def pending(self, accounts: list[str]) -> list[PendingOrder]:
@@ -148,6 +162,13 @@ class MarketReads:
     def latest_round(self) -> int:
         return int(self.oracle.latestRound())
 
+    def _target(self, fn: str) -> tuple[Any, str]:
+        """`EXECUTE_CONDITIONAL` jobs go to the book's `execute`, the rest to the market (both
+        I/Os route through here)."""
+        if fn == EXECUTE_CONDITIONAL and self.book is not None:
+            return self.book, "execute"
+        return self.market, fn
+
     def use_book(self, book: Any) -> None:
         """Execute `book`'s (the market's `PerpOrders`) triggered orders too."""
         self.book = book
@@ -155,9 +176,10 @@ class MarketReads:
     def booked(self, accounts: list[str]) -> list[BookedOrder]:
         """Every live conditional order of `accounts` (`PerpOrders.orders`)."""
         out = []
-        for a in accounts:
-            for oid, row in enumerate(self.book.orders(a)):
-                o = om.ConditionalOrder(*[int(x) for x in flat(row)])
+        rows = self.call_many("orders", [(a,) for a in accounts], self.book)  # one batch
+        for a, row in zip(accounts, rows, strict=True):
+            for oid, slot in enumerate(unwrap(row)):  # (Order[8],) -> Order[8]
+                o = om.ConditionalOrder(*[int(x) for x in flat(slot)])
                 if o.kind:
                     out.append(BookedOrder(a, oid, o))
         return out
@@ -214,14 +236,6 @@ class ApeMarketIO(MarketReads, ApeChainIO):
 
     def book_logs(self, lo: int, hi: int) -> list[tuple[LogRef, str]]:
         return self.logs(self.book.OrderPlaced, lo, hi)
-
-    def _tx_fields(self, fn: str, args: tuple[Any, ...]) -> dict[str, str]:
-        if fn != EXECUTE_CONDITIONAL:
-            return super()._tx_fields(fn, args)
-        from eth_utils import to_hex
-
-        data = self.book.execute.encode_input(*args)
-        return {"from": self.account.address, "to": self.book.address, "data": to_hex(data)}
 
     def rounds(self, ids: range) -> dict[int, m.OracleReading]:
         """Rounds `ids` per base share with the status to act on when each was pushed

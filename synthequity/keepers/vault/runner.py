@@ -83,11 +83,19 @@ class VaultKeeper(ChainKeeper):
 
 class PoolJobs:
     """The stability pool a vault keeper liquidates through when it covers a job (`use_pool`);
-    the I/O routes `POOL_LIQUIDATE` jobs to it (Ape: `_tx_fields`, in-process: `_target`).
+    the I/O routes `POOL_LIQUIDATE` jobs to it (`_target`, which both I/Os send through).
     Also the vault reads both I/Os make alike through their `call_many`."""
 
     pool: Any = None  # the vault's StabilityPool, when deployed
+    vault: Any  # the I/O's vault (set by it)
     call_many: Callable[[str, list[tuple[Any, ...]]], list[Any]]  # the I/O's (not set here)
+
+    def _target(self, fn: str) -> tuple[Any, str]:
+        """`POOL_LIQUIDATE` jobs go to the pool's `liquidate`, the rest to the vault (both
+        I/Os route through here)."""
+        if fn == POOL_LIQUIDATE and self.pool is not None:
+            return self.pool, "liquidate"
+        return self.vault, fn
 
     def use_pool(self, pool: Any) -> None:
         """Liquidate through `pool` (the vault's `StabilityPool`) when it can cover a job."""
@@ -117,14 +125,6 @@ class ApeVaultIO(PoolJobs, ApeChainIO):
         # any ERC-20's `decimals()`: the mock's ABI is the standard one
         decimals = at(project.MockStablecoin, vault.COLLATERAL()).decimals()
         self.usd_per_unit = 10 ** (18 - decimals)
-
-    def _tx_fields(self, fn: str, args: tuple[Any, ...]) -> dict[str, str]:
-        if fn != POOL_LIQUIDATE:
-            return super()._tx_fields(fn, args)
-        from eth_utils import to_hex
-
-        data = self.pool.liquidate.encode_input(*args)
-        return {"from": self.account.address, "to": self.pool.address, "data": to_hex(data)}
 
     def account_logs(self, lo: int, hi: int) -> list[tuple[LogRef, str]]:
         return self.logs(self.vault.Deposit, lo, hi)
