@@ -276,7 +276,7 @@ def _place(
     s: Session, kind: int, delta: int, trigger: int, slippage_bps, days: float, keeper_fee
 ) -> None:
     book = _book(s)
-    slot = om.free_slot([_conditional(book, s, i) for i in range(om.MAX_ORDERS)])
+    slot = om.free_slot(_conditional(book, s, i).kind for i in range(om.MAX_ORDERS))
     if slot is None:
         raise Refused("all 8 order slots are in use: `ape run perp cancel --order ID` first")
     if s.settled_at(s.market):
@@ -359,7 +359,7 @@ def reduce_command(kind: int, name: str, help_text: str):
             raise Refused("--size must be above 0")
         trigger = parse_amount(price, 18, "--price")
         current = s.price_wad()
-        above = kind == om.TAKE_PROFIT if held > 0 else kind == om.STOP_LOSS
+        above = om.trigger_above(kind, held)
         if int(s.oracle.latestRound()) and (trigger <= current if above else trigger >= current):
             where = "above" if above else "below"
             raise Refused(

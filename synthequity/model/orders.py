@@ -20,7 +20,7 @@ the first qualifying round pushed after the re-arm.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from synthequity.model.perp import (
@@ -163,9 +163,16 @@ def acceptable_price(size_delta: int, trigger: int, slippage_bps: int | None) ->
     return trigger * (BPS - slippage_bps) // BPS
 
 
-def free_slot(book: list[ConditionalOrder]) -> int | None:
-    """The lowest free id among an account's slots, or None (all 8 in use)."""
-    return next((i for i, o in enumerate(book) if o.kind == 0), None)
+def free_slot(kinds: Iterable[int]) -> int | None:
+    """The lowest free id among an account's slots (their kinds, 0 when free), or None (all
+    8 in use)."""
+    return next((i for i, kind in enumerate(kinds) if kind == 0), None)
+
+
+def trigger_above(kind: int, position_size: int) -> bool:
+    """Whether a take-profit or stop-loss for a position of `position_size` triggers above
+    the price (a long's take-profit, a short's stop-loss) rather than below."""
+    return (kind == TAKE_PROFIT) == (position_size > 0)
 
 
 def reduce_delta(position_size: int, size: int | None) -> int:

@@ -364,17 +364,13 @@ def protect_step(a: Agent, v: TraderView) -> Action | None:
             slot = min(live.values())
             return Action("orders", "cancel", (slot,), "flat: cancel what is left")
         return None
-    free = next((i for i, k in enumerate(v.book) if k == 0), None)
+    free = om.free_slot(v.book)
     if free is None or v.margin_wad < v.keeper_fee_wad or not v.entry_price_wad:
         return None
-    long = v.size_wad > 0
-    for kind, bps, favour in (
-        (om.STOP_LOSS, STOP_LOSS_BPS, False),
-        (om.TAKE_PROFIT, TAKE_PROFIT_BPS, True),
-    ):
+    for kind, bps in ((om.STOP_LOSS, STOP_LOSS_BPS), (om.TAKE_PROFIT, TAKE_PROFIT_BPS)):
         if kind in live:
             continue
-        up = favour == long  # a long's take-profit and a short's stop-loss sit above
+        up = om.trigger_above(kind, v.size_wad)
         trigger = v.entry_price_wad * (10_000 + (bps if up else -bps)) // 10_000
         delta = om.reduce_delta(v.size_wad, None)
         args = (

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from synthequity.constants import DEFAULT_INSURANCE_SEED_USD, MarketStatus
-from synthequity.contracts import flat, read_many
+from synthequity.contracts import flat, read_many, unwrap
 from synthequity.deployments import MarketContracts
 from synthequity.keepers.common import StopFlag
 from synthequity.keepers.jobs import AccountIndex
@@ -845,10 +845,7 @@ class Simulation:
         now = self.chain.head()[1]
         rows = iter(self.chain.read_many(calls))
         skew = flat(next(rows))[0]
-        params_row = next(rows)
-        while len(params_row) == 1:  # (struct,) -> struct
-            params_row = params_row[0]
-        mp = pm.MarketParams.from_tuple(params_row)
+        mp = pm.MarketParams.from_tuple(unwrap(next(rows)))
         perp, keeper_fee = mp.math, mp.order_keeper_fee
         long_oi, short_oi = (int(x) for x in flat(next(rows)))
         nav_usd = max(flat(next(rows))[0], 0) * s.usd_per_unit
@@ -883,10 +880,7 @@ class Simulation:
                 pending = flat(next(rows))[2] != 0
                 book: tuple[int, ...] = ()
                 if s.orders is not None and a.style is ag.Style.PROTECTED:
-                    slots = next(rows)
-                    while len(slots) == 1:  # (array,) -> array
-                        slots = slots[0]
-                    book = tuple(int(o[0]) for o in slots)  # each slot's kind
+                    book = tuple(int(o[0]) for o in unwrap(next(rows)))  # each slot's kind
                 views[a.name] = ag.TraderView(
                     price,
                     cash,

@@ -1220,7 +1220,7 @@ class PerpMachine(RuleBasedStateMachine):
         the skew premium of a fill better than the oracle's price, as for a market order."""
         assert self.om is not None
         a = ATTACKER
-        slot = om.free_slot(self.om.orders(a))
+        slot = om.free_slot(o.kind for o in self.om.orders(a))
         if slot is None:
             return 0
         size = self._order_size(a, lev_bps)
