@@ -91,6 +91,17 @@ class Protocol:
             self.collateral.approve(spender, 2**256 - 1, sender=who)
         self.synth.approve(self.stability_pool, 2**256 - 1, sender=who)
 
+    def open_for_trading(
+        self, price_usd: float = 200.0, pool_usd: float = 1_000_000, margin_usd: float = 10_000
+    ) -> None:
+        """An OPEN `price_usd`; `lp` puts `pool_usd` in the pool and `trader` `margin_usd` of
+        margin in the perp market (each funded and approved first)."""
+        self.push(price_usd)
+        self.fund(self.lp, pool_usd)
+        self.fund(self.trader, margin_usd)
+        self.pool.deposit(self.units(pool_usd), self.lp, sender=self.lp)
+        self.market.deposit_margin(self.units(margin_usd), sender=self.trader)
+
 
 def deploy_protocol(
     decimals: int = 6,

@@ -25,11 +25,7 @@ SCALE = 1_000_000 * WAD  # skew scale, shares (wad)
 def deployed(request):
     """$200 OPEN; the pool holds $1M; the trader $10,000 of margin."""
     proto = deploy_protocol(decimals=request.param)
-    proto.push(200.0)
-    proto.fund(proto.lp, 1_000_000)
-    proto.fund(proto.trader, 10_000)
-    proto.pool.deposit(proto.units(1_000_000), proto.lp, sender=proto.lp)
-    proto.market.deposit_margin(proto.units(10_000), sender=proto.trader)
+    proto.open_for_trading()
     return proto
 
 
