@@ -3,13 +3,35 @@ state-machine tests: ~1,000s of transactions per second instead of ~40."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from functools import cache
+from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import boa
+from boa.interpret import set_cache_dir
 
 from synthequity.model.vault import VaultParams
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _use_content_keyed_cache() -> None:
+    """Point titanoboa's compile cache at a directory named by the hash of every contract,
+    interface and the snekmate version. Its own key covers a contract's source and its
+    direct imports only (vyper 0.4.3 hands it `ModuleInfo`, not `ModuleT`, so it does not
+    recurse): an edit to `oracle_guard`, imported by `synth_vault`, imported by
+    `SynthVault`, would otherwise reuse `SynthVault`'s stale bytecode."""
+    h = hashlib.sha256(metadata.version("snekmate").encode())
+    for folder, pattern in (("contracts", "*.vy"), ("interfaces", "*.vyi")):
+        for f in sorted((ROOT / folder).rglob(pattern)):
+            h.update(str(f.relative_to(ROOT)).encode() + b"\0" + f.read_bytes())
+    set_cache_dir(str(Path("~/.cache/titanoboa").expanduser() / f"sq-{h.hexdigest()[:16]}"))
+
+
+_use_content_keyed_cache()
 
 SRC = {
     "oracle": "contracts/oracle/EquityOracle.vy",
