@@ -46,10 +46,13 @@ def _status(s: Session) -> None:
         price = s.price_wad()
         p = s.perp_params()
         index = s.perp_index(price)
-        mult = int(s.oracle.shares_multiplier())
+        mult = int(s.oracle.shares_multiplier_wad())
         lines.append(f"price: ${fmt(price, 18)} per base share")
-        if mult > 1:  # after a split: sizes are kept in base shares
-            lines.append(f"1 base share = {mult} {s.symbol} shares since splits (quote x {mult})")
+        if mult != WAD:  # after a split or a dividend: sizes are kept in base shares
+            x = fmt(mult, 18, 6)
+            lines.append(
+                f"1 base share = {x} {s.symbol} shares since splits and dividends (quote x {x})"
+            )
         if pos.size:
             upnl = pm.pnl(pos, price)
             funding = pm.funding_owed(pos.size, index, pos.funding_entry)

@@ -49,11 +49,13 @@ def _status(s: Session) -> None:
     if int(s.oracle.latestRound()):
         price = s.price_wad()
         mcr, liq = flat(s.vault.risk_params())[:2]
-        mult = int(s.oracle.shares_multiplier())
+        mult = int(s.oracle.shares_multiplier_wad())
         lines.append(f"price: ${fmt(price, 18)} per base share")
-        if mult > 1:  # after a split: sizes and debts are kept in base shares
+        if mult != WAD:  # after a split or a dividend: sizes and debts are in base shares
+            x = fmt(mult, 18, 6)
             lines.append(
-                f"1 {s.synth_symbol} = {mult} {s.symbol} shares since splits (quote x {mult})"
+                f"1 {s.synth_symbol} = {x} {s.symbol} shares since splits and dividends"
+                f" (quote x {x})"
             )
         if debt:
             cr = held * s.upu * 10_000 // (debt * price // WAD)

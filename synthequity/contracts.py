@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from synthequity.model.oracle import quote_to_base_wad
+
 # A deployable whose cold paths run in an extension, reached through its `__default__` by
 # delegatecall (docs/architecture.md): its interface at its address is its own ABI plus the
 # extension's.
@@ -76,10 +78,12 @@ def at(container: Any, address: Any) -> Any:
 def base_price_wad(oracle: Any) -> int:
     """One *base* share's price in 1e18 USD: the feed's quote x its shares multiplier. Every
     position, debt and order is kept in base shares, so a split (docs/spec.md §6) changes the
-    quote and the multiplier, never this (docs/design/corporate-actions.md)."""
+    quote and the multiplier, never this, and a dividend raises the multiplier by its
+    total-return factor (docs/design/corporate-actions.md)."""
     _, answer, _, _, _ = oracle.latestRoundData()
-    scale = 10 ** (18 - int(oracle.decimals()))
-    return int(answer) * scale * int(oracle.shares_multiplier())
+    return quote_to_base_wad(
+        int(answer), int(oracle.decimals()), int(oracle.shares_multiplier_wad())
+    )
 
 
 def unwrap(row: Any) -> Any:

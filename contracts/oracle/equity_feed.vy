@@ -11,19 +11,30 @@
         of `HISTORY` words that the constructor pre-fills with a marker, so that every push
         rewrites a non-zero word (5k gas) instead of creating one (22.1k gas).
 
-        Word layout (bits): [0, 64) round id | [64, 160) answer | [160, 224) observed_at |
-        [224, 232) status | [232] suspect (the feed was suspect after this round's push; in
-        the head: now) | [233, 255) shares multiplier (0 read as 1) | [255] warm marker (always set, so that no push ever writes a zero
-        word).
+        Word layout (bits): [0, 48) round id | [48, 144) answer | [144, 184) observed_at |
+        [184, 192) status | [192] suspect (the feed was suspect after this round's push; in
+        the head: now) | [193, 255) shares multiplier, in 1e-12 (0 read as 1.0) | [255] warm
+        marker (always set, so that no push ever writes a zero word).
 
         Splits (docs/spec.md §6): the admin stages (ratio, activation); the first push observed
         at or after the activation that follows a constants.CLOSED round is the first price
-        per new share and multiplies the feed's `shares_multiplier` by the ratio. A push
+        per new share and multiplies the feed's shares multiplier by the ratio. A push
         that does not qualify (the last round is OPEN or HALTED) goes through without it:
         no staged split ever makes a push revert. Answers stay the unadjusted quote (what
         Chainlink consumers expect); risk consumers price one *base* share (the unit every
-        position is kept in) as answer x multiplier, so no balance, position or parameter
-        needs to change.
+        position is kept in) as answer x multiplier_wad / 1e18, so no balance, position or
+        parameter needs to change.
+
+        Dividends (docs/design/corporate-actions.md): a reporter (the oracle keeper) or the
+        admin stages (amount per share, ex-date); the first push observed at or after it that
+        follows a CLOSED round is the first ex-dividend quote. It multiplies the multiplier by
+        `cum / (cum - amount)`, `cum` the last (cum-dividend) close in this push's shares: a
+        total-return multiplier, so that at the exchange's ex-date reference price
+        (`cum - amount`) one base share is worth exactly what it was at the close, plus the
+        dividend. Holders and longs are paid, borrowers and shorts pay, through the price;
+        nothing else changes. A dividend above `DIVIDEND_BOUND_BPS` of `cum` (a special
+        dividend) applies only once the admin has confirmed it; unconfirmed, or above half of
+        `cum`, it is dropped at its ex-date (event `DividendDropped`), never a revert.
 
         Jump guard and escalation (docs/spec.md §2, docs/design/oracle.md): a move beyond
         `max_jump_bps` is stored but *suspect* (consumers see constants.HALTED). It ends
@@ -58,14 +69,30 @@ MAX_ESCALATION_S: constant(uint256) = 14_400
 DEFAULT_ESCALATION_S: constant(uint256) = 3_600
 ESCALATION_MAX_FACTOR: constant(uint256) = 4
 
-SHIFT_MULT: constant(uint256) = 233
 MIN_SPLIT: constant(uint256) = 2
 MAX_SPLIT: constant(uint256) = 100
-SHIFT_ANSWER: constant(uint256) = 64
-SHIFT_TIME: constant(uint256) = 160
-SHIFT_STATUS: constant(uint256) = 224
-SHIFT_SUSPECT: constant(uint256) = 232
+# a dividend above this share of the last close is special: it needs the admin's confirmation
+DIVIDEND_BOUND_BPS: constant(uint256) = 1_000
+# a reporter stages a dividend at least this long before its ex-date (the admin can cancel it)
+MIN_DIVIDEND_NOTICE_S: constant(uint256) = 86_400
+MASK_RID: constant(uint256) = 2**48 - 1
+MASK_TIME: constant(uint256) = 2**40 - 1
+MASK_MULT: constant(uint256) = 2**62 - 1
+MULT_ONE: constant(uint256) = 10**12  # the multiplier is stored in 1e-12 ...
+MULT_TO_WAD: constant(uint256) = 10**6  # ... and read in 1e-18 (exact)
+SHIFT_ANSWER: constant(uint256) = 48
+SHIFT_TIME: constant(uint256) = 144
+SHIFT_STATUS: constant(uint256) = 184
+SHIFT_SUSPECT: constant(uint256) = 192
+SHIFT_MULT: constant(uint256) = 193
 WARM: constant(uint256) = 1 << 255
+# the corporate-actions word: split ratio [0, 8) | split activation [8, 48) | dividend
+# amount [48, 144) | dividend activation [144, 184) | dividend confirmed [184]
+SHIFT_SPLIT_TIME: constant(uint256) = 8
+SHIFT_DIV: constant(uint256) = 48
+SHIFT_DIV_TIME: constant(uint256) = 144
+SHIFT_DIV_OK: constant(uint256) = 184
+SPLIT_FIELDS: constant(uint256) = 2**48 - 1
 # the streak word: candidate [0, 96) | since [96, 160) | prints [160, 168) | WARM
 SHIFT_SINCE: constant(uint256) = 96
 SHIFT_PRINTS: constant(uint256) = 160
@@ -86,8 +113,8 @@ _rounds: HashMap[uint256, uint256]
 _suspect_info: uint256
 # @dev A move larger than this (in bps of the last answer) makes the feed suspect.
 max_jump_bps: public(uint256)
-# @dev A staged split: new shares per old share [0, 32) | activation time [32, 96); 0: none.
-_split: uint256
+# @dev The staged split and dividend, packed (see `SHIFT_SPLIT_TIME`); 0: none.
+_actions: uint256
 # @dev While suspect, escalation path (b): the price being persisted (candidate), the
 #      `observed_at` of its first print (since), and the OPEN prints of it so far.
 _streak: uint256
@@ -143,11 +170,50 @@ event SplitCancelled:
     activation: uint256
 
 
-# @dev A split applied with round `round_id`; `multiplier` is new shares per base share.
+# @dev A split applied with round `round_id`; `multiplier_wad`: shares per base share.
 event SplitApplied:
     round_id: indexed(uint80)
     ratio: uint256
-    multiplier: uint256
+    multiplier_wad: uint256
+
+
+# @dev A cash dividend of `amount` per share (the feed's decimals) was staged for the
+#      ex-date `activation`; `special` when above `DIVIDEND_BOUND_BPS` of the last price
+#      (it needs `confirm_dividend`), `confirmed` when the admin staged it.
+event DividendStaged:
+    amount: uint256
+    activation: uint256
+    special: bool
+    confirmed: bool
+
+
+# @dev The admin confirmed the staged dividend (a special dividend may then apply).
+event DividendConfirmed:
+    amount: uint256
+    activation: uint256
+
+
+# @dev The staged dividend was withdrawn before it applied.
+event DividendCancelled:
+    amount: uint256
+    activation: uint256
+
+
+# @dev A dividend applied with round `round_id`: `cum_price` is the last close in this
+#      round's shares, `multiplier_wad` the shares per base share from this round on.
+event DividendApplied:
+    round_id: indexed(uint80)
+    amount: uint256
+    cum_price: uint256
+    multiplier_wad: uint256
+
+
+# @dev A due dividend was not applied: a special one not confirmed, or above half of the
+#      last close (`cum_price`). Nobody was paid or charged.
+event DividendDropped:
+    round_id: indexed(uint80)
+    amount: uint256
+    cum_price: uint256
 
 
 # @dev The jump threshold changed.
@@ -214,7 +280,7 @@ def latestRound() -> uint256:
     @notice The latest round id, 0 before the first push (Chainlink's `latestRound()`).
     @return uint256 Round id.
     """
-    return self._head & constants.MASK64
+    return self._head & MASK_RID
 
 
 @external
@@ -258,7 +324,7 @@ def round_state(round_id: uint80) -> (uint8, uint256):
     status: uint8 = convert((word >> SHIFT_STATUS) & 255, uint8)
     if (word >> SHIFT_SUSPECT) & 1 == 1:
         status = constants.HALTED
-    return status, self._mult(word)
+    return status, self._mult(word) * MULT_TO_WAD
 
 
 @external
@@ -270,7 +336,7 @@ def market_status() -> uint8:
     @return uint8 0 UNKNOWN, 1 CLOSED, 2 OPEN, 3 HALTED.
     """
     head: uint256 = self._head
-    if head & constants.MASK64 == 0:
+    if head & MASK_RID == 0:
         return constants.UNKNOWN
     if (head >> SHIFT_SUSPECT) & 1 == 1:
         return constants.HALTED
@@ -286,11 +352,11 @@ def market_state() -> (uint8, uint256):
     """
     head: uint256 = self._head
     status: uint8 = convert((head >> SHIFT_STATUS) & 255, uint8)
-    if head & constants.MASK64 == 0:
+    if head & MASK_RID == 0:
         status = constants.UNKNOWN
     elif (head >> SHIFT_SUSPECT) & 1 == 1:
         status = constants.HALTED
-    return status, self._mult(head)
+    return status, self._mult(head) * MULT_TO_WAD
 
 
 @external
@@ -313,29 +379,30 @@ def latest_state() -> (uint80, int256, uint256, uint8, uint256):
     status: uint8 = convert((head >> SHIFT_STATUS) & 255, uint8)
     if (head >> SHIFT_SUSPECT) & 1 == 1:
         status = constants.HALTED
-    return rid, answer, t, status, self._mult(head)
+    return rid, answer, t, status, self._mult(head) * MULT_TO_WAD
 
 
 @external
 @view
-def shares_multiplier() -> uint256:
+def shares_multiplier_wad() -> uint256:
     """
-    @notice Current shares per base share: the product of every split applied (1 before
-            any). A base share is worth `latestRoundData().answer x shares_multiplier()`.
-    @return uint256 The multiplier.
+    @notice Current shares per base share, in 1e18: the product of every split applied and
+            every dividend's total-return factor (1e18 before any). A base share is worth
+            `latestRoundData().answer x shares_multiplier_wad() / 1e18`.
+    @return uint256 The multiplier (a multiple of 1e6: it is kept in 1e-12).
     """
-    return self._mult(self._head)
+    return self._mult(self._head) * MULT_TO_WAD
 
 
 @external
 @view
-def round_multiplier(round_id: uint80) -> uint256:
+def round_multiplier_wad(round_id: uint80) -> uint256:
     """
-    @notice The shares multiplier a past round's answer is quoted under.
+    @notice The shares multiplier (1e18) a past round's answer is quoted under.
     @param round_id The round id.
     @return uint256 The multiplier.
     """
-    return self._mult(self._round_word(round_id))
+    return self._mult(self._round_word(round_id)) * MULT_TO_WAD
 
 
 @external
@@ -345,8 +412,8 @@ def staged_split() -> (uint256, uint256):
     @notice The split waiting to apply: (ratio, activation time); (0, 0) when none.
     @return (uint256, uint256) Ratio and activation.
     """
-    split: uint256 = self._split
-    return split & constants.MASK32, split >> 32
+    actions: uint256 = self._actions
+    return actions & 255, (actions >> SHIFT_SPLIT_TIME) & MASK_TIME
 
 
 @external
@@ -357,16 +424,21 @@ def stage_split(ratio: uint256, activation: uint256):
          constants.CLOSED round (a split never lands in a session); earlier pushes go
          through without it. One at a time.
     @param ratio New shares per old share, within [2, 100].
-    @param activation Unix time, in the future (below 2**64).
+    @param activation Unix time, in the future (below 2**40).
     """
     access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
     assert ratio >= MIN_SPLIT and ratio <= MAX_SPLIT, "oracle: split ratio bounds"
     assert (
-        activation > block.timestamp and activation <= constants.MASK64
+        activation > block.timestamp and activation <= MASK_TIME
     ), "oracle: activation bounds"
-    assert self._split == 0, "oracle: split already staged"
-    assert self._mult(self._head) * ratio <= constants.MASK22, "oracle: multiplier too large"
-    self._split = ratio | (activation << 32)
+    actions: uint256 = self._actions
+    assert actions & 255 == 0, "oracle: split already staged"
+    # room for it and for a staged dividend's factor (at most 2)
+    growth: uint256 = ratio
+    if actions >> SHIFT_DIV != 0:
+        growth *= 2
+    assert self._mult(self._head) * growth <= MASK_MULT, "oracle: multiplier too large"
+    self._actions = actions | ratio | (activation << SHIFT_SPLIT_TIME)
     log SplitStaged(ratio=ratio, activation=activation)
 
 
@@ -376,10 +448,102 @@ def cancel_split():
     @notice Withdraws the staged split before it applies. DEFAULT_ADMIN only.
     """
     access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
-    split: uint256 = self._split
-    assert split != 0, "oracle: no split staged"
-    self._split = 0
-    log SplitCancelled(ratio=split & constants.MASK32, activation=split >> 32)
+    actions: uint256 = self._actions
+    assert actions & 255 != 0, "oracle: no split staged"
+    self._actions = actions & ~SPLIT_FIELDS
+    log SplitCancelled(
+        ratio=actions & 255, activation=(actions >> SHIFT_SPLIT_TIME) & MASK_TIME
+    )
+
+
+@external
+@view
+def staged_dividend() -> (uint256, uint256, bool):
+    """
+    @notice The dividend waiting to apply: (amount per share in the feed's decimals, ex-date
+            activation time, confirmed by the admin); (0, 0, False) when none.
+    @return (uint256, uint256, bool) Amount, activation, confirmed.
+    """
+    actions: uint256 = self._actions
+    return (
+        (actions >> SHIFT_DIV) & constants.MASK96,
+        (actions >> SHIFT_DIV_TIME) & MASK_TIME,
+        (actions >> SHIFT_DIV_OK) & 1 == 1,
+    )
+
+
+@external
+def stage_dividend(amount: uint256, activation: uint256):
+    """
+    @notice Stages a cash dividend of `amount` per share, ex-date at `activation`. REPORTER
+            (at least a day ahead) or DEFAULT_ADMIN (any future time; staged confirmed).
+    @dev It applies with the first push observed at or after `activation` that follows a
+         constants.CLOSED round, as a split does. One at a time. A dividend above
+         `DIVIDEND_BOUND_BPS` of the last price is special: staged by a reporter it applies
+         only once the admin confirms it (`confirm_dividend`), else it is dropped at its
+         ex-date.
+    @param amount Per current share, in the feed's decimals; > 0 and at most half the last
+           price.
+    @param activation The ex-date's start (unix time), in the future, below 2**40.
+    """
+    is_admin: bool = access_control.hasRole[access_control.DEFAULT_ADMIN_ROLE][msg.sender]
+    assert is_admin or access_control.hasRole[roles.REPORTER_ROLE][msg.sender], "oracle: not reporter"
+    head: uint256 = self._head
+    assert head & MASK_RID != 0, "oracle: no data"
+    last_price: uint256 = (head >> SHIFT_ANSWER) & constants.MASK96
+    assert amount != 0 and amount * 2 <= last_price, "oracle: dividend bounds"
+    notice: uint256 = MIN_DIVIDEND_NOTICE_S
+    if is_admin:
+        notice = 1
+    assert (
+        activation >= block.timestamp + notice and activation <= MASK_TIME
+    ), "oracle: activation bounds"
+    actions: uint256 = self._actions
+    assert actions >> SHIFT_DIV == 0, "oracle: dividend already staged"
+    # room for its factor (at most 2) and for a staged split
+    assert self._mult(head) * 2 * max(actions & 255, 1) <= MASK_MULT, "oracle: multiplier too large"
+    self._actions = (
+        actions
+        | (amount << SHIFT_DIV)
+        | (activation << SHIFT_DIV_TIME)
+        | (convert(is_admin, uint256) << SHIFT_DIV_OK)
+    )
+    log DividendStaged(
+        amount=amount,
+        activation=activation,
+        special=amount * constants.BPS > last_price * DIVIDEND_BOUND_BPS,
+        confirmed=is_admin,
+    )
+
+
+@external
+def confirm_dividend():
+    """
+    @notice Confirms the staged dividend, so that a special one applies. DEFAULT_ADMIN only.
+    """
+    access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
+    actions: uint256 = self._actions
+    assert actions >> SHIFT_DIV != 0, "oracle: no dividend staged"
+    self._actions = actions | (1 << SHIFT_DIV_OK)
+    log DividendConfirmed(
+        amount=(actions >> SHIFT_DIV) & constants.MASK96,
+        activation=(actions >> SHIFT_DIV_TIME) & MASK_TIME,
+    )
+
+
+@external
+def cancel_dividend():
+    """
+    @notice Withdraws the staged dividend before it applies. DEFAULT_ADMIN only.
+    """
+    access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
+    actions: uint256 = self._actions
+    assert actions >> SHIFT_DIV != 0, "oracle: no dividend staged"
+    self._actions = actions & SPLIT_FIELDS
+    log DividendCancelled(
+        amount=(actions >> SHIFT_DIV) & constants.MASK96,
+        activation=(actions >> SHIFT_DIV_TIME) & MASK_TIME,
+    )
 
 
 @external
@@ -444,32 +608,26 @@ def push_price(answer: int256, observed_at: uint256, status: uint8):
     assert status <= constants.HALTED, "oracle: bad status"
 
     head: uint256 = self._head
-    last_round: uint256 = head & constants.MASK64
-    assert observed_at > (head >> SHIFT_TIME) & constants.MASK64, "oracle: not newer"
+    last_round: uint256 = head & MASK_RID
+    assert observed_at > (head >> SHIFT_TIME) & MASK_TIME, "oracle: not newer"
     round_id: uint256 = last_round + 1
     suspect: bool = (head >> SHIFT_SUSPECT) & 1 == 1
 
-    mult: uint256 = self._mult(head)
-    ratio: uint256 = 1  # 1 old share = `ratio` shares of this push's quote
-    split: uint256 = self._split
-    # due: staged and activated; it applies only after a CLOSED round (never in a session)
-    split_due: bool = split != 0 and observed_at >= split >> 32
-    if split_due and (
-        last_round == 0 or (head >> SHIFT_STATUS) & 255 == convert(constants.CLOSED, uint256)
-    ):
-        ratio = split & constants.MASK32
-        mult *= ratio
-        self._split = 0
-        split_due = False
-        log SplitApplied(round_id=convert(round_id, uint80), ratio=ratio, multiplier=mult)
+    last_mult: uint256 = self._mult(head)
+    mult: uint256 = last_mult
+    held: bool = False  # a due corporate action waits for a CLOSED round: the jump may be it
+    actions: uint256 = self._actions
+    if actions != 0:
+        mult, held = self._apply_actions(actions, head, observed_at, round_id)
 
     if last_round != 0:
         last_price: uint256 = (head >> SHIFT_ANSWER) & constants.MASK96
         if not suspect:
-            # across a split the last quote is compared in new shares: no false jump
-            if self._is_jump(price * ratio, last_price, self.max_jump_bps):
+            # compared per base share: across a split or an ex-date there is no false jump
+            if self._is_jump(price * mult, last_price * last_mult, self.max_jump_bps):
                 suspect = True
-                anchor: uint256 = last_price // ratio  # in this push's quote; rounds down
+                # in this push's quote; rounds down
+                anchor: uint256 = last_price * last_mult // mult
                 self._suspect_info = convert(msg.sender, uint256) | (anchor << 160)
                 self._streak = self._streak_word(price, observed_at, 0, status)
                 log FeedSuspect(
@@ -480,7 +638,14 @@ def push_price(answer: int256, observed_at: uint256, status: uint8):
                 )
         else:
             suspect = self._escalate(
-                convert(round_id, uint80), price, observed_at, status, last_price, ratio, split_due
+                convert(round_id, uint80),
+                price,
+                observed_at,
+                status,
+                last_price,
+                last_mult,
+                mult,
+                held,
             )
     word: uint256 = (
         round_id
@@ -515,9 +680,9 @@ def clear_suspect():
     cleared: uint256 = head & ~(1 << SHIFT_SUSPECT)
     self._head = cleared
     # the latest round is the one accepted: its round word says so too
-    self._rounds[(head & constants.MASK64) % HISTORY] = cleared
+    self._rounds[(head & MASK_RID) % HISTORY] = cleared
     log FeedCleared(
-        round_id=convert(head & constants.MASK64, uint80), by=msg.sender, reason="admin"
+        round_id=convert(head & MASK_RID, uint80), by=msg.sender, reason="admin"
     )
 
 
@@ -565,22 +730,24 @@ def _escalate(
     observed_at: uint256,
     status: uint8,
     last_price: uint256,
-    ratio: uint256,
-    split_due: bool,
+    last_mult: uint256,
+    mult: uint256,
+    held: bool,
 ) -> bool:
     """
-    @dev A push while suspect: returns whether the feed stays suspect. `ratio` > 1 when
-         this push applied a split (the stored references are then rescaled to its quote,
-         rounding down); `split_due` when a due split waits, which holds paths (a), (b).
+    @dev A push while suspect: returns whether the feed stays suspect. `mult` differs from
+         `last_mult` when this push applied a split or a dividend (the stored references
+         are then rescaled to its quote, x last_mult / mult, rounding down); `held` when a
+         due one waits, which holds paths (a), (b).
     """
     info: uint256 = self._suspect_info
-    anchor: uint256 = (info >> 160) // ratio
+    anchor: uint256 = (info >> 160) * last_mult // mult
     jump_bps: uint256 = self.max_jump_bps
     # (a) a different reporter agrees with the latest (suspect) print
     if (
-        not split_due
+        not held
         and convert(info & constants.MASK160, address) != msg.sender
-        and not self._is_jump(price, last_price // ratio, jump_bps)
+        and not self._is_jump(price, last_price * last_mult // mult, jump_bps)
     ):
         log FeedCleared(round_id=round_id, by=msg.sender, reason="confirmed")
         return False
@@ -590,7 +757,7 @@ def _escalate(
         return False
     # (b) the price persists: OPEN prints within `max_jump_bps` of the candidate
     streak: uint256 = self._streak
-    candidate: uint256 = (streak & constants.MASK96) // ratio
+    candidate: uint256 = (streak & constants.MASK96) * last_mult // mult
     since: uint256 = (streak >> SHIFT_SINCE) & constants.MASK64
     prints: uint256 = (streak >> SHIFT_PRINTS) & 255
     if self._is_jump(price, candidate, jump_bps):
@@ -602,7 +769,7 @@ def _escalate(
         )
     streak = self._streak_word(candidate, since, prints, status)
     if (
-        not split_due
+        not held
         and (streak >> SHIFT_PRINTS) & 255 >= self.escalation_prints
         and observed_at - since >= self.escalation_seconds
         and candidate <= anchor * ESCALATION_MAX_FACTOR
@@ -614,6 +781,60 @@ def _escalate(
     self._suspect_info = convert(msg.sender, uint256) | (anchor << 160)
     self._streak = streak
     return True
+
+
+@internal
+def _apply_actions(
+    actions: uint256, head: uint256, observed_at: uint256, round_id: uint256
+) -> (uint256, bool):
+    """
+    @dev The staged split and dividend at a push observed at `observed_at`: each due one
+         applies if the last round was CLOSED (or there is none), else waits (`held`).
+         Returns this push's multiplier (1e-12) and whether one waits.
+    """
+    last_mult: uint256 = self._mult(head)
+    mult: uint256 = last_mult
+    after_close: bool = head & MASK_RID == 0 or (head >> SHIFT_STATUS) & 255 == convert(
+        constants.CLOSED, uint256
+    )
+    held: bool = False
+    remaining: uint256 = actions
+    ratio: uint256 = actions & 255
+    if ratio != 0 and observed_at >= (actions >> SHIFT_SPLIT_TIME) & MASK_TIME:
+        if after_close:
+            mult *= ratio
+            remaining &= ~SPLIT_FIELDS
+            log SplitApplied(
+                round_id=convert(round_id, uint80), ratio=ratio, multiplier_wad=mult * MULT_TO_WAD
+            )
+        else:
+            held = True
+    amount: uint256 = (actions >> SHIFT_DIV) & constants.MASK96
+    if amount != 0 and observed_at >= (actions >> SHIFT_DIV_TIME) & MASK_TIME:
+        if after_close:
+            remaining &= SPLIT_FIELDS
+            # the last (cum-dividend) close in this push's shares; rounds down
+            cum: uint256 = ((head >> SHIFT_ANSWER) & constants.MASK96) * last_mult // mult
+            if amount * 2 > cum or (
+                amount * constants.BPS > cum * DIVIDEND_BOUND_BPS
+                and (actions >> SHIFT_DIV_OK) & 1 == 0
+            ):
+                log DividendDropped(round_id=convert(round_id, uint80), amount=amount, cum_price=cum)
+            else:
+                # total return: x cum / (cum - amount), rounding down (holders and longs
+                # are paid less than 1e-12 of their value less, never more)
+                mult = mult * cum // (cum - amount)
+                log DividendApplied(
+                    round_id=convert(round_id, uint80),
+                    amount=amount,
+                    cum_price=cum,
+                    multiplier_wad=mult * MULT_TO_WAD,
+                )
+        else:
+            held = True
+    if remaining != actions:
+        self._actions = remaining
+    return mult, held
 
 
 @internal
@@ -633,9 +854,11 @@ def _streak_word(candidate: uint256, since: uint256, prints: uint256, status: ui
 @pure
 def _mult(word: uint256) -> uint256:
     """
-    @dev The shares multiplier a word is quoted under (words before any split hold 0: 1).
+    @dev The shares multiplier (1e-12) a word is quoted under: words before any corporate
+         action hold 0, read as 1.0 (the multiplier never falls below 1.0, so `max` is
+         exact).
     """
-    return max((word >> SHIFT_MULT) & constants.MASK22, 1)
+    return max((word >> SHIFT_MULT) & MASK_MULT, MULT_ONE)
 
 
 @internal
@@ -655,9 +878,9 @@ def _round_word(round_id: uint80) -> uint256:
     @dev The stored word of a past round; reverts when it is not (or no longer) stored.
     """
     rid: uint256 = convert(round_id, uint256)
-    assert rid != 0 and rid <= self._head & constants.MASK64, "oracle: no data"
+    assert rid != 0 and rid <= self._head & MASK_RID, "oracle: no data"
     word: uint256 = self._rounds[rid % HISTORY]
-    assert word & constants.MASK64 == rid, "oracle: round evicted"
+    assert word & MASK_RID == rid, "oracle: round evicted"
     return word
 
 
@@ -667,8 +890,8 @@ def _unpack_round(word: uint256) -> (uint80, int256, uint256, uint256, uint80):
     """
     @dev A packed word as Chainlink's 5-tuple (startedAt == updatedAt == observed_at).
     """
-    rid: uint80 = convert(word & constants.MASK64, uint80)
+    rid: uint80 = convert(word & MASK_RID, uint80)
     assert rid != 0, "oracle: no data"
     answer: int256 = convert((word >> SHIFT_ANSWER) & constants.MASK96, int256)
-    t: uint256 = (word >> SHIFT_TIME) & constants.MASK64
+    t: uint256 = (word >> SHIFT_TIME) & MASK_TIME
     return rid, answer, t, t, rid

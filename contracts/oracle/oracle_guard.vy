@@ -9,7 +9,9 @@
         - mark: the last answer whatever the status (a CLOSED market's last close is a valid
           mark for views, never for a trade or a liquidation).
         - every price is per *base share* (the unit positions are kept in): the answer x
-          the feed's shares multiplier, so a split (docs/spec.md §6) changes no position.
+          the feed's shares multiplier (1e18), so a split or a dividend (docs/spec.md §6,
+          docs/design/corporate-actions.md) changes no position; the division by
+          10^decimals rounds down, by less than 1e-18 USD.
         - a past round (an order's fill, docs/design/perp-orders.md) is judged by what the
           feed said when it was pushed: `round_state(round_id)` (HALTED if the feed was
           suspect then) and that round's multiplier; never stale (its time is checked
@@ -39,7 +41,7 @@ struct Price:
 
 
 # @dev One word, read once per check: oracle [0, 160) | max_age_open [160, 192) |
-#      18 - decimals [192, 200).
+#      the feed's decimals [192, 200).
 _cfg: uint256
 
 
@@ -83,7 +85,7 @@ def _config(oracle_: IEquityOracle, max_age_open_: uint256) -> uint256:
     return (
         convert(oracle_.address, uint256)
         | (max_age_open_ << 160)
-        | (convert(18 - decimals_, uint256) << 192)
+        | (convert(decimals_, uint256) << 192)
     )
 
 
@@ -124,7 +126,7 @@ def _latest() -> Price:
     round_id, answer, updated_at, status, multiplier = staticcall feed.latest_state()
     assert answer > 0, "guard: bad price"
     return Price(
-        wad=convert(answer, uint256) * 10**(cfg >> 192) * multiplier,
+        wad=convert(answer, uint256) * multiplier // 10**(cfg >> 192),
         round_id=round_id,
         updated_at=updated_at,
         max_age=(cfg >> 160) & constants.MASK32,
@@ -148,7 +150,7 @@ def _latest_of(cfg: uint256) -> Price:
     round_id, answer, updated_at, status, multiplier = staticcall feed.latest_state()
     assert answer > 0, "guard: bad price"
     return Price(
-        wad=convert(answer, uint256) * 10**(cfg >> 192) * multiplier,
+        wad=convert(answer, uint256) * multiplier // 10**(cfg >> 192),
         round_id=round_id,
         updated_at=updated_at,
         max_age=(cfg >> 160) & constants.MASK32,
@@ -160,8 +162,8 @@ def _latest_of(cfg: uint256) -> Price:
 @pure
 def _feed_of(cfg: uint256) -> (IEquityOracle, uint256):
     """
-    @dev The feed and its scale to 1e18 (10^(18 - decimals)) in the configuration word
-         `cfg`, for `_round_of`.
+    @dev The feed and its scale (10^decimals: answer x multiplier_wad / scale is 1e18 USD)
+         in the configuration word `cfg`, for `_round_of`.
     """
     return IEquityOracle(convert(cfg & constants.MASK160, address)), 10**(cfg >> 192)
 
@@ -170,7 +172,7 @@ def _feed_of(cfg: uint256) -> (IEquityOracle, uint256):
 @view
 def _round_of(feed: IEquityOracle, scale: uint256, round_id: uint256) -> Price:
     """
-    @dev A past round of `feed`, normalized like `_latest` (`scale` = 10^(18 - decimals)),
+    @dev A past round of `feed`, normalized like `_latest` (`scale` = 10^decimals),
          with the status to act on as it was when it was pushed (`round_state`: HALTED if
          the feed was suspect then) and that round's own shares multiplier; `max_age` 0 (a
          past round is judged by its time, by the caller). Reverts where the feed does: a
@@ -188,7 +190,7 @@ def _round_of(feed: IEquityOracle, scale: uint256, round_id: uint256) -> Price:
     multiplier: uint256 = 0
     status, multiplier = staticcall feed.round_state(rid)
     return Price(
-        wad=convert(answer, uint256) * scale * multiplier,
+        wad=convert(answer, uint256) * multiplier // scale,
         round_id=rid,
         updated_at=updated_at,
         max_age=0,

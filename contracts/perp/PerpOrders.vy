@@ -156,7 +156,7 @@ def __init__(market: Market, min_keeper_fee_wad: int256):
     ORACLE = staticcall market.oracle()
     MIN_KEEPER_FEE = min_keeper_fee_wad
     WINDOW = (staticcall market.params()).order_max_age
-    _SCALE = 10**convert(18 - staticcall ORACLE.decimals(), uint256)
+    _SCALE = 10**convert(staticcall ORACLE.decimals(), uint256)
 
 
 # ---- orders -----------------------------------------------------------------------------

@@ -61,7 +61,7 @@ def fill_round_price(
             round's reason ("market closed", "market halted"). Never stale: the order's
             window bounds the round's age.
     @param oracle The market's feed.
-    @param scale 10^(18 - the feed's decimals).
+    @param scale 10^(the feed's decimals).
     @param round_id The oracle's latest round id when the order was committed.
     @param committed_at The commit's timestamp.
     @return uint256 The price per base share (1e18).

@@ -6,6 +6,7 @@ import {
   defineChain, http,
 } from "viem";
 import * as abi from "./generated/abi";
+import { basePriceWad } from "./model";
 
 export interface Config {
   rpcUrl: string;
@@ -119,7 +120,7 @@ export async function snapshot(pc: PublicClient, m: Market, me: Address | null) 
     hasPrice ? r<readonly [bigint, bigint, bigint, bigint, bigint]>(m.oracle, abi.EquityOracle, "latestRoundData") : null,
     r<number>(m.oracle, abi.EquityOracle, "market_status"),
     r<boolean>(m.oracle, abi.EquityOracle, "suspect"),
-    r<bigint>(m.oracle, abi.EquityOracle, "shares_multiplier"),
+    r<bigint>(m.oracle, abi.EquityOracle, "shares_multiplier_wad"),
     r<number>(m.oracle, abi.EquityOracle, "decimals"),
     r<readonly [bigint, bigint]>(m.vault, abi.SynthVault, "position", [who]),
     r<bigint>(m.vault, abi.SynthVault, "max_mintable", [who]),
@@ -176,7 +177,7 @@ export async function snapshot(pc: PublicClient, m: Market, me: Address | null) 
     oracle: {
       hasPrice, roundId: round?.[0] ?? 0n, answer, updatedAt: Number(round?.[3] ?? 0n),
       status: Number(status), suspect, multiplier: mult, decimals: Number(oracleDecimals),
-      priceWad: answer * 10n ** BigInt(18 - Number(oracleDecimals)) * mult,
+      priceWad: basePriceWad(answer, Number(oracleDecimals), mult),
     },
     vault: {
       collateral: vpos[0], debt: vpos[1], maxMintable,

@@ -916,10 +916,10 @@ async function loadMarketsTable() {
     const [round, status, suspect, mult, dec] = await Promise.all([
       read<readonly [bigint, bigint, bigint, bigint, bigint]>(x.oracle, "latestRoundData").catch(() => null),
       read<number>(x.oracle, "market_status"), read<boolean>(x.oracle, "suspect"),
-      read<bigint>(x.oracle, "shares_multiplier"), read<number>(x.oracle, "decimals"),
+      read<bigint>(x.oracle, "shares_multiplier_wad"), read<number>(x.oracle, "decimals"),
     ]);
     return row(x.symbol, suspect ? "HALTED (suspect price)" : STATUS[Number(status)],
-      round ? usd(round[1] * 10n ** BigInt(18 - Number(dec)) * mult) : "no price yet",
+      round ? usd(m.basePriceWad(round[1], Number(dec), mult)) : "no price yet",
       round ? `${duration(s.now - Number(round[3]))} ago` : "–");
   }));
   const html = rows.join("");

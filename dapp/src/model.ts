@@ -34,6 +34,12 @@ export const isBelow = (collateralUsd: bigint, debt: bigint, priceWad: bigint, r
   collateralUsd * BPS * WAD < debt * priceWad * ratioBps;
 
 /** The lowest price (wad) at which the position is liquidatable; null without debt. */
+/** One base share's price in 1e18 USD from a feed's quote and its shares multiplier (1e18,
+ * splits and dividends), rounded down as `oracle_guard` does. */
+export function basePriceWad(answer: bigint, decimals: number, multiplierWad: bigint): bigint {
+  return (answer * multiplierWad) / 10n ** BigInt(decimals);
+}
+
 export function vaultLiquidationPrice(
   collateral: bigint, debt: bigint, p: VaultParams, usdPerUnit: bigint,
 ): bigint | null {

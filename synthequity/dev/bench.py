@@ -43,6 +43,9 @@ LIST_ALLOWANCE = 25_000
 
 TARGETS = [
     Target("oracle push_price", 45_000, "~30k"),
+    # issue 21: a staged dividend, and the push that applies it, within 2k of a push
+    Target("oracle push_price (dividend staged)", 47_000, "-"),
+    Target("oracle push_price (applies a dividend)", 47_000, "-"),
     Target("vault deposit", 60_000, "44k", 49_536),
     Target("vault mint", 75_000, "47k", 73_432),
     Target("vault burn", 60_000, "42k", 58_132),
@@ -100,7 +103,23 @@ def bench_oracle(
         price += (-1) ** i * 10**7
         receipt = oracle.push_price(price, t, MarketStatus.OPEN, sender=reporter)
         gas.append(receipt.gas_used)
-    return {"oracle push_price": gas}
+    staged, applies = [], []
+    for _ in range(max(samples // 4, 2)):
+        # a quarterly-sized dividend, staged by the admin for a few blocks ahead
+        oracle.stage_dividend(price // 200, t + 36, sender=admin)
+        for status in (MarketStatus.OPEN, MarketStatus.CLOSED):
+            t += 12
+            chain.pending_timestamp = t
+            staged.append(oracle.push_price(price, t, status, sender=reporter).gas_used)
+        t += 12
+        chain.pending_timestamp = t
+        price -= price // 200
+        applies.append(oracle.push_price(price, t, MarketStatus.OPEN, sender=reporter).gas_used)
+    return {
+        "oracle push_price": gas,
+        "oracle push_price (dividend staged)": staged,
+        "oracle push_price (applies a dividend)": applies,
+    }
 
 
 def fresh_market(actors: Actors, project: Any, chain: Any) -> tuple[Any, Any, Any, Any]:

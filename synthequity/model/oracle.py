@@ -1,5 +1,6 @@
 """Reference model of `EquityOracle` (docs/spec.md §2, §6): round history, push validation, the
-jump guard and its escalation path, staged splits.
+jump guard and its escalation path, staged splits and dividends (a total-return multiplier,
+docs/design/corporate-actions.md).
 
 Written from the spec, not from the contract, so that the property and stateful tests compare
 two independent implementations.
@@ -9,9 +10,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from synthequity.constants import BPS, ORACLE_HISTORY, MarketStatus
+from synthequity.constants import BPS, ORACLE_HISTORY, WAD, MarketStatus
 
 MAX_ANSWER = 2**96 - 1
+MAX_TIME = 2**40 - 1
+# The shares multiplier is kept in 1e-12 (62 bits) and read in 1e-18.
+MULT_ONE = 10**12
+MULT_TO_WAD = 10**6
+MAX_MULT = 2**62 - 1
+# A dividend above this share of the last close is special (the admin confirms it); a
+# reporter stages one at least a day before its ex-date.
+DIVIDEND_BOUND_BPS = 1_000
+MIN_DIVIDEND_NOTICE_S = 86_400
+
+
+def quote_to_base_wad(answer: int, decimals: int, multiplier_wad: int) -> int:
+    """One *base* share's price in 1e18 USD from a feed's quote and its shares multiplier
+    (1e18), rounding down as `oracle_guard` does."""
+    return int(answer * multiplier_wad // 10**decimals)
+
+
+def dividend_factor_e12(mult_e12: int, cum: int, amount: int) -> int:
+    """The multiplier after a dividend of `amount` per share on a close of `cum` (same
+    units): x cum / (cum - amount), rounded down."""
+    return mult_e12 * cum // (cum - amount)
 
 
 class PushRejected(Exception):
@@ -28,7 +50,7 @@ class Round:
     answer: int
     observed_at: int
     status: MarketStatus
-    multiplier: int = 1  # shares per base share this answer is quoted under
+    multiplier_wad: int = WAD  # shares per base share this answer is quoted under
     suspect: bool = False  # the feed was suspect once this round was pushed
 
 
@@ -76,7 +98,15 @@ class FeedModel:
     escalation_seconds: int = DEFAULT_ESCALATION_SECONDS
     streak: Streak | None = None
     split: tuple[int, int] | None = None  # staged (ratio, activation)
-    multiplier: int = 1
+    dividend: tuple[int, int, bool] | None = None  # staged (amount, activation, confirmed)
+    multiplier_e12: int = MULT_ONE
+    # what corporate actions did, in order: ("split", round, ratio), ("dividend", round,
+    # amount, cum), ("dropped", round, amount, cum)
+    actions_log: list[tuple[object, ...]] = field(default_factory=list)
+
+    @property
+    def multiplier_wad(self) -> int:
+        return self.multiplier_e12 * MULT_TO_WAD
 
     @property
     def latest(self) -> Round | None:
@@ -87,6 +117,7 @@ class FeedModel:
         return replace(
             self,
             rounds=list(self.rounds),
+            actions_log=list(self.actions_log),
             streak=replace(self.streak) if self.streak else None,
         )
 
@@ -107,7 +138,7 @@ class FeedModel:
         """The status to act on for a past round (HALTED if pushed while suspect) and its
         multiplier."""
         r = self.round(round_id)
-        return (MarketStatus.HALTED if r.suspect else r.status), r.multiplier
+        return (MarketStatus.HALTED if r.suspect else r.status), r.multiplier_wad
 
     def escalation(self) -> tuple[int, int, int, int]:
         if not self.suspect:
@@ -118,13 +149,46 @@ class FeedModel:
     def stage_split(self, ratio: int, activation: int, now: int) -> None:
         if not 2 <= ratio <= 100:
             raise PushRejected("oracle: split ratio bounds")
-        if not now < activation <= 2**64 - 1:
+        if not now < activation <= MAX_TIME:
             raise PushRejected("oracle: activation bounds")
         if self.split is not None:
             raise PushRejected("oracle: split already staged")
-        if self.multiplier * ratio > 2**22 - 1:
+        growth = ratio * (2 if self.dividend is not None else 1)
+        if self.multiplier_e12 * growth > MAX_MULT:
             raise PushRejected("oracle: multiplier too large")
         self.split = (ratio, activation)
+
+    def stage_dividend(
+        self, amount: int, activation: int, now: int, *, admin: bool, reporter: bool
+    ) -> bool:
+        """Stage a dividend; returns whether it is special (above the bound of the last
+        price). Raises PushRejected with the contract's reason."""
+        if not (admin or reporter):
+            raise PushRejected("oracle: not reporter")
+        if not self.rounds:
+            raise PushRejected("oracle: no data")
+        last = self.rounds[-1].answer
+        if amount <= 0 or amount * 2 > last:
+            raise PushRejected("oracle: dividend bounds")
+        notice = 1 if admin else MIN_DIVIDEND_NOTICE_S
+        if not (activation >= now + notice and activation <= MAX_TIME):
+            raise PushRejected("oracle: activation bounds")
+        if self.dividend is not None:
+            raise PushRejected("oracle: dividend already staged")
+        if self.multiplier_e12 * 2 * (self.split[0] if self.split else 1) > MAX_MULT:
+            raise PushRejected("oracle: multiplier too large")
+        self.dividend = (amount, activation, admin)
+        return amount * BPS > last * DIVIDEND_BOUND_BPS
+
+    def confirm_dividend(self) -> None:
+        if self.dividend is None:
+            raise PushRejected("oracle: no dividend staged")
+        self.dividend = (self.dividend[0], self.dividend[1], True)
+
+    def cancel_dividend(self) -> None:
+        if self.dividend is None:
+            raise PushRejected("oracle: no dividend staged")
+        self.dividend = None
 
     def cancel_split(self) -> None:
         if self.split is None:
@@ -164,27 +228,47 @@ class FeedModel:
         if observed_at <= (last.observed_at if last else 0):
             raise PushRejected("oracle: not newer")
 
-        # A due split applies with the first push after a CLOSED round (or the first push).
-        ratio = 1
-        split_due = self.split is not None and observed_at >= self.split[1]
-        if split_due and (last is None or last.status is MarketStatus.CLOSED):
-            assert self.split is not None
-            ratio = self.split[0]
-            self.multiplier *= ratio
-            self.split, split_due = None, False
+        # Due corporate actions apply with the first push after a CLOSED round (or the
+        # first push); otherwise they wait (`held`), and so do escalation paths (a), (b).
+        rid = len(self.rounds) + 1
+        last_mult = mult = self.multiplier_e12
+        after_close = last is None or last.status is MarketStatus.CLOSED
+        held = False
+        if self.split is not None and observed_at >= self.split[1]:
+            if after_close:
+                mult *= self.split[0]
+                self.actions_log.append(("split", rid, self.split[0]))
+                self.split = None
+            else:
+                held = True
+        if self.dividend is not None and observed_at >= self.dividend[1]:
+            if after_close:
+                amount, _, confirmed = self.dividend
+                self.dividend = None
+                cum = last.answer * last_mult // mult if last is not None else 0
+                special = amount * BPS > cum * DIVIDEND_BOUND_BPS
+                if amount * 2 > cum or (special and not confirmed):
+                    self.actions_log.append(("dropped", rid, amount, cum))
+                else:
+                    mult = dividend_factor_e12(mult, cum, amount)
+                    self.actions_log.append(("dividend", rid, amount, cum))
+            else:
+                held = True
+        self.multiplier_e12 = mult
 
         event = None
         if last is not None:
             if not self.suspect:
-                if is_jump(answer * ratio, last.answer, self.max_jump_bps):
+                # per base share: across a split or an ex-date there is no false jump
+                if is_jump(answer * mult, last.answer * last_mult, self.max_jump_bps):
                     self.suspect, self.suspect_reporter = True, reporter
-                    self.anchor = last.answer // ratio
+                    self.anchor = last.answer * last_mult // mult
                     self.streak = Streak(answer, observed_at, 0)
                     self.streak.add(status)
                     event = "suspect"
             else:
                 event = self._escalate(
-                    reporter, answer, observed_at, status, last, ratio, split_due
+                    reporter, answer, observed_at, status, last, (last_mult, mult), held
                 )
         self.rounds.append(
             Round(
@@ -192,7 +276,7 @@ class FeedModel:
                 answer,
                 observed_at,
                 MarketStatus(status),
-                self.multiplier,
+                self.multiplier_wad,
                 self.suspect,
             )
         )
@@ -205,28 +289,33 @@ class FeedModel:
         observed_at: int,
         status: int,
         last: Round,
-        ratio: int,
-        split_due: bool,
+        mults: tuple[int, int],
+        held: bool,
     ) -> str:
         assert self.anchor is not None and self.streak is not None
-        anchor = self.anchor // ratio
+        last_mult, mult = mults
+
+        def rescale(x: int) -> int:  # a quote under the last multiplier, in this push's
+            return x * last_mult // mult
+
+        anchor = rescale(self.anchor)
         if (
-            not split_due
+            not held
             and reporter != self.suspect_reporter
-            and not is_jump(answer, last.answer // ratio, self.max_jump_bps)
+            and not is_jump(answer, rescale(last.answer), self.max_jump_bps)
         ):
             self.suspect = False
             return "confirmed"
         if not is_jump(answer, anchor, self.max_jump_bps):
             self.suspect = False
             return "reverted"
-        streak = Streak(self.streak.candidate // ratio, self.streak.since, self.streak.prints)
+        streak = Streak(rescale(self.streak.candidate), self.streak.since, self.streak.prints)
         event = "still"
         if is_jump(answer, streak.candidate, self.max_jump_bps):
             streak, event = Streak(answer, observed_at, 0), "restarted"
         streak.add(status)
         if (
-            not split_due
+            not held
             and streak.prints >= self.escalation_prints
             and observed_at - streak.since >= self.escalation_seconds
             and within_factor(streak.candidate, anchor)

@@ -38,6 +38,7 @@ from synthequity.keepers.shell import Call, Landed, Raced, Reverted
 from synthequity.keepers.vault.runner import PoolJobs
 from synthequity.model import perp as m
 from synthequity.model import vault as v
+from synthequity.model.oracle import quote_to_base_wad
 
 ERROR_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
 GAS = 30_000_000
@@ -548,12 +549,12 @@ class BoaMarketIO(MarketReads, BoaChainIO):
         return self.logs("OrderPlaced", lo, hi, self.book)
 
     def rounds(self, ids: range) -> dict[int, m.OracleReading]:
-        scale = 10 ** (18 - self._decimals)
         out = {}
         for i in ids:
             _, answer, _, updated_at, _ = self.oracle.getRoundData(i)
-            status, multiplier = self.oracle.round_state(i)
-            out[i] = m.OracleReading(answer * scale * multiplier, updated_at, status, i)
+            status, multiplier_wad = self.oracle.round_state(i)
+            price = quote_to_base_wad(answer, self._decimals, multiplier_wad)
+            out[i] = m.OracleReading(price, updated_at, status, i)
         return out
 
 

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from ape_cli import ape_run, own_chain
 
-from synthequity.constants import MarketStatus
+from synthequity.constants import WAD, MarketStatus
 from synthequity.keepers.oracle.cli import run_oracle_keeper
 from synthequity.testing.price_apis import (
     DS_KEY,
@@ -163,11 +163,13 @@ def test_two_processes_pyth_primary_datastreams_confirmer_escalate_and_stage_a_s
     apis.pyth = recorded("pyth_tuesday_open.json")
     primary = keeper_at(networks, reporter, oracle, TUE_OPEN + 5, source=pyth).primary
     assert [p.reason for p in primary.pushes] == ["status CLOSED -> OPEN"]  # not a jump
-    assert oracle.shares_multiplier() == 3 and oracle.staged_split() == (0, 0)
+    assert oracle.shares_multiplier_wad() == 3 * WAD and oracle.staged_split() == (0, 0)
     assert not oracle.suspect() and oracle.market_status() == MarketStatus.OPEN
     rid = oracle.latestRound()
     assert oracle.latestRoundData()[1] == 7_120_000_000
-    assert oracle.round_multiplier(rid - 1) == 1 and oracle.round_multiplier(rid) == 3
+    assert (
+        oracle.round_multiplier_wad(rid - 1) == WAD and oracle.round_multiplier_wad(rid) == 3 * WAD
+    )
     # per base share, Tuesday's open is within 1% of Monday's $213 close
     assert abs(7_120_000_000 * 3 / 21_300_000_000 - 1) < 0.01
     # every Hermes request carried the key; every Data Streams request was signed (else 401)

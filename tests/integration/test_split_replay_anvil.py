@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from ape_cli import own_chain
 
-from synthequity.constants import MarketStatus
+from synthequity.constants import WAD, MarketStatus
 from synthequity.corporate_actions import TSLA_SPLITS
 from synthequity.keepers.oracle.logic import Action
 from synthequity.keepers.oracle.runner import ApeFeedIO, OracleKeeper, replay_schedule
@@ -42,7 +42,7 @@ def test_oracle_keeper_replays_across_the_5_for_1_split(chain_in_2020, project, 
         for t in replay_schedule(calendar, to_ts("2020-08-27"), to_ts("2020-09-01"), 1_800)
     ]
     assert not any(d.action is Action.REFUSE for d in decisions)
-    assert not oracle.suspect() and oracle.shares_multiplier() == 5
+    assert not oracle.suspect() and oracle.shares_multiplier_wad() == 5 * WAD
     before = [p for p in keeper.pushes if p.observed_at < split.activation]
     after = [p for p in keeper.pushes if p.observed_at >= split.activation]
     assert before and after
@@ -51,7 +51,10 @@ def test_oracle_keeper_replays_across_the_5_for_1_split(chain_in_2020, project, 
     assert before[-1].status == MarketStatus.CLOSED  # the split landed after the close
     assert 400 * 10**8 < after[0].answer < 520 * 10**8
     first = after[0].round_id
-    assert oracle.round_multiplier(first - 1) == 1 and oracle.round_multiplier(first) == 5
+    assert (
+        oracle.round_multiplier_wad(first - 1) == WAD
+        and oracle.round_multiplier_wad(first) == 5 * WAD
+    )
     # in value (per base share) Monday's open is within a day's move of Friday's close
     value_change = after[0].answer * 5 / before[-1].answer - 1
     assert -0.05 < value_change < 0.05

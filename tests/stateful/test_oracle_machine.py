@@ -66,11 +66,11 @@ class OracleMachine(RuleBasedStateMachine):
             return
         with boa.env.prank(who):
             self.oracle.push_price(answer, observed_at, status)
-        mult = self.model.multiplier
+        actions = len(self.model.actions_log)
         event = self.model.push(who, answer, observed_at, status, self._now(), is_reporter)
         note(self, f"push: {event or ('suspect' if self.model.suspect else 'ok')}")
-        if self.model.multiplier != mult:
-            note(self, "push: split applied")
+        for action in self.model.actions_log[actions:]:
+            note(self, f"push: {action[0]} applied" if action[0] != "dropped" else "push: dropped")
 
     def _admin(self, call, model_call, what):
         """`call` on the chain as the admin; it reverts exactly when `model_call` raises."""
@@ -169,6 +169,8 @@ class OracleMachine(RuleBasedStateMachine):
         answer = self._last_answer() * (10_000 + gap_bps) // 10_000
         if self.model.split is not None and self._now() >= self.model.split[1]:
             answer //= self.model.split[0]
+        if self.model.dividend is not None and self._now() >= self.model.dividend[1]:
+            answer -= min(answer // 2, self.model.dividend[0])  # the ex-date's reference
         self._push(who, max(1, answer), self._now(), int(MarketStatus.OPEN))
 
     @rule(ratio=st.sampled_from([1, 2, 3, 5, 101]), delay=st.integers(-5, 3 * 86_400))
@@ -184,6 +186,57 @@ class OracleMachine(RuleBasedStateMachine):
     @rule()
     def admin_cancels_split(self):
         self._admin(self.oracle.cancel_split, self.model.cancel_split, "cancel split")
+
+    @rule(
+        who=st.sampled_from(["admin", "reporter", "outsider"]),
+        bps=st.sampled_from([0, 1, 50, 1_000, 1_001, 4_000, 5_000, 5_001]),
+        delay=st.sampled_from([-5, 0, 60, 86_399, 86_400, 2 * 86_400, 2**40]),
+    )
+    def stages_dividend(self, who, bps, delay):
+        """A reporter (a day ahead), the admin (any time ahead, confirmed) or an outsider
+        stages a dividend of `bps` of the last price: ordinary, special, at the caps."""
+        sender = {"admin": self.admin, "reporter": self.reporters[0], "outsider": self.outsider}
+        amount = self._last_answer() * bps // 10_000 if self.model.latest else 10**8
+        activation = max(0, self._now() + delay)
+        try:
+            self.model.copy().stage_dividend(
+                amount, activation, self._now(), admin=who == "admin", reporter=who == "reporter"
+            )
+        except PushRejected as rejected:
+            with boa.reverts(rejected.reason), boa.env.prank(sender[who]):
+                self.oracle.stage_dividend(amount, activation)
+            note(self, f"stage dividend: rejected:{rejected.reason}")
+            return
+        with boa.env.prank(sender[who]):
+            self.oracle.stage_dividend(amount, activation)
+        special = self.model.stage_dividend(
+            amount, activation, self._now(), admin=who == "admin", reporter=who == "reporter"
+        )
+        note(self, f"stage dividend: ok{' special' if special else ''}")
+
+    @rule()
+    def admin_confirms_dividend(self):
+        self._admin(self.oracle.confirm_dividend, self.model.confirm_dividend, "confirm dividend")
+
+    @rule(chance=st.integers(0, 3))
+    def admin_cancels_dividend(self, chance):
+        """One time in four (a staged dividend should mostly live to its ex-date)."""
+        if chance == 0:
+            self._admin(self.oracle.cancel_dividend, self.model.cancel_dividend, "cancel dividend")
+
+    @precondition(lambda self: self.model.dividend is not None and self.model.latest)
+    @rule(reporter=st.integers(0, 2), gap_bps=st.sampled_from([-500, 0, 300]))
+    def ex_date_arrives(self, reporter, gap_bps):
+        """The close, the night to the ex-date, and its first print at the reference price
+        (the close minus the dividend) moved by `gap_bps`."""
+        assert self.model.dividend is not None
+        who = self.reporters[reporter]
+        boa.env.time_travel(seconds=60)
+        self._push(who, self._last_answer(), self._now(), int(MarketStatus.CLOSED))
+        boa.env.time_travel(seconds=max(60, self.model.dividend[1] - self._now()))
+        reference = self._last_answer() - min(self._last_answer() // 2, self.model.dividend[0])
+        answer = max(1, reference * (10_000 + gap_bps) // 10_000)
+        self._push(who, answer, self._now(), int(MarketStatus.OPEN))
 
     @precondition(lambda self: self.model.split is not None)
     @rule(reporter=st.integers(0, 2), status=st.sampled_from(list(MarketStatus)))
@@ -265,7 +318,7 @@ class OracleMachine(RuleBasedStateMachine):
             latest.answer,
             t,
             self.model.market_status(),
-            self.model.multiplier,
+            self.model.multiplier_wad,
         )
 
     @invariant()
@@ -283,12 +336,13 @@ class OracleMachine(RuleBasedStateMachine):
         assert self.oracle.escalation_seconds() == self.model.escalation_seconds
 
     @invariant()
-    def splits_match_model(self):
-        assert self.oracle.shares_multiplier() == self.model.multiplier
+    def corporate_actions_match_model(self):
+        assert self.oracle.shares_multiplier_wad() == self.model.multiplier_wad
         assert self.oracle.staged_split() == (self.model.split or (0, 0))
+        assert self.oracle.staged_dividend() == (self.model.dividend or (0, 0, False))
         if self.model.latest is not None:
             status, mult = self.oracle.market_state()
-            assert (status, mult) == (self.model.market_status(), self.model.multiplier)
+            assert (status, mult) == (self.model.market_status(), self.model.multiplier_wad)
             assert self.oracle.round_state(self.model.latest.round_id) == (status, mult)
 
     @invariant()
@@ -347,3 +401,7 @@ def test_oracle_matches_model(deployment, capsys):
         report=report,
     )
     assert machine.steps > 0
+    # issue 21: what a run must have exercised of dividends (the perp and vault sides are in
+    # their own machines and tests/unit/test_dividends.py)
+    for outcome in ("push: dividend applied", "stage dividend: ok special", "push: split applied"):
+        assert machine.seen.get(outcome), (outcome, sorted(machine.seen))

@@ -4,7 +4,7 @@ roles and events."""
 import ape
 import pytest
 
-from synthequity.constants import ORACLE_HISTORY, MarketStatus
+from synthequity.constants import ORACLE_HISTORY, WAD, MarketStatus
 
 PRICE = 250 * 10**8
 
@@ -155,7 +155,7 @@ def test_round_history_keeps_the_last_128_rounds(oracle, reporter, chain):
         oldest,
     )
     assert oracle.round_status(oldest) == (2 if (oldest - 1) % 2 else 1)
-    assert oracle.round_state(oldest) == (2 if (oldest - 1) % 2 else 1, 1)
+    assert oracle.round_state(oldest) == (2 if (oldest - 1) % 2 else 1, WAD)
     for rid in (0, total + 1, 2**80 - 1):
         with ape.reverts("oracle: no data"):
             oracle.getRoundData(rid)
@@ -251,17 +251,17 @@ def test_round_state_is_the_status_to_act_on_per_round(oracle, push, reporter2, 
     push(401, age=1)  # same reporter: still suspect
     push(399, sender=reporter2)  # confirmed
     closed, opened, jumped, still, confirmed = range(1, 6)
-    assert oracle.round_state(closed) == (MarketStatus.CLOSED, 1)
-    assert oracle.round_state(opened) == (MarketStatus.OPEN, 1)
-    assert oracle.round_state(jumped) == (MarketStatus.HALTED, 1)
-    assert oracle.round_state(still) == (MarketStatus.HALTED, 1)
-    assert oracle.round_state(confirmed) == (MarketStatus.OPEN, 1)
+    assert oracle.round_state(closed) == (MarketStatus.CLOSED, WAD)
+    assert oracle.round_state(opened) == (MarketStatus.OPEN, WAD)
+    assert oracle.round_state(jumped) == (MarketStatus.HALTED, WAD)
+    assert oracle.round_state(still) == (MarketStatus.HALTED, WAD)
+    assert oracle.round_state(confirmed) == (MarketStatus.OPEN, WAD)
     assert oracle.round_status(jumped) == MarketStatus.OPEN  # the reported status, unchanged
     push(100)  # jump again; the admin accepts it: that round (only) is usable
-    assert oracle.round_state(confirmed + 1) == oracle.market_state() == (MarketStatus.HALTED, 1)
+    assert oracle.round_state(confirmed + 1) == oracle.market_state() == (MarketStatus.HALTED, WAD)
     oracle.clear_suspect(sender=risk_admin)
-    assert oracle.round_state(confirmed + 1) == oracle.market_state() == (MarketStatus.OPEN, 1)
-    assert oracle.round_state(jumped) == (MarketStatus.HALTED, 1)
+    assert oracle.round_state(confirmed + 1) == oracle.market_state() == (MarketStatus.OPEN, WAD)
+    assert oracle.round_state(jumped) == (MarketStatus.HALTED, WAD)
     for rid in (0, confirmed + 2):
         with ape.reverts("oracle: no data"):
             oracle.round_state(rid)

@@ -8,11 +8,10 @@ from __future__ import annotations
 import boa
 import pytest
 
-from synthequity.constants import MarketStatus
+from synthequity.constants import WAD, MarketStatus
 from synthequity.testing import deploy_protocol
 
 OPEN, CLOSED, HALTED = MarketStatus.OPEN, MarketStatus.CLOSED, MarketStatus.HALTED
-WAD = 10**18
 E8 = 10**8
 
 
@@ -69,11 +68,14 @@ def test_finding8_a_staged_split_never_makes_a_push_revert(p, at_activation):
         push(p, 256, sender=p.reporter2)  # a second reporter too
         push(p, 260, CLOSED)  # the close
         landed = 3
-        assert p.oracle.shares_multiplier() == 1 and p.oracle.staged_split() == (5, activation)
+        assert p.oracle.shares_multiplier_wad() == WAD and p.oracle.staged_split() == (
+            5,
+            activation,
+        )
     # the next session's first print is per new share: $62 x 5 = $310 per base share
     push(p, 62, dt=17 * 3_600)
     landed += 1
-    assert p.oracle.shares_multiplier() == 5 and p.oracle.staged_split() == (0, 0)
+    assert p.oracle.shares_multiplier_wad() == 5 * WAD and p.oracle.staged_split() == (0, 0)
     assert p.oracle.market_status() == OPEN and not p.oracle.suspect()
     assert p.oracle.latestRoundData()[3] == boa.env.timestamp  # fresh, not stale
     assert landed == (1 if at_activation == "suspect" else 4)
@@ -93,7 +95,7 @@ def test_split_due_waits_for_the_close_and_holds_automatic_confirmation(p):
     p.oracle.set_escalation(2, 300, sender=p.risk_admin)
     p.oracle.stage_split(5, boa.env.timestamp + 30, sender=p.admin)
     push(p, 50)  # the source already quotes new shares; the chain's last round is OPEN
-    assert p.oracle.suspect() and p.oracle.shares_multiplier() == 1
+    assert p.oracle.suspect() and p.oracle.shares_multiplier_wad() == WAD
     assert cleared(p, push(p, 50.1, sender=p.reporter2)) == []  # (a) held
     for _ in range(10):
         assert cleared(p, push(p, 50.2)) == []  # (b) held
@@ -101,7 +103,7 @@ def test_split_due_waits_for_the_close_and_holds_automatic_confirmation(p):
     push(p, 50.3, CLOSED)
     logs = push(p, 50.4, dt=17 * 3_600)  # applies the split; 50.4 x 5 is near the 250 anchor
     assert cleared(p, logs) == ["reverted"]
-    assert p.oracle.market_state() == (OPEN, 5)
+    assert p.oracle.market_state() == (OPEN, 5 * WAD)
 
 
 def test_split_during_a_suspect_episode_rescales_its_references(p):
@@ -114,7 +116,7 @@ def test_split_during_a_suspect_episode_rescales_its_references(p):
     assert [type(e).__name__ for e in logs][:1] == ["SplitApplied"]
     assert p.oracle.suspect() and p.oracle.escalation()[:2] == (50 * E8, 75 * E8)
     assert cleared(p, push(p, 75.4, sender=p.reporter2)) == ["confirmed"]
-    assert p.oracle.market_state() == (OPEN, 4)
+    assert p.oracle.market_state() == (OPEN, 4 * WAD)
 
 
 # ---- escalation -----------------------------------------------------------------------
@@ -145,7 +147,7 @@ def test_a_real_gap_with_one_source_is_usable_after_the_escalation_bound(p):
     (ev,) = [e for e in logs if type(e).__name__ == "FeedSuspect"]
     assert (ev.answer, ev.anchor) == (157 * E8, 100 * E8)
     opened = boa.env.timestamp
-    assert p.oracle.round_state(p.oracle.latestRound()) == (HALTED, 1)
+    assert p.oracle.round_state(p.oracle.latestRound()) == (HALTED, WAD)
     prices = [160, 150, 170, 165, 158, 175, 180, 172, 168, 171, 169, 173]
     usable_at = None
     for price in prices:
@@ -158,7 +160,7 @@ def test_a_real_gap_with_one_source_is_usable_after_the_escalation_bound(p):
     # 10 prints (the gap's first + 9) and >= 3,600 s: the 10th print at 9 x 360 = 3,240 s is
     # too early, the 11th at 3,600 s completes it
     assert usable_at == opened + 3_600
-    assert p.oracle.market_state() == (OPEN, 1) and not p.oracle.suspect()
+    assert p.oracle.market_state() == (OPEN, WAD) and not p.oracle.suspect()
     assert p.oracle.latestRoundData()[1] == 171 * E8
 
 
@@ -205,7 +207,10 @@ def test_a_second_reporter_confirms_within_minutes(p):
     assert cleared(p, push(p, 238, dt=30, sender=p.reporter2)) == ["confirmed"]
     assert boa.env.timestamp - opened == 30 and p.oracle.market_status() == OPEN
     rid = p.oracle.latestRound()
-    assert p.oracle.round_state(rid - 1) == (HALTED, 1) and p.oracle.round_state(rid) == (OPEN, 1)
+    assert p.oracle.round_state(rid - 1) == (HALTED, WAD) and p.oracle.round_state(rid) == (
+        OPEN,
+        WAD,
+    )
 
 
 def test_common_push_path_gas(p):

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from synthequity.constants import MarketStatus
+from synthequity.constants import WAD, MarketStatus
 from synthequity.keepers.oracle.logic import (
     Action,
     FeedState,
@@ -190,7 +190,7 @@ def gap_path(level, wobble_bps=150):
 def test_a_real_gap_is_usable_within_30_minutes_with_two_sources(level):
     minutes, model = reopen(gap_path(level), gap_path(level, 200))
     assert minutes is not None and minutes <= 30, minutes
-    assert model.rounds[-1].multiplier == 1 and not model.suspect
+    assert model.rounds[-1].multiplier_wad == WAD and not model.suspect
 
 
 @pytest.mark.parametrize("level", [157, 250, 40, 79])

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from synthequity.constants import MarketStatus
+from synthequity.constants import WAD, MarketStatus
 from synthequity.keepers.oracle.cli import build_sources
 from synthequity.keepers.oracle.logic import (
     Action,
@@ -230,7 +230,7 @@ def test_the_primary_takes_the_chains_staged_split_for_what_it_is(apis):
     apis.pyth = recorded("pyth_tuesday_open.json")
     d = keeper.tick(TUE_OPEN + 5)
     assert (d.action, d.reason) == (Action.PUSH, "status CLOSED -> OPEN")
-    assert model.multiplier == 3 and not model.suspect
+    assert model.multiplier_wad == 3 * WAD and not model.suspect
     assert model.latest.answer == 7_120_000_000 and keeper.metrics["suspect pushes"] == 0
     # in value per base share the open is within a day's move of the close ($213)
     assert abs(Decimal(model.latest.answer * 3) / 21_300_000_000 - 1) < Decimal("0.01")

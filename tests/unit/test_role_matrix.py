@@ -23,6 +23,7 @@ ADMIN = "DEFAULT_ADMIN"
 RISK = "RISK_ADMIN"
 GUARDIAN = "GUARDIAN"
 REPORTER = "REPORTER"
+REPORTER_OR_ADMIN = "REPORTER or DEFAULT_ADMIN"  # a dividend: the keeper stages, the admin too
 PENDING = "pending admin"
 ONLY_VAULT = "the synth's vault"
 ONLY_MARKET = "the pool's market"
@@ -38,6 +39,7 @@ REASONS = {
     GUARDIAN: MISSING,
     ORDERS: MISSING,
     REPORTER: "oracle: not reporter",
+    REPORTER_OR_ADMIN: "oracle: not reporter",
     PENDING: "roles: not pending admin",
     ONLY_VAULT: "synth: only vault",
     ONLY_MARKET: "pool: only market",
@@ -66,6 +68,9 @@ MATRIX: dict[str, dict[str, str]] = {
         "push_price": REPORTER,
         "stage_split": ADMIN,
         "cancel_split": ADMIN,
+        "stage_dividend": REPORTER_OR_ADMIN,
+        "confirm_dividend": ADMIN,
+        "cancel_dividend": ADMIN,
         "clear_suspect": RISK,
         "set_max_jump_bps": RISK,
         "set_escalation": RISK,
@@ -187,6 +192,8 @@ def _passes(contract, gate: str, actor) -> bool:
         return contract.hasRole(DEFAULT_ADMIN, actor)
     if gate in (RISK, GUARDIAN, REPORTER, ORDERS):
         return contract.hasRole(keccak(text=gate), actor)
+    if gate == REPORTER_OR_ADMIN:
+        return _passes(contract, REPORTER, actor) or _passes(contract, ADMIN, actor)
     if gate == PENDING:
         return contract.pending_admin() == actor.address
     return False  # contract-only gates and direct calls of an extension: no account passes
@@ -210,7 +217,7 @@ def test_only_the_gate_passes(deployables, actors, name, fn):
     for who in holders:
         got = _call(contract, fn, actors[who], actors["outsider"])
         assert got is None or reason not in got, (fn, who, got)
-    if gate in (ADMIN, RISK, GUARDIAN, REPORTER):
+    if gate in (ADMIN, RISK, GUARDIAN, REPORTER, REPORTER_OR_ADMIN):
         assert holders, f"no actor holds {gate} on {name}: the matrix tested nothing"
 
 

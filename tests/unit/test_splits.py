@@ -9,11 +9,12 @@ from decimal import Decimal
 import ape
 import pytest
 
-from synthequity.constants import MarketStatus
+from synthequity.constants import WAD, MarketStatus
 from synthequity.corporate_actions import TSLA_SPLITS, parse_splits, unadjust_factor, unadjusted
 from synthequity.keepers.oracle.sources import load_daily_bars
+from synthequity.testing.views import close_enough
+from synthequity.testing.views import user_views as views
 
-WAD = 10**18
 BARS = load_daily_bars("data/tsla_daily.csv")
 
 
@@ -34,7 +35,7 @@ def test_stage_split_roles_bounds_and_events(oracle, admin, outsider, chain):
         oracle.stage_split(3, soon, sender=admin)
     tx = oracle.cancel_split(sender=admin)
     assert oracle.SplitCancelled(ratio=5, activation=soon) in tx.events
-    assert oracle.staged_split() == (0, 0) and oracle.shares_multiplier() == 1
+    assert oracle.staged_split() == (0, 0) and oracle.shares_multiplier_wad() == WAD
     with ape.reverts("oracle: no split staged"):
         oracle.cancel_split(sender=admin)
 
@@ -47,7 +48,7 @@ def test_split_applies_after_a_close_only_and_is_no_jump(oracle, admin, push, mo
     oracle.stage_split(5, activation, sender=admin)
     chain.pending_timestamp = activation + 1
     tx = push(1_001)
-    assert tx.events.filter(oracle.SplitApplied) == [] and oracle.shares_multiplier() == 1
+    assert tx.events.filter(oracle.SplitApplied) == [] and oracle.shares_multiplier_wad() == WAD
     assert oracle.staged_split() == (5, activation)
     oracle.cancel_split(sender=admin)
     # the real order of events: staged, the session closes, the next print is in new shares
@@ -57,10 +58,16 @@ def test_split_applies_after_a_close_only_and_is_no_jump(oracle, admin, push, mo
     before = oracle.latestRound()
     chain.pending_timestamp = activation
     tx = push(200)  # -80% in the quote, nothing in value: not a jump
-    assert oracle.SplitApplied(round_id=before + 1, ratio=5, multiplier=5) in tx.events
+    assert oracle.SplitApplied(round_id=before + 1, ratio=5, multiplier_wad=5 * WAD) in tx.events
     assert not oracle.suspect() and oracle.market_status() == MarketStatus.OPEN
-    assert oracle.shares_multiplier() == 5 and oracle.market_state() == (MarketStatus.OPEN, 5)
-    assert oracle.round_multiplier(before) == 1 and oracle.round_multiplier(before + 1) == 5
+    assert oracle.shares_multiplier_wad() == 5 * WAD and oracle.market_state() == (
+        MarketStatus.OPEN,
+        5 * WAD,
+    )
+    assert (
+        oracle.round_multiplier_wad(before) == WAD
+        and oracle.round_multiplier_wad(before + 1) == 5 * WAD
+    )
     assert oracle.latestRoundData()[1] == 200 * 10**8  # Chainlink readers see the new quote
     assert oracle.staged_split() == (0, 0)
     push(140)  # a real -30% move after the split is still a jump
@@ -78,36 +85,6 @@ def test_schedule_unadjusts_the_csv():
     fri = unadjusted(BARS[dt.date(2020, 8, 28)].close, dt.date(2020, 8, 28), TSLA_SPLITS)
     mon = unadjusted(BARS[dt.date(2020, 8, 31)].open, dt.date(2020, 8, 31), TSLA_SPLITS)
     assert abs(fri - Decimal("2213.40")) < 1 and abs(mon - Decimal("444.61")) < 1
-
-
-def views(vault, market, pool, accounts):
-    """Every number a user or keeper sees, in USD or base shares."""
-    borrower, long_, short, lp = accounts
-    out = {
-        "vault position": tuple(vault.position(borrower)),
-        "vault CR": vault.collateral_ratio(borrower),
-        "vault mintable": vault.max_mintable(borrower),
-        "long": tuple(market.position(long_)),
-        "short": tuple(market.position(short)),
-        "long equity": market.equity(long_),
-        "short equity": market.equity(short),
-        "pending": tuple(market.pending_order(long_)),
-        "skew": market.skew(),
-        "oi": tuple(market.open_interest()),
-        "pool pnl": market.pool_pnl(),
-        "pool nav": pool.totalAssets(),
-        "lp value": pool.convertToAssets(pool.balanceOf(lp)),
-        "required nav": market.required_nav(),
-    }
-    flags = [vault.is_liquidatable(borrower), *market.liquidatable([long_, short])]
-    return out, flags
-
-
-def close_enough(a, b):
-    """Equal, or within what seconds of funding and stability fee move (1e-6 relative)."""
-    if isinstance(a, tuple):
-        return all(close_enough(x, y) for x, y in zip(a, b, strict=True))
-    return a == b or abs(a - b) <= max(abs(a), abs(b)) // 1_000_000 + 1
 
 
 @pytest.mark.parametrize("split", TSLA_SPLITS, ids=["5:1 2020-08-31", "3:1 2022-08-25"])
@@ -147,7 +124,7 @@ def test_real_tsla_split_moves_nothing_in_usd(
     chain.pending_timestamp = activation
     # the first print in new shares at the same value: nothing may move
     push(quote_before / split.ratio)
-    assert oracle.shares_multiplier() == split.ratio and not oracle.suspect()
+    assert oracle.shares_multiplier_wad() == split.ratio * WAD and not oracle.suspect()
     after, flags_after = views(vault, market, pool, (borrower, trader, outsider, lp))
     for key in before:
         assert close_enough(before[key], after[key]), (key, before[key], after[key])

@@ -25,6 +25,7 @@ from synthequity.keepers.shell import ChainIO, ChainKeeper, Job
 from synthequity.keepers.transport import ApeChainIO
 from synthequity.model import orders as om
 from synthequity.model import perp as m
+from synthequity.model.oracle import quote_to_base_wad
 
 # a conditional order's execution: routed to the market's `PerpOrders.execute`
 EXECUTE_CONDITIONAL = "execute_conditional"
@@ -245,10 +246,11 @@ class ApeMarketIO(MarketReads, ApeChainIO):
         calls = [(self.oracle, "getRoundData", (i,)) for i in ids]
         calls += [(self.oracle, "round_state", (i,)) for i in ids]
         rows = self.read(calls)
-        scale = 10 ** (18 - int(self.oracle.decimals()))
+        decimals = int(self.oracle.decimals())
         out = {}
         for k, i in enumerate(ids):
             _, answer, _, updated_at, _ = rows[k]
-            status, multiplier = rows[len(ids) + k]
-            out[i] = m.OracleReading(answer * scale * multiplier, updated_at, status, i)
+            status, multiplier_wad = rows[len(ids) + k]
+            price = quote_to_base_wad(answer, decimals, multiplier_wad)
+            out[i] = m.OracleReading(price, updated_at, status, i)
         return out
