@@ -428,9 +428,7 @@ def stage_split(ratio: uint256, activation: uint256):
     """
     access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
     assert ratio >= MIN_SPLIT and ratio <= MAX_SPLIT, "oracle: split ratio bounds"
-    assert (
-        activation > block.timestamp and activation <= MASK_TIME
-    ), "oracle: activation bounds"
+    assert (activation > block.timestamp and activation <= MASK_TIME), "oracle: activation bounds"
     actions: uint256 = self._actions
     assert actions & 255 == 0, "oracle: split already staged"
     # room for it and for a staged dividend's factor (at most 2)
@@ -451,9 +449,7 @@ def cancel_split():
     actions: uint256 = self._actions
     assert actions & 255 != 0, "oracle: no split staged"
     self._actions = actions & ~SPLIT_FIELDS
-    log SplitCancelled(
-        ratio=actions & 255, activation=(actions >> SHIFT_SPLIT_TIME) & MASK_TIME
-    )
+    log SplitCancelled(ratio=actions & 255, activation=(actions >> SHIFT_SPLIT_TIME) & MASK_TIME)
 
 
 @external
@@ -487,7 +483,9 @@ def stage_dividend(amount: uint256, activation: uint256):
     @param activation The ex-date's start (unix time), in the future, below 2**40.
     """
     is_admin: bool = access_control.hasRole[access_control.DEFAULT_ADMIN_ROLE][msg.sender]
-    assert is_admin or access_control.hasRole[roles.REPORTER_ROLE][msg.sender], "oracle: not reporter"
+    assert (
+        is_admin or access_control.hasRole[roles.REPORTER_ROLE][msg.sender]
+    ), "oracle: not reporter"
     head: uint256 = self._head
     assert head & MASK_RID != 0, "oracle: no data"
     last_price: uint256 = (head >> SHIFT_ANSWER) & constants.MASK96
@@ -681,9 +679,7 @@ def clear_suspect():
     self._head = cleared
     # the latest round is the one accepted: its round word says so too
     self._rounds[(head & MASK_RID) % HISTORY] = cleared
-    log FeedCleared(
-        round_id=convert(head & MASK_RID, uint80), by=msg.sender, reason="admin"
-    )
+    log FeedCleared(round_id=convert(head & MASK_RID, uint80), by=msg.sender, reason="admin")
 
 
 @external
@@ -819,7 +815,9 @@ def _apply_actions(
                 amount * constants.BPS > cum * DIVIDEND_BOUND_BPS
                 and (actions >> SHIFT_DIV_OK) & 1 == 0
             ):
-                log DividendDropped(round_id=convert(round_id, uint80), amount=amount, cum_price=cum)
+                log DividendDropped(
+                    round_id=convert(round_id, uint80), amount=amount, cum_price=cum
+                )
             else:
                 # total return: x cum / (cum - amount), rounding down (holders and longs
                 # are paid less than 1e-12 of their value less, never more)
