@@ -61,6 +61,13 @@ def cli():
     "(env SYNTHEQUITY_ORACLE_SPLITS); a CSV is then replayed unadjusted.",
 )
 @click.option(
+    "--dividends",
+    default=None,
+    help="Cash dividends the quotes cross, EX_DATE:USD,... e.g. 2024-02-09:0.24, or a CSV "
+    "with ex_date,amount columns (env SYNTHEQUITY_ORACLE_DIVIDENDS): the primary stages each "
+    "a day ahead at least (docs/runbooks/dividends.md).",
+)
+@click.option(
     "--start", default=None, help="Replay from (ISO date/time, UTC); default: chain time."
 )
 @click.option("--end", default=None, help="Replay until (ISO date/time, UTC).")

@@ -70,6 +70,20 @@ class ModelFeed:
     def reconnect(self) -> None:
         self.reconnects += 1
 
+    # ---- DividendStaging ------------------------------------------------------------------
+    def staged_dividend(self) -> tuple[int, int, bool]:
+        return self.model.dividend or (0, 0, False)
+
+    def stage_dividend(self, amount: int, activation: int) -> Receipt:
+        try:
+            self.model.stage_dividend(
+                amount, activation, self.head_time + 1, admin=self.admin, reporter=True
+            )
+        except PushRejected as exc:
+            raise ContractLogicError(exc.reason) from None
+        self.head_time += 1
+        return Receipt()
+
     # ---- SplitStaging ---------------------------------------------------------------------
     def staged_split(self) -> tuple[int, int]:
         return self.model.split or (0, 0)

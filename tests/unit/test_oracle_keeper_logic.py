@@ -1,22 +1,28 @@
 """Oracle keeper decisions (pure): every branch of `decide` and `decide_confirm`, and the
 escalation targets of docs/spec.md §2 driven against the oracle's reference model."""
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
 
 from synthequity.constants import WAD, MarketStatus
+from synthequity.corporate_actions import Dividend, parse_dividends
 from synthequity.keepers.oracle.logic import (
+    DIVIDEND_STAGING_MARGIN_S,
     Action,
+    DividendStep,
     FeedState,
     Observation,
     PushPolicy,
     decide,
     decide_confirm,
+    next_dividend_step,
     roles_refusal,
     to_feed_units,
 )
-from synthequity.model.oracle import FeedModel
+from synthequity.market_hours import to_ts
+from synthequity.model.oracle import MIN_DIVIDEND_NOTICE_S, FeedModel
 
 OPEN, CLOSED, HALTED = MarketStatus.OPEN, MarketStatus.CLOSED, MarketStatus.HALTED
 T = 1_700_000_000
@@ -219,3 +225,43 @@ def test_to_feed_units_rounds_half_even():
     assert to_feed_units(Decimal("250.123456785")) == 25_012_345_678
     assert to_feed_units(Decimal("250.123456775")) == 25_012_345_678
     assert to_feed_units(Decimal("1")) == 10**8
+
+
+# ---- the dividend schedule (issue 21, docs/design/corporate-actions.md) ----------------------
+
+
+def test_next_dividend_step_stages_a_day_ahead_and_says_what_the_admin_must_do():
+    q1 = Dividend(dt.date(2024, 2, 9), Decimal("0.24"))
+    q2 = Dividend(dt.date(2024, 5, 10), Decimal("0.25"))
+    schedule = (q2, q1)  # any order: the next ex-date first
+    none = (0, 0, False)
+    week_before = q1.activation - 7 * 86_400
+    assert next_dividend_step(schedule, none, week_before) == (DividendStep.STAGE, q1)
+    staged = (24_000_000, q1.activation, False)  # $0.24 in 8 decimals
+    assert next_dividend_step(schedule, staged, week_before) == (DividendStep.STAGED, q1)
+    other = (25_000_000, q1.activation, False)
+    assert next_dividend_step(schedule, other, week_before) == (DividendStep.CONFLICT, q1)
+    # inside a reporter's notice (a day, and the keeper's margin): the admin's to stage
+    late = q1.activation - MIN_DIVIDEND_NOTICE_S - DIVIDEND_STAGING_MARGIN_S + 1
+    assert next_dividend_step(schedule, none, late) == (DividendStep.LATE, q1)
+    assert next_dividend_step(schedule, none, late - 1) == (DividendStep.STAGE, q1)
+    # from the ex-date on, the next one
+    assert next_dividend_step(schedule, none, q1.activation) == (DividendStep.STAGE, q2)
+    assert next_dividend_step(schedule, none, q2.activation) is None
+    assert next_dividend_step((), none, week_before) is None
+
+
+def test_dividend_schedules_parse_from_flags_and_the_data_file():
+    assert parse_dividends("") == ()
+    assert parse_dividends("2024-05-10:0.25, 2024-02-09:0.24") == (
+        Dividend(dt.date(2024, 2, 9), Decimal("0.24")),
+        Dividend(dt.date(2024, 5, 10), Decimal("0.25")),
+    )
+    for bad in ("2024-02-09", "2024-02-09:zero", "2024-02-09:0", "2024-02-30:0.24"):
+        with pytest.raises(ValueError):
+            parse_dividends(bad)
+    aapl = parse_dividends("data/aapl_dividends.csv")
+    assert len(aapl) == 8 and aapl[0] == Dividend(dt.date(2023, 2, 10), Decimal("0.23"))
+    assert {d.amount for d in aapl} == {Decimal("0.23"), Decimal("0.24"), Decimal("0.25")}
+    # each ex-date is a session, activation at its 00:00 UTC (the market CLOSED)
+    assert all(d.activation == to_ts(d.ex_date) for d in aapl)

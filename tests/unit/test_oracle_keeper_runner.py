@@ -12,6 +12,7 @@ import pytest
 from ape.exceptions import ContractLogicError
 
 from synthequity.constants import MarketStatus
+from synthequity.corporate_actions import Dividend
 from synthequity.keepers.common import StopFlag, is_transient, with_retries
 from synthequity.keepers.oracle.logic import FeedState
 from synthequity.keepers.oracle.runner import OracleKeeper, replay_schedule, run_keepers
@@ -317,3 +318,50 @@ def test_an_absurd_quote_is_a_source_error_not_a_crashed_keeper():
     keeper.tick(t + 3)
     assert keeper.metrics["source_errors"] == 2 and keeper.metrics["pushed"] == 1
     assert chain.model.latest.answer == 250 * 10**8
+
+
+def test_the_primary_stages_its_dividend_schedule_and_the_ex_date_print_applies_it(calendar):
+    """A week of TSLA's bars with a (hypothetical) $1.50 dividend ex Monday 2022-11-28: the
+    keeper stages it from its schedule on the first tick (a week ahead), skips the closed
+    status prints after the ex-date's 00:00 UTC activation (the source still quotes the
+    cum-dividend close), and Monday's first OPEN print applies it on Friday's close; nothing
+    is refused along the way."""
+    start, end = to_ts("2022-11-21"), to_ts("2022-11-30")
+    div = Dividend(dt.date(2022, 11, 28), Decimal("1.50"))
+    chain = ModelFeed(start)
+    keeper = OracleKeeper(
+        io=chain,
+        source=CsvReplaySource("data/tsla_daily.csv", calendar),
+        warp=True,
+        dividends=(div,),
+    )
+    keeper.run(replay_schedule(calendar, start, end, 300))
+    assert keeper.metrics["dividends staged"] == 1 and keeper.metrics["refused"] == 0
+    [(kind, rid, amount, cum)] = chain.model.actions_log
+    applied = chain.model.rounds[rid - 1]
+    friday_close = [r for r in chain.model.rounds if r.observed_at < div.activation][-1]
+    assert (kind, amount, cum) == ("dividend", 150_000_000, friday_close.answer)
+    assert friday_close.status is MarketStatus.CLOSED
+    assert applied.status is MarketStatus.OPEN
+    assert dt.datetime.fromtimestamp(applied.observed_at, dt.UTC) == dt.datetime(
+        2022, 11, 28, 14, 30, tzinfo=dt.UTC
+    )  # Monday's open, the first print of the ex-date's session
+    assert chain.model.multiplier_wad == (10**12 * cum // (cum - amount)) * 10**6
+
+
+def test_a_dividend_inside_the_notice_is_left_to_the_admin(calendar):
+    """Started on the eve of the ex-date, the keeper may not stage it (a reporter gives a
+    day's notice): it says what the admin must call, once, and pushes as usual."""
+    start = to_ts("2022-11-27T12:00:00")
+    div = Dividend(dt.date(2022, 11, 28), Decimal("1.50"))
+    chain = ModelFeed(start)
+    keeper = OracleKeeper(
+        io=chain,
+        source=CsvReplaySource("data/tsla_daily.csv", calendar),
+        warp=True,
+        dividends=(div,),
+    )
+    keeper.run(replay_schedule(calendar, start, start + 86_400, 300))
+    assert keeper.metrics["dividends awaiting admin"] == 1
+    assert keeper.metrics["dividends staged"] == 0 and chain.model.dividend is None
+    assert keeper.pushes and not chain.model.actions_log

@@ -17,7 +17,7 @@ from typing import Any
 
 from synthequity import logs
 from synthequity.contracts import at
-from synthequity.corporate_actions import parse_splits
+from synthequity.corporate_actions import parse_dividends, parse_splits
 from synthequity.deployments import MarketContracts
 from synthequity.keepers.common import StopFlag
 from synthequity.keepers.metrics import MetricsServer, Watched
@@ -96,6 +96,7 @@ def run_oracle_keeper(
         "deviation_bps",
         "heartbeat_open_s",
         "splits",
+        "dividends",
         "expect",
         "stage_splits",
         "metrics_port",
@@ -106,7 +107,8 @@ def run_oracle_keeper(
         settings = load_oracle_settings(opt.get("config"), **overrides)
         policy = settings.policy()
         source_config = settings.source_config()
-    except ValueError as exc:
+        dividends = parse_dividends(settings.dividends)
+    except (ValueError, OSError) as exc:
         raise SystemExit(f"refused: {exc}") from None
     calendar = nyse()
     splits = parse_splits(settings.splits)
@@ -158,6 +160,7 @@ def run_oracle_keeper(
             confirm_only=role == "confirming",
             warp=replay,
             splits=splits,
+            dividends=dividends,
             dry_run=opt["dry_run"],
             rpc_attempts=settings.rpc_attempts,
             stop=stop,

@@ -19,7 +19,8 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 
 from synthequity.constants import BPS, ORACLE_DECIMALS, MarketStatus
-from synthequity.model.oracle import FeedModel, is_jump
+from synthequity.corporate_actions import Dividend
+from synthequity.model.oracle import MIN_DIVIDEND_NOTICE_S, FeedModel, is_jump
 
 
 @dataclass(frozen=True)
@@ -267,3 +268,37 @@ def decide_confirm(
     return Decision(
         Action.SKIP, "second source agrees with neither the suspect price nor the anchor"
     )
+
+
+class DividendStep(StrEnum):
+    """What the oracle keeper does about the next scheduled dividend."""
+
+    STAGE = "stage"  # stage it now (a reporter may: at least a day ahead)
+    STAGED = "staged"  # the chain has it
+    CONFLICT = "conflict"  # the chain has another one staged: the admin decides
+    LATE = "late"  # inside the notice a reporter must give: only the admin can stage it
+
+
+# a reporter stages a dividend at least MIN_DIVIDEND_NOTICE_S ahead; the keeper keeps a margin
+# for the transaction to land
+DIVIDEND_STAGING_MARGIN_S = 600
+
+
+def next_dividend_step(
+    schedule: tuple[Dividend, ...], staged: tuple[int, int, bool], now: int
+) -> tuple[DividendStep, Dividend] | None:
+    """The next scheduled dividend whose ex-date has not begun at chain time `now`, and what to
+    do about it given the chain's `staged_dividend()` (amount in feed units, activation,
+    confirmed); None when the schedule holds nothing ahead."""
+    ahead = [d for d in schedule if d.activation > now]
+    if not ahead:
+        return None
+    div = min(ahead, key=lambda d: d.activation)
+    amount, activation, _ = staged
+    if (amount, activation) == (to_feed_units(div.amount), div.activation):
+        return DividendStep.STAGED, div
+    if amount:
+        return DividendStep.CONFLICT, div
+    if div.activation < now + MIN_DIVIDEND_NOTICE_S + DIVIDEND_STAGING_MARGIN_S:
+        return DividendStep.LATE, div
+    return DividendStep.STAGE, div

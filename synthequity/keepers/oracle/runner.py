@@ -23,16 +23,18 @@ from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
 from synthequity.constants import MarketStatus
-from synthequity.corporate_actions import Split, ratio_between
+from synthequity.corporate_actions import Dividend, Split, dividends_between, ratio_between
 from synthequity.keepers.common import Metrics, StopFlag, with_retries
 from synthequity.keepers.oracle.logic import (
     Action,
     Decision,
+    DividendStep,
     FeedState,
     Observation,
     PushPolicy,
     decide,
     decide_confirm,
+    next_dividend_step,
     to_feed_units,
 )
 from synthequity.keepers.oracle.sources import (
@@ -59,6 +61,14 @@ class FeedIO(Protocol):
     def warp_to(self, ts: int) -> None: ...
     def push(self, obs: Observation) -> Any: ...
     def reconnect(self) -> None: ...
+
+
+@runtime_checkable
+class DividendStaging(Protocol):
+    """What the keeper needs to stage its dividend schedule (a REPORTER may, a day ahead)."""
+
+    def staged_dividend(self) -> tuple[int, int, bool]: ...
+    def stage_dividend(self, amount: int, activation: int) -> Any: ...
 
 
 @runtime_checkable
@@ -125,6 +135,13 @@ class ApeFeedIO:
     def stage_split(self, ratio: int, activation: int) -> Any:
         return self.oracle.stage_split(ratio, activation, sender=self.account)
 
+    def staged_dividend(self) -> tuple[int, int, bool]:
+        amount, activation, confirmed = self.oracle.staged_dividend()
+        return int(amount), int(activation), bool(confirmed)
+
+    def stage_dividend(self, amount: int, activation: int) -> Any:
+        return self.oracle.stage_dividend(amount, activation, sender=self.account)
+
     def reconnect(self) -> None:
         provider = self.chain.provider
         provider.disconnect()
@@ -159,7 +176,12 @@ class OracleKeeper:
     # stage the splits the source announces (Data Streams v10) with this keeper's account,
     # which then needs DEFAULT_ADMIN; otherwise they are logged for the admin to stage
     stage_splits: bool = False
+    # the cash dividends the source's quotes cross (docs/design/corporate-actions.md): the
+    # primary stages each a day ahead at least, and compares quotes across its ex-date
+    dividends: tuple[Dividend, ...] = ()
     _actions_seen: set[tuple[int, int]] = field(default_factory=set)
+    _dividend_said: dict[Dividend, DividendStep] = field(default_factory=dict)
+    _dividend_check_at: int = 0  # chain time of the next look at the staged dividend
 
     @property
     def role(self) -> str:
@@ -285,15 +307,91 @@ class OracleKeeper:
     def _in_new_shares(
         self, feed: FeedState | None, obs: Observation
     ) -> tuple[FeedState | None, int]:
-        """Across a split the chain's last quote is in old shares: compare in new ones (the
-        oracle applies the staged split with this push). (feed rescaled, ratio)."""
-        if feed is None or not self.splits:
+        """Across a split the chain's last quote is in old shares, across an ex-date it is
+        cum-dividend: compare in the new quote's terms (the oracle applies the staged split
+        and dividend with this push). (feed rescaled, ratio; ratio 0 when only a dividend's
+        ex-date was crossed)."""
+        if feed is None or not (self.splits or self.dividends):
             return feed, 1
         ratio = ratio_between(feed.updated_at, obs.observed_at, self.splits)
-        if ratio > 1:
-            anchor = feed.anchor // ratio if feed.anchor is not None else None
-            feed = dataclasses.replace(feed, answer=feed.answer // ratio, anchor=anchor)
-        return feed, ratio
+        paid = to_feed_units(dividends_between(feed.updated_at, obs.observed_at, self.dividends))
+        if ratio > 1 or paid:
+            answer, anchor = feed.answer // ratio, feed.anchor
+            if anchor is not None:
+                anchor = max(1, anchor // ratio - paid)
+            feed = dataclasses.replace(feed, answer=max(1, answer - paid), anchor=anchor)
+        return feed, ratio if ratio > 1 or not paid else 0
+
+    def _schedule_dividends(self, now: int) -> None:
+        """At most once an hour of chain time: make sure the next scheduled dividend is staged
+        on chain, staging it when a reporter still may (a day ahead), else saying what the
+        admin must do. Each outcome is logged once per dividend."""
+        if not self.dividends or self.confirm_only or now < self._dividend_check_at:
+            return
+        if not isinstance(self.io, DividendStaging):
+            return
+        self._dividend_check_at = now + 3_600
+        io = self.io
+        staged = with_retries(
+            io.staged_dividend,
+            what="read staged dividend",
+            attempts=self.rpc_attempts,
+            on_retry=self.io.reconnect,
+            stop=self.stop,
+        )
+        step = next_dividend_step(self.dividends, staged, now)
+        if step is None:
+            return
+        what, div = step
+        amount = to_feed_units(div.amount)
+        fields: dict[str, Any] = dict(
+            ex_date=div.ex_date.isoformat(), amount_usd=str(div.amount), activation=div.activation
+        )
+        if what is DividendStep.STAGE and not self.dry_run:
+            from ape.exceptions import ContractLogicError
+
+            try:
+                with_retries(
+                    lambda: io.stage_dividend(amount, div.activation),
+                    what="stage dividend",
+                    attempts=self.rpc_attempts,
+                    on_retry=self.io.reconnect,
+                    stop=self.stop,
+                )
+            except ContractLogicError as exc:
+                self.metrics["failed"] += 1
+                event(log, "stage dividend reverted", logging.ERROR, error=str(exc), **fields)
+                return
+            self.metrics["dividends staged"] += 1
+            self._dividend_said[div] = DividendStep.STAGED
+            event(log, "dividend staged from the schedule", logging.WARNING, **fields)
+            return
+        if self._dividend_said.get(div) is what:
+            return
+        self._dividend_said[div] = what
+        if what is DividendStep.STAGED:
+            event(log, "dividend already staged", **fields)
+        elif what is DividendStep.STAGE:
+            event(log, "dividend to stage (dry run)", **fields)
+        elif what is DividendStep.CONFLICT:
+            self.metrics["dividend conflicts"] += 1
+            event(
+                log,
+                "another dividend is staged on chain: the admin must cancel one",
+                logging.ERROR,
+                staged_amount=staged[0],
+                staged_activation=staged[1],
+                **fields,
+            )
+        else:
+            self.metrics["dividends awaiting admin"] += 1
+            event(
+                log,
+                f"dividend inside a reporter's notice: DEFAULT_ADMIN "
+                f"oracle.stage_dividend({amount}, {div.activation})",
+                logging.ERROR,
+                **fields,
+            )
 
     def _staged_split_between(self, feed: FeedState, obs: Observation) -> FeedSplit | None:
         """The chain's staged split when it activates between the chain's round and `obs`
@@ -310,6 +408,7 @@ class OracleKeeper:
         """One decision at (wall or virtual) time `now`; pushes unless dry-running."""
         self.metrics["ticks"] += 1
         self.metrics.gauges["last tick"] = time.time()  # /health: the loop is alive
+        self._schedule_dividends(now)
         quote = self._quote(self.source, now)
         if quote is None:
             self.metrics["skipped"] += 1
@@ -325,12 +424,13 @@ class OracleKeeper:
             stop=self.stop,
         )
         feed, ratio = self._in_new_shares(chain_feed, obs)
-        if ratio > 1 and obs.status is not MarketStatus.OPEN:
-            # a split activated while closed: the source still quotes the old share until the
-            # market reopens, and the chain would apply the split to that quote
+        if ratio != 1 and obs.status is not MarketStatus.OPEN:
+            # a split or an ex-date activated while closed: the source still quotes the old
+            # share, cum-dividend, until the market reopens, and the chain would apply the
+            # corporate action to that quote
             self.metrics["skipped"] += 1
             return Decision(
-                Action.SKIP, "split activated: waiting for the first quote in new shares"
+                Action.SKIP, "corporate action activated: waiting for the session's first quote"
             )
         chain_now = (
             max(self.io.next_block_time(), obs.observed_at)

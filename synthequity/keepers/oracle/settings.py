@@ -29,6 +29,9 @@ class OracleKeeperSettings(FileSettings):
     # stock splits the source's quotes cross, "DATE:RATIO,..." (docs/spec.md §6); a CSV of
     # split-adjusted bars is then replayed as each day's unadjusted quotes
     splits: str = ""
+    # cash dividends the quotes cross, "EX_DATE:USD,..." or a CSV path (ex_date,amount): the
+    # primary stages each on the oracle a day ahead at least (docs/runbooks/dividends.md)
+    dividends: str = ""
     # the first push bound, "LO:HI" in USD (`--expect`): the first round of a feed, or the
     # first after an outage of more than `outage_s`, outside it is refused
     expect: str = ""
