@@ -20,6 +20,7 @@ import click
 
 from synthequity.model import orders as om
 from synthequity.model import perp as pm
+from synthequity.user.dividends import dividend_history
 from synthequity.user.preflight import (
     Refused,
     balance_problem,
@@ -52,6 +53,12 @@ def _status(s: Session) -> None:
             x = fmt(mult, 18, 6)
             lines.append(
                 f"1 base share = {x} {s.symbol} shares since splits and dividends (quote x {x})"
+            )
+        paid = dividend_history(s.oracle, s.account, market=s.market)
+        if paid.ex_dates:  # a long receives, a short pays (at each ex-date)
+            lines.append(
+                f"dividends: received ${fmt(paid.received_wad, 18)}, paid "
+                f"${fmt(paid.paid_wad, 18)} ({paid.ex_dates} ex-dates)"
             )
         if pos.size:
             upnl = pm.pnl(pos, price)

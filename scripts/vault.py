@@ -20,6 +20,7 @@ from synthequity.model.vault import (
     plan_redemption,
     redemption_fee_wad,
 )
+from synthequity.user.dividends import dividend_history
 from synthequity.user.preflight import (
     balance_problem,
     fmt,
@@ -56,6 +57,12 @@ def _status(s: Session) -> None:
             lines.append(
                 f"1 {s.synth_symbol} = {x} {s.symbol} shares since splits and dividends"
                 f" (quote x {x})"
+            )
+        paid = dividend_history(s.oracle, s.account, synth=s.synth, vault=s.vault)
+        if paid.ex_dates:  # what the synth held received, what the debt paid (at each)
+            lines.append(
+                f"dividends: received ${fmt(paid.received_wad, 18)} on the {s.synth_symbol} "
+                f"held, paid ${fmt(paid.paid_wad, 18)} on the debt ({paid.ex_dates} ex-dates)"
             )
         if debt:
             cr = held * s.upu * 10_000 // (debt * price // WAD)

@@ -331,3 +331,23 @@ class FeedModel:
         self.suspect = False
         last = self.rounds[-1]
         self.rounds[-1] = replace(last, suspect=False)
+
+
+def dividend_per_base_share_wad(amount: int, decimals: int, multiplier_before_wad: int) -> int:
+    """What a dividend of `amount` per share (feed decimals) paid one base share, in 1e18 USD,
+    at the ex-date's reference price: the base share is worth the close there, `amount x
+    multiplier_before` more than it would be without the dividend (rounded down)."""
+    return quote_to_base_wad(amount, decimals, multiplier_before_wad)
+
+
+def dividends_received_wad(
+    paid: list[tuple[int, int, int]], per_share_wad: list[int]
+) -> tuple[int, int]:
+    """Over ex-dates, (received, paid) in 1e18 USD for an account that held, at each, the
+    `(synth, debt, perp size)` (1e18 base shares) in `paid` and was paid `per_share_wad`
+    per base share: synth and a long receive, debt and a short pay (each rounded down)."""
+    received = charged = 0
+    for (synth, debt, size), per in zip(paid, per_share_wad, strict=True):
+        received += (synth + max(size, 0)) * per // 10**18
+        charged += (debt + max(-size, 0)) * per // 10**18
+    return received, charged

@@ -322,3 +322,28 @@ def test_perp_commands_once_settled(protocol, accounts, chain):
     chain.mine(timestamp=max(chain.blocks.head.timestamp, protocol["pool"].unlock_at(lp)))
     rc, text = run("pool", "withdraw", "--amount", "1000", account="TEST::9")
     assert rc == 0 and "withdrawable now" in text, text
+
+
+def test_status_shows_the_dividends_received_and_paid(protocol, accounts, chain):
+    """Issue 21: a $2 dividend ex at the $198 reference print after a $200 close. The
+    borrower of 3 sTSLA who kept 1.5 of them paid $6 on its debt and received $3 on its
+    synth; the holder of the other 1.5 received $3 (`ape run vault status`)."""
+    borrower, holder, reporter = accounts[2], accounts[3], accounts[1]
+    usd, vault, synth, oracle = (protocol[k] for k in ("usd", "vault", "synth", "oracle"))
+    protocol["push"](200)
+    usd.faucet(borrower, 3_000 * 10**6, sender=borrower)
+    usd.approve(vault, 2**256 - 1, sender=borrower)
+    vault.open(1_500 * 10**6, 3 * WAD, sender=borrower)
+    synth.transfer(holder, 3 * WAD // 2, sender=borrower)
+    activation = chain.blocks.head.timestamp + 60
+    oracle.stage_dividend(2 * 10**8, activation, sender=protocol["admin"])
+    protocol["push"](200, MarketStatus.CLOSED)
+    chain.pending_timestamp = activation  # the ex-date's first print, at the reference
+    oracle.push_price(198 * 10**8, activation, int(MarketStatus.OPEN), sender=reporter)
+    assert oracle.shares_multiplier_wad() == 10**12 * 200 // 198 * 10**6
+    rc, text = user("vault", "status", account="TEST::2", protocol=protocol)
+    assert rc == 0, text
+    assert "1 sTSLA = 1.010101 TSLA shares since splits and dividends" in text
+    assert "dividends: received $3.00 on the sTSLA held, paid $6.00 on the debt" in text, text
+    rc, text = user("vault", "status", account="TEST::3", protocol=protocol)
+    assert rc == 0 and "dividends: received $3.00 on the sTSLA held, paid $0.00" in text, text
