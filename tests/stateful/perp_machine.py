@@ -56,6 +56,7 @@ from machine_base import CLOSED, HALTED, MAX_AGE, OPEN, Backend, find_slot, hash
 
 from synthequity.model import orders as om
 from synthequity.model import perp as m
+from synthequity.model.oracle import dividend_factor_e12, quote_to_base_wad
 
 WAD = m.WAD
 TRADERS = ("t0", "t1", "t2")  # $50,000 each at the start
@@ -276,6 +277,7 @@ class PerpMachine(RuleBasedStateMachine):
         self.model = model
         self.liquidations = self.settlement_closes = 0
         self._cached: tuple[tuple[int, int], Books] | None = None
+        self.answer, self.mult_wad = 0, WAD  # the oracle's last quote and shares multiplier
         self._push(200 * 10**8, OPEN)
         for who in TRADERS:
             self._market(who, "deposit_margin", self._units(50_000))
@@ -322,8 +324,12 @@ class PerpMachine(RuleBasedStateMachine):
 
     @property
     def price(self) -> int:
-        """The oracle's answer (8 decimals)."""
-        return self.model.oracle.price_wad // 10**10 if self.model.oracle else 0
+        """The oracle's answer (8 decimals): the last quote pushed."""
+        return self.answer if self.model.oracle else 0
+
+    def _answer_of(self, price_wad: int) -> int:
+        """The quote (8 decimals) whose price per base share is about `price_wad`."""
+        return price_wad * 10**8 // self.mult_wad
 
     def _units(self, dollars: int) -> int:
         return dollars * WAD // self.upu
@@ -335,7 +341,8 @@ class PerpMachine(RuleBasedStateMachine):
         b = self.backend
         b.advance(1)
         b.send(self.stack.oracle, "push_price", answer, b.now(), status, sender=self.stack.reporter)
-        self.model.observe(answer * 10**10, b.now(), status)
+        self.answer = answer
+        self.model.observe(quote_to_base_wad(answer, 8, self.mult_wad), b.now(), status)
 
     def _send(self, outcome: m.Outcome, contract: Any, fn: str, *args: Any, sender: Any) -> Any:
         """Send the transaction the model just ran: the chain must revert with the model's
@@ -645,6 +652,33 @@ class PerpMachine(RuleBasedStateMachine):
         if to == OPEN:
             self._sweep()
 
+    @precondition(lambda self: self.status == OPEN)
+    @rule(bps=st.sampled_from([1, 30, 250, 1_200]), move_bps=st.sampled_from([0, 0, -300, 200]))
+    def dividend(self, bps, move_bps):
+        """Issue 21: a dividend of `bps` of the price (a special one above 10%: the admin
+        stages it, confirmed), the close, and the ex-date's first print at the reference
+        price (the close minus the dividend) moved by `move_bps`. At the reference price no
+        equity moves but for a second of funding: the long is paid, the short pays, the
+        pool takes the skew's side (invariants 1, 5 and the model check each)."""
+        b, cum = self.backend, self.price
+        amount = max(1, cum * bps // 10_000)
+        b.send(self.stack.oracle, "stage_dividend", amount, b.now() + 2, sender=self.stack.admin)
+        self._push(cum, CLOSED)
+        holders = [w for w in (*TRADERS, *SMALL, ATTACKER) if self.model.position(w).size]
+        before = {w: self.model.equity(w, self.now) for w in holders}
+        # the oracle's rule, independently: x cum / (cum - amount) in 1e-12, rounded down
+        self.mult_wad = dividend_factor_e12(self.mult_wad // 10**6, cum, amount) * 10**6
+        self._push(max((cum - amount) * (10_000 + move_bps) // 10_000, 10**6), OPEN)
+        if move_bps == 0 and not self.model.settled:
+            for w in holders:
+                after = self.model.equity(w, self.now)
+                size = abs(self.model.position(w).size)
+                # a second of funding and the factor's 1e-12 rounding, at most
+                slack = size * self.model.oracle.price_wad // WAD // 10**6 + 10**12
+                assert abs(after - before[w]) <= slack, (w, before[w], after)
+        note(self, f"dividend: {'special' if bps > 1_000 else 'ordinary'}")
+        self._sweep()
+
     @rule(seconds=st.sampled_from([1, 60, 3_600, 86_400]))
     def time_passes(self, seconds):
         """Time passes (funding accrues); while open the keeper keeps the price fresh, sweeps,
@@ -844,7 +878,7 @@ class PerpMachine(RuleBasedStateMachine):
         oracle, and that round lies within the order's window."""
         fills, self.finding7_fills = self.finding7_fills, ()
         oracle, math = self.stack.oracle, self.model.math
-        scale = 10 ** (18 - oracle.decimals())
+        decimals = oracle.decimals()
         for order, skew, fill in fills:
             first, latest = None, oracle.latestRound()
             for rid in range(order.round_id + 1, order.round_id + m.FILL_SCAN_ROUNDS + 1):
@@ -853,7 +887,7 @@ class PerpMachine(RuleBasedStateMachine):
                 _, answer, _, updated_at, _ = oracle.getRoundData(rid)
                 status, mult = oracle.round_state(rid)
                 if updated_at > order.committed_at and status == OPEN:
-                    first = (answer * scale * mult, updated_at)
+                    first = (quote_to_base_wad(answer, decimals, mult), updated_at)
                     break
             assert first is not None, order
             assert first[1] <= order.committed_at + self.model.params.order_max_age
@@ -1142,9 +1176,8 @@ class PerpMachine(RuleBasedStateMachine):
         if cross:  # a price just past the trigger, on the side that triggers it
             o = self.om.order(who, oid)
             below = om.crosses(o.kind, o.size_delta, o.trigger_price, o.trigger_price - 1)
-            answer = o.trigger_price // 10**10 + (-1 if below else 1) * (
-                o.trigger_price // 10**10 // 1_000
-            )
+            answer = self._answer_of(o.trigger_price)
+            answer += (-1 if below else 1) * (answer // 1_000)
             if answer > 0 and abs(answer - self.price) * 4 < self.price:  # within the guard
                 self._push(answer, OPEN)
         self.backend.advance(late)

@@ -76,6 +76,8 @@ def test_perp_market_matches_model(boa_perp, capsys):
         ("attacker execute: filled", "attacker conditional: filled"),  # its own, either kind
         ("closed out",),
         ("delisted",),
+        ("dividend: ordinary",),  # issue 21: the ex-date print moves no equity
+        ("dividend: special",),
         ("conditional execute: filled",),  # issue 20: a triggered order filled
         ("conditional execute: rearmed",),
         ("conditional cancel: cancelled:cancelled",),

@@ -77,6 +77,7 @@ from machine_base import (  # noqa: F401
     note,
 )
 
+from synthequity.model.oracle import dividend_factor_e12, quote_to_base_wad
 from synthequity.model.stability_pool import StabilityPoolModel
 from synthequity.model.vault import (
     WAD,
@@ -213,6 +214,7 @@ class VaultMachine(RuleBasedStateMachine):
         fee_bps = b.fees[fee_choice % len(b.fees)]
         self.usd_per_unit = 10 ** (18 - s.collateral.decimals())
         self.price = 200 * 10**8
+        self.mult_wad = WAD  # the oracle's shares multiplier (dividends raise it)
         self.status = OPEN
         self.example_steps = 0
         self._push(self.price, OPEN)
@@ -287,7 +289,8 @@ class VaultMachine(RuleBasedStateMachine):
 
     @property
     def price_wad(self) -> int:
-        return self.price * 10**10
+        """One base share (the synth's unit) in 1e18 USD: the quote x the multiplier."""
+        return quote_to_base_wad(self.price, 8, getattr(self, "mult_wad", WAD))
 
     def risk_error(self, at: int | None = None) -> str | None:
         if self.status == CLOSED:
@@ -546,7 +549,7 @@ class VaultMachine(RuleBasedStateMachine):
         coll, debt = m.view(who, self.backend.now())
         target_wad = liquidation_price(coll, debt, m.params, self.usd_per_unit)
         assert target_wad is not None
-        target = ceil_div(target_wad * (10_000 + over_bps) // 10_000, 10**10)
+        target = ceil_div(target_wad * (10_000 + over_bps) // 10_000 * 10**8, self.mult_wad)
         for _ in range(4):
             self._push(max(min(target, self.price * 12_000 // 10_000), self.price), OPEN)
             if self.price >= target:
@@ -827,7 +830,7 @@ class VaultMachine(RuleBasedStateMachine):
         target_wad = liquidation_price(coll, owed, m.params, self.usd_per_unit)
         if target_wad is None:
             return
-        target = ceil_div(target_wad * (10_000 + over_bps) // 10_000, 10**10)
+        target = ceil_div(target_wad * (10_000 + over_bps) // 10_000 * 10**8, self.mult_wad)
         for _ in range(4):
             self._push(max(min(target, self.price * 12_000 // 10_000), self.price), OPEN)
             if self.price >= target:
@@ -854,6 +857,38 @@ class VaultMachine(RuleBasedStateMachine):
     def price_moves(self, move_bps):
         self._step()
         self._push(max(self.price * (10_000 + move_bps) // 10_000, 10**6), OPEN)
+
+    @precondition(lambda self: self.status == OPEN and not self.model.settlement_price)
+    @rule(bps=st.sampled_from([1, 30, 250, 1_200]), move_bps=st.sampled_from([0, 0, -300, 200]))
+    def dividend(self, bps, move_bps):
+        """Issue 21: a dividend of `bps` of the price (above 10%, special: the admin stages
+        it, confirmed), the close, and the ex-date's first print at the reference price (the
+        close minus the dividend) moved by `move_bps`. At the reference price every debt and
+        every synth holding is worth what it was at the close (the holders are paid the
+        dividend against the drop, the borrowers pay it), to the factor's 1e-12 rounding and
+        a second of stability fee; no one becomes liquidatable; supply == Σ debt untouched."""
+        self._step()
+        b, m, cum = self.backend, self.model, self.price
+        amount = max(1, cum * bps // 10_000)
+        b.send(self.stack.oracle, "stage_dividend", amount, b.now() + 2, sender=self.stack.admin)
+        self._push(cum, CLOSED)
+        price, now = self.price_wad, b.now()
+        debts = {w: m.view(w, now)[1] for w in EVERYONE}
+        liquidatable = {w for w in EVERYONE if m.is_liquidatable(w, price, None, now)}
+        # the oracle's rule, independently: x cum / (cum - amount) in 1e-12, rounded down
+        self.mult_wad = dividend_factor_e12(self.mult_wad // 10**6, cum, amount) * 10**6
+        self._push(max((cum - amount) * (10_000 + move_bps) // 10_000, 10**6), OPEN)
+        after, now = self.price_wad, b.now()
+        if move_bps == 0:
+            assert price - price // 10**11 <= after <= price, (price, after)
+            for w, debt in debts.items():
+                later = m.view(w, now)[1]
+                assert later >= debt and later - debt <= debt // 10**6 + 1, (w, debt, later)
+                if w not in liquidatable:
+                    assert not m.is_liquidatable(w, after, None, now), w
+        # a new price: the attacker's measure restarts from it (§7.11 is at a fixed price)
+        self.attacker_base, self.attacker_allowance = self.attacker_value(), 0
+        note(self, f"dividend: {'special' if bps > 1_000 else 'ordinary'}")
 
     @rule(gap_bps=st.integers(-2_100, 2_100), halt=st.booleans())
     def market_closes_and_reopens(self, gap_bps, halt):
