@@ -242,7 +242,8 @@ class OracleKeeper:
             self.metrics["corporate actions not staged"] += 1
             event(
                 log,
-                "corporate action is not a forward split: not staged (docs/runbooks/splits.md)",
+                "corporate action is not a forward split: not staged (a dividend: add it to "
+                "--dividends, docs/runbooks/dividends.md; splits: docs/runbooks/splits.md)",
                 logging.ERROR,
                 **fields,
             )
@@ -429,9 +430,11 @@ class OracleKeeper:
             # share, cum-dividend, until the market reopens, and the chain would apply the
             # corporate action to that quote
             self.metrics["skipped"] += 1
-            return Decision(
-                Action.SKIP, "corporate action activated: waiting for the session's first quote"
-            )
+            if ratio > 1:
+                return Decision(
+                    Action.SKIP, "split activated: waiting for the first quote in new shares"
+                )
+            return Decision(Action.SKIP, "ex-date activated: waiting for the session's first quote")
         chain_now = (
             max(self.io.next_block_time(), obs.observed_at)
             if self.warp
