@@ -20,7 +20,7 @@ DAY = 86_400
 def test_stage_dividend_roles_bounds_and_events(
     oracle, admin, reporter, outsider, push, chain
 ):  # fmt: skip
-    soon = chain.pending_timestamp + DAY + 60
+    soon = chain.pending_timestamp + DAY + 600
     with ape.reverts("oracle: no data"):  # the bound needs a price
         oracle.stage_dividend(25 * E8 // 100, soon, sender=reporter)
     push(190)
@@ -69,7 +69,7 @@ def test_a_dividend_applies_at_the_first_print_after_the_close(
     oracle, admin, reporter, push, chain
 ):  # fmt: skip
     push(190)
-    activation = chain.pending_timestamp + DAY
+    activation = chain.pending_timestamp + DAY + 600  # a day ahead of any block soon
     oracle.stage_dividend(25 * E8 // 100, activation, sender=reporter)
     push(190.1)  # before the ex-date: nothing
     push(190, MarketStatus.CLOSED)  # the cum-dividend close
@@ -98,7 +98,7 @@ def test_a_dividend_applies_at_the_first_print_after_the_close(
 
 def test_a_due_dividend_waits_for_the_close(oracle, reporter, push, chain):
     push(100)
-    activation = chain.pending_timestamp + DAY
+    activation = chain.pending_timestamp + DAY + 600  # a day ahead of any block soon
     oracle.stage_dividend(5 * E8, activation, sender=reporter)  # 5%: ordinary
     chain.pending_timestamp = activation + 60
     tx = push(100.2)  # the ex-date came with the session still OPEN: it waits
@@ -111,7 +111,7 @@ def test_a_due_dividend_waits_for_the_close(oracle, reporter, push, chain):
 
 def test_a_special_dividend_applies_only_once_confirmed(oracle, admin, reporter, push, chain):
     push(100)
-    activation = chain.pending_timestamp + DAY
+    activation = chain.pending_timestamp + DAY + 600  # a day ahead of any block soon
     tx = oracle.stage_dividend(12 * E8, activation, sender=reporter)  # 12% of the price
     assert oracle.DividendStaged(special=True, confirmed=False) in tx.events
     push(100, MarketStatus.CLOSED)
@@ -121,7 +121,7 @@ def test_a_special_dividend_applies_only_once_confirmed(oracle, admin, reporter,
     assert oracle.DividendDropped(round_id=rid, amount=12 * E8, cum_price=100 * E8) in tx.events
     assert oracle.shares_multiplier_wad() == WAD and oracle.staged_dividend() == (0, 0, False)
     # confirmed, the same dividend applies
-    activation = chain.pending_timestamp + 2 * DAY
+    activation = chain.pending_timestamp + 2 * DAY + 600
     oracle.stage_dividend(12 * E8, activation, sender=reporter)
     oracle.confirm_dividend(sender=admin)
     push(88, MarketStatus.CLOSED)
@@ -136,7 +136,7 @@ def test_a_dividend_with_the_market_drop_is_no_jump_and_a_real_crash_still_is(
     oracle, admin, reporter, push, chain
 ):  # fmt: skip
     push(100)
-    activation = chain.pending_timestamp + DAY
+    activation = chain.pending_timestamp + DAY + 600  # a day ahead of any block soon
     oracle.stage_dividend(40 * E8, activation, sender=admin)  # special, confirmed: 40%
     push(100, MarketStatus.CLOSED)
     chain.pending_timestamp = activation
