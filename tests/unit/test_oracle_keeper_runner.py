@@ -320,22 +320,27 @@ def test_an_absurd_quote_is_a_source_error_not_a_crashed_keeper():
     assert chain.model.latest.answer == 250 * 10**8
 
 
-def test_the_primary_stages_its_dividend_schedule_and_the_ex_date_print_applies_it(calendar):
-    """A week of TSLA's bars with a (hypothetical) $1.50 dividend ex Monday 2022-11-28: the
-    keeper stages it from its schedule on the first tick (a week ahead), skips the closed
-    status prints after the ex-date's 00:00 UTC activation (the source still quotes the
-    cum-dividend close), and Monday's first OPEN print applies it on Friday's close; nothing
-    is refused along the way."""
-    start, end = to_ts("2022-11-21"), to_ts("2022-11-30")
-    div = Dividend(dt.date(2022, 11, 28), Decimal("1.50"))
-    chain = ModelFeed(start)
+def replay_with_dividend(calendar, div, start, end):
+    """TSLA's bars replayed from `start` to `end` by a keeper whose schedule holds `div`."""
+    chain = ModelFeed(to_ts(start))
     keeper = OracleKeeper(
         io=chain,
         source=CsvReplaySource("data/tsla_daily.csv", calendar),
         warp=True,
         dividends=(div,),
     )
-    keeper.run(replay_schedule(calendar, start, end, 300))
+    keeper.run(replay_schedule(calendar, to_ts(start), to_ts(end), 300))
+    return chain, keeper
+
+
+def test_the_primary_stages_its_dividend_schedule_and_the_ex_date_print_applies_it(calendar):
+    """A week of TSLA's bars with a (hypothetical) $1.50 dividend ex Monday 2022-11-28: the
+    keeper stages it from its schedule on the first tick (a week ahead), skips the closed
+    status prints after the ex-date's 00:00 UTC activation (the source still quotes the
+    cum-dividend close), and Monday's first OPEN print applies it on Friday's close; nothing
+    is refused along the way."""
+    div = Dividend(dt.date(2022, 11, 28), Decimal("1.50"))
+    chain, keeper = replay_with_dividend(calendar, div, "2022-11-21", "2022-11-30")
     assert keeper.metrics["dividends staged"] == 1 and keeper.metrics["refused"] == 0
     [(kind, rid, amount, cum)] = chain.model.actions_log
     applied = chain.model.rounds[rid - 1]
@@ -352,16 +357,10 @@ def test_the_primary_stages_its_dividend_schedule_and_the_ex_date_print_applies_
 def test_a_dividend_inside_the_notice_is_left_to_the_admin(calendar):
     """Started on the eve of the ex-date, the keeper may not stage it (a reporter gives a
     day's notice): it says what the admin must call, once, and pushes as usual."""
-    start = to_ts("2022-11-27T12:00:00")
     div = Dividend(dt.date(2022, 11, 28), Decimal("1.50"))
-    chain = ModelFeed(start)
-    keeper = OracleKeeper(
-        io=chain,
-        source=CsvReplaySource("data/tsla_daily.csv", calendar),
-        warp=True,
-        dividends=(div,),
+    chain, keeper = replay_with_dividend(
+        calendar, div, "2022-11-27T12:00:00", "2022-11-28T12:00:00"
     )
-    keeper.run(replay_schedule(calendar, start, start + 86_400, 300))
     assert keeper.metrics["dividends awaiting admin"] == 1
     assert keeper.metrics["dividends staged"] == 0 and chain.model.dividend is None
     assert keeper.pushes and not chain.model.actions_log

@@ -253,13 +253,7 @@ class OracleKeeper:
         if not isinstance(self.io, SplitStaging):
             return
         io = self.io
-        staged = with_retries(
-            io.staged_split,
-            what="read staged split",
-            attempts=self.rpc_attempts,
-            on_retry=self.io.reconnect,
-            stop=self.stop,
-        )
+        staged = self._rpc(io.staged_split, "read staged split")
         if staged == (split.ratio, split.activation):
             event(log, "split already staged", ratio=split.ratio, **fields)
             return
@@ -287,20 +281,8 @@ class OracleKeeper:
                 **fields,
             )
             return
-        from ape.exceptions import ContractLogicError
-
         ratio, activation = split.ratio, split.activation
-        try:
-            with_retries(
-                lambda: io.stage_split(ratio, activation),
-                what="stage split",
-                attempts=self.rpc_attempts,
-                on_retry=self.io.reconnect,
-                stop=self.stop,
-            )
-        except ContractLogicError as exc:
-            self.metrics["failed"] += 1
-            event(log, "stage split reverted", logging.ERROR, error=str(exc), **fields)
+        if not self._stage(lambda: io.stage_split(ratio, activation), "stage split", fields):
             return
         self.metrics["splits staged"] += 1
         event(log, "split staged from the feed", logging.WARNING, ratio=split.ratio, **fields)
@@ -323,6 +305,24 @@ class OracleKeeper:
             feed = dataclasses.replace(feed, answer=max(1, answer - paid), anchor=anchor)
         return feed, ratio if ratio > 1 or not paid else 0
 
+    def _rpc(self, fn: Any, what: str) -> Any:
+        """`fn()` with this keeper's retries, reconnecting between attempts."""
+        return with_retries(
+            fn, what=what, attempts=self.rpc_attempts, on_retry=self.io.reconnect, stop=self.stop
+        )
+
+    def _stage(self, fn: Any, what: str, fields: dict[str, Any]) -> bool:
+        """Send a staging transaction; False (logged, counted) when it reverts."""
+        from ape.exceptions import ContractLogicError
+
+        try:
+            self._rpc(fn, what)
+        except ContractLogicError as exc:
+            self.metrics["failed"] += 1
+            event(log, f"{what} reverted", logging.ERROR, error=str(exc), **fields)
+            return False
+        return True
+
     def _schedule_dividends(self, now: int) -> None:
         """At most once an hour of chain time: make sure the next scheduled dividend is staged
         on chain, staging it when a reporter still may (a day ahead), else saying what the
@@ -333,13 +333,7 @@ class OracleKeeper:
             return
         self._dividend_check_at = now + 3_600
         io = self.io
-        staged = with_retries(
-            io.staged_dividend,
-            what="read staged dividend",
-            attempts=self.rpc_attempts,
-            on_retry=self.io.reconnect,
-            stop=self.stop,
-        )
+        staged = self._rpc(io.staged_dividend, "read staged dividend")
         step = next_dividend_step(self.dividends, staged, now)
         if step is None:
             return
@@ -349,19 +343,8 @@ class OracleKeeper:
             ex_date=div.ex_date.isoformat(), amount_usd=str(div.amount), activation=div.activation
         )
         if what is DividendStep.STAGE and not self.dry_run:
-            from ape.exceptions import ContractLogicError
-
-            try:
-                with_retries(
-                    lambda: io.stage_dividend(amount, div.activation),
-                    what="stage dividend",
-                    attempts=self.rpc_attempts,
-                    on_retry=self.io.reconnect,
-                    stop=self.stop,
-                )
-            except ContractLogicError as exc:
-                self.metrics["failed"] += 1
-                event(log, "stage dividend reverted", logging.ERROR, error=str(exc), **fields)
+            stage = lambda: io.stage_dividend(amount, div.activation)  # noqa: E731
+            if not self._stage(stage, "stage dividend", fields):
                 return
             self.metrics["dividends staged"] += 1
             self._dividend_said[div] = DividendStep.STAGED
