@@ -37,9 +37,10 @@ pool model (`StabilityPoolModel`); the pool's rules run where the stack has one 
   and supply == Σ recorded debt + system debt, exactly, from raw storage alone.
 - `inv_pool_synth_matches_compounded_deposits`: the pool's synth == Σ exact compounded
   deposits (+ waiting synth), exactly; Σ of the pool's own figures (rounded down) <= it, and
-  each depositor's figure is within exact x (1 + n) x 1e-9 + n + 1 wei + its deposits x
-  1e-18 of its exact value (n = the pool operations so far; the last term is what the scheme
-  drops outright: a deposit two scales down or an emptied epoch's dust; docs/design/vault.md).
+  each depositor's figure is within exact x (1 + n) x 1e-9 + n + 1 wei + its deposits / the
+  lowest P the pool has had of its exact value (n = the pool operations so far; the last term
+  is what the scheme drops outright: a deposit two scales down or an emptied epoch's dust;
+  docs/design/vault.md).
 - `inv_pool_pays_out_at_most_what_it_received`: the pool's collateral == received (the
   model's liquidations) - paid (measured at each depositor), and paid <= received.
 - `inv_no_depositor_takes_more_than_its_share`: no depositor has withdrawn more synth than
@@ -237,6 +238,7 @@ class VaultMachine(RuleBasedStateMachine):
         self.sp_paid: dict[str, int] = {}  # collateral units paid to each depositor
         self.sp_ops = 0  # pool operations (the rounding bound grows with them)
         self.sp_deposited: dict[str, int] = {}  # synth each depositor put in, in all
+        self.sp_p_min = WAD  # the lowest P the pool has had (`_sp_dropped`)
         # synth each depositor's figure may have lost to the liquidations' rounding
         self.sp_slack: dict[str, Fraction] = {}
         self.sp_gain_slack: dict[str, Fraction] = {}  # the same for gains, collateral units
@@ -791,6 +793,7 @@ class VaultMachine(RuleBasedStateMachine):
         sp.offset(liq.repay, gained, now)
         self.sp_received += gained
         p_after = int(self.pool.product_sum()[0])
+        self.sp_p_min = min(self.sp_p_min, p_after)
         for d, value in before.items():
             # the loss per unit rounds up (< value / 1e18) and P down (< value / P)
             self.sp_slack[d] = self.sp_slack.get(d, Fraction(0)) + value / WAD + value / p_after
@@ -1137,21 +1140,26 @@ class VaultMachine(RuleBasedStateMachine):
         """How far below its exact value a depositor's synth figure may round: what each
         liquidation's rounding may have taken from it (`sp_slack`, measured on its value
         then, not now: a depositor who withdrew its figure keeps that dust in the exact
-        model), 1 wei per pool operation (each settlement rounds its figure down), and its
-        deposits x 1e-18, what the scheme drops outright (a deposit two scales down, or the
-        dust of an emptied pool's epoch)."""
+        model), 1 wei per pool operation (each settlement rounds its figure down), and
+        `_sp_dropped`, what the scheme drops outright."""
         n = self.sp_ops
         slack = self.sp_slack.get(who, Fraction(0))
-        return slack + n + 1 + Fraction(self.sp_deposited.get(who, 0), WAD)
+        return slack + n + 1 + self._sp_dropped(who)
+
+    def _sp_dropped(self, who: str) -> Fraction:
+        """The most of `who`'s synth the scheme drops outright: a deposit two scales behind
+        P is worth 0 though its exact remnant is < its amount / the P of its snapshot, and P
+        was never below `sp_p_min` (an emptied epoch's dust is < its amount x 1e-18, less;
+        tests/unit/test_redemption_pool.py::test_ci_a_deposit_two_scales_down_...)."""
+        return Fraction(self.sp_deposited.get(who, 0), self.sp_p_min)
 
     def _sp_gain_bound(self, exact: Fraction, who: str) -> Fraction:
         """How far below its exact value a depositor's gain may round (n pool operations),
         besides `sp_gain_slack`: its synth figure's own rounding (< 1e-9 relative per
-        operation) carried into the gains; + 1 wei per operation; + its deposits x 1e-18,
-        what the scheme drops outright (a deposit two scales down, or the dust of an emptied
-        pool's epoch, is worth 0 where the exact share is below 1e-18 of it)."""
+        operation) carried into the gains; + 1 wei per operation; + `_sp_dropped`, the
+        synth the scheme drops outright (its later gains are bounded in the invariant)."""
         n = self.sp_ops
-        return exact / 10**9 * (1 + n) + n + 1 + Fraction(self.sp_deposited.get(who, 0), WAD)
+        return exact / 10**9 * (1 + n) + n + 1 + self._sp_dropped(who)
 
     def _sp_figures(self) -> dict[str, tuple[int, int, int]]:
         """`deposit_of` of every depositor, read again only after a pool operation (joins
@@ -1209,8 +1217,8 @@ class VaultMachine(RuleBasedStateMachine):
             assert sp.gains.get(d, Fraction(0)) >= 0, d
             owed = sp.gains.get(d, Fraction(0)) / unit
             assert gain <= owed, (d, gain, owed)
-            # the dropped remnant's gains: < 1e-18 of the deposits x the most a unit gains
-            remnant = Fraction(self.sp_deposited.get(d, 0) * 2 * self.max_price_wad, WAD * WAD)
+            # the dropped remnant's gains: its synth (`_sp_dropped`) x the most a unit gains
+            remnant = self._sp_dropped(d) * 2 * self.max_price_wad / WAD
             slack = self.sp_gain_slack.get(d, Fraction(0))
             bound = self._sp_gain_bound(owed, d) + 1 + remnant / unit + slack
             assert owed - gain <= bound, (d, gain, owed)

@@ -601,3 +601,90 @@ def test_redeem_mints_the_fees_of_written_positions_only():
     assert p.vault.position(p.borrower)[1] == 0
     assert recorded(p, p.lp)[1] == WAD // 2  # not written
     check_supply(p, [p.borrower, p.lp, p.trader])
+
+
+def _liquidate_leaving(p, model, victim, keep: Fraction, filler: str) -> None:
+    """Liquidate `victim` through the pool after `filler` withdraws what makes the pool's
+    total R / (1 - keep) (R: what the rules repay, probed in an anchor at the same second),
+    so the loss leaves `keep` of every deposit; `model` follows."""
+    sp = p.stability_pool
+    with boa.env.anchor(), boa.env.prank(p.keeper):
+        repaid = sp.liquidate(victim)
+    total = sp.total_deposits()
+    want = int(repaid / (1 - keep)) + 1
+    assert total > want, (total, want)
+    with boa.env.prank(filler):
+        sp.withdraw(total - want)
+    model.withdraw(filler, total - want, boa.env.timestamp)
+    with boa.env.prank(p.keeper):
+        assert sp.liquidate(victim) == repaid
+    off = next(e for e in sp.get_logs() if type(e).__name__ == "Offset")
+    model.offset(off.debt, off.collateral, boa.env.timestamp)
+
+
+def test_ci_a_deposit_two_scales_down_is_dropped_within_its_amount_over_its_p():
+    """Found by CI's vault machine (usd18; the machine's bound was wrong, the pool was
+    right): a deposit two scales behind P is worth 0, and the gains of its exact remnant
+    are dropped. That remnant is < its amount / the P it joined at, not / 1e18: a deposit
+    that joins at P = 1e12 and is then taken down by 1e-4 and 1e-9 (two scale changes)
+    keeps 1e-13 of itself in the exact model (1e6 wei of 10 sTSLA), and the gains it
+    would earn later (2.7e8 wei of USD here) are far above 10 x 1e-18 x 2 x the price."""
+    p = deploy_protocol(decimals=18)
+    sp = p.stability_pool
+    p.push(PRICE)
+    saver, filler = (boa.env.generate_address(n) for n in ("saver", "filler"))
+    for who in (saver, filler):
+        p.fund(who, 10**9)
+        with boa.env.prank(who):
+            p.vault.open(p.units(10**8), 100_000 * WAD)
+    victims = [boa.env.generate_address(f"victim{i}") for i in range(4)]
+    for i, who in enumerate(victims):
+        p.fund(who, 10**7)
+        with boa.env.prank(who):
+            p.vault.open(p.units(PRICE * 1.6 * 40 * (i + 1)), 40 * (i + 1) * WAD)
+    model = StabilityPoolModel(p.usd_per_unit)
+
+    def deposit(who, amount):
+        with boa.env.prank(who):
+            sp.deposit(amount)
+        model.deposit(who, amount, boa.env.timestamp)
+
+    def liquidate(victim, keep):
+        p.push(PRICE * 1.2, dt=1)
+        p.push(PRICE * 1.4, dt=1)
+        _liquidate_leaving(p, model, victim, keep, filler)
+        p.push(PRICE * 1.2, dt=1)
+        p.push(PRICE, dt=1)
+
+    def join():
+        p.push(PRICE, dt=2 * WINDOW)
+        model.join(boa.env.timestamp)
+
+    deposit(filler, 50_000 * WAD)
+    join()
+    liquidate(victims[0], Fraction(1, 10**6))  # P: 1e18 -> ~1e12, scale 0
+    assert sp.product_sum()[1] == 0
+    deposit(saver, 10 * WAD)
+    deposit(filler, 50_000 * WAD)
+    join()
+    p_joined = sp.product_sum()[0]
+    assert 10**11 < p_joined < 10**13
+    liquidate(victims[1], Fraction(1, 10**4))  # P x ~1e-4: below 1e9, scale 1
+    assert sp.product_sum()[1] == 1
+    assert sp.deposit_of(saver)[0] > 0
+    deposit(filler, 50_000 * WAD)
+    join()
+    liquidate(victims[2], Fraction(1, 10**9))  # P x ~1e-9: scale 2, the saver's deposit is 0
+    assert sp.product_sum()[1] == 2
+    remnant = model.active[saver]
+    assert sp.deposit_of(saver)[0] == 0
+    assert Fraction(10 * WAD, 10**18) < remnant < Fraction(10 * WAD, p_joined)
+    gain_then = sp.deposit_of(saver)[2]
+    owed_then = model.gains[saver]
+    deposit(filler, 50_000 * WAD)
+    join()
+    liquidate(victims[3], Fraction(1, 10))
+    assert sp.deposit_of(saver)[2] == gain_then  # its gains after the drop are dropped
+    dropped = model.gains[saver] - owed_then
+    assert dropped > 10 * 2 * 280  # the old bound: its deposits x 1e-18 x 2 x the price
+    assert dropped < Fraction(10 * WAD, p_joined) * 2 * 280
