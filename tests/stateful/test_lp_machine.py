@@ -28,7 +28,7 @@ import boa
 import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
-from machine_base import Backend, BoaBackend, note, run_machine
+from machine_base import Backend, BoaBackend, note, pin_clock, run_machine
 
 from synthequity.model import perp as m
 from synthequity.testing import deploy_protocol
@@ -324,6 +324,7 @@ class LpMachine(RuleBasedStateMachine):
 
 @pytest.fixture(scope="module")
 def lp_stack():
+    pin_clock("lp")
     params = m.MarketParams(
         math=dataclasses.replace(m.PerpParams(), skew_scale=50_000 * WAD)  # premiums matter
     )

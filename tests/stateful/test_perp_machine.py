@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import boa
 import pytest
-from machine_base import BoaBackend, depth, run_machine
+from machine_base import BoaBackend, depth, pin_clock, run_machine
 from perp_machine import PerpMachine, machine_params
 
 from synthequity.testing import deploy_protocol
@@ -19,6 +19,7 @@ ACTORS = ("t0", "t1", "t2", "s0", "s1", "keeper", "lp", "tripper", "attacker")
 
 @pytest.fixture(scope="module", params=[6, 18], ids=["usdc6", "usd18"])
 def boa_perp(request):
+    pin_clock(f"perp {request.param}")
     p = deploy_protocol(decimals=request.param, perp_params=machine_params())
     actors = {name: boa.env.generate_address(name) for name in ACTORS}
     for who in actors.values():

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import boa
 import pytest
-from machine_base import BoaBackend, run_machine
+from machine_base import BoaBackend, pin_clock, run_machine
 
 from synthequity.model.vault import VaultParams
 from synthequity.testing.boa_stack import deploy_vault_stack
@@ -17,6 +17,7 @@ from vault_machine import EVERYONE, VaultMachine, depth
 
 @pytest.fixture(scope="module", params=[6, 18], ids=["usdc6", "usd18"])
 def boa_vault(request):
+    pin_clock(f"vault {request.param}")
     stack = deploy_vault_stack(request.param, VaultParams(stability_fee_bps=0))
     actors = {name: boa.env.generate_address(name) for name in EVERYONE}
     for who in actors.values():
