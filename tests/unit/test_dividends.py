@@ -109,6 +109,32 @@ def test_a_due_dividend_waits_for_the_close(oracle, reporter, push, chain):
     assert not oracle.suspect()
 
 
+def test_nightly_a_due_dividend_applies_with_the_next_print_after_a_close_even_a_closed_one(
+    oracle, admin, push, chain
+):  # fmt: skip
+    """Found by the nightly oracle machine (the machine's rule assumed the dividend was still
+    staged after the close; the oracle was right): a dividend due while the feed is CLOSED
+    applies with the first print after a CLOSED round whatever that print's status, here a
+    second CLOSED print of the close. That round is not usable for risk (CLOSED), and the
+    session's first quote at the reference price is then worth the close, with no jump."""
+    push(190)
+    activation = chain.pending_timestamp + 600
+    oracle.stage_dividend(25 * E8 // 100, activation, sender=admin)
+    push(190, MarketStatus.CLOSED)  # the close, before the ex-date
+    chain.pending_timestamp = activation + 60
+    rid = oracle.latestRound() + 1
+    tx = push(190, MarketStatus.CLOSED)  # the night's print after the ex-date: it applies
+    factor = int(Decimal(190) / Decimal("189.75") * 10**12) * 10**6
+    assert oracle.DividendApplied(round_id=rid, cum_price=190 * E8, multiplier_wad=factor) in (
+        tx.events
+    )
+    assert oracle.market_state() == (MarketStatus.CLOSED, factor)
+    push(189.75)  # the session's first quote: one base share is worth the close
+    assert not oracle.suspect() and oracle.staged_dividend() == (0, 0, False)
+    base = 18_975 * E8 // 100 * factor // E8
+    assert 190 * WAD - 190 * WAD // 10**12 <= base <= 190 * WAD
+
+
 def test_a_special_dividend_applies_only_once_confirmed(oracle, admin, reporter, push, chain):
     push(100)
     activation = chain.pending_timestamp + DAY + 600  # a day ahead of any block soon
