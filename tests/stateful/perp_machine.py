@@ -1190,6 +1190,49 @@ class PerpMachine(RuleBasedStateMachine):
         ) or data.draw(st.integers(max(1, latest - 4), latest))
         self._execute_conditional(who, oid, rid, who if by == "owner" else by, fill)
 
+    @precondition(lambda self: self.om is not None and self.model.oracle is not None)
+    @rule(data=st.data(), lev_bps=st.integers(5_000, 20_000))
+    def conditional_lifecycle(self, data, lev_bps):
+        """A limit buy 0.1% under the price, its whole path in one step whatever the random
+        rules reached: its owner cancels it (the fee back to its margin), places it again,
+        a print crosses it, and the keeper executes it on the fill round in its window."""
+        assert self.om is not None
+        free = [
+            w
+            for w in PLAYERS
+            if w not in self.model.orders
+            and self.model.position(w).margin > self.om.min_keeper_fee
+            and om.free_slot(o.kind for o in self.om.orders(w)) is not None
+        ]
+        if not free:
+            return
+        who = data.draw(st.sampled_from(free))
+        oid = om.free_slot(o.kind for o in self.om.orders(who))
+        assert oid is not None
+        trigger = self.model.oracle.price_wad * 9_990 // 10_000
+        size, fee = self._order_size(who, lev_bps), self.om.min_keeper_fee
+
+        def place() -> bool:
+            out = self._place(
+                who, oid, om.LIMIT, size, trigger, om.PRICE_MAX, self.now + 3_600, fee
+            )
+            note(self, f"lifecycle place: {out.label}")
+            return isinstance(out, m.Done)
+
+        if not place():
+            return
+        outcome = self.om.cancel(who, who, oid, self.now)
+        self._send_book(outcome, "cancel", self._addr(who), oid, sender=self.actors[who])
+        note(self, f"conditional cancel: {outcome.label}")
+        self._book_agrees(who)
+        if self.om.order(who, oid).kind or not place():
+            return
+        answer = self._answer_of(trigger)
+        self._push(answer - answer // 1_000, OPEN)
+        fill = self.om.fill_round(who, oid, self.now)
+        if fill:
+            self._execute_conditional(who, oid, fill, "keeper", fill)
+
     @precondition(lambda self: self.om is not None and any(self.om.books.values()))
     @rule(data=st.data(), by=st.sampled_from(["keeper", ATTACKER]))
     def miss_a_conditional_window(self, data, by):
