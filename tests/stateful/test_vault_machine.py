@@ -47,6 +47,7 @@ def test_vault_matches_model(boa_vault, capsys):
     )
     # per decimals variant, as the perp machine: ci 5,000 in all, nightly 200,000
     assert machine.steps >= required // 2
-    # issue 21: the ex-date print at the reference price moved no debt and no holding
-    for outcome in ("dividend: ordinary", "dividend: special"):
+    # issue 21: the ex-date print at the reference price moved no debt and no holding;
+    # issue 19: a redemption and the same exposure opened again created no value
+    for outcome in ("dividend: ordinary", "dividend: special", "redemption round trip"):
         assert machine.seen.get(outcome), (outcome, sorted(machine.seen))

@@ -408,6 +408,7 @@ class VaultMachine(RuleBasedStateMachine):
     def _step(self) -> None:
         self.example_steps += 1
         self.last_redemption = None
+        self.round_trip: tuple[int, int, int] | None = None
 
     @rule(who=user, dollars=st.integers(0, 50_000))
     def deposit(self, who, dollars):
@@ -615,9 +616,16 @@ class VaultMachine(RuleBasedStateMachine):
         plan's, none, or wrong ones: only gas may differ)."""
         self._step()
         who = self._holder(data)
+        amount = self.model.synth.get(who, 0) * frac_bps // 10_000 + extra
+        self._redeem_listed(who, amount, hints, max_fee_bps)
+
+    def _redeem_listed(
+        self, who: str, amount: int, hints: str, max_fee_bps: int
+    ) -> list[tuple[str, int, int]] | None:
+        """`who` redeems `amount` (`redeem_listed`); the positions taken (account, synth,
+        collateral), or None when it reverted (as the model said)."""
         m, now = self.model, self.backend.now()
         order = [w for w, _ in self.reads.listed()]
-        amount = m.synth.get(who, 0) * frac_bps // 10_000 + extra
         rate = m.rate_now(now)
         plan = plan_redemption(
             self._entries(order, now), amount, self.price_wad, m.params, self.usd_per_unit, rate
@@ -646,7 +654,7 @@ class VaultMachine(RuleBasedStateMachine):
                 reason = _top_reason(got.reason)
                 assert reason == exc.reason, ("redeem", args, reason, exc.reason)
                 note(self, f"redeem_listed: reverted:{exc.reason}")
-                return
+                return None
             raise AssertionError(
                 f"redeem{args} should revert with {exc.reason!r}",
                 self._entries(order, now),
@@ -669,6 +677,44 @@ class VaultMachine(RuleBasedStateMachine):
             "accrued": accrued,
             "fee": fee,
         }
+        return taken
+
+    def _open_at_twice_the_mcr(self, who: str, debt: int) -> None:
+        """`who` opens (or adds to) a position minting `debt` against collateral at twice
+        the MCR (rounded up): value-neutral at the oracle price."""
+        mcr = self.model.params.mcr_bps
+        coll = -(-debt * self.price_wad * mcr * 2 // (10_000 * WAD * self.usd_per_unit))
+        self._call("open", who, coll, debt)
+
+    @precondition(lambda self: not self.model.settlement_price)
+    @rule(dollars=st.integers(200, 20_000), frac_bps=st.integers(1, 10_000))
+    def redemption_round_trip(self, dollars, frac_bps):
+        """Issue 19's round trip, at a fresh price P: the attacker redeems part of its synth
+        (minted now when it holds none: value-neutral), then opens the same exposure again
+        (collateral at twice the MCR, the synth it redeemed minted);
+        `inv_redemption_round_trip_creates_no_value` compares its value before and after."""
+        self._step()
+        if self.risk_error() is not None:
+            self._push(self.price, OPEN)
+        start = self.attacker_value()
+        if not self.model.synth.get(ATTACKER, 0):
+            self._open_at_twice_the_mcr(ATTACKER, dollars * WAD * WAD // self.price_wad)
+        amount = self.model.synth.get(ATTACKER, 0) * frac_bps // 10_000
+        taken = self._redeem_listed(ATTACKER, amount, "plan", 10_000)
+        if not taken:
+            return
+        # its own position redeemed: the owner's collateral rounds down in its favour
+        own = sum(
+            take * self.price_wad - coll * self.usd_per_unit * WAD
+            for account, take, coll in taken
+            if account == ATTACKER
+        )
+        # the redemption's own invariant now, before the same step moves the attacker again
+        self.inv_redemption_raises_no_ratio_and_touches_only_its_prefix()
+        self.last_redemption = None
+        self._open_at_twice_the_mcr(ATTACKER, sum(take for _, take, _ in taken))
+        self.round_trip = (start, self.attacker_value(), own)
+        note(self, "redemption round trip")
 
     # ---- the stability pool (issue 19) ------------------------------------------------------
     def _sp_send(self, fn: str, who: str, *args: Any, expect: str | None = None) -> Any:
@@ -1222,6 +1268,16 @@ class VaultMachine(RuleBasedStateMachine):
             slack = self.sp_gain_slack.get(d, Fraction(0))
             bound = self._sp_gain_bound(owed, d) + 1 + remnant / unit + slack
             assert owed - gain <= bound, (d, gain, owed)
+
+    @invariant()
+    def inv_redemption_round_trip_creates_no_value(self):
+        """Issue 19: a redemption at P followed by opening the same exposure at P creates no
+        value: the attacker's value at P after both is at most its value before, plus the
+        rounding a redeemed owner keeps when the position redeemed was its own."""
+        trip = getattr(self, "round_trip", None)
+        if trip is not None:
+            start, after, own = trip
+            assert after <= start + own, (start, after, own)
 
     @invariant()
     def inv_delisting_redemption_is_order_independent(self):
