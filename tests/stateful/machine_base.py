@@ -19,7 +19,7 @@ OPEN, CLOSED, HALTED = 2, 1, 3
 MAX_AGE = 120
 DEPTH = {  # (examples, max steps per example, steps the run must reach) by profile
     "dev": (10, 30, 0),
-    # ~49 steps an example: 5,000 with margin (the clock is pinned: `pin_clock`)
+    # ~49 steps an example: 5,000 with margin (runs vary with what ran before: `pin_clock`)
     "ci": (125, 60, 5_000),
     "nightly": (4_000, 100, 200_000),
 }
@@ -38,9 +38,10 @@ def pin_clock(name: str) -> None:
     generator seeded by `name` (one per stack). boa starts at wall-clock time, earlier tests
     in the process move it and draw addresses from the same generator, and the contracts
     read time modulo hours and days (the stability pool's join windows, day-long locks)
-    while addresses order lists and fills; so a derandomized run would otherwise take other
-    paths on CI than on a laptop, or alone than after other tests. Pinned, the same code
-    runs the same steps everywhere."""
+    while addresses order lists and fills: pinned, a derandomized run no longer depends on
+    the time of day or on those draws. It still depends on what ran before it in the same
+    process (measured: the perp machine takes other paths after `tests/property`, cause not
+    found), so reproduce CI with the lane's files in its order (docs/testing.md)."""
     boa.env.evm.patch.timestamp = MACHINE_EPOCH
     boa.env.evm.patch.block_number = 1_000_000
     boa.env.set_random_seed(f"synthequity machine {name}")
