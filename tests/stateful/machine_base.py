@@ -40,9 +40,10 @@ def pin_clock(name: str) -> None:
     read time modulo hours and days (the stability pool's join windows, day-long locks)
     while addresses order lists and fills: pinned, a derandomized run no longer depends on
     the time of day or on those draws. The perp machine's paths still vary between runs
-    (measured: 3,124 steps per variant alone, 3,052 in the lane's order here, 3,156 on CI;
-    cause not found), so what a machine must cover comes from rules that take those paths
-    on purpose, never from lucky draws (docs/testing.md)."""
+    (measured at one commit: 3,052 steps per variant in the lane's order here, 3,156 on
+    CI; at an earlier one, 3,124 alone and 3,322 after `tests/property`; cause not found),
+    so what a machine must cover comes from rules that take those paths on purpose, never
+    from lucky draws (docs/testing.md)."""
     boa.env.evm.patch.timestamp = MACHINE_EPOCH
     boa.env.evm.patch.block_number = 1_000_000
     boa.env.set_random_seed(f"synthequity machine {name}")
