@@ -1173,13 +1173,8 @@ class PerpMachine(RuleBasedStateMachine):
         round (invariant 16)."""
         assert self.om is not None
         who, oid = data.draw(st.sampled_from(self._live_conditional()))
-        if cross:  # a price just past the trigger, on the side that triggers it
-            o = self.om.order(who, oid)
-            below = om.crosses(o.kind, o.size_delta, o.trigger_price, o.trigger_price - 1)
-            answer = self._answer_of(o.trigger_price)
-            answer += (-1 if below else 1) * (answer // 1_000)
-            if answer > 0 and abs(answer - self.price) * 4 < self.price:  # within the guard
-                self._push(answer, OPEN)
+        if cross:
+            self._cross_trigger(self.om.order(who, oid))
         self.backend.advance(late)
         o, latest = self.om.order(who, oid), self.model._latest().round_id
         rounds = self.model.rounds
@@ -1243,16 +1238,21 @@ class PerpMachine(RuleBasedStateMachine):
         assert self.om is not None
         who, oid = data.draw(st.sampled_from(self._live_conditional()))
         o = self.om.order(who, oid)
-        below = om.crosses(o.kind, o.size_delta, o.trigger_price, o.trigger_price - 1)
-        answer = self._answer_of(o.trigger_price)
-        answer += (-1 if below else 1) * (answer // 1_000)
-        if answer > 0 and abs(answer - self.price) * 4 < self.price:  # within the guard
-            self._push(answer, OPEN)
+        self._cross_trigger(o)
         self.backend.advance(self.om.window + 1)
         first = om.first_crossing(o, self.model.rounds, self.model._latest().round_id)
         if first:
             fill = self.om.fill_round(who, oid, self.now)
             self._execute_conditional(who, oid, first, by, fill)
+
+    def _cross_trigger(self, o: om.ConditionalOrder) -> None:
+        """An OPEN price 0.1% past `o`'s trigger, on the side that triggers it (when the
+        oracle's jump guard lets it through)."""
+        below = om.crosses(o.kind, o.size_delta, o.trigger_price, o.trigger_price - 1)
+        answer = self._answer_of(o.trigger_price)
+        answer += (-1 if below else 1) * (answer // 1_000)
+        if answer > 0 and abs(answer - self.price) * 4 < self.price:  # within the guard
+            self._push(answer, OPEN)
 
     def _execute_conditional(self, who: str, oid: int, rid: int, by: str, fill: int) -> Any:
         assert self.om is not None
