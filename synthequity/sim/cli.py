@@ -76,6 +76,13 @@ def sim_options(f: Callable[..., Any]) -> Callable[..., Any]:
             help="Borrowers who keep their synth in the stability pool (on top of --agents).",
         ),
         click.option(
+            "--redeemers",
+            default=0,
+            show_default=True,
+            help="Peg arbitrageurs who redeem their synth when it trades under the oracle "
+            "price by more than the redemption fee (on top of --agents).",
+        ),
+        click.option(
             "--mix",
             "styles",
             default="",
@@ -150,6 +157,7 @@ def make_config(
     confirm: bool,
     exposed: int,
     savers: int,
+    redeemers: int,
     styles: str,
     keeper_inventory: str,
     agent_every_min: int,
@@ -171,6 +179,7 @@ def make_config(
         agent_every_s=agent_every_min * 60,
         exposed=exposed,
         savers=savers,
+        redeemers=redeemers,
         mix=_mix(styles),
         keeper_inventory=keeper_inventory,
         insurance_usd=insurance_usd,

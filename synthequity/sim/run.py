@@ -34,6 +34,7 @@ from synthequity.model import orders as om
 from synthequity.model import perp as pm
 from synthequity.model import replay as rp
 from synthequity.model import vault as vm
+from synthequity.model.vault import ZERO as ZERO_ADDRESS
 from synthequity.sim import agents as ag
 from synthequity.sim import scenarios as sc
 from synthequity.sim.chain import ApeChain, SimChain
@@ -45,6 +46,7 @@ DESK_SPREAD_BPS = 30  # what the keeper pays over the oracle price for sTSLA (a 
 KEEPER_INVENTORY_UNITS_USD = 200_000  # the vault keeper's collateral for its own sTSLA
 HEARTBEAT_S = 60  # the oracle keeper's heartbeat while OPEN: the print that fills orders
 SUSPECT_STEP_S = 300  # daily bars: the keeper's reads while the feed is HALTED (suspect)
+VAULT_KINDS = (ag.Kind.BORROWER, ag.Kind.SAVER, ag.Kind.REDEEMER)  # agents with a vault position
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ class SimConfig:
     # the insurance fund's balance at the start (topped up to it): the deployment's default seed
     insurance_usd: int = DEFAULT_INSURANCE_SEED_USD
     savers: int = 0  # borrowers who keep their synth in the stability pool (sim.agents)
+    redeemers: int = 0  # peg arbitrageurs who redeem when the synth trades under (sim.agents)
     mix: ag.Mix = field(default_factory=ag.Mix)  # extra agent styles (sim.agents.Mix)
     # where the vault keeper's sTSLA comes from: "buy" it just in time (the fund's fee synth,
     # then holders'), "mint" it once at 400% CR (its own short), "none" (the pool only)
@@ -77,11 +80,16 @@ class SimConfig:
 
     @property
     def n_agents(self) -> int:
-        return self.agents + self.exposed + self.savers + self.mix.total
+        return self.agents + self.exposed + self.savers + self.mix.total + self.redeemers
 
     def make_agents(self) -> list[ag.Agent]:
         return ag.make_agents(
-            self.agents, self.seed, exposed=self.exposed, savers=self.savers, mix=self.mix
+            self.agents,
+            self.seed,
+            exposed=self.exposed,
+            savers=self.savers,
+            mix=self.mix,
+            redeemers=self.redeemers,
         )
 
 
@@ -160,6 +168,8 @@ class SimResult:
     # the stability pool at the end: (synth deposited, collateral units held for depositors)
     stability_pool: tuple[int, int] | None = None
     redemption_fee_wad: int = 0  # at the end: a holder redeems for (1 - it) x the oracle price
+    # the redemptions made (`Redemption` events): count, synth, collateral paid, fees (units)
+    redemptions: tuple[int, int, int, int] = (0, 0, 0, 0)
     # (time, book, account) of the first positions still liquidatable after a print's keepers
     left_liquidatable: list[tuple[int, str, str]] = field(default_factory=list)
 
@@ -312,6 +322,8 @@ class SimResult:
             "insurance_end_usd": last.insurance_usd if last else 0.0,
             "price_end": last.price if last else 0.0,
             "agent_reverts": sum(reverts.values()),
+            # count, synth wad, collateral units paid, fee units (`Redemption` events)
+            "redemptions": list(self.redemptions),
             "balanced": self.balanced,
             "checks": [[c.what, c.expected, c.actual, c.ok] for c in self.checks],
             "counters": dict(sorted(self.counters.items())),
@@ -323,20 +335,28 @@ class SimResult:
         }
 
     def _stability_pool_text(self) -> dict[str, str]:
-        """The headline's stability-pool and peg lines (runs with savers only)."""
-        if self.stability_pool is None or not self.config.savers:
-            return {}
-        synth, gains = self.stability_pool
-        return {
-            "stability pool at the end": (
+        """The headline's stability-pool and peg lines (runs with savers or redeemers)."""
+        out: dict[str, str] = {}
+        if self.stability_pool is not None and self.config.savers:
+            synth, gains = self.stability_pool
+            out["stability pool at the end"] = (
                 f"{synth / WAD:,.4f} synth deposited, gains "
                 f"${gains * 10 ** (18 - self.decimals) / WAD:,.2f} for its depositors"
-            ),
-            "redemption floor (peg)": (
+            )
+        if self.config.savers or self.config.redeemers:
+            out["redemption floor (peg)"] = (
                 f"a holder redeems 1 synth for {100 - self.redemption_fee_wad / 1e16:.2f}% of "
                 "the oracle price"
-            ),
-        }
+            )
+        if self.config.redeemers:
+            n, synth, paid, fee = self.redemptions
+            usd = 10 ** (18 - self.decimals) / WAD
+            got = f"{100 * paid / (paid + fee):.2f}%" if paid + fee else "-"
+            out["redemptions (implied peg)"] = (
+                f"{n:,}: {synth / WAD:,.4f} synth for ${paid * usd:,.2f}, {got} of its oracle "
+                f"value (fees ${fee * usd:,.2f})"
+            )
+        return out
 
     def _outage_text(self) -> str:
         o = self.outage
@@ -783,6 +803,15 @@ class Simulation:
                 if room is None:
                     room = [view.room_long_wad, view.room_short_wad]
                 view = dataclasses.replace(view, room_long_wad=room[0], room_short_wad=room[1])
+            if a.kind is ag.Kind.REDEEMER:  # the fee and supply after this round's others
+                base, supply = (
+                    flat(row)[0]
+                    for row in self.chain.read_many(
+                        [(s.vault, "redemption_base_rate", ()), (s.synth, "totalSupply", ())]
+                    )
+                )
+                fee = vm.redemption_fee_wad(base, 0, 0, 0, 1)
+                view = dataclasses.replace(view, redemption_fee_wad=fee, supply_wad=supply)
             action = self._decide(a, view)
             if action is None:
                 continue
@@ -797,7 +826,9 @@ class Simulation:
             args: tuple[Any, ...] = action.args
             if action.target == "orders" and action.fn == "cancel":  # (account, id)
                 args = (address, *args)
-            if action.fn == "redeem":  # what the pool lets out now, after this round's others
+            if action.target == "vault" and action.fn == "redeem":  # hints: the list's walk
+                args = (*args, ZERO_ADDRESS, ZERO_ADDRESS)
+            if action.target == "pool" and action.fn == "redeem":  # what the pool lets out now
                 (may,) = flat(self.chain.read_many([(s.pool, "maxRedeem", (address,))])[0])
                 if not may:
                     continue
@@ -811,7 +842,7 @@ class Simulation:
             style = "" if a.style is ag.Style.PLAIN else f" ({a.style.value})"
             self.result.counters[f"{a.kind.value} {action.fn}{style}"] += 1
             if a.style is ag.Style.FLEEING:
-                if action.fn == "redeem":
+                if action.target == "pool" and action.fn == "redeem":
                     self.fled.add(a.name)
                 else:  # back in: its peak starts again from the value now
                     self.fled.discard(a.name)
@@ -830,13 +861,15 @@ class Simulation:
         calls.append((s.market, "open_interest", ()))
         calls.append((s.market, "pool_nav", ()))
         calls.append((s.pool, "convertToAssets", (WAD,)))
+        calls.append((s.vault, "redemption_base_rate", ()))
+        calls.append((s.synth, "totalSupply", ()))
         for a in self.agents:
             who = self.chain.address(self.accounts[a.name])
             calls.append((s.collateral, "balanceOf", (who,)))
             if a.kind is ag.Kind.LP:
                 calls.append((s.pool, "balanceOf", (who,)))
                 calls.append((s.pool, "maxRedeem", (who,)))
-            elif a.kind in (ag.Kind.BORROWER, ag.Kind.SAVER):
+            elif a.kind in VAULT_KINDS:
                 calls += [(s.vault, "position", (who,)), (s.synth, "balanceOf", (who,))]
             else:
                 calls += [(s.market, "position", (who,)), (s.market, "pending_order", (who,))]
@@ -850,6 +883,9 @@ class Simulation:
         long_oi, short_oi = (int(x) for x in flat(next(rows)))
         nav_usd = max(flat(next(rows))[0], 0) * s.usd_per_unit
         share_value = flat(next(rows))[0]
+        # what redeeming a speck costs now: the floor + the decayed base rate
+        redemption_fee = vm.redemption_fee_wad(flat(next(rows))[0], 0, 0, 0, 1)
+        supply = flat(next(rows))[0]
         # the shares each side may still open under its cap (`_within_caps`)
         room = [
             max(cap * WAD // price - oi, 0) if price else 0
@@ -871,10 +907,12 @@ class Simulation:
                     may,
                     a.name in self.fled,
                 )
-            elif a.kind in (ag.Kind.BORROWER, ag.Kind.SAVER):
+            elif a.kind in VAULT_KINDS:
                 held, debt = flat(next(rows))
                 synth = flat(next(rows))[0]
-                views[a.name] = ag.BorrowerView(price, cash, upu, held, debt, synth)
+                views[a.name] = ag.BorrowerView(
+                    price, cash, upu, held, debt, synth, redemption_fee, supply
+                )
             else:
                 pos = pm.Position(*flat(next(rows)))
                 pending = flat(next(rows))[2] != 0
@@ -907,6 +945,8 @@ class Simulation:
             return ag.borrower_step(a, view, self.rng)
         if a.kind is ag.Kind.SAVER:
             return ag.saver_step(a, view, self.rng)
+        if a.kind is ag.Kind.REDEEMER:
+            return ag.redeemer_step(a, view, self.rng)
         return ag.trader_step(a, view, self.rng)
 
     def _sample(self, t: int) -> None:
@@ -1062,6 +1102,13 @@ class Simulation:
                 int(sp.total_deposits()) + int(sp.pending_deposits()),
                 int(s.collateral.balanceOf(sp.address)),
             )
+        made = c.events(s.vault, "Redemption", lo, hi)
+        r.redemptions = (
+            len(made),
+            sum(int(lg.amount) for lg in made),
+            sum(int(lg.paid) for lg in made),
+            sum(int(lg.fee) for lg in made),
+        )
         # what redeeming a speck costs now (the decayed base rate, no volume of its own)
         base_rate = int(s.vault.redemption_base_rate())
         r.redemption_fee_wad = vm.redemption_fee_wad(base_rate, 0, 0, 0, 1)
@@ -1183,6 +1230,7 @@ def prepare(stack: Stack, agents: list[ag.Agent], chain: SimChain | None = None)
             ag.Kind.LP: s.pool,
             ag.Kind.BORROWER: s.vault,
             ag.Kind.SAVER: s.vault,
+            ag.Kind.REDEEMER: s.vault,
             ag.Kind.TRADER: s.market,
         }[a.kind]
         send(s.collateral, "approve", (spender.address, 2**256 - 1), acct)
