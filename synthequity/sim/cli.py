@@ -83,6 +83,12 @@ def sim_options(f: Callable[..., Any]) -> Callable[..., Any]:
             "price by more than the redemption fee (on top of --agents).",
         ),
         click.option(
+            "--dividends",
+            default="",
+            help="Cash dividends the oracle keeper stages: a CSV (data/aapl_dividends.csv) "
+            "or DATE:AMOUNT,... ; the report shows who received and who paid them.",
+        ),
+        click.option(
             "--mix",
             "styles",
             default="",
@@ -158,6 +164,7 @@ def make_config(
     exposed: int,
     savers: int,
     redeemers: int,
+    dividends: str,
     styles: str,
     keeper_inventory: str,
     agent_every_min: int,
@@ -180,6 +187,7 @@ def make_config(
         exposed=exposed,
         savers=savers,
         redeemers=redeemers,
+        dividends=dividends,
         mix=_mix(styles),
         keeper_inventory=keeper_inventory,
         insurance_usd=insurance_usd,

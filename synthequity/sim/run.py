@@ -14,17 +14,19 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from synthequity.constants import DEFAULT_INSURANCE_SEED_USD, MarketStatus
 from synthequity.contracts import flat, read_many, unwrap
+from synthequity.corporate_actions import Dividend, parse_dividends
 from synthequity.deployments import MarketContracts
 from synthequity.keepers.common import StopFlag
 from synthequity.keepers.jobs import AccountIndex
 from synthequity.keepers.oracle.logic import FeedState, to_feed_units
 from synthequity.keepers.oracle.runner import ApeFeedIO, OracleKeeper, replay_schedule
-from synthequity.keepers.oracle.sources import CsvReplaySource
+from synthequity.keepers.oracle.sources import CsvReplaySource, load_daily_bars
 from synthequity.keepers.perp.runner import PerpKeeper
 from synthequity.keepers.shell import KeeperConfig
 from synthequity.keepers.vault.logic import inventory_shortfall
@@ -34,6 +36,7 @@ from synthequity.model import orders as om
 from synthequity.model import perp as pm
 from synthequity.model import replay as rp
 from synthequity.model import vault as vm
+from synthequity.model.oracle import dividend_per_base_share_wad
 from synthequity.model.vault import ZERO as ZERO_ADDRESS
 from synthequity.sim import agents as ag
 from synthequity.sim import scenarios as sc
@@ -73,6 +76,9 @@ class SimConfig:
     # then holders'), "mint" it once at 400% CR (its own short), "none" (the pool only)
     keeper_inventory: str = "buy"
     max_stale_open_s: int = 7_200  # the headline alarm: longer unusable while the source is OPEN
+    # the cash dividends the oracle keeper stages (a CSV such as data/aapl_dividends.csv, or
+    # "DATE:AMOUNT,..."; `corporate_actions.parse_dividends`); "" = none
+    dividends: str = ""
 
     @property
     def label(self) -> str:
@@ -133,6 +139,39 @@ class Liquidation:
     insurance_wad: int = 0  # what the insurance fund paid against it (Covered, same tx)
 
 
+@dataclass(frozen=True)
+class Holdings:
+    """What a dividend pays and charges, read before the print that applies it (wad)."""
+
+    multiplier_wad: int
+    synth_wad: int  # every holder's sTSLA: agents, the keeper, the fund, the stability pool
+    debt_wad: int  # the vault agents' debt, fees accrued
+    system_debt_wad: int  # the fee synth minted to the fund: owed by no position
+    longs_wad: int  # perp shares held long
+    shorts_wad: int  # ... and short
+
+
+@dataclass
+class DividendPaid:
+    """One applied dividend (issue 21): received by synth holders and perp longs, paid by
+    borrowers (and the fees already minted, owed by no one) and perp shorts, USD wad."""
+
+    t: int
+    ex_date: str
+    amount_usd: float  # per quoted share
+    per_base_share_wad: int
+    holders_wad: int
+    borrowers_wad: int
+    system_debt_wad: int
+    longs_wad: int
+    shorts_wad: int
+
+    @property
+    def pool_wad(self) -> int:
+        """What the LP pool paid: the counterparty of the skew (longs less shorts)."""
+        return self.longs_wad - self.shorts_wad
+
+
 @dataclass
 class Check:
     what: str
@@ -170,6 +209,10 @@ class SimResult:
     redemption_fee_wad: int = 0  # at the end: a holder redeems for (1 - it) x the oracle price
     # the redemptions made (`Redemption` events): count, synth, collateral paid, fees (units)
     redemptions: tuple[int, int, int, int] = (0, 0, 0, 0)
+    dividends: list[DividendPaid] = field(default_factory=list)  # in ex-date order
+    # the oracle's base price (quote x multiplier) at the first and last sample: total return
+    base_price_wad: tuple[int, int] = (0, 0)
+    stock_total_return: float = 0.0  # the source's, dividends reinvested (`_stock_total_return`)
     # (time, book, account) of the first positions still liquidatable after a print's keepers
     left_liquidatable: list[tuple[int, str, str]] = field(default_factory=list)
 
@@ -275,6 +318,7 @@ class SimResult:
             "pool NAV": f"${funded.pool_nav_usd:,.0f} -> ${s1.pool_nav_usd:,.0f}",
             "insurance fund": f"${s0.insurance_usd:,.0f} -> ${s1.insurance_usd:,.0f}",
             **self._stability_pool_text(),
+            **self._dividend_text(),
             "reconciliation": "balanced to the wei" if self.balanced else "DOES NOT BALANCE",
             "wall time": (
                 f"{self.wall_s:.0f} s on {self.backend} ({self.ticks_done:,} ticks, "
@@ -325,6 +369,9 @@ class SimResult:
             # count, synth wad, collateral units paid, fee units (`Redemption` events)
             "redemptions": list(self.redemptions),
             "balanced": self.balanced,
+            "dividends": [dataclasses.asdict(x) for x in self.dividends],
+            "total_return_stock": self.stock_total_return,
+            "total_return_synth": self.synth_total_return,
             "checks": [[c.what, c.expected, c.actual, c.ok] for c in self.checks],
             "counters": dict(sorted(self.counters.items())),
             "flows": self.flows,
@@ -357,6 +404,36 @@ class SimResult:
                 f"value (fees ${fee * usd:,.2f})"
             )
         return out
+
+    @property
+    def synth_total_return(self) -> float:
+        """The synth's total return: its base price (quote x multiplier) last / first."""
+        first, last = self.base_price_wad
+        return last / first - 1 if first else 0.0
+
+    def _dividend_text(self) -> dict[str, str]:
+        """The headline's dividend lines (runs with a dividend schedule only)."""
+        if not self.config.dividends:
+            return {}
+        d, usd = self.dividends, 1 / WAD
+        paid = sum(x.amount_usd for x in d)
+        return {
+            "dividends (vault)": (
+                f"{len(d)} ex-dates, ${paid:,.2f} a share: synth holders received "
+                f"${sum(x.holders_wad for x in d) * usd:,.2f}, borrowers paid "
+                f"${sum(x.borrowers_wad for x in d) * usd:,.2f} (+ "
+                f"${sum(x.system_debt_wad for x in d) * usd:,.2f} on fees already minted)"
+            ),
+            "dividends (perp)": (
+                f"longs received ${sum(x.longs_wad for x in d) * usd:,.2f}, shorts paid "
+                f"${sum(x.shorts_wad for x in d) * usd:,.2f}, the pool paid "
+                f"${sum(x.pool_wad for x in d) * usd:,.2f}"
+            ),
+            "total return (dividends reinvested)": (
+                f"{self.config.label} {self.stock_total_return:+.4%} (the source), synth "
+                f"{self.synth_total_return:+.4%} (the oracle's base price)"
+            ),
+        }
 
     def _outage_text(self) -> str:
         o = self.outage
@@ -508,12 +585,15 @@ class Simulation:
             source = sc.PrintReplaySource(self.scenario.primary, f"prints:{self.scenario.name}")
         else:
             source = CsvReplaySource(cfg.csv, self.calendar)
+        self.dividends = parse_dividends(cfg.dividends)
         self.oracle = OracleKeeper(
             io=chain_io.feed_io(stack.oracle, stack.reporter),
             source=source,
             warp=True,
             stop=stop,
+            dividends=self.dividends,
         )
+        self.paid_out: set[Dividend] = set()  # the dividends the replay has accounted
         self.oracles = [self.oracle]
         if cfg.confirm:
             if self.scenario is None or not self.scenario.confirm:
@@ -657,9 +737,84 @@ class Simulation:
     def _oracle_tick(self, k: int, t: int) -> None:
         keeper, r = self.oracles[k], self.result
         pushed, refused = len(keeper.pushes), keeper.metrics["refused"]
+        due = [d for d in self.dividends if d.activation <= t and d not in self.paid_out]
+        held = self._holdings() if due and k == 0 else None
         keeper.tick(t)
+        if held is not None:
+            self._account_dividend(due[0], held, t)
         r.counters["oracle pushes"] += len(keeper.pushes) - pushed
         r.counters["oracle refused"] += keeper.metrics["refused"] - refused
+
+    def _holdings(self) -> Holdings:
+        """Every synth balance, vault debt and perp size, and the multiplier, in one batch:
+        what a dividend applied by the next print pays and charges."""
+        s, c = self.s, self.chain
+        vault_agents = [a for a in self.agents if a.kind in VAULT_KINDS]
+        traders = [a for a in self.agents if a.kind is ag.Kind.TRADER]
+        holders = [c.address(self.accounts[a.name]) for a in vault_agents]
+        holders += [c.address(s.keeper), s.insurance.address]
+        if s.stability_pool is not None:
+            holders.append(s.stability_pool.address)
+        calls: list[tuple[Any, str, tuple[Any, ...]]] = [
+            (s.oracle, "shares_multiplier_wad", ()),
+            (s.vault, "system_debt", ()),
+        ]
+        calls += [(s.synth, "balanceOf", (h,)) for h in holders]
+        calls += [(s.vault, "position", (c.address(self.accounts[a.name]),)) for a in vault_agents]
+        calls += [(s.market, "position", (c.address(self.accounts[a.name]),)) for a in traders]
+        rows = iter(c.read_many(calls))
+        mult, system_debt = flat(next(rows))[0], flat(next(rows))[0]
+        synth = sum(flat(next(rows))[0] for _ in holders)
+        debt = sum(flat(next(rows))[1] for _ in vault_agents)
+        sizes = [pm.Position(*flat(next(rows))).size for _ in traders]
+        longs = sum(x for x in sizes if x > 0)
+        shorts = -sum(x for x in sizes if x < 0)
+        return Holdings(mult, synth, debt, system_debt, longs, shorts)
+
+    def _account_dividend(self, div: Dividend, held: Holdings, t: int) -> None:
+        """After the print: when it applied `div` (the multiplier moved and nothing is
+        staged), what it paid each side at the multiplier before (`model.oracle`)."""
+        s = self.s
+        mult = int(s.oracle.shares_multiplier_wad())
+        if mult == held.multiplier_wad or int(s.oracle.staged_dividend()[0]):
+            return  # not this print (still CLOSED, or held for the session's first quote)
+        self.paid_out.add(div)
+        per_share = dividend_per_base_share_wad(
+            to_feed_units(div.amount), int(s.oracle.decimals()), held.multiplier_wad
+        )
+        self.result.dividends.append(
+            DividendPaid(
+                t,
+                str(div.ex_date),
+                float(div.amount),
+                per_share,
+                held.synth_wad * per_share // WAD,
+                held.debt_wad * per_share // WAD,
+                held.system_debt_wad * per_share // WAD,
+                held.longs_wad * per_share // WAD,
+                held.shorts_wad * per_share // WAD,
+            )
+        )
+
+    def _stock_total_return(self, t0: int, t1: int) -> float:
+        """The stock's total return between two prints, from the source's quotes and the
+        file's closes (`model.replay.total_return_with_dividends`): independent of the
+        chain, what the synth's base price must have done."""
+        q0, q1 = self.oracle.source.quote(t0), self.oracle.source.quote(t1)
+        if q0 is None or q1 is None:
+            return 0.0
+        closes = {
+            day: bar.close
+            for day, bar in load_daily_bars(self.cfg.csv).items()
+            if self.scenario is None
+        }
+        ex: list[tuple[Fraction, Fraction]] = []
+        for d in self.dividends:
+            if t0 < d.activation <= t1:
+                cum = closes[max(day for day in closes if day < d.ex_date)]
+                ex.append((Fraction(cum), Fraction(d.amount)))
+        tr = rp.total_return_with_dividends(Fraction(q0.price), Fraction(q1.price), ex)
+        return float(tr)
 
     def _tick(self, t: int, keepers: tuple[int, ...], last_open: bool) -> None:
         s = self.s
@@ -956,7 +1111,7 @@ class Simulation:
             self.priced = s.oracle.latestRound() > 0
             if not self.priced:
                 return
-        round_data, oi, status, market_status, rate, nav, insurance, due, params = (
+        round_data, oi, status, market_status, rate, nav, insurance, due, params, mult = (
             self.chain.read_many(
                 [
                     (s.oracle, "latestRoundData", ()),
@@ -968,10 +1123,14 @@ class Simulation:
                     (s.collateral, "balanceOf", (s.insurance.address,)),
                     (s.market, "insurance_due", ()),  # penalties the market holds for the fund
                     (s.market, "params", ()),
+                    (s.oracle, "shares_multiplier_wad", ()),
                 ]
             )
         )
         price = round_data[1] / 10**8
+        base = round_data[1] * flat(mult)[0] // 10**8  # one base share, USD wad
+        first = self.result.base_price_wad[0] or base
+        self.result.base_price_wad = (first, base)
         oi_long, oi_short = oi
         quote = self.oracle.source.quote(t)
         self.result.samples.append(
@@ -1109,6 +1268,8 @@ class Simulation:
             sum(int(lg.paid) for lg in made),
             sum(int(lg.fee) for lg in made),
         )
+        if self.dividends and r.samples:
+            r.stock_total_return = self._stock_total_return(r.samples[0].t, r.samples[-1].t)
         # what redeeming a speck costs now (the decayed base rate, no volume of its own)
         base_rate = int(s.vault.redemption_base_rate())
         r.redemption_fee_wad = vm.redemption_fee_wad(base_rate, 0, 0, 0, 1)
