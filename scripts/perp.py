@@ -54,7 +54,7 @@ def _status(s: Session) -> None:
             lines.append(
                 f"1 base share = {x} {s.symbol} shares since splits and dividends (quote x {x})"
             )
-        paid = dividend_history(s.oracle, s.account, market=s.market)
+        paid = dividend_history(s.oracle, s.account, market=s.market, from_block=s.deployed_at())
         if paid.ex_dates:  # a long receives, a short pays (at each ex-date)
             lines.append(
                 f"dividends: received ${fmt(paid.received_wad, 18)}, paid "

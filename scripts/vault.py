@@ -58,7 +58,9 @@ def _status(s: Session) -> None:
                 f"1 {s.synth_symbol} = {x} {s.symbol} shares since splits and dividends"
                 f" (quote x {x})"
             )
-        paid = dividend_history(s.oracle, s.account, synth=s.synth, vault=s.vault)
+        paid = dividend_history(
+            s.oracle, s.account, synth=s.synth, vault=s.vault, from_block=s.deployed_at()
+        )
         if paid.ex_dates:  # what the synth held received, what the debt paid (at each)
             lines.append(
                 f"dividends: received ${fmt(paid.received_wad, 18)} on the {s.synth_symbol} "

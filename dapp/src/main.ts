@@ -26,6 +26,8 @@ const st: {
   chart: { t: number; p: number }[]; chartFrom: bigint;
   joinsAt: { waiting: bigint; at: number } | null; // when your waiting pool deposit joins
   fees: { wad: bigint; fills: number; from: bigint }; // trading fees the pool earned
+  // dividends this account received and paid (issue 21), read from `DividendApplied` on
+  divs: { key: string; from: bigint; n: number; vault: [bigint, bigint]; perp: [bigint, bigint] };
 } = {} as never;
 
 /** The selected market's addresses, read at each click (the selector may change it). */
@@ -75,7 +77,7 @@ function layout() {
   <div class="panel wide"><h2>Every market</h2><table><thead><tr><th>market</th><th>oracle price</th><th>age</th><th>status</th></tr></thead><tbody id="mk-all"></tbody></table></div>
   <p class="msg" id="markets-msg" role="status" aria-live="polite"></p></section>
   <section id="s-vault" role="tabpanel" aria-labelledby="tab-vault"><div class="grid">
-    <div class="panel"><h2>Your vault</h2>${dl([["Collateral", "v-coll"], ["Debt", "v-debt"], ["Collateral ratio", "v-cr"], ["Liquidation price", "v-liq"], ["Max mintable now", "v-max"], ["Stability fee", "v-fee"], ["Fee accrued", "v-fee-accrued"], ["Wallet", "v-wallet"], ["Fee synth for sale", "v-fund"]])}
+    <div class="panel"><h2>Your vault</h2>${dl([["Collateral", "v-coll"], ["Debt", "v-debt"], ["Collateral ratio", "v-cr"], ["Liquidation price", "v-liq"], ["Max mintable now", "v-max"], ["Stability fee", "v-fee"], ["Fee accrued", "v-fee-accrued"], ["Dividends", "v-div"], ["Wallet", "v-wallet"], ["Fee synth for sale", "v-fund"]])}
       <div class="gauge" id="v-gauge" role="img" aria-label="collateral ratio"><div class="fill" id="v-gauge-fill" style="width:0"></div><div class="mark liq" id="v-gauge-liq"></div><div class="mark" id="v-gauge-mcr"></div></div>
       <p class="dim" id="v-gauge-legend"></p></div>
     <div class="panel"><h2>Act</h2>${field("v-coll-in", "Collateral (USD)", "e.g. 3000")}${field("v-synth-in", "Synth (shares)", "e.g. 4")}
@@ -86,7 +88,7 @@ function layout() {
       <p class="msg" id="vault-msg" role="status" aria-live="polite"></p></div>
   </div></section>
   <section id="s-perp" role="tabpanel" aria-labelledby="tab-perp"><div class="grid">
-    <div class="panel"><h2>Your position</h2>${dl([["Margin", "p-margin"], ["Size", "p-size"], ["Entry", "p-entry"], ["PnL", "p-pnl"], ["Funding owed", "p-funding"], ["Equity", "p-equity"], ["Leverage", "p-lev"], ["Liquidation price", "p-liq"], ["Health", "p-health"], ["Withdrawable", "p-withdrawable"], ["Pending order", "p-order"]])}
+    <div class="panel"><h2>Your position</h2>${dl([["Margin", "p-margin"], ["Size", "p-size"], ["Entry", "p-entry"], ["PnL", "p-pnl"], ["Funding owed", "p-funding"], ["Equity", "p-equity"], ["Leverage", "p-lev"], ["Liquidation price", "p-liq"], ["Health", "p-health"], ["Withdrawable", "p-withdrawable"], ["Dividends", "p-div"], ["Pending order", "p-order"]])}
       <div class="row">${btn("p-close", "Close position")}${btn("p-cancel", "Cancel order")}${btn("p-execute", "Execute order")}</div></div>
     <div class="panel"><h2>Trade</h2>
       ${field("p-margin-in", "Margin (USD)", "e.g. 1000")}<div class="row">${btn("p-deposit", "Deposit margin")}${btn("p-withdraw", "Withdraw margin")}</div>
@@ -190,6 +192,8 @@ function render() {
   set("v-max", `${shares(s.vault.maxMintable, 6)} ${w.synthSymbol}`);
   set("v-fee", `${pct(p.stabilityFeeBps)} a year on debt, accrued by the second`);
   set("v-fee-accrued", feeAccrued(s));
+  set("v-div", dividendWords(st.divs.vault, "your sTSLA received", "your debt paid"));
+  set("p-div", dividendWords(st.divs.perp, "received long", "paid short"));
   set("v-fund", `${shares(s.vault.feeSynth, 8)} ${w.synthSymbol} (the insurance fund's stability fees, at the oracle price)`);
   set("v-wallet", st.account ? `${fmtUnits(w.cash, w.decimals)} ${w.cashSymbol}, ${shares(w.synth, 6)} ${w.synthSymbol}` : "connect a wallet");
   const scale = 40_000; // gauge spans 0..400%
@@ -890,6 +894,45 @@ async function loadChart() {
   st.chart = st.chart.slice(-200);
 }
 
+/** What the account received and paid through each dividend the oracle applied since the
+ * market's deployment: its synth, vault debt and perp size in the block before each
+ * `DividendApplied`, x the dividend per base share at the multiplier before it (the same
+ * formulas as `ape run vault status` / `perp status`, `synthequity.model.oracle`); read
+ * incrementally, again from the start when the account or market changes. */
+async function loadDividends() {
+  const key = `${st.account ?? ""}:${st.market.oracle}`;
+  if (st.divs.key !== key) st.divs = { key, from: st.market.fromBlock, n: 0, vault: [0n, 0n], perp: [0n, 0n] };
+  if (!st.account) return;
+  const logs = await st.pc.getContractEvents({ address: st.market.oracle, abi: abi.EquityOracle as Abi, eventName: "DividendApplied", fromBlock: st.divs.from });
+  const me = st.account;
+  const at = <T,>(address: Address, a: unknown, functionName: string, args: unknown[], blockNumber: bigint) =>
+    st.pc.readContract({ address, abi: a as never, functionName, args, blockNumber } as never) as Promise<T>;
+  const dec = st.snap?.oracle.decimals ?? 8;
+  for (const e of logs) {
+    const { round_id, amount } = e.args as { round_id: bigint; amount: bigint };
+    const before = e.blockNumber - 1n;
+    const [mult, synth, vault, perp] = await Promise.all([
+      at<bigint>(st.market.oracle, abi.EquityOracle, "round_multiplier_wad", [round_id - 1n], before),
+      at<bigint>(st.market.synth, abi.SynthToken, "balanceOf", [me], before),
+      at<readonly [bigint, bigint]>(st.market.vault, abi.SynthVault, "position", [me], before),
+      at<{ size: bigint }>(st.market.perp, abi.PerpMarket, "position", [me], before),
+    ]);
+    if (key !== st.divs.key) return; // the account or market changed meanwhile
+    const per = [m.dividendPerBaseShareWad(amount, dec, mult)];
+    const v = m.dividendsReceivedWad([[synth, vault[1], 0n]], per);
+    const p = m.dividendsReceivedWad([[0n, 0n, perp.size]], per);
+    st.divs.vault = [st.divs.vault[0] + v[0], st.divs.vault[1] + v[1]];
+    st.divs.perp = [st.divs.perp[0] + p[0], st.divs.perp[1] + p[1]];
+    st.divs.n += 1;
+    st.divs.from = e.blockNumber + 1n;
+  }
+}
+
+function dividendWords([received, paid]: [bigint, bigint], got: string, gave: string): string {
+  if (st.divs.n === 0) return "none yet (no ex-date since the market launched)";
+  return `${got} ${usd(received)}, ${gave} ${usd(paid)} over ${st.divs.n} ex-date(s)`;
+}
+
 /** The trading fees the pool earned: Σ `OrderFilled.fee` since the market's deployment,
  * read incrementally (the fees go to the pool with the fill). */
 async function loadFees() {
@@ -982,6 +1025,7 @@ async function refresh() {
     readRendered = seq;
     st.snap = snap;
     await loadJoinsAt().catch(() => undefined);
+    await loadDividends().catch(() => undefined);
     $("top-msg").hidden = true; // a read that failed once (a node restarting) is over
     render();
   } catch (e) {
@@ -1004,6 +1048,7 @@ async function main() {
   st.chartFrom = st.market.fromBlock;
   st.joinsAt = null;
   st.fees = { wad: 0n, fills: 0, from: st.market.fromBlock };
+  st.divs = { key: "", from: st.market.fromBlock, n: 0, vault: [0n, 0n], perp: [0n, 0n] };
   st.account = null;
   st.wc = null;
   st.busy = false;

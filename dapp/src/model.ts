@@ -40,6 +40,25 @@ export function basePriceWad(answer: bigint, decimals: number, multiplierWad: bi
   return (answer * multiplierWad) / 10n ** BigInt(decimals);
 }
 
+/** What one base share was paid at an ex-date: the dividend (feed decimals) x the shares
+ * multiplier before it, in 1e18 USD, rounded down (`model.oracle.dividend_per_base_share_wad`). */
+export const dividendPerBaseShareWad = (amount: bigint, decimals: number, multiplierBeforeWad: bigint) =>
+  basePriceWad(amount, decimals, multiplierBeforeWad);
+
+/** Over ex-dates: [received, paid] in 1e18 USD for an account that held, at each, `[synth,
+ * debt, perp size]` (1e18 base shares) and was paid `perShare[i]` a base share: synth and a
+ * long receive, debt and a short pay, each rounded down (`model.oracle.dividends_received_wad`). */
+export function dividendsReceivedWad(held: readonly (readonly [bigint, bigint, bigint])[], perShare: readonly bigint[]): [bigint, bigint] {
+  let received = 0n;
+  let paid = 0n;
+  held.forEach(([synth, debt, size], i) => {
+    const per = perShare[i];
+    received += ((synth + (size > 0n ? size : 0n)) * per) / WAD;
+    paid += ((debt + (size < 0n ? -size : 0n)) * per) / WAD;
+  });
+  return [received, paid];
+}
+
 export function vaultLiquidationPrice(
   collateral: bigint, debt: bigint, p: VaultParams, usdPerUnit: bigint,
 ): bigint | null {

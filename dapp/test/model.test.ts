@@ -74,3 +74,12 @@ describe("conditional orders = synthequity.model.orders", () => {
     expect(kinds.map((k) => m.crosses(k, size, trigger, price))).toEqual(v.crosses);
   });
 });
+
+describe("dividends = synthequity.model.oracle", () => {
+  it.each(vectors.dividends.map((v, i) => [i, v] as const))("vector %i", (_, v) => {
+    const per = v.amounts.map((a, i) => m.dividendPerBaseShareWad(B(a), 8, B(v.multipliers[i])));
+    expect(per.map(String)).toEqual(v.per_share);
+    const held = v.held.map((h) => [B(h[0]), B(h[1]), B(h[2])] as const);
+    expect(m.dividendsReceivedWad(held, per).map(String)).toEqual([v.received, v.paid]);
+  });
+});

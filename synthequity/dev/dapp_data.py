@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from synthequity.market_hours import nyse
+from synthequity.model import oracle as orc
 from synthequity.model import orders as om
 from synthequity.model import perp as pm
 from synthequity.model import vault as vm
@@ -200,6 +201,40 @@ def order_vectors(rng: random.Random, n: int) -> list[dict[str, Any]]:
     return out
 
 
+def dividend_vectors(rng: random.Random, n: int) -> list[dict[str, Any]]:
+    """Dividends (`synthequity.model.oracle`): what one base share was paid at an ex-date
+    (its amount x the multiplier before), and an account's received and paid over ex-dates
+    from its synth, debt and perp size at each."""
+    out = []
+    for _ in range(n):
+        k = rng.randint(1, 4)
+        amounts = [rng.randint(1, 5 * 10**8) for _ in range(k)]  # up to $5, 8 decimals
+        mults = [rng.choice([WAD, rng.randint(WAD, 30 * WAD)]) for _ in range(k)]
+        per = [
+            orc.dividend_per_base_share_wad(a, 8, m) for a, m in zip(amounts, mults, strict=True)
+        ]
+        held = [
+            (
+                rng.choice([0, rng.randint(0, 10**6) * 10**15]),
+                rng.choice([0, rng.randint(0, 10**6) * 10**15]),
+                rng.choice([0, rng.choice([-1, 1]) * rng.randint(1, 10**6) * 10**15]),
+            )
+            for _ in range(k)
+        ]
+        received, paid = orc.dividends_received_wad(held, per)
+        out.append(
+            {
+                "amounts": [str(a) for a in amounts],
+                "multipliers": [str(m) for m in mults],
+                "per_share": [str(x) for x in per],
+                "held": [[str(x) for x in h] for h in held],
+                "received": str(received),
+                "paid": str(paid),
+            }
+        )
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("dapp/src/generated"))
@@ -217,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
         "perp": perp_vectors(rng, args.n),
         "redemption": redemption_vectors(rng, args.n),
         "orders": order_vectors(rng, args.n),
+        "dividends": dividend_vectors(rng, args.n),
     }
     (args.out / "vectors.json").write_text(json.dumps(vectors, indent=1))
     print(f"wrote {args.out}/sessions.json and vectors.json")

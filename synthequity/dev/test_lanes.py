@@ -61,6 +61,7 @@ BOA_LANE: tuple[str, ...] = (
     "tests/unit/test_sim_report.py",
     "tests/unit/test_sim_sweep.py",
     "tests/unit/test_sim_stability_pool.py",
+    "tests/unit/test_sim_dividends.py",
     "tests/unit/test_testing_api.py",
     "tests/unit/test_vault_keeper_logic.py",
 )

@@ -176,3 +176,15 @@ def fmt_duration(seconds: int) -> str:
     if minutes:
         return f"{minutes}m"
     return f"{secs}s"
+
+
+def total_return_with_dividends(
+    first: Fraction, last: Fraction, ex_dates: list[tuple[Fraction, Fraction]]
+) -> Fraction:
+    """A share's total return from price `first` to `last`, each dividend reinvested at its
+    ex-date's reference price: x cum / (cum - dividend) for every (cum close, dividend) in
+    `ex_dates`, so the dividends buy more shares (issue 21: what the synth must track)."""
+    growth = last / first
+    for cum, amount in ex_dates:
+        growth *= cum / (cum - amount)
+    return growth - 1

@@ -11,6 +11,10 @@ need and sends what they return.
 - Savers (`--savers`, none by default) borrow at 250-300% like careful borrowers and keep
   every synth they mint in the vault's stability pool: the liquidity that lets the vault
   keeper liquidate without an inventory of its own (issue 19).
+- Redeemers (`--redeemers`, none by default) are peg arbitrageurs: they mint sTSLA at
+  ~300% and hold it; when the synth trades under the oracle price by more than the
+  redemption fee (a seeded discount drawn at each print: no DEX in the replay), they redeem
+  what keeps the fee under that discount, from the riskiest positions (issue 19).
 - Styles for the stress lab's agent mixes (none by default; `Mix`): a whale who opens near
   the open-interest cap on its side; traders who open at a session's last print and close at
   the next session's first (they hold through every close); a trader who always takes the
@@ -42,6 +46,7 @@ class Kind(StrEnum):
     BORROWER = "borrower"
     TRADER = "trader"
     SAVER = "saver"
+    REDEEMER = "redeemer"
 
 
 class Style(StrEnum):
@@ -58,6 +63,10 @@ RETURN_BPS = 10_000  # ... and it comes back at its peak again
 STOP_LOSS_BPS = 800  # a protected trader's stop-loss: 8% against its entry price
 TAKE_PROFIT_BPS = 1_500  # ... and its take-profit: 15% in its favour
 ORDER_DAYS = 30  # their expiry
+# a redeemer's view of the synth's market price: under the oracle by |N(0, this)| bps at each
+# print (a stated synthetic peg: the replay has no DEX)
+PEG_NOISE_BPS = 60
+REDEEM_SHARE_BPS = 2_500  # ... and what it redeems of its holding at once, at most
 
 
 @dataclass(frozen=True)
@@ -117,13 +126,18 @@ class Agent:
 
 
 def make_agents(
-    n: int, seed: int, exposed: int = 0, savers: int = 0, mix: Mix | None = None
+    n: int,
+    seed: int,
+    exposed: int = 0,
+    savers: int = 0,
+    mix: Mix | None = None,
+    redeemers: int = 0,
 ) -> list[Agent]:
     """`n` agents (at least one of each kind): ~15% LPs, ~35% borrowers, the rest traders;
     then `exposed` eager traders at 5x, long and short in turn, who open at the first chance
     and hold (what a gap scenario needs on the books when the gap comes); then `savers`, then
-    the styles of `mix` (drawn after the others: the first `n` agents are the same with or
-    without them)."""
+    the styles of `mix`, then `redeemers` (each drawn after the others: the first `n` agents
+    are the same with or without them)."""
     rng = random.Random(seed)
     out = _base_agents(n, rng, exposed, savers)
     m = mix or Mix()
@@ -183,6 +197,16 @@ def make_agents(
             style=Style.PROTECTED,
         )
         for i in range(m.protected)
+    ]
+    out += [
+        Agent(
+            f"redeemer{i}",
+            Kind.REDEEMER,
+            rng.randrange(20_000, 100_000, 1_000),
+            target_cr_bps=rng.randrange(28_000, 32_001, 500),
+            careful=True,
+        )
+        for i in range(redeemers)
     ]
     return out
 
@@ -261,6 +285,8 @@ class BorrowerView:
     collateral_units: int
     debt_wad: int  # synth shares owed
     synth_wad: int  # synth shares held
+    redemption_fee_wad: int = 0  # what redeeming a speck costs now (floor + decayed base)
+    supply_wad: int = 0  # the synth's total supply (a redemption's own share raises the fee)
 
 
 def borrower_step(a: Agent, v: BorrowerView, rng: random.Random) -> Action | None:
@@ -291,6 +317,34 @@ def saver_step(a: Agent, v: BorrowerView, rng: random.Random) -> Action | None:
         return Action("sp", "deposit", (v.synth_wad,), "keep the synth in the stability pool")
     act = borrower_step(a, v, rng)
     return None if act is not None and act.fn == "close" else act
+
+
+def redeemer_step(a: Agent, v: BorrowerView, rng: random.Random) -> Action | None:
+    """A peg arbitrageur: a careful borrower at ~300% that keeps what it mints. At each
+    print it sees the synth's market price under the oracle by a seeded discount; when that
+    discount is above the redemption fee, it redeems at most `REDEEM_SHARE_BPS` of its synth,
+    no more than keeps the fee (which rises by half its share of the supply) under the
+    discount, and bounds the fee by the discount (`max_fee_bps`)."""
+    discount_bps = int(abs(rng.gauss(0, PEG_NOISE_BPS)))
+    if v.synth_wad == 0 or v.debt_wad == 0:
+        act = borrower_step(a, v, rng)
+        return None if act is not None and act.fn == "close" else act
+    room_wad = discount_bps * 10**14 - v.redemption_fee_wad  # fee rate room, wad
+    if room_wad <= 0 or v.supply_wad == 0:
+        act = borrower_step(a, v, rng)  # tops up under 160%; never closes
+        return None if act is not None and act.fn == "close" else act
+    # the base rate's rise is half its share of the supply; 1% short of the bound (rounding)
+    by_fee = room_wad * 2 * v.supply_wad // WAD * 99 // 100
+    amount = min(v.synth_wad * REDEEM_SHARE_BPS // 10_000, by_fee)
+    if amount * v.price_wad // WAD < WAD:  # under a dollar: not worth a transaction
+        return None
+    return Action(
+        "vault",
+        "redeem",
+        (amount, discount_bps),
+        f"the synth {discount_bps / 100:.2f}% under the oracle, the fee "
+        f"{v.redemption_fee_wad / 1e16:.2f}%",
+    )
 
 
 @dataclass(frozen=True)

@@ -443,6 +443,20 @@ class BoaFeedIO:
             raise ContractLogicError(reason)
         return _Receipt(0, f"0x{block:064x}")
 
+    def staged_dividend(self) -> tuple[int, int, bool]:
+        amount, activation, confirmed = self.oracle.staged_dividend()
+        return int(amount), int(activation), bool(confirmed)
+
+    def stage_dividend(self, amount: int, activation: int) -> Any:
+        from ape.exceptions import ContractLogicError  # what the keeper catches
+
+        block, reason = self.chain.send(
+            self.oracle, "stage_dividend", (amount, activation), self.account, mine_failed=False
+        )
+        if reason is not None:
+            raise ContractLogicError(reason)
+        return _Receipt(0, f"0x{block:064x}")
+
     def reconnect(self) -> None:
         pass  # in-process: nothing to reconnect
 

@@ -76,6 +76,19 @@ def sim_options(f: Callable[..., Any]) -> Callable[..., Any]:
             help="Borrowers who keep their synth in the stability pool (on top of --agents).",
         ),
         click.option(
+            "--redeemers",
+            default=0,
+            show_default=True,
+            help="Peg arbitrageurs who redeem their synth when it trades under the oracle "
+            "price by more than the redemption fee (on top of --agents).",
+        ),
+        click.option(
+            "--dividends",
+            default="",
+            help="Cash dividends the oracle keeper stages: a CSV (data/aapl_dividends.csv) "
+            "or DATE:AMOUNT,... ; the report shows who received and who paid them.",
+        ),
+        click.option(
             "--mix",
             "styles",
             default="",
@@ -150,6 +163,8 @@ def make_config(
     confirm: bool,
     exposed: int,
     savers: int,
+    redeemers: int,
+    dividends: str,
     styles: str,
     keeper_inventory: str,
     agent_every_min: int,
@@ -171,6 +186,8 @@ def make_config(
         agent_every_s=agent_every_min * 60,
         exposed=exposed,
         savers=savers,
+        redeemers=redeemers,
+        dividends=dividends,
         mix=_mix(styles),
         keeper_inventory=keeper_inventory,
         insurance_usd=insurance_usd,

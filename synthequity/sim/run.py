@@ -14,17 +14,19 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from synthequity.constants import DEFAULT_INSURANCE_SEED_USD, MarketStatus
 from synthequity.contracts import flat, read_many, unwrap
+from synthequity.corporate_actions import Dividend, parse_dividends
 from synthequity.deployments import MarketContracts
 from synthequity.keepers.common import StopFlag
 from synthequity.keepers.jobs import AccountIndex
 from synthequity.keepers.oracle.logic import FeedState, to_feed_units
 from synthequity.keepers.oracle.runner import ApeFeedIO, OracleKeeper, replay_schedule
-from synthequity.keepers.oracle.sources import CsvReplaySource
+from synthequity.keepers.oracle.sources import CsvReplaySource, load_daily_bars
 from synthequity.keepers.perp.runner import PerpKeeper
 from synthequity.keepers.shell import KeeperConfig
 from synthequity.keepers.vault.logic import inventory_shortfall
@@ -34,6 +36,8 @@ from synthequity.model import orders as om
 from synthequity.model import perp as pm
 from synthequity.model import replay as rp
 from synthequity.model import vault as vm
+from synthequity.model.oracle import dividend_per_base_share_wad
+from synthequity.model.vault import ZERO as ZERO_ADDRESS
 from synthequity.sim import agents as ag
 from synthequity.sim import scenarios as sc
 from synthequity.sim.chain import ApeChain, SimChain
@@ -45,6 +49,7 @@ DESK_SPREAD_BPS = 30  # what the keeper pays over the oracle price for sTSLA (a 
 KEEPER_INVENTORY_UNITS_USD = 200_000  # the vault keeper's collateral for its own sTSLA
 HEARTBEAT_S = 60  # the oracle keeper's heartbeat while OPEN: the print that fills orders
 SUSPECT_STEP_S = 300  # daily bars: the keeper's reads while the feed is HALTED (suspect)
+VAULT_KINDS = (ag.Kind.BORROWER, ag.Kind.SAVER, ag.Kind.REDEEMER)  # agents with a vault position
 
 
 @dataclass(frozen=True)
@@ -65,11 +70,15 @@ class SimConfig:
     # the insurance fund's balance at the start (topped up to it): the deployment's default seed
     insurance_usd: int = DEFAULT_INSURANCE_SEED_USD
     savers: int = 0  # borrowers who keep their synth in the stability pool (sim.agents)
+    redeemers: int = 0  # peg arbitrageurs who redeem when the synth trades under (sim.agents)
     mix: ag.Mix = field(default_factory=ag.Mix)  # extra agent styles (sim.agents.Mix)
     # where the vault keeper's sTSLA comes from: "buy" it just in time (the fund's fee synth,
     # then holders'), "mint" it once at 400% CR (its own short), "none" (the pool only)
     keeper_inventory: str = "buy"
     max_stale_open_s: int = 7_200  # the headline alarm: longer unusable while the source is OPEN
+    # the cash dividends the oracle keeper stages (a CSV such as data/aapl_dividends.csv, or
+    # "DATE:AMOUNT,..."; `corporate_actions.parse_dividends`); "" = none
+    dividends: str = ""
 
     @property
     def label(self) -> str:
@@ -77,11 +86,16 @@ class SimConfig:
 
     @property
     def n_agents(self) -> int:
-        return self.agents + self.exposed + self.savers + self.mix.total
+        return self.agents + self.exposed + self.savers + self.mix.total + self.redeemers
 
     def make_agents(self) -> list[ag.Agent]:
         return ag.make_agents(
-            self.agents, self.seed, exposed=self.exposed, savers=self.savers, mix=self.mix
+            self.agents,
+            self.seed,
+            exposed=self.exposed,
+            savers=self.savers,
+            mix=self.mix,
+            redeemers=self.redeemers,
         )
 
 
@@ -125,6 +139,39 @@ class Liquidation:
     insurance_wad: int = 0  # what the insurance fund paid against it (Covered, same tx)
 
 
+@dataclass(frozen=True)
+class Holdings:
+    """What a dividend pays and charges, read before the print that applies it (wad)."""
+
+    multiplier_wad: int
+    synth_wad: int  # every holder's sTSLA: agents, the keeper, the fund, the stability pool
+    debt_wad: int  # the vault agents' debt, fees accrued
+    system_debt_wad: int  # the fee synth minted to the fund: owed by no position
+    longs_wad: int  # perp shares held long
+    shorts_wad: int  # ... and short
+
+
+@dataclass
+class DividendPaid:
+    """One applied dividend (issue 21): received by synth holders and perp longs, paid by
+    borrowers (and the fees already minted, owed by no one) and perp shorts, USD wad."""
+
+    t: int
+    ex_date: str
+    amount_usd: float  # per quoted share
+    per_base_share_wad: int
+    holders_wad: int
+    borrowers_wad: int
+    system_debt_wad: int
+    longs_wad: int
+    shorts_wad: int
+
+    @property
+    def pool_wad(self) -> int:
+        """What the LP pool paid: the counterparty of the skew (longs less shorts)."""
+        return self.longs_wad - self.shorts_wad
+
+
 @dataclass
 class Check:
     what: str
@@ -160,6 +207,12 @@ class SimResult:
     # the stability pool at the end: (synth deposited, collateral units held for depositors)
     stability_pool: tuple[int, int] | None = None
     redemption_fee_wad: int = 0  # at the end: a holder redeems for (1 - it) x the oracle price
+    # the redemptions made (`Redemption` events): count, synth, collateral paid, fees (units)
+    redemptions: tuple[int, int, int, int] = (0, 0, 0, 0)
+    dividends: list[DividendPaid] = field(default_factory=list)  # in ex-date order
+    # the oracle's base price (quote x multiplier) at the first and last sample: total return
+    base_price_wad: tuple[int, int] = (0, 0)
+    stock_total_return: float = 0.0  # the source's, dividends reinvested (`_stock_total_return`)
     # (time, book, account) of the first positions still liquidatable after a print's keepers
     left_liquidatable: list[tuple[int, str, str]] = field(default_factory=list)
 
@@ -265,6 +318,7 @@ class SimResult:
             "pool NAV": f"${funded.pool_nav_usd:,.0f} -> ${s1.pool_nav_usd:,.0f}",
             "insurance fund": f"${s0.insurance_usd:,.0f} -> ${s1.insurance_usd:,.0f}",
             **self._stability_pool_text(),
+            **self._dividend_text(),
             "reconciliation": "balanced to the wei" if self.balanced else "DOES NOT BALANCE",
             "wall time": (
                 f"{self.wall_s:.0f} s on {self.backend} ({self.ticks_done:,} ticks, "
@@ -312,7 +366,12 @@ class SimResult:
             "insurance_end_usd": last.insurance_usd if last else 0.0,
             "price_end": last.price if last else 0.0,
             "agent_reverts": sum(reverts.values()),
+            # count, synth wad, collateral units paid, fee units (`Redemption` events)
+            "redemptions": list(self.redemptions),
             "balanced": self.balanced,
+            "dividends": [dataclasses.asdict(x) for x in self.dividends],
+            "total_return_stock": self.stock_total_return,
+            "total_return_synth": self.synth_total_return,
             "checks": [[c.what, c.expected, c.actual, c.ok] for c in self.checks],
             "counters": dict(sorted(self.counters.items())),
             "flows": self.flows,
@@ -323,18 +382,56 @@ class SimResult:
         }
 
     def _stability_pool_text(self) -> dict[str, str]:
-        """The headline's stability-pool and peg lines (runs with savers only)."""
-        if self.stability_pool is None or not self.config.savers:
-            return {}
-        synth, gains = self.stability_pool
-        return {
-            "stability pool at the end": (
+        """The headline's stability-pool and peg lines (runs with savers or redeemers)."""
+        out: dict[str, str] = {}
+        if self.stability_pool is not None and self.config.savers:
+            synth, gains = self.stability_pool
+            out["stability pool at the end"] = (
                 f"{synth / WAD:,.4f} synth deposited, gains "
                 f"${gains * 10 ** (18 - self.decimals) / WAD:,.2f} for its depositors"
-            ),
-            "redemption floor (peg)": (
+            )
+        if self.config.savers or self.config.redeemers:
+            out["redemption floor (peg)"] = (
                 f"a holder redeems 1 synth for {100 - self.redemption_fee_wad / 1e16:.2f}% of "
                 "the oracle price"
+            )
+        if self.config.redeemers:
+            n, synth, paid, fee = self.redemptions
+            usd = 10 ** (18 - self.decimals) / WAD
+            got = f"{100 * paid / (paid + fee):.2f}%" if paid + fee else "-"
+            out["redemptions (implied peg)"] = (
+                f"{n:,}: {synth / WAD:,.4f} synth for ${paid * usd:,.2f}, {got} of its oracle "
+                f"value (fees ${fee * usd:,.2f})"
+            )
+        return out
+
+    @property
+    def synth_total_return(self) -> float:
+        """The synth's total return: its base price (quote x multiplier) last / first."""
+        first, last = self.base_price_wad
+        return last / first - 1 if first else 0.0
+
+    def _dividend_text(self) -> dict[str, str]:
+        """The headline's dividend lines (runs with a dividend schedule only)."""
+        if not self.config.dividends:
+            return {}
+        d, usd = self.dividends, 1 / WAD
+        paid = sum(x.amount_usd for x in d)
+        return {
+            "dividends (vault)": (
+                f"{len(d)} ex-dates, ${paid:,.2f} a share: synth holders received "
+                f"${sum(x.holders_wad for x in d) * usd:,.2f}, borrowers paid "
+                f"${sum(x.borrowers_wad for x in d) * usd:,.2f} (+ "
+                f"${sum(x.system_debt_wad for x in d) * usd:,.2f} on fees already minted)"
+            ),
+            "dividends (perp)": (
+                f"longs received ${sum(x.longs_wad for x in d) * usd:,.2f}, shorts paid "
+                f"${sum(x.shorts_wad for x in d) * usd:,.2f}, the pool paid "
+                f"${sum(x.pool_wad for x in d) * usd:,.2f}"
+            ),
+            "total return (dividends reinvested)": (
+                f"{self.config.label} {self.stock_total_return:+.4%} (the source), synth "
+                f"{self.synth_total_return:+.4%} (the oracle's base price)"
             ),
         }
 
@@ -488,12 +585,15 @@ class Simulation:
             source = sc.PrintReplaySource(self.scenario.primary, f"prints:{self.scenario.name}")
         else:
             source = CsvReplaySource(cfg.csv, self.calendar)
+        self.dividends = parse_dividends(cfg.dividends)
         self.oracle = OracleKeeper(
             io=chain_io.feed_io(stack.oracle, stack.reporter),
             source=source,
             warp=True,
             stop=stop,
+            dividends=self.dividends,
         )
+        self.paid_out: set[Dividend] = set()  # the dividends the replay has accounted
         self.oracles = [self.oracle]
         if cfg.confirm:
             if self.scenario is None or not self.scenario.confirm:
@@ -637,9 +737,84 @@ class Simulation:
     def _oracle_tick(self, k: int, t: int) -> None:
         keeper, r = self.oracles[k], self.result
         pushed, refused = len(keeper.pushes), keeper.metrics["refused"]
+        due = [d for d in self.dividends if d.activation <= t and d not in self.paid_out]
+        held = self._holdings() if due and k == 0 else None
         keeper.tick(t)
+        if held is not None:
+            self._account_dividend(due[0], held, t)
         r.counters["oracle pushes"] += len(keeper.pushes) - pushed
         r.counters["oracle refused"] += keeper.metrics["refused"] - refused
+
+    def _holdings(self) -> Holdings:
+        """Every synth balance, vault debt and perp size, and the multiplier, in one batch:
+        what a dividend applied by the next print pays and charges."""
+        s, c = self.s, self.chain
+        vault_agents = [a for a in self.agents if a.kind in VAULT_KINDS]
+        traders = [a for a in self.agents if a.kind is ag.Kind.TRADER]
+        holders = [c.address(self.accounts[a.name]) for a in vault_agents]
+        holders += [c.address(s.keeper), s.insurance.address]
+        if s.stability_pool is not None:
+            holders.append(s.stability_pool.address)
+        calls: list[tuple[Any, str, tuple[Any, ...]]] = [
+            (s.oracle, "shares_multiplier_wad", ()),
+            (s.vault, "system_debt", ()),
+        ]
+        calls += [(s.synth, "balanceOf", (h,)) for h in holders]
+        calls += [(s.vault, "position", (c.address(self.accounts[a.name]),)) for a in vault_agents]
+        calls += [(s.market, "position", (c.address(self.accounts[a.name]),)) for a in traders]
+        rows = iter(c.read_many(calls))
+        mult, system_debt = flat(next(rows))[0], flat(next(rows))[0]
+        synth = sum(flat(next(rows))[0] for _ in holders)
+        debt = sum(flat(next(rows))[1] for _ in vault_agents)
+        sizes = [pm.Position(*flat(next(rows))).size for _ in traders]
+        longs = sum(x for x in sizes if x > 0)
+        shorts = -sum(x for x in sizes if x < 0)
+        return Holdings(mult, synth, debt, system_debt, longs, shorts)
+
+    def _account_dividend(self, div: Dividend, held: Holdings, t: int) -> None:
+        """After the print: when it applied `div` (the multiplier moved and nothing is
+        staged), what it paid each side at the multiplier before (`model.oracle`)."""
+        s = self.s
+        mult = int(s.oracle.shares_multiplier_wad())
+        if mult == held.multiplier_wad or int(s.oracle.staged_dividend()[0]):
+            return  # not this print (still CLOSED, or held for the session's first quote)
+        self.paid_out.add(div)
+        per_share = dividend_per_base_share_wad(
+            to_feed_units(div.amount), int(s.oracle.decimals()), held.multiplier_wad
+        )
+        self.result.dividends.append(
+            DividendPaid(
+                t,
+                str(div.ex_date),
+                float(div.amount),
+                per_share,
+                held.synth_wad * per_share // WAD,
+                held.debt_wad * per_share // WAD,
+                held.system_debt_wad * per_share // WAD,
+                held.longs_wad * per_share // WAD,
+                held.shorts_wad * per_share // WAD,
+            )
+        )
+
+    def _stock_total_return(self, t0: int, t1: int) -> float:
+        """The stock's total return between two prints, from the source's quotes and the
+        file's closes (`model.replay.total_return_with_dividends`): independent of the
+        chain, what the synth's base price must have done."""
+        q0, q1 = self.oracle.source.quote(t0), self.oracle.source.quote(t1)
+        if q0 is None or q1 is None:
+            return 0.0
+        closes = {
+            day: bar.close
+            for day, bar in load_daily_bars(self.cfg.csv).items()
+            if self.scenario is None
+        }
+        ex: list[tuple[Fraction, Fraction]] = []
+        for d in self.dividends:
+            if t0 < d.activation <= t1:
+                cum = closes[max(day for day in closes if day < d.ex_date)]
+                ex.append((Fraction(cum), Fraction(d.amount)))
+        tr = rp.total_return_with_dividends(Fraction(q0.price), Fraction(q1.price), ex)
+        return float(tr)
 
     def _tick(self, t: int, keepers: tuple[int, ...], last_open: bool) -> None:
         s = self.s
@@ -783,6 +958,15 @@ class Simulation:
                 if room is None:
                     room = [view.room_long_wad, view.room_short_wad]
                 view = dataclasses.replace(view, room_long_wad=room[0], room_short_wad=room[1])
+            if a.kind is ag.Kind.REDEEMER:  # the fee and supply after this round's others
+                base, supply = (
+                    flat(row)[0]
+                    for row in self.chain.read_many(
+                        [(s.vault, "redemption_base_rate", ()), (s.synth, "totalSupply", ())]
+                    )
+                )
+                fee = vm.redemption_fee_wad(base, 0, 0, 0, 1)
+                view = dataclasses.replace(view, redemption_fee_wad=fee, supply_wad=supply)
             action = self._decide(a, view)
             if action is None:
                 continue
@@ -797,7 +981,9 @@ class Simulation:
             args: tuple[Any, ...] = action.args
             if action.target == "orders" and action.fn == "cancel":  # (account, id)
                 args = (address, *args)
-            if action.fn == "redeem":  # what the pool lets out now, after this round's others
+            if action.target == "vault" and action.fn == "redeem":  # hints: the list's walk
+                args = (*args, ZERO_ADDRESS, ZERO_ADDRESS)
+            if action.target == "pool" and action.fn == "redeem":  # what the pool lets out now
                 (may,) = flat(self.chain.read_many([(s.pool, "maxRedeem", (address,))])[0])
                 if not may:
                     continue
@@ -811,7 +997,7 @@ class Simulation:
             style = "" if a.style is ag.Style.PLAIN else f" ({a.style.value})"
             self.result.counters[f"{a.kind.value} {action.fn}{style}"] += 1
             if a.style is ag.Style.FLEEING:
-                if action.fn == "redeem":
+                if action.target == "pool" and action.fn == "redeem":
                     self.fled.add(a.name)
                 else:  # back in: its peak starts again from the value now
                     self.fled.discard(a.name)
@@ -830,13 +1016,15 @@ class Simulation:
         calls.append((s.market, "open_interest", ()))
         calls.append((s.market, "pool_nav", ()))
         calls.append((s.pool, "convertToAssets", (WAD,)))
+        calls.append((s.vault, "redemption_base_rate", ()))
+        calls.append((s.synth, "totalSupply", ()))
         for a in self.agents:
             who = self.chain.address(self.accounts[a.name])
             calls.append((s.collateral, "balanceOf", (who,)))
             if a.kind is ag.Kind.LP:
                 calls.append((s.pool, "balanceOf", (who,)))
                 calls.append((s.pool, "maxRedeem", (who,)))
-            elif a.kind in (ag.Kind.BORROWER, ag.Kind.SAVER):
+            elif a.kind in VAULT_KINDS:
                 calls += [(s.vault, "position", (who,)), (s.synth, "balanceOf", (who,))]
             else:
                 calls += [(s.market, "position", (who,)), (s.market, "pending_order", (who,))]
@@ -850,6 +1038,9 @@ class Simulation:
         long_oi, short_oi = (int(x) for x in flat(next(rows)))
         nav_usd = max(flat(next(rows))[0], 0) * s.usd_per_unit
         share_value = flat(next(rows))[0]
+        # what redeeming a speck costs now: the floor + the decayed base rate
+        redemption_fee = vm.redemption_fee_wad(flat(next(rows))[0], 0, 0, 0, 1)
+        supply = flat(next(rows))[0]
         # the shares each side may still open under its cap (`_within_caps`)
         room = [
             max(cap * WAD // price - oi, 0) if price else 0
@@ -871,10 +1062,12 @@ class Simulation:
                     may,
                     a.name in self.fled,
                 )
-            elif a.kind in (ag.Kind.BORROWER, ag.Kind.SAVER):
+            elif a.kind in VAULT_KINDS:
                 held, debt = flat(next(rows))
                 synth = flat(next(rows))[0]
-                views[a.name] = ag.BorrowerView(price, cash, upu, held, debt, synth)
+                views[a.name] = ag.BorrowerView(
+                    price, cash, upu, held, debt, synth, redemption_fee, supply
+                )
             else:
                 pos = pm.Position(*flat(next(rows)))
                 pending = flat(next(rows))[2] != 0
@@ -907,6 +1100,8 @@ class Simulation:
             return ag.borrower_step(a, view, self.rng)
         if a.kind is ag.Kind.SAVER:
             return ag.saver_step(a, view, self.rng)
+        if a.kind is ag.Kind.REDEEMER:
+            return ag.redeemer_step(a, view, self.rng)
         return ag.trader_step(a, view, self.rng)
 
     def _sample(self, t: int) -> None:
@@ -916,7 +1111,7 @@ class Simulation:
             self.priced = s.oracle.latestRound() > 0
             if not self.priced:
                 return
-        round_data, oi, status, market_status, rate, nav, insurance, due, params = (
+        round_data, oi, status, market_status, rate, nav, insurance, due, params, mult = (
             self.chain.read_many(
                 [
                     (s.oracle, "latestRoundData", ()),
@@ -928,10 +1123,14 @@ class Simulation:
                     (s.collateral, "balanceOf", (s.insurance.address,)),
                     (s.market, "insurance_due", ()),  # penalties the market holds for the fund
                     (s.market, "params", ()),
+                    (s.oracle, "shares_multiplier_wad", ()),
                 ]
             )
         )
         price = round_data[1] / 10**8
+        base = round_data[1] * flat(mult)[0] // 10**8  # one base share, USD wad
+        first = self.result.base_price_wad[0] or base
+        self.result.base_price_wad = (first, base)
         oi_long, oi_short = oi
         quote = self.oracle.source.quote(t)
         self.result.samples.append(
@@ -1062,6 +1261,15 @@ class Simulation:
                 int(sp.total_deposits()) + int(sp.pending_deposits()),
                 int(s.collateral.balanceOf(sp.address)),
             )
+        made = c.events(s.vault, "Redemption", lo, hi)
+        r.redemptions = (
+            len(made),
+            sum(int(lg.amount) for lg in made),
+            sum(int(lg.paid) for lg in made),
+            sum(int(lg.fee) for lg in made),
+        )
+        if self.dividends and r.samples:
+            r.stock_total_return = self._stock_total_return(r.samples[0].t, r.samples[-1].t)
         # what redeeming a speck costs now (the decayed base rate, no volume of its own)
         base_rate = int(s.vault.redemption_base_rate())
         r.redemption_fee_wad = vm.redemption_fee_wad(base_rate, 0, 0, 0, 1)
@@ -1183,6 +1391,7 @@ def prepare(stack: Stack, agents: list[ag.Agent], chain: SimChain | None = None)
             ag.Kind.LP: s.pool,
             ag.Kind.BORROWER: s.vault,
             ag.Kind.SAVER: s.vault,
+            ag.Kind.REDEEMER: s.vault,
             ag.Kind.TRADER: s.market,
         }[a.kind]
         send(s.collateral, "approve", (spender.address, 2**256 - 1), acct)

@@ -19,16 +19,24 @@ class DividendHistory:
 
 
 def dividend_history(
-    oracle: Any, account: Any, *, synth: Any = None, vault: Any = None, market: Any = None
+    oracle: Any,
+    account: Any,
+    *,
+    synth: Any = None,
+    vault: Any = None,
+    market: Any = None,
+    from_block: int = 0,
 ) -> DividendHistory:
     """What `account` received and paid through every dividend the oracle applied, from its
-    holdings in the block before each (Ape contracts; any of `synth`, `vault`, `market`)."""
+    holdings in the block before each (Ape contracts; any of `synth`, `vault`, `market`);
+    the oracle's logs are read from `from_block` (its deployment's, from the record: a
+    public RPC refuses a scan from genesis)."""
     from ape import chain
 
     decimals = int(oracle.decimals())
     held: list[tuple[int, int, int]] = []
     per_share: list[int] = []
-    for log in oracle.DividendApplied.range(0, chain.blocks.height + 1):
+    for log in oracle.DividendApplied.range(from_block, chain.blocks.height + 1):
         before = int(log.block_number) - 1
         mult = int(oracle.round_multiplier_wad(int(log.round_id) - 1, block_id=before))
         per_share.append(dividend_per_base_share_wad(int(log.amount), decimals, mult))

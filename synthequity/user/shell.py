@@ -46,6 +46,11 @@ class Session:
         self.upu = 10 ** (18 - self.decimals)
 
     # ---- reads ------------------------------------------------------------------------------
+    def deployed_at(self) -> int:
+        """The block the market's oracle was deployed in, as recorded (0 when unknown): where
+        a scan of its logs starts."""
+        return self.contracts.block("oracle") or 0
+
     def now(self) -> int:
         return int(self.chain.pending_timestamp)
 

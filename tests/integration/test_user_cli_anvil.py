@@ -347,3 +347,25 @@ def test_status_shows_the_dividends_received_and_paid(protocol, accounts, chain)
     assert "dividends: received $3.00 on the sTSLA held, paid $6.00 on the debt" in text, text
     rc, text = user("vault", "status", account="TEST::3", protocol=protocol)
     assert rc == 0 and "dividends: received $3.00 on the sTSLA held, paid $0.00" in text, text
+
+
+def test_perp_status_shows_the_dividends_a_long_received(protocol, accounts, chain):
+    """Issue 21: a 2-share long held through a $2 dividend (ex at the $198 reference print
+    after a $200 close) received $4 (`ape run perp status`); the pool, short the skew, paid
+    it through the price."""
+    trader, keeper, lp, reporter = accounts[4], accounts[5], accounts[9], accounts[1]
+    usd, market, oracle = protocol["usd"], protocol["market"], protocol["oracle"]
+    open_perp(protocol, trader, lp, pool_usd=100_000)
+    usd.approve(market, 2**256 - 1, sender=trader)
+    market.deposit_margin(1_000 * 10**6, sender=trader)
+    market.commit_order(2 * WAD, 2**255, sender=trader)
+    protocol["push"](200)
+    market.execute_order(trader, sender=keeper)
+    assert market.position(trader).size == 2 * WAD
+    activation = chain.blocks.head.timestamp + 60
+    oracle.stage_dividend(2 * 10**8, activation, sender=protocol["admin"])
+    protocol["push"](200, MarketStatus.CLOSED)
+    chain.pending_timestamp = activation  # the ex-date's first print, at the reference
+    oracle.push_price(198 * 10**8, activation, int(MarketStatus.OPEN), sender=reporter)
+    rc, text = user("perp", "status", account="TEST::4", protocol=protocol)
+    assert rc == 0 and "dividends: received $4.00, paid $0.00 (1 ex-dates)" in text, text

@@ -249,6 +249,10 @@ def test_next_dividend_step_stages_a_day_ahead_and_says_what_the_admin_must_do()
     assert next_dividend_step(schedule, none, q1.activation) == (DividendStep.STAGE, q2)
     assert next_dividend_step(schedule, none, q2.activation) is None
     assert next_dividend_step((), none, week_before) is None
+    # found by the AAPL replay: from its ex-date's 00:00 UTC until the session's first print
+    # applies it, q1 is still staged; that is no conflict with q2 (it logged an ERROR)
+    for t in (q1.activation, q1.activation + 9 * 3_600):
+        assert next_dividend_step(schedule, staged, t) is None
 
 
 def test_dividend_schedules_parse_from_flags_and_the_data_file():

@@ -14,11 +14,60 @@ UPU = 10**12  # a 6-decimal stablecoin
 def test_make_agents_is_seeded_and_has_every_kind():
     a, b = ag.make_agents(20, seed=3), ag.make_agents(20, seed=3)
     assert a == b and a != ag.make_agents(20, seed=4)
-    assert {x.kind for x in a} == set(ag.Kind) - {ag.Kind.SAVER} and len(a) == 20  # opt-in
+    opt_in = {ag.Kind.SAVER, ag.Kind.REDEEMER}
+    assert {x.kind for x in a} == set(ag.Kind) - opt_in and len(a) == 20
     assert all(16_000 <= x.target_cr_bps <= 20_000 for x in a if x.kind is ag.Kind.BORROWER)
     assert all(100 <= x.leverage_x100 <= 500 for x in a if x.kind is ag.Kind.TRADER)
     with pytest.raises(ValueError):
         ag.make_agents(2, seed=1)
+
+
+class _Draw(random.Random):
+    """A generator whose normal draws are `value` (the redeemer's discount, in bps)."""
+
+    def __init__(self, value: float):
+        super().__init__(0)
+        self.value = value
+
+    def gauss(self, mu: float = 0.0, sigma: float = 1.0) -> float:
+        return self.value
+
+
+def test_redeemers_come_after_everyone_else():
+    plain = ag.make_agents(12, seed=3)
+    more = ag.make_agents(12, seed=3, savers=2, redeemers=2)
+    assert more[: len(plain)] == plain
+    redeemers = [x for x in more if x.kind is ag.Kind.REDEEMER]
+    assert [x.name for x in redeemers] == ["redeemer0", "redeemer1"]
+    assert all(28_000 <= x.target_cr_bps <= 32_000 and x.careful for x in redeemers)
+
+
+def test_a_redeemer_redeems_only_past_the_fee_and_no_more_than_keeps_it_under_the_discount():
+    a = ag.Agent("r", ag.Kind.REDEEMER, 50_000, target_cr_bps=30_000, careful=True)
+    price, supply, held = 200 * WAD, 10_000 * WAD, 100 * WAD
+    fee = 5 * 10**15  # the 0.5% floor, no base rate
+    view = ag.BorrowerView(price, 0, UPU, 60_000 * 10**6, held, held, fee, supply)
+    # a discount at or under the fee: nothing (its top-up rule has nothing to do at 300%)
+    assert ag.redeemer_step(a, view, _Draw(50)) is None
+    assert ag.redeemer_step(a, view, _Draw(-30)) is None  # |N|: 0.30% under the oracle
+    # 0.80% under: a quarter of its synth, the fee bounded by the discount
+    act = ag.redeemer_step(a, view, _Draw(80))
+    assert act is not None and (act.target, act.fn) == ("vault", "redeem")
+    amount, max_fee_bps = act.args
+    assert max_fee_bps == 80 and amount == held // 4
+    # a small supply: the fee's rise (half its share) caps it; independent arithmetic
+    small = ag.BorrowerView(price, 0, UPU, 60_000 * 10**6, held, held, fee, 1_000 * WAD)
+    amount, _ = ag.redeemer_step(a, small, _Draw(60)).args  # type: ignore[union-attr]
+    # (0.60% - 0.50%) x 2 x 1,000 sTSLA of supply, 1% short of the bound: 1.98 sTSLA
+    assert amount == 198 * WAD // 100
+    assert 0.0050 + amount / 1e18 / 1_000 / 2 <= 0.0060  # the fee after it stays under
+    # under a dollar's worth: not worth a transaction
+    dust = ag.BorrowerView(price, 0, UPU, 60_000 * 10**6, held, WAD // 1_000, fee, supply)
+    assert ag.redeemer_step(a, dust, _Draw(80)) is None
+    # no position yet: it opens like a borrower at its target ratio, and never closes
+    fresh = ag.BorrowerView(price, 50_000 * 10**6, UPU, 0, 0, 0, fee, supply)
+    act = ag.redeemer_step(a, fresh, _Draw(80))
+    assert act is not None and act.fn == "open"
 
 
 def test_borrower_opens_at_its_target_ratio():

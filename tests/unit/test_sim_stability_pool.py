@@ -46,6 +46,24 @@ def test_a_replay_liquidates_through_the_stability_pool_without_keeper_inventory
     assert "| left liquidatable after a print (perp / vault) | 0 / 0 |" in report
 
 
+def test_redeemers_redeem_past_the_fee_and_the_report_shows_the_implied_peg(tmp_path):
+    """Issue 19: two peg arbitrageurs (`--redeemers 2`) through the same rally redeem when
+    the synth's (seeded) market discount is above the fee, bounding the fee by it: none is
+    refused, the fees are at least the 0.5% floor and at most 3% of the synth's oracle value
+    (the discounts they act on are rarely above 2%), the report's implied peg is paid /
+    (paid + fee) from the events, and the books balance to the wei."""
+    summary = _replay(tmp_path, *RALLY, "--redeemers", "2", "--no-charts")
+    n, synth, paid, fee = summary["redemptions"]
+    assert n == summary["counters"]["redeemer redeem"] >= 10
+    assert summary["balanced"] and summary["agent_reverts"] == 0
+    assert synth > 0 and paid > 0
+    gross = paid + fee  # the collateral the synth was worth at the oracle price
+    assert 0.005 * gross - n <= fee <= 0.03 * gross  # the floor, and at most the discounts
+    report = (tmp_path / "report.md").read_text()
+    peg = f"{100 * paid / gross:.2f}% of its oracle value"
+    assert f"| redemptions (implied peg) | {n:,}: " in report and peg in report
+
+
 def test_without_inventory_or_savers_the_report_shows_the_positions_left_liquidatable(tmp_path):
     """The same rally with nobody to repay the vault's liquidations: the per-print check
     counts every vault position the keeper could not liquidate, and the report lists them."""

@@ -289,12 +289,15 @@ def next_dividend_step(
 ) -> tuple[DividendStep, Dividend] | None:
     """The next scheduled dividend whose ex-date has not begun at chain time `now`, and what to
     do about it given the chain's `staged_dividend()` (amount in feed units, activation,
-    confirmed); None when the schedule holds nothing ahead."""
+    confirmed); None when the schedule holds nothing ahead, or while a staged dividend is due
+    (its ex-date began; the oracle applies it with the session's first print: no conflict)."""
+    amount, activation, _ = staged
+    if amount and activation <= now:
+        return None  # the last one is due: the session's first print applies it, then the next
     ahead = [d for d in schedule if d.activation > now]
     if not ahead:
         return None
     div = min(ahead, key=lambda d: d.activation)
-    amount, activation, _ = staged
     if (amount, activation) == (to_feed_units(div.amount), div.activation):
         return DividendStep.STAGED, div
     if amount:
