@@ -458,3 +458,44 @@ test("market CLOSED, then HALTED: risk-increasing actions refused in words, depo
   await waitText(page, "h-status", (t) => t === "OPEN", "open after the weekend");
   await page.close();
 });
+
+test("dividend from the Dev panel: over one night a holder and a long receive, the borrower pays", async () => {
+  await dev("clock?to=open");
+  const { page } = await open(7, "vault");
+  await freshOpen(page);
+  assert.equal(await text(page, "v-div"), "none yet (no ex-date since the market launched)");
+  await fill(page, { "v-coll-in": "3000", "v-synth-in": "4" });
+  await page.click("#v-open");
+  await done(page, "vault", "open");
+  await tab(page, "perp");
+  await fill(page, { "p-margin-in": "1000" });
+  await page.click("#p-deposit");
+  await done(page, "perp", "deposit margin");
+  await fill(page, { "p-margin-in": "", "p-size-in": "2" });
+  await page.click("#p-long");
+  await done(page, "perp", "long");
+  await waitText(page, "p-size", (t) => t.startsWith("2.000000") && t.includes("(long)"), "keeper fill");
+  await fill(page, { "p-size-in": "" });
+  const px = usd(await text(page, "mk-price"));
+
+  await tab(page, "dev");
+  await page.click("#d-div");
+  const said = await waitText(page, "dev-msg", (t) => t.includes("per share applied") || t.startsWith("Reverted"), "the dividend applied", 2 * STEP_MS);
+  const per = Number(said.match(/^dividend of \$([\d.]+) per share applied at the open of .+ UTC; /)?.[1]);
+  assert.ok(Math.abs(per - px / 100) < px / 1000, `1% of ~$${px}: $${per} (${said})`);
+  await waitText(page, "h-status", (t) => t === "OPEN", "open on the ex-date");
+
+  // the vault's 4 sTSLA received 4 dividends; its debt (4 and the fee accrued) paid as many
+  await tab(page, "vault");
+  const v = await waitText(page, "v-div", (t) => t.endsWith("over 1 ex-date(s)"), "the vault's dividends");
+  const [got, paid] = [...v.matchAll(/\$([\d,.]+)/g)].map((r) => usd(r[1]));
+  assert.match(v, /^your sTSLA received \$[\d,.]+, your debt paid \$[\d,.]+ over 1 ex-date\(s\)$/);
+  assert.ok(Math.abs(got - 4 * per) <= 0.01, `received ${got} = 4 x ${per}`);
+  assert.ok(paid >= got && paid - got <= 0.01, `paid ${paid} ~ received ${got}`);
+  await shot(page, "vault-dividend");
+  await tab(page, "perp");
+  const p = await waitText(page, "p-div", (t) => t.endsWith("over 1 ex-date(s)"), "the long's dividends");
+  const [long, short] = [...p.matchAll(/\$([\d,.]+)/g)].map((r) => usd(r[1]));
+  assert.ok(Math.abs(long - 2 * per) <= 0.01 && short === 0, `a 2-share long: ${p}`);
+  await page.close();
+});

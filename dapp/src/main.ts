@@ -125,9 +125,9 @@ function layout() {
   <section id="s-history" role="tabpanel" aria-labelledby="tab-history"><div class="panel"><h2>Your history</h2><p class="dim" id="h-open-funding"></p><table><thead><tr><th>block</th><th>event</th><th>funding</th><th>details</th></tr></thead><tbody id="h-rows"></tbody></table>
     <p class="msg" id="history-msg"></p></div></section>
   <section id="s-dev" role="tabpanel" aria-labelledby="tab-dev"><div class="panel"><h2>Dev panel (local chain)</h2>
-    <p class="dim">Moves the local chain's clock and the oracle keeper's source, to see what changes.</p>
+    <p class="dim">Moves the local chain's clock and the oracle keeper's source, to see what changes. A dividend: the admin stages 1% of the price with its ex-date at the next open, the clock goes over the night, the price opens 1% lower and the first print pays holders and longs, charges borrowers and shorts.</p>
     ${dl([["Chain time", "d-time"], ["Calendar", "d-cal"], ["Mode", "d-mode"]])}
-    <div class="row">${btn("d-open", "Open (next session)")}${btn("d-close", "Close")}${btn("d-weekend", "Weekend")}${btn("d-halt", "Halt")}${btn("d-resume", "Resume")}${btn("d-up", "Price +5%")}${btn("d-down", "Price −5%")}</div>
+    <div class="row">${btn("d-open", "Open (next session)")}${btn("d-close", "Close")}${btn("d-weekend", "Weekend")}${btn("d-halt", "Halt")}${btn("d-resume", "Resume")}${btn("d-up", "Price +5%")}${btn("d-down", "Price −5%")}${btn("d-div", "Dividend 1% (over a night)")}</div>
     <p class="msg" id="dev-msg"></p></div></section>
   </main>`;
   for (const s of SCREENS) $(`tab-${s}`).onclick = () => show(s);
@@ -970,10 +970,12 @@ async function loadMarketsTable() {
 }
 
 async function dev(path: string) {
+  if (path.includes("dividend")) msg("dev", "info", "staging the dividend, then over the night to its ex-date's open…");
   const r = await fetch(path, { method: "POST" });
   const body = await r.json();
   if (!r.ok) return msg("dev", "error", body.error);
-  msg("dev", "ok", `chain time ${body.chain_time_utc}: ${body.halted ? "HALTED" : body.calendar_status}; the oracle keeper reports it within seconds`);
+  const div = body.dividend ? `dividend of $${body.dividend.per_share_usd} per share applied at the open of ${body.dividend.ex_utc}; ` : "";
+  msg("dev", "ok", `${div}chain time ${body.chain_time_utc}: ${body.halted ? "HALTED" : body.calendar_status}; the oracle keeper reports it within seconds`);
   await devState();
 }
 async function devState() {
@@ -984,7 +986,7 @@ async function devState() {
   set("d-mode", s.in_session ? "stays inside sessions (jumps over closes)" : "moved: stays where it was put");
 }
 function devActions() {
-  const moves: [string, string][] = [["d-open", "clock?to=open"], ["d-close", "clock?to=close"], ["d-weekend", "clock?to=weekend"], ["d-halt", "clock?to=halt"], ["d-resume", "clock?to=resume"], ["d-up", "price?pct=5"], ["d-down", "price?pct=-5"]];
+  const moves: [string, string][] = [["d-open", "clock?to=open"], ["d-close", "clock?to=close"], ["d-weekend", "clock?to=weekend"], ["d-halt", "clock?to=halt"], ["d-resume", "clock?to=resume"], ["d-up", "price?pct=5"], ["d-down", "price?pct=-5"], ["d-div", "dividend?pct=1"]];
   for (const [id, path] of moves) $(id).onclick = () => dev(`dev/${path}`);
 }
 

@@ -5,8 +5,9 @@ person with a browser wallet can mint, trade and provide liquidity at any hour o
 The chain's clock runs *inside an NYSE session* (docs/spec.md §5): anvil starts at a session's
 open (the one in progress, else the latest), and when the session's close comes near, the clock
 jumps to the next open, so the market never closes by itself. The page's dev panel moves the
-clock on purpose (to the close, to a weekend, back to an open) and halts or shocks the price
-(`/dev/*` on the app's own server — this driver, not the static dapp, answers them). The oracle
+clock on purpose (to the close, to a weekend, back to an open), halts or shocks the price, and
+pays a cash dividend over a night (`/dev/*` on the app's own server — this driver, not the
+static dapp, answers them). The oracle
 keeper runs in this process, ticking at the chain's time rather than the wall's; the order and
 liquidation keepers are the `ape run keeper` commands an operator types.
 
@@ -18,12 +19,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
 import threading
 import time
 import urllib.parse
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from decimal import Decimal
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -49,6 +52,9 @@ BORROWER, BORROWER_USD, BORROWER_TOUCH_S = 8, 60_000, 10
 ORDER_KEEPER, LIQUIDATION_KEEPER = 5, 6
 ROLLOVER_S = 120  # jump to the next open this long before a session's close
 AFTER_OPEN_S = 60  # where a jump to an open lands
+ADMIN = 0  # TEST::0 deployed the protocol: DEFAULT_ADMIN, who may stage a dividend at once
+MAX_DIVIDEND_PCT = Decimal(10)  # the oracle's bound for an unconfirmed one (an admin's is)
+JOB_TIMEOUT_S = 60
 
 
 def test_key(index: int) -> str:
@@ -90,6 +96,10 @@ class DevClock:
     halted: bool = False
     multiplier: Decimal = Decimal(1)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # work that needs the oracle keeper's thread (its Ape connection and its ticks)
+    jobs: queue.Queue[tuple[str, Decimal, Future[dict[str, Any]]]] = field(
+        default_factory=queue.Queue
+    )
 
     def now(self) -> int:
         """The timestamp of the next block: the head's, or the node's clock if later."""
@@ -128,6 +138,15 @@ class DevClock:
         with self.lock:
             self.multiplier *= 1 + pct / 100
         return self.state()
+
+    def dividend(self, pct: Decimal) -> dict[str, Any]:
+        """Asks the oracle keeper's thread to pay a dividend of `pct`% of the price over the
+        coming night (`pay_dividend`); answers once it applied."""
+        if not 0 < pct <= MAX_DIVIDEND_PCT:
+            raise ValueError(f"a dividend between 0 and {MAX_DIVIDEND_PCT}% of the price")
+        done: Future[dict[str, Any]] = Future()
+        self.jobs.put(("dividend", pct, done))
+        return done.result(JOB_TIMEOUT_S)
 
     def keep_in_session(self) -> None:
         """Session mode: a minute after the next open once the close is near."""
@@ -200,7 +219,9 @@ def handler(dist: Path, config: dict[str, Any], clock: DevClock) -> type[SimpleH
                     return self._json(clock.move(query.get("to", "")))
                 if url.path == "/dev/price":
                     return self._json(clock.shock(Decimal(query.get("pct", "0"))))
-            except (ValueError, ArithmeticError) as exc:
+                if url.path == "/dev/dividend":
+                    return self._json(clock.dividend(Decimal(query.get("pct", "1"))))
+            except Exception as exc:  # a refused move or job: its reason, to the page
                 return self._json({"error": str(exc)}, 400)
             return self._json({"error": "not found"}, 404)
 
@@ -274,7 +295,42 @@ def run_oracle(
                     vault.burn(10**9, sender=borrower)
                 except Exception as e:  # a refused touch costs nothing but this line
                     print(f"background borrower: {e}", file=sys.stderr)
-            stop.wait(1.0)
+            try:
+                _, pct, done = clock.jobs.get(timeout=1.0)
+            except queue.Empty:
+                continue
+            try:
+                admin = accounts.test_accounts[ADMIN]
+                done.set_result(pay_dividend(clock, keeper, market.oracle, admin, pct))
+            except Exception as e:  # the page shows the reason; the loop goes on
+                done.set_exception(e)
+
+
+def pay_dividend(
+    clock: DevClock, keeper: Any, oracle: Any, admin: Any, pct: Decimal
+) -> dict[str, Any]:
+    """A cash dividend of `pct`% of the last price, paid over one night: the clock moves to
+    the close (the keeper prints a CLOSED round), the admin stages the dividend with its
+    ex-date at the next session's open (an admin's is confirmed at once), the source opens
+    `pct`% lower (a stock opens ex-dividend) and the keeper's first print of the open applies
+    it (docs/design/corporate-actions.md). Answers the clock's state and what was paid."""
+    price = int(oracle.latestRoundData()[1])
+    amount = price * int(pct * 100) // 10_000  # in the feed's decimals, rounded down
+    clock.move("close")
+    keeper.tick(clock.now())
+    ex = clock.calendar.next_open(clock.now())
+    oracle.stage_dividend(amount, ex, sender=admin)
+    with clock.lock:
+        clock.multiplier *= 1 - pct / 100
+    clock.move("open")
+    keeper.tick(clock.now())
+    if int(oracle.staged_dividend()[0]) != 0:
+        raise RuntimeError("dividend staged but not applied: the open's print did not land")
+    per_share = Decimal(amount).scaleb(-int(oracle.decimals()))
+    return {
+        **clock.state(),
+        "dividend": {"per_share_usd": str(per_share), "ex_utc": f"{utc(ex):%a %Y-%m-%d %H:%M} UTC"},
+    }
 
 
 def app_config(url: str, deployments_dir: Path, dev: bool) -> dict[str, Any]:
@@ -379,7 +435,8 @@ Import a funded test account into your browser wallet (MetaMask: Add account > I
      10,000 ETH and 100,000 mock USD; never use these keys on a real network)
 Add the network when the page asks (or by hand): RPC {rpc_url}, chain id {chain_id}.
 The chain's clock stays inside an NYSE session; the page's Dev panel moves it to a close,
-a weekend or a halt. Keepers: oracle (GBM), orders, liquidations. Ctrl-C stops everything.
+a weekend or a halt, and pays a dividend over a night. Keepers: oracle (GBM), orders,
+liquidations. Ctrl-C stops everything.
 """,
         flush=True,
     )
