@@ -368,6 +368,41 @@ def test_stability_pool_liquidation_pays_depositors_and_keeper(book):
     check_supply(p, [*borrowers, p.trader])
 
 
+def test_stability_pool_withdraw_and_claim_need_no_price(book):
+    """docs/spec.md §5 (*this project*): a depositor's gains and synth come out over a closed
+    night, a halt and a stale price, to the wei of `deposit_of`; a deposit and a liquidation
+    through the pool still need what they need."""
+    p, borrowers = book
+    sp = p.stability_pool
+    with boa.env.prank(p.trader):
+        sp.deposit(20 * WAD)
+    p.push(PRICE, dt=2 * WINDOW)
+    p.push(240.0)
+    p.push(262.0)
+    victim = next(b for b in borrowers if p.vault.is_liquidatable(b))
+    with boa.env.prank(p.keeper):
+        sp.liquidate(victim)
+    value, _, gain = sp.deposit_of(p.trader)
+    assert gain > 0
+    p.push(262.0, status=1)  # CLOSED
+    usd_before = p.collateral.balanceOf(p.trader)
+    with boa.env.prank(p.trader):
+        sp.claim()
+    assert p.collateral.balanceOf(p.trader) - usd_before == gain
+    with boa.env.prank(p.keeper), boa.reverts("market closed"):
+        sp.liquidate(victim)
+    p.push(262.0, status=3)  # HALTED
+    synth_before = p.synth.balanceOf(p.trader)
+    with boa.env.prank(p.trader):
+        assert sp.withdraw(WAD) == WAD
+    boa.env.time_travel(seconds=7 * 86_400)  # a week without a print: stale
+    with boa.env.prank(p.trader):
+        assert sp.withdraw(2**255) == value - WAD
+        sp.deposit(WAD)  # a deposit needs no price either (it waits to join)
+    assert p.synth.balanceOf(p.trader) - synth_before == value - WAD
+    assert sp.deposit_of(p.trader) == (0, WAD, 0)
+
+
 def test_stability_pool_short_falls_back_to_the_keeper(book):
     p, borrowers = book
     sp = p.stability_pool
