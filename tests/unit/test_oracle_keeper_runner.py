@@ -354,6 +354,54 @@ def test_the_primary_stages_its_dividend_schedule_and_the_ex_date_print_applies_
     assert chain.model.multiplier_wad == (10**12 * cum // (cum - amount)) * 10**6
 
 
+class DividendAnnouncingReplay(CsvReplaySource):
+    """TSLA's bars, each quote carrying a Data Streams v10 multiplier rise that reinvests a
+    `usd` dividend at the first quote's price (1 -> cum / (cum - usd)) at `activation`."""
+
+    def __init__(self, calendar, usd: Decimal, activation: int):
+        super().__init__("data/tsla_daily.csv", calendar)
+        self.usd, self.activation, self.action = usd, activation, None
+
+    def quote(self, now: int) -> Quote | None:
+        q = super().quote(now)
+        if q is None:
+            return None
+        if self.action is None:
+            new = 10**18 * q.price / (q.price - self.usd)
+            self.action = CorporateAction(10**18, int(new), self.activation)
+        return dataclasses.replace(q, action=self.action)
+
+
+def test_a_dividend_the_feed_announces_is_staged_and_applied(calendar):
+    """No schedule file: the feed's multiplier rise (1 -> 1.0084 at $180.19) becomes a $1.50
+    dividend in the schedule, staged on the next tick (a week ahead) and applied by Monday's
+    first OPEN print; a schedule that has the ex-date keeps its own amount."""
+    ex = dt.datetime(2022, 11, 28, 14, 30, tzinfo=dt.UTC)  # the feed's activation: the open
+    start, end = to_ts("2022-11-21"), to_ts("2022-11-30")
+    chain = ModelFeed(start)
+    source = DividendAnnouncingReplay(calendar, Decimal("1.50"), int(ex.timestamp()))
+    keeper = OracleKeeper(io=chain, source=source, warp=True)
+    keeper.run(replay_schedule(calendar, start, end, 300))
+    assert keeper.metrics["dividends announced by the feed"] == 1
+    assert keeper.metrics["dividends staged"] == 1 and keeper.metrics["refused"] == 0
+    [div] = keeper.dividends
+    assert div.ex_date == dt.date(2022, 11, 28)
+    assert abs(div.amount - Decimal("1.50")) <= Decimal("1e-8")  # the multiplier's rounding
+    [(kind, rid, amount, _cum)] = chain.model.actions_log
+    assert (kind, amount) == ("dividend", int(div.amount * 10**8))
+    assert chain.model.rounds[rid - 1].observed_at == int(ex.timestamp())
+    scheduled = Dividend(dt.date(2022, 11, 28), Decimal("1.49"))
+    chain = ModelFeed(start)
+    source = DividendAnnouncingReplay(calendar, Decimal("1.50"), int(ex.timestamp()))
+    keeper = OracleKeeper(io=chain, source=source, warp=True, dividends=(scheduled,))
+    keeper.run(replay_schedule(calendar, start, end, 300))
+    assert (
+        keeper.dividends == (scheduled,) and keeper.metrics["dividends announced by the feed"] == 0
+    )
+    [(kind, _rid, amount, _cum)] = chain.model.actions_log
+    assert amount == 149_000_000
+
+
 def test_a_dividend_inside_the_notice_is_left_to_the_admin(calendar):
     """Started on the eve of the ex-date, the keeper may not stage it (a reporter gives a
     day's notice): it says what the admin must call, once, and pushes as usual."""

@@ -16,6 +16,7 @@ import pytest
 from eth_abi import encode
 
 from synthequity.constants import MarketStatus
+from synthequity.corporate_actions import Dividend
 from synthequity.keepers.oracle.logic import Action, Observation, PushPolicy, decide
 from synthequity.keepers.oracle.sources import (
     CorporateAction,
@@ -269,8 +270,20 @@ def test_datastreams_v10_dividend_multiplier_is_not_a_split(apis):
     apis.datastreams[DS_V10] = recorded("ds_v10_dividend.json")
     q = datastreams(apis, DS_V10).quote(FRI_1900)
     assert q.action is not None and q.action.split is None  # 1 -> 1.0017
+    # a dividend reinvested: 1.0017 = cum / (cum - d), so d = $300 x 0.0017 / 1.0017
+    assert q.action.dividend(q.price) == Dividend(dt.date(2025, 6, 10), Decimal("0.50913447"))
     assert CorporateAction(3 * E18, E18, SPLIT_AT).split is None  # a reverse split
+    assert CorporateAction(3 * E18, E18, SPLIT_AT).dividend(q.price) is None
     assert CorporateAction(E18, 5 * E18 + 1, SPLIT_AT).split.ratio == 5  # to 1e-6
+    assert CorporateAction(E18, 5 * E18 + 1, SPLIT_AT).dividend(q.price) is None  # a split
+    # x1.9: a special dividend of 47% (staged, it needs the admin's confirmation); x2.1:
+    # neither a whole split nor a dividend within the oracle's bound (half the price)
+    assert CorporateAction(E18, E18 * 19 // 10, SPLIT_AT).dividend(q.price).amount == Decimal(
+        "142.10526315"
+    )
+    wide = CorporateAction(E18, E18 * 21 // 10, SPLIT_AT)
+    assert wide.split is None and wide.dividend(q.price) is None
+    assert CorporateAction(E18, E18, SPLIT_AT).dividend(q.price) is None  # no change
 
 
 def test_full_report_decodes_every_v10_field():

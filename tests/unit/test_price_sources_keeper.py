@@ -207,13 +207,20 @@ def test_a_split_the_keeper_may_not_stage_is_logged_for_the_admin(apis, caplog):
     assert other.metrics["split conflicts"] == 1 and model.split == (2, SPLIT_AT + 86_400)
 
 
-def test_a_dividend_multiplier_is_not_staged(apis):
+def test_a_dividend_multiplier_is_staged_as_a_dividend_not_a_split(apis):
+    """v10's 1 -> 1.0017 announced at $300: a dividend of $300 x 0.0017 / 1.0017 ex
+    2025-06-10 joins the schedule and a reporter's keeper stages it on its next tick (more
+    than a day ahead); no split."""
     apis.datastreams[DS_V10] = recorded("ds_v10_dividend.json")
     model = FeedModel()
-    keeper = staging_keeper(apis, model)
+    keeper = OracleKeeper(io=ModelFeed(FRI_1900, model, "r1"), source=datastreams(apis))
     keeper.tick(FRI_1900 + 1)
+    keeper.tick(FRI_1900 + 2)
     assert model.split is None and keeper.splits == ()
-    assert keeper.metrics["corporate actions not staged"] == 1
+    assert keeper.metrics["dividends announced by the feed"] == 1
+    assert keeper.metrics["dividends staged"] == 1
+    assert model.dividend == (50_913_447, SPLIT_AT, False)  # 8 decimals; not confirmed
+    assert keeper.metrics.get("corporate actions not staged", 0) == 0
 
 
 def test_the_primary_takes_the_chains_staged_split_for_what_it_is(apis):

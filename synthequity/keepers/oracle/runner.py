@@ -224,9 +224,11 @@ class OracleKeeper:
         self.splits = tuple(sorted((*self.splits, split), key=lambda s: s.activation))
         return True
 
-    def _on_corporate_action(self, action: CorporateAction) -> None:
+    def _on_corporate_action(self, action: CorporateAction, price: Decimal) -> None:
         """A multiplier change the source schedules: once per announcement, add the split to
-        the schedule and make sure the chain has it staged (staging it when allowed)."""
+        the schedule and make sure the chain has it staged (staging it when allowed); a
+        smaller rise is a dividend reinvested, added to the dividend schedule (staged by
+        `_schedule_dividends`) unless the schedule has that ex-date already."""
         key = (action.new_multiplier, action.activation)
         if key in self._actions_seen:
             return
@@ -238,12 +240,16 @@ class OracleKeeper:
             activation=action.activation,
         )
         split = action.split
+        div = action.dividend(price) if split is None else None
+        if div is not None:
+            self._add_feed_dividend(div, fields)
+            return
         if split is None:
             self.metrics["corporate actions not staged"] += 1
             event(
                 log,
-                "corporate action is not a forward split: not staged (a dividend: add it to "
-                "--dividends, docs/runbooks/dividends.md; splits: docs/runbooks/splits.md)",
+                "corporate action is neither a forward split nor a dividend: not staged "
+                "(docs/runbooks/splits.md, docs/runbooks/dividends.md)",
                 logging.ERROR,
                 **fields,
             )
@@ -323,6 +329,37 @@ class OracleKeeper:
             return False
         return True
 
+    def _add_dividend(self, div: Dividend) -> bool:
+        """Add a dividend unless the schedule has one on its ex-date: True if new (then the
+        next tick looks at what is staged)."""
+        if any(d.ex_date == div.ex_date for d in self.dividends):
+            return False
+        self.dividends = tuple(sorted((*self.dividends, div), key=lambda d: d.ex_date))
+        self._dividend_check_at = 0
+        return True
+
+    def _add_feed_dividend(self, div: Dividend, fields: dict[str, Any]) -> None:
+        """A dividend the feed announced: into the schedule, looked at on the next tick; a
+        scheduled one on that ex-date wins (the declared amount, not one derived from a
+        quote)."""
+        fields = dict(fields, ex_date=div.ex_date.isoformat(), amount_usd=str(div.amount))
+        mine = [d for d in self.dividends if d.ex_date == div.ex_date]
+        if mine:
+            if mine[0].amount != div.amount:
+                event(
+                    log,
+                    "dividend announced by the feed: the schedule's amount kept",
+                    logging.WARNING,
+                    scheduled_usd=str(mine[0].amount),
+                    **fields,
+                )
+            return
+        self._add_dividend(div)
+        self.metrics["dividends announced by the feed"] += 1
+        event(
+            log, "dividend announced by the feed: added to the schedule", logging.WARNING, **fields
+        )
+
     def _schedule_dividends(self, now: int) -> None:
         """At most once an hour of chain time: make sure the next scheduled dividend is staged
         on chain, staging it when a reporter still may (a day ahead), else saying what the
@@ -399,7 +436,7 @@ class OracleKeeper:
             return Decision(Action.SKIP, "no quote")
         obs = Observation(to_feed_units(quote.price), quote.observed_at, quote.status)
         if quote.action is not None:
-            self._on_corporate_action(quote.action)
+            self._on_corporate_action(quote.action, quote.price)
         chain_feed = with_retries(
             self.io.read,
             what="read feed",
@@ -562,8 +599,8 @@ def run_keepers(
     """Tick every keeper, in order, at each time of `schedule` until it ends or a stop signal
     arrives (the first keeper's `stop`: give them one). The primary first, then the
     confirming keeper: a gap the primary pushes is confirmed in the same tick when the second
-    source already agrees. The splits one keeper's source announces join the others'
-    schedules (one process, one view of the corporate actions).
+    source already agrees. The splits and dividends one keeper's source announces join the
+    others' schedules (one process, one view of the corporate actions).
 
     Replay: `speed` virtual seconds per wall second (0 = as fast as possible).
     Live: the schedule yields wall times; sleeps until each.
@@ -591,6 +628,9 @@ def run_keepers(
         for split in {s for k in keepers for s in k.splits}:
             for k in keepers:
                 k._add_split(split)
+        for div in {d for k in keepers for d in k.dividends}:
+            for k in keepers:
+                k._add_dividend(div)
     if day is not None:
         for k, first in zip(keepers, day_starts, strict=True):
             k._log_day(day, first)

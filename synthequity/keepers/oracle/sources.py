@@ -30,7 +30,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urldefrag, urlencode
@@ -39,7 +39,7 @@ import requests
 from eth_abi.abi import decode as abi_decode
 
 from synthequity.constants import MarketStatus
-from synthequity.corporate_actions import Split, unadjust_factor
+from synthequity.corporate_actions import Dividend, Split, unadjust_factor
 from synthequity.market_hours import MarketCalendar, nyse
 
 
@@ -77,6 +77,20 @@ class CorporateAction:
             return None
         day = dt.datetime.fromtimestamp(self.activation, dt.UTC).date()
         return FeedSplit(day, int(ratio), self.activation)
+
+    def dividend(self, price: Decimal) -> Dividend | None:
+        """The cash dividend a smaller rise of the multiplier reinvests (a tokenized stock's
+        multiplier grows by cum / (cum - dividend) on the ex-date), in USD per share at
+        `price` (the quote that announced it), rounded down to the feed's 8 decimals; None
+        for a split, a fall or a factor beyond the oracle's bound (half the price)."""
+        cur, new = self.current_multiplier, self.new_multiplier
+        if cur <= 0 or new <= cur or self.split is not None:
+            return None
+        fraction = 1 - Decimal(cur) / Decimal(new)  # = dividend / cum
+        amount = (price * fraction).quantize(Decimal("1e-8"), rounding=ROUND_DOWN)
+        if not 0 < amount <= price / 2:
+            return None
+        return Dividend(dt.datetime.fromtimestamp(self.activation, dt.UTC).date(), amount)
 
 
 @dataclass(frozen=True)
