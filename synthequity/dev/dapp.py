@@ -7,9 +7,9 @@ open (the one in progress, else the latest), and when the session's close comes 
 jumps to the next open, so the market never closes by itself. The page's dev panel moves the
 clock on purpose (to the close, to a weekend, back to an open), halts or shocks the price, and
 pays a cash dividend over a night (`/dev/*` on the app's own server — this driver, not the
-static dapp, answers them). The oracle
-keeper runs in this process, ticking at the chain's time rather than the wall's; the order and
-liquidation keepers are the `ape run keeper` commands an operator types.
+static dapp, answers them). The oracle keeper runs in this process, ticking at the chain's
+time rather than the wall's; the order and liquidation keepers are the `ape run keeper`
+commands an operator types.
 
     python -m synthequity.dev.dapp [--port 8610] [--app-port 8611] [--seed 7]
 """
@@ -53,7 +53,7 @@ ORDER_KEEPER, LIQUIDATION_KEEPER = 5, 6
 ROLLOVER_S = 120  # jump to the next open this long before a session's close
 AFTER_OPEN_S = 60  # where a jump to an open lands
 ADMIN = 0  # TEST::0 deployed the protocol: DEFAULT_ADMIN, who may stage a dividend at once
-MAX_DIVIDEND_PCT = Decimal(10)  # the oracle's bound for an unconfirmed one (an admin's is)
+MAX_DIVIDEND_PCT = Decimal(10)  # an ordinary dividend's bound on the oracle (above: special)
 JOB_TIMEOUT_S = 60
 
 
@@ -146,7 +146,10 @@ class DevClock:
             raise ValueError(f"a dividend between 0 and {MAX_DIVIDEND_PCT}% of the price")
         done: Future[dict[str, Any]] = Future()
         self.jobs.put(("dividend", pct, done))
-        return done.result(JOB_TIMEOUT_S)
+        try:
+            return done.result(JOB_TIMEOUT_S)
+        except TimeoutError:
+            raise RuntimeError(f"the oracle keeper did not answer in {JOB_TIMEOUT_S} s") from None
 
     def keep_in_session(self) -> None:
         """Session mode: a minute after the next open once the close is near."""
