@@ -266,6 +266,14 @@ def test_datastreams_v10_carries_the_split_schedule(apis):
     assert q.action.split.activation == SPLIT_AT
 
 
+def test_datastreams_v10_after_an_activation_announces_nothing(apis):
+    """Once the multiplier applied, v10 reports new = current: no corporate action (the keeper
+    used to log that as one it could not stage, once per activation)."""
+    apis.datastreams[DS_V10] = recorded("ds_v10_after_split.json")
+    q = datastreams(apis, DS_V10).quote(SPLIT_AT + 86_400)
+    assert q.price == Decimal(71) and q.action is None
+
+
 def test_datastreams_v10_dividend_multiplier_is_not_a_split(apis):
     apis.datastreams[DS_V10] = recorded("ds_v10_dividend.json")
     q = datastreams(apis, DS_V10).quote(FRI_1900)

@@ -651,7 +651,14 @@ class DataStreamsSource:
             else max(updated, fields["observationsTimestamp"])
         )
         action = None
-        if self.version == 10 and fields["newMultiplier"] and fields["activationDateTime"]:
+        # once an action applied, v10 reports new = current: nothing is ahead
+        ahead = fields.get("newMultiplier") != fields.get("currentMultiplier")
+        if (
+            self.version == 10
+            and ahead
+            and fields["newMultiplier"]
+            and fields["activationDateTime"]
+        ):
             action = CorporateAction(
                 fields["currentMultiplier"], fields["newMultiplier"], fields["activationDateTime"]
             )
