@@ -417,9 +417,14 @@ class SimResult:
             return {}
         d, usd = self.dividends, 1 / WAD
         paid = sum(x.amount_usd for x in d)
+        missed = self.counters.get("dividends scheduled, not applied", 0)
+        # scheduled in the window but never applied: the stock's return has them, the synth not
+        not_applied = (
+            f" ({missed} scheduled not applied: the oracle keeper's log)" if missed else ""
+        )
         return {
             "dividends (vault)": (
-                f"{len(d)} ex-dates, ${paid:,.2f} a share: synth holders received "
+                f"{len(d)} ex-dates{not_applied}, ${paid:,.2f} a share: synth holders received "
                 f"${sum(x.holders_wad for x in d) * usd:,.2f}, borrowers paid "
                 f"${sum(x.borrowers_wad for x in d) * usd:,.2f} (+ "
                 f"${sum(x.system_debt_wad for x in d) * usd:,.2f} on fees already minted)"
@@ -586,6 +591,8 @@ class Simulation:
         else:
             source = CsvReplaySource(cfg.csv, self.calendar)
         self.dividends = parse_dividends(cfg.dividends)
+        if self.dividends and self.scenario is not None:
+            raise ValueError("--dividends needs a daily history (--csv), not a --scenario")
         self.oracle = OracleKeeper(
             io=chain_io.feed_io(stack.oracle, stack.reporter),
             source=source,
@@ -593,7 +600,9 @@ class Simulation:
             stop=stop,
             dividends=self.dividends,
         )
-        self.paid_out: set[Dividend] = set()  # the dividends the replay has accounted
+        # the scheduled dividends the replay is done with: applied and accounted, or passed
+        # without applying (before the window, never staged, dropped; counted)
+        self.dividends_done: set[Dividend] = set()
         self.oracles = [self.oracle]
         if cfg.confirm:
             if self.scenario is None or not self.scenario.confirm:
@@ -679,6 +688,7 @@ class Simulation:
                 "(`make demo` does)"
             )
         self.chain.start()
+        self.dividends_done = {d for d in self.dividends if d.activation <= start}
         self.first_block = number + 1
         self.pool_shortfall_start = int(self.s.market.pool_shortfall())
         self._top_up_insurance()
@@ -737,13 +747,30 @@ class Simulation:
     def _oracle_tick(self, k: int, t: int) -> None:
         keeper, r = self.oracles[k], self.result
         pushed, refused = len(keeper.pushes), keeper.metrics["refused"]
-        due = [d for d in self.dividends if d.activation <= t and d not in self.paid_out]
-        held = self._holdings() if due and k == 0 else None
+        due = self._due_dividend(t) if k == 0 else None
+        held = self._holdings() if due is not None else None
         keeper.tick(t)
-        if held is not None:
-            self._account_dividend(due[0], held, t)
+        if due is not None and held is not None:
+            self._account_dividend(*due, held, t)
         r.counters["oracle pushes"] += len(keeper.pushes) - pushed
         r.counters["oracle refused"] += keeper.metrics["refused"] - refused
+
+    def _due_dividend(self, t: int) -> tuple[Dividend, int] | None:
+        """The scheduled dividend this print may apply: the one staged on chain with an
+        activation at or before `t`, and its staged amount (feed units). Scheduled ones
+        whose activation passed while nothing of theirs is staged never apply (the keeper
+        could not stage them, or the oracle dropped one): done, counted, never reported
+        as paid. Reads the chain only while a scheduled activation is past and open."""
+        waiting = [d for d in self.dividends if d.activation <= t and d not in self.dividends_done]
+        if not waiting:
+            return None
+        amount, activation, _ = flat(self.s.oracle.staged_dividend())
+        staged = next((d for d in waiting if amount and d.activation == activation), None)
+        for d in waiting:
+            if staged is None or d.activation < staged.activation:
+                self.dividends_done.add(d)
+                self.result.counters["dividends scheduled, not applied"] += 1
+        return (staged, amount) if staged is not None else None
 
     def _holdings(self) -> Holdings:
         """Every synth balance, vault debt and perp size, and the multiplier, in one batch:
@@ -760,27 +787,31 @@ class Simulation:
             (s.vault, "system_debt", ()),
         ]
         calls += [(s.synth, "balanceOf", (h,)) for h in holders]
-        calls += [(s.vault, "position", (c.address(self.accounts[a.name]),)) for a in vault_agents]
+        # every borrower: the vault agents and the keeper (its inventory position, if any)
+        borrowers = [c.address(self.accounts[a.name]) for a in vault_agents]
+        borrowers.append(c.address(s.keeper))
+        calls += [(s.vault, "position", (b,)) for b in borrowers]
         calls += [(s.market, "position", (c.address(self.accounts[a.name]),)) for a in traders]
         rows = iter(c.read_many(calls))
         mult, system_debt = flat(next(rows))[0], flat(next(rows))[0]
         synth = sum(flat(next(rows))[0] for _ in holders)
-        debt = sum(flat(next(rows))[1] for _ in vault_agents)
+        debt = sum(flat(next(rows))[1] for _ in borrowers)
         sizes = [pm.Position(*flat(next(rows))).size for _ in traders]
         longs = sum(x for x in sizes if x > 0)
         shorts = -sum(x for x in sizes if x < 0)
         return Holdings(mult, synth, debt, system_debt, longs, shorts)
 
-    def _account_dividend(self, div: Dividend, held: Holdings, t: int) -> None:
+    def _account_dividend(self, div: Dividend, amount: int, held: Holdings, t: int) -> None:
         """After the print: when it applied `div` (the multiplier moved and nothing is
-        staged), what it paid each side at the multiplier before (`model.oracle`)."""
+        staged), what its staged `amount` paid each side at the multiplier before
+        (`model.oracle`)."""
         s = self.s
         mult = int(s.oracle.shares_multiplier_wad())
-        if mult == held.multiplier_wad or int(s.oracle.staged_dividend()[0]):
+        if mult == held.multiplier_wad or int(flat(s.oracle.staged_dividend())[0]):
             return  # not this print (still CLOSED, or held for the session's first quote)
-        self.paid_out.add(div)
+        self.dividends_done.add(div)
         per_share = dividend_per_base_share_wad(
-            to_feed_units(div.amount), int(s.oracle.decimals()), held.multiplier_wad
+            amount, int(s.oracle.decimals()), held.multiplier_wad
         )
         self.result.dividends.append(
             DividendPaid(

@@ -96,3 +96,29 @@ def test_a_year_of_aapl_dividends_pays_holders_and_longs_and_charges_borrowers_a
     report = (tmp_path / "report.md").read_text()
     assert "| dividends (vault) | 4 ex-dates, $0.95 a share: synth holders received $" in report
     assert "| total return (dividends reinvested) | AAPL " in report
+
+
+def test_a_dividend_that_never_applied_is_not_booked_as_the_next_one(tmp_path):
+    """Found in review: the replay booked every payment under the oldest scheduled ex-date
+    still open, so one that never applied (here 2023-02-10, a day inside the reporter's
+    notice when the window opens on the 9th: the keeper cannot stage it) took May's payment.
+    Now it is counted as not applied, and May's is May's."""
+    args = [*ARGS]
+    args[args.index("2023-01-03:2023-12-29")] = "2023-02-09:2023-05-19"
+    args[args.index("12")] = "6"
+    done = subprocess.run(
+        [sys.executable, "-m", "synthequity.sim", *args, "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert [(p["ex_date"], p["amount_usd"]) for p in summary["dividends"]] == [("2023-05-12", 0.24)]
+    report = (tmp_path / "report.md").read_text()
+    assert (
+        "| dividends (vault) | 1 ex-dates (1 scheduled not applied: the oracle keeper's" in report
+    )
+    # the stock was paid both: its total return is above the synth's by about the one missed
+    assert summary["total_return_stock"] > summary["total_return_synth"]
