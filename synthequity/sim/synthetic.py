@@ -78,8 +78,11 @@ def dividend_path(
 
 
 def total_return(bars: list[Bar], dividends: tuple[Dividend, ...]) -> float:
-    """The stock's total return over the bars, dividends reinvested at the ex-date's
-    reference price: Π (close_t + dividend_t) / close_{t-1}, from the first close."""
+    """The stock's total return over the bars, each dividend reinvested at the ex-date's
+    close (the usual index): Π (close_t + dividend_t) / close_{t-1}, from the first close.
+    `model.replay.total_return_with_dividends` reinvests at the last close before the
+    ex-date, as the oracle's factor does: the two differ by the dividend's fraction of the
+    ex-date's own move."""
     by_day = {d.ex_date: d.amount for d in dividends}
     growth = Decimal(1)
     for prev, bar in itertools.pairwise(bars):

@@ -284,13 +284,18 @@ def test_datastreams_v10_dividend_multiplier_is_not_a_split(apis):
     assert CorporateAction(3 * E18, E18, SPLIT_AT).dividend(q.price) is None
     assert CorporateAction(E18, 5 * E18 + 1, SPLIT_AT).split.ratio == 5  # to 1e-6
     assert CorporateAction(E18, 5 * E18 + 1, SPLIT_AT).dividend(q.price) is None  # a split
-    # x1.9: a special dividend of 47% (staged, it needs the admin's confirmation); x2.1:
-    # neither a whole split nor a dividend within the oracle's bound (half the price)
-    assert CorporateAction(E18, E18 * 19 // 10, SPLIT_AT).dividend(q.price).amount == Decimal(
-        "142.10526315"
+    # the activation the evening before (21:00 UTC, 17:00 New York): the ex-date is the
+    # next session's day, not the UTC day (the dividend would apply a session early)
+    evening = CorporateAction(E18, 10_017 * E18 // 10_000, SPLIT_AT - 3 * 3_600)
+    assert evening.dividend(q.price).ex_date == dt.date(2025, 6, 10)
+    # x1.1 is 9.1%: an ordinary dividend; x1.5 (a 3-for-2 split?) and x2.1 are neither a
+    # whole split nor an ordinary dividend: the admin decides
+    assert CorporateAction(E18, E18 * 11 // 10, SPLIT_AT).dividend(q.price).amount == Decimal(
+        "27.27272727"
     )
-    wide = CorporateAction(E18, E18 * 21 // 10, SPLIT_AT)
-    assert wide.split is None and wide.dividend(q.price) is None
+    for rise in (15, 21):
+        wide = CorporateAction(E18, E18 * rise // 10, SPLIT_AT)
+        assert wide.split is None and wide.dividend(q.price) is None
     assert CorporateAction(E18, E18, SPLIT_AT).dividend(q.price) is None  # no change
 
 

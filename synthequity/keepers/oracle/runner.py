@@ -248,8 +248,9 @@ class OracleKeeper:
             self.metrics["corporate actions not staged"] += 1
             event(
                 log,
-                "corporate action is neither a forward split nor a dividend: not staged "
-                "(docs/runbooks/splits.md, docs/runbooks/dividends.md)",
+                "corporate action is neither a forward split nor an ordinary dividend: not "
+                "staged (a reverse or fractional split, a special dividend: the admin decides; "
+                "docs/runbooks/splits.md, docs/runbooks/dividends.md)",
                 logging.ERROR,
                 **fields,
             )

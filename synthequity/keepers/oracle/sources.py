@@ -38,9 +38,10 @@ from urllib.parse import parse_qs, urldefrag, urlencode
 import requests
 from eth_abi.abi import decode as abi_decode
 
-from synthequity.constants import MarketStatus
+from synthequity.constants import BPS, MarketStatus
 from synthequity.corporate_actions import Dividend, Split, unadjust_factor
-from synthequity.market_hours import MarketCalendar, nyse
+from synthequity.market_hours import MarketCalendar, OutsideCalendar, nyse
+from synthequity.model.oracle import DIVIDEND_BOUND_BPS
 
 
 @dataclass(frozen=True)
@@ -78,19 +79,26 @@ class CorporateAction:
         day = dt.datetime.fromtimestamp(self.activation, dt.UTC).date()
         return FeedSplit(day, int(ratio), self.activation)
 
-    def dividend(self, price: Decimal) -> Dividend | None:
-        """The cash dividend a smaller rise of the multiplier reinvests (a tokenized stock's
+    def dividend(self, price: Decimal, calendar: MarketCalendar | None = None) -> Dividend | None:
+        """The cash dividend a small rise of the multiplier reinvests (a tokenized stock's
         multiplier grows by cum / (cum - dividend) on the ex-date), in USD per share at
-        `price` (the quote that announced it), rounded down to the feed's 8 decimals; None
-        for a split, a fall or a factor beyond the oracle's bound (half the price)."""
+        `price` (the quote that announced it), rounded down to the feed's 8 decimals, its
+        ex-date the day of the first NYSE session opening at or after the activation. None
+        for a split, a fall, or a rise worth more than an ordinary dividend
+        (`DIVIDEND_BOUND_BPS` of the price): that may be a fractional split (3-for-2 is
+        x1.5) as well as a special dividend, and the admin decides."""
         cur, new = self.current_multiplier, self.new_multiplier
         if cur <= 0 or new <= cur or self.split is not None:
             return None
         fraction = 1 - Decimal(cur) / Decimal(new)  # = dividend / cum
         amount = (price * fraction).quantize(Decimal("1e-8"), rounding=ROUND_DOWN)
-        if not 0 < amount <= price / 2:
+        if not 0 < amount * BPS <= price * DIVIDEND_BOUND_BPS:
             return None
-        return Dividend(dt.datetime.fromtimestamp(self.activation, dt.UTC).date(), amount)
+        try:
+            session = (calendar or nyse()).next_open(self.activation - 1)
+        except OutsideCalendar:
+            session = self.activation
+        return Dividend(dt.datetime.fromtimestamp(session, dt.UTC).date(), amount)
 
 
 @dataclass(frozen=True)
