@@ -898,12 +898,22 @@ async function loadChart() {
  * market's deployment: its synth, vault debt and perp size in the block before each
  * `DividendApplied`, x the dividend per base share at the multiplier before it (the same
  * formulas as `ape run vault status` / `perp status`, `synthequity.model.oracle`); read
- * incrementally, again from the start when the account or market changes. */
-async function loadDividends() {
+ * incrementally up to the head (one read at a time: two overlapping refreshes would count
+ * a dividend twice), again from the start when the account or market changes. */
+let dividendsLoading: Promise<void> | null = null;
+function loadDividends(): Promise<void> {
+  dividendsLoading ??= readDividends().finally(() => {
+    dividendsLoading = null;
+  });
+  return dividendsLoading;
+}
+async function readDividends() {
   const key = `${st.account ?? ""}:${st.market.oracle}`;
   if (st.divs.key !== key) st.divs = { key, from: st.market.fromBlock, n: 0, vault: [0n, 0n], perp: [0n, 0n] };
   if (!st.account) return;
-  const logs = await st.pc.getContractEvents({ address: st.market.oracle, abi: abi.EquityOracle as Abi, eventName: "DividendApplied", fromBlock: st.divs.from });
+  const head = await st.pc.getBlockNumber();
+  if (head < st.divs.from) return;
+  const logs = await st.pc.getContractEvents({ address: st.market.oracle, abi: abi.EquityOracle as Abi, eventName: "DividendApplied", fromBlock: st.divs.from, toBlock: head });
   const me = st.account;
   const at = <T,>(address: Address, a: unknown, functionName: string, args: unknown[], blockNumber: bigint) =>
     st.pc.readContract({ address, abi: a as never, functionName, args, blockNumber } as never) as Promise<T>;
@@ -926,6 +936,7 @@ async function loadDividends() {
     st.divs.n += 1;
     st.divs.from = e.blockNumber + 1n;
   }
+  if (key === st.divs.key) st.divs.from = head + 1n; // the next read starts past this head
 }
 
 function dividendWords([received, paid]: [bigint, bigint], got: string, gave: string): string {

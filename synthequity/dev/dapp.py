@@ -149,6 +149,7 @@ class DevClock:
         try:
             return done.result(JOB_TIMEOUT_S)
         except TimeoutError:
+            done.cancel()  # still queued: never runs; running: it finishes, unanswered
             raise RuntimeError(f"the oracle keeper did not answer in {JOB_TIMEOUT_S} s") from None
 
     def keep_in_session(self) -> None:
@@ -302,6 +303,8 @@ def run_oracle(
                 _, pct, done = clock.jobs.get(timeout=1.0)
             except queue.Empty:
                 continue
+            if not done.set_running_or_notify_cancel():
+                continue  # the page gave up waiting: not paid behind its back
             try:
                 admin = accounts.test_accounts[ADMIN]
                 done.set_result(pay_dividend(clock, keeper, market.oracle, admin, pct))
@@ -318,17 +321,32 @@ def pay_dividend(
     `pct`% lower (a stock opens ex-dividend) and the keeper's first print of the open applies
     it (docs/design/corporate-actions.md). Answers the clock's state and what was paid."""
     price = int(oracle.latestRoundData()[1])
-    amount = price * int(pct * 100) // 10_000  # in the feed's decimals, rounded down
+    amount = int(price * pct) // 100  # in the feed's decimals, rounded down
+    if amount == 0:
+        raise ValueError(f"{pct}% of the price rounds to nothing")
+    if int(oracle.staged_dividend()[0]) != 0:
+        raise ValueError("a dividend is already staged on the oracle")
+    with clock.lock:
+        clock.halted = False  # a HALTED print is not the CLOSED round the dividend follows
     clock.move("close")
     keeper.tick(clock.now())
     ex = clock.calendar.next_open(clock.now())
     oracle.stage_dividend(amount, ex, sender=admin)
+    multiplier = clock.multiplier
     with clock.lock:
         clock.multiplier *= 1 - pct / 100
-    clock.move("open")
-    keeper.tick(clock.now())
-    if int(oracle.staged_dividend()[0]) != 0:
-        raise RuntimeError("dividend staged but not applied: the open's print did not land")
+    try:
+        clock.move("open")
+        keeper.tick(clock.now())
+        if int(oracle.staged_dividend()[0]) != 0:
+            raise RuntimeError("dividend staged but not applied: the open's print did not land")
+    except Exception:
+        # leave nothing half done: the dividend withdrawn, the source back where it was
+        with clock.lock:
+            clock.multiplier = multiplier
+        if int(oracle.staged_dividend()[0]) != 0:
+            oracle.cancel_dividend(sender=admin)
+        raise
     per_share = Decimal(amount).scaleb(-int(oracle.decimals()))
     return {
         **clock.state(),
