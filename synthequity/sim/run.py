@@ -145,7 +145,7 @@ class Holdings:
 
     multiplier_wad: int
     synth_wad: int  # every holder's sTSLA: agents, the keeper, the fund, the stability pool
-    debt_wad: int  # the vault agents' debt, fees accrued
+    debt_wad: int  # every borrower's debt (the vault agents', the keeper's), fees accrued
     system_debt_wad: int  # the fee synth minted to the fund: owed by no position
     longs_wad: int  # perp shares held long
     shorts_wad: int  # ... and short
