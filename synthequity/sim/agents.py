@@ -198,17 +198,24 @@ def make_agents(
         )
         for i in range(m.protected)
     ]
-    out += [
+    out += _careful_borrowers("redeemer", Kind.REDEEMER, redeemers, rng, 28_000, 32_000)
+    return out
+
+
+def _careful_borrowers(
+    prefix: str, kind: Kind, n: int, rng: random.Random, cr_min_bps: int, cr_max_bps: int
+) -> list[Agent]:
+    """Savers and redeemers: $20k-$100k, careful, at a target CR in [min, max] (500 bps steps)."""
+    return [
         Agent(
-            f"redeemer{i}",
-            Kind.REDEEMER,
+            f"{prefix}{i}",
+            kind,
             rng.randrange(20_000, 100_000, 1_000),
-            target_cr_bps=rng.randrange(28_000, 32_001, 500),
+            target_cr_bps=rng.randrange(cr_min_bps, cr_max_bps + 1, 500),
             careful=True,
         )
-        for i in range(redeemers)
+        for i in range(n)
     ]
-    return out
 
 
 def _base_agents(n: int, rng: random.Random, exposed: int, savers: int) -> list[Agent]:
@@ -251,16 +258,7 @@ def _base_agents(n: int, rng: random.Random, exposed: int, savers: int) -> list[
         )
         for i in range(exposed)
     ]
-    out += [
-        Agent(
-            f"saver{i}",
-            Kind.SAVER,
-            rng.randrange(20_000, 100_000, 1_000),
-            target_cr_bps=rng.randrange(25_000, 30_001, 500),
-            careful=True,
-        )
-        for i in range(savers)
-    ]
+    out += _careful_borrowers("saver", Kind.SAVER, savers, rng, 25_000, 30_000)
     return out
 
 

@@ -8,10 +8,6 @@ The in-process replay (`python -m synthequity.sim`, revm)."""
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
-import subprocess
-import sys
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -19,6 +15,7 @@ from pathlib import Path
 from synthequity.corporate_actions import load_dividends
 from synthequity.model.replay import total_return_with_dividends
 from synthequity.sim.synthetic import dividend_path, total_return
+from synthequity.testing.replay import run_replay
 
 DATA = Path("data")
 ARGS = (
@@ -66,16 +63,8 @@ def test_total_return_reinvests_each_dividend_at_the_reference_price():
 def test_a_year_of_aapl_dividends_pays_holders_and_longs_and_charges_borrowers_and_shorts(
     tmp_path,
 ):
-    done = subprocess.run(
-        [sys.executable, "-m", "synthequity.sim", *ARGS, "--out", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env={**os.environ, "PYTHONPATH": os.getcwd()},
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "another dividend is staged" not in done.stderr  # the keeper's schedule, in order
-    summary = json.loads((tmp_path / "summary.json").read_text())
+    summary, stderr = run_replay(tmp_path, *ARGS)
+    assert "another dividend is staged" not in stderr  # the keeper's schedule, in order
     paid = summary["dividends"]
     assert [p["ex_date"] for p in paid] == ["2023-02-10", "2023-05-12", "2023-08-11", "2023-11-10"]
     assert [p["amount_usd"] for p in paid] == [0.23, 0.24, 0.24, 0.24]
@@ -106,15 +95,7 @@ def test_a_dividend_that_never_applied_is_not_booked_as_the_next_one(tmp_path):
     args = [*ARGS]
     args[args.index("2023-01-03:2023-12-29")] = "2023-02-09:2023-05-19"
     args[args.index("12")] = "6"
-    done = subprocess.run(
-        [sys.executable, "-m", "synthequity.sim", *args, "--out", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env={**os.environ, "PYTHONPATH": os.getcwd()},
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    summary = json.loads((tmp_path / "summary.json").read_text())
+    summary, _ = run_replay(tmp_path, *args)
     assert [(p["ex_date"], p["amount_usd"]) for p in summary["dividends"]] == [("2023-05-12", 0.24)]
     report = (tmp_path / "report.md").read_text()
     assert (

@@ -7,10 +7,7 @@ in-process replay (`python -m synthequity.sim`, revm)."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
+from synthequity.testing.replay import run_replay
 
 RALLY = ("--window", "2020-01-02:2020-02-07", "--agents", "12", "--seed", "3")
 ARGS = (*RALLY, "--savers", "3", "--keeper-inventory", "none", "--no-charts")
@@ -18,15 +15,7 @@ ARGS = (*RALLY, "--savers", "3", "--keeper-inventory", "none", "--no-charts")
 
 def _replay(out, *args: str) -> dict:
     """`python -m synthequity.sim ARGS --out OUT` (in-process chain); its summary.json."""
-    done = subprocess.run(
-        [sys.executable, "-m", "synthequity.sim", *args, "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "PYTHONPATH": os.getcwd()},
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return json.loads((out / "summary.json").read_text())
+    return run_replay(out, *args, timeout_s=600)[0]
 
 
 def test_a_replay_liquidates_through_the_stability_pool_without_keeper_inventory(tmp_path):
